@@ -1,0 +1,136 @@
+"""The playground's one chart style: every Altair chart that a page draws is built here.
+
+Keeping the builders together gives every page the same fonts, colours and sizes, and lets the
+live-training engine redraw its chart several times a second without each page re-inventing it.
+Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+# A palette that stays readable on a projector: strong hues, no two close in lightness.
+PALETTE = ["#e4572e", "#17bebb", "#2e282a", "#ffc914", "#76b041", "#7b2cbf", "#3a86ff", "#ff006e"]
+CHART_HEIGHT = 260
+METRIC_TITLES = {
+    "loss": "Loss",
+    "accuracy": "Accuracy",
+    "mae": "Mean absolute error",
+    "sparse_categorical_accuracy": "Accuracy",
+}
+SPLIT_DASHES = {"train": [1, 0], "validation": [6, 4]}
+
+
+def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """Fonts and axes shared by every chart of the playground."""
+    return (
+        chart.configure_axis(labelFontSize=12, titleFontSize=13, gridColor="#eeeeee")
+        .configure_legend(labelFontSize=12, titleFontSize=12, orient="bottom", columns=2, labelLimit=420)
+        .configure_view(strokeWidth=0)
+        .configure_header(labelFontSize=13, titleFontSize=0)
+    )
+
+
+def training_chart(history: pd.DataFrame, metrics: list[str]) -> alt.TopLevelMixin:
+    """Loss and metrics against epochs, one panel per metric, runs overlaid and told apart by colour.
+
+    `history` is long-form with columns run, metric, split ("train" or "validation"), epoch, value.
+    The training curve is drawn per batch (smoothed); validation is measured at each epoch's end,
+    so it is drawn dashed with a point at every measurement.
+    """
+    frame = history[history["metric"].isin(metrics)].copy()
+    frame["panel"] = frame["metric"].map(lambda name: METRIC_TITLES.get(name, name))
+    runs = list(dict.fromkeys(frame["run"]))
+    colour = alt.Color(
+        "run:N", title="Run", scale=alt.Scale(domain=runs, range=PALETTE[: max(len(runs), 1)] or PALETTE)
+    )
+    dash = alt.StrokeDash(
+        "split:N",
+        title="Split",
+        scale=alt.Scale(domain=list(SPLIT_DASHES), range=list(SPLIT_DASHES.values())),
+    )
+    base = alt.Chart().encode(
+        x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(nice=False)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        color=colour,
+        tooltip=[
+            alt.Tooltip("run:N"),
+            alt.Tooltip("split:N"),
+            alt.Tooltip("epoch:Q", format=".2f"),
+            alt.Tooltip("value:Q", format=".4f"),
+        ],
+    )
+    lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
+    validation_points = base.mark_point(filled=True, size=40).transform_filter(alt.datum.split == "validation")
+    layered = alt.layer(lines, validation_points, data=frame).properties(
+        width=320, height=CHART_HEIGHT
+    )
+    chart = layered.facet(
+        column=alt.Column("panel:N", title=None, sort=[METRIC_TITLES.get(m, m) for m in metrics])
+    ).resolve_scale(y="independent")
+    return _style(chart)
+
+
+def line_chart(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    series: str,
+    *,
+    x_title: str,
+    y_title: str,
+    log_x: bool = False,
+    log_y: bool = False,
+) -> alt.TopLevelMixin:
+    """A plain comparison chart (for instance parameters against image side), one line per series."""
+    series_names = list(dict.fromkeys(frame[series]))
+    chart = (
+        alt.Chart(frame)
+        .mark_line(point=True, strokeWidth=2)
+        .encode(
+            x=alt.X(f"{x}:Q", title=x_title, scale=alt.Scale(type="log" if log_x else "linear")),
+            y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(type="log" if log_y else "linear")),
+            color=alt.Color(f"{series}:N", title=None, scale=alt.Scale(domain=series_names, range=PALETTE)),
+            tooltip=[f"{series}:N", alt.Tooltip(f"{x}:Q", format=","), alt.Tooltip(f"{y}:Q", format=",")],
+        )
+        .properties(height=CHART_HEIGHT)
+    )
+    return _style(chart)
+
+
+def ratio_gauge(ratio: float, bands: list[tuple[float, float, str, str]]) -> alt.TopLevelMixin:
+    """Where one ratio falls on a log scale, over coloured bands that each carry a verdict.
+
+    `bands` holds (low, high, label, colour) tuples; the ratio is drawn as a black rule with its value.
+    """
+    band_frame = pd.DataFrame(
+        [{"low": low, "high": high, "verdict": label, "colour": colour} for low, high, label, colour in bands]
+    )
+    domain = [bands[0][0], bands[-1][1]]
+    x_scale = alt.Scale(type="log", domain=domain, clamp=True)
+    band_layer = (
+        alt.Chart(band_frame)
+        .mark_rect(opacity=0.55)
+        .encode(
+            x=alt.X("low:Q", scale=x_scale, title="parameters ÷ training examples (log scale)"),
+            x2="high:Q",
+            color=alt.Color("colour:N", scale=None, legend=None),
+            tooltip=["verdict:N"],
+        )
+    )
+    band_labels = (
+        alt.Chart(band_frame)
+        .transform_calculate(middle="sqrt(datum.low * datum.high)")
+        .mark_text(fontSize=12, dy=-14)
+        .encode(x=alt.X("middle:Q", scale=x_scale), text="verdict:N")
+    )
+    marker_frame = pd.DataFrame({"ratio": [min(max(ratio, domain[0]), domain[1])], "text": [f"{ratio:,.3g}"]})
+    marker = alt.Chart(marker_frame).mark_rule(color="black", strokeWidth=3).encode(x=alt.X("ratio:Q", scale=x_scale))
+    marker_text = (
+        alt.Chart(marker_frame)
+        .mark_text(fontSize=13, fontWeight="bold", dy=16, align="left", dx=4)
+        .encode(x=alt.X("ratio:Q", scale=x_scale), text="text:N")
+    )
+    chart = alt.layer(band_layer, band_labels, marker, marker_text).properties(height=70)
+    return _style(chart)

@@ -1,0 +1,42 @@
+"""The course map: which page teaches which section of the notes, in the order of the course.
+
+The navigation (streamlit_app.py) and the home page's cards both read this one list, so a new page
+appears in both places by adding one entry here. Only pages that exist are listed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CoursePage:
+    path: str
+    title: str
+    icon: str
+    section: str
+    notes_section: str
+    question: str
+
+
+HOME = CoursePage(
+    path="pages/home.py",
+    title="Home",
+    icon=":material/map:",
+    section="Home",
+    notes_section="",
+    question="",
+)
+
+COURSE_PAGES = [
+    CoursePage(
+        path="pages/parameter_sharing.py",
+        title="Parameter sharing",
+        icon=":material/calculate:",
+        section="Parameter sharing",
+        notes_section="On parameter sharing: the feed-forward net",
+        question=(
+            "How many parameters does an MLP on a 100×100 image need, and is that too many for my data?"
+        ),
+    ),
+]

@@ -1,0 +1,83 @@
+"""Keras model builders shared by the pages: small named functions, functional API, seeded initializers.
+
+Keras is imported inside each builder, so importing this module does not load TensorFlow. Seeds go
+to the initializers rather than `keras.utils.set_random_seed`, which would reseed every session
+of the process at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def _dense_initializer(seed: int):
+    import keras
+
+    return keras.initializers.GlorotUniform(seed=seed)
+
+
+def build_mlp(
+    input_shape: Sequence[int], hidden_sizes: Sequence[int], outputs: int, *, seed: int = 0, name: str = "mlp"
+):
+    """A multilayer perceptron: flatten the input, then fully connected ReLU layers, then softmax.
+
+    Every hidden unit sees every pixel, which is why its first layer's weights grow with the image.
+    """
+    import keras
+
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    hidden = keras.layers.Flatten(name="flatten")(inputs)
+    for index, units in enumerate(hidden_sizes, start=1):
+        hidden = keras.layers.Dense(
+            units, activation="relu", kernel_initializer=_dense_initializer(seed + index), name=f"hidden_{index}"
+        )(hidden)
+    outputs_layer = keras.layers.Dense(
+        outputs, activation="softmax", kernel_initializer=_dense_initializer(seed), name="output"
+    )(hidden)
+    return keras.Model(inputs, outputs_layer, name=name)
+
+
+def build_small_convnet(
+    input_shape: Sequence[int],
+    outputs: int,
+    *,
+    filters: Sequence[int] = (16, 32),
+    kernel_size: int = 3,
+    seed: int = 0,
+    name: str = "convnet",
+):
+    """A ConvNet whose size does not depend on the image: shared 3×3 kernels, then global average pooling.
+
+    Global pooling summarises each feature map by one number, so the classifier on top sees
+    `filters[-1]` values whatever the image's height and width.
+    """
+    import keras
+
+    inputs = keras.Input(shape=tuple(input_shape), name="image")
+    features = inputs
+    for index, count in enumerate(filters, start=1):
+        features = keras.layers.Conv2D(
+            count,
+            kernel_size,
+            padding="same",
+            activation="relu",
+            kernel_initializer=keras.initializers.HeUniform(seed=seed + index),
+            name=f"conv_{index}",
+        )(features)
+    pooled = keras.layers.GlobalAveragePooling2D(name="global_pool")(features)
+    outputs_layer = keras.layers.Dense(
+        outputs, activation="softmax", kernel_initializer=_dense_initializer(seed), name="output"
+    )(pooled)
+    return keras.Model(inputs, outputs_layer, name=name)
+
+
+def compile_classifier(model, learning_rate: float = 1e-3):
+    """Adam on sparse categorical cross-entropy, reporting accuracy: the setting every digit demo uses."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model

@@ -1,0 +1,397 @@
+"""The one live-training engine: every page that trains a Keras model trains it through `train_live`.
+
+While `model.fit` runs in the page's script thread, a Keras callback records the true per-batch loss
+and metrics, and a few times a second redraws one Altair chart in place, with a progress bar. Each
+run, finished or cut short, is kept in `st.session_state` so the next rerun redraws it, and the runs
+of a page are overlaid on one chart to compare their settings.
+
+Streamlit serves every browser session from one process, so the engine:
+- never resets Keras or TensorFlow for the process (other sessions are training right now);
+- lets at most a few trainings run at once (`TrainingSlots`), and tells a waiting session its place;
+- treats Streamlit's stop and rerun exceptions (raised at the next `st.` call when the user presses
+  Stop, moves a slider or leaves the page) as the end of the run: the part already learned and its
+  history are kept, the model stays usable, and the exception goes on so Streamlit can rerun.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from lib.charts import training_chart
+
+MAX_RUNS_PER_PAGE = 8
+# Older runs keep their curves but drop their models, so a long workshop does not pile up memory.
+MODELS_KEPT_PER_PAGE = 2
+MAX_BATCH_POINTS_DRAWN = 300
+DEFAULT_REDRAW_SECONDS = 0.3
+
+
+# --- The record of one training run -----------------------------------------------------------
+
+
+@dataclass
+class TrainingRun:
+    """Everything a page needs to redraw one run: its curves, its status and (for recent runs) its model."""
+
+    label: str
+    settings: dict[str, Any]
+    metrics: list[str]
+    epochs_planned: int
+    batches_per_epoch: int
+    status: str = "training"  # training → finished | stopped
+    batch_rows: list[dict[str, Any]] = field(default_factory=list)
+    epoch_rows: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    epochs_completed: int = 0
+    batches_completed: int = 0
+    model: Any = field(default=None, repr=False)
+
+    @property
+    def progress(self) -> float:
+        total = self.epochs_planned * self.batches_per_epoch
+        return min(self.batches_completed / total, 1.0) if total else 0.0
+
+    @property
+    def status_text(self) -> str:
+        if self.status == "stopped":
+            return (
+                f"stopped at epoch {self.batches_completed / self.batches_per_epoch:.1f} "
+                f"of {self.epochs_planned}"
+            )
+        return self.status
+
+    def final(self, metric: str, split: str = "validation") -> float | None:
+        """The last epoch-end value of a metric, or None before the first epoch ends."""
+        for row in reversed(self.epoch_rows):
+            if row["metric"] == metric and row["split"] == split:
+                return row["value"]
+        return None
+
+    def history_frame(self) -> pd.DataFrame:
+        """Long-form rows for the chart: the smoothed per-batch training curve and validation per epoch."""
+        batch_rows = self.batch_rows
+        if len(batch_rows) > MAX_BATCH_POINTS_DRAWN * len(self.metrics):
+            # Thin the batch curve evenly; the smoothing already hides what thinning drops.
+            stride = math.ceil(len(batch_rows) / (MAX_BATCH_POINTS_DRAWN * len(self.metrics)))
+            stride *= len(self.metrics)
+            kept = []
+            for start in range(0, len(batch_rows), stride):
+                kept.extend(batch_rows[start : start + len(self.metrics)])
+            tail = batch_rows[-len(self.metrics) :]
+            batch_rows = kept if kept[-len(self.metrics) :] == tail else kept + tail
+        validation_rows = [row for row in self.epoch_rows if row["split"] == "validation"]
+        frame = pd.DataFrame(batch_rows + validation_rows, columns=["metric", "split", "epoch", "value"])
+        frame.insert(0, "run", self.display_label)
+        return frame
+
+    @property
+    def display_label(self) -> str:
+        return self.label if self.status != "stopped" else f"{self.label} (stopped)"
+
+
+# --- Per-session run storage -------------------------------------------------------------------
+
+
+def _runs_key(page_key: str) -> str:
+    return f"training_runs::{page_key}"
+
+
+def page_runs(page_key: str) -> list[TrainingRun]:
+    """The runs this session trained on one page, oldest first."""
+    return st.session_state.setdefault(_runs_key(page_key), [])
+
+
+def clear_page_runs(page_key: str) -> None:
+    st.session_state[_runs_key(page_key)] = []
+
+
+def _remember(page_key: str, run: TrainingRun) -> None:
+    runs = page_runs(page_key)
+    runs.append(run)
+    del runs[:-MAX_RUNS_PER_PAGE]
+    for older in runs[:-MODELS_KEPT_PER_PAGE]:
+        older.model = None
+
+
+def latest_model(page_key: str) -> Any:
+    """The model of the newest run that still holds one (finished or stopped), or None."""
+    for run in reversed(page_runs(page_key)):
+        if run.model is not None and run.status != "training":
+            return run.model
+    return None
+
+
+def runs_history(runs: list[TrainingRun]) -> pd.DataFrame:
+    frames = [run.history_frame() for run in runs]
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        return pd.DataFrame(columns=["run", "metric", "split", "epoch", "value"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def draw_runs(area, runs: list[TrainingRun], metrics: list[str]) -> None:
+    """Draw the overlaid chart of a page's runs into `area` (an `st.empty` or a container)."""
+    history = runs_history(runs)
+    if history.empty:
+        return
+    area.altair_chart(training_chart(history, metrics), width="content")
+
+
+# --- The process-wide gate that bounds concurrent trainings ------------------------------------
+
+
+class TrainingSlots:
+    """A first-come, first-served counting gate: at most `capacity` trainings at once in the process.
+
+    A bare semaphore cannot say how many sessions are ahead of a waiting one, so waiting sessions
+    hold a ticket in an ordered queue, and `wait_for_slot` reports the ticket's position while it waits.
+    """
+
+    def __init__(self, capacity: int):
+        self.capacity = max(1, capacity)
+        self._condition = threading.Condition()
+        self._running = 0
+        self._queue: list[object] = []
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    @property
+    def waiting(self) -> int:
+        return len(self._queue)
+
+    def acquire(self, on_wait: Callable[[int], None] | None = None, poll_seconds: float = 0.5) -> None:
+        """Block until a slot is free; call `on_wait(sessions_ahead)` while waiting.
+
+        `on_wait` may raise (Streamlit stops a waiting script when its user moves a widget): the
+        ticket then leaves the queue so that nobody waits behind a session that has gone.
+        """
+        ticket = object()
+        with self._condition:
+            self._queue.append(ticket)
+        try:
+            while True:
+                with self._condition:
+                    if self._queue[0] is ticket and self._running < self.capacity:
+                        self._queue.pop(0)
+                        self._running += 1
+                        self._condition.notify_all()
+                        return
+                    ahead = self._queue.index(ticket) + self._running - self.capacity + 1
+                if on_wait is not None:
+                    on_wait(max(ahead, 1))
+                with self._condition:
+                    self._condition.wait(timeout=poll_seconds)
+        except BaseException:
+            with self._condition:
+                if ticket in self._queue:
+                    self._queue.remove(ticket)
+                self._condition.notify_all()
+            raise
+
+    def release(self) -> None:
+        with self._condition:
+            self._running = max(0, self._running - 1)
+            self._condition.notify_all()
+
+
+def default_capacity() -> int:
+    """How many trainings may run at once: PLAYGROUND_MAX_TRAININGS, or else the number of CPUs."""
+    configured = os.environ.get("PLAYGROUND_MAX_TRAININGS", "")
+    if configured.isdigit() and int(configured) > 0:
+        return int(configured)
+    return os.cpu_count() or 1
+
+
+@st.cache_resource(show_spinner=False)
+def training_slots() -> TrainingSlots:
+    """The one gate shared by every session of this process."""
+    return TrainingSlots(default_capacity())
+
+
+# --- The live view -----------------------------------------------------------------------------
+
+
+class _LiveView:
+    """The widgets one training redraws: status line, progress bar and chart, all updated in place."""
+
+    def __init__(self, area, metrics: list[str], earlier_runs: list[TrainingRun]):
+        self.status = area.empty()
+        self.progress = area.empty()
+        self.chart = area.empty()
+        self.metrics = metrics
+        self.earlier_runs = earlier_runs
+
+    def show_queue(self, sessions_ahead: int) -> None:
+        self.status.info(
+            f"Queued: {sessions_ahead} training{'s' if sessions_ahead != 1 else ''} ahead of yours "
+            "in this app. Yours starts as soon as a slot frees up."
+        )
+
+    def redraw(self, run: TrainingRun, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        done = run.progress
+        remaining = elapsed * (1 - done) / done if done > 0 else float("nan")
+        epoch_number = min(run.batches_completed // run.batches_per_epoch + 1, run.epochs_planned)
+        batch_number = run.batches_completed - (epoch_number - 1) * run.batches_per_epoch
+        time_left = f"{remaining:,.0f} s left" if math.isfinite(remaining) else "estimating time left"
+        self.status.empty()
+        self.progress.progress(
+            done,
+            text=(
+                f"Epoch {epoch_number}/{run.epochs_planned} · batch {batch_number}/{run.batches_per_epoch}"
+                f" · {elapsed:,.1f} s elapsed · {time_left}"
+            ),
+        )
+        draw_runs(self.chart, [*self.earlier_runs, run], self.metrics)
+
+
+# --- The Keras callback ------------------------------------------------------------------------
+
+
+def _make_recorder(run: TrainingRun, sample_count: int, batch_size: int, redraw: Callable[[], None],
+                   redraw_seconds: float, smoothing: float):
+    """A Keras callback that turns Keras's running epoch means back into true per-batch values.
+
+    Keras 3 reports, after batch b, the sample-weighted mean over the epoch so far. With S_b samples
+    seen, the batch's own value is (S_b·mean_b − S_{b−1}·mean_{b−1}) / n_b. The chart shows an
+    exponential moving average of those values, bias-corrected so it does not start at zero; the
+    running epoch mean would instead draw a false saw-tooth at every epoch boundary.
+    """
+    import keras  # Imported here so that importing lib.training stays cheap for pages that do not train.
+
+    class LiveRecorder(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.last_redraw = 0.0
+            self.smoothed: dict[str, float] = {}
+            self.smoothing_steps = 0
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.samples_seen = 0
+            self.previous_means: dict[str, float] = {}
+
+        def on_train_batch_end(self, batch, logs=None):
+            logs = logs or {}
+            in_this_batch = min(batch_size, sample_count - self.samples_seen)
+            in_this_batch = max(in_this_batch, 1)
+            seen_after = self.samples_seen + in_this_batch
+            self.smoothing_steps += 1
+            run.batches_completed += 1
+            epoch_position = run.batches_completed / run.batches_per_epoch
+            for metric in run.metrics:
+                if metric not in logs:
+                    continue
+                mean = float(logs[metric])
+                previous = self.previous_means.get(metric, 0.0)
+                batch_value = (seen_after * mean - self.samples_seen * previous) / in_this_batch
+                self.previous_means[metric] = mean
+                smoothed = smoothing * self.smoothed.get(metric, 0.0) + (1 - smoothing) * batch_value
+                self.smoothed[metric] = smoothed
+                corrected = smoothed / (1 - smoothing**self.smoothing_steps)
+                run.batch_rows.append(
+                    {"metric": metric, "split": "train", "epoch": epoch_position, "value": corrected}
+                )
+            self.samples_seen = seen_after
+            now = time.perf_counter()
+            if now - self.last_redraw >= redraw_seconds:
+                self.last_redraw = now
+                redraw()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            run.epochs_completed = epoch + 1
+            # Whole-epoch train values are exact here (the running mean has seen the whole epoch).
+            for metric in run.metrics:
+                for split, key in (("train", metric), ("validation", f"val_{metric}")):
+                    if key in logs:
+                        run.epoch_rows.append(
+                            {"metric": metric, "split": split, "epoch": float(epoch + 1), "value": float(logs[key])}
+                        )
+            self.last_redraw = time.perf_counter()
+            redraw()
+
+    return LiveRecorder()
+
+
+# --- The engine --------------------------------------------------------------------------------
+
+
+def train_live(
+    model,
+    x,
+    y,
+    *,
+    validation_data: tuple[Any, Any],
+    epochs: int,
+    batch_size: int,
+    label: str,
+    page_key: str,
+    settings: dict[str, Any] | None = None,
+    metrics: list[str] | None = None,
+    area=None,
+    redraw_seconds: float = DEFAULT_REDRAW_SECONDS,
+    smoothing: float = 0.8,
+    extra_callbacks: list | None = None,
+) -> TrainingRun:
+    """Train a compiled Keras `model` on (x, y) while charting it live; return the recorded run.
+
+    The run is stored with the page's other runs before the first batch, so whatever ends the
+    training (the last epoch, Stop, a widget moved, the page left) leaves it in session state with
+    the history learned so far and the model in its last trained state.
+    """
+    metrics = metrics or ["loss"]
+    area = area if area is not None else st.container()
+    sample_count = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+    batches_per_epoch = max(1, math.ceil(sample_count / batch_size))
+    earlier_runs = list(page_runs(page_key))
+    view = _LiveView(area, metrics, earlier_runs)
+    run = TrainingRun(
+        label=label,
+        settings=dict(settings or {}),
+        metrics=list(metrics),
+        epochs_planned=epochs,
+        batches_per_epoch=batches_per_epoch,
+        model=model,
+    )
+
+    slots = training_slots()
+    slots.acquire(on_wait=view.show_queue)
+    started = time.perf_counter()
+    _remember(page_key, run)
+    try:
+        recorder = _make_recorder(
+            run, sample_count, batch_size, lambda: view.redraw(run, started), redraw_seconds, smoothing
+        )
+        model.fit(
+            x,
+            y,
+            validation_data=validation_data,
+            epochs=epochs,
+            batch_size=batch_size,
+            shuffle=True,
+            verbose=0,
+            callbacks=[recorder, *(extra_callbacks or [])],
+        )
+        run.status = "finished"
+    except BaseException:
+        # Stop, a moved widget or a closed tab: keep what was learned and let Streamlit go on.
+        run.status = "stopped"
+        raise
+    finally:
+        run.seconds = time.perf_counter() - started
+        slots.release()
+    view.progress.empty()
+    draw_runs(view.chart, [*earlier_runs, run], metrics)
+    return run
+

@@ -1,0 +1,37 @@
+"""Home: the course map, one card per page, and how to run a workshop with the playground."""
+
+import streamlit as st
+
+from lib.course import COURSE_PAGES
+
+st.title("RNN Playground")
+st.markdown(
+    "A course on recurrent networks you can touch: from parameter sharing in MLPs and ConvNets, "
+    "through recurrence and backpropagation through time, to sequence-to-sequence models. "
+    "Every page builds a **real Keras model** and trains it **live** in front of you, and says "
+    "what it measured."
+)
+
+st.header("Course map")
+columns = st.columns(3)
+for index, course_page in enumerate(COURSE_PAGES):
+    with columns[index % 3].container(border=True):
+        st.caption(f"{index + 1} · Notes: {course_page.notes_section}")
+        st.subheader(course_page.title)
+        st.markdown(course_page.question)
+        st.page_link(course_page.path, label=f"Open {course_page.title}", icon=course_page.icon)
+
+st.header("Using it in a workshop")
+st.markdown(
+    """
+- **Follow the course order** in the sidebar: each page makes one section of the notes tangible,
+  and its first screen opens on the notes' own example.
+- **Everyone trains their own model.** Each browser tab has its own models and curves; nobody's
+  slider changes anybody else's run. Press **Train**, watch the curves, change one setting, train
+  again: the runs overlay on one chart, labelled by their settings.
+- **Stop is safe.** Stop (or moving a slider mid-training) ends the run after the current batch and
+  keeps what it learned so far.
+- **A full room shares the CPU.** Only a few trainings run at once on the host; if you see
+  *Queued*, your run starts as soon as a slot frees up.
+"""
+)

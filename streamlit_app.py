@@ -1,0 +1,15 @@
+"""RNN Playground's entry point: the page configuration and the navigation, in the order of the course."""
+
+import streamlit as st
+
+from lib.course import COURSE_PAGES, HOME
+
+st.set_page_config(page_title="RNN Playground", page_icon=":material/neurology:", layout="wide")
+
+sections: dict[str, list] = {"": [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)]}
+for course_page in COURSE_PAGES:
+    sections.setdefault(course_page.section, []).append(
+        st.Page(course_page.path, title=course_page.title, icon=course_page.icon)
+    )
+
+st.navigation(sections).run()
