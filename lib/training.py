@@ -343,6 +343,7 @@ def train_live(
     redraw_seconds: float = DEFAULT_REDRAW_SECONDS,
     smoothing: float = 0.8,
     extra_callbacks: list | None = None,
+    shuffle: bool = True,
 ) -> TrainingRun:
     """Train a compiled Keras `model` on (x, y) while charting it live; return the recorded run.
 
@@ -379,7 +380,7 @@ def train_live(
             validation_data=validation_data,
             epochs=epochs,
             batch_size=batch_size,
-            shuffle=True,
+            shuffle=shuffle,
             verbose=0,
             callbacks=[recorder, *(extra_callbacks or [])],
         )

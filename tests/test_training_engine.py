@@ -1,0 +1,172 @@
+"""The live-training engine, run inside a real Streamlit script context (AppTest).
+
+What a participant would notice: the curve is the true per-batch loss (no saw-tooth), Stop keeps a
+partial run and a usable model, runs overlay on one chart, and a full room queues in order.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.training import TrainingSlots
+from tests.conftest import APPTEST_TIMEOUT
+
+
+def engine_script(stop_after_batches: int, learning_rate: float, smoothing: float, label: str):
+    """A one-training app: the test drives it like a page would."""
+    import numpy as np
+    import keras
+    import streamlit as st
+
+    from lib.training import page_runs, train_live
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    class StreamlitStopsTheScript(keras.callbacks.Callback):
+        """What Streamlit does when the user presses Stop or moves a slider: raise at the next call."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            if stop_after_batches and batch + 1 == stop_after_batches:
+                raise StopException()
+
+    generator = np.random.default_rng(0)
+    # Batches of very different difficulty, in a fixed order, so the true batch losses differ a lot.
+    x = generator.normal(size=(96, 4)).astype("float32")
+    x[:32] *= 0.01
+    x[64:] *= 5.0
+    y = (x[:, 0] > 0).astype("int64")
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(1))(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.SGD(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    st.session_state.setdefault("expected_batch_losses", [
+        float(model.evaluate(x[i : i + 32], y[i : i + 32], verbose=0)[0]) for i in range(0, 96, 32)
+    ])
+    if st.button("Train"):
+        train_live(
+            model, x, y, validation_data=(x, y), epochs=3, batch_size=32, label=label, page_key="engine_test",
+            metrics=["loss", "accuracy"], smoothing=smoothing, shuffle=False,
+            extra_callbacks=[StreamlitStopsTheScript()],
+        )
+    st.write(f"runs: {len(page_runs('engine_test'))}")
+
+
+def new_engine_app(stop_after_batches=0, learning_rate=0.0, smoothing=0.0, label="run"):
+    return AppTest.from_function(
+        engine_script,
+        default_timeout=APPTEST_TIMEOUT,
+        kwargs=dict(stop_after_batches=stop_after_batches, learning_rate=learning_rate, smoothing=smoothing, label=label),
+    )
+
+
+def runs_of(app):
+    return app.session_state["training_runs::engine_test"]
+
+
+def test_batch_curve_is_the_true_batch_loss_not_the_running_mean():
+    app = new_engine_app().run()
+    app.button[0].click().run()
+    assert not app.exception
+    run = runs_of(app)[0]
+    assert run.status == "finished"
+    losses = [row["value"] for row in run.batch_rows if row["metric"] == "loss"]
+    expected = app.session_state["expected_batch_losses"]
+    # A learning rate of zero keeps the weights fixed, so each batch's true loss is known exactly;
+    # every epoch repeats the same three values (no saw-tooth from a running mean).
+    assert losses == pytest.approx(expected * 3, rel=1e-3, abs=1e-4)
+    assert max(expected) > 3 * min(expected)
+    # The epoch-end training loss is the mean over the epoch, as Keras reports it.
+    epoch_losses = [row["value"] for row in run.epoch_rows if row["metric"] == "loss" and row["split"] == "train"]
+    assert epoch_losses == pytest.approx([sum(expected) / 3] * 3, rel=1e-3)
+    assert run.epochs_completed == 3
+    assert run.batches_completed == 9
+
+
+def test_stop_mid_training_keeps_history_and_a_usable_model():
+    app = new_engine_app(stop_after_batches=2, learning_rate=0.5).run()
+    app.button[0].click().run()
+    run = runs_of(app)[0]
+    assert run.status == "stopped"
+    assert "stopped at epoch 0.7 of 3" == run.status_text
+    assert run.batches_completed == 2
+    assert len([row for row in run.batch_rows if row["metric"] == "loss"]) == 2
+    assert run.epoch_rows == []
+    # The model learned something in two batches and still predicts.
+    import numpy as np
+
+    predictions = run.model.predict(np.ones((5, 4), dtype="float32"), verbose=0)
+    assert predictions.shape == (5, 2)
+    # The next rerun redraws the stopped run without training again, and the slot was given back.
+    app.run()
+    assert not app.exception
+    assert app.markdown[-1].value == "runs: 1"
+    from lib.training import training_slots
+
+    assert training_slots().running == 0
+
+
+def test_runs_overlay_on_one_chart_labelled_by_settings():
+    app = new_engine_app(learning_rate=0.1, smoothing=0.8, label="first").run()
+    app.button[0].click().run()
+    app.button[0].click().run()
+    runs = runs_of(app)
+    assert [run.status for run in runs] == ["finished", "finished"]
+    from lib.training import runs_history
+
+    history = runs_history(runs)
+    assert set(history["run"]) == {"first"}
+    assert set(history["split"]) == {"train", "validation"}
+    assert set(history["metric"]) == {"loss", "accuracy"}
+    runs[1].label = "second"
+    assert set(runs_history(runs)["run"]) == {"first", "second"}
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 1
+
+
+def test_slots_queue_in_order_and_report_who_is_ahead():
+    slots = TrainingSlots(capacity=1)
+    slots.acquire()
+    reports: dict[str, list[int]] = {"second": [], "third": []}
+    acquired: list[str] = []
+
+    def wait(name):
+        slots.acquire(on_wait=reports[name].append, poll_seconds=0.02)
+        acquired.append(name)
+
+    second = threading.Thread(target=wait, args=("second",))
+    second.start()
+    time.sleep(0.2)
+    third = threading.Thread(target=wait, args=("third",))
+    third.start()
+    time.sleep(0.2)
+    assert slots.waiting == 2
+    assert reports["second"][-1] == 1
+    assert reports["third"][-1] == 2
+    slots.release()
+    second.join(timeout=5)
+    assert acquired == ["second"]
+    slots.release()
+    third.join(timeout=5)
+    assert acquired == ["second", "third"]
+    assert slots.running == 1 and slots.waiting == 0
+
+
+def test_a_session_that_leaves_the_queue_does_not_block_the_others():
+    slots = TrainingSlots(capacity=1)
+    slots.acquire()
+
+    class Left(BaseException):
+        pass
+
+    def leave(_ahead):
+        raise Left()
+
+    with pytest.raises(Left):
+        slots.acquire(on_wait=leave)
+    assert slots.waiting == 0
+    slots.release()
+    slots.acquire()
+    assert slots.running == 1
