@@ -54,6 +54,9 @@ class TrainingRun:
     epochs_completed: int = 0
     batches_completed: int = 0
     model: Any = field(default=None, repr=False)
+    # Set when the training thread has let go of the run (finished or stopped); see page_runs.
+    released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+    trainer_thread: int = field(default_factory=threading.get_ident, repr=False, compare=False)
 
     @property
     def progress(self) -> float:
@@ -105,9 +108,23 @@ def _runs_key(page_key: str) -> str:
     return f"training_runs::{page_key}"
 
 
+# How long a rerun waits for the previous script thread of the same session to let go of its run.
+RELEASE_WAIT_SECONDS = 20.0
+
+
 def page_runs(page_key: str) -> list[TrainingRun]:
-    """The runs this session trained on one page, oldest first."""
-    return st.session_state.setdefault(_runs_key(page_key), [])
+    """The runs this session trained on one page, oldest first, none of them still half-written.
+
+    When a widget moves during training, Streamlit (with its default fast reruns) starts the new
+    script run at once, while the old script thread goes on until its next `st.` call, where it is
+    stopped. Waiting here for that thread to let go of its run means the new run never draws, or
+    trains on, a model that another thread is still changing.
+    """
+    runs = st.session_state.setdefault(_runs_key(page_key), [])
+    for run in runs:
+        if run.status == "training" and run.trainer_thread != threading.get_ident():
+            run.released.wait(timeout=RELEASE_WAIT_SECONDS)
+    return runs
 
 
 def clear_page_runs(page_key: str) -> None:
@@ -392,6 +409,7 @@ def train_live(
     finally:
         run.seconds = time.perf_counter() - started
         slots.release()
+        run.released.set()
     view.progress.empty()
     draw_runs(view.chart, [*earlier_runs, run], metrics)
     return run

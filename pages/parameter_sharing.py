@@ -125,6 +125,7 @@ with text_column:
     st.dataframe(
         pd.DataFrame([{"Layer": l.name, "Parameters": l.total, "Formula": l.formula} for l in conv_layers]),
         hide_index=True,
+        column_config={"Parameters": st.column_config.NumberColumn(format="localized")},
     )
 with chart_column:
     sides = sorted({8, 16, 28, 64, 100, 256, 512, 1024, 3162, max(height, width)})
@@ -159,10 +160,10 @@ demo_parameters = total_params(count_mlp_layers(64, [demo_hidden], 10))
 demo_ratio, demo_verdict = ratio_verdict(demo_parameters, train_count)
 demo_controls[3].metric("Parameters per example", f"{demo_ratio:,.3g}", help=demo_verdict)
 
-buttons = st.columns([1, 1, 1, 5])
-train_pressed = buttons[0].button("Train", type="primary", icon=":material/play_arrow:")
-buttons[1].button("Stop", icon=":material/stop:", help="Ends training after the current batch; keeps what it learned.")
-if buttons[2].button("Clear runs", icon=":material/delete:"):
+buttons = st.container(horizontal=True)
+train_pressed = buttons.button("Train", type="primary", icon=":material/play_arrow:")
+buttons.button("Stop", icon=":material/stop:", help="Ends training after the current batch; keeps what it learned.")
+if buttons.button("Clear runs", icon=":material/delete:"):
     clear_page_runs(PAGE_KEY)
 
 live_area = st.container()

@@ -10,15 +10,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lib.course import COURSE_PAGES
+from tests.browser_support import wait_until_idle
+from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-
-IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
-RUNNING = "[data-testid=stApp][data-test-script-state=running]"
-
-
-def wait_until_idle(page: Page, timeout_ms: int = 90_000) -> None:
-    page.wait_for_selector(IDLE, timeout=timeout_ms)
 
 
 def assert_no_exception(page: Page) -> None:
@@ -26,18 +21,30 @@ def assert_no_exception(page: Page) -> None:
     assert exceptions.count() == 0, exceptions.first.inner_text()
 
 
+def slider(page: Page, label: str):
+    return page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+
+
+def run_table(page: Page):
+    return page.get_by_test_id("stDataFrame").last
+
+
 def test_every_navigation_page_opens_without_exception(page: Page, app_url: str):
     page.goto(app_url)
     wait_until_idle(page)
     assert_no_exception(page)
     expect(page.get_by_role("heading", name="Course map")).to_be_visible()
-    titles = [course_page.title for course_page in COURSE_PAGES]
-    for title in titles:
-        page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
-        page.wait_for_timeout(300)
+    for course_page in COURSE_PAGES:
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name=course_page.title).click()
         wait_until_idle(page)
-        expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible()
+        expect(page.get_by_role("heading", name=course_page.title, exact=True).first).to_be_visible()
         assert_no_exception(page)
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Home").click()
+        wait_until_idle(page)
+        # The home page's card links to the same page.
+        page.get_by_test_id("stPageLink").filter(has_text=course_page.title).click()
+        wait_until_idle(page)
+        expect(page.get_by_role("heading", name=course_page.title, exact=True).first).to_be_visible()
 
 
 def open_parameter_sharing(page: Page, app_url: str) -> None:
@@ -46,39 +53,64 @@ def open_parameter_sharing(page: Page, app_url: str) -> None:
     assert_no_exception(page)
 
 
-def test_parameter_page_counts_the_notes_example(page: Page, app_url: str):
+def test_parameter_page_counts_the_notes_example_and_refuses_to_build_the_camera(page: Page, app_url: str):
     open_parameter_sharing(page, app_url)
-    formula = page.get_by_test_id("stMetric").filter(has_text="Parameters (formula)")
-    expect(formula).to_contain_text("1,001,110")
-    keras_metric = page.get_by_test_id("stMetric").filter(has_text="count_params")
-    expect(keras_metric).to_contain_text("1,001,110")
-    page.get_by_role("combobox").first.click()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Parameters (formula)")).to_contain_text("1,001,110")
+    expect(page.get_by_test_id("stMetric").filter(has_text="count_params")).to_contain_text("1,001,110")
+    page.get_by_test_id("stSelectbox").filter(has_text="Start from").click()
     page.get_by_role("option", name=re.compile("10-megapixel")).click()
     wait_until_idle(page)
     expect(page.get_by_test_id("stMetric").filter(has_text="count_params")).to_contain_text("not built")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Parameters (formula)")).to_contain_text("1,003,623,")
     assert_no_exception(page)
 
 
 def test_demo_trains_until_its_chart_appears(page: Page, app_url: str):
     open_parameter_sharing(page, app_url)
-    page.get_by_role("button", name=re.compile("Train")).click()
-    page.wait_for_selector(RUNNING, timeout=10_000)
+    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
     wait_until_idle(page, timeout_ms=120_000)
     assert_no_exception(page)
-    table = page.get_by_test_id("stDataFrame").last
-    expect(table).to_be_visible()
-    charts = page.locator("[data-testid=stVegaLiteChart]")
-    # The gauge, the side chart and the training chart.
-    expect(charts).to_have_count(3)
-    page.screenshot(path="test-artifacts/parameter-sharing-trained.png", full_page=True)
+    expect(run_table(page)).to_contain_text("100 examples · 512 hidden units")
+    expect(run_table(page)).to_contain_text("finished")
+    # The rule-of-thumb gauge, the parameters-against-side chart and the live training chart.
+    expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(3)
+    page.screenshot(path=str(ARTIFACTS / "parameter-sharing-trained.png"))
 
 
 def test_stop_keeps_a_partial_run(page: Page, app_url: str):
     open_parameter_sharing(page, app_url)
-    # A long run, so that Stop lands mid-training.
-    page.get_by_role("button", name=re.compile("Train")).click()
+    page.get_by_role("button", name="Train").click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
-    page.get_by_role("button", name=re.compile("Stop")).click()
+    page.get_by_role("button", name="Stop").click()
     wait_until_idle(page)
     assert_no_exception(page)
-    expect(page.get_by_test_id("stDataFrame").last).to_contain_text("stopped")
+    expect(run_table(page)).to_contain_text("stopped at epoch")
+    expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(3)
+
+
+def test_slider_moved_mid_training_keeps_the_run_and_the_next_training_works(page: Page, app_url: str):
+    open_parameter_sharing(page, app_url)
+    epochs = slider(page, "Epochs")
+    epochs.focus()
+    for _ in range(18):  # 60 → 150 epochs, so training is still running when the slider moves
+        epochs.press("ArrowRight")
+    wait_until_idle(page)
+    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    units = slider(page, "Hidden units")
+    units.focus()
+    units.press("ArrowLeft")
+    wait_until_idle(page)
+    assert_no_exception(page)
+    expect(run_table(page)).to_contain_text("stopped at epoch")
+    epochs = slider(page, "Epochs")
+    epochs.focus()
+    for _ in range(27):  # down to 15 epochs for a quick second run
+        epochs.press("ArrowLeft")
+    wait_until_idle(page)
+    page.get_by_role("button", name="Train").click()
+    wait_until_idle(page, timeout_ms=120_000)
+    assert_no_exception(page)
+    expect(run_table(page)).to_contain_text("128 hidden units")
+    expect(run_table(page)).to_contain_text("finished")

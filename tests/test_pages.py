@@ -1,0 +1,152 @@
+"""Every page under AppTest: it runs without an exception, and its widgets change what it shows."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from streamlit.testing.v1 import AppTest
+
+from lib.course import COURSE_PAGES
+from tests.conftest import APPTEST_TIMEOUT, ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+
+
+def open_page(path: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT).run()
+    if path != "pages/home.py":
+        app.switch_page(path).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def chart_data(chart) -> "pandas.DataFrame":
+    """The rows an Altair chart sent to the browser (Streamlit ships them as Arrow)."""
+    import pyarrow
+
+    dataset = chart.proto.datasets[0].data.data
+    return pyarrow.ipc.open_stream(dataset).read_pandas()
+
+
+def metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+# --- Home -----------------------------------------------------------------------------------------
+
+
+def test_home_links_every_course_page():
+    app = open_page("pages/home.py")
+    assert app.title[0].value == "RNN Playground"
+    linked = {link.proto.page for link in app.get("page_link")}
+    assert {course_page.path.removeprefix("pages/").removesuffix(".py") for course_page in COURSE_PAGES} <= {
+        name.removeprefix("pages/").removesuffix(".py") for name in linked
+    }
+    questions = " ".join(m.value for m in app.markdown)
+    for course_page in COURSE_PAGES:
+        assert course_page.question in questions
+
+
+def test_home_renders_without_importing_tensorflow():
+    # A fresh interpreter: in this one, other tests have imported TensorFlow already.
+    probe = (
+        "import sys, json\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        f"app = AppTest.from_file({APP!r}, default_timeout=60).run()\n"
+        "print(json.dumps({'exceptions': len(app.exception), 'titles': [t.value for t in app.title],"
+        " 'tensorflow': 'tensorflow' in sys.modules, 'keras': 'keras' in sys.modules}))\n"
+    )
+    output = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    report = json.loads(output.stdout.strip().splitlines()[-1])
+    assert report == {"exceptions": 0, "titles": ["RNN Playground"], "tensorflow": False, "keras": False}
+
+
+# --- Parameter sharing ------------------------------------------------------------------------------
+
+
+def test_parameter_page_opens_on_the_notes_example():
+    app = open_page("pages/parameter_sharing.py")
+    assert metric(app, "Parameters (formula)") == "1,001,110"
+    assert metric(app, "Keras count_params()") == "1,001,110"
+    table = app.dataframe[0].value
+    first = table.iloc[0]
+    assert (first["Weights"], first["Biases"], first["Parameters"]) == (1_000_000, 100, 1_000_100)
+    assert any("1,000,000 weights" in m.value for m in app.markdown)
+
+
+def test_more_hidden_layers_and_units_change_the_count_and_keras_agrees():
+    app = open_page("pages/parameter_sharing.py")
+    app.slider[0].set_value(3).run()
+    app.number_input(key="hidden_1").set_value(50).run()
+    app.number_input(key="hidden_2").set_value(20).run()
+    expected = 10_000 * 100 + 100 + 100 * 50 + 50 + 50 * 20 + 20 + 20 * 10 + 10
+    assert metric(app, "Parameters (formula)") == f"{expected:,}"
+    assert metric(app, "Keras count_params()") == f"{expected:,}"
+    assert len(app.dataframe[0].value) == 4 + 1  # four layers and the total row
+
+
+def test_camera_preset_is_counted_but_never_built():
+    app = open_page("pages/parameter_sharing.py")
+    app.selectbox(key="preset").set_value("A 10-megapixel camera: 3,872×2,592").run()
+    assert not app.exception
+    assert metric(app, "Keras count_params()") == "not built"
+    parameters = int(metric(app, "Parameters (formula)").replace(",", ""))
+    assert 1.0e9 < parameters < 1.01e9
+    assert any("Not built" in w.value for w in app.warning)
+
+
+def test_examples_change_the_rule_of_thumb_verdict():
+    app = open_page("pages/parameter_sharing.py")
+    examples = next(n for n in app.number_input if n.label == "Training examples you have")
+    examples.set_value(10).run()
+    verdicts = " ".join(m.value for m in app.markdown)
+    assert "notes’ “10k vs 10”" in verdicts or "10k vs 10" in verdicts
+    examples = next(n for n in app.number_input if n.label == "Training examples you have")
+    examples.set_value(500_000).run()
+    verdicts = " ".join(m.value for m in app.markdown)
+    assert "same order of magnitude, as the notes recommend" in verdicts
+
+
+def test_out_of_range_input_is_refused_without_a_traceback():
+    app = open_page("pages/parameter_sharing.py")
+    # A value past the widget's bound (as a hand-crafted browser message could send) is refused
+    # by Streamlit: the page keeps the last valid image and counts it.
+    app.number_input(key="image_height").set_value(50_000).run()
+    assert not app.exception
+    assert app.number_input(key="image_height").value == 100
+    assert metric(app, "Parameters (formula)") == "1,001,110"
+    app.number_input(key="image_height").set_value(10_000).run()
+    app.number_input(key="image_width").set_value(10_000).run()
+    assert not app.exception
+    assert metric(app, "Keras count_params()") == "not built"
+
+
+def test_demo_trains_charts_and_overlays_runs():
+    app = open_page("pages/parameter_sharing.py")
+    app.select_slider[0].set_value(20).run()
+    epochs = next(s for s in app.slider if s.label == "Epochs")
+    epochs.set_value(5).run()
+    train = next(b for b in app.button if b.label == "Train")
+    train.click().run()
+    assert not app.exception
+    runs = app.session_state["training_runs::parameter_sharing"]
+    assert len(runs) == 1 and runs[0].status == "finished"
+    assert runs[0].epochs_completed == 5
+    table = app.dataframe[-1].value
+    assert table.iloc[0]["Train accuracy"] >= 0 and "20 examples" in table.iloc[0]["Run"]
+    charts_after_one = len(app.get("vega_lite_chart"))
+    next(s for s in app.select_slider if s.label == "Hidden units").set_value(8).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    runs = app.session_state["training_runs::parameter_sharing"]
+    assert [r.settings["hidden_units"] for r in runs] == [512, 8]
+    assert len(app.get("vega_lite_chart")) == charts_after_one
+    drawn_runs = set(chart_data(app.get("vega_lite_chart")[-1])["run"])
+    assert drawn_runs == {
+        "20 examples · 512 hidden units · 38,410 parameters",
+        "20 examples · 8 hidden units · 610 parameters",
+    }
+    next(b for b in app.button if b.label == "Clear runs").click().run()
+    assert app.session_state["training_runs::parameter_sharing"] == []
+    assert any("No run yet" in i.value for i in app.info)
