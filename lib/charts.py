@@ -7,6 +7,9 @@ Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import functools
+import json
+
 import altair as alt
 import pandas as pd
 
@@ -39,9 +42,37 @@ def training_chart(history: pd.DataFrame, metrics: list[str]) -> alt.TopLevelMix
     The training curve is drawn per batch (smoothed); validation is measured at each epoch's end,
     so it is drawn dashed with a point at every measurement.
     """
+    frame = _training_frame(history, metrics)
+    return _training_chart(frame, metrics, list(dict.fromkeys(frame["run"])))
+
+
+def draw_training_chart(area, history: pd.DataFrame, metrics: list[str]) -> None:
+    """Draw `training_chart` into `area` quickly enough to redraw it several times a second.
+
+    Altair spends about 50 ms turning a chart into Vega-Lite; the specification only depends on the
+    metrics and the run labels, so it is built once for them and then only the rows are sent.
+    """
+    frame = _training_frame(history, metrics)
+    spec = json.loads(_training_chart_spec(tuple(metrics), tuple(dict.fromkeys(frame["run"]))))
+    area.vega_lite_chart(frame, spec, width="content")
+
+
+def _training_frame(history: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     frame = history[history["metric"].isin(metrics)].copy()
     frame["panel"] = frame["metric"].map(lambda name: METRIC_TITLES.get(name, name))
-    runs = list(dict.fromkeys(frame["run"]))
+    return frame
+
+
+@functools.lru_cache(maxsize=256)
+def _training_chart_spec(metrics: tuple[str, ...], runs: tuple[str, ...]) -> str:
+    empty = pd.DataFrame(columns=["run", "metric", "split", "epoch", "value", "panel"])
+    spec = _training_chart(empty, list(metrics), list(runs)).to_dict()
+    spec.pop("datasets", None)
+    spec.pop("data", None)
+    return json.dumps(spec)
+
+
+def _training_chart(frame: pd.DataFrame, metrics: list[str], runs: list[str]) -> alt.TopLevelMixin:
     colour = alt.Color(
         "run:N", title="Run", scale=alt.Scale(domain=runs, range=PALETTE[: max(len(runs), 1)] or PALETTE)
     )
@@ -63,9 +94,7 @@ def training_chart(history: pd.DataFrame, metrics: list[str]) -> alt.TopLevelMix
     )
     lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
     validation_points = base.mark_point(filled=True, size=40).transform_filter(alt.datum.split == "validation")
-    layered = alt.layer(lines, validation_points, data=frame).properties(
-        width=320, height=CHART_HEIGHT
-    )
+    layered = alt.layer(lines, validation_points, data=frame).properties(width=320, height=CHART_HEIGHT)
     chart = layered.facet(
         column=alt.Column("panel:N", title=None, sort=[METRIC_TITLES.get(m, m) for m in metrics])
     ).resolve_scale(y="independent")

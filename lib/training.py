@@ -26,13 +26,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from lib.charts import training_chart
+from lib.charts import draw_training_chart
 
 MAX_RUNS_PER_PAGE = 8
 # Older runs keep their curves but drop their models, so a long workshop does not pile up memory.
 MODELS_KEPT_PER_PAGE = 2
 MAX_BATCH_POINTS_DRAWN = 300
 DEFAULT_REDRAW_SECONDS = 0.3
+# Drawing may take at most this share of the training's wall time: the engine's cost target is 5 %.
+REDRAW_TIME_BUDGET = 0.03
 
 
 # --- The record of one training run -----------------------------------------------------------
@@ -148,11 +150,22 @@ def latest_model(page_key: str) -> Any:
 
 
 def runs_history(runs: list[TrainingRun]) -> pd.DataFrame:
-    frames = [run.history_frame() for run in runs]
+    frames = [_cached_history_frame(run) for run in runs]
     frames = [frame for frame in frames if not frame.empty]
     if not frames:
         return pd.DataFrame(columns=["run", "metric", "split", "epoch", "value"])
     return pd.concat(frames, ignore_index=True)
+
+
+def _cached_history_frame(run: TrainingRun) -> pd.DataFrame:
+    """A finished or stopped run's rows never change, so they are built once, not at every redraw."""
+    if run.status == "training":
+        return run.history_frame()
+    key = (run.display_label, len(run.batch_rows), len(run.epoch_rows))
+    if getattr(run, "_frame_key", None) != key:
+        run._frame = run.history_frame()
+        run._frame_key = key
+    return run._frame
 
 
 def draw_runs(area, runs: list[TrainingRun], metrics: list[str]) -> None:
@@ -160,7 +173,7 @@ def draw_runs(area, runs: list[TrainingRun], metrics: list[str]) -> None:
     history = runs_history(runs)
     if history.empty:
         return
-    area.altair_chart(training_chart(history, metrics), width="content")
+    draw_training_chart(area, history, metrics)
 
 
 # --- The process-wide gate that bounds concurrent trainings ------------------------------------
@@ -291,6 +304,7 @@ def _make_recorder(run: TrainingRun, sample_count: int, batch_size: int, redraw:
         def __init__(self):
             super().__init__()
             self.last_redraw = 0.0
+            self.redraw_cost = 0.0
             self.smoothed: dict[str, float] = {}
             self.smoothing_steps = 0
 
@@ -320,10 +334,17 @@ def _make_recorder(run: TrainingRun, sample_count: int, batch_size: int, redraw:
                     {"metric": metric, "split": "train", "epoch": epoch_position, "value": corrected}
                 )
             self.samples_seen = seen_after
+            self.maybe_redraw()
+
+        def maybe_redraw(self):
+            # Redraw a few times a second, but back off if drawing is slow (a busy host, a long
+            # history), so that drawing never costs more than REDRAW_TIME_BUDGET of the training.
             now = time.perf_counter()
-            if now - self.last_redraw >= redraw_seconds:
-                self.last_redraw = now
+            interval = max(redraw_seconds, self.redraw_cost / REDRAW_TIME_BUDGET)
+            if now - self.last_redraw >= interval:
                 redraw()
+                self.last_redraw = time.perf_counter()
+                self.redraw_cost = self.last_redraw - now
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
@@ -335,8 +356,7 @@ def _make_recorder(run: TrainingRun, sample_count: int, batch_size: int, redraw:
                         run.epoch_rows.append(
                             {"metric": metric, "split": split, "epoch": float(epoch + 1), "value": float(logs[key])}
                         )
-            self.last_redraw = time.perf_counter()
-            redraw()
+            self.maybe_redraw()
 
     return LiveRecorder()
 

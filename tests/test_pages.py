@@ -26,8 +26,9 @@ def chart_data(chart) -> "pandas.DataFrame":
     """The rows an Altair chart sent to the browser (Streamlit ships them as Arrow)."""
     import pyarrow
 
-    dataset = chart.proto.datasets[0].data.data
-    return pyarrow.ipc.open_stream(dataset).read_pandas()
+    proto = chart.proto
+    arrow_bytes = proto.datasets[0].data.data if proto.datasets else proto.data.data
+    return pyarrow.ipc.open_stream(arrow_bytes).read_pandas()
 
 
 def metric(app: AppTest, label: str) -> str:
