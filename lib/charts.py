@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 
 import altair as alt
 import pandas as pd
@@ -131,19 +132,36 @@ def line_chart(
 def ratio_gauge(ratio: float, bands: list[tuple[float, float, str, str]]) -> alt.TopLevelMixin:
     """Where one ratio falls on a log scale, over coloured bands that each carry a verdict.
 
-    `bands` holds (low, high, label, colour) tuples; the ratio is drawn as a black rule with its value.
+    `bands` holds (low, high, label, colour) tuples; the ratio is drawn as a black rule. Give the
+    chart an explicit height when drawing it (`st.altair_chart(..., height=120)`): with no
+    quantitative y axis, Vega-Lite would otherwise collapse it to a sliver.
     """
     band_frame = pd.DataFrame(
-        [{"low": low, "high": high, "verdict": label, "colour": colour} for low, high, label, colour in bands]
+        [{"low": low, "high": high, "verdict": label, "colour": colour, "lane": ""} for low, high, label, colour in bands]
     )
     domain = [bands[0][0], bands[-1][1]]
     x_scale = alt.Scale(type="log", domain=domain, clamp=True)
+    ticks = [10.0**power for power in range(round(math.log10(domain[0])), round(math.log10(domain[1])) + 1)]
+    x_axis = alt.X(
+        "low:Q",
+        scale=x_scale,
+        title="parameters ÷ training examples (log scale)",
+        axis=alt.Axis(
+            orient="bottom",
+            values=ticks,
+            labelExpr=(
+                "datum.value >= 1e6 ? format(datum.value / 1e6, '~g') + 'M' : "
+                "datum.value >= 1e3 ? format(datum.value / 1e3, '~g') + 'k' : format(datum.value, '~g')"
+            ),
+        ),
+    )
     band_layer = (
         alt.Chart(band_frame)
-        .mark_rect(opacity=0.55)
+        .mark_rect(opacity=0.7)
         .encode(
-            x=alt.X("low:Q", scale=x_scale, title="parameters ÷ training examples (log scale)"),
+            x=x_axis,
             x2="high:Q",
+            y=alt.Y("lane:N", axis=None),
             color=alt.Color("colour:N", scale=None, legend=None),
             tooltip=["verdict:N"],
         )
@@ -151,15 +169,15 @@ def ratio_gauge(ratio: float, bands: list[tuple[float, float, str, str]]) -> alt
     band_labels = (
         alt.Chart(band_frame)
         .transform_calculate(middle="sqrt(datum.low * datum.high)")
-        .mark_text(fontSize=12, dy=-14)
-        .encode(x=alt.X("middle:Q", scale=x_scale), text="verdict:N")
+        .mark_text(fontSize=12, color="#2e282a")
+        .encode(x=alt.X("middle:Q", scale=x_scale), y=alt.Y("lane:N", axis=None), text="verdict:N")
     )
-    marker_frame = pd.DataFrame({"ratio": [min(max(ratio, domain[0]), domain[1])], "text": [f"{ratio:,.3g}"]})
-    marker = alt.Chart(marker_frame).mark_rule(color="black", strokeWidth=3).encode(x=alt.X("ratio:Q", scale=x_scale))
-    marker_text = (
+    clamped = min(max(ratio, domain[0]), domain[1])
+    marker_frame = pd.DataFrame({"ratio": [clamped], "lane": [""]})
+    marker = (
         alt.Chart(marker_frame)
-        .mark_text(fontSize=13, fontWeight="bold", dy=16, align="left", dx=4)
-        .encode(x=alt.X("ratio:Q", scale=x_scale), text="text:N")
+        .mark_rule(color="black", strokeWidth=3)
+        .encode(x=alt.X("ratio:Q", scale=x_scale))
     )
-    chart = alt.layer(band_layer, band_labels, marker, marker_text).properties(height=70)
+    chart = alt.layer(band_layer, band_labels, marker).properties(height=60)
     return _style(chart)

@@ -41,10 +41,10 @@ IMAGE_PRESETS = [
 # The notes: "#params may be greater or smaller than #ex, but they should be in the same order of
 # magnitude!! Ex: 10k vs. 10 is bad". Within a factor of ten either way counts as the same order.
 RATIO_BANDS = [
-    (1e-4, 0.1, "far fewer parameters than examples", "#9ecae1"),
-    (0.1, 10.0, "same order of magnitude", "#a1d99b"),
-    (10.0, 1e3, "more parameters than examples", "#fdd0a2"),
-    (1e3, 1e10, "far more (the notes' 10k vs 10)", "#fc9272"),
+    (1e-3, 0.1, "far fewer parameters", "#9ecae1"),
+    (0.1, 10.0, "same order ✓", "#a1d99b"),
+    (10.0, 1e3, "10–1000× more", "#fdd0a2"),
+    (1e3, 1e8, "far more, like 10k vs 10", "#fc9272"),
 ]
 
 # The ConvNet set beside the MLP: two 3×3 layers of 16 and 32 filters, then global average pooling.

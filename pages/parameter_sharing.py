@@ -102,7 +102,7 @@ st.markdown(
     "The notes' rule of thumb: *the number of parameters may be greater or smaller than the number of "
     "examples, but they should be in the same order of magnitude. Ex: 10k vs. 10 is bad.*"
 )
-st.altair_chart(ratio_gauge(ratio, RATIO_BANDS), width="stretch")
+st.altair_chart(ratio_gauge(ratio, RATIO_BANDS), width="stretch", height=120)
 st.markdown(f"**{parameters:,} parameters for {examples:,} examples: {ratio:,.3g} per example.** Verdict: {verdict}.")
 st.caption(f"The notes' example, 10,000 parameters for 10 examples, is a ratio of 1,000: “{ratio_verdict(10_000, 10)[1]}”.")
 
