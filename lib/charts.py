@@ -22,8 +22,11 @@ METRIC_TITLES = {
     "accuracy": "Accuracy",
     "mae": "Mean absolute error",
     "sparse_categorical_accuracy": "Accuracy",
+    "mae_celsius": "Mean absolute error (°C)",
+    "mae_units": "Mean absolute error (series units)",
 }
-SPLIT_DASHES = {"train": [1, 0], "validation": [6, 4]}
+# Solid for training, dashed for validation, dotted for a reference value drawn beside the runs.
+SPLIT_DASHES = {"train": [1, 0], "validation": [6, 4], "reference": [1, 3]}
 
 
 def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
@@ -180,4 +183,25 @@ def ratio_gauge(ratio: float, bands: list[tuple[float, float, str, str]]) -> alt
         .encode(x=alt.X("ratio:Q", scale=x_scale))
     )
     chart = alt.layer(band_layer, band_labels, marker).properties(height=60)
+    return _style(chart)
+
+
+def time_chart(
+    frame: pd.DataFrame, time: str, value: str, series: str, *, y_title: str, series_title: str | None = None,
+    colours: dict[str, str] | None = None,
+) -> alt.TopLevelMixin:
+    """Values against time, one coloured line per series (a split of the data, or a model's forecast)."""
+    names = list(dict.fromkeys(frame[series]))
+    palette = [colours.get(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)] if colours else PALETTE
+    chart = (
+        alt.Chart(frame)
+        .mark_line(strokeWidth=1.5)
+        .encode(
+            x=alt.X(f"{time}:T", title=None),
+            y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False)),
+            color=alt.Color(f"{series}:N", title=series_title, scale=alt.Scale(domain=names, range=palette)),
+            tooltip=[alt.Tooltip(f"{time}:T", format="%Y-%m-%d %H:%M"), f"{series}:N", alt.Tooltip(f"{value}:Q", format=".2f")],
+        )
+        .properties(height=CHART_HEIGHT)
+    )
     return _style(chart)

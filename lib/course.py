@@ -39,4 +39,15 @@ COURSE_PAGES = [
             "How many parameters does an MLP on a 100×100 image need, and is that too many for my data?"
         ),
     ),
+    CoursePage(
+        path="pages/recurrence.py",
+        title="Recurrence",
+        icon=":material/replay:",
+        section="Recurrence",
+        notes_section="Recurrence: the basic RNN",
+        question=(
+            "Does sharing weights across time beat a window MLP and an autoregressive (Markov) model "
+            "on real temperatures?"
+        ),
+    ),
 ]

@@ -28,7 +28,7 @@ import streamlit as st
 
 from lib.charts import draw_training_chart
 
-MAX_RUNS_PER_PAGE = 8
+MAX_RUNS_PER_PAGE = 12
 # Older runs keep their curves but drop their models, so a long workshop does not pile up memory.
 MODELS_KEPT_PER_PAGE = 2
 MAX_BATCH_POINTS_DRAWN = 300
@@ -56,6 +56,8 @@ class TrainingRun:
     epochs_completed: int = 0
     batches_completed: int = 0
     model: Any = field(default=None, repr=False)
+    # What the page measured after training (test errors, forecasts): kept when the model is dropped.
+    results: dict[str, Any] = field(default_factory=dict, repr=False)
     # Set when the training thread has let go of the run (finished or stopped); see page_runs.
     released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     trainer_thread: int = field(default_factory=threading.get_ident, repr=False, compare=False)
@@ -168,12 +170,45 @@ def _cached_history_frame(run: TrainingRun) -> pd.DataFrame:
     return run._frame
 
 
-def draw_runs(area, runs: list[TrainingRun], metrics: list[str]) -> None:
+def reference_history(references: list[dict] | None, runs: list[TrainingRun]) -> pd.DataFrame:
+    """Flat lines for values a page wants beside its curves (a baseline's validation error, say).
+
+    `references` holds dicts with run (the label), metric and value; each becomes a dotted line
+    across the epochs of the longest run.
+    """
+    if not references:
+        return pd.DataFrame(columns=["run", "metric", "split", "epoch", "value"])
+    last_epoch = max([run.epochs_planned for run in runs] or [1])
+    rows = [
+        {**reference, "split": "reference", "epoch": epoch}
+        for reference in references
+        for epoch in (0.0, float(last_epoch))
+    ]
+    return pd.DataFrame(rows, columns=["run", "metric", "split", "epoch", "value"])
+
+
+def draw_runs(area, runs: list[TrainingRun], metrics: list[str], references: list[dict] | None = None) -> None:
     """Draw the overlaid chart of a page's runs into `area` (an `st.empty` or a container)."""
     history = runs_history(runs)
     if history.empty:
         return
+    if references:
+        history = pd.concat([reference_history(references, runs), history], ignore_index=True)
     draw_training_chart(area, history, metrics)
+
+
+def training_buttons(page_key: str, train_label: str = "Train", disabled: bool = False) -> bool:
+    """Train, Stop and Clear runs in one row; returns whether Train was pressed.
+
+    Stop needs no handler: pressing it reruns the script, and Streamlit stops the training at its
+    next redraw, which the engine records as a stopped run.
+    """
+    row = st.container(horizontal=True)
+    pressed = row.button(train_label, type="primary", icon=":material/play_arrow:", disabled=disabled)
+    row.button("Stop", icon=":material/stop:", help="Ends training after the current batch; keeps what it learned.")
+    if row.button("Clear runs", icon=":material/delete:", help="Forget this page's runs and their curves."):
+        clear_page_runs(page_key)
+    return pressed
 
 
 # --- The process-wide gate that bounds concurrent trainings ------------------------------------
@@ -255,7 +290,8 @@ def training_slots() -> TrainingSlots:
 class _LiveView:
     """The widgets one training redraws: status line, progress bar and chart, all updated in place."""
 
-    def __init__(self, area, metrics: list[str], earlier_runs: list[TrainingRun]):
+    def __init__(self, area, metrics: list[str], earlier_runs: list[TrainingRun], references: list[dict] | None):
+        self.references = references
         self.status = area.empty()
         self.progress = area.empty()
         self.chart = area.empty()
@@ -283,7 +319,7 @@ class _LiveView:
                 f" · {elapsed:,.1f} s elapsed · {time_left}"
             ),
         )
-        draw_runs(self.chart, [*self.earlier_runs, run], self.metrics)
+        draw_runs(self.chart, [*self.earlier_runs, run], self.metrics, self.references)
 
 
 # --- The Keras callback ------------------------------------------------------------------------
@@ -381,6 +417,7 @@ def train_live(
     smoothing: float = 0.8,
     extra_callbacks: list | None = None,
     shuffle: bool = True,
+    references: list[dict] | None = None,
 ) -> TrainingRun:
     """Train a compiled Keras `model` on (x, y) while charting it live; return the recorded run.
 
@@ -393,7 +430,7 @@ def train_live(
     sample_count = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
     batches_per_epoch = max(1, math.ceil(sample_count / batch_size))
     earlier_runs = list(page_runs(page_key))
-    view = _LiveView(area, metrics, earlier_runs)
+    view = _LiveView(area, metrics, earlier_runs, references)
     run = TrainingRun(
         label=label,
         settings=dict(settings or {}),
@@ -431,6 +468,6 @@ def train_live(
         slots.release()
         run.released.set()
     view.progress.empty()
-    draw_runs(view.chart, [*earlier_runs, run], metrics)
+    draw_runs(view.chart, [*earlier_runs, run], metrics, references)
     return run
 

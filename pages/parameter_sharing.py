@@ -16,7 +16,7 @@ from lib.sharing import (
     parameters_by_image_side,
     ratio_verdict,
 )
-from lib.training import clear_page_runs, draw_runs, page_runs
+from lib.training import draw_runs, page_runs, training_buttons
 
 PAGE_KEY = "parameter_sharing"
 
@@ -160,11 +160,7 @@ demo_parameters = total_params(count_mlp_layers(64, [demo_hidden], 10))
 demo_ratio, demo_verdict = ratio_verdict(demo_parameters, train_count)
 demo_controls[3].metric("Parameters per example", f"{demo_ratio:,.3g}", help=demo_verdict)
 
-buttons = st.container(horizontal=True)
-train_pressed = buttons.button("Train", type="primary", icon=":material/play_arrow:")
-buttons.button("Stop", icon=":material/stop:", help="Ends training after the current batch; keeps what it learned.")
-if buttons.button("Clear runs", icon=":material/delete:"):
-    clear_page_runs(PAGE_KEY)
+train_pressed = training_buttons(PAGE_KEY)
 
 live_area = st.container()
 if train_pressed:

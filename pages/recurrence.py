@@ -1,0 +1,189 @@
+"""Recurrence: SimpleRNN, LSTM and GRU against a window MLP and an autoregressive model, on temperatures."""
+
+import pandas as pd
+import streamlit as st
+
+from lib.charts import line_chart, time_chart
+from lib.diagrams import unrolled_rnn_dot
+from lib.recurrence import (
+    NEURAL_KINDS,
+    SOURCES,
+    UPLOAD_SOURCE,
+    ForecasterSettings,
+    baseline_error_by_history,
+    baseline_results,
+    comparison_table,
+    forecast_week,
+    forecaster_layer_counts,
+    forecasting_data,
+    load_source,
+    mean_absolute_error,
+    network_error_by_history,
+    runs_matching,
+    split_frame,
+    test_weeks,
+    verdict,
+    error_metric_name,
+)
+from lib.timeseries import SeriesUploadError, parse_uploaded_series
+from lib.training import draw_runs, page_runs, training_buttons
+
+PAGE_KEY = "recurrence"
+UPLOAD_KEY = "recurrence_uploaded_series"
+
+st.title("Recurrence")
+st.markdown(
+    "> *Time series: strong dependence on the previous samples (ex: meteo temperature), decreasing over "
+    "time. Classical models: autoregressive, Markov models. DL: the RNN uses the same parameters at every "
+    "timestep and transmits a memory vector from the previous sample: it exploits a global context.*  — the notes"
+)
+formula_column, picture_column = st.columns([1, 2], gap="large")
+with formula_column:
+    st.latex(r"s_t = f(U x_t + W s_{t-1}),\qquad \hat y = V s_T")
+    st.markdown(
+        "One matrix **U** reads each input, one matrix **W** carries the memory **s** from step to step, "
+        "and both are the same at every step: the model's size does not depend on how far back it reads."
+    )
+with picture_column:
+    st.graphviz_chart(unrolled_rnn_dot(4))
+
+# --- 1. The data --------------------------------------------------------------------------------------
+st.header("1 · The series and the task")
+source_names = {key: source.label for key, source in SOURCES.items()}
+if UPLOAD_KEY in st.session_state:
+    source_names["upload"] = UPLOAD_SOURCE.label
+source_key = st.radio("Series", list(source_names), format_func=source_names.get, horizontal=True, key="series_choice")
+with st.expander("Upload your own series (CSV: a time column and a value column)"):
+    upload = st.file_uploader("CSV file", type=["csv", "txt"], max_upload_size=5, key="series_upload")
+    if upload is not None and st.session_state.get("recurrence_upload_id") != upload.file_id:
+        try:
+            st.session_state[UPLOAD_KEY] = parse_uploaded_series(upload.getvalue())
+            st.session_state.recurrence_upload_id = upload.file_id
+            st.success("Loaded. Choose “Your uploaded series” above.")
+        except SeriesUploadError as problem:
+            st.error(f"This file cannot be used: {problem} The page keeps the series it had.")
+
+source = UPLOAD_SOURCE if source_key == "upload" else SOURCES[source_key]
+series = st.session_state[UPLOAD_KEY] if source_key == "upload" else load_source(source_key)
+unit = series.attrs.get("units", "units") if source_key != "upload" else "units"
+# Runs remember which series they were trained on, so a new upload never mixes with older runs.
+series_id = source_key if source_key != "upload" else f"upload:{st.session_state.recurrence_upload_id}"
+st.caption(source.caveat)
+
+task_columns = st.columns(2)
+history = task_columns[0].slider(
+    f"History T: the last T {source.step}s the models read", 2, source.max_history, source.default_history,
+    key=f"history_{source_key}",
+)
+horizon = task_columns[1].slider(
+    f"Horizon h: forecast h {source.step}s ahead", 1, source.max_horizon, source.default_horizon,
+    key=f"horizon_{source_key}",
+)
+try:
+    data = forecasting_data(series["value"].to_numpy(), history, horizon)
+except ValueError as problem:
+    st.error(str(problem))
+    st.stop()
+
+st.altair_chart(
+    time_chart(split_frame(series, data), "time", "value", "part", y_title=f"Temperature ({unit})" if unit == "°C" else "Value",
+               series_title="Split (in time order)",
+               colours={"train": "#2e282a", "validation": "#17bebb", "test": "#e4572e"}),
+    width="stretch",
+)
+st.caption(
+    f"Split in time order, never shuffled across parts: {len(data.y_train):,} training windows, "
+    f"{len(data.y_validation):,} validation and {len(data.y_test):,} test. Values are normalised with the "
+    "training part's mean and standard deviation only."
+)
+
+# --- 2. The models ------------------------------------------------------------------------------------
+st.header("2 · The models")
+model_columns = st.columns([2, 1, 1, 1, 1])
+kinds = model_columns[0].multiselect("Neural models to train", NEURAL_KINDS, default=list(NEURAL_KINDS))
+units = model_columns[1].select_slider("Units", [8, 16, 32, 64, 128], value=32)
+layers = model_columns[2].slider("Stacked layers", 1, 3, 1)
+epochs = model_columns[3].slider("Epochs", 1, 30, 5)
+bidirectional = model_columns[4].checkbox("Bidirectional", help="Also read the window backwards (the window is all in the past).")
+settings = ForecasterSettings(units=units, stacked_layers=layers, bidirectional=bidirectional, epochs=epochs)
+
+parameter_rows = [
+    {
+        "Model": kind,
+        "Parameters": sum(layer.total for layer in forecaster_layer_counts(kind, history, settings)),
+        "How they are counted": " + ".join(f"[{layer.formula}]" for layer in forecaster_layer_counts(kind, history, settings)) or "none: it copies a past value",
+        "Shared across time?": "yes" if kind in ("SimpleRNN", "LSTM", "GRU") else "no",
+    }
+    for kind in ["Persistence", "Autoregressive (linear)", *NEURAL_KINDS]
+]
+st.dataframe(pd.DataFrame(parameter_rows), hide_index=True,
+             column_config={"Parameters": st.column_config.NumberColumn(format="localized")})
+st.caption(
+    "The autoregressive model and the window MLP have one weight per step of the window, so they grow with T; "
+    "the recurrent networks reuse U and W at every step, so T does not change their size."
+)
+
+# --- 3. Train and compare -----------------------------------------------------------------------------
+st.header("3 · Train, then compare on the test part")
+baselines = baseline_results(data, source.period)
+error_metric = error_metric_name(unit)
+truth_validation = data.normalizer.inverse_transform(data.y_validation)
+references = [
+    {"run": f"{result.name} (validation)", "metric": error_metric, "value": mean_absolute_error(truth_validation, result.validation_forecast)}
+    for result in baselines
+]
+train_pressed = training_buttons(PAGE_KEY, "Train the selected models", disabled=not kinds)
+live_area = st.container()
+if train_pressed:
+    from lib.recurrence import train_forecasters
+
+    train_forecasters(PAGE_KEY, series_id, kinds, data, settings, unit, source.step, live_area, references)
+else:
+    draw_runs(live_area, page_runs(PAGE_KEY), ["loss", error_metric], references)
+
+comparable_runs = runs_matching(page_runs(PAGE_KEY), series_id, data)
+table = comparison_table(data, baselines, comparable_runs, unit)
+error_label = "Test MAE (°C)" if unit == "°C" else "Test MAE"
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={
+        error_label: st.column_config.NumberColumn(format="%.3f"),
+        "Test MAE (°F)": st.column_config.NumberColumn(format="%.3f"),
+        "Parameters": st.column_config.NumberColumn(format="localized"),
+        "Training seconds": st.column_config.NumberColumn(format="%.1f"),
+    },
+)
+st.markdown(verdict(table, unit))
+if not comparable_runs:
+    st.info("The table holds the baselines only: press **Train the selected models** to add the neural networks.",
+            icon=":material/play_arrow:")
+
+week_count = test_weeks(data, source.step)
+week = st.slider("Which stretch of the test part to show", 1, week_count, 1) if week_count > 1 else 1
+forecasts = {result.name: result.test_forecast for result in baselines if not result.name.startswith("Persistence (last")}
+forecasts.update({run.display_label.split(" · ")[0]: run.results["test_forecast"] for run in comparable_runs})
+st.altair_chart(
+    time_chart(forecast_week(series, data, forecasts, week - 1, source.step), "time", "value", "model",
+               y_title=f"Temperature ({unit})" if unit == "°C" else "Value", series_title="Forecast",
+               colours={"Truth": "#2e282a"}),
+    width="stretch",
+)
+
+# --- 4. Does a longer context help? ---------------------------------------------------------------------
+st.header("4 · Does reading further back help?")
+st.markdown(
+    "The notes say a recurrent network exploits a *global* context where a Markov model only sees a fixed "
+    "window. Below: the test error as the window T grows, for the closed-form baselines (computed for every T "
+    "at once) and for each network you trained at this horizon (train again with another T to add a point)."
+)
+histories = tuple(sorted({2, 6, 12, 24, 48, 96, min(168, source.max_history), history} & set(range(2, source.max_history + 1))))
+by_history = baseline_error_by_history(series["value"].to_numpy(), horizon, histories, source.period)
+network_points = network_error_by_history(page_runs(PAGE_KEY), series_id, horizon)
+combined = pd.concat([by_history, network_points], ignore_index=True) if not network_points.empty else by_history
+if not combined.empty:
+    st.altair_chart(
+        line_chart(combined, "history", "test_error", "model", x_title=f"History T ({source.step}s, log scale)",
+                   y_title=f"Test MAE ({unit})", log_x=True),
+        width="stretch",
+    )
