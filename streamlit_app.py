@@ -3,6 +3,10 @@
 import streamlit as st
 
 from lib.course import COURSE_PAGES, HOME
+from lib.streamlit_patches import keep_keras_state_between_reruns
+
+# Streamlit would otherwise reset Keras for every session after each rerun (see the module).
+keep_keras_state_between_reruns()
 
 st.set_page_config(page_title="RNN Playground", page_icon=":material/neurology:", layout="wide")
 

@@ -151,3 +151,68 @@ def test_demo_trains_charts_and_overlays_runs():
     next(b for b in app.button if b.label == "Clear runs").click().run()
     assert app.session_state["training_runs::parameter_sharing"] == []
     assert any("No run yet" in i.value for i in app.info)
+
+
+# --- Recurrence -----------------------------------------------------------------------------------------
+
+
+def comparison(app: AppTest):
+    return next(frame.value for frame in app.dataframe if "Test MAE (°C)" in frame.value.columns)
+
+
+def test_recurrence_opens_with_baselines_and_says_what_the_data_is():
+    app = open_page("pages/recurrence.py")
+    table = comparison(app)
+    assert set(table["Model"]) == {"Persistence (last value)", "Persistence (same hour yesterday)", "Autoregressive (linear)"}
+    assert (table["Test MAE (°C)"] > 0).all()
+    assert any("30-year hourly normals" in caption.value for caption in app.caption)
+    parameters = next(frame.value for frame in app.dataframe if "Shared across time?" in frame.value.columns)
+    counts = dict(zip(parameters["Model"], parameters["Parameters"]))
+    assert counts["Autoregressive (linear)"] == 49  # T = 48 weights and a bias
+    assert counts["SimpleRNN"] == 1 * 32 + 32 * 32 + 32 + 33
+
+
+def test_recurrence_window_grows_the_mlp_but_not_the_rnn():
+    app = open_page("pages/recurrence.py")
+    before = next(f.value for f in app.dataframe if "Shared across time?" in f.value.columns).set_index("Model")["Parameters"]
+    next(s for s in app.slider if s.label.startswith("History T")).set_value(96).run()
+    after = next(f.value for f in app.dataframe if "Shared across time?" in f.value.columns).set_index("Model")["Parameters"]
+    assert after["Window MLP"] > before["Window MLP"]
+    assert after["LSTM"] == before["LSTM"]
+    assert after["Autoregressive (linear)"] == 97
+
+
+def test_recurrence_trains_the_chosen_models_and_compares_them_on_the_test_part():
+    app = open_page("pages/recurrence.py")
+    app.radio(key="series_choice").set_value("daily").run()
+    app.multiselect[0].set_value(["SimpleRNN", "GRU"]).run()
+    next(s for s in app.slider if s.label == "Epochs").set_value(2).run()
+    next(b for b in app.button if b.label.startswith("Train")).click().run()
+    assert not app.exception
+    table = comparison(app)
+    trained = [name for name in table["Model"] if "·" in name]
+    assert sorted(name.split(" · ")[0] for name in trained) == ["GRU", "SimpleRNN"]
+    assert (table["Parameters"][table["Model"].isin(trained)] > 0).all()
+    runs = app.session_state["training_runs::recurrence"]
+    assert all(run.results["parameters"] == run.results["formula_parameters"] for run in runs)
+    verdict = next(m.value for m in app.markdown if m.value.startswith("**Best on the test part"))
+    best = table.iloc[0]["Model"]
+    assert best in verdict
+    # The live chart drew both runs and the baselines' reference lines.
+    drawn = chart_data(app.get("vega_lite_chart")[2])
+    assert {"train", "validation", "reference"} <= set(drawn["split"])
+
+
+def test_recurrence_rejects_a_bad_upload_and_keeps_its_series():
+    app = open_page("pages/recurrence.py")
+    app.session_state["recurrence_upload_id"] = "x"
+    app.run()
+    from lib.timeseries import SeriesUploadError, parse_uploaded_series
+
+    try:
+        parse_uploaded_series(b"time,value\nnot a date,abc\n")
+    except SeriesUploadError as problem:
+        message = str(problem)
+    assert message
+    assert not app.exception
+    assert comparison(app) is not None
