@@ -2,14 +2,14 @@
 
 What it measures
     The whole app (`streamlit_app.py`, with its navigation) under Streamlit's AppTest, in this
-    process. After switching to pages/parameter_sharing.py and warming up (TensorFlow imported,
+    process. After switching to app_pages/parameter_sharing.py and warming up (TensorFlow imported,
     the cached Keras parameter counts built for every value used below), it times `AppTest.run()`
     for each widget change:
 
     * "Hidden layers" slider alternating 1 ↔ 2 (adds/removes a number input and a Dense layer);
     * "Units in hidden layer 1" number input alternating 100 ↔ 200.
 
-    Baseline, in the same run: a rerun of the Home page (pages/home.py), which has no widgets,
+    Baseline, in the same run: a rerun of the Home page (app_pages/home.py), which has no widgets,
     so the ratio page/home says how much the page itself costs beyond AppTest's own rerun
     machinery. For information it also times a few cache-miss reruns (hidden units never seen
     before, so `built_mlp_parameter_count` builds a real Keras model), which a participant meets
@@ -39,8 +39,8 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 TARGET_SECONDS = 0.2
 RERUNS = 20
 COLD_RERUNS = 4
-PAGE = "pages/parameter_sharing.py"
-HOME = "pages/home.py"
+PAGE = "app_pages/parameter_sharing.py"
+HOME = "app_pages/home.py"
 
 
 def timed_run(app: AppTest) -> float:

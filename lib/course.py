@@ -20,7 +20,7 @@ class CoursePage:
 
 
 HOME = CoursePage(
-    path="pages/home.py",
+    path="app_pages/home.py",
     title="Home",
     icon=":material/map:",
     section="Home",
@@ -30,7 +30,7 @@ HOME = CoursePage(
 
 COURSE_PAGES = [
     CoursePage(
-        path="pages/parameter_sharing.py",
+        path="app_pages/parameter_sharing.py",
         title="Parameter sharing",
         icon=":material/calculate:",
         section="Parameter sharing",
@@ -40,7 +40,7 @@ COURSE_PAGES = [
         ),
     ),
     CoursePage(
-        path="pages/recurrence.py",
+        path="app_pages/recurrence.py",
         title="Recurrence",
         icon=":material/replay:",
         section="Recurrence",

@@ -175,6 +175,9 @@ def build_forecaster(kind: str, history: int, settings: ForecasterSettings, scal
         )
 
     def mean_absolute_error_in_units(y_true, y_pred):
+        # The targets arrive as (batch,) and the forecasts as (batch, 1): without the reshape they
+        # would broadcast to a (batch, batch) table of every pair and report nonsense.
+        y_true = keras.ops.reshape(keras.ops.cast(y_true, y_pred.dtype), keras.ops.shape(y_pred))
         return keras.ops.mean(keras.ops.abs(y_true - y_pred), axis=-1) * scale
 
     model.compile(
@@ -275,6 +278,9 @@ def train_forecasters(
     drawn on later reruns without the model.
     """
     runs = []
+    # One place on the page for all the models of a press: each run's view replaces the previous
+    # one, and its chart overlays every run so far, so the page shows a single growing chart.
+    area = area.empty()
     scale = float(data.normalizer.std)
     metric = error_metric_name(unit)
     for kind in kinds:

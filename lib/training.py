@@ -430,7 +430,9 @@ def train_live(
     sample_count = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
     batches_per_epoch = max(1, math.ceil(sample_count / batch_size))
     earlier_runs = list(page_runs(page_key))
-    view = _LiveView(area, metrics, earlier_runs, references)
+    # `area.container()` appends to a container, but replaces the content of an `st.empty`: a page
+    # that trains several models in a row hands every call the same `st.empty` to keep one chart.
+    view = _LiveView(area.container(), metrics, earlier_runs, references)
     run = TrainingRun(
         label=label,
         settings=dict(settings or {}),

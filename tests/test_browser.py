@@ -25,6 +25,21 @@ def slider(page: Page, label: str):
     return page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
 
 
+def move_slider(page: Page, label: str, key: str, presses: int, expected: str) -> None:
+    """Move a slider with the keyboard and wait until the app has rerun with its new value.
+
+    Streamlit's slider sends its value a moment after the last key press, so waiting for the
+    thumb's value and then for the script to finish avoids clicking into a rerun still to come.
+    """
+    thumb = slider(page, label)
+    thumb.focus()
+    for _ in range(presses):
+        thumb.press(key)
+    expect(thumb).to_have_attribute("aria-valuetext", expected)
+    page.wait_for_timeout(800)
+    wait_until_idle(page)
+
+
 def run_table(page: Page):
     return page.get_by_test_id("stDataFrame").last
 
@@ -91,11 +106,8 @@ def test_stop_keeps_a_partial_run(page: Page, app_url: str):
 
 def test_slider_moved_mid_training_keeps_the_run_and_the_next_training_works(page: Page, app_url: str):
     open_parameter_sharing(page, app_url)
-    epochs = slider(page, "Epochs")
-    epochs.focus()
-    for _ in range(18):  # 60 → 150 epochs, so training is still running when the slider moves
-        epochs.press("ArrowRight")
-    wait_until_idle(page)
+    # 60 → 150 epochs, so that training is still running when the slider moves.
+    move_slider(page, "Epochs", "ArrowRight", 18, "150")
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
     units = slider(page, "Hidden units")
@@ -104,13 +116,45 @@ def test_slider_moved_mid_training_keeps_the_run_and_the_next_training_works(pag
     wait_until_idle(page)
     assert_no_exception(page)
     expect(run_table(page)).to_contain_text("stopped at epoch")
-    epochs = slider(page, "Epochs")
-    epochs.focus()
-    for _ in range(27):  # down to 15 epochs for a quick second run
-        epochs.press("ArrowLeft")
-    wait_until_idle(page)
+    move_slider(page, "Epochs", "ArrowLeft", 27, "15")  # a quick second run
     page.get_by_role("button", name="Train").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
     wait_until_idle(page, timeout_ms=120_000)
     assert_no_exception(page)
     expect(run_table(page)).to_contain_text("128 hidden units")
     expect(run_table(page)).to_contain_text("finished")
+
+
+def test_recurrence_trains_and_compares_in_the_browser(page: Page, app_url: str):
+    page.goto(f"{app_url}/recurrence")
+    wait_until_idle(page)
+    assert_no_exception(page)
+    page.get_by_test_id("stRadio").get_by_text("daily maximum").click()
+    wait_until_idle(page)
+    move_slider(page, "Epochs", "ArrowLeft", 3, "2")
+    page.get_by_role("button", name="Train the selected models").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    wait_until_idle(page, timeout_ms=180_000)
+    assert_no_exception(page)
+    table = page.get_by_test_id("stDataFrame").filter(has_text="Test MAE")
+    for kind in ("Window MLP", "SimpleRNN", "LSTM", "GRU"):
+        expect(table).to_contain_text(f"{kind} · 32 units")
+    expect(page.get_by_text("Best on the test part")).to_be_visible()
+    page.screenshot(path=str(ARTIFACTS / "recurrence-trained.png"), full_page=True)
+
+
+@pytest.mark.parametrize("course_page", COURSE_PAGES, ids=lambda course_page: course_page.title)
+def test_a_deep_link_opens_the_page_inside_the_app(browser, app_url: str, course_page):
+    # A fresh browser session whose first request is the page's own address, as when an
+    # instructor shares a link: it must get the app's navigation and wide layout, not the page alone.
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto(f"{app_url}/{course_page.path.removeprefix('app_pages/').removesuffix('.py')}")
+    wait_until_idle(page)
+    page.wait_for_timeout(500)
+    navigation = page.get_by_test_id("stSidebarNav")
+    expect(navigation.get_by_role("link", name="Home")).to_be_visible()
+    expect(navigation).not_to_contain_text("streamlit app")
+    expect(page.get_by_role("heading", name=course_page.title, exact=True).first).to_be_visible()
+    assert_no_exception(page)
+    context.close()

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from streamlit.testing.v1 import AppTest
 
 from lib.course import COURSE_PAGES
@@ -16,7 +18,7 @@ APP = str(ROOT / "streamlit_app.py")
 
 def open_page(path: str) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT).run()
-    if path != "pages/home.py":
+    if path != "app_pages/home.py":
         app.switch_page(path).run()
     assert not app.exception, [e.value for e in app.exception]
     return app
@@ -39,11 +41,11 @@ def metric(app: AppTest, label: str) -> str:
 
 
 def test_home_links_every_course_page():
-    app = open_page("pages/home.py")
+    app = open_page("app_pages/home.py")
     assert app.title[0].value == "RNN Playground"
     linked = {link.proto.page for link in app.get("page_link")}
-    assert {course_page.path.removeprefix("pages/").removesuffix(".py") for course_page in COURSE_PAGES} <= {
-        name.removeprefix("pages/").removesuffix(".py") for name in linked
+    assert {course_page.path.removeprefix("app_pages/").removesuffix(".py") for course_page in COURSE_PAGES} <= {
+        name.removeprefix("app_pages/").removesuffix(".py") for name in linked
     }
     questions = " ".join(m.value for m in app.markdown)
     for course_page in COURSE_PAGES:
@@ -68,7 +70,7 @@ def test_home_renders_without_importing_tensorflow():
 
 
 def test_parameter_page_opens_on_the_notes_example():
-    app = open_page("pages/parameter_sharing.py")
+    app = open_page("app_pages/parameter_sharing.py")
     assert metric(app, "Parameters (formula)") == "1,001,110"
     assert metric(app, "Keras count_params()") == "1,001,110"
     table = app.dataframe[0].value
@@ -78,7 +80,7 @@ def test_parameter_page_opens_on_the_notes_example():
 
 
 def test_more_hidden_layers_and_units_change_the_count_and_keras_agrees():
-    app = open_page("pages/parameter_sharing.py")
+    app = open_page("app_pages/parameter_sharing.py")
     app.slider[0].set_value(3).run()
     app.number_input(key="hidden_1").set_value(50).run()
     app.number_input(key="hidden_2").set_value(20).run()
@@ -89,7 +91,7 @@ def test_more_hidden_layers_and_units_change_the_count_and_keras_agrees():
 
 
 def test_camera_preset_is_counted_but_never_built():
-    app = open_page("pages/parameter_sharing.py")
+    app = open_page("app_pages/parameter_sharing.py")
     app.selectbox(key="preset").set_value("A 10-megapixel camera: 3,872×2,592").run()
     assert not app.exception
     assert metric(app, "Keras count_params()") == "not built"
@@ -99,7 +101,7 @@ def test_camera_preset_is_counted_but_never_built():
 
 
 def test_examples_change_the_rule_of_thumb_verdict():
-    app = open_page("pages/parameter_sharing.py")
+    app = open_page("app_pages/parameter_sharing.py")
     examples = next(n for n in app.number_input if n.label == "Training examples you have")
     examples.set_value(10).run()
     verdicts = " ".join(m.value for m in app.markdown)
@@ -111,7 +113,7 @@ def test_examples_change_the_rule_of_thumb_verdict():
 
 
 def test_out_of_range_input_is_refused_without_a_traceback():
-    app = open_page("pages/parameter_sharing.py")
+    app = open_page("app_pages/parameter_sharing.py")
     # A value past the widget's bound (as a hand-crafted browser message could send) is refused
     # by Streamlit: the page keeps the last valid image and counts it.
     app.number_input(key="image_height").set_value(50_000).run()
@@ -125,7 +127,7 @@ def test_out_of_range_input_is_refused_without_a_traceback():
 
 
 def test_demo_trains_charts_and_overlays_runs():
-    app = open_page("pages/parameter_sharing.py")
+    app = open_page("app_pages/parameter_sharing.py")
     app.select_slider[0].set_value(20).run()
     epochs = next(s for s in app.slider if s.label == "Epochs")
     epochs.set_value(5).run()
@@ -161,7 +163,7 @@ def comparison(app: AppTest):
 
 
 def test_recurrence_opens_with_baselines_and_says_what_the_data_is():
-    app = open_page("pages/recurrence.py")
+    app = open_page("app_pages/recurrence.py")
     table = comparison(app)
     assert set(table["Model"]) == {"Persistence (last value)", "Persistence (same hour yesterday)", "Autoregressive (linear)"}
     assert (table["Test MAE (°C)"] > 0).all()
@@ -173,7 +175,7 @@ def test_recurrence_opens_with_baselines_and_says_what_the_data_is():
 
 
 def test_recurrence_window_grows_the_mlp_but_not_the_rnn():
-    app = open_page("pages/recurrence.py")
+    app = open_page("app_pages/recurrence.py")
     before = next(f.value for f in app.dataframe if "Shared across time?" in f.value.columns).set_index("Model")["Parameters"]
     next(s for s in app.slider if s.label.startswith("History T")).set_value(96).run()
     after = next(f.value for f in app.dataframe if "Shared across time?" in f.value.columns).set_index("Model")["Parameters"]
@@ -183,7 +185,7 @@ def test_recurrence_window_grows_the_mlp_but_not_the_rnn():
 
 
 def test_recurrence_trains_the_chosen_models_and_compares_them_on_the_test_part():
-    app = open_page("pages/recurrence.py")
+    app = open_page("app_pages/recurrence.py")
     app.radio(key="series_choice").set_value("daily").run()
     app.multiselect[0].set_value(["SimpleRNN", "GRU"]).run()
     next(s for s in app.slider if s.label == "Epochs").set_value(2).run()
@@ -195,16 +197,28 @@ def test_recurrence_trains_the_chosen_models_and_compares_them_on_the_test_part(
     assert (table["Parameters"][table["Model"].isin(trained)] > 0).all()
     runs = app.session_state["training_runs::recurrence"]
     assert all(run.results["parameters"] == run.results["formula_parameters"] for run in runs)
+    # The error the chart shows in °C is the real mean absolute error of the model's forecasts.
+    from lib.recurrence import forecasting_data, load_source
+
+    values = load_source("daily")["value"].to_numpy()
+    data = forecasting_data(values, 30, 1)
+    truth = data.normalizer.inverse_transform(data.y_validation)
+    for run in runs:
+        measured = float(abs(truth - run.results["validation_forecast"]).mean())
+        assert run.final("mae_celsius") == pytest.approx(measured, rel=1e-3)
     verdict = next(m.value for m in app.markdown if m.value.startswith("**Best on the test part"))
     best = table.iloc[0]["Model"]
     assert best in verdict
-    # The live chart drew both runs and the baselines' reference lines.
-    drawn = chart_data(app.get("vega_lite_chart")[2])
+    # One live chart holds both runs and the baselines' reference lines.
+    training_charts = [data for data in map(chart_data, app.get("vega_lite_chart")) if "split" in data.columns]
+    assert len(training_charts) == 1
+    drawn = training_charts[0]
     assert {"train", "validation", "reference"} <= set(drawn["split"])
+    assert len({name for name in drawn["run"] if " · " in name}) == 2
 
 
 def test_recurrence_rejects_a_bad_upload_and_keeps_its_series():
-    app = open_page("pages/recurrence.py")
+    app = open_page("app_pages/recurrence.py")
     app.session_state["recurrence_upload_id"] = "x"
     app.run()
     from lib.timeseries import SeriesUploadError, parse_uploaded_series
