@@ -10,7 +10,8 @@ from lib.recurrence import (
     SOURCES,
     UPLOAD_SOURCE,
     ForecasterSettings,
-    baseline_error_by_history,
+    baseline_error_sweep,
+    context_sweep_shapes,
     baseline_results,
     comparison_table,
     forecast_week,
@@ -18,7 +19,7 @@ from lib.recurrence import (
     forecasting_data,
     load_source,
     mean_absolute_error,
-    network_error_by_history,
+    network_errors,
     runs_matching,
     split_frame,
     test_weeks,
@@ -30,6 +31,25 @@ from lib.training import draw_runs, page_runs, training_buttons
 
 PAGE_KEY = "recurrence"
 UPLOAD_KEY = "recurrence_uploaded_series"
+
+
+def read_uploaded_series() -> None:
+    """Validate an upload before the page draws, so a good one is offered (and chosen) at once.
+
+    A bad file leaves the series the page had: the error is kept to be shown beside the uploader.
+    """
+    upload = st.session_state.series_upload
+    st.session_state.pop("recurrence_upload_error", None)
+    if upload is None:
+        return
+    try:
+        st.session_state[UPLOAD_KEY] = parse_uploaded_series(upload.getvalue())
+    except SeriesUploadError as problem:
+        st.session_state.recurrence_upload_error = f"“{upload.name}” cannot be used: {problem} The page keeps the series it had."
+        return
+    st.session_state.recurrence_upload_id = upload.file_id
+    st.session_state.series_choice = "upload"
+
 
 st.title("Recurrence")
 st.markdown(
@@ -53,15 +73,11 @@ source_names = {key: source.label for key, source in SOURCES.items()}
 if UPLOAD_KEY in st.session_state:
     source_names["upload"] = UPLOAD_SOURCE.label
 source_key = st.radio("Series", list(source_names), format_func=source_names.get, horizontal=True, key="series_choice")
-with st.expander("Upload your own series (CSV: a time column and a value column)"):
-    upload = st.file_uploader("CSV file", type=["csv", "txt"], max_upload_size=5, key="series_upload")
-    if upload is not None and st.session_state.get("recurrence_upload_id") != upload.file_id:
-        try:
-            st.session_state[UPLOAD_KEY] = parse_uploaded_series(upload.getvalue())
-            st.session_state.recurrence_upload_id = upload.file_id
-            st.success("Loaded. Choose “Your uploaded series” above.")
-        except SeriesUploadError as problem:
-            st.error(f"This file cannot be used: {problem} The page keeps the series it had.")
+with st.expander("Upload your own series (CSV: a time column and a value column)",
+                 expanded="recurrence_upload_error" in st.session_state):
+    st.file_uploader("CSV file, up to 5 MB", type=["csv", "txt"], key="series_upload", on_change=read_uploaded_series)
+    if "recurrence_upload_error" in st.session_state:
+        st.error(st.session_state.recurrence_upload_error, icon=":material/error:")
 
 source = UPLOAD_SOURCE if source_key == "upload" else SOURCES[source_key]
 series = st.session_state[UPLOAD_KEY] if source_key == "upload" else load_source(source_key)
@@ -72,7 +88,7 @@ st.caption(source.caveat)
 
 task_columns = st.columns(2)
 history = task_columns[0].slider(
-    f"History T: the last T {source.step}s the models read", 2, source.max_history, source.default_history,
+    f"History T: the last T {source.step}s the models read", source.min_history, source.max_history, source.default_history,
     key=f"history_{source_key}",
 )
 horizon = task_columns[1].slider(
@@ -174,16 +190,25 @@ st.altair_chart(
 st.header("4 · Does reading further back help?")
 st.markdown(
     "The notes say a recurrent network exploits a *global* context where a Markov model only sees a fixed "
-    "window. Below: the test error as the window T grows, for the closed-form baselines (computed for every T "
-    "at once) and for each network you trained at this horizon (train again with another T to add a point)."
+    "window. Left: the test error as the window T grows (at the current h); right: as the horizon h grows "
+    "(at the current T). The closed-form baselines are computed for every point at once; each network you "
+    "train adds a point: train again with another T or h to draw its curve."
 )
-histories = tuple(sorted({2, 6, 12, 24, 48, 96, min(168, source.max_history), history} & set(range(2, source.max_history + 1))))
-by_history = baseline_error_by_history(series["value"].to_numpy(), horizon, histories, source.period)
-network_points = network_error_by_history(page_runs(PAGE_KEY), series_id, horizon)
-combined = pd.concat([by_history, network_points], ignore_index=True) if not network_points.empty else by_history
-if not combined.empty:
-    st.altair_chart(
-        line_chart(combined, "history", "test_error", "model", x_title=f"History T ({source.step}s, log scale)",
-                   y_title=f"Test MAE ({unit})", log_x=True),
-        width="stretch",
-    )
+sweep = pd.concat(
+    [
+        baseline_error_sweep(series["value"].to_numpy(), context_sweep_shapes(history, horizon, source), source.period),
+        network_errors(page_runs(PAGE_KEY), series_id),
+    ],
+    ignore_index=True,
+)
+by_history_column, by_horizon_column = st.columns(2)
+by_history_column.altair_chart(
+    line_chart(sweep[sweep["horizon"] == horizon], "history", "test_error", "model",
+               x_title=f"History T ({source.step}s, log scale), h = {horizon}", y_title=f"Test MAE ({unit})", log_x=True),
+    width="stretch",
+)
+by_horizon_column.altair_chart(
+    line_chart(sweep[sweep["history"] == history], "horizon", "test_error", "model",
+               x_title=f"Horizon h ({source.step}s, log scale), T = {history}", y_title=f"Test MAE ({unit})", log_x=True),
+    width="stretch",
+)

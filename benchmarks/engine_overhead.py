@@ -78,10 +78,10 @@ def bench_script(train_count: int, hidden_units: int, epochs: int) -> None:
 
     original_draw_runs = training.draw_runs
 
-    def counted_draw_runs(area, runs, metrics):
+    def counted_draw_runs(area, runs, metrics, *args, **kwargs):
         start = time.perf_counter()
         try:
-            return original_draw_runs(area, runs, metrics)
+            return original_draw_runs(area, runs, metrics, *args, **kwargs)
         finally:
             redraw_stats["calls"] += 1
             redraw_stats["seconds"] += time.perf_counter() - start

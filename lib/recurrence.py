@@ -44,6 +44,7 @@ class SeriesSource:
     step: str  # "hour", "day" or "step"
     default_history: int
     default_horizon: int
+    min_history: int
     max_history: int
     max_horizon: int
     period: int | None  # the seasonal period for "same time yesterday" persistence, in steps
@@ -57,6 +58,7 @@ SOURCES = {
         step="hour",
         default_history=48,
         default_horizon=24,
+        min_history=6,
         max_history=168,
         max_horizon=48,
         period=24,
@@ -72,6 +74,7 @@ SOURCES = {
         step="day",
         default_history=30,
         default_horizon=1,
+        min_history=2,
         max_history=120,
         max_horizon=14,
         period=None,
@@ -87,6 +90,7 @@ UPLOAD_SOURCE = SeriesSource(
     step="step",
     default_history=48,
     default_horizon=1,
+    min_history=2,
     max_history=168,
     max_horizon=48,
     period=None,
@@ -239,19 +243,22 @@ def baseline_results(data: ForecastingData, period: int | None) -> list[Forecast
     return results
 
 
-@st.cache_data(max_entries=16, show_spinner="Fitting the baselines for every window length…")
-def baseline_error_by_history(values: np.ndarray, horizon: int, histories: tuple[int, ...], period: int | None) -> pd.DataFrame:
-    """Test error of the closed-form baselines as the window T grows: instant, so the page shows it."""
+@st.cache_data(max_entries=32, show_spinner="Fitting the baselines for every window and horizon…")
+def baseline_error_sweep(values: np.ndarray, shapes: tuple[tuple[int, int], ...], period: int | None) -> pd.DataFrame:
+    """Test error of the closed-form baselines for each (history T, horizon h): instant, so the page shows it."""
     rows = []
-    for history in histories:
+    for history, horizon in shapes:
         try:
             data = prepare_forecasting_data(values, history, horizon)
         except ValueError:
             continue
         truth = data.normalizer.inverse_transform(data.y_test)
         for result in baseline_results(data, period):
-            rows.append({"history": history, "model": result.name, "test_error": mean_absolute_error(truth, result.test_forecast)})
-    return pd.DataFrame(rows)
+            rows.append(
+                {"history": history, "horizon": horizon, "model": result.name,
+                 "test_error": mean_absolute_error(truth, result.test_forecast)}
+            )
+    return pd.DataFrame(rows, columns=["history", "horizon", "model", "test_error"])
 
 
 def mean_absolute_error(truth: np.ndarray, forecast: np.ndarray) -> float:
@@ -366,14 +373,24 @@ def runs_matching(runs: list[TrainingRun], series_key: str, data: ForecastingDat
     ]
 
 
-def network_error_by_history(runs: list[TrainingRun], series_key: str, horizon: int) -> pd.DataFrame:
-    """Each trained network's test error against its window T, for runs on this series and horizon."""
+def network_errors(runs: list[TrainingRun], series_key: str) -> pd.DataFrame:
+    """Each trained network's test error with the window T and horizon h it was trained for."""
     rows = [
-        {"history": run.results["history"], "model": run.results["kind"], "test_error": run.results["test_mae"]}
+        {"history": run.results["history"], "horizon": run.results["horizon"], "model": run.results["kind"],
+         "test_error": run.results["test_mae"]}
         for run in runs
-        if run.results.get("series") == series_key and run.results.get("horizon") == horizon
+        if run.results.get("series") == series_key and "test_mae" in run.results
     ]
-    return pd.DataFrame(rows, columns=["history", "model", "test_error"])
+    return pd.DataFrame(rows, columns=["history", "horizon", "model", "test_error"])
+
+
+def context_sweep_shapes(history: int, horizon: int, source: SeriesSource) -> tuple[tuple[int, int], ...]:
+    """The (T, h) pairs the page sweeps: T grows at the current h, and h grows at the current T."""
+    histories = {6, 12, 24, 48, 96, 168, history}
+    horizons = {1, 3, 6, 12, 24, 48, horizon}
+    shapes = {(t, horizon) for t in histories if source.min_history <= t <= source.max_history}
+    shapes |= {(history, h) for h in horizons if 1 <= h <= source.max_horizon}
+    return tuple(sorted(shapes))
 
 
 def verdict(table: pd.DataFrame, unit: str) -> str:
