@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lib.course import COURSE_PAGES
-from tests.browser_support import wait_until_idle
+from tests.browser_support import served_app, wait_until_idle
 from tests.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -158,3 +158,37 @@ def test_a_deep_link_opens_the_page_inside_the_app(browser, app_url: str, course
     expect(page.get_by_role("heading", name=course_page.title, exact=True).first).to_be_visible()
     assert_no_exception(page)
     context.close()
+
+
+@pytest.fixture(scope="module")
+def one_slot_app_url():
+    """A second server that lets only one training run at a time, to see a session queue."""
+    with served_app(ARTIFACTS / "one-slot-server.log", extra_env={"PLAYGROUND_MAX_TRAININGS": "1"}) as (url, _):
+        yield url
+
+
+def test_a_second_session_queues_while_the_only_slot_is_busy(browser, one_slot_app_url: str):
+    first_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    second_context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    first, second = first_context.new_page(), second_context.new_page()
+    for page in (first, second):
+        page.goto(f"{one_slot_app_url}/parameter_sharing")
+        wait_until_idle(page)
+    move_slider(first, "Epochs", "ArrowRight", 18, "150")
+    first.get_by_role("button", name="Train").click()
+    expect(first.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+
+    second.get_by_role("button", name="Train").click()
+    expect(second.get_by_text("Queued: 1 training ahead of yours")).to_be_visible(timeout=15_000)
+
+    first.get_by_role("button", name="Stop").click()
+    wait_until_idle(first)
+    expect(run_table(first)).to_contain_text("stopped at epoch")
+    # The freed slot goes to the waiting session, which trains to the end.
+    expect(second.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    wait_until_idle(second, timeout_ms=120_000)
+    expect(run_table(second)).to_contain_text("finished")
+    for page in (first, second):
+        assert_no_exception(page)
+    first_context.close()
+    second_context.close()
