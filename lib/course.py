@@ -50,4 +50,12 @@ COURSE_PAGES = [
             "on real temperatures?"
         ),
     ),
+    CoursePage(
+        path="app_pages/vanishing_gradients.py",
+        title="Vanishing gradients",
+        icon=":material/trending_down:",
+        section="Recurrence",
+        notes_section="Training: BPTT, vanishing gradient, LSTM",
+        question="Why does a basic RNN forget after ~20 steps while an LSTM reaches ~100?",
+    ),
 ]

@@ -192,3 +192,21 @@ def test_a_second_session_queues_while_the_only_slot_is_busy(browser, one_slot_a
         assert_no_exception(page)
     first_context.close()
     second_context.close()
+
+
+def test_vanishing_gradients_trains_one_lag_and_shows_the_lstm_gates(page: Page, app_url: str):
+    page.goto(f"{app_url}/vanishing_gradients")
+    wait_until_idle(page)
+    assert_no_exception(page)
+    lag = slider(page, "Lag")
+    lag.focus()
+    lag.press("Home")  # the shortest lag, 5 steps, for a quick run
+    expect(lag).to_have_attribute("aria-valuetext", "5")
+    page.wait_for_timeout(800)
+    wait_until_idle(page)
+    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    wait_until_idle(page, timeout_ms=120_000)
+    assert_no_exception(page)
+    expect(page.get_by_text("LSTM · lag 5: held-out accuracy")).to_be_visible()
+    expect(page.get_by_text("Train an LSTM in section 3")).to_have_count(0)

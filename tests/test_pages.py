@@ -241,3 +241,70 @@ def test_recurrence_rejects_a_bad_upload_keeps_its_series_then_takes_a_good_one(
     # autoregressive model recovers a sinusoid exactly.
     autoregressive = table.set_index("Model").loc["Autoregressive (linear)", "Test MAE"]
     assert autoregressive < 1e-3
+
+
+# --- Vanishing gradients ------------------------------------------------------------------------------
+
+
+def charts_with(app: AppTest, column: str) -> list[pd.DataFrame]:
+    return [frame for frame in map(chart_data, app.get("vega_lite_chart")) if column in frame.columns]
+
+
+def test_vanishing_mlp_gradients_redraw_with_depth_and_activation():
+    app = open_page("app_pages/vanishing_gradients.py")
+    layers_before = charts_with(app, "layer")[0]["layer"].max()
+    next(s for s in app.slider if s.label == "Depth (layers)").set_value(25).run()
+    assert charts_with(app, "layer")[0]["layer"].max() == 25 != layers_before
+    app.selectbox[0].set_value("sigmoid").run()
+    norms = charts_with(app, "layer")[0]
+    weights = norms[norms["quantity"] == "weights"].set_index("layer")["gradient_norm"]
+    # Sigmoid's derivative is at most 1/4: through 25 layers the first layer's gradient is tiny.
+    assert weights.loc[1] < 1e-3 * weights.loc[25]
+
+
+def test_vanishing_recurrent_scale_and_clipping_change_the_measured_gradients():
+    app = open_page("app_pages/vanishing_gradients.py")
+    app.multiselect[0].set_value(["SimpleRNN"]).run()
+
+    def far_over_near(scale: float) -> float:
+        next(s for s in app.slider if s.label == "Recurrent weights' scale").set_value(scale).run()
+        frame = charts_with(app, "steps_back")[0].set_index("steps_back")["gradient_norm"]
+        return frame.loc[frame.index.max()] / frame.loc[0]
+
+    shrinking, growing = far_over_near(0.6), far_over_near(1.4)
+    # Below 1 the far steps vanish; above 1 they weigh more than the last step (tanh saturation limits it).
+    assert shrinking < 1e-6 and growing > 10
+    next(s for s in app.select_slider if s.label.startswith("Gradient clipping")).set_value(0.1).run()
+    totals = next(frame.value for frame in app.dataframe if "after clipping" in frame.value.columns)
+    assert totals["after clipping"].max() <= 0.1 + 1e-9
+    assert (totals["total gradient norm"] > 0.1).all()
+
+
+def test_vanishing_sweep_reading_is_written_from_the_shipped_data():
+    from lib.long_memory import load_sweep, summarise_sweep
+
+    app = open_page("app_pages/vanishing_gradients.py")
+    summary = summarise_sweep(load_sweep())
+    text = " ".join(m.value for m in app.markdown)
+    for cell in ("SimpleRNN", "LSTM", "GRU"):
+        solved = summary[(summary["cell"] == cell) & (summary["solved_seeds"] > 0)]["lag"].tolist()
+        line = next(m.value for m in app.markdown if m.value.startswith(f"**{cell}**"))
+        for lag in solved:
+            assert str(lag) in line.split("not")[0]
+    furthest = summary[summary["solved_seeds"] > 0].groupby("cell")["lag"].max()
+    says_disagree = "does not reproduce the notes' ordering" in text
+    assert says_disagree == (furthest["LSTM"] <= furthest["SimpleRNN"])
+
+
+def test_vanishing_live_run_then_the_lstm_gates():
+    app = open_page("app_pages/vanishing_gradients.py")
+    assert any("Train an LSTM in section 3" in info.value for info in app.info)
+    next(s for s in app.select_slider if s.label == "Lag").set_value(5).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    assert not app.exception
+    summary = next(m.value for m in app.markdown if m.value.startswith("**LSTM · lag 5**"))
+    assert "held-out accuracy" in summary and "shipped sweep measured" in summary
+    gate_charts = charts_with(app, "unit")
+    assert len(gate_charts) == 4
+    forget = gate_charts[0]
+    assert forget["step"].max() == 5 and forget["value"].between(0, 1).all()

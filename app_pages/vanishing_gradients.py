@@ -1,0 +1,190 @@
+"""Vanishing gradients: BPTT measured on real models, and how far back SimpleRNN, LSTM and GRU remember."""
+
+import streamlit as st
+
+from lib.charts import line_chart
+from lib.long_memory import DEFAULT_BUDGET, DEFAULT_LAG, NOTES_EXPECTED_MAX_LAG, SWEEP_LAGS
+from lib.training import draw_runs, page_runs, training_buttons
+from lib.vanishing import (
+    activation_frame,
+    bptt_terms,
+    mlp_gradients,
+    recurrent_gradients,
+    sweep_accuracy,
+    sweep_chart_frame,
+    sweep_reading,
+    sweep_summary,
+)
+
+PAGE_KEY = "vanishing_gradients"
+CELLS = ["SimpleRNN", "LSTM", "GRU"]
+
+st.title("Vanishing gradients")
+st.markdown(
+    "> *Training: BPTT. Difference with standard backpropagation: gradients at every timestep are summed. "
+    "Multiplying by numbers < 1 decreases the magnitude, layer after layer. Practical consequences: 20 steps "
+    "maximum for a basic RNN, 100 steps maximum for an LSTM.*  — the notes"
+)
+
+# --- 1. The MLP case ----------------------------------------------------------------------------------
+st.header("1 · The MLP case: a product of derivatives")
+chain_column, derivative_column = st.columns(2, gap="large")
+with chain_column:
+    st.latex(r"l_1 = U X,\quad h_1 = \tanh(l_1),\quad l_2 = V h_1,\quad y = \tanh(l_2)")
+    st.latex(
+        r"\frac{\partial E}{\partial l_1} = \frac{\partial E}{\partial y}\,"
+        r"\underbrace{\tanh'(l_2)}_{\le 1}\,V\,\underbrace{\tanh'(l_1)}_{\le 1}"
+    )
+    st.markdown(
+        "Each layer multiplies the gradient by a derivative of at most 1 (at most ¼ for the sigmoid), "
+        "so in a deep stack the product shrinks layer after layer, unless the weights make up for it."
+    )
+with derivative_column:
+    st.altair_chart(
+        line_chart(activation_frame(), "x", "derivative", "activation", x_title="Pre-activation",
+                   y_title="Derivative of the activation"),
+        width="stretch",
+    )
+
+mlp_controls = st.columns(3)
+depth = mlp_controls[0].slider("Depth (layers)", 2, 30, 10)
+activation = mlp_controls[1].selectbox("Activation", ["tanh", "sigmoid", "relu"])
+init_scale = mlp_controls[2].slider("Initialisation scale", 0.25, 2.0, 1.0, step=0.05,
+                                    help="Multiplies the Glorot-uniform initial weights of every layer.")
+mlp_norms = mlp_gradients(depth, activation, init_scale)
+st.altair_chart(
+    line_chart(mlp_norms, "layer", "gradient_norm", "quantity", x_title="Layer (1 = nearest the input)",
+               y_title="Gradient norm (log scale)", log_y=True),
+    width="stretch",
+)
+weights = mlp_norms[mlp_norms["quantity"] == "weights"].set_index("layer")["gradient_norm"]
+st.caption(
+    f"Measured by backpropagation on a real batch through a {depth}-layer Keras MLP: the gradient reaching "
+    f"layer 1 is {weights.iloc[0] / weights.iloc[-1]:.2g} times the one reaching the last layer."
+)
+
+# --- 2. BPTT in a recurrent network -------------------------------------------------------------------
+st.header("2 · Backpropagation through time")
+st.latex(
+    r"\frac{\partial E_T}{\partial W} = \sum_{k=0}^{T} \frac{\partial E_T}{\partial \hat y_T}"
+    r"\frac{\partial \hat y_T}{\partial s_T}\left(\prod_{j=k+1}^{T}\frac{\partial s_j}{\partial s_{j-1}}\right)"
+    r"\frac{\partial s_k}{\partial W}"
+)
+st.markdown(
+    "The gradient is a **sum over timesteps**; the term for step *k* carries a product of *T − k* Jacobians. "
+    "Below, for each earlier step, the norm of the gradient of the last step's loss with respect to that "
+    "step's input, measured with a gradient tape on fresh Keras models."
+)
+rnn_controls = st.columns(4)
+length = rnn_controls[0].slider("Sequence length T", 10, 200, 100, step=10)
+recurrent_scale = rnn_controls[1].slider("Recurrent weights' scale", 0.5, 1.5, 1.0, step=0.05,
+                                         help="Multiplies the orthogonal recurrent matrix: below 1 vanishes, above 1 explodes.")
+clip_choice = rnn_controls[2].select_slider("Gradient clipping (global norm)", ["off", 0.1, 1.0, 10.0], value="off")
+cells = rnn_controls[3].multiselect("Cells", CELLS, default=CELLS)
+clip_norm = None if clip_choice == "off" else float(clip_choice)
+if cells:
+    step_norms, totals = recurrent_gradients(tuple(cells), length, recurrent_scale, clip_norm)
+    plotted = "clipped_gradient_norm" if clip_norm else "gradient_norm"
+    st.altair_chart(
+        line_chart(step_norms, "steps_back", plotted, "cell", x_title="Steps back from the last step (T − k)",
+                   y_title="Gradient norm (log scale)", log_y=True),
+        width="stretch",
+    )
+    st.dataframe(totals, hide_index=True, column_config={
+        "total gradient norm": st.column_config.NumberColumn(format="%.3g"),
+        "after clipping": st.column_config.NumberColumn(format="%.3g"),
+        "scaled by": st.column_config.NumberColumn(format="%.3g"),
+    })
+    st.caption(
+        "Clipping rescales the whole gradient when its global norm exceeds the threshold: it tames an exploding "
+        "step, but every term of the sum is scaled by the same factor, so the curve keeps its slope and vanished "
+        "terms stay vanished."
+    )
+else:
+    st.info("Choose at least one cell.")
+
+truncation = st.slider("Truncated BPTT: keep the last k steps", 1, length, min(20, length))
+terms = bptt_terms(length, truncation).assign(term=lambda f: f["kept"].map({True: "kept", False: "dropped by truncation"}))
+st.altair_chart(
+    line_chart(terms, "steps_back", "jacobians_in_product", "term", x_title="Steps back (T − k)",
+               y_title="Jacobians in the term's product"),
+    width="stretch",
+)
+st.caption(f"Truncating at k = {truncation} keeps {truncation} of the {length} terms of the sum: the ones with the shortest products.")
+
+# --- 3. The long-memory experiment ---------------------------------------------------------------------
+st.header("3 · How far back can each cell remember?")
+st.markdown(
+    "The task: recall the first symbol of a sequence after *lag* distractors (8 symbols, chance 1 in 8). "
+    f"The same budget for every cell: {DEFAULT_BUDGET.units} units, {DEFAULT_BUDGET.training_examples:,} training "
+    f"sequences, {DEFAULT_BUDGET.epochs} epochs. The full sweep is shipped (measured once by "
+    "`scripts/long_memory_sweep.py`, see data/README.md); re-run one lag live below."
+)
+sweep_column, reading_column = st.columns([3, 2], gap="large")
+sweep_column.altair_chart(
+    line_chart(sweep_chart_frame(sweep_summary()), "lag", "accuracy", "cell", x_title="Lag (steps, log scale)",
+               y_title="Held-out accuracy (mean of seeds)", log_x=True),
+    width="stretch",
+)
+with reading_column:
+    st.markdown(
+        "**The notes expect:** about " + ", ".join(f"{steps} steps for {cell}" for cell, steps in NOTES_EXPECTED_MAX_LAG.items()) + "."
+    )
+    for line in sweep_reading():
+        st.markdown(line)
+
+live_controls = st.columns(2)
+live_cell = live_controls[0].selectbox("Cell to train live", CELLS, index=1)
+live_lag = live_controls[1].select_slider("Lag", SWEEP_LAGS, value=DEFAULT_LAG)
+train_pressed = training_buttons(PAGE_KEY)
+live_area = st.container()
+if train_pressed:
+    from lib.vanishing import train_long_memory_live
+
+    train_long_memory_live(PAGE_KEY, live_cell, live_lag, live_area)
+else:
+    draw_runs(live_area, page_runs(PAGE_KEY), ["loss", "accuracy"])
+
+finished = [run for run in page_runs(PAGE_KEY) if run.results]
+for run in finished[-3:]:
+    reached = run.final("accuracy")
+    shipped = sweep_accuracy(run.results["cell"], run.results["lag"])
+    if reached is None:
+        st.markdown(f"**{run.display_label}**: stopped before its first epoch ended.")
+    else:
+        comparison = f"; the shipped sweep measured {shipped:.2f} (mean of seeds) for the same cell and lag" if shipped is not None else ""
+        st.markdown(f"**{run.display_label}**: held-out accuracy **{reached:.2f}** ({run.status_text}){comparison}.")
+
+# --- 4. Inside the LSTM --------------------------------------------------------------------------------
+st.header("4 · Inside the LSTM: gates that let information through")
+lstm_runs = [run for run in finished if run.results["cell"] == "LSTM" and run.model is not None]
+if lstm_runs:
+    from lib.vanishing import gate_traces
+
+    run = lstm_runs[-1]
+    traces = gate_traces(run.model, run.results["probe_sequence"])
+    st.markdown(
+        f"One held-out sequence read by your trained LSTM ({run.display_label}). The forget gate near 1 keeps "
+        "the cell state, and the symbol to recall, from step to step without passing through an activation."
+    )
+    gate_columns = st.columns(2)
+    for index, quantity in enumerate(["forget gate", "input gate", "output gate", "cell state"]):
+        gate_columns[index % 2].altair_chart(
+            line_chart(traces[traces["quantity"] == quantity], "step", "value", "unit", x_title="Step",
+                       y_title=quantity.capitalize()),
+            width="stretch",
+        )
+else:
+    st.info("Train an LSTM in section 3 to see its input, forget and output gates and its cell state, step by step.",
+            icon=":material/play_arrow:")
+
+st.subheader("The notes' remedies, and where to try each one here")
+st.markdown(
+    """
+- **Careful initialisation**: the *Initialisation scale* (section 1) and the *Recurrent weights' scale* (section 2).
+- **Careful tuning of regularisation**: not a control on this page; *Gradient clipping* (section 2) is the
+  closest tool here, and it handles exploding gradients, not vanishing ones.
+- **ReLU activations**: the *Activation* choice in section 1.
+- **GRU or LSTM cells**: the *Cells* in section 2 and the *Cell to train live* in section 3.
+"""
+)
