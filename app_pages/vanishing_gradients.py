@@ -1,5 +1,6 @@
 """Vanishing gradients: BPTT measured on real models, and how far back SimpleRNN, LSTM and GRU remember."""
 
+import pandas as pd
 import streamlit as st
 
 from lib.charts import line_chart
@@ -8,12 +9,14 @@ from lib.training import draw_runs, page_runs, training_buttons
 from lib.vanishing import (
     activation_frame,
     bptt_terms,
+    latest_trained_models,
     mlp_gradients,
     recurrent_gradients,
     sweep_accuracy,
     sweep_chart_frame,
     sweep_reading,
     sweep_summary,
+    trained_gradients,
 )
 
 PAGE_KEY = "vanishing_gradients"
@@ -84,6 +87,12 @@ cells = rnn_controls[3].multiselect("Cells", CELLS, default=CELLS)
 clip_norm = None if clip_choice == "off" else float(clip_choice)
 if cells:
     step_norms, totals = recurrent_gradients(tuple(cells), length, recurrent_scale, clip_norm)
+    step_norms = step_norms.assign(cell=step_norms["cell"] + " at initialisation")
+    trained = latest_trained_models(page_runs(PAGE_KEY), cells)
+    if trained:
+        step_norms = pd.concat([step_norms, *(trained_gradients(run.model, run.results["cell"], length).assign(
+            cell=f"{run.results['cell']} after training (lag {run.results['lag']})") for run in trained)],
+            ignore_index=True)
     plotted = "clipped_gradient_norm" if clip_norm else "gradient_norm"
     st.altair_chart(
         line_chart(step_norms, "steps_back", plotted, "cell", x_title="Steps back from the last step (T − k)",
@@ -95,6 +104,8 @@ if cells:
         "after clipping": st.column_config.NumberColumn(format="%.3g"),
         "scaled by": st.column_config.NumberColumn(format="%.3g"),
     })
+    if not trained:
+        st.caption("Train a cell in section 3 to add its curve after training beside the one at initialisation.")
     st.caption(
         "Clipping rescales the whole gradient when its global norm exceeds the threshold: it tames an exploding "
         "step, but every term of the sum is scaled by the same factor, so the curve keeps its slope and vanished "

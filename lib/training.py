@@ -30,7 +30,7 @@ from lib.charts import draw_training_chart
 
 MAX_RUNS_PER_PAGE = 12
 # Older runs keep their curves but drop their models, so a long workshop does not pile up memory.
-MODELS_KEPT_PER_PAGE = 2
+MODELS_KEPT_PER_PAGE = 3
 MAX_BATCH_POINTS_DRAWN = 300
 DEFAULT_REDRAW_SECONDS = 0.3
 # Drawing may take at most this share of the training's wall time: the engine's cost target is 5 %.

@@ -70,6 +70,15 @@ def trained_gradients(model, cell: str, length: int) -> pd.DataFrame:
     return frame.assign(gradient_norm=frame["gradient_norm"].clip(lower=NORM_FLOOR))
 
 
+def latest_trained_models(runs: list[TrainingRun], cells: list[str]) -> list[TrainingRun]:
+    """For each chosen cell, the newest live run that still holds its trained model."""
+    latest = {}
+    for run in runs:
+        if run.model is not None and run.results.get("cell") in cells and run.status != "training":
+            latest[run.results["cell"]] = run
+    return [latest[cell] for cell in cells if cell in latest]
+
+
 @st.cache_data(show_spinner=False)
 def bptt_terms(length: int, k: int) -> pd.DataFrame:
     return truncated_bptt_terms(length, k)
