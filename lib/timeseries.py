@@ -98,12 +98,7 @@ def load_seattle_temperatures() -> pd.DataFrame:
             "value": fahrenheit_to_celsius(raw["temp"].to_numpy()),
         }
     )
-    notes: list[str] = []
-    frame = _put_on_regular_grid(frame, max_rows=len(frame) * 2, notes=notes)
-    frame = _fill_short_gaps(frame, notes=notes)
-    frame.attrs["notes"] = notes
-    frame.attrs["units"] = "°C"
-    return frame
+    return _shipped_series_in_celsius(frame)
 
 
 def load_seattle_daily_maximum() -> pd.DataFrame:
@@ -120,6 +115,11 @@ def load_seattle_daily_maximum() -> pd.DataFrame:
             "value": raw["temp_max"].astype(np.float64).to_numpy(),
         }
     )
+    return _shipped_series_in_celsius(frame)
+
+
+def _shipped_series_in_celsius(frame: pd.DataFrame) -> pd.DataFrame:
+    """Put a shipped series on its regular grid, fill its short gaps, and say what was done."""
     notes: list[str] = []
     frame = _put_on_regular_grid(frame, max_rows=len(frame) * 2, notes=notes)
     frame = _fill_short_gaps(frame, notes=notes)
