@@ -115,7 +115,7 @@ st.caption(
 
 # --- 2. The models ------------------------------------------------------------------------------------
 st.header("2 · The models")
-model_columns = st.columns([2, 1, 1, 1, 1])
+model_columns = st.columns([3, 1, 1, 1, 1])
 kinds = model_columns[0].multiselect("Neural models to train", NEURAL_KINDS, default=list(NEURAL_KINDS))
 units = model_columns[1].select_slider("Units", [8, 16, 32, 64, 128], value=32)
 layers = model_columns[2].slider("Stacked layers", 1, 3, 1)

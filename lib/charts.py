@@ -29,6 +29,11 @@ METRIC_TITLES = {
 SPLIT_DASHES = {"train": [1, 0], "validation": [6, 4], "reference": [1, 3]}
 
 
+def _height_with_legend(series_count: int) -> int:
+    """Streamlit fits the whole chart, legend included, into its height: leave room for the legend's rows."""
+    return CHART_HEIGHT + 24 * math.ceil(series_count / 2) + 30
+
+
 def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     """Fonts and axes shared by every chart of the playground."""
     return (
@@ -127,7 +132,7 @@ def line_chart(
             color=alt.Color(f"{series}:N", title=None, scale=alt.Scale(domain=series_names, range=PALETTE)),
             tooltip=[f"{series}:N", alt.Tooltip(f"{x}:Q", format=","), alt.Tooltip(f"{y}:Q", format=",")],
         )
-        .properties(height=CHART_HEIGHT)
+        .properties(height=_height_with_legend(len(series_names)))
     )
     return _style(chart)
 
@@ -202,6 +207,6 @@ def time_chart(
             color=alt.Color(f"{series}:N", title=series_title, scale=alt.Scale(domain=names, range=palette)),
             tooltip=[alt.Tooltip(f"{time}:T", format="%Y-%m-%d %H:%M"), f"{series}:N", alt.Tooltip(f"{value}:Q", format=".2f")],
         )
-        .properties(height=CHART_HEIGHT)
+        .properties(height=_height_with_legend(len(names)))
     )
     return _style(chart)
