@@ -24,6 +24,9 @@ METRIC_TITLES = {
     "sparse_categorical_accuracy": "Accuracy",
     "mae_celsius": "Mean absolute error (°C)",
     "mae_units": "Mean absolute error (series units)",
+    "token_accuracy": "Token accuracy (padding ignored)",
+    "greedy_accuracy": "Token accuracy, greedy decoding",
+    "bleu": "BLEU (held-out, greedy)",
 }
 # Solid for training, dashed for validation, dotted for a reference value drawn beside the runs.
 SPLIT_DASHES = {"train": [1, 0], "validation": [6, 4], "reference": [1, 3]}

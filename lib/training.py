@@ -416,6 +416,7 @@ def train_live(
     redraw_seconds: float = DEFAULT_REDRAW_SECONDS,
     smoothing: float = 0.8,
     extra_callbacks: list | None = None,
+    metric_callbacks: list | None = None,
     shuffle: bool = True,
     references: list[dict] | None = None,
 ) -> TrainingRun:
@@ -458,7 +459,9 @@ def train_live(
             batch_size=batch_size,
             shuffle=shuffle,
             verbose=0,
-            callbacks=[recorder, *(extra_callbacks or [])],
+            # Callbacks that write epoch-end values into the logs (a held-out BLEU, say) run before
+            # the recorder, which reads the same logs dict; the others run after it.
+            callbacks=[*(metric_callbacks or []), recorder, *(extra_callbacks or [])],
         )
         run.status = "finished"
     except BaseException:
