@@ -1,0 +1,881 @@
+"""English→French sentence pairs for the Translator, Attention and Transformer pages.
+
+Nothing is downloaded at run time, so the pairs come from a small grammar written here, rendered
+twice: once in English and once in correct French. The grammar exercises what makes translation
+more than a word-for-word lookup:
+
+- articles that agree in gender and number (le/la/les, un/une/des, mon/ma/mes, ce/cette/ces), with
+  "de" replacing un/une/des after a negation and before a plural adjective ("de petits chats");
+- adjectives after the noun, except the few that go before (petit, grand, jeune, vieux, bon, beau,
+  nouveau), agreeing with the noun, also as predicates ("les maisons vertes ne sont pas grandes");
+- present-tense verb agreement with pronouns and nouns, and English do-support;
+- negation: English "not" becomes the two French words "ne … pas", around the verb;
+- words that change count: "look for" → "cherche", "because" → "parce que";
+- elision (j'aime, n'est, qu'il), subject and object relative clauses (qui / que), prepositional
+  phrases and conjunctions, so that sentences run from 3 to 30 words and more.
+
+A sentence is first built as a small tree (`Clause`, `NounPhrase`, `RelativeClause`, `Sentence`),
+then rendered by `render_english` and `render_french`: the tests write trees by hand and check the
+French against a table of translations written by hand.
+
+The module also holds the word-level `Vocabulary`, the padded arrays for teacher forcing
+(`encode_pairs`) and the validator of an uploaded tab-separated file of pairs
+(`parse_sentence_pairs_tsv`). It imports neither Keras nor Streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+# --------------------------------------------------------------------------------------------------
+# The lexicon
+# --------------------------------------------------------------------------------------------------
+
+# Persons index the French conjugation tables: je, tu, il/elle, nous, vous, ils/elles.
+FIRST_SINGULAR, SECOND_SINGULAR, THIRD_SINGULAR, FIRST_PLURAL, SECOND_PLURAL, THIRD_PLURAL = range(6)
+
+
+@dataclass(frozen=True)
+class Noun:
+    english: str
+    english_plural: str
+    french: str
+    french_plural: str
+    gender: str  # "m" or "f"
+    kind: str  # "person", "animal" or "thing"
+    tags: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Adjective:
+    english: str
+    forms: tuple[str, str, str, str]  # masculine singular, feminine singular, masculine plural, feminine plural
+    before_noun: bool
+    applies_to: frozenset[str]  # noun kinds or tags it can describe
+    colour: bool = False
+
+    def french(self, gender: str, plural: bool) -> str:
+        return self.forms[(2 if plural else 0) + (1 if gender == "f" else 0)]
+
+
+@dataclass(frozen=True)
+class Verb:
+    english: str  # base form, possibly with a particle: "look for"
+    english_third: str  # "looks for"
+    french: tuple[str, str, str, str, str, str]  # present tense, by person
+    subjects: frozenset[str]  # noun kinds that can do it
+    objects: frozenset[str] = frozenset()  # noun kinds or tags it takes as object; empty: none
+    intransitive: bool = False
+    refuses: frozenset[str] = frozenset()  # noun tags it does not take as object (nobody carries a house)
+
+
+def _noun(english, english_plural, french, french_plural, gender, kind, *tags):
+    return Noun(english, english_plural, french, french_plural, gender, kind, frozenset(tags))
+
+
+# All French nouns and prenominal adjectives start with a consonant (no h), so that "le/la" never
+# elide into "l'" and "vieux/beau/nouveau" never take their "vieil/bel/nouvel" forms: the grammar
+# stays small, while elision still happens where it matters (j'aime, n'est, qu'il).
+NOUNS: dict[str, Noun] = {
+    noun.english: noun
+    for noun in [
+        _noun("boy", "boys", "garçon", "garçons", "m", "person"),
+        _noun("girl", "girls", "fille", "filles", "f", "person"),
+        _noun("woman", "women", "femme", "femmes", "f", "person"),
+        _noun("king", "kings", "roi", "rois", "m", "person"),
+        _noun("queen", "queens", "reine", "reines", "f", "person"),
+        _noun("sister", "sisters", "sœur", "sœurs", "f", "person"),
+        _noun("brother", "brothers", "frère", "frères", "m", "person"),
+        _noun("mother", "mothers", "mère", "mères", "f", "person"),
+        _noun("father", "fathers", "père", "pères", "m", "person"),
+        _noun("doctor", "doctors", "médecin", "médecins", "m", "person"),
+        _noun("neighbor", "neighbors", "voisin", "voisins", "m", "person"),
+        _noun("painter", "painters", "peintre", "peintres", "m", "person"),
+        _noun("cat", "cats", "chat", "chats", "m", "animal"),
+        _noun("dog", "dogs", "chien", "chiens", "m", "animal"),
+        _noun("horse", "horses", "cheval", "chevaux", "m", "animal"),
+        _noun("mouse", "mice", "souris", "souris", "f", "animal"),
+        _noun("cow", "cows", "vache", "vaches", "f", "animal"),
+        _noun("rabbit", "rabbits", "lapin", "lapins", "m", "animal"),
+        _noun("duck", "ducks", "canard", "canards", "m", "animal"),
+        _noun("house", "houses", "maison", "maisons", "f", "thing", "in", "fixed"),
+        _noun("book", "books", "livre", "livres", "m", "thing", "readable", "writable", "openable", "on"),
+        _noun("car", "cars", "voiture", "voitures", "f", "thing", "openable", "in", "under", "fast"),
+        _noun("table", "tables", "table", "tables", "f", "thing", "on", "under"),
+        _noun("apple", "apples", "pomme", "pommes", "f", "thing", "food"),
+        _noun("letter", "letters", "lettre", "lettres", "f", "thing", "readable", "writable", "openable"),
+        _noun("cake", "cakes", "gâteau", "gâteaux", "m", "thing", "food"),
+        _noun("chair", "chairs", "chaise", "chaises", "f", "thing", "on", "under"),
+        _noun("garden", "gardens", "jardin", "jardins", "m", "thing", "in", "fixed"),
+        _noun("door", "doors", "porte", "portes", "f", "thing", "openable"),
+        _noun("bed", "beds", "lit", "lits", "m", "thing", "in", "on", "under"),
+        _noun("ball", "balls", "ballon", "ballons", "m", "thing"),
+        _noun("bag", "bags", "sac", "sacs", "m", "thing", "openable", "in"),
+        _noun("newspaper", "newspapers", "journal", "journaux", "m", "thing", "readable", "on"),
+        _noun("box", "boxes", "boîte", "boîtes", "f", "thing", "openable", "in", "on", "under"),
+        _noun("window", "windows", "fenêtre", "fenêtres", "f", "thing", "openable"),
+        _noun("flower", "flowers", "fleur", "fleurs", "f", "thing"),
+        _noun("song", "songs", "chanson", "chansons", "f", "thing", "writable", "song", "abstract"),
+        _noun("pear", "pears", "poire", "poires", "f", "thing", "food"),
+        _noun("carrot", "carrots", "carotte", "carottes", "f", "thing", "food"),
+    ]
+}
+
+_LIVING = frozenset({"person", "animal"})
+_ALL = frozenset({"person", "animal", "thing"})
+
+ADJECTIVES: dict[str, Adjective] = {
+    adjective.english: adjective
+    for adjective in [
+        Adjective("small", ("petit", "petite", "petits", "petites"), True, _ALL),
+        # "Big" stays off people: "un grand père" would read as "grand-père", a grandfather.
+        Adjective("big", ("grand", "grande", "grands", "grandes"), True, frozenset({"animal", "thing"})),
+        Adjective("young", ("jeune", "jeune", "jeunes", "jeunes"), True, _LIVING),
+        Adjective("old", ("vieux", "vieille", "vieux", "vieilles"), True, _ALL),
+        Adjective("good", ("bon", "bonne", "bons", "bonnes"), True, frozenset({"person", "animal", "food", "readable", "song"})),
+        Adjective("beautiful", ("beau", "belle", "beaux", "belles"), True, _ALL),
+        Adjective("new", ("nouveau", "nouvelle", "nouveaux", "nouvelles"), True, frozenset({"thing"})),
+        Adjective("green", ("vert", "verte", "verts", "vertes"), False, frozenset({"thing"}), colour=True),
+        Adjective("black", ("noir", "noire", "noirs", "noires"), False, frozenset({"animal", "thing"}), colour=True),
+        Adjective("white", ("blanc", "blanche", "blancs", "blanches"), False, frozenset({"animal", "thing"}), colour=True),
+        Adjective("red", ("rouge", "rouge", "rouges", "rouges"), False, frozenset({"thing"}), colour=True),
+        Adjective("blue", ("bleu", "bleue", "bleus", "bleues"), False, frozenset({"thing"}), colour=True),
+        Adjective("happy", ("heureux", "heureuse", "heureux", "heureuses"), False, _LIVING),
+        Adjective("tired", ("fatigué", "fatiguée", "fatigués", "fatiguées"), False, _LIVING),
+        Adjective("sad", ("triste", "triste", "tristes", "tristes"), False, _LIVING | {"song"}),
+        Adjective("heavy", ("lourd", "lourde", "lourds", "lourdes"), False, frozenset({"thing"})),
+        Adjective("fast", ("rapide", "rapide", "rapides", "rapides"), False, frozenset({"animal", "fast"})),
+    ]
+}
+
+
+def _regular_er(stem: str) -> tuple[str, str, str, str, str, str]:
+    """Present tense of a regular -er verb ("chant" → chante, chantes, chante, chantons, chantez, chantent)."""
+    nous = stem + ("eons" if stem.endswith("g") else "ons")  # "nous mangeons" keeps the soft g.
+    return (stem + "e", stem + "es", stem + "e", nous, stem + "ez", stem + "ent")
+
+
+_PEOPLE = frozenset({"person"})
+_THINGS_AND_ANIMALS = frozenset({"thing", "animal"})
+
+VERBS: dict[str, Verb] = {
+    verb.english: verb
+    for verb in [
+        Verb("sleep", "sleeps", ("dors", "dors", "dort", "dormons", "dormez", "dorment"), _LIVING, intransitive=True),
+        Verb("run", "runs", ("cours", "cours", "court", "courons", "courez", "courent"), _LIVING, intransitive=True),
+        Verb("swim", "swims", _regular_er("nag"), _LIVING, intransitive=True),
+        Verb("dance", "dances", _regular_er("dans"), _PEOPLE, intransitive=True),
+        Verb("work", "works", _regular_er("travaill"), _PEOPLE, intransitive=True),
+        Verb("laugh", "laughs", ("ris", "ris", "rit", "rions", "riez", "rient"), _PEOPLE, intransitive=True),
+        Verb("sing", "sings", _regular_er("chant"), _PEOPLE, frozenset({"song"}), True),
+        Verb("eat", "eats", _regular_er("mang"), _LIVING, frozenset({"food"}), True),
+        Verb("wait for", "waits for", ("attends", "attends", "attend", "attendons", "attendez", "attendent"),
+             _LIVING, _LIVING),
+        Verb("see", "sees", ("vois", "vois", "voit", "voyons", "voyez", "voient"), _LIVING, _ALL),
+        Verb("watch", "watches", _regular_er("regard"), _LIVING, _ALL),
+        Verb("like", "likes", _regular_er("aim"), _LIVING, _ALL),
+        Verb("want", "wants", ("veux", "veux", "veut", "voulons", "voulez", "veulent"), _LIVING, _THINGS_AND_ANIMALS),
+        Verb("take", "takes", ("prends", "prends", "prend", "prenons", "prenez", "prennent"), _PEOPLE, frozenset({"thing"}),
+             refuses=frozenset({"fixed", "abstract"})),
+        Verb("read", "reads", ("lis", "lis", "lit", "lisons", "lisez", "lisent"), _PEOPLE, frozenset({"readable"})),
+        Verb("write", "writes", ("écris", "écris", "écrit", "écrivons", "écrivez", "écrivent"), _PEOPLE,
+             frozenset({"writable"})),
+        Verb("find", "finds", _regular_er("trouv"), _LIVING, _THINGS_AND_ANIMALS),
+        Verb("carry", "carries", _regular_er("port"), _PEOPLE, _THINGS_AND_ANIMALS, refuses=frozenset({"fixed", "abstract"})),
+        Verb("buy", "buys", ("achète", "achètes", "achète", "achetons", "achetez", "achètent"), _PEOPLE,
+             _THINGS_AND_ANIMALS, refuses=frozenset({"abstract"})),
+        Verb("open", "opens", ("ouvre", "ouvres", "ouvre", "ouvrons", "ouvrez", "ouvrent"), _PEOPLE,
+             frozenset({"openable"})),
+        Verb("look for", "looks for", _regular_er("cherch"), _LIVING, _ALL),
+        Verb("have", "has", ("ai", "as", "a", "avons", "avez", "ont"), _PEOPLE, _ALL),
+    ]
+}
+
+# A song has no colour and no weight: only these adjectives describe abstract nouns.
+_ABSTRACT_ADJECTIVES = frozenset({"good", "beautiful", "new", "old", "sad"})
+
+
+def describes(adjective: Adjective, noun: Noun) -> bool:
+    """Whether the adjective makes sense for the noun ("a heavy box", not "a heavy song")."""
+    if "abstract" in noun.tags:
+        return adjective.english in _ABSTRACT_ADJECTIVES
+    return noun.kind in adjective.applies_to or bool(noun.tags & adjective.applies_to)
+
+
+BE_FRENCH = ("suis", "es", "est", "sommes", "êtes", "sont")
+
+# English subject pronouns: French pronoun, person, gender for a predicate adjective (None: not used
+# with one, because "I am tired" does not say whether "fatigué" or "fatiguée").
+PRONOUNS: dict[str, tuple[str, int, str | None]] = {
+    "i": ("je", FIRST_SINGULAR, None),
+    "you": ("vous", SECOND_PLURAL, None),
+    "he": ("il", THIRD_SINGULAR, "m"),
+    "she": ("elle", THIRD_SINGULAR, "f"),
+    "we": ("nous", FIRST_PLURAL, None),
+    "they": ("ils", THIRD_PLURAL, None),
+}
+
+PREPOSITIONS: dict[str, tuple[str, frozenset[str]]] = {
+    "in": ("dans", frozenset({"in"})),
+    "on": ("sur", frozenset({"on"})),
+    "under": ("sous", frozenset({"under"})),
+    "with": ("avec", _LIVING),
+}
+
+CONJUNCTIONS: dict[str, str] = {"and": "et", "but": "mais", "because": "parce que", "when": "quand"}
+
+# English determiner → French forms (masculine singular, feminine singular, plural). "a" in the
+# plural is the bare English plural ("dogs"), which French makes "des".
+DETERMINERS: dict[str, tuple[str, str, str]] = {
+    "the": ("le", "la", "les"),
+    "a": ("un", "une", "des"),
+    "my": ("mon", "ma", "mes"),
+    "this": ("ce", "cette", "ces"),
+}
+_ENGLISH_PLURAL_DETERMINER = {"the": "the", "a": "", "my": "my", "this": "these"}
+
+_VOWELS = "aeiouyàâäéèêëîïôöùûüœh"
+_ELIDING = {"je", "ne", "que", "de", "le", "la", "ce"}
+
+
+# --------------------------------------------------------------------------------------------------
+# Sentence trees and their two renderings
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pronoun:
+    word: str  # an English subject pronoun: i, you, he, she, we, they
+
+
+@dataclass(frozen=True)
+class NounPhrase:
+    noun: str  # the English singular, a key of NOUNS
+    determiner: str = "the"  # the, a, my, this ("a" in the plural is the bare plural)
+    plural: bool = False
+    adjectives: tuple[str, ...] = ()  # at most one that goes before the noun and one that goes after
+    relative: "RelativeClause | None" = None
+
+
+@dataclass(frozen=True)
+class Clause:
+    """Subject, verb and complements; `verb="be"` takes a predicate `adjective` instead of an object."""
+
+    subject: NounPhrase | Pronoun | None  # None: the gap of a subject relative clause
+    verb: str
+    negated: bool = False
+    object: NounPhrase | None = None
+    adjective: str | None = None
+    place: tuple[str, NounPhrase] | None = None  # (English preposition, its noun phrase)
+
+
+@dataclass(frozen=True)
+class RelativeClause:
+    """"who/that sleeps" (kind "subject": the clause has no subject) or "that the boy reads" (kind
+    "object": the clause has no object)."""
+
+    kind: str
+    clause: Clause
+
+
+@dataclass(frozen=True)
+class Sentence:
+    clauses: tuple[Clause, ...]
+    conjunctions: tuple[str, ...] = ()  # one fewer than clauses
+
+
+def _subject_agreement(subject: NounPhrase | Pronoun) -> tuple[int, str | None, bool]:
+    """Person, gender and number of a subject, for the verb and a predicate adjective."""
+    if isinstance(subject, Pronoun):
+        _, person, gender = PRONOUNS[subject.word]
+        return person, gender, person in (FIRST_PLURAL, SECOND_PLURAL, THIRD_PLURAL)
+    noun = NOUNS[subject.noun]
+    return (THIRD_PLURAL if subject.plural else THIRD_SINGULAR), noun.gender, subject.plural
+
+
+# English orders adjectives opinion, state, size, age, colour ("a beautiful happy old dog", "the small
+# black cat"); the French order is fixed by each adjective's place before or after the noun instead.
+_ENGLISH_ADJECTIVE_RANK = {"good": 0, "beautiful": 0, "small": 2, "big": 2, "young": 3, "old": 3, "new": 3}
+
+
+def _english_adjective_order(adjectives: Sequence[str]) -> list[str]:
+    def rank(name: str) -> int:
+        return 4 if ADJECTIVES[name].colour else _ENGLISH_ADJECTIVE_RANK.get(name, 1)
+
+    return sorted(adjectives, key=rank)
+
+
+def _english_noun_phrase(phrase: NounPhrase) -> list[str]:
+    noun = NOUNS[phrase.noun]
+    determiner = _ENGLISH_PLURAL_DETERMINER[phrase.determiner] if phrase.plural else phrase.determiner
+    words = [*_english_adjective_order(phrase.adjectives), noun.english_plural if phrase.plural else noun.english]
+    if determiner == "a" and words[0][0] in "aeiou":
+        determiner = "an"
+    tokens = ([determiner] if determiner else []) + words
+    if phrase.relative is not None:
+        tokens += _english_relative(phrase, phrase.relative)
+    return tokens
+
+
+def _english_relative(head: NounPhrase, relative: RelativeClause) -> list[str]:
+    if relative.kind == "subject":
+        pronoun = "who" if NOUNS[head.noun].kind == "person" else "that"
+        person = THIRD_PLURAL if head.plural else THIRD_SINGULAR
+        return [pronoun, *_english_predicate(relative.clause, person)]
+    return ["that", *_english_clause(relative.clause)]
+
+
+def _english_predicate(clause: Clause, person: int) -> list[str]:
+    third = person == THIRD_SINGULAR
+    if clause.verb == "be":
+        be = "am" if person == FIRST_SINGULAR else ("is" if third else "are")
+        tokens = [be, "not"] if clause.negated else [be]
+        tokens.append(clause.adjective)
+    else:
+        verb = VERBS[clause.verb]
+        if clause.negated:
+            tokens = ["does" if third else "do", "not", *verb.english.split()]
+        else:
+            tokens = (verb.english_third if third else verb.english).split()
+        if clause.object is not None:
+            tokens += _english_noun_phrase(clause.object)
+    if clause.place is not None:
+        tokens += [clause.place[0], *_english_noun_phrase(clause.place[1])]
+    return tokens
+
+
+def _english_clause(clause: Clause) -> list[str]:
+    if isinstance(clause.subject, Pronoun):
+        subject_tokens = [clause.subject.word]
+    else:
+        subject_tokens = _english_noun_phrase(clause.subject)
+    person, _, _ = _subject_agreement(clause.subject)
+    return subject_tokens + _english_predicate(clause, person)
+
+
+def _french_noun_phrase(phrase: NounPhrase, negated_object: bool = False) -> list[str]:
+    noun = NOUNS[phrase.noun]
+    adjectives = [ADJECTIVES[name] for name in phrase.adjectives]
+    before = [a.french(noun.gender, phrase.plural) for a in adjectives if a.before_noun]
+    after = [a.french(noun.gender, phrase.plural) for a in adjectives if not a.before_noun]
+    masculine, feminine, plural = DETERMINERS[phrase.determiner]
+    determiner = plural if phrase.plural else (feminine if noun.gender == "f" else masculine)
+    if phrase.determiner == "a" and (negated_object or (phrase.plural and before)):
+        # "Je n'ai pas de chat", and "de petits chats": the indefinite article becomes "de".
+        determiner = "de"
+    tokens = [determiner, *before, noun.french_plural if phrase.plural else noun.french, *after]
+    if phrase.relative is not None:
+        tokens += _french_relative(phrase, phrase.relative)
+    return tokens
+
+
+def _french_relative(head: NounPhrase, relative: RelativeClause) -> list[str]:
+    if relative.kind == "subject":
+        person = THIRD_PLURAL if head.plural else THIRD_SINGULAR
+        return ["qui", *_french_predicate(relative.clause, person, NOUNS[head.noun].gender, head.plural)]
+    return ["que", *_french_clause(relative.clause)]
+
+
+def _french_predicate(clause: Clause, person: int, gender: str | None, plural: bool) -> list[str]:
+    if clause.verb == "be":
+        verb_form = BE_FRENCH[person]
+        complement = [ADJECTIVES[clause.adjective].french(gender or "m", plural)]
+    else:
+        verb_form = VERBS[clause.verb].french[person]
+        complement = [] if clause.object is None else _french_noun_phrase(clause.object, clause.negated)
+    tokens = ["ne", verb_form, "pas"] if clause.negated else [verb_form]
+    tokens += complement
+    if clause.place is not None:
+        tokens += [PREPOSITIONS[clause.place[0]][0], *_french_noun_phrase(clause.place[1])]
+    return tokens
+
+
+def _french_clause(clause: Clause) -> list[str]:
+    person, gender, plural = _subject_agreement(clause.subject)
+    if isinstance(clause.subject, Pronoun):
+        subject_tokens = [PRONOUNS[clause.subject.word][0]]
+    else:
+        subject_tokens = _french_noun_phrase(clause.subject)
+    return subject_tokens + _french_predicate(clause, person, gender, plural)
+
+
+def _elide(tokens: list[str]) -> str:
+    """Join French words, eliding je, ne, que, de, le, la and ce before a vowel: "j'aime", "qu'il"."""
+    words: list[str] = []
+    for index, token in enumerate(tokens):
+        parts = token.split()
+        for part_index, part in enumerate(parts):
+            following = parts[part_index + 1] if part_index + 1 < len(parts) else (
+                tokens[index + 1].split()[0] if index + 1 < len(tokens) else ""
+            )
+            if part in _ELIDING and following and following[0] in _VOWELS:
+                words.append(part[:-1] + "'")
+            else:
+                words.append(part)
+    text = ""
+    for word in words:
+        text += word if (not text or text.endswith("'")) else " " + word
+    return text
+
+
+def render_english(sentence: Sentence | Clause) -> str:
+    """The English sentence, lower case, words separated by single spaces."""
+    if isinstance(sentence, Clause):
+        sentence = Sentence((sentence,))
+    tokens = _english_clause(sentence.clauses[0])
+    for conjunction, clause in zip(sentence.conjunctions, sentence.clauses[1:]):
+        tokens += [conjunction, *_english_clause(clause)]
+    return " ".join(tokens)
+
+
+def render_french(sentence: Sentence | Clause) -> str:
+    """The French translation, lower case, with elisions glued ("j'aime")."""
+    if isinstance(sentence, Clause):
+        sentence = Sentence((sentence,))
+    tokens = _french_clause(sentence.clauses[0])
+    for conjunction, clause in zip(sentence.conjunctions, sentence.clauses[1:]):
+        tokens += [CONJUNCTIONS[conjunction], *_french_clause(clause)]
+    return _elide(tokens)
+
+
+# --------------------------------------------------------------------------------------------------
+# Sampling sentences
+# --------------------------------------------------------------------------------------------------
+
+
+class _Sampler:
+    """Draws sentence trees that make sense (people read books, rabbits eat carrots) from one Generator."""
+
+    def __init__(self, generator: np.random.Generator):
+        self.random = generator
+
+    def chance(self, probability: float) -> bool:
+        return bool(self.random.random() < probability)
+
+    def pick(self, options: Sequence):
+        return options[int(self.random.integers(len(options)))]
+
+    def nouns_for(self, wanted: frozenset[str], refused: frozenset[str] = frozenset()) -> list[str]:
+        return [
+            name for name, noun in NOUNS.items() if (noun.kind in wanted or noun.tags & wanted) and not noun.tags & refused
+        ]
+
+    def adjectives_for(self, noun: Noun, before: bool | None) -> list[str]:
+        return [
+            name
+            for name, adjective in ADJECTIVES.items()
+            if (before is None or adjective.before_noun == before) and describes(adjective, noun)
+        ]
+
+    def noun_phrase(
+        self, wanted: frozenset[str], depth: int, allow_bare_plural: bool = False, refused: frozenset[str] = frozenset()
+    ) -> NounPhrase:
+        name = self.pick(self.nouns_for(wanted, refused))
+        noun = NOUNS[name]
+        plural = self.chance(0.35)
+        determiner = self.pick(["the", "the", "the", "a", "a", "my", "this"])
+        if determiner == "a" and plural and not allow_bare_plural:
+            # A bare plural subject is generic in English ("dogs run"), which French says with
+            # "les": keep "des" to objects, where both languages mean "some".
+            determiner = "the"
+        adjectives: list[str] = []
+        roll = self.random.random()
+        if roll < 0.3:
+            before = self.adjectives_for(noun, True)
+            if before:
+                adjectives.append(self.pick(before))
+        if 0.2 < roll < 0.45 or roll > 0.92:
+            after = self.adjectives_for(noun, False)
+            if after:
+                adjectives.append(self.pick(after))
+        relative = None
+        if depth > 0 and self.chance(0.12):
+            relative = self.relative_clause(name, depth - 1)
+        return NounPhrase(name, determiner, plural, tuple(adjectives), relative)
+
+    def relative_clause(self, head: str, depth: int) -> RelativeClause:
+        noun = NOUNS[head]
+        # An object relative needs a verb that takes this noun as object, and a subject that does it.
+        object_verbs = [
+            name
+            for name, verb in VERBS.items()
+            if verb.objects & ({noun.kind} | noun.tags) and not verb.refuses & noun.tags
+        ]
+        if noun.kind == "thing" or (object_verbs and self.chance(0.35)):
+            verb_name = self.pick(object_verbs)
+            verb = VERBS[verb_name]
+            subject = self.subject(verb.subjects, depth=0)
+            return RelativeClause("object", Clause(subject, verb_name, self.chance(0.25)))
+        return RelativeClause("subject", self.predicate(None, noun, depth))
+
+    def subject(self, kinds: frozenset[str], depth: int) -> NounPhrase | Pronoun:
+        if "person" in kinds and self.chance(0.3):
+            return Pronoun(self.pick(list(PRONOUNS)))
+        return self.noun_phrase(kinds, depth)
+
+    def predicate(self, subject: NounPhrase | Pronoun | None, noun: Noun | None, depth: int) -> Clause:
+        """A clause for this subject (`noun` is its head noun; None for a pronoun)."""
+        kind = noun.kind if noun is not None else "person"
+        negated = self.chance(0.25)
+        can_be = noun is not None or (isinstance(subject, Pronoun) and PRONOUNS[subject.word][2] is not None)
+        if can_be and self.chance(0.2):
+            if noun is not None:
+                options = self.adjectives_for(noun, None)
+            else:
+                options = [name for name, adjective in ADJECTIVES.items() if "person" in adjective.applies_to]
+            return Clause(subject, "be", negated, adjective=self.pick(options), place=self.place(depth))
+        verbs = [name for name, verb in VERBS.items() if kind in verb.subjects]
+        verb_name = self.pick(verbs)
+        verb = VERBS[verb_name]
+        obj = None
+        if verb.objects and not (verb.intransitive and self.chance(0.5)):
+            # "I like dogs" is generic in English and "j'aime les chiens" in French: no bare plural after "like".
+            obj = self.noun_phrase(verb.objects, depth, allow_bare_plural=verb_name != "like", refused=verb.refuses)
+        return Clause(subject, verb_name, negated, object=obj, place=self.place(depth))
+
+    def place(self, depth: int) -> tuple[str, NounPhrase] | None:
+        if not self.chance(0.2):
+            return None
+        preposition = self.pick(list(PREPOSITIONS))
+        return preposition, self.noun_phrase(PREPOSITIONS[preposition][1], depth=min(depth, 0))
+
+    def clause(self, depth: int) -> Clause:
+        subject = self.subject(_LIVING, depth)
+        noun = NOUNS[subject.noun] if isinstance(subject, NounPhrase) else None
+        return self.predicate(subject, noun, depth)
+
+    def sentence(self) -> Sentence:
+        # Mostly short sentences, with a long tail: one clause in 78 % of sentences, three in 7 %.
+        second = self.chance(0.22)
+        clause_count = 1 + int(second) + int(second and self.chance(0.3))
+        depth = 1 if clause_count < 3 else 0
+        clauses = tuple(self.clause(depth) for _ in range(clause_count))
+        conjunctions = tuple(self.pick(list(CONJUNCTIONS)) for _ in range(clause_count - 1))
+        return Sentence(clauses, conjunctions)
+
+
+def generate_pairs(count: int, seed: int = 0, max_words: int = 30, min_words: int = 3) -> list[tuple[str, str]]:
+    """`count` (English, French) pairs drawn from the grammar, the same ones for the same seed.
+
+    Sentences whose English or French side has fewer than `min_words` or more than `max_words`
+    words are drawn again. Pairs may repeat; `make_corpus` removes repeats.
+    """
+    sampler = _Sampler(np.random.default_rng(seed))
+    pairs: list[tuple[str, str]] = []
+    while len(pairs) < count:
+        sentence = sampler.sentence()
+        english, french = render_english(sentence), render_french(sentence)
+        lengths = (len(english.split()), len(tokenize(french)))
+        if min(lengths) >= min_words and max(lengths) <= max_words:
+            pairs.append((english, french))
+    return pairs
+
+
+@dataclass
+class Corpus:
+    """Training and held-out pairs; no English sentence of `test` appears in `train`."""
+
+    train: list[tuple[str, str]]
+    test: list[tuple[str, str]]
+    seed: int
+    source: str = "grammar"  # "grammar" or "upload"
+
+
+def make_corpus(train_count: int = 8000, test_count: int = 500, seed: int = 0, max_words: int = 30) -> Corpus:
+    """Draw distinct pairs and split them, so that every held-out sentence is new to the model.
+
+    Repeated English sentences are dropped before the split (short sentences repeat often): a
+    held-out sentence seen in training would measure memory, not translation.
+    """
+    wanted = train_count + test_count
+    unique: dict[str, str] = {}
+    batch_seed = seed
+    while len(unique) < wanted:
+        for english, french in generate_pairs(wanted, batch_seed, max_words=max_words):
+            unique.setdefault(english, french)
+        batch_seed += 1_000_003  # Another stream from the same seed if repeats left us short.
+    pairs = list(unique.items())
+    order = np.random.default_rng(seed).permutation(len(pairs))[:wanted]
+    chosen = [pairs[index] for index in order]
+    return Corpus(train=chosen[test_count:], test=chosen[:test_count], seed=seed)
+
+
+def split_pairs(pairs: Sequence[tuple[str, str]], test_fraction: float = 0.1, seed: int = 0,
+                max_test: int = 1000) -> Corpus:
+    """Split uploaded pairs into train and held-out parts with no English sentence in both."""
+    by_english: dict[str, str] = {}
+    for english, french in pairs:
+        by_english.setdefault(normalize(english), french)
+    unique = list(by_english.items())
+    order = np.random.default_rng(seed).permutation(len(unique))
+    test_count = min(max_test, max(1, int(round(len(unique) * test_fraction)))) if len(unique) > 1 else 0
+    chosen = [unique[index] for index in order]
+    return Corpus(train=chosen[test_count:], test=chosen[:test_count], seed=seed, source="upload")
+
+
+def length_distribution(pairs: Iterable[tuple[str, str]], split: str = "") -> pd.DataFrame:
+    """Counts of sentences by length in words: columns split, language, words, sentences."""
+    rows = Counter()
+    for english, french in pairs:
+        rows[("English", len(tokenize(english)))] += 1
+        rows[("French", len(tokenize(french)))] += 1
+    frame = pd.DataFrame(
+        [{"split": split, "language": language, "words": words, "sentences": count}
+         for (language, words), count in sorted(rows.items())],
+        columns=["split", "language", "words", "sentences"],
+    )
+    return frame
+
+
+# --------------------------------------------------------------------------------------------------
+# Tokenization and vocabularies
+# --------------------------------------------------------------------------------------------------
+
+PAD, START, END, UNKNOWN = "<pad>", "<s>", "</s>", "<unk>"
+SPECIALS = (PAD, START, END, UNKNOWN)
+PAD_ID, START_ID, END_ID, UNKNOWN_ID = range(4)
+
+# A word with its elided article glued ("l'", "qu'") is split after the apostrophe; punctuation
+# marks are words of their own; digits and letters (with accents) make words.
+_TOKEN = re.compile(r"[^\W\d_]+'|\w+|[^\w\s]")
+_NO_SPACE_BEFORE = {".", ",", "!", "?", ";", ":", ")", "…"}
+
+
+def normalize(text: str) -> str:
+    """Lower case, typographic apostrophes made plain, runs of spaces made one."""
+    return " ".join(text.replace("’", "'").replace("\u00a0", " ").lower().split())
+
+
+def tokenize(text: str) -> list[str]:
+    """Words of a sentence: lower case, punctuation split off, "j'aime" → ["j'", "aime"]."""
+    return _TOKEN.findall(normalize(text))
+
+
+def detokenize(tokens: Sequence[str]) -> str:
+    """Join words back into a sentence: no space after an apostrophe or before punctuation."""
+    text = ""
+    for token in tokens:
+        if not text or text.endswith("'") or token in _NO_SPACE_BEFORE:
+            text += token
+        else:
+            text += " " + token
+    return text
+
+
+@dataclass
+class Vocabulary:
+    """A word ↔ id table; ids 0-3 are <pad>, <s>, </s> and <unk>, then words by falling frequency."""
+
+    words: list[str]
+    index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if tuple(self.words[: len(SPECIALS)]) != SPECIALS:
+            raise ValueError(f"A vocabulary must start with {SPECIALS}.")
+        self.index = {word: position for position, word in enumerate(self.words)}
+
+    @classmethod
+    def from_sentences(cls, sentences: Iterable[str], min_count: int = 1, max_size: int | None = None) -> "Vocabulary":
+        """Every word seen at least `min_count` times, most frequent first (ties in alphabetical order)."""
+        counts = Counter(token for sentence in sentences for token in tokenize(sentence))
+        ranked = sorted((word for word, count in counts.items() if count >= min_count and word not in SPECIALS),
+                        key=lambda word: (-counts[word], word))
+        if max_size is not None:
+            ranked = ranked[: max(0, max_size - len(SPECIALS))]
+        return cls([*SPECIALS, *ranked])
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.index
+
+    def encode(self, sentence: str | Sequence[str], add_start: bool = False, add_end: bool = False) -> list[int]:
+        """Ids of a sentence's words; a word not in the table becomes <unk>."""
+        tokens = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
+        ids = [self.index.get(token, UNKNOWN_ID) for token in tokens]
+        return ([START_ID] if add_start else []) + ids + ([END_ID] if add_end else [])
+
+    def unknown_words(self, sentence: str) -> list[str]:
+        """The words of a sentence that the table does not hold, in order, each once."""
+        return list(dict.fromkeys(token for token in tokenize(sentence) if token not in self.index))
+
+    def tokens(self, ids: Iterable[int], stop_at_end: bool = True) -> list[str]:
+        """Words of ids, skipping <pad> and <s>, and stopping at </s> unless told otherwise."""
+        words = []
+        for token_id in ids:
+            token_id = int(token_id)
+            if token_id == END_ID and stop_at_end:
+                break
+            if token_id in (PAD_ID, START_ID):
+                continue
+            words.append(self.words[token_id] if 0 <= token_id < len(self.words) else UNKNOWN)
+        return words
+
+    def decode(self, ids: Iterable[int], stop_at_end: bool = True) -> str:
+        return detokenize(self.tokens(ids, stop_at_end))
+
+    def to_json(self) -> str:
+        return json.dumps({"words": self.words}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Vocabulary":
+        return cls(list(json.loads(text)["words"]))
+
+    def frame(self, counts_from: Iterable[str] | None = None) -> pd.DataFrame:
+        """The table for display: id, word and (given sentences) how often the word occurs."""
+        frame = pd.DataFrame({"id": range(len(self.words)), "word": self.words})
+        if counts_from is not None:
+            counts = Counter(token for sentence in counts_from for token in tokenize(sentence))
+            frame["count"] = [counts.get(word, 0) for word in self.words]
+        return frame
+
+
+@dataclass
+class EncodedPairs:
+    """Padded int32 arrays for teacher forcing, all padded with <pad> = 0 at the end.
+
+    The decoder reads <s> and the target, and must predict the target followed by </s>: at step t
+    its input is the gold word t-1 (teacher forcing) and its target the gold word t.
+    """
+
+    encoder_input: np.ndarray  # (sentences, source length)
+    decoder_input: np.ndarray  # (sentences, target length + 1): <s> w1 … wn
+    decoder_target: np.ndarray  # (sentences, target length + 1): w1 … wn </s>
+
+    def __len__(self) -> int:
+        return len(self.encoder_input)
+
+    @property
+    def inputs(self) -> list[np.ndarray]:
+        return [self.encoder_input, self.decoder_input]
+
+
+def pad_sequences(sequences: Sequence[Sequence[int]], length: int) -> np.ndarray:
+    """Pad with 0 at the end (or cut) to `length`."""
+    array = np.zeros((len(sequences), length), dtype=np.int32)
+    for row, sequence in enumerate(sequences):
+        sequence = list(sequence)[:length]
+        array[row, : len(sequence)] = sequence
+    return array
+
+
+def encode_pairs(
+    pairs: Sequence[tuple[str, str]],
+    source_vocabulary: Vocabulary,
+    target_vocabulary: Vocabulary,
+    max_source_length: int | None = None,
+    max_target_length: int | None = None,
+) -> EncodedPairs:
+    """Turn (English, French) pairs into the three padded arrays of teacher forcing.
+
+    Lengths default to the longest sentence of `pairs`; pass the training set's lengths to encode a
+    held-out set the same way. Longer sentences are cut (a cut target loses its </s>).
+    """
+    sources = [source_vocabulary.encode(english) for english, _ in pairs]
+    targets = [target_vocabulary.encode(french) for _, french in pairs]
+    source_length = max_source_length or max((len(s) for s in sources), default=1)
+    target_length = max_target_length or max((len(t) for t in targets), default=1)
+    return EncodedPairs(
+        encoder_input=pad_sequences(sources, source_length),
+        decoder_input=pad_sequences([[START_ID, *t] for t in targets], target_length + 1),
+        decoder_target=pad_sequences([[*t, END_ID] for t in targets], target_length + 1),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Uploaded sentence pairs
+# --------------------------------------------------------------------------------------------------
+
+
+class SentencePairsError(ValueError):
+    """An uploaded file of sentence pairs cannot be used; the message is a sentence meant for the user."""
+
+
+def _line_list(numbers: Sequence[int], limit: int = 5) -> str:
+    shown = ", ".join(str(number) for number in numbers[:limit])
+    more = len(numbers) - limit
+    return shown + (f" and {more:,} more" if more > 0 else "")
+
+
+def parse_sentence_pairs_tsv(
+    raw_bytes: bytes,
+    max_bytes: int = 2_000_000,
+    max_lines: int = 50_000,
+    max_words: int = 40,
+    min_pairs: int = 20,
+) -> list[tuple[str, str]]:
+    """Validate a tab-separated file of pairs, `English<TAB>French[<TAB>anything]`, and return its pairs.
+
+    This is the format of the public sentence-pair collections (Tatoeba's exports, manythings.org):
+    a third column (often attribution) is ignored, and blank lines are skipped. Raises
+    `SentencePairsError` with a sentence naming the offending lines when the file cannot be used.
+    """
+    if len(raw_bytes) > max_bytes:
+        raise SentencePairsError(
+            f"The file is {len(raw_bytes) / 1e6:.1f} MB, more than the {max_bytes / 1e6:g} MB allowed: "
+            "please upload fewer sentence pairs."
+        )
+    if not raw_bytes.strip():
+        raise SentencePairsError("The file is empty: it needs one English<TAB>French pair per line.")
+    try:
+        # "utf-8-sig" also accepts the byte-order mark that spreadsheet programs put first.
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw_bytes[: error.start].count(b"\n") + 1
+        raise SentencePairsError(
+            f"The file is not UTF-8 text (line {line} holds a byte that cannot be read): "
+            "please save it as UTF-8."
+        ) from None
+    if "\x00" in text:
+        raise SentencePairsError("The file contains binary data, not text: please upload a tab-separated text file.")
+
+    lines = text.splitlines()
+    if len(lines) > max_lines:
+        raise SentencePairsError(
+            f"The file has {len(lines):,} lines, more than the {max_lines:,} allowed: please upload fewer pairs."
+        )
+    pairs: list[tuple[str, str]] = []
+    missing_tab, empty_side, too_long = [], [], []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if "\t" not in line:
+            missing_tab.append(number)
+            continue
+        english, french = (part.strip() for part in line.split("\t")[:2])
+        if not english or not french:
+            empty_side.append(number)
+            continue
+        if max(len(tokenize(english)), len(tokenize(french))) > max_words:
+            too_long.append(number)
+            continue
+        pairs.append((english, french))
+
+    if missing_tab:
+        raise SentencePairsError(
+            f"{len(missing_tab):,} line(s) have no tab between the English and the French sentence "
+            f"(line {_line_list(missing_tab)}): each line must read English<TAB>French."
+        )
+    if empty_side:
+        raise SentencePairsError(
+            f"{len(empty_side):,} line(s) have an empty English or French side (line {_line_list(empty_side)})."
+        )
+    if too_long:
+        raise SentencePairsError(
+            f"{len(too_long):,} line(s) have a sentence of more than {max_words} words "
+            f"(line {_line_list(too_long)}): please shorten or remove them."
+        )
+    if len(pairs) < min_pairs:
+        raise SentencePairsError(
+            f"The file holds {len(pairs):,} sentence pairs, fewer than the {min_pairs:,} needed "
+            "to train a translator and keep some held out."
+        )
+    return pairs

@@ -1,0 +1,736 @@
+"""The encoder-decoder translator of the Translator page, and the decoding loop that later pages reuse.
+
+The notes' seq2seq: an encoder RNN reads the English sentence; its final state starts a decoder RNN
+that writes French one word at a time, each output word fed back as the next input, until it
+writes </s>. This module holds:
+
+- `build_seq2seq`: the teacher-forcing model (inputs: English ids and <s> + French ids; output: a
+  softmax over the French vocabulary at every position), GRU or LSTM, stacked, seeded;
+- `compile_seq2seq`: wraps it for `model.fit` (and so for `lib.training.train_live`) with a loss and
+  a token accuracy that ignore <pad>, and with optional scheduled sampling (the two-pass parallel
+  variant: a first pass on the gold words, then a second, trained pass where each decoder input is
+  the model's own first-pass guess with probability p);
+- `Seq2SeqTranslator`: an encoder model and a one-step decoder model that share the training
+  model's layers (and so its weights, as training goes on), behind the small protocol that every
+  decoding function here uses: `encode(source_ids) -> state` and
+  `step(previous_ids, state) -> (probabilities, state, extras)`. The attention and transformer
+  pages plug their own models in by implementing these two methods (their `extras` can carry the
+  attention weights of the step, which `greedy_decode` keeps in its trace);
+- greedy decoding (traced step by step, and batched for evaluation), beam search, the text box's
+  input handling, the train/test mismatch measured (teacher-forced against greedy token accuracy),
+  a Keras callback writing the held-out BLEU into the epoch logs, and save/load.
+
+Keras and TensorFlow are imported inside functions, so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
+
+import numpy as np
+import pandas as pd
+
+from lib.bleu import corpus_bleu, exact_match_rate
+from lib.corpus import END_ID, PAD_ID, START_ID, UNKNOWN, EncodedPairs, Vocabulary, encode_pairs, tokenize
+from lib.params import LayerCount, count_dense_params, count_recurrent_params
+
+if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
+    import keras
+
+CELLS = ("GRU", "LSTM")
+DEFAULT_SETTINGS = {"cell": "GRU", "units": 256, "embedding_size": 64, "layers": 1, "seed": 0}
+DEFAULT_LEARNING_RATE = 0.004
+DEFAULT_BATCH_SIZE = 128
+TRANSLATOR_DIRECTORY = Path(__file__).parent.parent / "data" / "translator"
+# The text box translates at most this many English words; longer input is cut with a warning.
+MAX_INPUT_WORDS = 40
+
+
+# --------------------------------------------------------------------------------------------------
+# Parameter counts (from the shared counter)
+# --------------------------------------------------------------------------------------------------
+
+
+def seq2seq_layer_counts(
+    source_vocabulary_size: int,
+    target_vocabulary_size: int,
+    cell: str = "GRU",
+    units: int = 128,
+    embedding_size: int = 64,
+    layers: int = 1,
+) -> list[LayerCount]:
+    """Per-layer parameter counts of `build_seq2seq`'s model, in the order data flows through it.
+
+    An embedding is a dense layer without bias applied to a one-hot word (a table lookup computes
+    the same product), so the shared dense counter counts it.
+    """
+    counts: list[LayerCount] = []
+
+    def named(name: str, count: LayerCount) -> LayerCount:
+        return LayerCount(name, count.weights, count.biases, count.formula)
+
+    counts.append(named("English embedding", count_dense_params(source_vocabulary_size, embedding_size, use_bias=False)))
+    for layer in range(layers):
+        input_size = embedding_size if layer == 0 else units
+        counts.append(named(f"encoder {cell} {layer + 1}", count_recurrent_params(cell, input_size, units)))
+    counts.append(named("French embedding", count_dense_params(target_vocabulary_size, embedding_size, use_bias=False)))
+    for layer in range(layers):
+        input_size = embedding_size if layer == 0 else units
+        counts.append(named(f"decoder {cell} {layer + 1}", count_recurrent_params(cell, input_size, units)))
+    counts.append(named("softmax over French words", count_dense_params(units, target_vocabulary_size)))
+    return counts
+
+
+# --------------------------------------------------------------------------------------------------
+# The teacher-forcing model
+# --------------------------------------------------------------------------------------------------
+
+
+def _recurrent_layer(cell: str, units: int, name: str, seed: int):
+    import keras
+
+    if cell not in CELLS:
+        raise ValueError(f"Unknown cell {cell!r}; expected one of {CELLS}.")
+    layer_class = keras.layers.GRU if cell == "GRU" else keras.layers.LSTM
+    return layer_class(
+        units,
+        return_sequences=True,
+        return_state=True,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 1),
+        name=name,
+    )
+
+
+def build_seq2seq(
+    source_vocabulary_size: int,
+    target_vocabulary_size: int,
+    cell: str = "GRU",
+    units: int = 128,
+    embedding_size: int = 64,
+    layers: int = 1,
+    seed: int = 0,
+    reverse_source: bool = True,
+) -> "keras.Model":
+    """The teacher-forcing encoder-decoder: [English ids, <s> + French ids] → next-word probabilities.
+
+    With `reverse_source` the encoder reads the English words last to first (Sutskever et al.,
+    2014): the first English words, which the first French words translate, are then the last ones
+    read, right before the decoder starts, and the model learns markedly faster. The reversal is a
+    layer of the model, so callers always pass English in reading order.
+
+    The encoder's embedding masks <pad>, so each encoder layer's final state is its state after the
+    sentence's last real word, not after the padding. Decoder layer i starts from encoder layer i's
+    final state: that state is the only road from the English sentence to the French one, which
+    is the bottleneck that the attention page removes.
+    """
+    import keras
+
+    _keras_classes()  # Registers the reversal layer.
+    source = keras.Input(shape=(None,), dtype="int32", name="english_ids")
+    target_in = keras.Input(shape=(None,), dtype="int32", name="french_ids_in")
+    # Reversing a row padded at the end puts the padding first, where the mask skips it.
+    read = keras.saving.get_registered_object("rnn_playground>ReverseTokens")(name="reverse_english")(source) \
+        if reverse_source else source
+    x = keras.layers.Embedding(
+        source_vocabulary_size,
+        embedding_size,
+        mask_zero=True,
+        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
+        name="english_embedding",
+    )(read)
+    encoder_states = []
+    for layer in range(layers):
+        x, *states = _recurrent_layer(cell, units, f"encoder_{layer + 1}", seed + 10 * (layer + 1))(x)
+        encoder_states.append(states)
+    # The decoder needs no mask: positions after </s> are padding that the loss and metrics ignore.
+    y = keras.layers.Embedding(
+        target_vocabulary_size,
+        embedding_size,
+        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed + 1),
+        name="french_embedding",
+    )(target_in)
+    for layer in range(layers):
+        y, *_ = _recurrent_layer(cell, units, f"decoder_{layer + 1}", seed + 100 + 10 * (layer + 1))(
+            y, initial_state=encoder_states[layer]
+        )
+    probabilities = keras.layers.Dense(
+        target_vocabulary_size,
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2),
+        name="next_word",
+    )(y)
+    return keras.Model([source, target_in], probabilities, name=f"seq2seq_{cell.lower()}")
+
+
+def model_settings(model: "keras.Model") -> dict[str, Any]:
+    """Cell, units, embedding size and layers of a model made by `build_seq2seq` (read off its layers)."""
+    encoders = [layer for layer in model.layers if layer.name.startswith("encoder_")]
+    return {
+        "cell": type(encoders[0]).__name__,
+        "units": int(encoders[0].units),
+        "embedding_size": int(model.get_layer("english_embedding").output_dim),
+        "layers": len(encoders),
+        "reverse_source": any(layer.name == "reverse_english" for layer in model.layers),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Loss, token accuracy and scheduled sampling
+# --------------------------------------------------------------------------------------------------
+
+
+def masked_crossentropy(y_true, y_pred):
+    """Mean cross-entropy over the real words of the batch; <pad> positions count for nothing."""
+    from keras import ops
+
+    import keras
+
+    mask = ops.cast(ops.not_equal(y_true, PAD_ID), "float32")
+    losses = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+    return ops.sum(losses * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+@functools.cache
+def _keras_classes():
+    """Keras subclasses, defined once per process and only when a page first needs them."""
+    import keras
+    from keras import ops
+
+    @keras.saving.register_keras_serializable(package="rnn_playground")
+    class ReverseTokens(keras.layers.Layer):
+        """Reverse each row of token ids along time (the padding at the end comes first)."""
+
+        def call(self, ids):
+            return ops.flip(ids, axis=1)
+
+    class TokenAccuracy(keras.metrics.Metric):
+        """Share of real target words predicted right (argmax), over all batches of the epoch; <pad> ignored."""
+
+        def __init__(self, name="token_accuracy", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.correct = self.add_variable(shape=(), initializer="zeros", name="correct")
+            self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            y_true = ops.cast(y_true, "int32")
+            mask = ops.not_equal(y_true, PAD_ID)
+            hits = ops.logical_and(ops.equal(ops.cast(ops.argmax(y_pred, axis=-1), "int32"), y_true), mask)
+            self.correct.assign_add(ops.sum(ops.cast(hits, "float32")))
+            self.total.assign_add(ops.sum(ops.cast(mask, "float32")))
+
+        def result(self):
+            return self.correct / ops.maximum(self.total, 1.0)
+
+        def reset_state(self):
+            self.correct.assign(0.0)
+            self.total.assign(0.0)
+
+    class Seq2SeqTrainer(keras.Model):
+        """What `model.fit` trains: the teacher-forcing model, with scheduled sampling when p > 0.
+
+        With p > 0, each training batch takes two passes (the parallel variant of scheduled
+        sampling): a first pass on the gold decoder inputs, without gradient, gives the model's own
+        guess at every position; each decoder input after <s> is then replaced by the guess for it
+        with probability p, and the second pass, on these mixed inputs, is the one trained. At
+        evaluation (validation data, `training=False`) the model is teacher-forced, as usual.
+        """
+
+        def __init__(self, seq2seq, sampling_probability: float = 0.0, seed: int = 0, **kwargs):
+            super().__init__(**kwargs)
+            self.seq2seq = seq2seq
+            self.sampling_probability = float(sampling_probability)
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def call(self, inputs, training=False):
+            source, target_in = inputs
+            if training and self.sampling_probability > 0:
+                target_in = self.mix_in_own_guesses(source, target_in)
+            return self.seq2seq([source, target_in], training=training)
+
+        def mix_in_own_guesses(self, source, target_in):
+            first_pass = ops.stop_gradient(self.seq2seq([source, target_in], training=False))
+            guesses = ops.cast(ops.argmax(first_pass, axis=-1), target_in.dtype)
+            # The guess at position t is for the word at t + 1: shift right, keeping <s> first.
+            shifted = ops.concatenate([target_in[:, :1], guesses[:, :-1]], axis=1)
+            coin = keras.random.uniform(ops.shape(target_in), seed=self.seed_generator)
+            positions = ops.arange(ops.shape(target_in)[1])[None, :]
+            replace = ops.logical_and(coin < self.sampling_probability, positions > 0)
+            replace = ops.logical_and(replace, ops.not_equal(target_in, PAD_ID))
+            return ops.where(replace, shifted, target_in)
+
+    return TokenAccuracy, Seq2SeqTrainer
+
+
+def compile_seq2seq(
+    model: "keras.Model",
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    sampling_probability: float = 0.0,
+    seed: int = 0,
+) -> "keras.Model":
+    """A compiled trainer around `model` for `model.fit` / `train_live`; its logs hold "loss" and
+    "token_accuracy" (and "val_" ones with validation data). The weights are `model`'s own."""
+    import keras
+
+    token_accuracy_class, trainer_class = _keras_classes()
+    trainer = trainer_class(model, sampling_probability=sampling_probability, seed=seed, name=f"{model.name}_trainer")
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
+        loss=masked_crossentropy,
+        metrics=[token_accuracy_class()],
+    )
+    return trainer
+
+
+# --------------------------------------------------------------------------------------------------
+# The decoding protocol, and the seq2seq model behind it
+# --------------------------------------------------------------------------------------------------
+
+
+class StepTranslator(Protocol):
+    """What every decoding function needs from a model; the attention pages implement it too.
+
+    `state` is a list of arrays whose first axis is the batch (beam search reorders them by that
+    axis). `extras` is a dict of per-batch arrays (attention weights, say), or empty.
+    """
+
+    source_vocabulary: Vocabulary
+    target_vocabulary: Vocabulary
+
+    def encode(self, source_ids: np.ndarray) -> list[np.ndarray]: ...
+
+    def step(self, previous_ids: np.ndarray, state: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray], dict]: ...
+
+
+class Seq2SeqTranslator:
+    """A trained (or training) seq2seq model ready to decode, one step at a time, without rebuilding.
+
+    The encoder model and the one-step decoder model are new graphs over the training model's
+    layers, so they always use its current weights: the held-out BLEU callback decodes with the
+    weights of the epoch that just ended.
+    """
+
+    def __init__(self, model: "keras.Model", source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
+        import keras
+        import tensorflow as tf
+
+        self.model = getattr(model, "seq2seq", model)  # A trainer holds the seq2seq model.
+        self.source_vocabulary = source_vocabulary
+        self.target_vocabulary = target_vocabulary
+        self.settings = model_settings(self.model)
+        cell, units, layers = self.settings["cell"], self.settings["units"], self.settings["layers"]
+        states_per_layer = 2 if cell == "LSTM" else 1
+
+        source = keras.Input(shape=(None,), dtype="int32")
+        read = self.model.get_layer("reverse_english")(source) if self.settings["reverse_source"] else source
+        x = self.model.get_layer("english_embedding")(read)
+        encoder_states = []
+        for layer in range(layers):
+            x, *states = self.model.get_layer(f"encoder_{layer + 1}")(x)
+            encoder_states.extend(states)
+        self.encoder_model = keras.Model(source, encoder_states)
+
+        previous = keras.Input(shape=(1,), dtype="int32")
+        state_inputs = [keras.Input(shape=(units,)) for _ in range(layers * states_per_layer)]
+        y = self.model.get_layer("french_embedding")(previous)
+        new_states = []
+        for layer in range(layers):
+            initial = state_inputs[layer * states_per_layer : (layer + 1) * states_per_layer]
+            y, *states = self.model.get_layer(f"decoder_{layer + 1}")(y, initial_state=initial)
+            new_states.extend(states)
+        probabilities = self.model.get_layer("next_word")(y[:, 0, :])
+        self.step_model = keras.Model([previous, *state_inputs], [probabilities, *new_states])
+
+        # Compiled graphs: an eager Keras call costs milliseconds, a traced one a fraction of that,
+        # which is what lets one sentence translate in well under 0.1 s.
+        state_spec = [tf.TensorSpec((None, units), tf.float32) for _ in state_inputs]
+        self._encode = tf.function(
+            lambda ids: self.encoder_model(ids, training=False),
+            input_signature=[tf.TensorSpec((None, None), tf.int32)],
+        )
+        self._step = tf.function(
+            lambda ids, *states: self.step_model([ids, *states], training=False),
+            input_signature=[tf.TensorSpec((None, 1), tf.int32), *state_spec],
+        )
+
+    def encode(self, source_ids: np.ndarray) -> list[np.ndarray]:
+        source_ids = np.asarray(source_ids, dtype=np.int32)
+        if source_ids.ndim == 1:
+            source_ids = source_ids[None, :]
+        states = self._encode(source_ids)
+        states = states if isinstance(states, (list, tuple)) else [states]
+        return [np.asarray(state) for state in states]
+
+    def step(self, previous_ids: np.ndarray, state: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray], dict]:
+        previous = np.asarray(previous_ids, dtype=np.int32).reshape(-1, 1)
+        probabilities, *new_state = self._step(previous, *state)
+        return np.asarray(probabilities), [np.asarray(s) for s in new_state], {}
+
+    def teacher_forced_probabilities(self, encoded: EncodedPairs, batch_size: int = 256) -> np.ndarray:
+        """The training model's next-word probabilities on gold decoder inputs: (sentences, positions, words)."""
+        parts = []
+        for start in range(0, len(encoded), batch_size):
+            parts.append(np.asarray(self.model(
+                [encoded.encoder_input[start : start + batch_size], encoded.decoder_input[start : start + batch_size]],
+                training=False,
+            )))
+        return np.concatenate(parts, axis=0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Decoding
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DecodeStep:
+    """One step of greedy decoding: the candidates for the next word and the one fed back."""
+
+    position: int
+    top_words: list[tuple[str, float]]  # the top-k next words with their probabilities, best first
+    chosen: str
+    chosen_probability: float
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. the attention weights of this step
+
+
+@dataclass
+class DecodeTrace:
+    token_ids: list[int]  # the output, without </s>
+    words: list[str]
+    text: str
+    stopped_at_end: bool  # False when the length cap ended decoding before </s>
+    steps: list[DecodeStep]
+
+    @property
+    def log_probability(self) -> float:
+        return float(sum(math.log(max(step.chosen_probability, 1e-12)) for step in self.steps))
+
+    def steps_frame(self) -> pd.DataFrame:
+        """One row per step and candidate, for a table or chart: step, rank, word, probability, fed_back."""
+        rows = [
+            {"step": step.position, "rank": rank + 1, "word": word, "probability": probability,
+             "fed_back": word == step.chosen}
+            for step in self.steps
+            for rank, (word, probability) in enumerate(step.top_words)
+        ]
+        return pd.DataFrame(rows, columns=["step", "rank", "word", "probability", "fed_back"])
+
+
+def default_max_length(source_length: int) -> int:
+    """The length cap of decoding: French runs a little longer than English (ne … pas, parce que)."""
+    return int(2 * source_length + 5)
+
+
+def greedy_decode(
+    translator: StepTranslator, source_ids: Sequence[int], max_length: int | None = None, top_k: int = 5
+) -> DecodeTrace:
+    """Decode one sentence greedily, feeding each most probable word back, until </s> or `max_length` words.
+
+    Every step records the top-k candidates and their probabilities, so a page can replay it.
+    """
+    source_ids = [int(i) for i in source_ids]
+    max_length = max_length or default_max_length(len(source_ids))
+    vocabulary = translator.target_vocabulary
+    state = translator.encode(np.asarray([source_ids or [PAD_ID]], dtype=np.int32))
+    previous = START_ID
+    output: list[int] = []
+    steps: list[DecodeStep] = []
+    stopped = False
+    for position in range(max_length + 1):  # + 1: room for </s> after max_length words
+        probabilities, state, extras = translator.step(np.asarray([previous]), state)
+        row = probabilities[0]
+        best = np.argsort(-row, kind="stable")[:top_k]
+        chosen = int(best[0])
+        steps.append(DecodeStep(
+            position=position + 1,
+            top_words=[(vocabulary.words[i], float(row[i])) for i in best],
+            chosen=vocabulary.words[chosen],
+            chosen_probability=float(row[chosen]),
+            extras={key: np.asarray(value)[0] for key, value in extras.items()},
+        ))
+        if chosen == END_ID:
+            stopped = True
+            break
+        if position == max_length:
+            break
+        output.append(chosen)
+        previous = chosen
+    words = vocabulary.tokens(output)
+    return DecodeTrace(output, words, vocabulary.decode(output), stopped, steps)
+
+
+def greedy_decode_batch(
+    translator: StepTranslator, source_array: np.ndarray, max_length: int, batch_size: int = 512
+) -> list[list[int]]:
+    """Greedy outputs (ids without </s>) of many sentences at once: one decoder step per position for
+    the whole batch, stopping when every sentence has written </s> or `max_length` words."""
+    results: list[list[int]] = []
+    source_array = np.asarray(source_array, dtype=np.int32)
+    for start in range(0, len(source_array), batch_size):
+        chunk = source_array[start : start + batch_size]
+        state = translator.encode(chunk)
+        previous = np.full(len(chunk), START_ID, dtype=np.int32)
+        outputs = np.zeros((len(chunk), max_length), dtype=np.int32)
+        finished = np.zeros(len(chunk), dtype=bool)
+        for position in range(max_length):
+            probabilities, state, _ = translator.step(previous, state)
+            chosen = probabilities.argmax(axis=-1).astype(np.int32)
+            finished |= chosen == END_ID
+            outputs[:, position] = np.where(finished, PAD_ID, chosen)
+            if finished.all():
+                break
+            previous = chosen
+        results.extend([int(i) for i in row if i != PAD_ID] for row in outputs)
+    return results
+
+
+@dataclass
+class BeamResult:
+    token_ids: list[int]
+    words: list[str]
+    text: str
+    score: float  # log-probability divided by length ** length_penalty
+    log_probability: float
+    candidates: pd.DataFrame  # the finished hypotheses, best first: text, words, log_probability, score
+
+
+def beam_search(
+    translator: StepTranslator,
+    source_ids: Sequence[int],
+    width: int = 4,
+    max_length: int | None = None,
+    length_penalty: float = 1.0,
+) -> BeamResult:
+    """Keep the `width` most probable partial translations at each step; return the best finished one.
+
+    A hypothesis finishes when it writes </s>. Finished hypotheses are ranked by log-probability
+    divided by (words + 1) ** `length_penalty` (1: the mean log-probability per word, including
+    </s>), since a plain sum would always prefer stopping early. Width 1 is greedy decoding.
+    """
+    source_ids = [int(i) for i in source_ids]
+    max_length = max_length or default_max_length(len(source_ids))
+    vocabulary = translator.target_vocabulary
+    state = translator.encode(np.asarray([source_ids or [PAD_ID]], dtype=np.int32))
+    beams: list[tuple[list[int], float]] = [([], 0.0)]
+    finished: list[tuple[list[int], float]] = []
+    for position in range(max_length + 1):
+        previous = np.asarray([tokens[-1] if tokens else START_ID for tokens, _ in beams], dtype=np.int32)
+        probabilities, state, _ = translator.step(previous, state)
+        log_probabilities = np.log(np.maximum(probabilities, 1e-12))
+        totals = np.asarray([score for _, score in beams])[:, None] + log_probabilities
+        if position == max_length:  # The cap: only </s> may follow.
+            for row, (tokens, _) in enumerate(beams):
+                finished.append((tokens, float(totals[row, END_ID])))
+            break
+        order = np.argsort(-totals, axis=None, kind="stable")
+        next_beams: list[tuple[list[int], float]] = []
+        parents: list[int] = []
+        for flat in order:
+            row, word = divmod(int(flat), totals.shape[1])
+            if word == END_ID:
+                finished.append((beams[row][0], float(totals[row, word])))
+            elif word not in (PAD_ID, START_ID):
+                next_beams.append((beams[row][0] + [word], float(totals[row, word])))
+                parents.append(row)
+            if len(next_beams) == width:
+                break
+        # Stop once `width` hypotheses have finished: the open ones are already less probable.
+        if len(finished) >= width or not next_beams:
+            break
+        beams = next_beams
+        state = [s[parents] for s in state]
+    ranked = sorted(finished, key=lambda item: -_normalised(item[0], item[1], length_penalty))
+    candidates = pd.DataFrame(
+        [{"text": vocabulary.decode(tokens), "words": len(tokens), "log_probability": score,
+          "score": _normalised(tokens, score, length_penalty)} for tokens, score in ranked[: max(width, 1)]],
+        columns=["text", "words", "log_probability", "score"],
+    )
+    best_tokens, best_score = ranked[0]
+    return BeamResult(best_tokens, vocabulary.tokens(best_tokens), vocabulary.decode(best_tokens),
+                      _normalised(best_tokens, best_score, length_penalty), best_score, candidates)
+
+
+def _normalised(tokens: list[int], log_probability: float, length_penalty: float) -> float:
+    return log_probability / (len(tokens) + 1) ** length_penalty
+
+
+# --------------------------------------------------------------------------------------------------
+# The text box
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PreparedSource:
+    """A user's English sentence made ready to translate, with what the page should tell the user."""
+
+    ids: list[int]
+    words: list[str]
+    unknown_words: list[str]
+    truncated: bool
+    message: str | None  # a prompt or warning for the user, or None
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.ids)
+
+
+def prepare_source(text: str | None, vocabulary: Vocabulary, max_words: int = MAX_INPUT_WORDS) -> PreparedSource:
+    """Tokenize any text for the translator without raising: empty input gets a prompt, unknown
+    words become <unk> and are listed, input longer than `max_words` words is cut with a warning."""
+    words = tokenize(text or "")
+    if not words:
+        return PreparedSource([], [], [], False, "Type an English sentence to translate, for example “the small cat sleeps”.")
+    messages = []
+    truncated = len(words) > max_words
+    if truncated:
+        messages.append(f"The sentence has {len(words)} words; only the first {max_words} are translated.")
+        words = words[:max_words]
+    unknown = list(dict.fromkeys(word for word in words if word not in vocabulary))
+    if unknown:
+        listed = ", ".join(f"“{word}”" for word in unknown[:10]) + (" …" if len(unknown) > 10 else "")
+        messages.append(
+            f"{len(unknown)} word(s) are not in the English vocabulary and are read as {UNKNOWN}: {listed}."
+        )
+    return PreparedSource(vocabulary.encode(words), words, unknown, truncated, " ".join(messages) or None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Measuring: token accuracies (the train/test mismatch) and BLEU
+# --------------------------------------------------------------------------------------------------
+
+
+def teacher_forced_accuracy(translator: Seq2SeqTranslator, encoded: EncodedPairs) -> float:
+    """Share of target words (and </s>) predicted right when every decoder input is the gold word."""
+    probabilities = translator.teacher_forced_probabilities(encoded)
+    mask = encoded.decoder_target != PAD_ID
+    hits = (probabilities.argmax(axis=-1) == encoded.decoder_target) & mask
+    return float(hits.sum() / max(mask.sum(), 1))
+
+
+def greedy_accuracy(translator: StepTranslator, encoded: EncodedPairs, outputs: list[list[int]] | None = None) -> float:
+    """Share of target words (and </s>) that greedy decoding writes at the same position.
+
+    Same sentences, same positions as `teacher_forced_accuracy`, but each decoder input is the
+    model's own previous word: one early mistake shifts or changes the rest, which is the
+    train/test mismatch that the notes name.
+    """
+    target = encoded.decoder_target
+    if outputs is None:
+        outputs = greedy_decode_batch(translator, encoded.encoder_input, max_length=target.shape[1])
+    produced = np.zeros_like(target)
+    for row, tokens in enumerate(outputs):
+        sequence = (tokens + [END_ID])[: target.shape[1]]
+        produced[row, : len(sequence)] = sequence
+    mask = target != PAD_ID
+    return float(((produced == target) & mask).sum() / max(mask.sum(), 1))
+
+
+@dataclass
+class Evaluation:
+    bleu: float
+    exact_match: float
+    teacher_forced_accuracy: float
+    greedy_accuracy: float
+    hypotheses: list[str]
+    references: list[str]
+    sources: list[str]
+    seconds: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"bleu": self.bleu, "exact_match": self.exact_match,
+                "teacher_forced_accuracy": self.teacher_forced_accuracy, "greedy_accuracy": self.greedy_accuracy}
+
+
+def evaluate_translator(
+    translator: Seq2SeqTranslator, pairs: Sequence[tuple[str, str]], max_target_length: int | None = None
+) -> Evaluation:
+    """BLEU, exact matches and both token accuracies of greedy decoding on held-out pairs."""
+    started = time.perf_counter()
+    encoded = encode_pairs(pairs, translator.source_vocabulary, translator.target_vocabulary,
+                           max_target_length=max_target_length)
+    outputs = greedy_decode_batch(translator, encoded.encoder_input, max_length=encoded.decoder_target.shape[1])
+    hypotheses = [translator.target_vocabulary.decode(tokens) for tokens in outputs]
+    references = [translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs]
+    return Evaluation(
+        bleu=corpus_bleu(hypotheses, references),
+        exact_match=exact_match_rate(hypotheses, references),
+        teacher_forced_accuracy=teacher_forced_accuracy(translator, encoded),
+        greedy_accuracy=greedy_accuracy(translator, encoded, outputs),
+        hypotheses=hypotheses,
+        references=references,
+        sources=[english for english, _ in pairs],
+        seconds=time.perf_counter() - started,
+    )
+
+
+def held_out_bleu_callback(
+    translator: StepTranslator, pairs: Sequence[tuple[str, str]], max_sentences: int = 200, seed: int = 0
+) -> "keras.callbacks.Callback":
+    """A Keras callback that, at each epoch's end, greedily decodes held-out sentences and writes
+    `logs["val_bleu"]` (0-100) and `logs["val_greedy_accuracy"]` (0-1) for the chart.
+
+    It must run before the live-training engine's recorder so that the recorder finds these values
+    in the logs (pass it in `train_live`'s `metric_callbacks`). The translator shares the model's
+    layers, so it decodes with the weights of the epoch that just ended. Decoding is batched: 200
+    sentences take a fraction of a second.
+    """
+    import keras
+
+    pairs = list(pairs)
+    if len(pairs) > max_sentences:
+        chosen = np.random.default_rng(seed).choice(len(pairs), size=max_sentences, replace=False)
+        pairs = [pairs[index] for index in sorted(chosen)]
+    encoded = encode_pairs(pairs, translator.source_vocabulary, translator.target_vocabulary)
+    references = [translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs]
+
+    class HeldOutBleu(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if logs is None:
+                return
+            outputs = greedy_decode_batch(translator, encoded.encoder_input, max_length=encoded.decoder_target.shape[1])
+            hypotheses = [translator.target_vocabulary.decode(tokens) for tokens in outputs]
+            logs["val_bleu"] = corpus_bleu(hypotheses, references)
+            logs["val_greedy_accuracy"] = greedy_accuracy(translator, encoded, outputs)
+
+    return HeldOutBleu()
+
+
+# --------------------------------------------------------------------------------------------------
+# Saving and loading
+# --------------------------------------------------------------------------------------------------
+
+MODEL_FILE = "seq2seq.keras"
+SOURCE_VOCABULARY_FILE = "english_vocabulary.json"
+TARGET_VOCABULARY_FILE = "french_vocabulary.json"
+
+
+def save_translator(translator: Seq2SeqTranslator, directory: str | Path) -> None:
+    """Write the teacher-forcing model (native .keras, without optimizer state) and both vocabularies."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    translator.model.save(directory / MODEL_FILE, include_optimizer=False)
+    (directory / SOURCE_VOCABULARY_FILE).write_text(translator.source_vocabulary.to_json() + "\n", encoding="utf-8")
+    (directory / TARGET_VOCABULARY_FILE).write_text(translator.target_vocabulary.to_json() + "\n", encoding="utf-8")
+
+
+def load_translator(directory: str | Path = TRANSLATOR_DIRECTORY) -> Seq2SeqTranslator:
+    """Load a translator saved by `save_translator` (the shipped one by default), ready to decode."""
+    import keras
+
+    _keras_classes()  # Registers the reversal layer before the file names it.
+    directory = Path(directory)
+    model = keras.saving.load_model(directory / MODEL_FILE, compile=False)
+    source = Vocabulary.from_json((directory / SOURCE_VOCABULARY_FILE).read_text(encoding="utf-8"))
+    target = Vocabulary.from_json((directory / TARGET_VOCABULARY_FILE).read_text(encoding="utf-8"))
+    return Seq2SeqTranslator(model, source, target)
+
+
+def load_metrics(directory: str | Path = TRANSLATOR_DIRECTORY) -> dict[str, Any]:
+    """The figures measured when the shipped model was trained (metrics.json), for the page to show."""
+    return json.loads((Path(directory) / "metrics.json").read_text(encoding="utf-8"))
