@@ -325,7 +325,7 @@ class _LiveView:
 # --- The Keras callback ------------------------------------------------------------------------
 
 
-def _make_recorder(run: TrainingRun, sample_count: int, batch_size: int, redraw: Callable[[], None],
+def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[], None],
                    redraw_seconds: float, smoothing: float):
     """A Keras callback that turns Keras's running epoch means back into true per-batch values.
 
@@ -350,8 +350,7 @@ def _make_recorder(run: TrainingRun, sample_count: int, batch_size: int, redraw:
 
         def on_train_batch_end(self, batch, logs=None):
             logs = logs or {}
-            in_this_batch = min(batch_size, sample_count - self.samples_seen)
-            in_this_batch = max(in_this_batch, 1)
+            in_this_batch = batch_sizes[batch % len(batch_sizes)]
             seen_after = self.samples_seen + in_this_batch
             self.smoothing_steps += 1
             run.batches_completed += 1
@@ -403,11 +402,11 @@ def _make_recorder(run: TrainingRun, sample_count: int, batch_size: int, redraw:
 def train_live(
     model,
     x,
-    y,
+    y=None,
     *,
     validation_data: tuple[Any, Any],
     epochs: int,
-    batch_size: int,
+    batch_size: int = 32,
     label: str,
     page_key: str,
     settings: dict[str, Any] | None = None,
@@ -422,14 +421,27 @@ def train_live(
 ) -> TrainingRun:
     """Train a compiled Keras `model` on (x, y) while charting it live; return the recorded run.
 
+    `x` may also be a `keras.utils.PyDataset` that makes its own batches (then `y` is None): it must
+    tell the size of each batch in a `batch_sizes` attribute, and keep its batches in that order
+    (shuffle the examples into batches once, when it is made).
+
     The run is stored with the page's other runs before the first batch, so whatever ends the
     training (the last epoch, Stop, a widget moved, the page left) leaves it in session state with
     the history learned so far and the model in its last trained state.
     """
     metrics = metrics or ["loss"]
     area = area if area is not None else st.container()
-    sample_count = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
-    batches_per_epoch = max(1, math.ceil(sample_count / batch_size))
+    if hasattr(x, "batch_sizes"):
+        # A dataset that makes its own batches (for instance sentences bucketed by length) says
+        # how many examples each holds, so that batch losses can be told apart from Keras's means.
+        # Keras would otherwise shuffle the batch order, and the sizes would no longer line up.
+        batch_sizes = list(x.batch_sizes)
+        fit_data = {"x": x, "shuffle": False}
+    else:
+        sample_count = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
+        batch_sizes = [min(batch_size, sample_count - start) for start in range(0, sample_count, batch_size)]
+        fit_data = {"x": x, "y": y, "batch_size": batch_size, "shuffle": shuffle}
+    batches_per_epoch = max(1, len(batch_sizes))
     earlier_runs = list(page_runs(page_key))
     # `area.container()` appends to a container, but replaces the content of an `st.empty`: a page
     # that trains several models in a row hands every call the same `st.empty` to keep one chart.
@@ -449,15 +461,12 @@ def train_live(
     _remember(page_key, run)
     try:
         recorder = _make_recorder(
-            run, sample_count, batch_size, lambda: view.redraw(run, started), redraw_seconds, smoothing
+            run, batch_sizes, lambda: view.redraw(run, started), redraw_seconds, smoothing
         )
         model.fit(
-            x,
-            y,
+            **fit_data,
             validation_data=validation_data,
             epochs=epochs,
-            batch_size=batch_size,
-            shuffle=shuffle,
             verbose=0,
             # Callbacks that write epoch-end values into the logs (a held-out BLEU, say) run before
             # the recorder, which reads the same logs dict; the others run after it.

@@ -170,3 +170,46 @@ def test_a_session_that_leaves_the_queue_does_not_block_the_others():
     slots.release()
     slots.acquire()
     assert slots.running == 1
+
+
+def dataset_script():
+    """Batches of uneven sizes from a dataset (as length-bucketed sentences would be)."""
+    import keras
+    import numpy as np
+    import streamlit as st
+
+    from lib.training import train_live
+
+    class UnevenBatches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__()
+            generator = np.random.default_rng(3)
+            self.batches = []
+            for size, spread in ((10, 0.01), (32, 1.0), (5, 6.0)):
+                x = (generator.normal(size=(size, 4)) * spread).astype("float32")
+                self.batches.append((x, (x[:, 0] > 0).astype("int64")))
+            self.batch_sizes = [len(batch[1]) for batch in self.batches]
+
+        def __len__(self):
+            return len(self.batches)
+
+        def __getitem__(self, index):
+            return self.batches[index]
+
+    dataset = UnevenBatches()
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(2))(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
+    st.session_state["expected"] = [float(model.evaluate(x, y, verbose=0)) for x, y in dataset.batches]
+    train_live(model, dataset, validation_data=dataset.batches[0], epochs=2, label="uneven", page_key="engine_test",
+               smoothing=0.0)
+
+
+def test_a_dataset_of_uneven_batches_still_gives_true_batch_losses():
+    app = AppTest.from_function(dataset_script, default_timeout=APPTEST_TIMEOUT).run()
+    assert not app.exception
+    run = runs_of(app)[0]
+    losses = [row["value"] for row in run.batch_rows if row["metric"] == "loss"]
+    assert losses == pytest.approx(app.session_state["expected"] * 2, rel=1e-3, abs=1e-4)
+    assert run.batches_per_epoch == 3 and run.status == "finished"
