@@ -213,3 +213,141 @@ def time_chart(
         .properties(height=_height_with_legend(len(names)))
     )
     return _style(chart)
+
+
+# --- Pixel grids and images (the ConvNets page) -----------------------------------------------
+
+# Fixed colours for where a receptive field's formula and its measured gradient agree or not, so
+# that the same status has the same colour in every grid and every run.
+FIELD_STATUS_COLOURS = {
+    "formula and gradient": "#17bebb",
+    "formula only": "#ffc914",
+    "gradient only": "#e4572e",
+    "outside": "#f2f2f2",
+}
+GRID_SIZE = 230
+
+
+def pixel_grid_chart(
+    frame: pd.DataFrame,
+    value: str,
+    *,
+    side: int,
+    title: str,
+    colours: dict[str, str] | None = None,
+    value_title: str | None = None,
+    box: tuple[int, int, int, int] | None = None,
+    size: int = GRID_SIZE,
+) -> alt.TopLevelMixin:
+    """One square grid of pixels (columns row, col), coloured by `value`, row 0 at the top.
+
+    With `colours` (category → colour) the value is categorical and the legend lists every
+    category, present or not; without, it is a magnitude from 0 (white) to 1 (dark). `box`
+    (row0, row1, col0, col1, inclusive) outlines a square that may reach past the image into its
+    zero padding: the axes then widen to show it, and the image's own border is drawn as well.
+    """
+    low, high = 0, side
+    if box is not None:
+        low, high = min(low, box[0], box[2]), max(high, box[1] + 1, box[3] + 1)
+    scale = alt.Scale(domain=[low, high], nice=False, zero=False)
+    y_scale = alt.Scale(domain=[high, low], nice=False, zero=False)
+    axis = alt.Axis(values=list(range(low, high + 1, max(1, (high - low) // 4))), grid=False, tickCount=5, format="d")
+    if colours is not None:
+        colour = alt.Color(f"{value}:N", title=value_title,
+                           scale=alt.Scale(domain=list(colours), range=list(colours.values())))
+        tooltip = ["row:Q", "col:Q", f"{value}:N"]
+    else:
+        colour = alt.Color(f"{value}:Q", title=value_title,
+                           scale=alt.Scale(domain=[0, 1], range=["#ffffff", "#2e282a"]),
+                           legend=alt.Legend(gradientLength=120, format=".1f"))
+        tooltip = ["row:Q", "col:Q", alt.Tooltip(f"{value}:Q", format=".3f")]
+    cells = (
+        alt.Chart(frame)
+        .transform_calculate(col_end="datum.col + 1", row_end="datum.row + 1")
+        .mark_rect(stroke="#ffffff", strokeWidth=0.3 if side <= 32 else 0)
+        .encode(
+            x=alt.X("col:Q", scale=scale, axis=axis, title="column"),
+            x2="col_end:Q",
+            y=alt.Y("row:Q", scale=y_scale, axis=axis, title="row"),
+            y2="row_end:Q",
+            color=colour,
+            tooltip=tooltip,
+        )
+    )
+    layers = [cells]
+    outlines = [{"row0": 0, "row1": side, "col0": 0, "col1": side, "what": "image"}]
+    if box is not None:
+        outlines.append({"row0": box[0], "row1": box[1] + 1, "col0": box[2], "col1": box[3] + 1, "what": "formula"})
+    layers.append(
+        alt.Chart(pd.DataFrame(outlines))
+        .mark_rect(fill=None, strokeWidth=2)
+        .encode(
+            x=alt.X("col0:Q", scale=scale),
+            x2="col1:Q",
+            y=alt.Y("row0:Q", scale=y_scale),
+            y2="row1:Q",
+            stroke=alt.Stroke("what:N", scale=alt.Scale(domain=["image", "formula"], range=["#999999", "#e4572e"]),
+                              legend=None),
+            strokeDash=alt.StrokeDash("what:N", scale=alt.Scale(domain=["image", "formula"], range=[[2, 2], [1, 0]]),
+                                      legend=None),
+        )
+    )
+    # "pad" keeps the grid square at `size` pixels: Streamlit's default autosizing squeezes its height.
+    chart = alt.layer(*layers).properties(
+        width=size, height=size, title=alt.Title(title, fontSize=13, anchor="start"),
+        autosize=alt.AutoSizeParams(type="pad"),
+    )
+    return _style(chart)
+
+
+def pixel_image(array, scale: int = 8, *, diverging: bool = False, limit: float | None = None):
+    """A 2-D array as a crisp RGB image (uint8, each value a scale×scale block) for `st.image`.
+
+    Plain: 0 is white and `limit` (default the array's maximum, at least 1e-9) is black, like ink.
+    Diverging (for learned filters): negative values red, zero white, positive values teal, both
+    scaled by `limit` (default the largest absolute value).
+    """
+    import numpy as np
+
+    values = np.asarray(array, dtype=np.float32)
+    if diverging:
+        top = float(limit if limit is not None else max(np.abs(values).max(), 1e-9))
+        share = np.clip(values / top, -1.0, 1.0)[..., np.newaxis]
+        white = np.array([255, 255, 255], dtype=np.float32)
+        positive, negative = np.array([23, 190, 187], dtype=np.float32), np.array([228, 87, 46], dtype=np.float32)
+        rgb = np.where(share >= 0, white + share * (positive - white), white - share * (negative - white))
+    else:
+        top = float(limit if limit is not None else max(values.max(), 1e-9))
+        share = np.clip(values / top, 0.0, 1.0)[..., np.newaxis]
+        ink = np.array([46, 40, 42], dtype=np.float32)
+        rgb = 255 + share * (ink - 255)
+    rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
+    return np.clip(rgb.round(), 0, 255).astype(np.uint8)
+
+
+def accuracy_by_shift_chart(frame: pd.DataFrame, *, y_title: str, chance: float | None = None) -> alt.TopLevelMixin:
+    """Accuracy (0 to 1) against a whole number of pixels moved, one line per model, like `line_chart`.
+
+    Shifts are integers, so the x axis ticks only at whole pixels; `chance` adds a dotted rule.
+    """
+    models = list(dict.fromkeys(frame["model"]))
+    lines = (
+        alt.Chart(frame)
+        .mark_line(point=True, strokeWidth=2)
+        .encode(
+            x=alt.X("shift:Q", title="Shift (pixels; each the mean of its eight directions)",
+                    axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False)),
+            y=alt.Y("accuracy:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("model:N", title=None, scale=alt.Scale(domain=models, range=PALETTE)),
+            tooltip=["model:N", alt.Tooltip("shift:Q", format="d"), alt.Tooltip("accuracy:Q", format=".3f")],
+        )
+    )
+    layers = [lines]
+    if chance is not None:
+        rule = pd.DataFrame({"accuracy": [chance], "label": [f"chance ({chance:g})"]})
+        layers.append(alt.Chart(rule).mark_rule(strokeDash=[2, 3], color="#999999").encode(y="accuracy:Q"))
+        layers.append(
+            alt.Chart(rule).mark_text(align="left", dx=4, dy=-7, color="#777777", fontSize=12)
+            .encode(y="accuracy:Q", x=alt.value(0), text="label:N")
+        )
+    return _style(alt.layer(*layers).properties(height=CHART_HEIGHT))

@@ -40,6 +40,16 @@ COURSE_PAGES = [
         ),
     ),
     CoursePage(
+        path="app_pages/convnets.py",
+        title="ConvNets",
+        icon=":material/grid_on:",
+        section="ConvNets",
+        notes_section="ConvNet",
+        question=(
+            "Why does sharing weights across positions keep the model small, and how big is the receptive field?"
+        ),
+    ),
+    CoursePage(
         path="app_pages/recurrence.py",
         title="Recurrence",
         icon=":material/replay:",
