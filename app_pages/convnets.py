@@ -28,6 +28,7 @@ from lib.convnets import (
     latest_pair,
     layer_table_with_keras,
     matched_mlp_hidden_size,
+    next_press_number,
     measured_field,
     mlp_layer_table,
     parameters_by_input_side,
@@ -35,6 +36,7 @@ from lib.convnets import (
     shift_images,
     theoretical_field,
     theoretical_mask,
+    train_convnet_and_mlp,
     training_spec,
     translation_frame,
     translation_verdict,
@@ -43,7 +45,7 @@ from lib.convnets import (
     validate_stack,
 )
 from lib.params import count_mlp_layers, total_params
-from lib.training import draw_runs, page_runs, training_buttons
+from lib.training import live_training, page_runs
 
 PAGE_KEY = "convnets"
 HEADS = {"global_average": "Global average pooling", "flatten": "Flatten"}
@@ -337,16 +339,16 @@ else:
     train_controls[3].metric(f"MLP: {hidden} hidden units", f"{mlp_parameters:,}",
                              help="The one-hidden-layer MLP whose count is closest to the ConvNet's.")
 
-train_pressed = training_buttons(PAGE_KEY, "Train the ConvNet, then the MLP", disabled=bool(train_problem))
-live_area = st.container()
-if train_pressed:
-    from lib.convnets import next_press_number, train_convnet_and_mlp
-
-    train_convnet_and_mlp(PAGE_KEY, train_spec, digits_on_canvas(canvas), epochs, live_area,
-                          press_number=next_press_number(page_runs(PAGE_KEY)))
+trained = live_training(
+    PAGE_KEY,
+    ["loss", "accuracy"],
+    lambda area: train_convnet_and_mlp(PAGE_KEY, train_spec, digits_on_canvas(canvas), epochs, area,
+                                       press_number=next_press_number(page_runs(PAGE_KEY))),
+    train_label="Train the ConvNet, then the MLP",
+    disabled=bool(train_problem),
+)
+if trained:
     st.rerun()  # Redraw the whole page from the stored runs, the trained field of section 2 included.
-else:
-    draw_runs(live_area, page_runs(PAGE_KEY), ["loss", "accuracy"])
 
 runs = page_runs(PAGE_KEY)
 if runs:

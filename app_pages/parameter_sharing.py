@@ -5,6 +5,7 @@ import streamlit as st
 
 from lib.charts import line_chart, ratio_gauge
 from lib.digits import max_train_count, split_digits
+from lib.overfitting import train_digit_mlp
 from lib.params import count_mlp_layers, float32_bytes, format_bytes, total_params
 from lib.sharing import (
     BUILD_CAP_PARAMS,
@@ -16,7 +17,7 @@ from lib.sharing import (
     parameters_by_image_side,
     ratio_verdict,
 )
-from lib.training import draw_runs, page_runs, training_buttons
+from lib.training import live_training, page_runs
 
 PAGE_KEY = "parameter_sharing"
 
@@ -160,15 +161,11 @@ demo_parameters = total_params(count_mlp_layers(64, [demo_hidden], 10))
 demo_ratio, demo_verdict = ratio_verdict(demo_parameters, train_count)
 demo_controls[3].metric("Parameters per example", f"{demo_ratio:,.3g}", help=demo_verdict)
 
-train_pressed = training_buttons(PAGE_KEY)
-
-live_area = st.container()
-if train_pressed:
-    from lib.overfitting import train_digit_mlp
-
-    train_digit_mlp(PAGE_KEY, split_digits(train_count), demo_hidden, epochs, live_area)
-else:
-    draw_runs(live_area, page_runs(PAGE_KEY), ["loss", "accuracy"])
+live_training(
+    PAGE_KEY,
+    ["loss", "accuracy"],
+    lambda area: train_digit_mlp(PAGE_KEY, split_digits(train_count), demo_hidden, epochs, area),
+)
 
 runs = page_runs(PAGE_KEY)
 if runs:

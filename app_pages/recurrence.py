@@ -11,8 +11,8 @@ from lib.recurrence import (
     UPLOAD_SOURCE,
     ForecasterSettings,
     baseline_error_sweep,
-    context_sweep_shapes,
     baseline_results,
+    context_sweep_shapes,
     comparison_table,
     forecast_week,
     forecaster_layer_counts,
@@ -22,12 +22,13 @@ from lib.recurrence import (
     network_errors,
     runs_matching,
     split_frame,
-    test_weeks,
-    verdict,
     error_metric_name,
+    test_weeks,
+    train_forecasters,
+    verdict,
 )
 from lib.timeseries import SeriesUploadError, parse_uploaded_series
-from lib.training import draw_runs, page_runs, training_buttons
+from lib.training import live_training, page_runs
 
 PAGE_KEY = "recurrence"
 UPLOAD_KEY = "recurrence_uploaded_series"
@@ -148,14 +149,14 @@ references = [
     {"run": f"{result.name} (validation)", "metric": error_metric, "value": mean_absolute_error(truth_validation, result.validation_forecast)}
     for result in baselines
 ]
-train_pressed = training_buttons(PAGE_KEY, "Train the selected models", disabled=not kinds)
-live_area = st.container()
-if train_pressed:
-    from lib.recurrence import train_forecasters
-
-    train_forecasters(PAGE_KEY, series_id, kinds, data, settings, unit, source.step, live_area, references)
-else:
-    draw_runs(live_area, page_runs(PAGE_KEY), ["loss", error_metric], references)
+live_training(
+    PAGE_KEY,
+    ["loss", error_metric],
+    lambda area: train_forecasters(PAGE_KEY, series_id, kinds, data, settings, unit, source.step, area, references),
+    train_label="Train the selected models",
+    disabled=not kinds,
+    references=references,
+)
 
 comparable_runs = runs_matching(page_runs(PAGE_KEY), series_id, data)
 table = comparison_table(data, baselines, comparable_runs, unit)

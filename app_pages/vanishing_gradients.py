@@ -5,10 +5,11 @@ import streamlit as st
 
 from lib.charts import line_chart
 from lib.long_memory import DEFAULT_BUDGET, DEFAULT_LAG, NOTES_EXPECTED_MAX_LAG, SWEEP_LAGS
-from lib.training import draw_runs, page_runs, training_buttons
+from lib.training import live_training, page_runs
 from lib.vanishing import (
     activation_frame,
     bptt_terms,
+    gate_traces,
     latest_trained_models,
     mlp_gradients,
     recurrent_gradients,
@@ -16,6 +17,7 @@ from lib.vanishing import (
     sweep_chart_frame,
     sweep_reading,
     sweep_summary,
+    train_long_memory_live,
     trained_gradients,
 )
 
@@ -147,14 +149,7 @@ with reading_column:
 live_controls = st.columns(2)
 live_cell = live_controls[0].selectbox("Cell to train live", CELLS, index=1)
 live_lag = live_controls[1].select_slider("Lag", SWEEP_LAGS, value=DEFAULT_LAG)
-train_pressed = training_buttons(PAGE_KEY)
-live_area = st.container()
-if train_pressed:
-    from lib.vanishing import train_long_memory_live
-
-    train_long_memory_live(PAGE_KEY, live_cell, live_lag, live_area)
-else:
-    draw_runs(live_area, page_runs(PAGE_KEY), ["loss", "accuracy"])
+live_training(PAGE_KEY, ["loss", "accuracy"], lambda area: train_long_memory_live(PAGE_KEY, live_cell, live_lag, area))
 
 finished = [run for run in page_runs(PAGE_KEY) if run.results]
 for run in finished[-3:]:
@@ -170,8 +165,6 @@ for run in finished[-3:]:
 st.header("4 · Inside the LSTM: gates that let information through")
 lstm_runs = [run for run in finished if run.results["cell"] == "LSTM" and run.model is not None]
 if lstm_runs:
-    from lib.vanishing import gate_traces
-
     run = lstm_runs[-1]
     traces = gate_traces(run.model, run.results["probe_sequence"])
     st.markdown(

@@ -197,6 +197,29 @@ def draw_runs(area, runs: list[TrainingRun], metrics: list[str], references: lis
     draw_training_chart(area, history, metrics)
 
 
+def live_training(
+    page_key: str,
+    metrics: list[str],
+    train: Callable[[Any], object],
+    *,
+    train_label: str = "Train",
+    disabled: bool = False,
+    references: list[dict] | None = None,
+) -> bool:
+    """The training block of every page: Train, Stop and Clear runs, then one chart of the page's runs.
+
+    When Train is pressed, `train(area)` trains into the chart's place (through `train_live`);
+    otherwise the page's stored runs are redrawn there. Returns whether Train was pressed.
+    """
+    pressed = training_buttons(page_key, train_label, disabled)
+    area = st.container()
+    if pressed:
+        train(area)
+    else:
+        draw_runs(area, page_runs(page_key), metrics, references)
+    return pressed
+
+
 def training_buttons(page_key: str, train_label: str = "Train", disabled: bool = False) -> bool:
     """Train, Stop and Clear runs in one row; returns whether Train was pressed.
 
