@@ -57,13 +57,19 @@ POOL_CHOICES = {"none": None, "2×2 max": POOL_SIZE}
 # --- Shared, read-only: models built only to count and measure, the digits on a canvas -------------
 
 
-@st.cache_resource(max_entries=64, show_spinner="Building the Keras model…")
-def counted_convnet(spec: ConvStackSpec):
-    """Built once per stack for `count_params()` and never trained, so every session may share it."""
-    return build_convnet(spec)
+@st.cache_data(max_entries=128, show_spinner="Building the Keras model…")
+def keras_checked_table(spec: ConvStackSpec):
+    """The per-layer table with Keras's own counts: the model is built, counted and let go.
+
+    Only the table is cached: a "flatten" head on a 64×64 image holds millions of weights, and
+    keeping one such model per stack anybody tried would fill the memory the room shares.
+    """
+    return layer_table_with_keras(spec, build_convnet(spec))
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
+# The trunk has no head, so it stays small whatever the image; it holds no trained weights, so
+# every session may share it.
+@st.cache_resource(max_entries=32, show_spinner=False)
 def geometry_trunk(spec: ConvStackSpec):
     return build_feature_extractor(spec)
 
@@ -139,7 +145,7 @@ if problem:
     st.error(problem, icon=":material/error:")
     st.stop()
 
-table = layer_table_with_keras(spec, counted_convnet(spec))
+table = keras_checked_table(spec)
 parameters = convnet_parameter_count(spec)
 mlp_hidden = 100
 mlp_table = mlp_layer_table(spec.input_side, spec.channels, [mlp_hidden])
