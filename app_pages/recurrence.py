@@ -29,28 +29,10 @@ from lib.recurrence import (
 )
 from lib.timeseries import SeriesUploadError, parse_uploaded_series
 from lib.training import live_training, page_runs
+from lib.uploads import show_upload_error, upload_error_key, validated_upload
 
 PAGE_KEY = "recurrence"
 UPLOAD_KEY = "recurrence_uploaded_series"
-
-
-def read_uploaded_series() -> None:
-    """Validate an upload before the page draws, so a good one is offered (and chosen) at once.
-
-    A bad file leaves the series the page had: the error is kept to be shown beside the uploader.
-    """
-    upload = st.session_state.series_upload
-    st.session_state.pop("recurrence_upload_error", None)
-    if upload is None:
-        return
-    try:
-        st.session_state[UPLOAD_KEY] = parse_uploaded_series(upload.getvalue())
-    except SeriesUploadError as problem:
-        st.session_state.recurrence_upload_error = f"“{upload.name}” cannot be used: {problem} The page keeps the series it had."
-        return
-    st.session_state.recurrence_upload_id = upload.file_id
-    st.session_state.series_choice = "upload"
-
 
 st.title("Recurrence")
 st.markdown(
@@ -75,16 +57,19 @@ if UPLOAD_KEY in st.session_state:
     source_names["upload"] = UPLOAD_SOURCE.label
 source_key = st.radio("Series", list(source_names), format_func=source_names.get, horizontal=True, key="series_choice")
 with st.expander("Upload your own series (CSV: a time column and a value column)",
-                 expanded="recurrence_upload_error" in st.session_state):
-    st.file_uploader("CSV file, up to 5 MB", type=["csv", "txt"], key="series_upload", on_change=read_uploaded_series)
-    if "recurrence_upload_error" in st.session_state:
-        st.error(st.session_state.recurrence_upload_error, icon=":material/error:")
+                 expanded=upload_error_key(UPLOAD_KEY) in st.session_state):
+    st.file_uploader(
+        "CSV file, up to 5 MB", type=["csv", "txt"], key="series_upload",
+        on_change=validated_upload(uploader_key="series_upload", parse=parse_uploaded_series, error_type=SeriesUploadError,
+                                   store_key=UPLOAD_KEY, choice_key="series_choice", kept="the series it had"),
+    )
+    show_upload_error(UPLOAD_KEY)
 
 source = UPLOAD_SOURCE if source_key == "upload" else SOURCES[source_key]
 series = st.session_state[UPLOAD_KEY] if source_key == "upload" else load_source(source_key)
 unit = series.attrs.get("units", "units") if source_key != "upload" else "units"
 # Runs remember which series they were trained on, so a new upload never mixes with older runs.
-series_id = source_key if source_key != "upload" else f"upload:{st.session_state.recurrence_upload_id}"
+series_id = source_key if source_key != "upload" else f"upload:{st.session_state[UPLOAD_KEY + '_id']}"
 st.caption(source.caveat)
 
 task_columns = st.columns(2)
