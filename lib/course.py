@@ -68,4 +68,12 @@ COURSE_PAGES = [
         notes_section="Training: BPTT, vanishing gradient, LSTM",
         question="Why does a basic RNN forget after ~20 steps while an LSTM reaches ~100?",
     ),
+    CoursePage(
+        path="app_pages/translator.py",
+        title="Translator",
+        icon=":material/translate:",
+        section="Sequence to sequence",
+        notes_section="Seq2seq",
+        question="How does an encoder-decoder translate, and what do teacher forcing and greedy decoding to </s> do?",
+    ),
 ]

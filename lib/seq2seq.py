@@ -289,6 +289,127 @@ def compile_seq2seq(
 
 
 # --------------------------------------------------------------------------------------------------
+# Length-bucketed batches
+# --------------------------------------------------------------------------------------------------
+
+# Sentences are padded to a multiple of this many words: few distinct shapes (Keras traces its
+# training step once per shape), little padding (most sentences are short).
+BUCKET_WORDS = 5
+
+
+def bucketed_batches(
+    encoded: EncodedPairs, batch_size: int = DEFAULT_BATCH_SIZE, bucket_words: int = BUCKET_WORDS, seed: int = 0
+) -> list[np.ndarray]:
+    """Row indices of each batch: sentences grouped by length, shuffled once (seeded), then cut.
+
+    A sentence's bucket is its longer side (English, or French with </s>) rounded up to a multiple
+    of `bucket_words`; each batch holds sentences of one bucket only, and the batches are put in
+    one seeded random order, kept for every epoch.
+    """
+    generator = np.random.default_rng(seed)
+    source_lengths = (encoded.encoder_input != PAD_ID).sum(axis=1)
+    target_lengths = (encoded.decoder_target != PAD_ID).sum(axis=1)
+    buckets = -(-np.maximum(source_lengths, target_lengths) // bucket_words)
+    batches: list[np.ndarray] = []
+    batch_buckets: list[int] = []
+    for bucket in np.unique(buckets):
+        rows = generator.permutation(np.flatnonzero(buckets == bucket))
+        for start in range(0, len(rows), batch_size):
+            batches.append(rows[start : start + batch_size])
+            batch_buckets.append(int(bucket))
+    order = list(generator.permutation(len(batches)))
+    return [batches[index] for index in _shape_revealing_order(order, batch_buckets, [len(b) for b in batches])]
+
+
+def _shape_revealing_order(order: list[int], buckets: list[int], sizes: list[int]) -> list[int]:
+    """Put first two batches that differ in length and in size, wherever the batches differ at all.
+
+    Keras reads the shapes of a PyDataset's first two batches and declares them for every batch: a
+    dimension on which those two agree is fixed, and a later batch that differs there is refused.
+    """
+    lengths_vary, sizes_vary = len(set(buckets)) > 1, len(set(sizes)) > 1
+    if not (lengths_vary or sizes_vary):
+        return order
+
+    def differ(a: int, b: int) -> bool:
+        return (not lengths_vary or buckets[a] != buckets[b]) and (not sizes_vary or sizes[a] != sizes[b])
+
+    for first in order:
+        second = next((b for b in order if differ(first, b)), None)
+        if second is not None:
+            rest = [index for index in order if index not in (first, second)]
+            return [first, second, *rest]
+    return order
+
+
+def bucketed_dataset(
+    encoded: EncodedPairs, batch_size: int = DEFAULT_BATCH_SIZE, bucket_words: int = BUCKET_WORDS, seed: int = 0
+):
+    """A `keras.utils.PyDataset` of teacher-forcing batches, each padded only to its bucket's length.
+
+    It has the `batch_sizes` attribute that `lib.training.train_live` reads, and its batches stay
+    in the same order every epoch (shuffled once, seeded, when it is made); between epochs, the
+    sentences of each bucket are dealt afresh into that bucket's batches (sizes unchanged). On the default corpus
+    most sentences are short, so a batch is a third as long as one padded to the longest sentence.
+    """
+    return _bucketed_dataset_class()(encoded, bucketed_batches(encoded, batch_size, bucket_words, seed), bucket_words,
+                                     seed + 1)
+
+
+@functools.cache
+def _bucketed_dataset_class():
+    import keras
+
+    class BucketedPairs(keras.utils.PyDataset):
+        def __init__(self, encoded: EncodedPairs, batches: list[np.ndarray], bucket_words: int, seed: int):
+            super().__init__()
+            self.encoded = encoded
+            self.batches = batches
+            self.batch_sizes = [len(rows) for rows in batches]
+            self.bucket_words = bucket_words
+            self.generator = np.random.default_rng(seed)
+
+        def __len__(self) -> int:
+            return len(self.batches)
+
+        def on_epoch_end(self):
+            """Deal each bucket's sentences afresh into that bucket's batches (seeded): every batch
+            keeps its size, length and place in the order, so the engine's `batch_sizes` still hold,
+            but no two epochs see the same batches."""
+            lengths = [self._length(rows) for rows in self.batches]
+            for length in set(lengths):
+                places = [index for index, value in enumerate(lengths) if value == length]
+                rows = self.generator.permutation(np.concatenate([self.batches[index] for index in places]))
+                start = 0
+                for index in places:
+                    size = len(self.batches[index])
+                    self.batches[index] = rows[start : start + size]
+                    start += size
+
+        def _length(self, rows: np.ndarray) -> int:
+            longest = max(int((self.encoded.encoder_input[rows] != PAD_ID).sum(axis=1).max()),
+                          int((self.encoded.decoder_target[rows] != PAD_ID).sum(axis=1).max()))
+            return -(-longest // self.bucket_words) * self.bucket_words
+
+        def __getitem__(self, index: int):
+            rows = self.batches[index]
+            source = self.encoded.encoder_input[rows]
+            target_in = self.encoded.decoder_input[rows]
+            target = self.encoded.decoder_target[rows]
+            length = self._length(rows)
+            return (_fit(source, length), _fit(target_in, length)), _fit(target, length)
+
+    return BucketedPairs
+
+
+def _fit(array: np.ndarray, length: int) -> np.ndarray:
+    """Cut or pad (with <pad> = 0) the columns of a padded array to `length`."""
+    if array.shape[1] >= length:
+        return np.ascontiguousarray(array[:, :length])
+    return np.pad(array, ((0, 0), (0, length - array.shape[1])))
+
+
+# --------------------------------------------------------------------------------------------------
 # The decoding protocol, and the seq2seq model behind it
 # --------------------------------------------------------------------------------------------------
 

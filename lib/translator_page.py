@@ -1,0 +1,373 @@
+"""The Translator page's glue: the corpus in use, the shared pretrained translator, training from
+scratch through the engine, and the held-out measurements the page shows.
+
+The library (lib.corpus, lib.seq2seq, lib.bleu) holds no Streamlit; this module decides what is
+shared and cached:
+
+- the default corpus and the pretrained translator's held-out evaluation are deterministic, so
+  they are computed once per process (`st.cache_data`);
+- the pretrained translator is one read-only Keras model shared by every session
+  (`st.cache_resource`), warmed once (its graphs traced) so that the first sentence is fast;
+- a model a user trains lives in its run (`run.model`, via the engine), as a `Seq2SeqTranslator`
+  once training ends, with its held-out figures in `run.results`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lib.bleu import bleu_by_source_length
+from lib.corpus import (
+    Corpus,
+    SentencePairsError,
+    Vocabulary,
+    encode_pairs,
+    length_distribution,
+    make_corpus,
+    parse_sentence_pairs_tsv,
+    split_pairs,
+)
+from lib.seq2seq import (
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_SETTINGS,
+    SOURCE_VOCABULARY_FILE,
+    TARGET_VOCABULARY_FILE,
+    TRANSLATOR_DIRECTORY,
+    Seq2SeqTranslator,
+    beam_search,
+    bucketed_dataset,
+    build_seq2seq,
+    compile_seq2seq,
+    evaluate_translator,
+    greedy_decode,
+    held_out_bleu_callback,
+    load_metrics,
+    load_translator,
+    seq2seq_layer_counts,
+)
+from lib.training import TrainingRun, page_runs, train_live
+
+# The shipped model's corpus: make_corpus(24000, 500, seed=0) (see data/README.md, translator/).
+DEFAULT_TRAIN_PAIRS = 24_000
+HELD_OUT_PAIRS = 500
+GRAMMAR_KEY = "grammar"
+# "Train from scratch" defaults: chosen by benchmarks/translator.py for a useful model fast.
+SCRATCH_TRAIN_CHOICES = (2_000, 4_000, 8_000, 12_000, 16_000, 24_000)
+SCRATCH_DEFAULT_TRAIN = 24_000
+SCRATCH_DEFAULT_EPOCHS = 8
+# Batches of 64 sentences: on 2 cores an epoch costs hardly more than with 128, and twice the
+# updates reach a given held-out accuracy sooner (benchmarks/translator.py).
+SCRATCH_BATCH_SIZE = 64
+# An uploaded corpus keeps at most this many words per language (the rest read as <unk>).
+UPLOAD_VOCABULARY_LIMIT = 6_000
+# A model larger than this is not built: the host shares its memory with every session.
+MAX_PARAMETERS = 12_000_000
+EXAMPLE_SENTENCE = "the small cat does not see the green houses"
+
+
+@dataclass(frozen=True)
+class ScratchSettings:
+    """What the page's "Train from scratch" controls set."""
+
+    cell: str = DEFAULT_SETTINGS["cell"]
+    units: int = DEFAULT_SETTINGS["units"]
+    embedding_size: int = DEFAULT_SETTINGS["embedding_size"]
+    layers: int = DEFAULT_SETTINGS["layers"]
+    epochs: int = SCRATCH_DEFAULT_EPOCHS
+    train_sentences: int = SCRATCH_DEFAULT_TRAIN
+    sampling_probability: float = 0.0
+
+    @property
+    def label(self) -> str:
+        shape = f"{self.cell} {self.units}" + (f"×{self.layers}" if self.layers > 1 else "")
+        return (f"{shape} · emb {self.embedding_size} · {self.train_sentences:,} pairs · "
+                f"{self.epochs} epochs · p={self.sampling_probability:.2f}")
+
+
+# --- The corpus ---------------------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner="Generating the English-French corpus…")
+def default_corpus() -> Corpus:
+    return make_corpus(DEFAULT_TRAIN_PAIRS, HELD_OUT_PAIRS, seed=0)
+
+
+@st.cache_data(show_spinner=False)
+def shipped_vocabularies() -> tuple[Vocabulary, Vocabulary]:
+    """The pretrained model's vocabularies (built from the default corpus's training part)."""
+    return (
+        Vocabulary.from_json((TRANSLATOR_DIRECTORY / SOURCE_VOCABULARY_FILE).read_text(encoding="utf-8")),
+        Vocabulary.from_json((TRANSLATOR_DIRECTORY / TARGET_VOCABULARY_FILE).read_text(encoding="utf-8")),
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the vocabularies of your pairs…")
+def upload_vocabularies(corpus_id: str, _train: list[tuple[str, str]]) -> tuple[Vocabulary, Vocabulary]:
+    """An uploaded corpus's vocabularies, cached by the upload's id (hashing every pair at each
+    rerun would cost more than the cache saves)."""
+    return (
+        Vocabulary.from_sentences((english for english, _ in _train), max_size=UPLOAD_VOCABULARY_LIMIT),
+        Vocabulary.from_sentences((french for _, french in _train), max_size=UPLOAD_VOCABULARY_LIMIT),
+    )
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def vocabulary_frames(corpus_id: str, _corpus: Corpus) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both vocabularies as tables, with how often each word occurs in the training pairs."""
+    source, target = corpus_vocabularies(corpus_id, _corpus)
+    return (source.frame(english for english, _ in _corpus.train),
+            target.frame(french for _, french in _corpus.train))
+
+
+def read_upload(raw: bytes) -> Corpus:
+    """Validate an uploaded TSV of pairs and split it; raises SentencePairsError with a user-facing message."""
+    pairs = parse_sentence_pairs_tsv(raw)
+    corpus = split_pairs(pairs, seed=0)
+    if len(corpus.train) < 10 or not corpus.test:
+        raise SentencePairsError(
+            f"Only {len(corpus.train) + len(corpus.test)} distinct English sentences: too few to train and hold some out."
+        )
+    return corpus
+
+
+def corpus_vocabularies(corpus_id: str, corpus: Corpus) -> tuple[Vocabulary, Vocabulary]:
+    """The shipped model's vocabularies for the grammar; an upload's own (by its id) otherwise."""
+    return shipped_vocabularies() if corpus_id == GRAMMAR_KEY else upload_vocabularies(corpus_id, corpus.train)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def held_out_lengths(test: list[tuple[str, str]]) -> pd.DataFrame:
+    return length_distribution(test, "held-out")
+
+
+def sample_pairs(corpus: Corpus, count: int = 8) -> pd.DataFrame:
+    chosen = np.random.default_rng(corpus.seed).choice(len(corpus.train), size=min(count, len(corpus.train)), replace=False)
+    return pd.DataFrame([corpus.train[index] for index in sorted(chosen)], columns=["English", "French"])
+
+
+# --- The pretrained translator -----------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading TensorFlow and the pretrained translator…")
+def pretrained_translator() -> Seq2SeqTranslator:
+    """The shipped model, shared read-only by every session; its graphs are traced once here, so
+    that the first sentence a participant types translates as fast as the next ones."""
+    translator = load_translator()
+    ids = translator.source_vocabulary.encode(EXAMPLE_SENTENCE)
+    greedy_decode(translator, ids)
+    beam_search(translator, ids, width=4)
+    return translator
+
+
+@st.cache_data(show_spinner=False)
+def pretrained_figures() -> dict:
+    """What was measured when the shipped model was trained (data/translator/metrics.json)."""
+    return load_metrics()
+
+
+@st.cache_data(show_spinner="Measuring the pretrained model on the held-out sentences…")
+def pretrained_evaluation() -> dict:
+    """BLEU, exact matches, both token accuracies and BLEU by length of the shipped model, held out."""
+    return evaluation_results(pretrained_translator(), default_corpus().test, "pretrained (shipped)")
+
+
+def evaluation_results(translator: Seq2SeqTranslator, test: list[tuple[str, str]], model_label: str) -> dict:
+    evaluation = evaluate_translator(translator, test)
+    return {
+        **evaluation.as_dict(),
+        "by_length": bleu_by_source_length(evaluation.sources, evaluation.hypotheses, evaluation.references,
+                                           model=model_label),
+        "examples": pd.DataFrame({"English": evaluation.sources, "Reference": evaluation.references,
+                                  "Greedy output": evaluation.hypotheses}),
+    }
+
+
+# --- Translating one sentence ------------------------------------------------------------------------
+
+
+def translate(translator, source_ids: list[int], beam_width: int):
+    """Greedy decoding traced step by step, and beam search, of one prepared sentence."""
+    return greedy_decode(translator, source_ids), beam_search(translator, source_ids, width=beam_width)
+
+
+def step_table(trace) -> pd.DataFrame:
+    """One row per decoding step: the word fed back (with its probability) and the top-5 candidates."""
+    rows = []
+    for step in trace.steps:
+        row = {"Step": step.position, "Fed back": f"{step.chosen} ({_percent(step.chosen_probability)})"}
+        for rank, (word, probability) in enumerate(step.top_words, start=1):
+            row[f"#{rank}"] = f"{word} {_percent(probability)}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _percent(probability: float) -> str:
+    return f"{probability:.0%}" if probability >= 0.005 else "<1%"
+
+
+def candidates_at(trace, step_number: int) -> pd.DataFrame:
+    step = trace.steps[step_number - 1]
+    return pd.DataFrame(
+        [{"Candidate": word, "Probability": probability, "Fed back": word == step.chosen}
+         for word, probability in step.top_words]
+    )
+
+
+def decoded_so_far(trace, step_number: int) -> str:
+    words = [step.chosen for step in trace.steps[: step_number - 1]]
+    return " ".join(["<s>", *words])
+
+
+# --- Training from scratch ---------------------------------------------------------------------------
+
+
+def parameter_table(settings: ScratchSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:
+    counts = seq2seq_layer_counts(len(vocabularies[0]), len(vocabularies[1]), settings.cell, settings.units,
+                                  settings.embedding_size, settings.layers)
+    return pd.DataFrame([{"Layer": c.name, "Weights": c.weights, "Biases": c.biases, "Parameters": c.total,
+                          "How it is counted": c.formula} for c in counts])
+
+
+def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings: ScratchSettings, area,
+                       references: list[dict] | None = None) -> TrainingRun:
+    """Build a fresh seq2seq, train it with teacher forcing (and scheduled sampling if p > 0) on
+    length-bucketed batches of 64 through the engine, its step size decaying along a cosine over the
+    planned epochs, with the held-out BLEU charted at every epoch; then measure it held out."""
+    vocabularies = corpus_vocabularies(corpus_id, corpus)
+    train_pairs = corpus.train[: settings.train_sentences]
+    train = encode_pairs(train_pairs, *vocabularies)
+    test = encode_pairs(corpus.test, *vocabularies)
+    model = build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), settings.cell, settings.units,
+                          settings.embedding_size, settings.layers, seed=0)
+    batches = bucketed_dataset(train, SCRATCH_BATCH_SIZE, seed=0)
+    trainer = compile_seq2seq(model, scratch_learning_rate(settings.epochs * len(batches)),
+                              sampling_probability=settings.sampling_probability)
+    translator = Seq2SeqTranslator(model, *vocabularies)
+    run = train_live(
+        trainer,
+        batches,
+        validation_data=(test.inputs, test.decoder_target),
+        epochs=settings.epochs,
+        label=settings.label if corpus_id == GRAMMAR_KEY else f"{settings.label} · your pairs",
+        page_key=page_key,
+        settings={**asdict(settings), "corpus": corpus_id},
+        metrics=["loss", "token_accuracy", "bleu"],
+        area=area,
+        metric_callbacks=[held_out_bleu_callback(translator, corpus.test)],
+        references=references,
+    )
+    measure_run(run, corpus_id, corpus, translator)
+    return run
+
+
+def scratch_learning_rate(total_steps: int):
+    """Adam's step size for a training from scratch: the library's 0.004, brought down along a
+    cosine to 5 % of it by the last planned batch. In benchmarks/translator.py the held-out token
+    accuracy after 8 epochs went from 88.4 % (constant 0.004) to 89.9 % with it."""
+    import keras
+
+    return keras.optimizers.schedules.CosineDecay(DEFAULT_LEARNING_RATE, decay_steps=max(1, total_steps), alpha=0.05)
+
+
+def measure_run(run: TrainingRun, corpus_id: str, corpus: Corpus, translator: Seq2SeqTranslator | None = None) -> None:
+    """Replace the run's trainer by its translator and store its held-out figures in `run.results`."""
+    if translator is None:
+        translator = Seq2SeqTranslator(run.model, *corpus_vocabularies(corpus_id, corpus))
+    run.model = translator
+    run.results = {"corpus": corpus_id, **run.settings, **evaluation_results(translator, corpus.test, run.display_label)}
+
+
+def trained_runs(page_key: str, corpus_id: str, corpus: Corpus) -> list[TrainingRun]:
+    """This session's runs on the corpus in use, each measured on its held-out sentences.
+
+    A run stopped before its end (Stop, or a widget moved) keeps what it learned: it is measured
+    here, on the rerun that follows, the first time the page needs it.
+    """
+    runs = []
+    for run in page_runs(page_key):
+        if run.settings.get("corpus") != corpus_id or run.status == "training":
+            continue
+        if not run.results and run.model is not None and run.epochs_completed + run.batches_completed > 0:
+            measure_run(run, corpus_id, corpus)
+        if run.results:
+            runs.append(run)
+    return runs
+
+
+def mismatch_table(runs: list[TrainingRun], pretrained: dict | None) -> pd.DataFrame:
+    """Teacher-forced against greedy token accuracy on the same held-out sentences, per model."""
+    rows = []
+    if pretrained is not None:
+        rows.append({"Model": "pretrained (shipped)", "Scheduled sampling p": 0.0, **_accuracy_columns(pretrained)})
+    for run in runs:
+        rows.append({"Model": run.display_label, "Scheduled sampling p": run.results["sampling_probability"],
+                     **_accuracy_columns(run.results)})
+    return pd.DataFrame(rows)
+
+
+def _accuracy_columns(results: dict) -> dict:
+    return {
+        "Teacher-forced token accuracy": results["teacher_forced_accuracy"],
+        "Greedy token accuracy": results["greedy_accuracy"],
+        "Gap (points)": 100 * (results["teacher_forced_accuracy"] - results["greedy_accuracy"]),
+        "BLEU": results["bleu"],
+        "Exact matches": results["exact_match"],
+    }
+
+
+def sampling_frame(runs: list[TrainingRun]) -> pd.DataFrame:
+    """Both accuracies against p, for the runs that share the newest run's other settings."""
+    if not runs:
+        return pd.DataFrame(columns=["p", "accuracy", "measured"])
+    keys = ("cell", "units", "embedding_size", "layers", "epochs", "train_sentences")
+    newest = runs[-1].results
+    rows = []
+    for run in runs:
+        if all(run.results.get(key) == newest.get(key) for key in keys):
+            rows.append({"p": run.results["sampling_probability"], "accuracy": run.results["teacher_forced_accuracy"],
+                         "measured": "teacher-forced"})
+            rows.append({"p": run.results["sampling_probability"], "accuracy": run.results["greedy_accuracy"],
+                         "measured": "greedy decoding"})
+    return pd.DataFrame(rows).groupby(["measured", "p"], as_index=False)["accuracy"].last().sort_values(["measured", "p"])
+
+
+def mismatch_reading(table: pd.DataFrame) -> str:
+    """What the table shows, written from its numbers."""
+    if table.empty:
+        return ""
+    parts = []
+    for _, row in table.iterrows():
+        parts.append(f"**{row['Model']}**: {row['Teacher-forced token accuracy']:.1%} teacher-forced against "
+                     f"{row['Greedy token accuracy']:.1%} greedy, a gap of {row['Gap (points)']:.1f} points")
+    text = "; ".join(parts) + "."
+    sampled = table[table["Scheduled sampling p"] > 0]
+    plain = table[(table["Scheduled sampling p"] == 0) & (table["Model"] != "pretrained (shipped)")]
+    if not sampled.empty and not plain.empty:
+        best_sampled = sampled.loc[sampled["Gap (points)"].idxmin()]
+        plain_gap = plain["Gap (points)"].iloc[-1]
+        verb = "narrower" if best_sampled["Gap (points)"] < plain_gap else "not narrower"
+        text += (f" With scheduled sampling (p = {best_sampled['Scheduled sampling p']:.2f}) the gap is {verb} than "
+                 f"without it ({best_sampled['Gap (points)']:.1f} against {plain_gap:.1f} points); compare runs "
+                 "with the same other settings, since training longer also moves both numbers.")
+    return text
+
+
+def bleu_table(runs: list[TrainingRun], pretrained: dict | None) -> pd.DataFrame:
+    rows = []
+    if pretrained is not None:
+        rows.append({"Model": "pretrained (shipped)", "BLEU": pretrained["bleu"], "Exact matches": pretrained["exact_match"]})
+    for run in runs:
+        rows.append({"Model": run.display_label, "BLEU": run.results["bleu"], "Exact matches": run.results["exact_match"]})
+    return pd.DataFrame(rows)
+
+
+def bleu_by_length_frame(runs: list[TrainingRun], pretrained: dict | None) -> pd.DataFrame:
+    frames = ([pretrained["by_length"]] if pretrained is not None else []) + [run.results["by_length"] for run in runs]
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        return pd.DataFrame(columns=["model", "lengths", "min_words", "max_words", "sentences", "bleu", "exact_match"])
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,201 @@
+"""The Translator page under AppTest: it opens on the pretrained model and translates, bad input
+gives a message and no exception, a bad upload keeps the corpus, and a short training charts and
+measures the teacher-forcing gap. Also the page's glue helpers and the length-bucketed batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lib.corpus import PAD_ID, Vocabulary, encode_pairs, make_corpus
+from lib.seq2seq import BUCKET_WORDS, bucketed_batches, bucketed_dataset
+from lib.diagrams import professor_forcing_dot, seq2seq_dot
+from tests.test_pages import chart_data, open_page
+
+PAGE = "app_pages/translator.py"
+RUNS = "training_runs::translator"
+
+
+def output(app, title: str) -> str:
+    """The translation shown under a caption (the text after the markdown heading marks)."""
+    captions = [c.value for c in app.caption]
+    markdowns = [m.value for m in app.markdown if m.value.startswith("#### ")]
+    titles = [c for c in captions if c.startswith(("Greedy decoding", "Beam search, width"))]
+    return dict(zip(titles, markdowns))[title].removeprefix("#### ")
+
+
+def text_box(app):
+    return next(t for t in app.text_input if t.label == "An English sentence")
+
+
+def slider(app, label: str):
+    return next(s for s in app.slider if s.label == label)
+
+
+def select_slider(app, label: str):
+    return next(s for s in app.select_slider if s.label == label)
+
+
+def test_page_opens_on_the_pretrained_model_and_translates():
+    app = open_page(PAGE)
+    assert output(app, "Greedy decoding") == "le petit chat ne voit pas les maisons vertes"
+    assert output(app, "Beam search, width 4") == "le petit chat ne voit pas les maisons vertes"
+    steps = next(f.value for f in app.dataframe if "Fed back" in f.value.columns and "#1" in f.value.columns)
+    assert [cell.split()[0] for cell in steps["Fed back"]][:3] == ["le", "petit", "chat"]
+    assert steps["Fed back"].iloc[-1].startswith("</s>")
+    assert {"#1", "#2", "#3", "#4", "#5"} <= set(steps.columns)
+    candidates = next(f.value for f in app.dataframe if "Candidate" in f.value.columns)
+    assert len(candidates) == 5 and candidates["Fed back"].iloc[0] and candidates["Probability"].is_monotonic_decreasing
+    # The held-out length distribution, and the pretrained model's BLEU by length.
+    lengths = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "sentences" in d.columns and "language" in d.columns)
+    assert lengths.groupby("language")["sentences"].sum().to_dict() == {"English": 500, "French": 500}
+    bleu = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "bleu" in d.columns)
+    assert set(bleu["model"]) == {"pretrained (shipped)"} and bleu["bleu"].between(0, 100).all()
+    scores = next(f.value for f in app.dataframe if "BLEU" in f.value.columns and "Exact matches" in f.value.columns
+                  and "Greedy token accuracy" not in f.value.columns)
+    assert 50 < scores["BLEU"].iloc[0] <= 100
+    gap = next(f.value for f in app.dataframe if "Greedy token accuracy" in f.value.columns)
+    row = gap.iloc[0]
+    assert row["Teacher-forced token accuracy"] > row["Greedy token accuracy"]
+
+
+def test_stepping_and_beam_width_change_what_is_shown():
+    app = open_page(PAGE)
+    slider(app, "Step").set_value(3).run()
+    assert not app.exception
+    assert any("<s> le petit" in m.value for m in app.markdown)
+    slider(app, "Beam width").set_value(1).run()
+    assert output(app, "Beam search, width 1") == output(app, "Greedy decoding")
+    assert any("Greedy and beam search **agree**" in m.value for m in app.markdown)
+
+
+def test_unknown_empty_and_long_input_give_messages_not_exceptions():
+    app = open_page(PAGE)
+    text_box(app).set_value("the small zebra sleeps").run()
+    assert not app.exception
+    assert any("“zebra”" in w.value and "<unk>" in w.value for w in app.warning)
+    assert output(app, "Greedy decoding")
+    text_box(app).set_value("   ").run()
+    assert not app.exception
+    assert any("Type an English sentence" in i.value for i in app.info)
+    text_box(app).set_value(" ".join(["the cat sleeps and"] * 15)).run()
+    assert not app.exception
+    assert any("only the first 40 are translated" in w.value for w in app.warning)
+    text_box(app).set_value("!!! ??? 123 <s> </s> ' \" ").run()
+    assert not app.exception
+
+
+def test_a_bad_upload_keeps_the_corpus_and_a_good_one_is_used():
+    app = open_page(PAGE)
+    app.get("file_uploader")[0].upload("broken.tsv", b"no tab on this line\nnor here\n", "text/tab-separated-values").run()
+    assert not app.exception
+    assert any("“broken.tsv” cannot be used" in e.value and "keeps the corpus" in e.value for e in app.error)
+    assert app.radio(key="corpus_choice").value == "grammar"
+    good = "\n".join(f"the cat number {i} sleeps\tle chat numéro {i} dort\tCC-BY" for i in range(60)).encode()
+    app.get("file_uploader")[0].upload("pairs.tsv", good, "text/tab-separated-values").run()
+    assert not app.exception
+    assert app.radio(key="corpus_choice").value == "upload"
+    assert not app.error
+    assert any("English vocabulary" in e.label for e in app.expander)
+
+
+def test_a_short_training_charts_and_measures_the_gap():
+    app = open_page(PAGE)
+    select_slider(app, "Units").set_value(64).run()
+    select_slider(app, "Training pairs").set_value(2000).run()
+    slider(app, "Epochs").set_value(2).run()
+    slider(app, "Scheduled sampling p").set_value(0.25).run()
+    next(b for b in app.button if b.label == "Train from scratch").click().run()
+    assert not app.exception
+    runs = app.session_state[RUNS]
+    assert len(runs) == 1 and runs[0].status == "finished" and runs[0].epochs_completed == 2
+    results = runs[0].results
+    assert 0 <= results["greedy_accuracy"] <= 1 and 0 <= results["teacher_forced_accuracy"] <= 1
+    assert results["sampling_probability"] == 0.25
+    training = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "split" in d.columns and "metric" in d.columns)
+    drawn = set(zip(training["metric"], training["split"]))
+    assert {("loss", "train"), ("token_accuracy", "validation"), ("bleu", "validation"), ("bleu", "reference")} <= drawn
+    gap = next(f.value for f in app.dataframe if "Greedy token accuracy" in f.value.columns)
+    assert len(gap) == 2 and gap["Scheduled sampling p"].tolist() == [0.0, 0.25]
+    # The trained model is offered in the text box, and translates without an exception.
+    model = next(s for s in app.selectbox if s.label == "Model")
+    assert len(model.options) == 2
+    model.set_value(model.options[1]).run()
+    assert not app.exception
+    assert output(app, "Greedy decoding")
+    bleu = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "bleu" in d.columns and "model" in d.columns)
+    assert len(set(bleu["model"])) == 2
+
+
+# --- Helpers ----------------------------------------------------------------------------------------
+
+
+def test_bucketed_batches_cover_every_sentence_once_with_little_padding():
+    corpus = make_corpus(600, 10, seed=3)
+    source = Vocabulary.from_sentences(e for e, _ in corpus.train)
+    target = Vocabulary.from_sentences(f for _, f in corpus.train)
+    encoded = encode_pairs(corpus.train, source, target)
+    batches = bucketed_batches(encoded, batch_size=32, seed=1)
+    rows = np.concatenate(batches)
+    assert sorted(rows.tolist()) == list(range(len(encoded)))
+    assert [b.tolist() for b in batches] == [b.tolist() for b in bucketed_batches(encoded, batch_size=32, seed=1)]
+    dataset = bucketed_dataset(encoded, batch_size=32, seed=1)
+    assert dataset.batch_sizes == [len(b) for b in batches] and len(dataset) == len(batches)
+    lengths = set()
+    for index in range(len(dataset)):
+        (english, french_in), french_out = dataset[index]
+        assert english.shape[1] == french_in.shape[1] == french_out.shape[1]
+        assert english.shape[1] % BUCKET_WORDS == 0
+        lengths.add(english.shape[1])
+        rows = batches[index]
+        # Nothing cut: every real word of the batch is still there.
+        assert (english != PAD_ID).sum() == (encoded.encoder_input[rows] != PAD_ID).sum()
+        assert (french_out != PAD_ID).sum() == (encoded.decoder_target[rows] != PAD_ID).sum()
+    assert len(lengths) <= 7
+
+
+def test_diagrams_are_dot_text():
+    picture = seq2seq_dot(["the", "cat"], ["le", "chat"])
+    assert picture.startswith("digraph") and "fed back" in picture and "final state" in picture
+    assert "‹/s›" in picture
+    professor = professor_forcing_dot()
+    assert "discriminator" in professor and "teacher-forced run" in professor and "free run" in professor
+
+
+def test_the_first_two_batches_tell_keras_that_lengths_and_sizes_vary():
+    from lib.seq2seq import _shape_revealing_order
+
+    # Keras fixes every dimension on which the first two batches agree.
+    order = _shape_revealing_order([0, 1, 2, 3], [1, 1, 2, 2], [128, 5, 128, 128])
+    first, second = order[:2]
+    assert [1, 1, 2, 2][first] != [1, 1, 2, 2][second] and [128, 5, 128, 128][first] != [128, 5, 128, 128][second]
+    assert sorted(order) == [0, 1, 2, 3]
+    assert _shape_revealing_order([2, 0, 1], [1, 1, 1], [64, 64, 64]) == [2, 0, 1]
+
+
+def test_uneven_buckets_train_through_keras_without_a_shape_error():
+    corpus = make_corpus(300, 10, seed=5)
+    source = Vocabulary.from_sentences(e for e, _ in corpus.train)
+    target = Vocabulary.from_sentences(f for _, f in corpus.train)
+    encoded = encode_pairs(corpus.train, source, target)
+    from lib import seq2seq
+
+    model = seq2seq.build_seq2seq(len(source), len(target), units=16, embedding_size=8)
+    trainer = seq2seq.compile_seq2seq(model)
+    history = trainer.fit(bucketed_dataset(encoded, batch_size=16, seed=2), epochs=1, verbose=0, shuffle=False)
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_each_epoch_deals_new_batches_of_the_same_sizes_and_lengths():
+    corpus = make_corpus(500, 10, seed=4)
+    source = Vocabulary.from_sentences(e for e, _ in corpus.train)
+    target = Vocabulary.from_sentences(f for _, f in corpus.train)
+    dataset = bucketed_dataset(encode_pairs(corpus.train, source, target), batch_size=32, seed=0)
+    before = [(b.copy(), dataset[i][1].shape) for i, b in enumerate(dataset.batches)]
+    sizes = list(dataset.batch_sizes)
+    dataset.on_epoch_end()
+    after = [(b, dataset[i][1].shape) for i, b in enumerate(dataset.batches)]
+    assert [len(b) for b, _ in after] == sizes == dataset.batch_sizes
+    assert [shape for _, shape in after] == [shape for _, shape in before]
+    assert sorted(np.concatenate([b for b, _ in after]).tolist()) == list(range(len(corpus.train)))
+    assert any(not np.array_equal(b0, b1) for (b0, _), (b1, _) in zip(before, after))
