@@ -29,7 +29,7 @@ from lib.recurrence import (
 )
 from lib.timeseries import SeriesUploadError, parse_uploaded_series
 from lib.training import live_training, page_runs
-from lib.uploads import show_upload_error, upload_error_key, validated_upload
+from lib.uploads import upload_box
 
 PAGE_KEY = "recurrence"
 UPLOAD_KEY = "recurrence_uploaded_series"
@@ -56,14 +56,11 @@ source_names = {key: source.label for key, source in SOURCES.items()}
 if UPLOAD_KEY in st.session_state:
     source_names["upload"] = UPLOAD_SOURCE.label
 source_key = st.radio("Series", list(source_names), format_func=source_names.get, horizontal=True, key="series_choice")
-with st.expander("Upload your own series (CSV: a time column and a value column)",
-                 expanded=upload_error_key(UPLOAD_KEY) in st.session_state):
-    st.file_uploader(
-        "CSV file, up to 5 MB", type=["csv", "txt"], key="series_upload",
-        on_change=validated_upload(uploader_key="series_upload", parse=parse_uploaded_series, error_type=SeriesUploadError,
-                                   store_key=UPLOAD_KEY, choice_key="series_choice", kept="the series it had"),
-    )
-    show_upload_error(UPLOAD_KEY)
+upload_box(
+    "Upload your own series (CSV: a time column and a value column)", "CSV file, up to 5 MB", ["csv", "txt"],
+    uploader_key="series_upload", parse=parse_uploaded_series, error_type=SeriesUploadError,
+    store_key=UPLOAD_KEY, choice_key="series_choice", kept="the series it had",
+)
 
 source = UPLOAD_SOURCE if source_key == "upload" else SOURCES[source_key]
 series = st.session_state[UPLOAD_KEY] if source_key == "upload" else load_source(source_key)

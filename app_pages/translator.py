@@ -38,7 +38,7 @@ from lib.translator_page import (
     translate,
     vocabulary_frames,
 )
-from lib.uploads import show_upload_error, upload_error_key, validated_upload
+from lib.uploads import upload_box
 
 PAGE_KEY = "translator"
 UPLOAD_KEY = "translator_uploaded_corpus"
@@ -63,14 +63,11 @@ corpus_names = {GRAMMAR_KEY: "Generated English→French grammar (24,000 trainin
 if UPLOAD_KEY in st.session_state:
     corpus_names["upload"] = "Your uploaded pairs"
 corpus_key = st.radio("Sentence pairs", list(corpus_names), format_func=corpus_names.get, key="corpus_choice")
-with st.expander("Upload your own pairs (tab-separated: English<TAB>French[<TAB>anything], UTF-8)",
-                 expanded=upload_error_key(UPLOAD_KEY) in st.session_state):
-    st.file_uploader(
-        "TSV file, up to 2 MB", type=["tsv", "txt"], key="pairs_upload",
-        on_change=validated_upload(uploader_key="pairs_upload", parse=read_upload, error_type=SentencePairsError,
-                                   store_key=UPLOAD_KEY, choice_key="corpus_choice", kept="the corpus it had"),
-    )
-    show_upload_error(UPLOAD_KEY)
+upload_box(
+    "Upload your own pairs (tab-separated: English<TAB>French[<TAB>anything], UTF-8)", "TSV file, up to 2 MB",
+    ["tsv", "txt"], uploader_key="pairs_upload", parse=read_upload, error_type=SentencePairsError,
+    store_key=UPLOAD_KEY, choice_key="corpus_choice", kept="the corpus it had",
+)
 
 corpus = st.session_state[UPLOAD_KEY] if corpus_key == "upload" else default_corpus()
 # Runs remember their corpus, so a new upload never mixes with the runs of an older one.

@@ -1,6 +1,6 @@
 """Stop Streamlit from resetting Keras for the whole process after every script run.
 
-Streamlit's script runner calls `keras.backend.clear_session()` when any script run ends (its
+Streamlit's script runner calls Keras's `clear_session` when any script run ends (its
 private `_clean_problem_modules`), in every session. In this app one process serves a whole
 workshop: that call resets Keras's global state and TensorFlow's default graph while other
 sessions are training, and its full garbage collection holds the interpreter for 0.2–0.3 s on

@@ -57,3 +57,29 @@ def show_upload_error(store_key: str) -> None:
     message = st.session_state.get(upload_error_key(store_key))
     if message:
         st.error(message, icon=":material/error:")
+
+
+def upload_box(
+    title: str,
+    label: str,
+    file_types: list[str],
+    *,
+    uploader_key: str,
+    parse: Callable[[bytes], Any],
+    error_type: type[Exception],
+    store_key: str,
+    choice_key: str,
+    kept: str,
+) -> None:
+    """An expander with the uploader and, after a bad file, its problem (the expander then stays open)."""
+    with st.expander(title, expanded=upload_error_key(store_key) in st.session_state):
+        st.file_uploader(
+            label,
+            type=file_types,
+            key=uploader_key,
+            on_change=validated_upload(
+                uploader_key=uploader_key, parse=parse, error_type=error_type,
+                store_key=store_key, choice_key=choice_key, kept=kept,
+            ),
+        )
+        show_upload_error(store_key)
