@@ -149,7 +149,8 @@ with reading_column:
 live_controls = st.columns(2)
 live_cell = live_controls[0].selectbox("Cell to train live", CELLS, index=1)
 live_lag = live_controls[1].select_slider("Lag", SWEEP_LAGS, value=DEFAULT_LAG)
-live_training(PAGE_KEY, ["loss", "accuracy"], lambda area: train_long_memory_live(PAGE_KEY, live_cell, live_lag, area))
+if live_training(PAGE_KEY, ["loss", "accuracy"], lambda area: train_long_memory_live(PAGE_KEY, live_cell, live_lag, area)):
+    st.rerun()  # Redraw from the stored runs, so that section 2 shows the trained cell's gradients too.
 
 finished = [run for run in page_runs(PAGE_KEY) if run.results]
 for run in finished[-3:]:

@@ -304,8 +304,7 @@ def test_vanishing_live_run_then_the_lstm_gates():
     assert not app.exception
     summary = next(m.value for m in app.markdown if m.value.startswith("**LSTM · lag 5**"))
     assert "held-out accuracy" in summary and "shipped sweep measured" in summary
-    # On the next rerun, section 2 (above the training) sets the trained LSTM's gradient beside the fresh one's.
-    app.run()
+    # Section 2 (above the training) now sets the trained LSTM's gradient beside the fresh one's.
     series = set(charts_with(app, "steps_back")[0]["cell"])
     assert "LSTM after training (lag 5)" in series and "LSTM at initialisation" in series
     gate_charts = charts_with(app, "unit")
