@@ -3,7 +3,6 @@
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from lib.charts import FIELD_STATUS_COLOURS, accuracy_by_shift_chart, line_chart, pixel_grid_chart, pixel_image
@@ -45,7 +44,7 @@ from lib.convnets import (
     validate_stack,
 )
 from lib.params import count_mlp_layers, total_params
-from lib.training import live_training, page_runs
+from lib.training import accuracy_runs_table, live_training, page_runs
 
 PAGE_KEY = "convnets"
 HEADS = {"global_average": "Global average pooling", "flatten": "Flatten"}
@@ -358,26 +357,7 @@ if trained:
 
 runs = page_runs(PAGE_KEY)
 if runs:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "Run": run.display_label,
-                    "Status": run.status_text,
-                    "Train accuracy": run.final("accuracy", "train"),
-                    "Held-out accuracy (centred)": run.final("accuracy", "validation"),
-                    "Seconds": run.seconds,
-                }
-                for run in runs
-            ]
-        ),
-        hide_index=True,
-        column_config={
-            "Train accuracy": st.column_config.NumberColumn(format="%.3f"),
-            "Held-out accuracy (centred)": st.column_config.NumberColumn(format="%.3f"),
-            "Seconds": st.column_config.NumberColumn(format="%.1f"),
-        },
-    )
+    accuracy_runs_table(runs, "Held-out accuracy (centred)")
 
 pair = latest_pair(page_runs(PAGE_KEY))
 if pair is None:

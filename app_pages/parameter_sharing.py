@@ -17,7 +17,7 @@ from lib.sharing import (
     parameters_by_image_side,
     ratio_verdict,
 )
-from lib.training import live_training, page_runs
+from lib.training import accuracy_runs_table, live_training, page_runs
 
 PAGE_KEY = "parameter_sharing"
 
@@ -169,27 +169,6 @@ live_training(
 
 runs = page_runs(PAGE_KEY)
 if runs:
-    st.dataframe(
-        pd.DataFrame(
-            [
-                {
-                    "Run": run.display_label,
-                    "Status": run.status_text,
-                    "Train accuracy": run.final("accuracy", "train"),
-                    "Validation accuracy": run.final("accuracy", "validation"),
-                    "Gap": (run.final("accuracy", "train") or 0) - (run.final("accuracy", "validation") or 0),
-                    "Seconds": run.seconds,
-                }
-                for run in runs
-            ]
-        ),
-        hide_index=True,
-        column_config={
-            "Train accuracy": st.column_config.NumberColumn(format="%.3f"),
-            "Validation accuracy": st.column_config.NumberColumn(format="%.3f"),
-            "Gap": st.column_config.NumberColumn(format="%.3f", help="Train minus validation: the overfitting."),
-            "Seconds": st.column_config.NumberColumn(format="%.1f"),
-        },
-    )
+    accuracy_runs_table(runs, "Validation accuracy", show_gap=True)
 else:
     st.info("No run yet: press **Train**.", icon=":material/play_arrow:")

@@ -85,7 +85,6 @@ def bench_scratch(variant: str, max_epochs: int) -> None:
     import time
 
     import keras
-    import numpy as np
     import streamlit as st
 
     import lib.translator_page as page

@@ -68,7 +68,7 @@ def seq2seq_dot(source_words: list[str] | None = None, target_words: list[str] |
         lines.append(f'    o{step} -> i{step + 1} [style=dashed, color="#e4572e", constraint=false, label="fed back"];')
     lines.append("  }")
     lines.append(f'  e{len(source_words)} -> d1 [label="final state", penwidth=2, color="#17807e"];')
-    lines.append(f'  stop [label="stop", shape=octagon, fillcolor="#2e282a", fontcolor="white"];')
+    lines.append('  stop [label="stop", shape=octagon, fillcolor="#2e282a", fontcolor="white"];')
     lines.append(f"  o{len(outputs)} -> stop;")
     lines.append("}")
     return "\n".join(lines)

@@ -197,6 +197,32 @@ def draw_runs(area, runs: list[TrainingRun], metrics: list[str], references: lis
     draw_training_chart(area, history, metrics)
 
 
+def accuracy_runs_table(runs: list[TrainingRun], validation_label: str, show_gap: bool = False) -> None:
+    """One row per run: status, final training and validation accuracy, and training seconds.
+
+    With `show_gap`, also train minus validation, which is how much the run overfits.
+    """
+    rows = []
+    for run in runs:
+        train, validation = run.final("accuracy", "train"), run.final("accuracy", "validation")
+        row = {"Run": run.display_label, "Status": run.status_text, "Train accuracy": train, validation_label: validation}
+        if show_gap:
+            row["Gap"] = None if train is None or validation is None else train - validation
+        row["Seconds"] = run.seconds
+        rows.append(row)
+    accuracy = st.column_config.NumberColumn(format="%.3f")
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        column_config={
+            "Train accuracy": accuracy,
+            validation_label: accuracy,
+            "Gap": st.column_config.NumberColumn(format="%.3f", help="Train minus validation: the overfitting."),
+            "Seconds": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
+
+
 def live_training(
     page_key: str,
     metrics: list[str],

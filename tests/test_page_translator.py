@@ -5,7 +5,6 @@ measures the teacher-forcing gap. Also the page's glue helpers and the length-bu
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from lib.corpus import PAD_ID, Vocabulary, encode_pairs, make_corpus
 from lib.seq2seq import BUCKET_WORDS, bucketed_batches, bucketed_dataset

@@ -26,7 +26,7 @@ def open_page(path: str) -> AppTest:
     return app
 
 
-def chart_data(chart) -> "pandas.DataFrame":
+def chart_data(chart) -> pd.DataFrame:
     """The rows an Altair chart sent to the browser (Streamlit ships them as Arrow)."""
     import pyarrow
 
