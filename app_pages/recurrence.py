@@ -19,6 +19,7 @@ from lib.recurrence import (
     forecasting_data,
     load_source,
     mean_absolute_error,
+    measure_stopped_runs,
     network_errors,
     runs_matching,
     split_frame,
@@ -140,6 +141,7 @@ live_training(
     references=references,
 )
 
+measure_stopped_runs(page_runs(PAGE_KEY), series_id, data)
 comparable_runs = runs_matching(page_runs(PAGE_KEY), series_id, data)
 table = comparison_table(data, baselines, comparable_runs, unit)
 error_label = "Test MAE (°C)" if unit == "°C" else "Test MAE"

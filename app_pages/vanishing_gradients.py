@@ -12,6 +12,7 @@ from lib.vanishing import (
     gate_traces,
     latest_trained_models,
     mlp_gradients,
+    probe_sequence,
     recurrent_gradients,
     sweep_accuracy,
     sweep_chart_frame,
@@ -92,8 +93,8 @@ if cells:
     step_norms = step_norms.assign(cell=step_norms["cell"] + " at initialisation")
     trained = latest_trained_models(page_runs(PAGE_KEY), cells)
     if trained:
-        step_norms = pd.concat([step_norms, *(trained_gradients(run.model, run.results["cell"], length).assign(
-            cell=f"{run.results['cell']} after training (lag {run.results['lag']})") for run in trained)],
+        step_norms = pd.concat([step_norms, *(trained_gradients(run.model, run.settings["cell"], length).assign(
+            cell=f"{run.settings['cell']} after training (lag {run.settings['lag']})") for run in trained)],
             ignore_index=True)
     plotted = "clipped_gradient_norm" if clip_norm else "gradient_norm"
     st.altair_chart(
@@ -152,10 +153,11 @@ live_lag = live_controls[1].select_slider("Lag", SWEEP_LAGS, value=DEFAULT_LAG)
 if live_training(PAGE_KEY, ["loss", "accuracy"], lambda area: train_long_memory_live(PAGE_KEY, live_cell, live_lag, area)):
     st.rerun()  # Redraw from the stored runs, so that section 2 shows the trained cell's gradients too.
 
-finished = [run for run in page_runs(PAGE_KEY) if run.results]
+# Every run, finished or stopped, keeps its settings and (if recent) its model.
+finished = [run for run in page_runs(PAGE_KEY) if run.status != "training"]
 for run in finished[-3:]:
     reached = run.final("accuracy")
-    shipped = sweep_accuracy(run.results["cell"], run.results["lag"])
+    shipped = sweep_accuracy(run.settings["cell"], run.settings["lag"])
     if reached is None:
         st.markdown(f"**{run.display_label}**: stopped before its first epoch ended.")
     else:
@@ -164,10 +166,10 @@ for run in finished[-3:]:
 
 # --- 4. Inside the LSTM --------------------------------------------------------------------------------
 st.header("4 · Inside the LSTM: gates that let information through")
-lstm_runs = [run for run in finished if run.results["cell"] == "LSTM" and run.model is not None]
+lstm_runs = [run for run in finished if run.settings["cell"] == "LSTM" and run.model is not None]
 if lstm_runs:
     run = lstm_runs[-1]
-    traces = gate_traces(run.model, run.results["probe_sequence"])
+    traces = gate_traces(run.model, probe_sequence(run.settings["lag"]))
     st.markdown(
         f"One held-out sequence read by your trained LSTM ({run.display_label}). The forget gate near 1 keeps "
         "the cell state, and the symbol to recall, from step to step without passing through an activation."

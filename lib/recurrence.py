@@ -307,26 +307,58 @@ def train_forecasters(
             batch_size=BATCH_SIZE,
             label=label,
             page_key=page_key,
-            settings={"kind": kind, "history": data.history, "horizon": data.horizon, **settings.__dict__},
+            settings={"kind": kind, "series": series_key, "history": data.history, "horizon": data.horizon,
+                      **settings.__dict__},
             metrics=["loss", metric],
             area=area,
             references=references,
         )
-        inverse = data.normalizer.inverse_transform
-        test_forecast = inverse(model.predict(data.x_test, verbose=0, batch_size=512)[:, 0])
-        run.results = {
-            "series": series_key,
-            "kind": kind,
-            "history": data.history,
-            "horizon": data.horizon,
-            "parameters": int(model.count_params()),
-            "formula_parameters": forecaster_parameter_count(kind, data.history, settings),
-            "validation_forecast": inverse(model.predict(data.x_validation, verbose=0, batch_size=512)[:, 0]),
-            "test_forecast": test_forecast,
-            "test_mae": mean_absolute_error(inverse(data.y_test), test_forecast),
-        }
+        measure_forecaster(run, series_key, data)
         runs.append(run)
     return runs
+
+
+def measure_forecaster(run: TrainingRun, series_key: str, data: ForecastingData) -> None:
+    """Forecast the validation and test parts with the run's model and keep what the page shows."""
+    model, settings = run.model, run.settings
+    inverse = data.normalizer.inverse_transform
+    test_forecast = inverse(model.predict(data.x_test, verbose=0, batch_size=512)[:, 0])
+    run.results = {
+        "series": series_key,
+        "kind": settings["kind"],
+        "history": data.history,
+        "horizon": data.horizon,
+        "parameters": int(model.count_params()),
+        "formula_parameters": forecaster_parameter_count(
+            settings["kind"], data.history,
+            ForecasterSettings(settings["units"], settings["stacked_layers"], settings["bidirectional"],
+                               settings["epochs"], settings["learning_rate"]),
+        ),
+        "validation_forecast": inverse(model.predict(data.x_validation, verbose=0, batch_size=512)[:, 0]),
+        "test_forecast": test_forecast,
+        "test_mae": mean_absolute_error(inverse(data.y_test), test_forecast),
+    }
+
+
+def measure_stopped_runs(runs: list[TrainingRun], series_key: str, data: ForecastingData) -> None:
+    """A run cut short by Stop or a moved slider kept its model: measure it now, so it is not lost.
+
+    That includes a run that finished just as the user pressed Stop: Streamlit then stops the
+    script at the engine's last redraw, before the page could measure the run.
+
+    Only runs of the page's current series and window shape can be measured on `data`; the others
+    wait until the page shows their series and window again.
+    """
+    for run in runs:
+        if (
+            not run.results
+            and run.model is not None
+            and run.status != "training"
+            and run.settings.get("series") == series_key
+            and run.settings.get("history") == data.history
+            and run.settings.get("horizon") == data.horizon
+        ):
+            measure_forecaster(run, series_key, data)
 
 
 def comparison_table(data: ForecastingData, baselines: list[ForecastResult], runs: list[TrainingRun], unit: str) -> pd.DataFrame:

@@ -74,8 +74,8 @@ def latest_trained_models(runs: list[TrainingRun], cells: list[str]) -> list[Tra
     """For each chosen cell, the newest live run that still holds its trained model."""
     latest = {}
     for run in runs:
-        if run.model is not None and run.results.get("cell") in cells and run.status != "training":
-            latest[run.results["cell"]] = run
+        if run.model is not None and run.settings.get("cell") in cells and run.status != "training":
+            latest[run.settings["cell"]] = run
     return [latest[cell] for cell in cells if cell in latest]
 
 
@@ -160,8 +160,13 @@ def train_long_memory_live(page_key: str, cell: str, lag: int, area) -> Training
         area=area,
         references=references,
     )
-    run.results = {"cell": cell, "lag": lag, "probe_sequence": data.x_validation[0]}
     return run
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def probe_sequence(lag: int) -> np.ndarray:
+    """The first held-out sequence at this lag: the same one whether the run finished or was stopped."""
+    return make_training_split(lag).x_validation[0]
 
 
 def gate_traces(model, sequence: np.ndarray, units: int = 4) -> pd.DataFrame:

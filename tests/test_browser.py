@@ -210,3 +210,31 @@ def test_vanishing_gradients_trains_one_lag_and_shows_the_lstm_gates(page: Page,
     assert_no_exception(page)
     expect(page.get_by_text("LSTM · lag 5: held-out accuracy")).to_be_visible()
     expect(page.get_by_text("Train an LSTM in section 3")).to_have_count(0)
+
+
+def test_recurrence_keeps_and_measures_a_run_stopped_mid_training(page: Page, app_url: str):
+    page.goto(f"{app_url}/recurrence")
+    wait_until_idle(page)
+    move_slider(page, "Epochs", "End", 1, "30")  # long enough that Stop lands inside the first model's run
+    page.get_by_role("button", name="Train the selected models").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Stop").click()
+    wait_until_idle(page, timeout_ms=60_000)
+    assert_no_exception(page)
+    # The stopped network keeps its model, so it is measured on the test part like the others.
+    table = page.get_by_test_id("stDataFrame").filter(has_text="Test MAE")
+    expect(table).to_contain_text("Window MLP · 32 units")
+    expect(table).to_contain_text("stopped at epoch")
+
+
+def test_vanishing_gradients_keeps_a_stopped_lstm_and_still_shows_its_gates(page: Page, app_url: str):
+    page.goto(f"{app_url}/vanishing_gradients")
+    wait_until_idle(page)
+    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Stop").click()
+    wait_until_idle(page, timeout_ms=60_000)
+    assert_no_exception(page)
+    expect(page.get_by_role("strong").filter(has_text="LSTM · lag 20 (stopped)")).to_be_visible()
+    expect(page.get_by_text("One held-out sequence read by your trained LSTM")).to_be_visible()
+    expect(page.get_by_text("Train an LSTM in section 3")).to_have_count(0)
