@@ -106,8 +106,10 @@ def bench_script(train_count: int, hidden_units: int, epochs: int) -> None:
                 batches_per_epoch=-(-len(splits.y_train) // DEMO_BATCH_SIZE),
             )
             start = time.perf_counter()
+            count = len(splits.y_train)
+            batch_sizes = [min(DEMO_BATCH_SIZE, count - start) for start in range(0, count, DEMO_BATCH_SIZE)]
             recorder = training._make_recorder(
-                run, len(splits.y_train), DEMO_BATCH_SIZE, lambda: None, training.DEFAULT_REDRAW_SECONDS, 0.8
+                run, batch_sizes, lambda: None, training.DEFAULT_REDRAW_SECONDS, 0.8
             )
             model.fit(splits.x_train, splits.y_train, callbacks=[recorder], **fit_arguments)
             timings[variant] = time.perf_counter() - start
