@@ -9,8 +9,12 @@ from lib.diagrams import professor_forcing_dot, seq2seq_dot
 from lib.seq2seq import CELLS, MAX_INPUT_WORDS, prepare_source
 from lib.training import live_training
 from lib.translator_page import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_TRAIN_PAIRS,
     EXAMPLE_SENTENCE,
     GRAMMAR_KEY,
+    HELD_OUT_PAIRS,
     MAX_PARAMETERS,
     SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
@@ -52,14 +56,16 @@ st.markdown(
 )
 st.graphviz_chart(seq2seq_dot(["the", "cat", "sleeps"], ["le", "chat", "dort"]))
 st.caption(
-    "The encoder's final state is the only road from the English sentence to the French one. The dashed arrows "
-    "are decoding: each word written is read back as the next input, until the decoder writes </s>. In training, "
-    "teacher forcing feeds the *gold* French word there instead."
+    "The encoder's final state starts the decoder and, as the context c, is read again at every decoder step "
+    "(Cho et al., 2014): that one vector is the only road from the English sentence to the French one. The dashed "
+    "arrows are decoding: each word written is read back as the next input, until the decoder writes </s>. In "
+    "training, teacher forcing feeds the *gold* French word there instead."
 )
 
 # --- 1. The corpus ------------------------------------------------------------------------------------
 st.header("1 · The corpus")
-corpus_names = {GRAMMAR_KEY: "Generated English→French grammar (24,000 training pairs, 500 held out)"}
+corpus_names = {GRAMMAR_KEY: f"Generated English→French grammar ({DEFAULT_TRAIN_PAIRS:,} training pairs, "
+                             f"{HELD_OUT_PAIRS:,} held out)"}
 if UPLOAD_KEY in st.session_state:
     corpus_names["upload"] = "Your uploaded pairs"
 corpus_key = st.radio("Sentence pairs", list(corpus_names), format_func=corpus_names.get, key="corpus_choice")
@@ -167,7 +173,13 @@ train_sentences = controls[4].select_slider(
 epochs = controls[5].slider("Epochs", 1, 30, SCRATCH_DEFAULT_EPOCHS)
 sampling = controls[6].slider("Scheduled sampling p", 0.0, 0.5, 0.0, step=0.05,
                               help="Probability of feeding the model its own guess instead of the gold word in training.")
-settings = ScratchSettings(cell, units, embedding_size, layers, epochs, int(train_sentences), sampling)
+context_every_step = st.toggle(
+    "Context at every decoder step", value=True,
+    help="On: the encoder's final state starts the decoder and is also read at every step and by the softmax "
+         "(Cho et al., 2014). Off: it only starts the decoder, which must carry the sentence in its own state.",
+)
+settings = ScratchSettings(cell, units, embedding_size, layers, epochs, int(train_sentences), sampling,
+                           context_every_step)
 
 parameters = parameter_table(settings, (source_vocabulary, target_vocabulary))
 total = int(parameters["Parameters"].sum())
@@ -199,9 +211,10 @@ trained_now = live_training(
 if trained_now:
     st.rerun()  # Once more from the top, so the text box in section 2 offers the new model at once.
 st.caption(
-    "Training batches group 64 sentences of similar length (padded to a multiple of 5 words only), so short "
-    "sentences cost little; Adam's step size starts at 0.004 and decays along a cosine over the planned epochs. Dashed: held-out token accuracy with teacher forcing, and held-out BLEU of greedy "
-    "decoding, measured at each epoch's end on the same held-out sentences."
+    f"Training batches group {DEFAULT_BATCH_SIZE} sentences of similar length (padded to a multiple of 5 words "
+    f"only), so short sentences cost little; Adam's step size starts at {DEFAULT_LEARNING_RATE} and decays along "
+    "a cosine over the planned epochs. Dashed: held-out token accuracy with teacher forcing, and held-out BLEU of "
+    "greedy decoding, measured at each epoch's end on the same held-out sentences."
 )
 
 runs = trained_runs(PAGE_KEY, corpus_id, corpus)

@@ -34,9 +34,12 @@ def _sub(number: int) -> str:
     return str(number).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
-def seq2seq_dot(source_words: list[str] | None = None, target_words: list[str] | None = None) -> str:
+def seq2seq_dot(source_words: list[str] | None = None, target_words: list[str] | None = None,
+                context_every_step: bool = True) -> str:
     """The notes' encoder-decoder: an encoder RNN reads the English words; its final state starts a
-    decoder RNN whose output at each step is fed back as its input at the next step, until </s>."""
+    decoder RNN whose output at each step is fed back as its input at the next step, until </s>.
+    With `context_every_step`, that final state, the context c, is also drawn going into every
+    decoder step (lib.seq2seq.build_seq2seq's default)."""
     source_words = source_words or ["the", "cat", "sleeps"]
     target_words = target_words or ["le", "chat", "dort"]
     outputs = [*target_words, "</s>"]
@@ -68,6 +71,11 @@ def seq2seq_dot(source_words: list[str] | None = None, target_words: list[str] |
         lines.append(f'    o{step} -> i{step + 1} [style=dashed, color="#e4572e", constraint=false, label="fed back"];')
     lines.append("  }")
     lines.append(f'  e{len(source_words)} -> d1 [label="final state", penwidth=2, color="#17807e"];')
+    if context_every_step:
+        lines.append('  c [label="context c", shape=box, fillcolor="#bdeeed", style="filled,dashed", penwidth=1];')
+        lines.append(f'  e{len(source_words)} -> c [color="#17807e"];')
+        for step in range(1, len(outputs) + 1):
+            lines.append(f'  c -> d{step} [style=dotted, color="#17807e", constraint=false];')
     lines.append('  stop [label="stop", shape=octagon, fillcolor="#2e282a", fontcolor="white"];')
     lines.append(f"  o{len(outputs)} -> stop;")
     lines.append("}")

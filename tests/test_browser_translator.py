@@ -55,11 +55,11 @@ def test_translator_trains_from_scratch_and_measures_the_gap(browser, app_url: s
     wait_until_idle(page)
     pairs = slider(page, "Training pairs")
     pairs.focus()
-    pairs.press("Home")  # 2,000 pairs
-    expect(pairs).to_have_attribute("aria-valuetext", "2000")
+    pairs.press("Home")  # 3,000 pairs
+    expect(pairs).to_have_attribute("aria-valuetext", "3000")
     page.wait_for_timeout(800)
     wait_until_idle(page)
-    move_slider(page, "Epochs", "ArrowLeft", 6, "2")
+    move_slider(page, "Epochs", "ArrowLeft", 1, "2")
     page.get_by_role("button", name="Train from scratch").click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
     wait_until_idle(page, timeout_ms=240_000)

@@ -68,6 +68,23 @@ def test_stepping_and_beam_width_change_what_is_shown():
     assert any("Greedy and beam search **agree**" in m.value for m in app.markdown)
 
 
+def test_the_context_toggle_changes_the_model_the_page_counts():
+    app = open_page(PAGE)
+
+    def counts():
+        table = next(f.value for f in app.dataframe if "How it is counted" in f.value.columns)
+        return table.set_index("Layer")["Parameters"]
+
+    with_context = counts()
+    next(t for t in app.toggle if t.label == "Context at every decoder step").set_value(False).run()
+    assert not app.exception
+    without = counts()
+    # The first decoder layer no longer reads the 256-unit context, nor does the softmax.
+    assert with_context["decoder GRU 1"] - without["decoder GRU 1"] == 3 * 256 * 256
+    assert with_context["softmax over French words"] - without["softmax over French words"] == 256 * 271
+    assert without["total"] < with_context["total"]
+
+
 def test_unknown_empty_and_long_input_give_messages_not_exceptions():
     app = open_page(PAGE)
     text_box(app).set_value("the small zebra sleeps").run()
@@ -101,7 +118,7 @@ def test_a_bad_upload_keeps_the_corpus_and_a_good_one_is_used():
 def test_a_short_training_charts_and_measures_the_gap():
     app = open_page(PAGE)
     select_slider(app, "Units").set_value(64).run()
-    select_slider(app, "Training pairs").set_value(2000).run()
+    select_slider(app, "Training pairs").set_value(3000).run()
     slider(app, "Epochs").set_value(2).run()
     slider(app, "Scheduled sampling p").set_value(0.25).run()
     next(b for b in app.button if b.label == "Train from scratch").click().run()

@@ -129,14 +129,42 @@ def small_setup():
     return built, english, french, train, test
 
 
-@pytest.mark.parametrize(("cell", "layers"), [("GRU", 1), ("LSTM", 2)])
-def test_parameter_counts_match_keras(cell, layers):
+@pytest.mark.parametrize(("cell", "layers", "context"), [("GRU", 1, True), ("GRU", 1, False), ("LSTM", 2, True),
+                                                       ("LSTM", 2, False)])
+def test_parameter_counts_match_keras(cell, layers, context):
     from lib.params import total_params
 
-    model = seq2seq.build_seq2seq(50, 70, cell=cell, units=16, embedding_size=8, layers=layers, seed=1)
-    counts = seq2seq.seq2seq_layer_counts(50, 70, cell=cell, units=16, embedding_size=8, layers=layers)
+    model = seq2seq.build_seq2seq(50, 70, cell=cell, units=16, embedding_size=8, layers=layers,
+                                  context_every_step=context, seed=1)
+    counts = seq2seq.seq2seq_layer_counts(50, 70, cell=cell, units=16, embedding_size=8, layers=layers,
+                                          context_every_step=context)
     assert total_params(counts) == model.count_params()
     assert len(counts) == 3 + 2 * layers
+    assert seq2seq.model_settings(model)["context_every_step"] is context
+
+
+def test_context_every_step_reaches_every_decoder_step(small_setup):
+    """With the context at every step, the English sentence reaches each decoder step directly, not
+    only through the decoder's starting state: the same decoder state with another sentence's context
+    gives other next-word probabilities. Without it, the decoding state is the decoder's state alone."""
+    _, english, french, train, _ = small_setup
+    with_context = seq2seq.Seq2SeqTranslator(
+        seq2seq.build_seq2seq(len(english), len(french), units=8, embedding_size=4, seed=3), english, french)
+    without = seq2seq.Seq2SeqTranslator(
+        seq2seq.build_seq2seq(len(english), len(french), units=8, embedding_size=4, context_every_step=False, seed=3),
+        english, french)
+    assert with_context.model.get_layer("word_and_context").output.shape[-1] == 4 + 8
+    assert with_context.model.get_layer("next_word").kernel.shape == (16, len(french))
+    assert without.model.get_layer("next_word").kernel.shape == (8, len(french))
+    first, second = train.encoder_input[:1], train.encoder_input[1:2]
+    decoder_state, context = with_context.encode(first)
+    _, other_context = with_context.encode(second)
+    start = np.asarray([START_ID])
+    own, _, _ = with_context.step(start, [decoder_state, context])
+    swapped, carried, _ = with_context.step(start, [decoder_state, other_context])
+    assert np.abs(own - swapped).max() > 1e-6
+    np.testing.assert_array_equal(carried[-1], other_context)  # The context rides along unchanged.
+    assert len(without.encode(first)) == 1
 
 
 def test_build_is_seeded():
@@ -146,10 +174,11 @@ def test_build_is_seeded():
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("cell", ["GRU", "LSTM"])
-def test_step_model_shares_the_training_weights(small_setup, cell):
+@pytest.mark.parametrize(("cell", "context"), [("GRU", True), ("LSTM", True), ("GRU", False), ("LSTM", False)])
+def test_step_model_shares_the_training_weights(small_setup, cell, context):
     _, english, french, train, _ = small_setup
-    model = seq2seq.build_seq2seq(len(english), len(french), cell=cell, units=16, embedding_size=8, layers=2, seed=0)
+    model = seq2seq.build_seq2seq(len(english), len(french), cell=cell, units=16, embedding_size=8, layers=2,
+                                  context_every_step=context, seed=0)
     trainer = seq2seq.compile_seq2seq(model)
     trainer.fit(train.inputs, train.decoder_target, epochs=1, batch_size=64, verbose=0)
     translator = seq2seq.Seq2SeqTranslator(trainer, english, french)
