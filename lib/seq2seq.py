@@ -88,8 +88,11 @@ def seq2seq_layer_counts(
     counts.append(named("French embedding", count_dense_params(target_vocabulary_size, embedding_size, use_bias=False)))
     for layer in range(layers):
         input_size = embedding_size + context_size if layer == 0 else units
-        counts.append(named(f"decoder {cell} {layer + 1}", count_recurrent_params(cell, input_size, units)))
-    counts.append(named("softmax over French words", count_dense_params(units + context_size, target_vocabulary_size)))
+        reads = " (reads word + context)" if layer == 0 and context_every_step else ""
+        counts.append(named(f"decoder {cell} {layer + 1}{reads}", count_recurrent_params(cell, input_size, units)))
+    reads = " (reads state + context)" if context_every_step else ""
+    counts.append(named(f"softmax over French words{reads}",
+                        count_dense_params(units + context_size, target_vocabulary_size)))
     return counts
 
 

@@ -72,8 +72,9 @@ def test_the_context_toggle_changes_the_model_the_page_counts():
     app = open_page(PAGE)
 
     def counts():
+        """Parameters by layer, the layer's name without what it reads: "decoder GRU 1 (reads …)"."""
         table = next(f.value for f in app.dataframe if "How it is counted" in f.value.columns)
-        return table.set_index("Layer")["Parameters"]
+        return table.assign(Layer=table["Layer"].str.split(" (", regex=False).str[0]).set_index("Layer")["Parameters"]
 
     with_context = counts()
     next(t for t in app.toggle if t.label == "Context at every decoder step").set_value(False).run()
@@ -83,6 +84,8 @@ def test_the_context_toggle_changes_the_model_the_page_counts():
     assert with_context["decoder GRU 1"] - without["decoder GRU 1"] == 3 * 256 * 256
     assert with_context["softmax over French words"] - without["softmax over French words"] == 256 * 271
     assert without["total"] < with_context["total"]
+    layer_names = next(f.value for f in app.dataframe if "How it is counted" in f.value.columns)["Layer"].tolist()
+    assert "decoder GRU 1" in layer_names  # Without the context, the name no longer says it reads one.
 
 
 def test_unknown_empty_and_long_input_give_messages_not_exceptions():
