@@ -25,6 +25,7 @@ The module also holds the word-level `Vocabulary`, the padded arrays for teacher
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -450,6 +451,22 @@ def render_french(sentence: Sentence | Clause) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+# The word tables never change, so each (request, answer) is worked out once: generating the page's
+# 48,500 pairs asked these two questions about 350,000 times.
+@functools.cache
+def _nouns_for(wanted: frozenset[str], refused: frozenset[str]) -> list[str]:
+    return [name for name, noun in NOUNS.items() if (noun.kind in wanted or noun.tags & wanted) and not noun.tags & refused]
+
+
+@functools.cache
+def _adjectives_for(noun: Noun, before: bool | None) -> list[str]:
+    return [
+        name
+        for name, adjective in ADJECTIVES.items()
+        if (before is None or adjective.before_noun == before) and describes(adjective, noun)
+    ]
+
+
 class _Sampler:
     """Draws sentence trees that make sense (people read books, rabbits eat carrots) from one Generator."""
 
@@ -463,16 +480,10 @@ class _Sampler:
         return options[int(self.random.integers(len(options)))]
 
     def nouns_for(self, wanted: frozenset[str], refused: frozenset[str] = frozenset()) -> list[str]:
-        return [
-            name for name, noun in NOUNS.items() if (noun.kind in wanted or noun.tags & wanted) and not noun.tags & refused
-        ]
+        return _nouns_for(wanted, refused)
 
     def adjectives_for(self, noun: Noun, before: bool | None) -> list[str]:
-        return [
-            name
-            for name, adjective in ADJECTIVES.items()
-            if (before is None or adjective.before_noun == before) and describes(adjective, noun)
-        ]
+        return _adjectives_for(noun, before)
 
     def noun_phrase(
         self, wanted: frozenset[str], depth: int, allow_bare_plural: bool = False, refused: frozenset[str] = frozenset()
