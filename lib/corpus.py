@@ -35,6 +35,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from lib.text_files import decode_text_upload
+
 # --------------------------------------------------------------------------------------------------
 # The lexicon
 # --------------------------------------------------------------------------------------------------
@@ -829,25 +831,9 @@ def parse_sentence_pairs_tsv(
     a third column (often attribution) is ignored, and blank lines are skipped. Raises
     `SentencePairsError` with a sentence naming the offending lines when the file cannot be used.
     """
-    if len(raw_bytes) > max_bytes:
-        raise SentencePairsError(
-            f"The file is {len(raw_bytes) / 1e6:.1f} MB, more than the {max_bytes / 1e6:g} MB allowed: "
-            "please upload fewer sentence pairs."
-        )
-    if not raw_bytes.strip():
-        raise SentencePairsError("The file is empty: it needs one English<TAB>French pair per line.")
-    try:
-        # "utf-8-sig" also accepts the byte-order mark that spreadsheet programs put first.
-        text = raw_bytes.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = raw_bytes[: error.start].count(b"\n") + 1
-        raise SentencePairsError(
-            f"The file is not UTF-8 text (line {line} holds a byte that cannot be read): "
-            "please save it as UTF-8."
-        ) from None
-    if "\x00" in text:
-        raise SentencePairsError("The file contains binary data, not text: please upload a tab-separated text file.")
-
+    text = decode_text_upload(raw_bytes, max_bytes=max_bytes, error_type=SentencePairsError,
+                              kind="a tab-separated text file", needs="one English<TAB>French pair per line",
+                              fewer="fewer sentence pairs")
     lines = text.splitlines()
     if len(lines) > max_lines:
         raise SentencePairsError(

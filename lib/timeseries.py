@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Literal, Sequence
 import numpy as np
 import pandas as pd
 
+from lib.text_files import decode_text_upload
+
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the builders import it.
     import keras
 
@@ -145,24 +147,8 @@ def parse_uploaded_series(
 
     Raises ``SeriesUploadError`` with a sentence for the user whenever the file cannot be used.
     """
-    if len(raw_bytes) > max_bytes:
-        raise SeriesUploadError(
-            f"The file is {len(raw_bytes) / 1e6:.1f} MB, more than the {max_bytes / 1e6:g} MB allowed: "
-            "please upload a shorter series."
-        )
-    if not raw_bytes.strip():
-        raise SeriesUploadError("The file is empty: it needs a column of dates and a column of numbers.")
-    try:
-        # "utf-8-sig" also accepts the byte-order mark that spreadsheet programs put first.
-        text = raw_bytes.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise SeriesUploadError(
-            f"The file is not UTF-8 text (byte {error.start} cannot be read): "
-            "please save it as a CSV file encoded in UTF-8."
-        ) from None
-    if "\x00" in text:
-        raise SeriesUploadError("The file contains binary data, not text: please upload a CSV file.")
-
+    text = decode_text_upload(raw_bytes, max_bytes=max_bytes, error_type=SeriesUploadError, kind="a CSV file",
+                              needs="a column of dates and a column of numbers", fewer="a shorter series")
     table = _read_csv_text(text)
     if len(table) > max_rows:
         raise SeriesUploadError(
