@@ -143,8 +143,8 @@ def build_seq2seq(
     *context*, is also handed to every decoder step, beside the previous French word, and to the
     softmax, beside the decoder's state. Without it the decoder must carry the whole sentence in
     its own state, which each step overwrites a little; with it, the summary is read afresh at every
-    word, and on 2 cores the model reaches 90 % held-out token accuracy in about half the time
-    (benchmarks/translator.py). Either way one fixed-size vector is the only road from the English
+    word. On 24,000 pairs and 2 cores the GRU 256 with it reached 90.1 % held-out token accuracy
+    after 4 epochs (43 s), the one without it 89.6 % after 8 (76 s) (data/README.md). Either way one fixed-size vector is the only road from the English
     sentence to the French one: the bottleneck that the attention page removes, by letting each
     decoder step compute its own context from all the encoder's states.
     """
@@ -338,8 +338,9 @@ def cosine_learning_rate(total_steps: int, peak: float = DEFAULT_LEARNING_RATE):
     """Adam's step size: `peak`, brought down along a cosine to 5 % of it by the last planned batch.
 
     Large steps early, small ones at the end, where they settle the weights. In
-    benchmarks/translator.py (GRU 256, 8 planned epochs of 24,000 pairs, state only) the held-out
-    token accuracy after 8 epochs went from 88.4 % with a constant 0.004 to 89.9 % with the cosine.
+    benchmarks/translator.py, before the context at every step was the default (GRU 256, state only,
+    8 epochs of 24,000 pairs), the held-out token accuracy after 8 epochs went from 88.4 % with a
+    constant 0.004 to 89.9 % with the cosine.
     """
     import keras
 
