@@ -14,7 +14,9 @@ What it measures
        TensorFlow;
     4. after pressing "Train" with the page's default settings (100 digits, 512 hidden units,
        60 epochs) and waiting for the run to finish;
-    5. after a second training (runs keep their models: lib.training.MODELS_KEPT_PER_PAGE = 2).
+    5. after a second training (the newest runs keep their models: lib.training.MODELS_KEPT_PER_PAGE = 3);
+    6. the Translator page opened in the same session (the shipped seq2seq model and the
+       48,000-pair corpus, both cached once per process), then in a second browser session.
 
     Each figure is printed with its ratio to the idle baseline. Only the server's memory is
     counted, not Chromium's.
@@ -22,7 +24,7 @@ What it measures
 Target
     Home page under 300 MB of server RSS, with TensorFlow not imported. Printed, never asserted.
 
-Run from the repository root:  python benchmarks/memory.py   (≈1 minute)
+Run from the repository root:  python benchmarks/memory.py   (≈2 minutes)
 """
 
 from __future__ import annotations
@@ -146,6 +148,18 @@ def main() -> None:
             train_server_cpu.append(cpu_seconds(server.pid) - cpu_before)
             train_browser_cpu.append(browser_cpu_seconds(server.pid) - browser_before)
             figures.append((f"after training run {number}", settled_rss_mb(server.pid), f"train{number}"))
+
+        # The Translator page caches, for every session, the shipped model and the 48,000-pair corpus;
+        # a second session adds only its own page state.
+        for number, key in ((1, "translator_page"), (2, "translator_second_session")):
+            visitor = page if number == 1 else browser.new_page(viewport={"width": 1400, "height": 1000})
+            visitor.goto(f"{url}/translator", wait_until="domcontentloaded")
+            visitor.get_by_text("Greedy decoding").first.wait_for(timeout=180_000)
+            wait_until_idle(visitor, timeout_ms=180_000)
+            label = "after Translator page" if number == 1 else "a second Translator session"
+            figures.append((label, settled_rss_mb(server.pid), key))
+            if number == 2:
+                visitor.close()
         page.close()
 
     print()
