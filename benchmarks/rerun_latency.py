@@ -7,7 +7,10 @@ What it measures
     for each widget change:
 
     * "Hidden layers" slider alternating 1 ↔ 2 (adds/removes a number input and a Dense layer);
-    * "Units in hidden layer 1" number input alternating 100 ↔ 200.
+    * "Units in hidden layer 1" number input alternating 100 ↔ 200;
+    * on the Translator page (for information; its target is the same): the "Step" slider moved
+      through the steps of the example's greedy decoding, and "Beam width" alternating 3 ↔ 5
+      (each rerun decodes the sentence greedily and with beam search again).
 
     Baseline, in the same run: a rerun of the Home page (app_pages/home.py), which has no widgets,
     so the ratio page/home says how much the page itself costs beyond AppTest's own rerun
@@ -20,7 +23,7 @@ What it measures
 Target
     Median warm rerun of the Parameter-sharing page under 0.2 s. Printed, never asserted.
 
-Run from the repository root:  python benchmarks/rerun_latency.py   (≈30–60 s)
+Run from the repository root:  python benchmarks/rerun_latency.py   (≈1–2 minutes)
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ COLD_RERUNS = 4
 STREAMLIT_CLEAN_UP = script_runner._clean_problem_modules
 PAGE = "app_pages/parameter_sharing.py"
 HOME = "app_pages/home.py"
+TRANSLATOR = "app_pages/translator.py"
 
 
 def timed_run(app: AppTest) -> float:
@@ -123,6 +127,25 @@ def main() -> None:
     on_page(app, "RNN Playground")
     home_after = [timed_run(app) for _ in range(RERUNS)]
 
+    # --- The Translator page: stepping through a decoding is its core interaction ---------------
+    app.switch_page(TRANSLATOR)
+    translator_first_run = timed_run(app)  # generates the corpus, loads and measures the shipped model
+    on_page(app, "Translator")
+    for value in (2, 1):
+        widget(app.slider, "Step").set_value(value)
+        timed_run(app)
+    stepping = []
+    for index in range(RERUNS):
+        widget(app.slider, "Step").set_value(2 + index % 8)
+        stepping.append(timed_run(app))
+    beam = []
+    for index in range(RERUNS):
+        widget(app.slider, "Beam width").set_value(3 if index % 2 == 0 else 5)
+        beam.append(timed_run(app))
+    on_page(app, "Translator")
+    app.switch_page(HOME)
+    timed_run(app)
+
     # --- For comparison: Streamlit's own clean-up put back, in this process only ----------------
     # Streamlit's ScriptRunner calls `_clean_problem_modules()` after every script run, which calls
     # keras.backend.clear_session() once keras is imported; lib/streamlit_patches.py replaces it at
@@ -158,6 +181,8 @@ def main() -> None:
     print(f"{'Parameter sharing: both, warm':46} {summary(slider + units)}")
     print(f"{'Parameter sharing: new units (cache miss)':46} {summary(cold)}")
     print(f"{'Home again, after the page (TF loaded)':46} {summary(home_after)}")
+    print(f"{'Translator: Step slider (one decoding shown)':46} {summary(stepping)}")
+    print(f"{'Translator: Beam width 3<->5 (greedy + beam)':46} {summary(beam)}")
     print(f"{'unpatched (Streamlit resets Keras): Home':46} {summary(home_unpatched)}")
     print(f"{'unpatched (Streamlit resets Keras): Param. page':46} {summary(page_unpatched)}")
     print(f"first run of Parameter sharing (imports TensorFlow): {first_page_run:.2f} s")
@@ -174,6 +199,9 @@ def main() -> None:
     print(f"RESULT unpatched_sharing_rerun_median_ms={statistics.median(page_unpatched) * 1e3:.1f}")
     print(f"RESULT unpatched_over_patched_sharing={statistics.median(page_unpatched) / slider_median:.2f}")
     print(f"RESULT sharing_first_run_s={first_page_run:.2f}")
+    print(f"RESULT translator_step_rerun_median_ms={statistics.median(stepping) * 1e3:.1f}")
+    print(f"RESULT translator_beam_rerun_median_ms={statistics.median(beam) * 1e3:.1f}")
+    print(f"RESULT translator_first_run_s={translator_first_run:.2f}")
     print(f"RESULT rerun_latency_runtime_s={time.perf_counter() - started:.1f}")
 
 
