@@ -116,6 +116,20 @@ def test_a_bad_upload_keeps_the_corpus_and_a_good_one_is_used():
     assert app.radio(key="corpus_choice").value == "upload"
     assert not app.error
     assert any("English vocabulary" in e.label for e in app.expander)
+    # A model trained on the uploaded pairs (its own, smaller vocabularies) is measured and translates.
+    select_slider(app, "Units").set_value(64).run()
+    slider(app, "Epochs").set_value(1).run()
+    next(b for b in app.button if b.label == "Train from scratch").click().run()
+    assert not app.exception
+    gap = next(f.value for f in app.dataframe if "Greedy token accuracy" in f.value.columns)
+    assert len(gap) == 1 and gap["Model"].iloc[0].endswith("· your pairs")
+    model = next(s for s in app.selectbox if s.label == "Model")
+    model.set_value(model.options[1]).run()
+    text_box(app).set_value("the cat number 7 sleeps").run()
+    assert not app.exception
+    assert output(app, "Greedy decoding")
+    # The box reads with the uploaded pairs' vocabulary: "number" and "7" are not in the grammar's.
+    assert not any("not in the English vocabulary" in w.value for w in app.warning)
 
 
 def test_a_short_training_charts_and_measures_the_gap():
