@@ -123,7 +123,7 @@ def test_default_budget_is_the_documented_one():
 @pytest.fixture(scope="module")
 def sweep() -> pd.DataFrame:
     if not SWEEP_FILE.exists():
-        pytest.fail(f"{SWEEP_FILE} is missing: run scripts/long_memory_sweep.py (see data/README-long-memory.md).")
+        pytest.fail(f"{SWEEP_FILE} is missing: run scripts/long_memory_sweep.py (see data/README.md).")
     return pd.read_csv(SWEEP_FILE)
 
 
