@@ -211,8 +211,8 @@ trained_now = live_training(
 if trained_now:
     st.rerun()  # Once more from the top, so the text box in section 2 offers the new model at once.
 st.caption(
-    f"Training batches group {DEFAULT_BATCH_SIZE} sentences of similar length (padded to a multiple of 5 words "
-    f"only), so short sentences cost little; Adam's step size starts at {DEFAULT_LEARNING_RATE} and decays along "
+    f"Training batches group {DEFAULT_BATCH_SIZE} sentences of the same length (only the shorter side of each "
+    f"pair is padded), so short sentences cost little; Adam's step size starts at {DEFAULT_LEARNING_RATE} and decays along "
     "a cosine over the planned epochs. Dashed: held-out token accuracy with teacher forcing, and held-out BLEU of "
     "greedy decoding, measured at each epoch's end on the same held-out sentences."
 )

@@ -351,9 +351,12 @@ def cosine_learning_rate(total_steps: int, peak: float = DEFAULT_LEARNING_RATE):
 # Length-bucketed batches
 # --------------------------------------------------------------------------------------------------
 
-# Sentences are padded to a multiple of this many words: few distinct shapes (Keras traces its
-# training step once per shape), little padding (most sentences are short).
-BUCKET_WORDS = 5
+# Sentences are grouped by their length rounded up to a multiple of this many words. With 1, a batch
+# holds sentences of one length, so only the shorter side of a pair is padded. Many lengths cost no
+# retracing: Keras declares a dimension on which a PyDataset's batches differ as unknown (see
+# `_shape_revealing_order`). On the default corpus, 1 instead of 5 cut the padded work by a sixth
+# and an epoch from 24 s to 21 s (data/README.md, translator/).
+BUCKET_WORDS = 1
 
 
 def bucketed_batches(
@@ -409,7 +412,7 @@ def bucketed_dataset(
     It has the `batch_sizes` attribute that `lib.training.train_live` reads, and its batches stay
     in the same order every epoch (shuffled once, seeded, when it is made); between epochs, the
     sentences of each bucket are dealt afresh into that bucket's batches (sizes unchanged). On the default corpus
-    most sentences are short, so a batch is a third as long as one padded to the longest sentence.
+    most sentences are short, so a batch is about a third as long as one padded to the longest sentence.
     """
     return _bucketed_dataset_class()(encoded, bucketed_batches(encoded, batch_size, bucket_words, seed), bucket_words,
                                      seed + 1)
