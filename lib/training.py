@@ -448,6 +448,18 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
 # --- The engine --------------------------------------------------------------------------------
 
 
+def unique_label(label: str, runs: list[TrainingRun]) -> str:
+    """`label`, or `label · run N` if a run of the page already has it: two runs with the same
+    settings would otherwise be drawn as one curve and offered as one model."""
+    taken = {run.label for run in runs}
+    if label not in taken:
+        return label
+    number = 2
+    while f"{label} · run {number}" in taken:
+        number += 1
+    return f"{label} · run {number}"
+
+
 def train_live(
     model,
     x,
@@ -496,7 +508,7 @@ def train_live(
     # that trains several models in a row hands every call the same `st.empty` to keep one chart.
     view = _LiveView(area.container(), metrics, earlier_runs, references)
     run = TrainingRun(
-        label=label,
+        label=unique_label(label, earlier_runs),
         settings=dict(settings or {}),
         metrics=list(metrics),
         epochs_planned=epochs,

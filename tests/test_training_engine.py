@@ -117,11 +117,13 @@ def test_runs_overlay_on_one_chart_labelled_by_settings():
     from lib.training import runs_history
 
     history = runs_history(runs)
-    assert set(history["run"]) == {"first"}
+    # The same settings twice: two curves, told apart, not one curve with two runs' points.
+    assert [run.label for run in runs] == ["first", "first · run 2"]
+    assert set(history["run"]) == {"first", "first · run 2"}
     assert set(history["split"]) == {"train", "validation"}
     assert set(history["metric"]) == {"loss", "accuracy"}
-    runs[1].label = "second"
-    assert set(runs_history(runs)["run"]) == {"first", "second"}
+    app.button[0].click().run()
+    assert runs_of(app)[-1].label == "first · run 3"
     charts = app.get("vega_lite_chart")
     assert len(charts) == 1
 
