@@ -18,6 +18,12 @@ A sentence is first built as a small tree (`Clause`, `NounPhrase`, `RelativeClau
 then rendered by `render_english` and `render_french`: the tests write trees by hand and check the
 French against a table of translations written by hand.
 
+Because the generator builds both sides, it also knows which English word each French word
+translates: `render_aligned` returns this gold word alignment, by tagging every word with the node
+of the tree it comes from rather than by matching strings afterwards. The Attention page scores
+whether the model's largest attention weight falls on that word; `ALIGNMENT_RULES` states the
+rules (ne and pas both translate "not", "des" before a bare English plural translates nothing).
+
 The module also holds the word-level `Vocabulary`, the padded arrays for teacher forcing
 (`encode_pairs`) and the validator of an uploaded tab-separated file of pairs
 (`parse_sentence_pairs_tsv`). It imports neither Keras nor Streamlit.
@@ -303,149 +309,251 @@ def _subject_agreement(subject: NounPhrase | Pronoun) -> tuple[int, str | None, 
     return (THIRD_PLURAL if subject.plural else THIRD_SINGULAR), noun.gender, subject.plural
 
 
+# The gold alignment's rules, in Markdown, for the Attention page to quote.
+ALIGNMENT_RULES = """\
+Each French word is aligned to the one English word it translates, or to none (-1). The generator
+knows the alignment because it builds both sentences from one tree: every word is tagged with the
+node of the tree and the role it comes from, and a French word aligns to the English word with the
+same tag. So an English word may receive several French words ("not": ne and pas) or none (do,
+does, the "for" of "look for").
+
+- Nouns, adjectives, subject pronouns (je → i, vous → you), prepositions (dans → in, sur → on,
+  sous → under, avec → with), conjunctions (et → and, mais → but, quand → when) and verbs align to
+  their English counterpart, wherever each language puts them ("le chat noir": noir → black, which
+  English says before "cat").
+- A verb of two English words aligns to the first one: cherche → look ("look for"), attend → wait
+  ("wait for"); the particle "for" has no French word.
+- "parce que": both French words align to "because".
+- Negation: in "does not sleep" → "ne dort pas", dort aligns to sleep, and ne and pas both align
+  to not; "do" and "does" have no French word. With be, "is not sad" → "n'est pas triste": est
+  aligns to is (and likewise to am or are), ne and pas to not.
+- Be with an adjective: the form of être aligns to am, is or are, and the adjective to the adjective.
+- Determiners: le/la/les, un/une, mon/ma/mes and ce/cette/ces align to the, a/an, my and
+  this/these. The bare English plural ("they see dogs") has no determiner, so its French "des"
+  aligns to none (-1): it translates no English word, and the noun already has its own French
+  word. "de" in place of un/une after a negation ("je n'ai pas de chat") aligns to a/an; "de" in
+  place of "des" ("pas de chevaux", "de petites pommes") aligns to none, like "des".
+- Relative pronouns: qui and que align to who or that.
+- Elision changes the spelling, not the alignment: j' aligns to i, n' to not, qu' to that (the
+  relative pronoun) or to because (the que of parce que), as the whole word would.
+"""
+
+# A word's tag is the path of its node in the sentence tree followed by its role there, such as
+# ("clause", 0, "subject", "noun"). English and French words with the same tag translate each other.
+Tag = tuple
+TaggedWords = list[tuple[str, Tag]]
+
+
+def _as_sentence(sentence: Sentence | Clause) -> Sentence:
+    return Sentence((sentence,)) if isinstance(sentence, Clause) else sentence
+
+
 # English orders adjectives opinion, state, size, age, colour ("a beautiful happy old dog", "the small
 # black cat"); the French order is fixed by each adjective's place before or after the noun instead.
 _ENGLISH_ADJECTIVE_RANK = {"good": 0, "beautiful": 0, "small": 2, "big": 2, "young": 3, "old": 3, "new": 3}
 
 
-def _english_adjective_order(adjectives: Sequence[str]) -> list[str]:
-    def rank(name: str) -> int:
+def _english_adjective_order(adjectives: Sequence[str]) -> list[int]:
+    """Positions in `adjectives`, in the order English says them (a stable sort by rank)."""
+    def rank(position: int) -> int:
+        name = adjectives[position]
         return 4 if ADJECTIVES[name].colour else _ENGLISH_ADJECTIVE_RANK.get(name, 1)
 
-    return sorted(adjectives, key=rank)
+    return sorted(range(len(adjectives)), key=rank)
 
 
-def _english_noun_phrase(phrase: NounPhrase) -> list[str]:
+def _english_noun_phrase(phrase: NounPhrase, path: Tag) -> TaggedWords:
     noun = NOUNS[phrase.noun]
     determiner = _ENGLISH_PLURAL_DETERMINER[phrase.determiner] if phrase.plural else phrase.determiner
-    words = [*_english_adjective_order(phrase.adjectives), noun.english_plural if phrase.plural else noun.english]
-    if determiner == "a" and words[0][0] in "aeiou":
+    words = [(phrase.adjectives[position], path + ("adjective", position))
+             for position in _english_adjective_order(phrase.adjectives)]
+    words.append((noun.english_plural if phrase.plural else noun.english, path + ("noun",)))
+    if determiner == "a" and words[0][0][0] in "aeiou":
         determiner = "an"
-    tokens = ([determiner] if determiner else []) + words
+    tokens = ([(determiner, path + ("determiner",))] if determiner else []) + words
     if phrase.relative is not None:
-        tokens += _english_relative(phrase, phrase.relative)
+        tokens += _english_relative(phrase, phrase.relative, path + ("relative",))
     return tokens
 
 
-def _english_relative(head: NounPhrase, relative: RelativeClause) -> list[str]:
+def _english_relative(head: NounPhrase, relative: RelativeClause, path: Tag) -> TaggedWords:
     if relative.kind == "subject":
         pronoun = "who" if NOUNS[head.noun].kind == "person" else "that"
         person = THIRD_PLURAL if head.plural else THIRD_SINGULAR
-        return [pronoun, *_english_predicate(relative.clause, person)]
-    return ["that", *_english_clause(relative.clause)]
+        return [(pronoun, path + ("pronoun",)), *_english_predicate(relative.clause, person, path + ("clause",))]
+    return [("that", path + ("pronoun",)), *_english_clause(relative.clause, path + ("clause",))]
 
 
-def _english_predicate(clause: Clause, person: int) -> list[str]:
+def _english_verb(words: str, path: Tag) -> TaggedWords:
+    """A verb of one or two words ("looks for"): the first carries the verb's tag, a particle its own."""
+    first, *particles = words.split()
+    return [(first, path + ("verb",)), *((particle, path + ("particle",)) for particle in particles)]
+
+
+def _english_predicate(clause: Clause, person: int, path: Tag) -> TaggedWords:
     third = person == THIRD_SINGULAR
+    negation = [("not", path + ("not",))] if clause.negated else []
     if clause.verb == "be":
         be = "am" if person == FIRST_SINGULAR else ("is" if third else "are")
-        tokens = [be, "not"] if clause.negated else [be]
-        tokens.append(clause.adjective)
+        tokens = [(be, path + ("verb",)), *negation, (clause.adjective, path + ("adjective",))]
     else:
         verb = VERBS[clause.verb]
         if clause.negated:
-            tokens = ["does" if third else "do", "not", *verb.english.split()]
+            tokens = [("does" if third else "do", path + ("do",)), *negation, *_english_verb(verb.english, path)]
         else:
-            tokens = (verb.english_third if third else verb.english).split()
+            tokens = _english_verb(verb.english_third if third else verb.english, path)
         if clause.object is not None:
-            tokens += _english_noun_phrase(clause.object)
+            tokens += _english_noun_phrase(clause.object, path + ("object",))
     if clause.place is not None:
-        tokens += [clause.place[0], *_english_noun_phrase(clause.place[1])]
+        tokens += [(clause.place[0], path + ("preposition",)), *_english_noun_phrase(clause.place[1], path + ("place",))]
     return tokens
 
 
-def _english_clause(clause: Clause) -> list[str]:
+def _english_clause(clause: Clause, path: Tag) -> TaggedWords:
     if isinstance(clause.subject, Pronoun):
-        subject_tokens = [clause.subject.word]
+        subject_tokens = [(clause.subject.word, path + ("subject",))]
     else:
-        subject_tokens = _english_noun_phrase(clause.subject)
+        subject_tokens = _english_noun_phrase(clause.subject, path + ("subject",))
     person, _, _ = _subject_agreement(clause.subject)
-    return subject_tokens + _english_predicate(clause, person)
+    return subject_tokens + _english_predicate(clause, person, path)
 
 
-def _french_noun_phrase(phrase: NounPhrase, negated_object: bool = False) -> list[str]:
+def _english_sentence(sentence: Sentence) -> TaggedWords:
+    tokens = _english_clause(sentence.clauses[0], ("clause", 0))
+    for index, (conjunction, clause) in enumerate(zip(sentence.conjunctions, sentence.clauses[1:]), start=1):
+        tokens += [(conjunction, ("conjunction", index)), *_english_clause(clause, ("clause", index))]
+    return tokens
+
+
+def _french_noun_phrase(phrase: NounPhrase, path: Tag, negated_object: bool = False) -> TaggedWords:
     noun = NOUNS[phrase.noun]
-    adjectives = [ADJECTIVES[name] for name in phrase.adjectives]
-    before = [a.french(noun.gender, phrase.plural) for a in adjectives if a.before_noun]
-    after = [a.french(noun.gender, phrase.plural) for a in adjectives if not a.before_noun]
+    adjectives = [(ADJECTIVES[name], path + ("adjective", position)) for position, name in enumerate(phrase.adjectives)]
+    before = [(a.french(noun.gender, phrase.plural), tag) for a, tag in adjectives if a.before_noun]
+    after = [(a.french(noun.gender, phrase.plural), tag) for a, tag in adjectives if not a.before_noun]
     masculine, feminine, plural = DETERMINERS[phrase.determiner]
     determiner = plural if phrase.plural else (feminine if noun.gender == "f" else masculine)
     if phrase.determiner == "a" and (negated_object or (phrase.plural and before)):
         # "Je n'ai pas de chat", and "de petits chats": the indefinite article becomes "de".
         determiner = "de"
-    tokens = [determiner, *before, noun.french_plural if phrase.plural else noun.french, *after]
+    tokens = [(determiner, path + ("determiner",)), *before,
+              (noun.french_plural if phrase.plural else noun.french, path + ("noun",)), *after]
     if phrase.relative is not None:
-        tokens += _french_relative(phrase, phrase.relative)
+        tokens += _french_relative(phrase, phrase.relative, path + ("relative",))
     return tokens
 
 
-def _french_relative(head: NounPhrase, relative: RelativeClause) -> list[str]:
+def _french_relative(head: NounPhrase, relative: RelativeClause, path: Tag) -> TaggedWords:
     if relative.kind == "subject":
         person = THIRD_PLURAL if head.plural else THIRD_SINGULAR
-        return ["qui", *_french_predicate(relative.clause, person, NOUNS[head.noun].gender, head.plural)]
-    return ["que", *_french_clause(relative.clause)]
+        predicate = _french_predicate(relative.clause, person, NOUNS[head.noun].gender, head.plural, path + ("clause",))
+        return [("qui", path + ("pronoun",)), *predicate]
+    return [("que", path + ("pronoun",)), *_french_clause(relative.clause, path + ("clause",))]
 
 
-def _french_predicate(clause: Clause, person: int, gender: str | None, plural: bool) -> list[str]:
+def _french_predicate(clause: Clause, person: int, gender: str | None, plural: bool, path: Tag) -> TaggedWords:
     if clause.verb == "be":
         verb_form = BE_FRENCH[person]
-        complement = [ADJECTIVES[clause.adjective].french(gender or "m", plural)]
+        complement = [(ADJECTIVES[clause.adjective].french(gender or "m", plural), path + ("adjective",))]
     else:
         verb_form = VERBS[clause.verb].french[person]
-        complement = [] if clause.object is None else _french_noun_phrase(clause.object, clause.negated)
-    tokens = ["ne", verb_form, "pas"] if clause.negated else [verb_form]
+        complement = ([] if clause.object is None
+                      else _french_noun_phrase(clause.object, path + ("object",), clause.negated))
+    verb = (verb_form, path + ("verb",))
+    # Both halves of "ne … pas" translate the one English "not".
+    tokens = [("ne", path + ("not",)), verb, ("pas", path + ("not",))] if clause.negated else [verb]
     tokens += complement
     if clause.place is not None:
-        tokens += [PREPOSITIONS[clause.place[0]][0], *_french_noun_phrase(clause.place[1])]
+        preposition = PREPOSITIONS[clause.place[0]][0]
+        tokens += [(preposition, path + ("preposition",)), *_french_noun_phrase(clause.place[1], path + ("place",))]
     return tokens
 
 
-def _french_clause(clause: Clause) -> list[str]:
+def _french_clause(clause: Clause, path: Tag) -> TaggedWords:
     person, gender, plural = _subject_agreement(clause.subject)
     if isinstance(clause.subject, Pronoun):
-        subject_tokens = [PRONOUNS[clause.subject.word][0]]
+        subject_tokens = [(PRONOUNS[clause.subject.word][0], path + ("subject",))]
     else:
-        subject_tokens = _french_noun_phrase(clause.subject)
-    return subject_tokens + _french_predicate(clause, person, gender, plural)
+        subject_tokens = _french_noun_phrase(clause.subject, path + ("subject",))
+    return subject_tokens + _french_predicate(clause, person, gender, plural, path)
 
 
-def _elide(tokens: list[str]) -> str:
-    """Join French words, eliding je, ne, que, de, le, la and ce before a vowel: "j'aime", "qu'il"."""
-    words: list[str] = []
-    for index, token in enumerate(tokens):
-        parts = token.split()
-        for part_index, part in enumerate(parts):
-            following = parts[part_index + 1] if part_index + 1 < len(parts) else (
-                tokens[index + 1].split()[0] if index + 1 < len(tokens) else ""
-            )
-            if part in _ELIDING and following and following[0] in _VOWELS:
-                words.append(part[:-1] + "'")
-            else:
-                words.append(part)
-    text = ""
-    for word in words:
-        text += word if (not text or text.endswith("'")) else " " + word
-    return text
+def _french_sentence(sentence: Sentence) -> TaggedWords:
+    tokens = _french_clause(sentence.clauses[0], ("clause", 0))
+    for index, (conjunction, clause) in enumerate(zip(sentence.conjunctions, sentence.clauses[1:]), start=1):
+        tokens += [(CONJUNCTIONS[conjunction], ("conjunction", index)), *_french_clause(clause, ("clause", index))]
+    return tokens
+
+
+def _elided_words(tokens: TaggedWords) -> TaggedWords:
+    """Split "parce que" into its words and elide je, ne, que, de, le, la and ce before a vowel.
+
+    Every word keeps its token's tag, so "qu'" of "parce qu'il" still translates "because". The
+    result has one entry for each word that `tokenize` finds in the joined French sentence.
+    """
+    parts = [(part, tag) for token, tag in tokens for part in token.split()]
+    words: TaggedWords = []
+    for index, (part, tag) in enumerate(parts):
+        following = parts[index + 1][0] if index + 1 < len(parts) else ""
+        if part in _ELIDING and following and following[0] in _VOWELS:
+            words.append((part[:-1] + "'", tag))
+        else:
+            words.append((part, tag))
+    return words
+
+
+def _join_french(words: TaggedWords) -> str:
+    """Words separated by spaces, except after an elision: "j'aime"."""
+    # Only an elided word ends with an apostrophe, so removing the space after one glues just those.
+    return " ".join(word for word, _ in words).replace("' ", "'")
 
 
 def render_english(sentence: Sentence | Clause) -> str:
     """The English sentence, lower case, words separated by single spaces."""
-    if isinstance(sentence, Clause):
-        sentence = Sentence((sentence,))
-    tokens = _english_clause(sentence.clauses[0])
-    for conjunction, clause in zip(sentence.conjunctions, sentence.clauses[1:]):
-        tokens += [conjunction, *_english_clause(clause)]
-    return " ".join(tokens)
+    return " ".join(word for word, _ in _english_sentence(_as_sentence(sentence)))
 
 
 def render_french(sentence: Sentence | Clause) -> str:
     """The French translation, lower case, with elisions glued ("j'aime")."""
-    if isinstance(sentence, Clause):
-        sentence = Sentence((sentence,))
-    tokens = _french_clause(sentence.clauses[0])
-    for conjunction, clause in zip(sentence.conjunctions, sentence.clauses[1:]):
-        tokens += [CONJUNCTIONS[conjunction], *_french_clause(clause)]
-    return _elide(tokens)
+    return _join_french(_elided_words(_french_sentence(_as_sentence(sentence))))
+
+
+def render_aligned(sentence: Sentence | Clause) -> tuple[str, str, tuple[int, ...]]:
+    """English, French and, for each French word, the position of the English word it translates.
+
+    The texts equal `render_english` and `render_french`. The alignment has one entry per French
+    word as `tokenize(french)` splits it ("j'aime" is "j'" and "aime"), each the index of an
+    English word in `english.split()` or -1 for none; `ALIGNMENT_RULES` says which word is which.
+    """
+    sentence = _as_sentence(sentence)
+    english_words = _english_sentence(sentence)
+    french_words = _elided_words(_french_sentence(sentence))
+    english_position = {tag: position for position, (_, tag) in enumerate(english_words)}
+    alignment = tuple(english_position.get(tag, -1) for _, tag in french_words)
+    return " ".join(word for word, _ in english_words), _join_french(french_words), alignment
+
+
+def alignment_pairs(english: str, french: str, alignment: Sequence[int]) -> list[tuple[str, str | None]]:
+    """(French word, English word it translates or None) for each French word, for reading an alignment."""
+    english_words = tokenize(english)
+    return [(word, english_words[index] if index >= 0 else None) for word, index in zip(tokenize(french), alignment)]
+
+
+def gold_alignment_matrix(alignment: Sequence[int], english_length: int, french_length: int) -> np.ndarray:
+    """A (French words, English words) float32 matrix with 1 where a French word translates an English word.
+
+    It has the shape of an attention map, so the page can outline the gold cells over the weights.
+    The lengths may exceed the sentence's (a padded map, or a row for </s>): extra rows and columns
+    stay 0. Raises ValueError when the alignment does not fit in the given lengths.
+    """
+    if len(alignment) > french_length:
+        raise ValueError(f"The alignment has {len(alignment)} French words, more than the {french_length} rows.")
+    matrix = np.zeros((french_length, english_length), dtype=np.float32)
+    for row, column in enumerate(alignment):
+        if column >= english_length:
+            raise ValueError(f"French word {row} aligns to English word {column}, past the {english_length} columns.")
+        if column >= 0:
+            matrix[row, column] = 1.0
+    return matrix
 
 
 # --------------------------------------------------------------------------------------------------
@@ -574,21 +682,33 @@ class _Sampler:
         return Sentence(clauses, conjunctions)
 
 
+def generate_aligned_pairs(
+    count: int, seed: int = 0, max_words: int = 30, min_words: int = 3
+) -> list[tuple[str, str, tuple[int, ...]]]:
+    """`count` (English, French, alignment) triples drawn from the grammar, the same ones for the same seed.
+
+    The alignment is `render_aligned`'s: for each French word, the index of the English word it
+    translates, or -1. Sentences whose English or French side has fewer than `min_words` or more
+    than `max_words` words are drawn again. Triples may repeat; `make_corpus` removes repeats.
+    """
+    sampler = _Sampler(np.random.default_rng(seed))
+    triples: list[tuple[str, str, tuple[int, ...]]] = []
+    while len(triples) < count:
+        english, french, alignment = render_aligned(sampler.sentence())
+        # The alignment has one entry per French word as `tokenize` counts them.
+        lengths = (len(english.split()), len(alignment))
+        if min(lengths) >= min_words and max(lengths) <= max_words:
+            triples.append((english, french, alignment))
+    return triples
+
+
 def generate_pairs(count: int, seed: int = 0, max_words: int = 30, min_words: int = 3) -> list[tuple[str, str]]:
     """`count` (English, French) pairs drawn from the grammar, the same ones for the same seed.
 
-    Sentences whose English or French side has fewer than `min_words` or more than `max_words`
-    words are drawn again. Pairs may repeat; `make_corpus` removes repeats.
+    They are `generate_aligned_pairs` without the alignments, so both draw the same sentences.
+    Pairs may repeat; `make_corpus` removes repeats.
     """
-    sampler = _Sampler(np.random.default_rng(seed))
-    pairs: list[tuple[str, str]] = []
-    while len(pairs) < count:
-        sentence = sampler.sentence()
-        english, french = render_english(sentence), render_french(sentence)
-        lengths = (len(english.split()), len(tokenize(french)))
-        if min(lengths) >= min_words and max(lengths) <= max_words:
-            pairs.append((english, french))
-    return pairs
+    return [(english, french) for english, french, _ in generate_aligned_pairs(count, seed, max_words, min_words)]
 
 
 @dataclass
@@ -599,6 +719,9 @@ class Corpus:
     test: list[tuple[str, str]]
     seed: int
     source: str = "grammar"  # "grammar" or "upload"
+    # For a corpus drawn from the grammar, the gold alignment of each held-out pair, in the order of
+    # `test` (see `render_aligned`); None for uploaded pairs, whose alignment nobody knows.
+    test_alignments: list[tuple[int, ...]] | None = None
 
 
 def make_corpus(train_count: int = 8000, test_count: int = 500, seed: int = 0, max_words: int = 30) -> Corpus:
@@ -608,16 +731,24 @@ def make_corpus(train_count: int = 8000, test_count: int = 500, seed: int = 0, m
     held-out sentence seen in training would measure memory, not translation.
     """
     wanted = train_count + test_count
-    unique: dict[str, str] = {}
+    # English sentence → (French, alignment): the first ones met, as generated.
+    unique: dict[str, tuple[str, tuple[int, ...]]] = {}
     batch_seed = seed
     while len(unique) < wanted:
-        for english, french in generate_pairs(wanted, batch_seed, max_words=max_words):
-            unique.setdefault(english, french)
+        for english, french, alignment in generate_aligned_pairs(wanted, batch_seed, max_words=max_words):
+            unique.setdefault(english, (french, alignment))
         batch_seed += 1_000_003  # Another stream from the same seed if repeats left us short.
-    pairs = list(unique.items())
-    order = np.random.default_rng(seed).permutation(len(pairs))[:wanted]
-    chosen = [pairs[index] for index in order]
-    return Corpus(train=chosen[test_count:], test=chosen[:test_count], seed=seed)
+    entries = list(unique.items())
+    order = np.random.default_rng(seed).permutation(len(entries))[:wanted]
+    chosen = [entries[index] for index in order]
+    # Only the held-out alignments are kept: the Attention page scores them, and nothing reads the
+    # training ones.
+    return Corpus(
+        train=[(english, french) for english, (french, _) in chosen[test_count:]],
+        test=[(english, french) for english, (french, _) in chosen[:test_count]],
+        seed=seed,
+        test_alignments=[alignment for _, (_, alignment) in chosen[:test_count]],
+    )
 
 
 def split_pairs(pairs: Sequence[tuple[str, str]], test_fraction: float = 0.1, seed: int = 0,

@@ -1,8 +1,11 @@
-"""Unit tests for lib/corpus.py: French agreement on hand-written cases, determinism, the held-out
-split, the tokenizer and vocabularies, the teacher-forcing arrays and the upload validator."""
+"""Unit tests for lib/corpus.py: French agreement and gold word alignments on hand-written cases,
+determinism, the shipped corpus, the held-out split, the tokenizer and vocabularies, the
+teacher-forcing arrays and the upload validator."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 
 import numpy as np
@@ -17,10 +20,14 @@ from lib.corpus import (
     Sentence,
     SentencePairsError,
     Vocabulary,
+    alignment_pairs,
     encode_pairs,
+    generate_aligned_pairs,
     generate_pairs,
+    gold_alignment_matrix,
     make_corpus,
     parse_sentence_pairs_tsv,
+    render_aligned,
     render_english,
     render_french,
 )
@@ -90,6 +97,188 @@ def test_hand_written_translations(tree, english, french):
     assert render_french(tree) == french
 
 
+# --------------------------------------------------------------------------------------------------
+# Gold word alignments, against alignments written by hand
+# --------------------------------------------------------------------------------------------------
+
+# Each case: a tree, its English and French, and for each French word (as `tokenize` splits it) the
+# English word it translates, or None. An English word that occurs twice in its sentence is written
+# "word#position" (position in the English words), so that "le" cannot align to the wrong "the".
+HAND_ALIGNED = [
+    # Plain subject, verb, object; the two "le" align to their own "the".
+    (Clause(NounPhrase("boy"), "see", object=NounPhrase("dog")),
+     "the boy sees the dog", "le garçon voit le chien",
+     [("le", "the#0"), ("garçon", "boy"), ("voit", "sees"), ("le", "the#3"), ("chien", "dog")]),
+    # Adjectives before and after the noun, in another order than English's; "look for" → "cherche".
+    (Clause(NounPhrase("dog", "my", adjectives=("old", "black")), "look for", object=NounPhrase("mouse", "this", plural=True)),
+     "my old black dog looks for these mice", "mon vieux chien noir cherche ces souris",
+     [("mon", "my"), ("vieux", "old"), ("chien", "dog"), ("noir", "black"), ("cherche", "looks"), ("ces", "these"),
+      ("souris", "mice")]),
+    (Clause(NounPhrase("dog", plural=True, adjectives=("old", "happy")), "run"),
+     "the happy old dogs run", "les vieux chiens heureux courent",
+     [("les", "the"), ("vieux", "old"), ("chiens", "dogs"), ("heureux", "happy"), ("courent", "run")]),
+    # Negation with do-support: ne and pas both translate "not", and "does" has no French word.
+    (Clause(NounPhrase("mother", "my"), "open", negated=True, object=NounPhrase("window", plural=True)),
+     "my mother does not open the windows", "ma mère n'ouvre pas les fenêtres",
+     [("ma", "my"), ("mère", "mother"), ("n'", "not"), ("ouvre", "open"), ("pas", "not"), ("les", "the"),
+      ("fenêtres", "windows")]),
+    (Clause(Pronoun("you"), "run", negated=True),
+     "you do not run", "vous ne courez pas",
+     [("vous", "you"), ("ne", "not"), ("courez", "run"), ("pas", "not")]),
+    # The negated object's "de" translates "a".
+    (Clause(Pronoun("i"), "have", negated=True, object=NounPhrase("cat", "a")),
+     "i do not have a cat", "je n'ai pas de chat",
+     [("je", "i"), ("n'", "not"), ("ai", "have"), ("pas", "not"), ("de", "a"), ("chat", "cat")]),
+    # Elided "j'", "parce que" on "because", "wait for" → "attend", and a bare plural's "de" on nothing.
+    (Sentence((Clause(Pronoun("i"), "like", object=NounPhrase("car", adjectives=("new",))),
+               Clause(NounPhrase("sister", "my"), "wait for", negated=True, object=NounPhrase("horse", "a", plural=True))),
+              ("because",)),
+     "i like the new car because my sister does not wait for horses",
+     "j'aime la nouvelle voiture parce que ma sœur n'attend pas de chevaux",
+     [("j'", "i"), ("aime", "like"), ("la", "the"), ("nouvelle", "new"), ("voiture", "car"), ("parce", "because"),
+      ("que", "because"), ("ma", "my"), ("sœur", "sister"), ("n'", "not"), ("attend", "wait"), ("pas", "not"),
+      ("de", None), ("chevaux", "horses")]),
+    # The "qu'" of "parce qu'il" still translates "because".
+    (Sentence((Clause(Pronoun("she"), "laugh"), Clause(Pronoun("he"), "dance")), ("because",)),
+     "she laughs because he dances", "elle rit parce qu'il danse",
+     [("elle", "she"), ("rit", "laughs"), ("parce", "because"), ("qu'", "because"), ("il", "he"), ("danse", "dances")]),
+    # Object relative clause: "qu'" is the relative pronoun "that"; be with an adjective.
+    (Clause(NounPhrase("book", relative=RelativeClause("object", Clause(Pronoun("he"), "read"))), "be", adjective="heavy"),
+     "the book that he reads is heavy", "le livre qu'il lit est lourd",
+     [("le", "the"), ("livre", "book"), ("qu'", "that"), ("il", "he"), ("lit", "reads"), ("est", "is"), ("lourd", "heavy")]),
+    # A negated object relative: the particle "for" is stranded in English and has no French word.
+    (Clause(NounPhrase("horse", relative=RelativeClause("object", Clause(NounPhrase("boy"), "wait for", negated=True))), "run"),
+     "the horse that the boy does not wait for runs", "le cheval que le garçon n'attend pas court",
+     [("le", "the#0"), ("cheval", "horse"), ("que", "that"), ("le", "the#3"), ("garçon", "boy"), ("n'", "not"),
+      ("attend", "wait"), ("pas", "not"), ("court", "runs")]),
+    # Negated be: "n'est pas" on "is not".
+    (Clause(Pronoun("she"), "be", negated=True, adjective="sad"),
+     "she is not sad", "elle n'est pas triste",
+     [("elle", "she"), ("n'", "not"), ("est", "is"), ("pas", "not"), ("triste", "sad")]),
+    # The bare English plural has no determiner for "des", nor for "de" before a prenominal adjective.
+    (Clause(Pronoun("they"), "see", object=NounPhrase("dog", "a", plural=True)),
+     "they see dogs", "ils voient des chiens",
+     [("ils", "they"), ("voient", "see"), ("des", None), ("chiens", "dogs")]),
+    (Clause(Pronoun("we"), "eat", object=NounPhrase("apple", "a", plural=True, adjectives=("small",))),
+     "we eat small apples", "nous mangeons de petites pommes",
+     [("nous", "we"), ("mangeons", "eat"), ("de", None), ("petites", "small"), ("pommes", "apples")]),
+    # Subject relative clauses: "qui" translates "who" for a person and "that" for an animal.
+    (Clause(NounPhrase("girl", plural=True, relative=RelativeClause("subject", Clause(None, "be", negated=True, adjective="sad"))),
+            "sing", object=NounPhrase("song", "a")),
+     "the girls who are not sad sing a song", "les filles qui ne sont pas tristes chantent une chanson",
+     [("les", "the"), ("filles", "girls"), ("qui", "who"), ("ne", "not"), ("sont", "are"), ("pas", "not"),
+      ("tristes", "sad"), ("chantent", "sing"), ("une", "a"), ("chanson", "song")]),
+    (Clause(NounPhrase("cat", relative=RelativeClause("subject", Clause(None, "eat", object=NounPhrase("mouse", "a")))), "sleep"),
+     "the cat that eats a mouse sleeps", "le chat qui mange une souris dort",
+     [("le", "the"), ("chat", "cat"), ("qui", "that"), ("mange", "eats"), ("une", "a"), ("souris", "mouse"), ("dort", "sleeps")]),
+    # Prepositions.
+    (Clause(NounPhrase("queen", "this", adjectives=("tired",)), "swim", place=("in", NounPhrase("garden"))),
+     "this tired queen swims in the garden", "cette reine fatiguée nage dans le jardin",
+     [("cette", "this"), ("reine", "queen"), ("fatiguée", "tired"), ("nage", "swims"), ("dans", "in"), ("le", "the"),
+      ("jardin", "garden")]),
+    (Clause(Pronoun("i"), "eat", place=("with", NounPhrase("brother", "my"))),
+     "i eat with my brother", "je mange avec mon frère",
+     [("je", "i"), ("mange", "eat"), ("avec", "with"), ("mon", "my"), ("frère", "brother")]),
+    # "an" is the English determiner of "une"; "quand" translates "when".
+    (Sentence((Clause(NounPhrase("cow", "a", adjectives=("old",)), "eat"), Clause(Pronoun("we"), "sing")), ("when",)),
+     "an old cow eats when we sing", "une vieille vache mange quand nous chantons",
+     [("une", "an"), ("vieille", "old"), ("vache", "cow"), ("mange", "eats"), ("quand", "when"), ("nous", "we"),
+      ("chantons", "sing")]),
+]
+
+
+def _readable_alignment(english: str, french: str, alignment) -> list[tuple[str, str | None]]:
+    """(French word, English word) pairs, an English word that occurs twice written "word#position"."""
+    english_words = english.split()
+
+    def name(position: int) -> str | None:
+        if position < 0:
+            return None
+        word = english_words[position]
+        return word if english_words.count(word) == 1 else f"{word}#{position}"
+
+    return [(word, name(position)) for word, position in zip(corpus.tokenize(french), alignment)]
+
+
+@pytest.mark.parametrize(("tree", "english", "french", "expected"), HAND_ALIGNED, ids=[case[1] for case in HAND_ALIGNED])
+def test_hand_written_alignments(tree, english, french, expected):
+    aligned_english, aligned_french, alignment = render_aligned(tree)
+    assert (aligned_english, aligned_french) == (english, french) == (render_english(tree), render_french(tree))
+    assert len(alignment) == len(corpus.tokenize(french))
+    assert _readable_alignment(english, french, alignment) == expected
+
+
+@pytest.mark.parametrize(("tree", "english", "french"), HAND_WRITTEN, ids=[case[1] for case in HAND_WRITTEN])
+def test_render_aligned_gives_the_same_texts(tree, english, french):
+    assert render_aligned(tree)[:2] == (english, french)
+
+
+def test_do_support_and_particles_receive_no_french_word():
+    english, french, alignment = render_aligned(
+        Clause(NounPhrase("sister", "my"), "look for", negated=True, object=NounPhrase("cat")))
+    assert english == "my sister does not look for the cat" and french == "ma sœur ne cherche pas le chat"
+    words = english.split()
+    assert words.index("does") not in alignment and words.index("for") not in alignment
+    assert alignment.count(words.index("not")) == 2
+
+
+def _assert_alignment_is_well_formed(english: str, french: str, alignment) -> None:
+    english_words, french_words = corpus.tokenize(english), corpus.tokenize(french)
+    assert english_words == english.split()
+    assert len(alignment) == len(french_words), (english, french)
+    assert all(-1 <= position < len(english_words) for position in alignment), (english, french, alignment)
+    for french_word, position in zip(french_words, alignment):
+        # Only the article of a bare English plural translates no English word.
+        if position == -1:
+            assert french_word in ("des", "de", "d'"), (english, french, alignment)
+        # Both halves of a negation translate "not", and nothing else does.
+        if french_word in ("ne", "n'", "pas"):
+            assert english_words[position] == "not", (english, french, alignment)
+    assert sum(english_words[p] == "not" for p in alignment if p >= 0) == 2 * english_words.count("not")
+
+
+def test_generated_alignments_are_well_formed():
+    triples = generate_aligned_pairs(2000, seed=4)
+    # The same sentences as generate_pairs, which drops the alignment.
+    assert [(english, french) for english, french, _ in triples] == generate_pairs(2000, seed=4)
+    for english, french, alignment in triples:
+        _assert_alignment_is_well_formed(english, french, alignment)
+
+
+def test_alignment_pairs_and_gold_matrix():
+    english, french, alignment = render_aligned(Clause(Pronoun("they"), "see", object=NounPhrase("dog", "a", plural=True)))
+    assert alignment == (0, 1, -1, 2)
+    assert alignment_pairs(english, french, alignment) == [("ils", "they"), ("voient", "see"), ("des", None), ("chiens", "dogs")]
+    matrix = gold_alignment_matrix(alignment, english_length=3, french_length=4)
+    assert matrix.shape == (4, 3) and matrix.dtype == np.float32
+    np.testing.assert_array_equal(matrix, [[1, 0, 0], [0, 1, 0], [0, 0, 0], [0, 0, 1]])
+    # A padded map (a row for </s>, a padded source) keeps the extra rows and columns at 0.
+    padded = gold_alignment_matrix(alignment, english_length=5, french_length=6)
+    assert padded.shape == (6, 5) and padded.sum() == 3 and padded[:4, :3].sum() == 3
+    with pytest.raises(ValueError):
+        gold_alignment_matrix(alignment, english_length=3, french_length=3)
+    with pytest.raises(ValueError):
+        gold_alignment_matrix(alignment, english_length=2, french_length=4)
+
+
+def _pairs_digest(built) -> str:
+    text = json.dumps({"train": built.train, "test": built.test}, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# The SHA-256 of the shipped corpus, make_corpus(48000, 500, seed=0), measured before the generator
+# learned alignments: the shipped translator was trained on exactly these pairs, so they must not change.
+SHIPPED_CORPUS_SHA256 = "9e08cd5e7583de8abb63cd6f9dbea24057e5816a15001d1bb0bd517f2dff642a"
+
+
+def test_the_shipped_corpus_is_unchanged_and_keeps_held_out_alignments():
+    built = make_corpus(48000, 500, seed=0)
+    assert _pairs_digest(built) == SHIPPED_CORPUS_SHA256
+    assert len(built.test_alignments) == len(built.test) == 500
+    for (english, french), alignment in zip(built.test, built.test_alignments):
+        _assert_alignment_is_well_formed(english, french, alignment)
+
+
 def test_generated_french_keeps_negation_and_elision_consistent():
     for english, french in generate_pairs(3000, seed=3):
         words = french.split()
@@ -125,6 +314,7 @@ def test_make_corpus_has_no_held_out_sentence_in_training():
     assert len(train_english) == 3000
     assert not train_english & {english for english, _ in built.test}
     assert make_corpus(3000, 300, seed=1).test == built.test
+    assert len(built.test_alignments) == 300
 
 
 def test_vocabularies_stay_modest():
@@ -210,6 +400,7 @@ def test_a_good_file_in_the_public_format_is_read():
     assert len(pairs) == 31 and pairs[1] == ("Sentence number 0.", "Phrase numéro 0.")
     split = corpus.split_pairs(pairs, test_fraction=0.2, seed=0)
     assert len(split.test) == 6 and not {e for e, _ in split.train} & {e for e, _ in split.test}
+    assert split.test_alignments is None  # Nobody knows an uploaded pair's alignment.
 
 
 @pytest.mark.parametrize(
