@@ -910,25 +910,30 @@ SOURCE_VOCABULARY_FILE = "english_vocabulary.json"
 TARGET_VOCABULARY_FILE = "french_vocabulary.json"
 
 
-def save_translator(translator: Seq2SeqTranslator, directory: str | Path) -> None:
+def save_translator(translator, directory: str | Path, model_file: str = MODEL_FILE) -> None:
     """Write the teacher-forcing model (native .keras, without optimizer state) and both vocabularies."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    translator.model.save(directory / MODEL_FILE, include_optimizer=False)
+    translator.model.save(directory / model_file, include_optimizer=False)
     (directory / SOURCE_VOCABULARY_FILE).write_text(translator.source_vocabulary.to_json() + "\n", encoding="utf-8")
     (directory / TARGET_VOCABULARY_FILE).write_text(translator.target_vocabulary.to_json() + "\n", encoding="utf-8")
 
 
-def load_translator(directory: str | Path = TRANSLATOR_DIRECTORY) -> Seq2SeqTranslator:
-    """Load a translator saved by `save_translator` (the shipped one by default), ready to decode."""
+def load_translator(directory: str | Path = TRANSLATOR_DIRECTORY, model_file: str = MODEL_FILE,
+                    translator_class: type | None = None):
+    """Load a translator saved by `save_translator` (the shipped one by default), ready to decode.
+
+    Other translators of the same family (the attention page's) pass their file name and class;
+    their module must have registered its custom layers before the file is read (safe mode).
+    """
     import keras
 
     _keras_classes()  # Registers the reversal and repeat layers before the file names them.
     directory = Path(directory)
-    model = keras.saving.load_model(directory / MODEL_FILE, compile=False)
+    model = keras.saving.load_model(directory / model_file, compile=False)
     source = Vocabulary.from_json((directory / SOURCE_VOCABULARY_FILE).read_text(encoding="utf-8"))
     target = Vocabulary.from_json((directory / TARGET_VOCABULARY_FILE).read_text(encoding="utf-8"))
-    return Seq2SeqTranslator(model, source, target)
+    return (translator_class or Seq2SeqTranslator)(model, source, target)
 
 
 def load_metrics(directory: str | Path = TRANSLATOR_DIRECTORY) -> dict[str, Any]:

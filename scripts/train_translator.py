@@ -1,9 +1,12 @@
-"""Train the Translator page's default seq2seq model and ship it in data/translator/.
+"""Train the default model of the Translator page or of the Attention page, and ship it in data/.
 
-    python scripts/train_translator.py            # the shipped model: seed 0, 48,000 pairs, 10 epochs
+    python scripts/train_translator.py            # the shipped seq2seq: seed 0, 48,000 pairs, 10 epochs
+    python scripts/train_translator.py --model attention   # the shipped attention model, data/attention/
     python scripts/train_translator.py --epochs 1 --output /tmp/translator   # a quick check
 
-The recipe is the page's "Train from scratch" at its default settings, run for more epochs:
+Both models share everything but the model: the corpus, the vocabularies, the held-out sentences,
+the recipe and the measurements, so their figures compare on the same sentences. The recipe is the
+page's "Train from scratch" at its default settings, run for more epochs:
 length-bucketed batches (lib.seq2seq.bucketed_dataset) and Adam's step size decaying along a cosine
 over the planned epochs (lib.seq2seq.cosine_learning_rate). The corpus, the initial weights and the
 batches all follow from --seed, so the same command on the same versions gives the same model (up
@@ -28,7 +31,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from lib import seq2seq  # noqa: E402
+from lib import attention, seq2seq  # noqa: E402
 from lib.bleu import bleu_by_source_length  # noqa: E402
 from lib.corpus import Vocabulary, encode_pairs, make_corpus  # noqa: E402
 
@@ -42,8 +45,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--train", type=int, default=DEFAULT_TRAIN_SENTENCES)
     parser.add_argument("--test", type=int, default=DEFAULT_TEST_SENTENCES)
-    parser.add_argument("--output", type=Path, default=seq2seq.TRANSLATOR_DIRECTORY)
+    parser.add_argument("--model", choices=("seq2seq", "attention"), default="seq2seq")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="default: data/translator/ for seq2seq, data/attention/ for attention")
     arguments = parser.parse_args()
+    output = arguments.output or (seq2seq.TRANSLATOR_DIRECTORY if arguments.model == "seq2seq"
+                                  else attention.ATTENTION_DIRECTORY)
 
     import keras
     import tensorflow as tf
@@ -54,8 +61,15 @@ def main() -> None:
     train = encode_pairs(corpus.train, source_vocabulary, target_vocabulary)
     test = encode_pairs(corpus.test, source_vocabulary, target_vocabulary,
                         max_target_length=train.decoder_target.shape[1] - 1)
-    settings = {**seq2seq.DEFAULT_SETTINGS, "seed": arguments.seed}
-    model = seq2seq.build_seq2seq(len(source_vocabulary), len(target_vocabulary), **settings)
+    if arguments.model == "seq2seq":
+        settings = {**seq2seq.DEFAULT_SETTINGS, "seed": arguments.seed}
+        model = seq2seq.build_seq2seq(len(source_vocabulary), len(target_vocabulary), **settings)
+        translator_class, save, load = seq2seq.Seq2SeqTranslator, seq2seq.save_translator, seq2seq.load_translator
+    else:
+        settings = {**attention.DEFAULT_SETTINGS, "seed": arguments.seed}
+        model = attention.build_attention_seq2seq(len(source_vocabulary), len(target_vocabulary), **settings)
+        translator_class = attention.AttentionTranslator
+        save, load = attention.save_attention_translator, attention.load_attention_translator
     batches = seq2seq.bucketed_dataset(train, seq2seq.DEFAULT_BATCH_SIZE, seed=arguments.seed)
     trainer = seq2seq.compile_seq2seq(model, seq2seq.cosine_learning_rate(arguments.epochs * len(batches)),
                                       seed=arguments.seed)
@@ -82,13 +96,13 @@ def main() -> None:
     training_seconds = time.perf_counter() - started
     seconds_to_90 = next((row["seconds"] for row in history if row["val_token_accuracy"] >= 0.9), None)
 
-    translator = seq2seq.Seq2SeqTranslator(model, source_vocabulary, target_vocabulary)
+    translator = translator_class(model, source_vocabulary, target_vocabulary)
     evaluation = seq2seq.evaluate_translator(translator, corpus.test, max_target_length=test.decoder_target.shape[1] - 1)
-    by_length = bleu_by_source_length(evaluation.sources, evaluation.hypotheses, evaluation.references, model="seq2seq")
-    seq2seq.save_translator(translator, arguments.output)
+    by_length = bleu_by_source_length(evaluation.sources, evaluation.hypotheses, evaluation.references, model=arguments.model)
+    save(translator, output)
 
     started = time.perf_counter()
-    loaded = seq2seq.load_translator(arguments.output)
+    loaded = load(output)
     load_seconds = time.perf_counter() - started
     sentence = "the small cat does not see the green houses"
     ids = loaded.source_vocabulary.encode(sentence)
@@ -130,7 +144,10 @@ def main() -> None:
         "example": {"english": sentence, "french": first.text},
         "history": history,
     }
-    (arguments.output / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n",
+    if arguments.model == "attention" and getattr(corpus, "test_alignments", None) is not None:
+        weights, _ = loaded.teacher_forced(test)
+        metrics["held_out"]["alignment_accuracy"] = round(attention.alignment_accuracy(weights, test, corpus.test_alignments), 4)
+    (output / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n",
                                                    encoding="utf-8")
     print(json.dumps({key: value for key, value in metrics.items() if key != "history"}, indent=1, ensure_ascii=False))
 
