@@ -4,17 +4,14 @@ import pandas as pd
 import streamlit as st
 
 from lib.charts import line_chart
-from lib.corpus import SentencePairsError
 from lib.diagrams import professor_forcing_dot, seq2seq_dot
 from lib.seq2seq import CELLS, MAX_INPUT_WORDS, prepare_source
 from lib.training import live_training
 from lib.translator_page import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
-    DEFAULT_TRAIN_PAIRS,
     EXAMPLE_SENTENCE,
     GRAMMAR_KEY,
-    HELD_OUT_PAIRS,
     MAX_PARAMETERS,
     SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
@@ -23,9 +20,8 @@ from lib.translator_page import (
     bleu_by_length_frame,
     bleu_table,
     candidates_at,
-    corpus_vocabularies,
+    choose_corpus,
     decoded_so_far,
-    default_corpus,
     held_out_lengths,
     mismatch_reading,
     mismatch_table,
@@ -33,7 +29,6 @@ from lib.translator_page import (
     pretrained_evaluation,
     pretrained_figures,
     pretrained_translator,
-    read_upload,
     sample_pairs,
     sampling_frame,
     step_table,
@@ -42,10 +37,8 @@ from lib.translator_page import (
     translate,
     vocabulary_frames,
 )
-from lib.uploads import upload_box
 
 PAGE_KEY = "translator"
-UPLOAD_KEY = "translator_uploaded_corpus"
 
 st.title("Translator")
 st.markdown(
@@ -64,21 +57,9 @@ st.caption(
 
 # --- 1. The corpus ------------------------------------------------------------------------------------
 st.header("1 · The corpus")
-corpus_names = {GRAMMAR_KEY: f"Generated English→French grammar ({DEFAULT_TRAIN_PAIRS:,} training pairs, "
-                             f"{HELD_OUT_PAIRS:,} held out)"}
-if UPLOAD_KEY in st.session_state:
-    corpus_names["upload"] = "Your uploaded pairs"
-corpus_key = st.radio("Sentence pairs", list(corpus_names), format_func=corpus_names.get, key="corpus_choice")
-upload_box(
-    "Upload your own pairs (tab-separated: English<TAB>French[<TAB>anything], UTF-8)", "TSV file, up to 2 MB",
-    ["tsv", "txt"], uploader_key="pairs_upload", parse=read_upload, error_type=SentencePairsError,
-    store_key=UPLOAD_KEY, choice_key="corpus_choice", kept="the corpus it had",
-)
-
-corpus = st.session_state[UPLOAD_KEY] if corpus_key == "upload" else default_corpus()
-# Runs remember their corpus, so a new upload never mixes with the runs of an older one.
-corpus_id = GRAMMAR_KEY if corpus_key == GRAMMAR_KEY else f"upload:{st.session_state[UPLOAD_KEY + '_id']}"
-source_vocabulary, target_vocabulary = corpus_vocabularies(corpus_id, corpus)
+choice = choose_corpus("corpus_choice", "pairs_upload")
+corpus_key, corpus, corpus_id = choice.key, choice.corpus, choice.corpus_id
+source_vocabulary, target_vocabulary = choice.vocabularies
 
 st.dataframe(sample_pairs(corpus), hide_index=True, width="stretch")
 st.caption(

@@ -58,6 +58,9 @@ class TrainingRun:
     model: Any = field(default=None, repr=False)
     # What the page measured after training (test errors, forecasts): kept when the model is dropped.
     results: dict[str, Any] = field(default_factory=dict, repr=False)
+    # The second live view's pictures (an attention map, say), a few per epoch, to replay after:
+    # dicts {"epoch": position in epochs, "value": what the page's `snapshot` function returned}.
+    snapshots: list[dict[str, Any]] = field(default_factory=list, repr=False)
     # Set when the training thread has let go of the run (finished or stopped); see page_runs.
     released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     trainer_thread: int = field(default_factory=threading.get_ident, repr=False, compare=False)
@@ -339,11 +342,17 @@ def training_slots() -> TrainingSlots:
 class _LiveView:
     """The widgets one training redraws: status line, progress bar and chart, all updated in place."""
 
-    def __init__(self, area, metrics: list[str], earlier_runs: list[TrainingRun], references: list[dict] | None):
+    def __init__(self, area, metrics: list[str], earlier_runs: list[TrainingRun], references: list[dict] | None,
+                 draw_snapshot: Callable[[Any, dict, TrainingRun], None] | None = None):
         self.references = references
         self.status = area.empty()
         self.progress = area.empty()
-        self.chart = area.empty()
+        if draw_snapshot is None:
+            self.chart, self.snapshot = area.empty(), None
+        else:  # The second live view stands beside the chart.
+            chart_column, snapshot_column = area.columns([3, 2], gap="medium")
+            self.chart, self.snapshot = chart_column.empty(), snapshot_column.empty()
+        self.draw_snapshot = draw_snapshot
         self.metrics = metrics
         self.earlier_runs = earlier_runs
 
@@ -369,21 +378,32 @@ class _LiveView:
             ),
         )
         draw_runs(self.chart, [*self.earlier_runs, run], self.metrics, self.references)
+        if self.draw_snapshot is not None and run.snapshots:
+            self.draw_snapshot(self.snapshot, run.snapshots[-1], run)
 
 
 # --- The Keras callback ------------------------------------------------------------------------
 
 
 def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[], None],
-                   redraw_seconds: float, smoothing: float):
+                   redraw_seconds: float, smoothing: float, snapshot: Callable[[], Any] | None = None,
+                   snapshots_per_epoch: int = 4):
     """A Keras callback that turns Keras's running epoch means back into true per-batch values.
 
     Keras 3 reports, after batch b, the sample-weighted mean over the epoch so far. With S_b samples
     seen, the batch's own value is (S_b·mean_b − S_{b−1}·mean_{b−1}) / n_b. The chart shows an
     exponential moving average of those values, bias-corrected so it does not start at zero; the
     running epoch mean would instead draw a false saw-tooth at every epoch boundary.
+
+    With `snapshot`, it also keeps what `snapshot()` returns (the page's second live view) before
+    the first batch and `snapshots_per_epoch` times per epoch, evenly spaced in batches.
     """
     import keras  # Imported here so that importing lib.training stays cheap for pages that do not train.
+
+    snapshot_every = max(1, run.batches_per_epoch // max(1, snapshots_per_epoch))
+
+    def take_snapshot() -> None:
+        run.snapshots.append({"epoch": run.batches_completed / run.batches_per_epoch, "value": snapshot()})
 
     class LiveRecorder(keras.callbacks.Callback):
         def __init__(self):
@@ -392,6 +412,10 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
             self.redraw_cost = 0.0
             self.smoothed: dict[str, float] = {}
             self.smoothing_steps = 0
+
+        def on_train_begin(self, logs=None):
+            if snapshot is not None:
+                take_snapshot()
 
         def on_epoch_begin(self, epoch, logs=None):
             self.samples_seen = 0
@@ -418,6 +442,11 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
                     {"metric": metric, "split": "train", "epoch": epoch_position, "value": corrected}
                 )
             self.samples_seen = seen_after
+            in_epoch = run.batches_completed % run.batches_per_epoch
+            # Evenly spaced inside the epoch; the epoch's end takes its own (in on_epoch_end).
+            if snapshot is not None and in_epoch and in_epoch % snapshot_every == 0 \
+                    and run.batches_per_epoch - in_epoch >= snapshot_every / 2:
+                take_snapshot()
             self.maybe_redraw()
 
         def maybe_redraw(self):
@@ -433,6 +462,8 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             run.epochs_completed = epoch + 1
+            if snapshot is not None:
+                take_snapshot()
             # Whole-epoch train values are exact here (the running mean has seen the whole epoch).
             for metric in run.metrics:
                 for split, key in (("train", metric), ("validation", f"val_{metric}")):
@@ -479,6 +510,9 @@ def train_live(
     metric_callbacks: list | None = None,
     shuffle: bool = True,
     references: list[dict] | None = None,
+    snapshot: Callable[[], Any] | None = None,
+    snapshots_per_epoch: int = 4,
+    draw_snapshot: Callable[[Any, dict, TrainingRun], None] | None = None,
 ) -> TrainingRun:
     """Train a compiled Keras `model` on (x, y) while charting it live; return the recorded run.
 
@@ -506,7 +540,7 @@ def train_live(
     earlier_runs = list(page_runs(page_key))
     # `area.container()` appends to a container, but replaces the content of an `st.empty`: a page
     # that trains several models in a row hands every call the same `st.empty` to keep one chart.
-    view = _LiveView(area.container(), metrics, earlier_runs, references)
+    view = _LiveView(area.container(), metrics, earlier_runs, references, draw_snapshot)
     run = TrainingRun(
         label=unique_label(label, earlier_runs),
         settings=dict(settings or {}),
@@ -522,7 +556,7 @@ def train_live(
     _remember(page_key, run)
     try:
         recorder = _make_recorder(
-            run, batch_sizes, lambda: view.redraw(run, started), redraw_seconds, smoothing
+            run, batch_sizes, lambda: view.redraw(run, started), redraw_seconds, smoothing, snapshot, snapshots_per_epoch
         )
         model.fit(
             **fit_data,
@@ -544,5 +578,7 @@ def train_live(
         run.released.set()
     view.progress.empty()
     draw_runs(view.chart, [*earlier_runs, run], metrics, references)
+    if draw_snapshot is not None and run.snapshots:
+        draw_snapshot(view.snapshot, run.snapshots[-1], run)
     return run
 

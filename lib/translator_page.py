@@ -14,6 +14,7 @@ shared and cached:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -52,11 +53,14 @@ from lib.seq2seq import (
     seq2seq_layer_counts,
 )
 from lib.training import TrainingRun, page_runs, train_live
+from lib.uploads import upload_box
 
 # The shipped model's corpus: make_corpus(48000, 500, seed=0) (see data/README.md, translator/).
 DEFAULT_TRAIN_PAIRS = 48_000
 HELD_OUT_PAIRS = 500
 GRAMMAR_KEY = "grammar"
+# Where the session's uploaded pairs are kept: one key for every page of the family.
+UPLOAD_KEY = "translator_uploaded_corpus"
 # "Train from scratch" defaults: chosen by benchmarks/translator.py for a useful model fast (90 %
 # held-out token accuracy after the second epoch). Two passes over 48,000 pairs reached a higher
 # held-out accuracy than four over 24,000 in the same time: fresh sentences generalise better than
@@ -83,6 +87,11 @@ class ScratchSettings:
     train_sentences: int = SCRATCH_DEFAULT_TRAIN
     sampling_probability: float = 0.0
     context_every_step: bool = DEFAULT_SETTINGS["context_every_step"]
+
+    def build(self, vocabularies: tuple[Vocabulary, Vocabulary]):
+        """A fresh, seeded seq2seq with these settings for these vocabularies."""
+        return build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), self.cell, self.units,
+                             self.embedding_size, self.layers, self.context_every_step, seed=0)
 
     @property
     def label(self) -> str:
@@ -125,6 +134,36 @@ def vocabulary_frames(corpus_id: str, _corpus: Corpus) -> tuple[pd.DataFrame, pd
     source, target = corpus_vocabularies(corpus_id, _corpus)
     return (source.frame(english for english, _ in _corpus.train),
             target.frame(french for _, french in _corpus.train))
+
+
+@dataclass(frozen=True)
+class CorpusChoice:
+    """The sentence pairs a page works on: the grammar's or the session's upload."""
+
+    key: str  # GRAMMAR_KEY or "upload"
+    corpus: Corpus
+    corpus_id: str  # runs remember it, so a new upload never mixes with the runs of an older one
+    vocabularies: tuple[Vocabulary, Vocabulary]
+
+
+def choose_corpus(choice_key: str, uploader_key: str) -> CorpusChoice:
+    """The corpus radio and upload box of the translator pages. One upload serves every page of
+    the family in the session (it is stored under one key), so their models compare on its pairs."""
+    names = {GRAMMAR_KEY: f"Generated English→French grammar ({DEFAULT_TRAIN_PAIRS:,} training pairs, "
+                          f"{HELD_OUT_PAIRS:,} held out)"}
+    if UPLOAD_KEY in st.session_state:
+        names["upload"] = "Your uploaded pairs"
+    key = st.radio("Sentence pairs", list(names), format_func=names.get, key=choice_key)
+    upload_box(
+        "Upload your own pairs (tab-separated: English<TAB>French[<TAB>anything], UTF-8)", "TSV file, up to 2 MB",
+        ["tsv", "txt"], uploader_key=uploader_key, parse=read_upload, error_type=SentencePairsError,
+        store_key=UPLOAD_KEY, choice_key=choice_key, kept="the corpus it had",
+    )
+    if key == "upload" and UPLOAD_KEY in st.session_state:
+        corpus, corpus_id = st.session_state[UPLOAD_KEY], f"upload:{st.session_state[UPLOAD_KEY + '_id']}"
+    else:
+        key, corpus, corpus_id = GRAMMAR_KEY, default_corpus(), GRAMMAR_KEY
+    return CorpusChoice(key, corpus, corpus_id, corpus_vocabularies(corpus_id, corpus))
 
 
 def read_upload(raw: bytes) -> Corpus:
@@ -236,21 +275,36 @@ def parameter_table(settings: ScratchSettings, vocabularies: tuple[Vocabulary, V
                           "How it is counted": c.formula} for c in counts])
 
 
-def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings: ScratchSettings, area,
-                       references: list[dict] | None = None) -> TrainingRun:
-    """Build a fresh seq2seq, train it with teacher forcing (and scheduled sampling if p > 0) on
-    length-bucketed batches through the engine, its step size decaying along a cosine over the
-    planned epochs, with the held-out BLEU charted at every epoch; then measure it held out."""
+def translator_for(model, vocabularies: tuple[Vocabulary, Vocabulary]):
+    """The step-by-step translator of a model of the family: the attention one, or the plain seq2seq."""
+    from lib.attention import AttentionTranslator, is_attention_model
+
+    translator_class = AttentionTranslator if is_attention_model(model) else Seq2SeqTranslator
+    return translator_class(model, *vocabularies)
+
+
+def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings, area,
+                       references: list[dict] | None = None, extra_metrics: tuple[str, ...] = (),
+                       metric_callbacks: Callable[[object], list] | None = None, **live_view) -> TrainingRun:
+    """Build a fresh model of the family (`settings.build`), train it with teacher forcing (and
+    scheduled sampling if p > 0) on length-bucketed batches through the engine, its step size
+    decaying along a cosine over the planned epochs, with the held-out BLEU charted at every epoch;
+    then measure it held out.
+
+    The attention page adds its own epoch-end measures (`extra_metrics`, written into the logs by
+    `metric_callbacks(translator)`) and its second live view (`live_view`: `snapshot` and
+    `draw_snapshot`, functions of the translator, handed to `train_live`).
+    """
     vocabularies = corpus_vocabularies(corpus_id, corpus)
     train_pairs = corpus.train[: settings.train_sentences]
     train = encode_pairs(train_pairs, *vocabularies)
     test = encode_pairs(corpus.test, *vocabularies)
-    model = build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), settings.cell, settings.units,
-                          settings.embedding_size, settings.layers, settings.context_every_step, seed=0)
+    model = settings.build(vocabularies)
     batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=0)
     trainer = compile_seq2seq(model, cosine_learning_rate(settings.epochs * len(batches)),
                               sampling_probability=settings.sampling_probability)
-    translator = Seq2SeqTranslator(model, *vocabularies)
+    translator = translator_for(model, vocabularies)
+    snapshot = live_view.pop("snapshot", None)
     run = train_live(
         trainer,
         batches,
@@ -259,19 +313,22 @@ def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings: 
         label=settings.label if corpus_id == GRAMMAR_KEY else f"{settings.label} · your pairs",
         page_key=page_key,
         settings={**asdict(settings), "corpus": corpus_id},
-        metrics=["loss", "token_accuracy", "bleu"],
+        metrics=["loss", "token_accuracy", "bleu", *extra_metrics],
         area=area,
-        metric_callbacks=[held_out_bleu_callback(translator, corpus.test)],
+        metric_callbacks=[held_out_bleu_callback(translator, corpus.test),
+                          *(metric_callbacks(translator) if metric_callbacks else [])],
         references=references,
+        snapshot=(lambda: snapshot(translator)) if snapshot else None,
+        **live_view,
     )
     measure_run(run, corpus_id, corpus, translator)
     return run
 
 
-def measure_run(run: TrainingRun, corpus_id: str, corpus: Corpus, translator: Seq2SeqTranslator | None = None) -> None:
+def measure_run(run: TrainingRun, corpus_id: str, corpus: Corpus, translator=None) -> None:
     """Replace the run's trainer by its translator and store its held-out figures in `run.results`."""
     if translator is None:
-        translator = Seq2SeqTranslator(run.model, *corpus_vocabularies(corpus_id, corpus))
+        translator = translator_for(run.model, corpus_vocabularies(corpus_id, corpus))
     run.model = translator
     run.results = {"corpus": corpus_id, **run.settings, **evaluation_results(translator, corpus.test, run.display_label)}
 
