@@ -27,6 +27,7 @@ METRIC_TITLES = {
     "token_accuracy": "Token accuracy (padding ignored)",
     "greedy_accuracy": "Token accuracy, greedy decoding",
     "bleu": "BLEU (held-out, greedy)",
+    "alignment_accuracy": "Alignment accuracy (held-out)",
 }
 # Solid for training, dashed for validation, dotted for a reference value drawn beside the runs.
 SPLIT_DASHES = {"train": [1, 0], "validation": [6, 4], "reference": [1, 3]}
@@ -353,3 +354,65 @@ def accuracy_by_shift_chart(frame: pd.DataFrame, *, y_title: str, chance: float 
             .encode(y="accuracy:Q", x=alt.value(0), text="label:N")
         )
     return _style(alt.layer(*layers).properties(height=CHART_HEIGHT))
+
+
+# --- Attention ----------------------------------------------------------------------------------------
+
+
+def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26) -> alt.TopLevelMixin:
+    """French words (rows) × English words (columns), each cell's α as colour, gold alignments outlined.
+
+    `frame` is long-form with columns english, french (labels unique per position, for instance
+    "3 chat"), english_position, french_position, weight, and gold (bool). A row sums to 1: it is one
+    decoder step's attention over the English words.
+    """
+    english = list(frame.sort_values("english_position")["english"].drop_duplicates())
+    french = list(frame.sort_values("french_position")["french"].drop_duplicates())
+    base = alt.Chart(frame).encode(
+        x=alt.X("english:N", sort=english, title="English (encoder states zᵢ)",
+                axis=alt.Axis(labelAngle=-45, orient="top", labelLimit=120)),
+        y=alt.Y("french:N", sort=french, title="French (decoder steps)", axis=alt.Axis(labelLimit=120)),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color("weight:Q", title="α", scale=alt.Scale(domain=[0, 1], scheme="blues")),
+        tooltip=["french:N", "english:N", alt.Tooltip("weight:Q", format=".3f", title="α")],
+    )
+    layers = [cells]
+    if frame["gold"].any():
+        layers.append(base.transform_filter(alt.datum.gold).mark_rect(
+            fill=None, stroke=PALETTE[0], strokeWidth=2.5))
+    chart = alt.layer(*layers).properties(
+        width=max(cell * len(english), 160), height=max(cell * len(french), 120), title=title or alt.Undefined)
+    return _style(chart)
+
+
+def bar_chart(frame: pd.DataFrame, x: str, y: str, *, x_title: str, y_title: str, highlight: str | None = None,
+              domain: tuple[float, float] | None = None) -> alt.TopLevelMixin:
+    """One bar per category, in the frame's order (for instance one per source word); the rows where
+    the boolean column `highlight` is true are drawn in the accent colour."""
+    order = list(frame[x])
+    color = (alt.condition(f"datum.{highlight}", alt.value(PALETTE[0]), alt.value(PALETTE[6]))
+             if highlight else alt.value(PALETTE[6]))
+    chart = alt.Chart(frame).mark_bar().encode(
+        x=alt.X(f"{x}:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45, labelLimit=120)),
+        y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=list(domain)) if domain else alt.Undefined),
+        color=color,
+        tooltip=[f"{x}:N", alt.Tooltip(f"{y}:Q", format=".3f")],
+    ).properties(height=CHART_HEIGHT - 40)
+    return _style(chart)
+
+
+def vectors_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
+    """Points in 2-D with a label each: columns x, y, label, kind ("zᵢ", "q", "z = Σ αᵢ zᵢ"), size."""
+    kinds = list(dict.fromkeys(frame["kind"]))
+    base = alt.Chart(frame).encode(
+        x=alt.X("x:Q", title="principal component 1", scale=alt.Scale(zero=False)),
+        y=alt.Y("y:Q", title="principal component 2", scale=alt.Scale(zero=False)),
+    )
+    points = base.mark_circle(opacity=0.85).encode(
+        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=kinds, range=[PALETTE[6], PALETTE[0], PALETTE[4]])),
+        size=alt.Size("size:Q", legend=None, scale=alt.Scale(range=[40, 600])),
+        tooltip=["label:N", "kind:N", alt.Tooltip("size:Q", title="α (for zᵢ)", format=".3f")],
+    )
+    labels = base.mark_text(dx=9, dy=-9, align="left", fontSize=12).encode(text="label:N")
+    return _style(alt.layer(points, labels).properties(height=CHART_HEIGHT + 40))

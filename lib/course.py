@@ -76,4 +76,12 @@ COURSE_PAGES = [
         notes_section="Seq2seq",
         question="How does an encoder-decoder translate, and what do teacher forcing and greedy decoding to </s> do?",
     ),
+    CoursePage(
+        path="app_pages/attention.py",
+        title="Attention",
+        icon=":material/center_focus_strong:",
+        section="Sequence to sequence",
+        notes_section="Attention",
+        question="Which source words does the decoder look at, and why does that help long sentences?",
+    ),
 ]

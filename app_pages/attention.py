@@ -1,0 +1,224 @@
+"""Attention: the notes' q·z softmax on a real model's vectors, where the decoder looks while it
+translates, an alignment forming live as a model trains, and why attention helps long sentences."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lib.attention import SCORE_NAMES, SCORES, attention_numpy
+from lib.attention_page import (
+    PAGE_KEY,
+    PRETRAINED,
+    SCRATCH_DEFAULT_EPOCHS,
+    SCRATCH_DEFAULT_TRAIN,
+    SCRATCH_TRAIN_CHOICES,
+    SNAPSHOTS_PER_EPOCH,
+    AttentionSettings,
+    alignment_callbacks,
+    attention_frame,
+    comparison_by_length,
+    comparison_table,
+    fixed_sentence_view,
+    formula_on_model,
+    intervene,
+    long_sentence_reading,
+    parameter_table,
+    pretrained_attention,
+    pretrained_attention_figures,
+    vectors_frame,
+)
+from lib.charts import attention_heatmap, bar_chart, line_chart, vectors_chart
+from lib.corpus import END, START_ID, tokenize
+from lib.seq2seq import MAX_INPUT_WORDS, prepare_source
+from lib.training import live_training, page_runs
+from lib.translator_page import (
+    EXAMPLE_SENTENCE,
+    GRAMMAR_KEY,
+    MAX_PARAMETERS,
+    candidates_at,
+    choose_corpus,
+    decoded_so_far,
+    train_from_scratch,
+    trained_runs,
+    translate,
+)
+
+st.title("Attention")
+st.markdown(
+    "> *Issue in RNN: the hidden vector gives more importance to the most recent timestep; we may prefer "
+    "content- vs. recency-based importance. Compute q·zᵢ between the query q and every zᵢ of a bank of vectors, "
+    "normalise with a softmax αᵢ = softmax(q·zᵢ), and compute a new summary z = Σᵢ αᵢ zᵢ. In a seq2seq, q is the "
+    "current decoder hidden state, the zᵢ are the encoder hidden states, and z is used to compute the next decoder "
+    "step.*  — the notes"
+)
+st.caption(
+    "The model here (Luong et al., 2015): a bidirectional GRU encoder gives one state zᵢ per English word; the "
+    "decoder GRU's state at each step is the query q; the summary z and q together choose the French word, which is "
+    "fed back as the next step's input. The Translator's bottleneck, one vector for the whole sentence, is gone."
+)
+
+choice = choose_corpus("attention_corpus_choice", "attention_pairs_upload")
+corpus, corpus_id = choice.corpus, choice.corpus_id
+
+runs = trained_runs(PAGE_KEY, corpus_id, corpus)
+translators = {PRETRAINED: None} | {run.display_label: run for run in runs if run.model is not None}
+model_name = st.selectbox("Model", list(translators), help="The shipped attention model, or one you trained in section 3.")
+translator = pretrained_attention() if translators[model_name] is None else translators[model_name].model
+held_out = [english for english, _ in corpus.test[:12]]
+sentence_options = [EXAMPLE_SENTENCE, *[s for s in held_out if s != EXAMPLE_SENTENCE], "Type your own…"]
+picked = st.selectbox("English sentence", sentence_options, help="The example, held-out sentences, or your own.")
+text = st.text_input("Your sentence", EXAMPLE_SENTENCE, max_chars=400) if picked == "Type your own…" else picked
+prepared = prepare_source(text, translator.source_vocabulary)
+if not prepared.usable:
+    st.info(prepared.message, icon=":material/edit:")
+    st.stop()
+if prepared.message:
+    st.warning(prepared.message, icon=":material/warning:")
+trace, beam = translate(translator, prepared.ids, beam_width=4)
+english_words = prepared.words
+
+# --- 1. The formula ---------------------------------------------------------------------------------
+st.header("1 · The notes' formula, on the model's own vectors")
+step_column, scale_column = st.columns(2)
+step_number = step_column.slider("Decoder step", 1, len(trace.steps), min(3, len(trace.steps)),
+                                 help="q is the decoder's state at this step of the greedy translation below.")
+scale = scale_column.select_slider("Scale on the scores (temperature⁻¹)", [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+                                   value=1.0, help="1 is what the model computes. Small: a flat softmax; large: one-hot.")
+previous = [START_ID, *translator.target_vocabulary.encode([step.chosen for step in trace.steps[: step_number - 1]])]
+formula = formula_on_model(translator, prepared.ids, previous, scale)
+writes = trace.steps[step_number - 1].chosen
+st.markdown(f"Step {step_number}: the decoder has read `{decoded_so_far(trace, step_number)}` and writes **{writes}**.")
+bars = pd.DataFrame({"word": [f"{i + 1} {w}" for i, w in enumerate(english_words)], "score": formula["scores"],
+                     "alpha": formula["weights"], "top": formula["weights"] == formula["weights"].max()})
+score_column, alpha_column, picture_column = st.columns(3, gap="medium")
+score_column.altair_chart(bar_chart(bars, "word", "score", x_title="English word i", y_title=f"{scale:g} × q·zᵢ",
+                                    highlight="top"), width="stretch")
+alpha_column.altair_chart(bar_chart(bars, "word", "alpha", x_title="English word i", y_title="αᵢ = softmax(scores)",
+                                    highlight="top", domain=(0, 1)), width="stretch")
+picture_column.altair_chart(vectors_chart(vectors_frame(formula, english_words)), width="stretch")
+st.caption(
+    f"q and every zᵢ have {len(formula['query'])} numbers; the bars are exact, the picture is their projection on the "
+    f"two main directions of the zᵢ (size: αᵢ). The α sum to {formula['weights'].sum():.3f}; ‖z‖ = "
+    f"{np.linalg.norm(formula['summary']):.2f}. Dot products of long vectors are large, so the softmax is nearly "
+    "one-hot at scale 1; scale 0.01 flattens it towards 1/n (the Transformer divides by √d for this reason)."
+)
+with st.expander("Compute one attention step by hand", expanded=False):
+    st.markdown("Four 2-D vectors zᵢ and a query q; edit any number. The app runs the same three lines as above.")
+    hand = st.data_editor(pd.DataFrame({"vector": ["z1", "z2", "z3", "z4", "q"], "x": [1.0, 0.0, -1.0, 0.5, 2.0],
+                                        "y": [0.0, 1.0, 0.0, 0.5, 1.0]}),
+                          disabled=["vector"], hide_index=True, key="hand_example",
+                          column_config={"x": st.column_config.NumberColumn(min_value=-100.0, max_value=100.0),
+                                         "y": st.column_config.NumberColumn(min_value=-100.0, max_value=100.0)})
+    values = hand[["x", "y"]].astype(float).fillna(0.0).to_numpy()
+    scores, weights, summary = attention_numpy(values[4], values[:4], scale)
+    st.dataframe(pd.DataFrame({"zᵢ": ["z1", "z2", "z3", "z4"], f"{scale:g} × q·zᵢ": scores, "αᵢ": weights}),
+                 hide_index=True, column_config={"αᵢ": st.column_config.NumberColumn(format="%.4f")})
+    st.markdown(f"z = Σ αᵢ zᵢ = ({summary[0]:.4f}, {summary[1]:.4f}), at scale {scale:g}.")
+
+# --- 2. Translate -----------------------------------------------------------------------------------
+st.header("2 · Translate, and see where it looks")
+greedy_column, beam_column = st.columns(2, gap="large")
+for column, title, output in ((greedy_column, "Greedy decoding", trace.text), (beam_column, "Beam search, width 4", beam.text)):
+    with column.container(border=True):
+        st.caption(title)
+        st.markdown(f"#### {output or '(nothing: </s> first)'}")
+french_words = [step.chosen for step in trace.steps]
+weights = np.stack([step.extras["attention"][: len(english_words)] for step in trace.steps])
+map_column, step_column = st.columns([3, 2], gap="large")
+map_column.altair_chart(attention_heatmap(attention_frame(weights, english_words, french_words),
+                                          title="Attention of greedy decoding (rows sum to 1)"))
+with step_column:
+    st.markdown(f"Step **{step_number}** (the slider of section 1) reads `{decoded_so_far(trace, step_number)}`:")
+    st.dataframe(candidates_at(trace, step_number), hide_index=True, width="stretch", column_config={
+        "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
+st.subheader("Intervene: make one step look elsewhere")
+at_column, where_column, result_column = st.columns([1, 1, 2], gap="medium")
+at_step = at_column.slider("At step", 1, len(trace.steps), min(2, len(trace.steps)), key="intervene_step")
+targets = {f"{i + 1} {w}": i for i, w in enumerate(english_words)} | {"uniform over the sentence": None}
+target_name = where_column.selectbox("Attend only to", list(targets), index=len(english_words) - 1)
+changed = intervene(translator, prepared.ids, at_step, targets[target_name])
+with result_column.container(border=True):
+    st.caption(f"Greedy decoding with step {at_step} attending to “{target_name}”")
+    st.markdown(f"#### {changed.text or '(nothing: </s> first)'}")
+same = changed.token_ids == trace.token_ids
+st.caption(("The translation is unchanged: that step's word did not depend on where it looked." if same else
+            f"Step {at_step} now writes **{changed.steps[at_step - 1].chosen}** instead of "
+            f"**{trace.steps[at_step - 1].chosen}**, and every later word follows from it: the summary z decides the word.")
+           + f" Sentences longer than {MAX_INPUT_WORDS} words are cut.")
+
+# --- 3. Train ------------------------------------------------------------------------------------------
+st.header("3 · Train from scratch, and watch the alignment form")
+controls = st.columns(5)
+score = controls[0].selectbox("Score", SCORES, format_func=lambda name: SCORE_NAMES[name].split(" (")[0])
+units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256)
+embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64)
+pair_choices = sorted({n for n in SCRATCH_TRAIN_CHOICES if n < len(corpus.train)} | {len(corpus.train)})
+default_pairs = min(SCRATCH_DEFAULT_TRAIN, len(corpus.train))
+train_sentences = controls[3].select_slider("Training pairs", pair_choices, value=default_pairs if default_pairs in
+                                            pair_choices else pair_choices[-1]) if len(pair_choices) > 1 else pair_choices[0]
+epochs = controls[4].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS)
+st.caption(f"Score: {SCORE_NAMES[score]}.")
+settings = AttentionSettings(score, units, embedding_size, epochs, int(train_sentences))
+parameters = parameter_table(settings, choice.vocabularies)
+total = int(parameters["Parameters"].iloc[-1])
+with st.expander(f"Parameters: {total:,}"):
+    st.dataframe(parameters, hide_index=True, column_config={
+        name: st.column_config.NumberColumn(format="localized") for name in ("Weights", "Biases", "Parameters")})
+too_big = total > MAX_PARAMETERS
+if too_big:
+    st.warning(f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds.", icon=":material/memory:")
+english, french, alignment, snapshot, draw_snapshot = fixed_sentence_view(corpus)
+st.markdown(f"The heatmap follows one held-out pair: *{english}* → *{french}*"
+            + (" (gold alignment outlined)." if alignment is not None else "."))
+metrics = ["loss", "token_accuracy", "bleu"] + (["alignment_accuracy"] if corpus.test_alignments is not None else [])
+trained_now = live_training(
+    PAGE_KEY, metrics,
+    lambda area: train_from_scratch(
+        PAGE_KEY, corpus_id, corpus, settings, area, extra_metrics=tuple(metrics[3:]),
+        metric_callbacks=alignment_callbacks(corpus), snapshot=snapshot, draw_snapshot=draw_snapshot,
+        snapshots_per_epoch=SNAPSHOTS_PER_EPOCH),
+    train_label="Train from scratch", disabled=too_big,
+)
+if trained_now:
+    st.rerun()  # Once more from the top, so the model list offers the new model at once.
+replayable = [run for run in page_runs(PAGE_KEY) if run.snapshots and run.settings.get("corpus") == corpus_id]
+if replayable:
+    st.subheader("Replay the alignment forming")
+    run_names = {run.display_label: run for run in replayable}
+    replay_run = run_names[st.selectbox("Run", list(run_names), index=len(run_names) - 1)]
+    moment = st.select_slider("Moment of training (epochs)", options=list(range(len(replay_run.snapshots))),
+                              value=len(replay_run.snapshots) - 1,
+                              format_func=lambda index: f"{replay_run.snapshots[index]['epoch']:.2f}")
+    taken = replay_run.snapshots[moment]
+    frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), tokenize(english),
+                            [*tokenize(french), END], alignment)
+    st.altair_chart(attention_heatmap(frame, title=f"{replay_run.display_label}: epoch {taken['epoch']:.2f}"))
+st.caption(
+    "Alignment accuracy: the share of held-out French words (teacher-forced) whose largest α falls on the English "
+    "word the grammar says it translates (ne and pas → not, articles → their determiner; words without one, such as "
+    "the des of a bare plural, are not counted). No other teaching tool can show it: a real corpus has no gold alignments."
+)
+
+# --- 4. Why it helps ----------------------------------------------------------------------------------
+st.header("4 · Why it helps: long sentences")
+table = comparison_table(corpus_id, corpus)
+if table.empty:
+    st.info("Train a model on this page or on the Translator page to compare it here.", icon=":material/play_arrow:")
+else:
+    st.dataframe(table, hide_index=True, width="stretch", column_config={
+        "Parameters": st.column_config.NumberColumn(format="localized"),
+        "Training (s)": st.column_config.NumberColumn(format="%.0f"),
+        "BLEU": st.column_config.NumberColumn(format="%.1f"),
+        "Exact matches": st.column_config.NumberColumn(format="percent"),
+        "Alignment accuracy": st.column_config.NumberColumn(format="percent"),
+    })
+    by_length = comparison_by_length(corpus_id, corpus)
+    st.altair_chart(line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
+                               y_title="Corpus BLEU (greedy)"), width="stretch")
+    st.markdown(long_sentence_reading(by_length))
+    st.caption("Same held-out sentences for every model: the shipped ones, and the runs of this session on the "
+               "Translator page and on this one (Bahdanau et al., 2014, Fig. 2, measured the same way).")
+if corpus_id == GRAMMAR_KEY:
+    figures = pretrained_attention_figures()
+    st.caption(f"The shipped attention model: `{figures['command']}` on {figures['date']}, {figures['epochs']} epochs "
+               f"in {figures['training_seconds']:.0f} s ({figures['machine']}).")

@@ -1,0 +1,311 @@
+"""The Attention page's glue: the shared pretrained attention model, its training from scratch
+with the attention map as the engine's second live view, and the comparisons with the Translator.
+
+Everything that is not about attention comes from the Translator's glue (`lib.translator_page`):
+the corpus and uploads, the vocabularies, decoding, BLEU and the run measurements. This module adds:
+
+- `AttentionSettings`, whose `build` makes the attention model for `translator_page.train_from_scratch`;
+- the pretrained attention translator (one read-only model per process, `st.cache_resource`) and
+  its held-out measurements (`st.cache_data`);
+- the attention map of one fixed held-out sentence, as a snapshot for the live view and as a
+  long-form frame for the heatmap, with the grammar's gold alignment outlined;
+- the held-out alignment accuracy, written into the epoch logs for the chart;
+- the intervention (one decoding step made to attend where the user says) and the comparison
+  tables of section 4, which read the Translator page's runs of this session too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lib.attention import (
+    ATTENTION_DIRECTORY,
+    DEFAULT_SETTINGS,
+    AttentionOverride,
+    AttentionTranslator,
+    alignment_accuracy,
+    attention_layer_counts,
+    attention_numpy,
+    build_attention_seq2seq,
+    load_attention_translator,
+)
+from lib.charts import attention_heatmap
+from lib.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
+from lib.seq2seq import beam_search, greedy_decode, load_metrics
+from lib.training import TrainingRun
+from lib.translator_page import (
+    EXAMPLE_SENTENCE,
+    GRAMMAR_KEY,
+    default_corpus,
+    evaluation_results,
+    pretrained_evaluation,
+    pretrained_figures,
+    trained_runs,
+)
+
+PAGE_KEY = "attention"
+TRANSLATOR_PAGE_KEY = "translator"
+# "Train from scratch" defaults: the attention model passes the Translator default's held-out token
+# accuracy within its first epoch (data/README.md, attention/), so two short epochs show the
+# alignment forming and leave it sharp; a press takes about as long as the Translator's first epoch.
+SCRATCH_TRAIN_CHOICES = (3_000, 6_000, 12_000, 24_000, 36_000, 48_000)
+SCRATCH_DEFAULT_TRAIN = 24_000
+SCRATCH_DEFAULT_EPOCHS = 2
+# The live heatmap is snapshotted this many times per epoch, so a slider can replay it afterwards.
+SNAPSHOTS_PER_EPOCH = 12
+PRETRAINED = "pretrained attention (shipped)"
+PRETRAINED_TRANSLATOR = "pretrained seq2seq, no attention (shipped)"
+
+
+@dataclass(frozen=True)
+class AttentionSettings:
+    """What the page's "Train from scratch" controls set."""
+
+    score: str = DEFAULT_SETTINGS["score"]
+    units: int = DEFAULT_SETTINGS["units"]
+    embedding_size: int = DEFAULT_SETTINGS["embedding_size"]
+    epochs: int = SCRATCH_DEFAULT_EPOCHS
+    train_sentences: int = SCRATCH_DEFAULT_TRAIN
+    sampling_probability: float = 0.0
+
+    def build(self, vocabularies: tuple[Vocabulary, Vocabulary]):
+        return build_attention_seq2seq(len(vocabularies[0]), len(vocabularies[1]), self.score, self.units,
+                                       self.embedding_size, seed=0)
+
+    @property
+    def label(self) -> str:
+        return (f"attention ({self.score}) · GRU {self.units} · emb {self.embedding_size} · "
+                f"{self.train_sentences:,} pairs · {self.epochs} epochs")
+
+
+def parameter_table(settings: AttentionSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:
+    counts = attention_layer_counts(len(vocabularies[0]), len(vocabularies[1]), settings.score, settings.units,
+                                    settings.embedding_size)
+    frame = pd.DataFrame([{"Layer": c.name, "Weights": c.weights, "Biases": c.biases, "Parameters": c.total,
+                           "How it is counted": c.formula} for c in counts])
+    total = {"Layer": "total", "Weights": int(frame["Weights"].sum()), "Biases": int(frame["Biases"].sum()),
+             "Parameters": int(frame["Parameters"].sum()), "How it is counted": "sum of the layers"}
+    return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+
+
+# --- The pretrained attention model ------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner="Loading TensorFlow and the pretrained attention model…")
+def pretrained_attention() -> AttentionTranslator:
+    """The shipped attention model, shared read-only by every session, its graphs traced once here."""
+    translator = load_attention_translator()
+    ids = translator.source_vocabulary.encode(EXAMPLE_SENTENCE)
+    greedy_decode(translator, ids)
+    beam_search(translator, ids, width=4)
+    return translator
+
+
+@st.cache_data(show_spinner=False)
+def pretrained_attention_figures() -> dict:
+    """What was measured when the shipped attention model was trained (data/attention/metrics.json)."""
+    return load_metrics(ATTENTION_DIRECTORY)
+
+
+@st.cache_data(show_spinner="Measuring the pretrained attention model on the held-out sentences…")
+def pretrained_attention_evaluation() -> dict:
+    corpus = default_corpus()
+    results = evaluation_results(pretrained_attention(), corpus.test, PRETRAINED)
+    results["alignment_accuracy"] = held_out_alignment_accuracy(pretrained_attention(), corpus)
+    return results
+
+
+# --- Attention maps ---------------------------------------------------------------------------------
+
+
+def fixed_sentence(corpus: Corpus) -> int:
+    """The held-out pair whose attention the live view draws: for the grammar, the first with a
+    negation (ne … pas is two French words for one English word) and 8 to 12 English words; for an
+    upload, the first of median length. Its index in `corpus.test`."""
+    lengths = [len(tokenize(english)) for english, _ in corpus.test]
+    for index, (english, _) in enumerate(corpus.test):
+        if " not " in f" {english} " and 8 <= lengths[index] <= 12:
+            return index
+    median = sorted(lengths)[len(lengths) // 2]
+    return lengths.index(median)
+
+
+def attention_map(translator: AttentionTranslator, english: str, french: str) -> np.ndarray:
+    """The teacher-forced attention of one pair: (French words + </s>, English words), rows summing to 1."""
+    encoded = encode_pairs([(english, french)], translator.source_vocabulary, translator.target_vocabulary)
+    weights, _ = translator.teacher_forced(encoded)
+    return weights[0, : len(tokenize(french)) + 1, : len(tokenize(english))]
+
+
+def attention_frame(weights: np.ndarray, english_words: list[str], french_words: list[str],
+                    alignment: tuple[int, ...] | None = None) -> pd.DataFrame:
+    """The long-form frame of `lib.charts.attention_heatmap`: one row per (French word, English word)."""
+    rows = []
+    for french_position, french_word in enumerate(french_words[: weights.shape[0]]):
+        gold = alignment[french_position] if alignment is not None and french_position < len(alignment) else -1
+        for english_position, english_word in enumerate(english_words[: weights.shape[1]]):
+            rows.append({
+                "english": f"{english_position + 1} {english_word}", "english_position": english_position,
+                "french": f"{french_position + 1} {french_word}", "french_position": french_position,
+                "weight": float(weights[french_position, english_position]), "gold": english_position == gold,
+            })
+    return pd.DataFrame(rows, columns=["english", "english_position", "french", "french_position", "weight", "gold"])
+
+
+def fixed_sentence_view(corpus: Corpus):
+    """The pair the live view follows, and the functions the engine calls: `snapshot(translator)`
+    (the attention map now) and `draw_snapshot(placeholder, snapshot, run)` (its heatmap)."""
+    index = fixed_sentence(corpus)
+    english, french = corpus.test[index]
+    alignment = corpus.test_alignments[index] if corpus.test_alignments is not None else None
+    english_words, french_words = tokenize(english), [*tokenize(french), END]
+
+    def snapshot(translator: AttentionTranslator) -> np.ndarray:
+        return attention_map(translator, english, french).astype(np.float16)  # Small: kept per snapshot.
+
+    def draw_snapshot(placeholder, taken: dict, run: TrainingRun) -> None:
+        frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), english_words, french_words, alignment)
+        placeholder.altair_chart(attention_heatmap(frame, title=f"Epoch {taken['epoch']:.2f}", cell=22))
+
+    return english, french, alignment, snapshot, draw_snapshot
+
+
+# --- Alignment accuracy ------------------------------------------------------------------------------
+
+
+def held_out_alignment_accuracy(translator: AttentionTranslator, corpus: Corpus) -> float | None:
+    if corpus.test_alignments is None:
+        return None
+    encoded = encode_pairs(corpus.test, translator.source_vocabulary, translator.target_vocabulary)
+    weights, _ = translator.teacher_forced(encoded)
+    return alignment_accuracy(weights, encoded, corpus.test_alignments)
+
+
+def alignment_callbacks(corpus: Corpus):
+    """`metric_callbacks` for `train_from_scratch`: at each epoch's end, the held-out alignment
+    accuracy in `logs["val_alignment_accuracy"]` (only the grammar knows gold alignments)."""
+    if corpus.test_alignments is None:
+        return lambda translator: []
+
+    def callbacks(translator: AttentionTranslator) -> list:
+        import keras
+
+        encoded: EncodedPairs = encode_pairs(corpus.test, translator.source_vocabulary, translator.target_vocabulary)
+
+        class HeldOutAlignment(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if logs is not None:
+                    weights, _ = translator.teacher_forced(encoded)
+                    logs["val_alignment_accuracy"] = alignment_accuracy(weights, encoded, corpus.test_alignments)
+
+        return [HeldOutAlignment()]
+
+    return callbacks
+
+
+# --- Section 1: the formula on the model's vectors ----------------------------------------------------
+
+
+def formula_on_model(translator: AttentionTranslator, source_ids: list[int], previous_ids: list[int],
+                     scale: float) -> dict:
+    """The notes' three lines on the real q and zᵢ of one decoding step, and a 2-D picture of them.
+
+    The picture is a PCA of the zᵢ (centred; q and z projected on the same two axes), so distances
+    there are only a shadow of the 256-dimensional ones; the bars are the exact numbers.
+    """
+    query, bank = translator.query_and_bank(source_ids, previous_ids)
+    scores, weights, summary = attention_numpy(query, bank, scale)
+    centre = bank.mean(axis=0)
+    _, _, axes = np.linalg.svd(bank - centre, full_matrices=False)
+    axes = axes[:2] if len(axes) >= 2 else np.vstack([axes, np.zeros_like(axes)])[:2]
+    project = lambda vector: (np.asarray(vector) - centre) @ axes.T  # noqa: E731 (a one-line projection)
+    return {"query": query, "bank": bank, "scores": scores, "weights": weights, "summary": summary,
+            "bank_2d": project(bank), "query_2d": project(query), "summary_2d": project(summary)}
+
+
+def vectors_frame(formula: dict, english_words: list[str]) -> pd.DataFrame:
+    rows = [{"x": point[0], "y": point[1], "label": word, "kind": "zᵢ (encoder states)", "size": float(weight)}
+            for word, point, weight in zip(english_words, formula["bank_2d"], formula["weights"])]
+    rows.append({"x": formula["summary_2d"][0], "y": formula["summary_2d"][1], "label": "z = Σ αᵢ zᵢ",
+                 "kind": "z = Σ αᵢ zᵢ", "size": 0.6})
+    return pd.DataFrame(rows)
+
+
+# --- Section 2: the intervention ---------------------------------------------------------------------
+
+
+def intervene(translator: AttentionTranslator, source_ids: list[int], at_step: int, target: int | None):
+    """Greedy decoding where step `at_step` attends only to English word `target` (None: uniformly)."""
+    weights = np.zeros(len(source_ids), dtype=np.float32)
+    if target is None:
+        weights[:] = 1.0 / len(source_ids)
+    else:
+        weights[target] = 1.0
+    return greedy_decode(AttentionOverride(translator, at_step, weights), source_ids)
+
+
+# --- Section 4: the three ways to compare -----------------------------------------------------------
+
+
+def comparison_runs(corpus_id: str, corpus: Corpus) -> list[tuple[str, TrainingRun]]:
+    """This session's measured runs of both pages on the corpus in use, labelled by page."""
+    return ([("Translator", run) for run in trained_runs(TRANSLATOR_PAGE_KEY, corpus_id, corpus)]
+            + [("Attention", run) for run in trained_runs(PAGE_KEY, corpus_id, corpus)])
+
+
+def comparison_table(corpus_id: str, corpus: Corpus) -> pd.DataFrame:
+    """Parameters, training time, held-out BLEU, exact matches and alignment accuracy of every model."""
+    rows = []
+    if corpus_id == GRAMMAR_KEY:
+        for label, figures, evaluation in (
+            (PRETRAINED_TRANSLATOR, pretrained_figures(), pretrained_evaluation()),
+            (PRETRAINED, pretrained_attention_figures(), pretrained_attention_evaluation()),
+        ):
+            rows.append({"Model": label, "Parameters": figures["parameters"],
+                         "Training (s)": figures["training_seconds"], "BLEU": evaluation["bleu"],
+                         "Exact matches": evaluation["exact_match"],
+                         "Alignment accuracy": evaluation.get("alignment_accuracy")})
+    for page, run in comparison_runs(corpus_id, corpus):
+        model = getattr(run.model, "model", None)
+        rows.append({"Model": f"{page}: {run.display_label}",
+                     "Parameters": int(model.count_params()) if model is not None else None,
+                     "Training (s)": run.seconds, "BLEU": run.results["bleu"],
+                     "Exact matches": run.results["exact_match"], "Alignment accuracy": run.final("alignment_accuracy")})
+    return pd.DataFrame(rows, columns=["Model", "Parameters", "Training (s)", "BLEU", "Exact matches",
+                                       "Alignment accuracy"])
+
+
+def comparison_by_length(corpus_id: str, corpus: Corpus) -> pd.DataFrame:
+    """BLEU by English length of every model of `comparison_table`, on the same held-out sentences."""
+    frames = []
+    if corpus_id == GRAMMAR_KEY:
+        frames += [pretrained_evaluation()["by_length"].assign(model=PRETRAINED_TRANSLATOR),
+                   pretrained_attention_evaluation()["by_length"].assign(model=PRETRAINED)]
+    frames += [run.results["by_length"].assign(model=f"{page}: {run.display_label}")
+               for page, run in comparison_runs(corpus_id, corpus)]
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "min_words", "bleu"])
+
+
+def long_sentence_reading(by_length: pd.DataFrame) -> str:
+    """What the BLEU-by-length chart shows for the two shipped models, written from its numbers."""
+    shipped = by_length[by_length["model"].isin([PRETRAINED, PRETRAINED_TRANSLATOR])]
+    if shipped["model"].nunique() < 2:
+        return ""
+    long_rows = shipped[shipped["min_words"] >= 21]
+    short_rows = shipped[shipped["max_words"] <= 10]
+
+    def mean_bleu(frame: pd.DataFrame, model: str) -> float:
+        rows = frame[frame["model"] == model]
+        return float(np.average(rows["bleu"], weights=rows["sentences"])) if len(rows) else float("nan")
+
+    long_gap = mean_bleu(long_rows, PRETRAINED) - mean_bleu(long_rows, PRETRAINED_TRANSLATOR)
+    return (f"On sentences of up to 10 English words the shipped models score {mean_bleu(short_rows, PRETRAINED_TRANSLATOR):.1f} "
+            f"(no attention) and {mean_bleu(short_rows, PRETRAINED):.1f} BLEU (attention); on sentences of 21 words or "
+            f"more, {mean_bleu(long_rows, PRETRAINED_TRANSLATOR):.1f} and {mean_bleu(long_rows, PRETRAINED):.1f}: attention is "
+            f"{long_gap:+.1f} BLEU on long sentences ({int(long_rows[long_rows['model'] == PRETRAINED]['sentences'].sum())} "
+            "held-out sentences; the mean over groups is weighted by their sentences).")
