@@ -126,7 +126,7 @@ french_words = [step.chosen for step in trace.steps]
 weights = np.stack([step.extras["attention"][: len(english_words)] for step in trace.steps])
 map_column, step_column = st.columns([3, 2], gap="large")
 map_column.altair_chart(attention_heatmap(attention_frame(weights, english_words, french_words),
-                                          title="Attention of greedy decoding (rows sum to 1)"))
+                                          title="Attention of greedy decoding (rows sum to 1)"), width="content")
 with step_column:
     st.markdown(f"Step **{step_number}** (the slider of section 1) reads `{decoded_so_far(trace, step_number)}`:")
     st.dataframe(candidates_at(trace, step_number), hide_index=True, width="stretch", column_config={
@@ -192,7 +192,8 @@ if replayable:
     taken = replay_run.snapshots[moment]
     frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), tokenize(english),
                             [*tokenize(french), END], alignment)
-    st.altair_chart(attention_heatmap(frame, title=f"{replay_run.display_label}: epoch {taken['epoch']:.2f}"))
+    st.altair_chart(attention_heatmap(frame, title=f"{replay_run.display_label}: epoch {taken['epoch']:.2f}"),
+                    width="content")
 st.caption(
     "Alignment accuracy: the share of held-out French words (teacher-forced) whose largest α falls on the English "
     "word the grammar says it translates (ne and pas → not, articles → their determiner; words without one, such as "

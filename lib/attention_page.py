@@ -169,7 +169,7 @@ def fixed_sentence_view(corpus: Corpus):
 
     def draw_snapshot(placeholder, taken: dict, run: TrainingRun) -> None:
         frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), english_words, french_words, alignment)
-        placeholder.altair_chart(attention_heatmap(frame, title=f"Epoch {taken['epoch']:.2f}", cell=22))
+        placeholder.altair_chart(attention_heatmap(frame, title=f"Epoch {taken['epoch']:.2f}", cell=22), width="content")
 
     return english, french, alignment, snapshot, draw_snapshot
 

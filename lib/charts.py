@@ -370,8 +370,8 @@ def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26) -
     french = list(frame.sort_values("french_position")["french"].drop_duplicates())
     base = alt.Chart(frame).encode(
         x=alt.X("english:N", sort=english, title="English (encoder states zᵢ)",
-                axis=alt.Axis(labelAngle=-45, orient="top", labelLimit=120)),
-        y=alt.Y("french:N", sort=french, title="French (decoder steps)", axis=alt.Axis(labelLimit=120)),
+                axis=alt.Axis(labelAngle=-50, orient="top", labelLimit=120, labelOverlap=False)),
+        y=alt.Y("french:N", sort=french, title="French (decoder steps)", axis=alt.Axis(labelLimit=120, labelOverlap=False)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("weight:Q", title="α", scale=alt.Scale(domain=[0, 1], scheme="blues")),
@@ -381,8 +381,9 @@ def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26) -
     if frame["gold"].any():
         layers.append(base.transform_filter(alt.datum.gold).mark_rect(
             fill=None, stroke=PALETTE[0], strokeWidth=2.5))
-    chart = alt.layer(*layers).properties(
-        width=max(cell * len(english), 160), height=max(cell * len(french), 120), title=title or alt.Undefined)
+    # Discrete steps give every word one square cell, whatever the sentence's length; draw it with
+    # st.altair_chart(..., width="content") so that Streamlit keeps that size.
+    chart = alt.layer(*layers).properties(width=alt.Step(cell), height=alt.Step(cell), title=title or alt.Undefined)
     return _style(chart)
 
 

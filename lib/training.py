@@ -347,11 +347,9 @@ class _LiveView:
         self.references = references
         self.status = area.empty()
         self.progress = area.empty()
-        if draw_snapshot is None:
-            self.chart, self.snapshot = area.empty(), None
-        else:  # The second live view stands beside the chart.
-            chart_column, snapshot_column = area.columns([3, 2], gap="medium")
-            self.chart, self.snapshot = chart_column.empty(), snapshot_column.empty()
+        self.chart = area.empty()
+        # The second live view goes under the chart, which needs the page's width for its panels.
+        self.snapshot = area.empty() if draw_snapshot is not None else None
         self.draw_snapshot = draw_snapshot
         self.metrics = metrics
         self.earlier_runs = earlier_runs

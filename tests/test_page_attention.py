@@ -1,0 +1,142 @@
+"""The Attention page under AppTest: it opens on the shipped attention model and translates with an
+alignment heatmap, the notes' formula is computed on the model's vectors, an intervention changes
+the translation, bad input gives messages and no exception, and a short training charts the loss,
+the alignment accuracy and the heatmap's snapshots, then compares with the Translator's model."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.test_pages import chart_data, open_page
+
+PAGE = "app_pages/attention.py"
+RUNS = "training_runs::attention"
+EXAMPLE = "the small cat does not see the green houses"
+
+
+def output(app, title: str) -> str:
+    captions = [c.value for c in app.caption]
+    markdowns = [m.value for m in app.markdown if m.value.startswith("#### ")]
+    titles = [c for c in captions if c.startswith(("Greedy decoding", "Beam search, width"))]
+    return dict(zip(titles, markdowns))[title].removeprefix("#### ")
+
+
+def charts(app):
+    return [chart_data(chart) for chart in app.get("vega_lite_chart")]
+
+
+def heatmaps(app):
+    return [frame for frame in charts(app) if {"english", "french", "weight"} <= set(frame.columns)]
+
+
+def bars(app, column: str):
+    return next(frame for frame in charts(app) if column in frame.columns and "word" in frame.columns)
+
+
+def widget(app, kind: str, label: str):
+    return next(w for w in app.get(kind) if w.label == label)
+
+
+def test_page_translates_at_once_with_an_alignment_heatmap():
+    app = open_page(PAGE)
+    assert output(app, "Greedy decoding") == "le petit chat ne voit pas les maisons vertes"
+    assert output(app, "Beam search, width 4") == "le petit chat ne voit pas les maisons vertes"
+    heatmap = heatmaps(app)[0]
+    rows = heatmap.groupby("french")["weight"].sum()
+    assert np.allclose(rows, 1.0, atol=1e-3) and len(rows) == 10  # 9 French words and </s>
+    # Where each word looks: its largest α falls on the English word it translates.
+    looks_at = heatmap.loc[heatmap.groupby("french")["weight"].idxmax()].set_index("french")["english"]
+    assert looks_at["3 chat"] == "3 cat" and looks_at["2 petit"] == "2 small" and looks_at["8 maisons"] == "9 houses"
+    assert looks_at["4 ne"] in ("4 does", "5 not")  # The negation: the model reads "does" for ne.
+
+
+def test_the_formula_runs_on_the_models_vectors_and_the_scale_flattens_it():
+    app = open_page(PAGE)
+    alpha = bars(app, "alpha")
+    assert abs(alpha["alpha"].sum() - 1) < 1e-6 and len(alpha) == 9
+    assert alpha.loc[alpha["alpha"].idxmax(), "word"] == "3 cat"  # Step 3 writes "chat".
+    assert any("writes **chat**" in m.value for m in app.markdown)
+    widget(app, "select_slider", "Scale on the scores (temperature⁻¹)").set_value(0.01).run()
+    assert not app.exception
+    flat = bars(app, "alpha")["alpha"]
+    assert flat.max() - flat.min() < bars(app, "alpha").shape[0] and flat.max() < 0.5  # Far from one-hot.
+    widget(app, "slider", "Decoder step").set_value(8).run()
+    assert any("writes **maisons**" in m.value for m in app.markdown)
+    # The hand example: four 2-D vectors and q = (2, 1); at scale 1 the summary is Σ α z.
+    widget(app, "select_slider", "Scale on the scores (temperature⁻¹)").set_value(1.0).run()
+    hand = next(f.value for f in app.dataframe if "αᵢ" in f.value.columns)
+    scores = np.array([2.0, 1.0, -2.0, 1.5])
+    expected = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+    assert np.allclose(hand["αᵢ"], expected)
+    summary = expected @ np.array([[1, 0], [0, 1], [-1, 0], [0.5, 0.5]])
+    assert any(f"({summary[0]:.4f}, {summary[1]:.4f})" in m.value for m in app.markdown)
+
+
+def test_making_one_step_attend_elsewhere_changes_the_translation():
+    app = open_page(PAGE)
+    widget(app, "slider", "At step").set_value(3).run()
+    widget(app, "selectbox", "Attend only to").set_value("9 houses").run()
+    assert not app.exception
+    changed = output(app, "Greedy decoding with step 3 attending to “9 houses”")
+    assert changed.split()[:2] == ["le", "petit"] and changed.split()[2] != "chat"
+    widget(app, "selectbox", "Attend only to").set_value("3 cat").run()
+    assert output(app, "Greedy decoding with step 3 attending to “3 cat”") == "le petit chat ne voit pas les maisons vertes"
+    assert any("unchanged" in c.value for c in app.caption)
+
+
+def test_unknown_empty_and_long_input_give_messages_not_exceptions():
+    app = open_page(PAGE)
+    widget(app, "selectbox", "English sentence").set_value("Type your own…").run()
+    box = widget(app, "text_input", "Your sentence")
+    box.set_value("the small zebra sleeps").run()
+    assert not app.exception
+    assert any("“zebra”" in w.value for w in app.warning)
+    assert output(app, "Greedy decoding")
+    widget(app, "text_input", "Your sentence").set_value("   ").run()
+    assert not app.exception
+    assert any("Type an English sentence" in i.value for i in app.info)
+    widget(app, "text_input", "Your sentence").set_value(" ".join(["the cat sleeps and"] * 15)).run()
+    assert not app.exception
+    assert any("only the first 40 are translated" in w.value for w in app.warning)
+    assert len(heatmaps(app)[0]["english"].unique()) == 40
+    widget(app, "text_input", "Your sentence").set_value("!!! ??? 123 <s> </s> ' \" ").run()
+    assert not app.exception
+
+
+def test_the_comparison_shows_long_sentences_holding_up_with_attention():
+    app = open_page(PAGE)
+    table = next(f.value for f in app.dataframe if "Alignment accuracy" in f.value.columns)
+    shipped = table.set_index("Model")
+    assert shipped.loc["pretrained attention (shipped)", "BLEU"] > shipped.loc["pretrained seq2seq, no attention (shipped)", "BLEU"]
+    assert 0.5 < shipped.loc["pretrained attention (shipped)", "Alignment accuracy"] <= 1
+    by_length = next(frame for frame in charts(app) if "bleu" in frame.columns and "model" in frame.columns)
+    long = by_length[by_length["min_words"] >= 21].groupby("model")["bleu"].mean()
+    assert long["pretrained attention (shipped)"] - long["pretrained seq2seq, no attention (shipped)"] >= 20
+    assert any("on sentences of 21 words or more" in m.value for m in app.markdown)
+
+
+def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
+    app = open_page(PAGE)
+    widget(app, "select_slider", "Units").set_value(64).run()
+    widget(app, "select_slider", "Training pairs").set_value(3000).run()
+    widget(app, "slider", "Epochs").set_value(2).run()
+    next(b for b in app.button if b.label == "Train from scratch").click().run()
+    assert not app.exception
+    runs = app.session_state[RUNS]
+    assert len(runs) == 1 and runs[0].status == "finished" and runs[0].epochs_completed == 2
+    snapshots = runs[0].snapshots
+    assert snapshots[0]["epoch"] == 0 and snapshots[-1]["epoch"] == 2.0 and len(snapshots) >= 10
+    first, last = (np.asarray(s["value"], dtype=np.float32) for s in (snapshots[0], snapshots[-1]))
+    assert first.shape == last.shape and np.allclose(last.sum(axis=1), 1, atol=1e-2)
+    assert last.max(axis=1).mean() > first.max(axis=1).mean()  # Training sharpens the attention.
+    training = next(d for d in charts(app) if "split" in d.columns and "metric" in d.columns)
+    drawn = set(zip(training["metric"], training["split"]))
+    assert {("loss", "train"), ("bleu", "validation"), ("alignment_accuracy", "validation")} <= drawn
+    # The replay slider shows the last snapshot by default, with the gold alignment outlined.
+    assert any(s.label == "Moment of training (epochs)" for s in app.select_slider)
+    assert any(frame["gold"].any() for frame in heatmaps(app))
+    table = next(f.value for f in app.dataframe if "Alignment accuracy" in f.value.columns)
+    assert any(model.startswith("Attention: attention (dot) · GRU 64") for model in table["Model"])
+    model = widget(app, "selectbox", "Model")
+    model.set_value(model.options[1]).run()
+    assert not app.exception and output(app, "Greedy decoding")
