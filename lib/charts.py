@@ -107,12 +107,16 @@ def _training_chart(frame: pd.DataFrame, metrics: list[str], runs: list[str]) ->
     )
     lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
     validation_points = base.mark_point(filled=True, size=40).transform_filter(alt.datum.split == "validation")
-    # Three panels side by side must fit the wide layout's main column (about 1,000 px at 1,400 px).
-    panel_width = 320 if len(metrics) < 3 else 250
+    # Three panels side by side must fit the wide layout's main column (about 1,000 px at 1,400 px);
+    # four or more wrap into rows of two.
+    panel_width = 320 if len(metrics) < 3 else 250 if len(metrics) == 3 else 400
     layered = alt.layer(lines, validation_points, data=frame).properties(width=panel_width, height=CHART_HEIGHT)
-    chart = layered.facet(
-        column=alt.Column("panel:N", title=None, sort=[METRIC_TITLES.get(m, m) for m in metrics])
-    ).resolve_scale(y="independent")
+    panels = [METRIC_TITLES.get(m, m) for m in metrics]
+    if len(metrics) <= 3:
+        chart = layered.facet(column=alt.Column("panel:N", title=None, sort=panels))
+    else:
+        chart = layered.facet(facet=alt.Facet("panel:N", title=None, sort=panels), columns=2)
+    chart = chart.resolve_scale(y="independent")
     return _style(chart)
 
 

@@ -1,0 +1,49 @@
+"""The Attention page in a real browser: it translates at once with the shipped attention model and
+draws the alignment heatmap; training from scratch draws the heatmap live beside the curves, Stop
+keeps the run, and the replay slider then shows its snapshots; a screenshot is kept to look at."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_support import wait_until_idle
+from tests.conftest import ARTIFACTS
+from tests.test_browser import assert_no_exception, move_slider, slider
+
+pytestmark = pytest.mark.browser
+
+
+def test_attention_translates_trains_live_and_stops_cleanly(browser, app_url: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 4000})
+    page = context.new_page()
+    page.goto(f"{app_url}/attention")
+    wait_until_idle(page, timeout_ms=180_000)
+    assert_no_exception(page)
+    expect(page.get_by_role("heading", name="le petit chat ne voit pas les maisons vertes")).to_have_count(2)
+    expect(page.get_by_text("Attention of greedy decoding (rows sum to 1)")).to_be_visible()
+    charts_before = page.locator("[data-testid=stVegaLiteChart]").count()
+
+    # A small model, so that the press is short; then Stop in the middle of the second epoch.
+    units = slider(page, "Units")
+    units.focus()
+    units.press("Home")  # 64 units
+    expect(units).to_have_attribute("aria-valuetext", "64")
+    page.wait_for_timeout(800)
+    wait_until_idle(page)
+    move_slider(page, "Epochs", "ArrowRight", 3, "5")
+    page.get_by_role("button", name="Train from scratch").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Epoch 2/5", exact=False)).to_be_visible(timeout=180_000)
+    # The live heatmap of the held-out pair is drawn while the model trains.
+    expect(page.get_by_text("Epoch 1.", exact=False).first).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Stop").click()
+    wait_until_idle(page, timeout_ms=180_000)
+    assert_no_exception(page)
+    expect(page.get_by_text("Replay the alignment forming")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").filter(has_text="Alignment accuracy")).to_contain_text("(stopped)")
+    assert page.locator("[data-testid=stVegaLiteChart]").count() > charts_before
+    page.wait_for_timeout(1500)  # Let the charts finish drawing before the picture.
+    page.screenshot(path=str(ARTIFACTS / "attention-trained.png"), full_page=True)
+    assert_no_exception(page)
+    context.close()
