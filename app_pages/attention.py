@@ -20,6 +20,8 @@ from lib.attention_page import (
     comparison_table,
     fixed_sentence_view,
     formula_on_model,
+    influence_frames,
+    influence_reading,
     intervene,
     long_sentence_reading,
     parameter_table,
@@ -219,6 +221,27 @@ else:
     st.markdown(long_sentence_reading(by_length))
     st.caption("Same held-out sentences for every model: the shipped ones, and the runs of this session on the "
                "Translator page and on this one (Bahdanau et al., 2014, Fig. 2, measured the same way).")
+st.subheader("Recency against content")
+st.markdown(
+    "The notes: an RNN's hidden vector gives more importance to the most recent timestep, and attention lets "
+    "importance follow content instead. Measured here by occlusion: each English word in turn is replaced by <unk>, "
+    "and the fall in the log-probability of every gold French word (teacher-forced) is shared out over the English "
+    "words. Left: where that evidence sits, relative to the word the grammar aligns the French word to. Right: the "
+    "aligned word's share, by how many words the encoder read after it (the Translator reads English backwards, so "
+    "for it the first English words are the most recent; for the attention model, the count from the end)."
+)
+if corpus.test_alignments is None:
+    st.info("Only the grammar knows which English word each French word translates: choose it above.",
+            icon=":material/info:")
+elif st.toggle("Measure (about 20 s the first time on this server, and per new run)", key="measure_influence"):
+    by_offset, by_distance = influence_frames(corpus_id, corpus)
+    offset_column, distance_column = st.columns(2, gap="large")
+    offset_column.altair_chart(line_chart(by_offset, "offset", "share", "model", x_title="English position − aligned position",
+                                          y_title="Share of the evidence"), width="stretch")
+    distance_column.altair_chart(line_chart(by_distance, "read_after", "share", "model",
+                                            x_title="Words the encoder read after the aligned word",
+                                            y_title="Share on the aligned word"), width="stretch")
+    st.markdown(influence_reading(by_distance))
 if corpus_id == GRAMMAR_KEY:
     figures = pretrained_attention_figures()
     st.caption(f"The shipped attention model: `{figures['command']}` on {figures['date']}, {figures['epochs']} epochs "

@@ -460,3 +460,70 @@ def load_attention_translator(directory: str | Path = ATTENTION_DIRECTORY) -> At
 
     _keras_classes()  # Registers the mask and attention layers before the file names them.
     return load_translator(directory, MODEL_FILE, AttentionTranslator)
+
+
+# --------------------------------------------------------------------------------------------------
+# Recency against content: where each output word's evidence comes from
+# --------------------------------------------------------------------------------------------------
+
+def occlusion_influence(translator, encoded: EncodedPairs) -> np.ndarray:
+    """How much each English word influences each French word: (sentences, French positions, English positions).
+
+    For every English position i, the word there is replaced by <unk> and the teacher-forced
+    log-probability of each gold French word is measured again; the influence of i on French word t
+    is how much that log-probability fell (0 if it rose), as a share of the falls over the
+    sentence's words. It works for any translator of the family (it only needs
+    `teacher_forced_probabilities`), so the models with and without attention are measured alike.
+    """
+    from lib.corpus import UNKNOWN_ID
+
+    def gold_log_probabilities(source: np.ndarray) -> np.ndarray:
+        pairs = EncodedPairs(source, encoded.decoder_input, encoded.decoder_target)
+        probabilities = translator.teacher_forced_probabilities(pairs)
+        gold = np.take_along_axis(probabilities, encoded.decoder_target[..., None], axis=-1)[..., 0]
+        return np.log(np.maximum(gold, 1e-12))
+
+    full = gold_log_probabilities(encoded.encoder_input)
+    real = encoded.encoder_input != PAD_ID
+    falls = np.zeros((*full.shape, encoded.encoder_input.shape[1]), dtype=np.float32)
+    for position in range(encoded.encoder_input.shape[1]):
+        if not real[:, position].any():
+            break
+        occluded = encoded.encoder_input.copy()
+        occluded[real[:, position], position] = UNKNOWN_ID
+        falls[:, :, position] = np.maximum(full - gold_log_probabilities(occluded), 0.0) * real[:, None, position]
+    return falls / np.maximum(falls.sum(axis=-1, keepdims=True), 1e-12)
+
+
+def influence_profiles(shares: np.ndarray, encoded: EncodedPairs, alignments: Sequence[Sequence[int]],
+                       max_offset: int = 6, reads_backwards: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Two profiles of `occlusion_influence`'s shares, averaged over the aligned French words:
+
+    - by offset from the gold English word (i − aligned position, from −max_offset to +max_offset):
+      content-based importance peaks at 0;
+    - the share on the gold word itself, by how many words the encoder read after it (for an
+      encoder that reads the sentence backwards, as the Translator's does, the word's position from
+      the start; otherwise its distance from the end): if importance fades with recency, a word
+      read long ago gets less of it, and the curve falls.
+    """
+    by_offset = np.zeros(2 * max_offset + 1)
+    offset_count = np.zeros(2 * max_offset + 1)
+    by_distance = np.zeros(shares.shape[2])
+    distance_count = np.zeros(shares.shape[2])
+    lengths = (encoded.encoder_input != PAD_ID).sum(axis=1)
+    for sentence, alignment in enumerate(alignments):
+        length = int(lengths[sentence])
+        for position, english_index in enumerate(alignment[: shares.shape[1]]):
+            if english_index < 0 or english_index >= length:
+                continue
+            row = shares[sentence, position, :length]
+            for word, share in enumerate(row):
+                offset = word - english_index
+                if abs(offset) <= max_offset:
+                    by_offset[offset + max_offset] += share
+                    offset_count[offset + max_offset] += 1
+            read_after = english_index if reads_backwards else length - 1 - english_index
+            by_distance[read_after] += row[english_index]
+            distance_count[read_after] += 1
+    with np.errstate(invalid="ignore"):
+        return by_offset / offset_count, by_distance / distance_count

@@ -31,7 +31,9 @@ from lib.attention import (
     attention_layer_counts,
     attention_numpy,
     build_attention_seq2seq,
+    influence_profiles,
     load_attention_translator,
+    occlusion_influence,
 )
 from lib.charts import attention_heatmap
 from lib.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
@@ -309,3 +311,59 @@ def long_sentence_reading(by_length: pd.DataFrame) -> str:
             f"more, {mean_bleu(long_rows, PRETRAINED_TRANSLATOR):.1f} and {mean_bleu(long_rows, PRETRAINED):.1f}: attention is "
             f"{long_gap:+.1f} BLEU on long sentences ({int(long_rows[long_rows['model'] == PRETRAINED]['sentences'].sum())} "
             "held-out sentences; the mean over groups is weighted by their sentences).")
+
+
+# --- Section 4: recency against content ---------------------------------------------------------------
+
+
+def _influence(translator, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
+    encoded = encode_pairs(corpus.test, translator.source_vocabulary, translator.target_vocabulary)
+    shares = occlusion_influence(translator, encoded)
+    # The Translator's encoder reads the English backwards; the attention encoder reads both ways,
+    # and its forward half reads the last word last.
+    backwards = bool(getattr(translator, "settings", {}).get("reverse_source", False))
+    return influence_profiles(shares, encoded, corpus.test_alignments, reads_backwards=backwards)
+
+
+@st.cache_data(show_spinner="Measuring where each French word's evidence comes from (once per server)…")
+def shipped_influence() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    corpus = default_corpus()
+    from lib.translator_page import pretrained_translator
+
+    return {PRETRAINED_TRANSLATOR: _influence(pretrained_translator(), corpus),
+            PRETRAINED: _influence(pretrained_attention(), corpus)}
+
+
+def influence_frames(corpus_id: str, corpus: Corpus) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both profiles of `lib.attention.influence_profiles` for the shipped models and this session's
+    runs (each run measured once, then kept in its results): by offset from the aligned word, and
+    the aligned word's share by how many words the encoder read after it."""
+    profiles = dict(shipped_influence()) if corpus_id == GRAMMAR_KEY else {}
+    for page, run in comparison_runs(corpus_id, corpus):
+        if "influence" not in run.results:
+            run.results["influence"] = _influence(run.model, corpus)
+        profiles[f"{page}: {run.display_label}"] = run.results["influence"]
+    offset_rows, distance_rows = [], []
+    for model, (by_offset, by_distance) in profiles.items():
+        middle = len(by_offset) // 2
+        offset_rows += [{"model": model, "offset": index - middle, "share": float(value)}
+                        for index, value in enumerate(by_offset) if np.isfinite(value)]
+        distance_rows += [{"model": model, "read_after": index, "share": float(value)}
+                          for index, value in enumerate(by_distance) if np.isfinite(value)]
+    return pd.DataFrame(offset_rows), pd.DataFrame(distance_rows)
+
+
+def influence_reading(distance: pd.DataFrame) -> str:
+    """What the recency chart shows for the two shipped models, written from its numbers."""
+    def mean_share(model: str, low: int, high: int) -> float:
+        rows = distance[(distance["model"] == model) & distance["read_after"].between(low, high)]
+        return float(rows["share"].mean()) if len(rows) else float("nan")
+
+    if not {PRETRAINED, PRETRAINED_TRANSLATOR} <= set(distance["model"]):
+        return ""
+    parts = []
+    for model in (PRETRAINED_TRANSLATOR, PRETRAINED):
+        recent, old = mean_share(model, 0, 4), mean_share(model, 15, 29)
+        parts.append(f"**{model}**: {recent:.0%} of a French word's evidence is on its English word when the encoder "
+                     f"read that word in its last 5 steps, {old:.0%} when it read it 15-29 steps before the end")
+    return "; ".join(parts) + "."

@@ -551,6 +551,12 @@ class Seq2SeqTranslator:
             lambda ids, *states: self.step_model([ids, *states], training=False),
             input_signature=[tf.TensorSpec((None, 1), tf.int32), *state_spec],
         )
+        # Traced once for any batch and lengths: the occlusion measure of the attention page calls
+        # it once per English position.
+        self._teacher_forced = tf.function(
+            lambda source, target: self.model([source, target], training=False),
+            input_signature=[tf.TensorSpec((None, None), tf.int32)] * 2,
+        )
 
     def _reuse_with_context(self, name: str, sequence, context):
         """The training model's own concatenation (and its repeat layer) applied to a one-step sequence."""
@@ -576,10 +582,8 @@ class Seq2SeqTranslator:
         """The training model's next-word probabilities on gold decoder inputs: (sentences, positions, words)."""
         parts = []
         for start in range(0, len(encoded), batch_size):
-            parts.append(np.asarray(self.model(
-                [encoded.encoder_input[start : start + batch_size], encoded.decoder_input[start : start + batch_size]],
-                training=False,
-            )))
+            parts.append(np.asarray(self._teacher_forced(
+                encoded.encoder_input[start : start + batch_size], encoded.decoder_input[start : start + batch_size])))
         return np.concatenate(parts, axis=0)
 
 

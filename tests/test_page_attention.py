@@ -140,3 +140,21 @@ def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
     model = widget(app, "selectbox", "Model")
     model.set_value(model.options[1]).run()
     assert not app.exception and output(app, "Greedy decoding")
+
+
+def test_recency_against_content_is_measured_on_both_shipped_models():
+    app = open_page(PAGE)
+    next(t for t in app.toggle if t.key == "measure_influence").set_value(True).run()
+    assert not app.exception
+    frames = [frame for frame in charts(app) if "share" in frame.columns]
+    by_offset = next(frame for frame in frames if "offset" in frame.columns)
+    by_distance = next(frame for frame in frames if "read_after" in frame.columns)
+    for model, rows in by_offset.groupby("model"):
+        # Both models draw most of a word's evidence from its aligned English word.
+        assert rows.loc[rows["share"].idxmax(), "offset"] == 0, model
+    shares = by_distance.pivot_table(index="read_after", columns="model", values="share")
+    recent, old = shares.loc[0:4].mean(), shares.loc[15:29].mean()
+    # Without attention the aligned word's share fades with what was read since; with it, it holds.
+    translator, attention = "pretrained seq2seq, no attention (shipped)", "pretrained attention (shipped)"
+    assert recent[translator] - old[translator] > recent[attention] - old[attention]
+    assert any("read that word in its last 5 steps" in m.value for m in app.markdown)
