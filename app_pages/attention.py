@@ -20,6 +20,7 @@ from lib.attention_page import (
     comparison_table,
     fixed_sentence_view,
     formula_on_model,
+    held_out_alignment,
     influence_frames,
     influence_reading,
     intervene,
@@ -127,8 +128,11 @@ for column, title, output in ((greedy_column, "Greedy decoding", trace.text), (b
 french_words = [step.chosen for step in trace.steps]
 weights = np.stack([step.extras["attention"][: len(english_words)] for step in trace.steps])
 map_column, step_column = st.columns([3, 2], gap="large")
-map_column.altair_chart(attention_heatmap(attention_frame(weights, english_words, french_words),
+gold = held_out_alignment(corpus, text, trace.text)
+map_column.altair_chart(attention_heatmap(attention_frame(weights, english_words, french_words, gold),
                                           title="Attention of greedy decoding (rows sum to 1)"), width="content")
+if gold is not None:
+    map_column.caption("A held-out sentence translated exactly as its reference: the grammar's gold alignment is outlined.")
 with step_column:
     st.markdown(f"Step **{step_number}** (the slider of section 1) reads `{decoded_so_far(trace, step_number)}`:")
     st.dataframe(candidates_at(trace, step_number), hide_index=True, width="stretch", column_config={

@@ -158,6 +158,17 @@ def attention_frame(weights: np.ndarray, english_words: list[str], french_words:
     return pd.DataFrame(rows, columns=["english", "english_position", "french", "french_position", "weight", "gold"])
 
 
+def held_out_alignment(corpus: Corpus, english: str, translation: str) -> tuple[int, ...] | None:
+    """The gold alignment of a held-out sentence, when the model's translation is its reference word
+    for word (otherwise the French words on screen are not the ones the alignment speaks of)."""
+    if corpus.test_alignments is None:
+        return None
+    for (held_english, held_french), alignment in zip(corpus.test, corpus.test_alignments):
+        if held_english == english:
+            return alignment if tokenize(held_french) == tokenize(translation) else None
+    return None
+
+
 def fixed_sentence_view(corpus: Corpus):
     """The pair the live view follows, and the functions the engine calls: `snapshot(translator)`
     (the attention map now) and `draw_snapshot(placeholder, snapshot, run)` (its heatmap)."""

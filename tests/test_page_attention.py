@@ -158,3 +158,14 @@ def test_recency_against_content_is_measured_on_both_shipped_models():
     translator, attention = "pretrained seq2seq, no attention (shipped)", "pretrained attention (shipped)"
     assert recent[translator] - old[translator] > recent[attention] - old[attention]
     assert any("read that word in its last 5 steps" in m.value for m in app.markdown)
+
+
+def test_a_held_out_sentence_translated_exactly_shows_its_gold_alignment():
+    app = open_page(PAGE)
+    assert not any(frame["gold"].any() for frame in heatmaps(app))  # The example is not a held-out pair.
+    sentence = widget(app, "selectbox", "English sentence")
+    sentence.set_value(sentence.options[1]).run()
+    assert not app.exception
+    heatmap = heatmaps(app)[0]
+    assert heatmap["gold"].any()
+    assert any("gold alignment is outlined" in c.value for c in app.caption)
