@@ -99,27 +99,35 @@ def _keras_classes():
         has only v, no W₁ or W₂: it assumes the caller projected q and z). Keras's built-in layers
         also lack the weights-only output this page draws, so the three are written here. Scores
         on <pad> are set to -1e9 before the softmax, and the weights are multiplied by the mask
-        after it, so attention on <pad> is exactly 0.
+        after it, so attention on <pad> is exactly 0. `seed` seeds the initial W, W₁, W₂ and v, so
+        that a model built with a seed is the same model every time, whatever its score.
         """
 
-        def __init__(self, score: str = "dot", **kwargs):
+        def __init__(self, score: str = "dot", seed: int | None = None, **kwargs):
             super().__init__(**kwargs)
             if score not in SCORES:
                 raise ValueError(f"Unknown score {score!r}; expected one of {SCORES}.")
             self.score = score
+            self.seed = seed
+
+        def _initializer(self, offset: int):
+            return "glorot_uniform" if self.seed is None else keras.initializers.GlorotUniform(seed=self.seed + offset)
 
         def build(self, input_shapes):
             query_shape, bank_shape, _ = input_shapes
             units = int(bank_shape[-1])
             if self.score == "general":
-                self.bank_projection = keras.layers.Dense(units, use_bias=False, name="W")
+                self.bank_projection = keras.layers.Dense(units, use_bias=False, name="W",
+                                                          kernel_initializer=self._initializer(0))
                 self.bank_projection.build(bank_shape)
             elif self.score == "additive":
-                self.query_projection = keras.layers.Dense(units, use_bias=False, name="W1")
+                self.query_projection = keras.layers.Dense(units, use_bias=False, name="W1",
+                                                           kernel_initializer=self._initializer(1))
                 self.query_projection.build(query_shape)
-                self.bank_projection = keras.layers.Dense(units, use_bias=False, name="W2")
+                self.bank_projection = keras.layers.Dense(units, use_bias=False, name="W2",
+                                                          kernel_initializer=self._initializer(2))
                 self.bank_projection.build(bank_shape)
-                self.vector = keras.layers.Dense(1, use_bias=False, name="v")
+                self.vector = keras.layers.Dense(1, use_bias=False, name="v", kernel_initializer=self._initializer(3))
                 self.vector.build((*bank_shape[:-1], units))
 
         def scores(self, queries, bank):
@@ -150,7 +158,7 @@ def _keras_classes():
             return None  # The outputs are per French position, where no English mask applies.
 
         def get_config(self):
-            return {**super().get_config(), "score": self.score}
+            return {**super().get_config(), "score": self.score, "seed": self.seed}
 
     return SourceMask, ContentAttention
 
@@ -231,7 +239,7 @@ def build_attention_seq2seq(
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 20),
         recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 21), name="decoder",
     )(y, initial_state=start_state)
-    summaries, _weights = attention_class(score, name="attention")([queries, bank, mask])
+    summaries, _weights = attention_class(score, seed=seed + 40, name="attention")([queries, bank, mask])
     probabilities = _output_layers(keras, target_vocabulary_size, units, seed, queries, summaries)
     return keras.Model([source, target_in], probabilities, name=f"attention_seq2seq_{score}")
 

@@ -215,3 +215,54 @@ def test_a_dataset_of_uneven_batches_still_gives_true_batch_losses():
     losses = [row["value"] for row in run.batch_rows if row["metric"] == "loss"]
     assert losses == pytest.approx(app.session_state["expected"] * 2, rel=1e-3, abs=1e-4)
     assert run.batches_per_epoch == 3 and run.status == "finished"
+
+
+def snapshot_script():
+    """A training with the second live view: a snapshot (here, how many batches the model has seen)
+    four times per epoch, drawn beside the chart by a function that records what it was handed."""
+    import keras
+    import numpy as np
+    import streamlit as st
+
+    from lib.training import train_live
+
+    class CountBatches(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            st.session_state["batches_seen"] += 1
+
+    st.session_state["batches_seen"] = 0
+    st.session_state["drawn"] = []
+
+    def draw_snapshot(area, snapshot, run):
+        st.session_state["drawn"].append((snapshot["epoch"], snapshot is run.snapshots[-1]))
+        area.markdown(f"snapshot at epoch {snapshot['epoch']:.2f}: {snapshot['value']} batches")
+
+    generator = np.random.default_rng(1)
+    x = generator.normal(size=(128, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(1))(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    # The counter runs before the recorder (metric_callbacks), so a snapshot sees the batch just done.
+    train_live(model, x, y, validation_data=(x, y), epochs=2, batch_size=8, label="snapshots", page_key="engine_test",
+               smoothing=0.0, shuffle=False, redraw_seconds=0.0, metric_callbacks=[CountBatches()],
+               snapshot=lambda: st.session_state["batches_seen"], snapshots_per_epoch=4, draw_snapshot=draw_snapshot)
+
+
+def test_snapshots_are_taken_evenly_through_each_epoch_and_the_latest_is_drawn():
+    app = AppTest.from_function(snapshot_script, default_timeout=APPTEST_TIMEOUT).run()
+    assert not app.exception
+    run = runs_of(app)[0]
+    assert run.status == "finished" and run.batches_per_epoch == 16
+    epochs = [snapshot["epoch"] for snapshot in run.snapshots]
+    # One before the first batch, then every 4 of the 16 batches, the last at each epoch's end.
+    assert epochs == [0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
+    assert epochs == sorted(set(epochs))
+    # Each snapshot holds what the model had seen at that moment, not a batch earlier or later.
+    assert [snapshot["value"] for snapshot in run.snapshots] == [round(epoch * 16) for epoch in epochs]
+    drawn = app.session_state["drawn"]
+    assert drawn and all(latest for _, latest in drawn)
+    assert [epoch for epoch, _ in drawn] == sorted(epoch for epoch, _ in drawn)
+    assert drawn[-1][0] == 2.0
+    assert app.markdown[-1].value == "snapshot at epoch 2.00: 32 batches"
