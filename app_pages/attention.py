@@ -203,7 +203,9 @@ if replayable:
 st.caption(
     "Alignment accuracy: the share of held-out French words (teacher-forced) whose largest α falls on the English "
     "word the grammar says it translates (ne and pas → not, articles → their determiner; words without one, such as "
-    "the des of a bare plural, are not counted). No other teaching tool can show it: a real corpus has no gold alignments."
+    "the des of a bare plural, are not counted). No other teaching tool can show it: a real corpus has no gold alignments. "
+    "The shipped model scores 91 %: 430 of its 441 misses are ne, n' and pas, which it reads from the words around "
+    "\"not\" (does, the verb) where the rule puts both on \"not\" (data/README.md)."
 )
 
 # --- 4. Why it helps ----------------------------------------------------------------------------------
