@@ -32,17 +32,17 @@ from lib.attention_page import (
 )
 from lib.charts import attention_heatmap, bar_chart, line_chart, vectors_chart
 from lib.corpus import END, START_ID, tokenize
-from lib.seq2seq import MAX_INPUT_WORDS, prepare_source
+from lib.seq2seq import MAX_INPUT_WORDS
 from lib.training import live_training, page_runs
 from lib.translator_page import (
-    EXAMPLE_SENTENCE,
     GRAMMAR_KEY,
     MAX_PARAMETERS,
     candidates_at,
     choose_corpus,
+    choose_model,
+    choose_sentence,
     decoded_so_far,
     train_from_scratch,
-    trained_runs,
     translate,
 )
 
@@ -63,20 +63,12 @@ st.caption(
 choice = choose_corpus("attention_corpus_choice", "attention_pairs_upload")
 corpus, corpus_id = choice.corpus, choice.corpus_id
 
-runs = trained_runs(PAGE_KEY, corpus_id, corpus)
-translators = {PRETRAINED: None} | {run.display_label: run for run in runs if run.model is not None}
-model_name = st.selectbox("Model", list(translators), help="The shipped attention model, or one you trained in section 3.")
-translator = pretrained_attention() if translators[model_name] is None else translators[model_name].model
-held_out = [english for english, _ in corpus.test[:12]]
-sentence_options = [EXAMPLE_SENTENCE, *[s for s in held_out if s != EXAMPLE_SENTENCE], "Type your own…"]
-picked = st.selectbox("English sentence", sentence_options, help="The example, held-out sentences, or your own.")
-text = st.text_input("Your sentence", EXAMPLE_SENTENCE, max_chars=400) if picked == "Type your own…" else picked
-prepared = prepare_source(text, translator.source_vocabulary)
-if not prepared.usable:
-    st.info(prepared.message, icon=":material/edit:")
+translator = choose_model(PAGE_KEY, corpus_id, corpus, PRETRAINED, pretrained_attention,
+                          "The shipped attention model, or one you trained in section 3.")
+sentence = choose_sentence(corpus, translator.source_vocabulary)
+if sentence is None:
     st.stop()
-if prepared.message:
-    st.warning(prepared.message, icon=":material/warning:")
+text, prepared = sentence
 trace, beam = translate(translator, prepared.ids, beam_width=4)
 english_words = prepared.words
 

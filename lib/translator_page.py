@@ -49,7 +49,9 @@ from lib.seq2seq import (
     greedy_decode,
     held_out_bleu_callback,
     load_metrics,
+    PreparedSource,
     load_translator,
+    prepare_source,
     seq2seq_layer_counts,
 )
 from lib.training import TrainingRun, page_runs, train_live
@@ -263,6 +265,36 @@ def candidates_at(trace, step_number: int) -> pd.DataFrame:
 def decoded_so_far(trace, step_number: int) -> str:
     words = [step.chosen for step in trace.steps[: step_number - 1]]
     return " ".join(["<s>", *words])
+
+
+def choose_model(page_key: str, corpus_id: str, corpus: Corpus, shipped_label: str, load_shipped: Callable[[], object],
+                 help_text: str):
+    """The model box of the attention pages: the shipped model, or one this session trained on the
+    page (on the corpus in use). Returns the translator."""
+    runs = trained_runs(page_key, corpus_id, corpus)
+    translators = {shipped_label: None} | {run.display_label: run for run in runs if run.model is not None}
+    name = st.selectbox("Model", list(translators), help=help_text)
+    return load_shipped() if translators[name] is None else translators[name].model
+
+
+OWN_SENTENCE = "Type your own…"
+
+
+def choose_sentence(corpus: Corpus, vocabulary: Vocabulary, held_out_shown: int = 12) -> tuple[str, PreparedSource] | None:
+    """The sentence box of the attention pages: the example, a few held-out sentences, or the
+    user's own, prepared for the model. Shows the prompt or warning the text calls for; returns
+    None when there is nothing to translate (the page then stops)."""
+    held_out = [english for english, _ in corpus.test[:held_out_shown]]
+    options = [EXAMPLE_SENTENCE, *[s for s in held_out if s != EXAMPLE_SENTENCE], OWN_SENTENCE]
+    picked = st.selectbox("English sentence", options, help="The example, held-out sentences, or your own.")
+    text = st.text_input("Your sentence", EXAMPLE_SENTENCE, max_chars=400) if picked == OWN_SENTENCE else picked
+    prepared = prepare_source(text, vocabulary)
+    if not prepared.usable:
+        st.info(prepared.message, icon=":material/edit:")
+        return None
+    if prepared.message:
+        st.warning(prepared.message, icon=":material/warning:")
+    return text, prepared
 
 
 # --- Training from scratch ---------------------------------------------------------------------------
