@@ -7,17 +7,17 @@ import streamlit as st
 
 from lib.attention import SCORE_NAMES, SCORES, attention_numpy
 from lib.attention_page import (
+    COMPARED_PAGES,
     PAGE_KEY,
     PRETRAINED,
     SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
     SCRATCH_TRAIN_CHOICES,
+    SHIPPED,
     SNAPSHOTS_PER_EPOCH,
     AttentionSettings,
     alignment_callbacks,
     attention_frame,
-    comparison_by_length,
-    comparison_table,
     fixed_sentence_view,
     formula_on_model,
     held_out_alignment,
@@ -41,6 +41,9 @@ from lib.translator_page import (
     choose_corpus,
     choose_model,
     choose_sentence,
+    family_by_length,
+    family_table,
+    FAMILY_TABLE_COLUMNS,
     decoded_so_far,
     train_from_scratch,
     translate,
@@ -202,18 +205,12 @@ st.caption(
 
 # --- 4. Why it helps ----------------------------------------------------------------------------------
 st.header("4 · Why it helps: long sentences")
-table = comparison_table(corpus_id, corpus)
+table = family_table(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
 if table.empty:
     st.info("Train a model on this page or on the Translator page to compare it here.", icon=":material/play_arrow:")
 else:
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "Parameters": st.column_config.NumberColumn(format="localized"),
-        "Training (s)": st.column_config.NumberColumn(format="%.0f"),
-        "BLEU": st.column_config.NumberColumn(format="%.1f"),
-        "Exact matches": st.column_config.NumberColumn(format="percent"),
-        "Alignment accuracy": st.column_config.NumberColumn(format="percent"),
-    })
-    by_length = comparison_by_length(corpus_id, corpus)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=FAMILY_TABLE_COLUMNS)
+    by_length = family_by_length(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
     st.altair_chart(line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
                                y_title="Corpus BLEU (greedy)"), width="stretch")
     st.markdown(long_sentence_reading(by_length))

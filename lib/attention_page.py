@@ -42,11 +42,13 @@ from lib.training import TrainingRun
 from lib.translator_page import (
     EXAMPLE_SENTENCE,
     GRAMMAR_KEY,
+    SHIPPED_SEQ2SEQ,
+    SHIPPED_TRANSLATOR,
+    ShippedModel,
     default_corpus,
     evaluation_results,
-    pretrained_evaluation,
-    pretrained_figures,
-    trained_runs,
+    family_runs,
+    mean_bleu,
 )
 
 PAGE_KEY = "attention"
@@ -60,7 +62,7 @@ SCRATCH_DEFAULT_EPOCHS = 2
 # The live heatmap is snapshotted this many times per epoch, so a slider can replay it afterwards.
 SNAPSHOTS_PER_EPOCH = 12
 PRETRAINED = "pretrained attention (shipped)"
-PRETRAINED_TRANSLATOR = "pretrained seq2seq, no attention (shipped)"
+PRETRAINED_TRANSLATOR = SHIPPED_TRANSLATOR
 
 
 @dataclass(frozen=True)
@@ -261,67 +263,27 @@ def intervene(translator: AttentionTranslator, source_ids: list[int], at_step: i
     return greedy_decode(AttentionOverride(translator, at_step, weights), source_ids)
 
 
-# --- Section 4: the three ways to compare -----------------------------------------------------------
+# --- Section 4: long sentences ----------------------------------------------------------------------
+
+SHIPPED = [SHIPPED_SEQ2SEQ, ShippedModel(PRETRAINED, pretrained_attention_figures, pretrained_attention_evaluation)]
+COMPARED_PAGES = [TRANSLATOR_PAGE_KEY, PAGE_KEY]
 
 
 def comparison_runs(corpus_id: str, corpus: Corpus) -> list[tuple[str, TrainingRun]]:
-    """This session's measured runs of both pages on the corpus in use, labelled by page."""
-    return ([("Translator", run) for run in trained_runs(TRANSLATOR_PAGE_KEY, corpus_id, corpus)]
-            + [("Attention", run) for run in trained_runs(PAGE_KEY, corpus_id, corpus)])
-
-
-def comparison_table(corpus_id: str, corpus: Corpus) -> pd.DataFrame:
-    """Parameters, training time, held-out BLEU, exact matches and alignment accuracy of every model."""
-    rows = []
-    if corpus_id == GRAMMAR_KEY:
-        for label, figures, evaluation in (
-            (PRETRAINED_TRANSLATOR, pretrained_figures(), pretrained_evaluation()),
-            (PRETRAINED, pretrained_attention_figures(), pretrained_attention_evaluation()),
-        ):
-            rows.append({"Model": label, "Parameters": figures["parameters"],
-                         "Training (s)": figures["training_seconds"], "BLEU": evaluation["bleu"],
-                         "Exact matches": evaluation["exact_match"],
-                         "Alignment accuracy": evaluation.get("alignment_accuracy")})
-    for page, run in comparison_runs(corpus_id, corpus):
-        model = getattr(run.model, "model", None)
-        rows.append({"Model": f"{page}: {run.display_label}",
-                     "Parameters": int(model.count_params()) if model is not None else None,
-                     "Training (s)": run.seconds, "BLEU": run.results["bleu"],
-                     "Exact matches": run.results["exact_match"], "Alignment accuracy": run.final("alignment_accuracy")})
-    return pd.DataFrame(rows, columns=["Model", "Parameters", "Training (s)", "BLEU", "Exact matches",
-                                       "Alignment accuracy"])
-
-
-def comparison_by_length(corpus_id: str, corpus: Corpus) -> pd.DataFrame:
-    """BLEU by English length of every model of `comparison_table`, on the same held-out sentences."""
-    frames = []
-    if corpus_id == GRAMMAR_KEY:
-        frames += [pretrained_evaluation()["by_length"].assign(model=PRETRAINED_TRANSLATOR),
-                   pretrained_attention_evaluation()["by_length"].assign(model=PRETRAINED)]
-    frames += [run.results["by_length"].assign(model=f"{page}: {run.display_label}")
-               for page, run in comparison_runs(corpus_id, corpus)]
-    frames = [frame for frame in frames if not frame.empty]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "min_words", "bleu"])
+    return family_runs(COMPARED_PAGES, corpus_id, corpus)
 
 
 def long_sentence_reading(by_length: pd.DataFrame) -> str:
     """What the BLEU-by-length chart shows for the two shipped models, written from its numbers."""
-    shipped = by_length[by_length["model"].isin([PRETRAINED, PRETRAINED_TRANSLATOR])]
-    if shipped["model"].nunique() < 2:
+    if not {PRETRAINED, PRETRAINED_TRANSLATOR} <= set(by_length["model"]):
         return ""
-    long_rows = shipped[shipped["min_words"] >= 21]
-    short_rows = shipped[shipped["max_words"] <= 10]
-
-    def mean_bleu(frame: pd.DataFrame, model: str) -> float:
-        rows = frame[frame["model"] == model]
-        return float(np.average(rows["bleu"], weights=rows["sentences"])) if len(rows) else float("nan")
-
-    long_gap = mean_bleu(long_rows, PRETRAINED) - mean_bleu(long_rows, PRETRAINED_TRANSLATOR)
-    return (f"On sentences of up to 10 English words the shipped models score {mean_bleu(short_rows, PRETRAINED_TRANSLATOR):.1f} "
-            f"(no attention) and {mean_bleu(short_rows, PRETRAINED):.1f} BLEU (attention); on sentences of 21 words or "
-            f"more, {mean_bleu(long_rows, PRETRAINED_TRANSLATOR):.1f} and {mean_bleu(long_rows, PRETRAINED):.1f}: attention is "
-            f"{long_gap:+.1f} BLEU on long sentences ({int(long_rows[long_rows['model'] == PRETRAINED]['sentences'].sum())} "
-            "held-out sentences; the mean over groups is weighted by their sentences).")
+    long_sentences = int(by_length[(by_length["model"] == PRETRAINED) & (by_length["min_words"] >= 21)]["sentences"].sum())
+    short = [mean_bleu(by_length, model, 0, 10) for model in (PRETRAINED_TRANSLATOR, PRETRAINED)]
+    long = [mean_bleu(by_length, model, 21, 10_000) for model in (PRETRAINED_TRANSLATOR, PRETRAINED)]
+    return (f"On sentences of up to 10 English words the shipped models score {short[0]:.1f} (no attention) and "
+            f"{short[1]:.1f} BLEU (attention); on sentences of 21 words or more, {long[0]:.1f} and {long[1]:.1f}: "
+            f"attention is {long[1] - long[0]:+.1f} BLEU on long sentences ({long_sentences} held-out sentences; the "
+            "mean over groups is weighted by their sentences).")
 
 
 # --- Section 4: recency against content ---------------------------------------------------------------

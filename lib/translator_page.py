@@ -455,3 +455,97 @@ def bleu_by_length_frame(runs: list[TrainingRun], pretrained: dict | None) -> pd
     if not frames:
         return pd.DataFrame(columns=["model", "lengths", "min_words", "max_words", "sentences", "bleu", "exact_match"])
     return pd.concat(frames, ignore_index=True)
+
+
+# --- The family compared: the three translators on the same held-out sentences --------------------------
+
+FAMILY_PAGES = {"translator": "Translator", "attention": "Attention", "transformer": "Transformer"}
+SHIPPED_TRANSLATOR = "pretrained seq2seq, no attention (shipped)"
+
+
+@dataclass(frozen=True)
+class ShippedModel:
+    """A shipped model of the family as the comparison tables show it: its label, the figures
+    measured when it was trained (metrics.json) and its held-out evaluation on this server."""
+
+    label: str
+    figures: Callable[[], dict]
+    evaluation: Callable[[], dict]
+
+
+SHIPPED_SEQ2SEQ = ShippedModel(SHIPPED_TRANSLATOR, pretrained_figures, pretrained_evaluation)
+
+
+def family_runs(page_keys: list[str], corpus_id: str, corpus: Corpus) -> list[tuple[str, TrainingRun]]:
+    """This session's measured runs of the given pages on the corpus in use, with their page's name."""
+    return [(FAMILY_PAGES[key], run) for key in page_keys for run in trained_runs(key, corpus_id, corpus)]
+
+
+def _milliseconds_per_sentence(translator) -> float:
+    """Median time of one greedy translation of the example sentence (after a first, traced call)."""
+    import time
+
+    ids = translator.source_vocabulary.encode(EXAMPLE_SENTENCE)
+    greedy_decode(translator, ids)
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        greedy_decode(translator, ids)
+        timings.append(time.perf_counter() - started)
+    return 1000 * float(np.median(timings))
+
+
+def family_table(shipped: list[ShippedModel], page_keys: list[str], corpus_id: str, corpus: Corpus) -> pd.DataFrame:
+    """One row per model: parameters, training time (whole and per epoch), held-out BLEU, exact
+    matches, alignment accuracy where there is attention, and the time to translate one sentence."""
+    rows = []
+    if corpus_id == GRAMMAR_KEY:
+        for model in shipped:
+            figures, evaluation = model.figures(), model.evaluation()
+            rows.append({"Model": model.label, "Parameters": figures["parameters"],
+                         "Training (s)": figures["training_seconds"],
+                         "Seconds per epoch": figures["training_seconds"] / figures["epochs"],
+                         "BLEU": evaluation["bleu"], "Exact matches": evaluation["exact_match"],
+                         "Alignment accuracy": evaluation.get("alignment_accuracy"),
+                         "ms per sentence": 1000 * figures["translation_seconds_median"]})
+    for page, run in family_runs(page_keys, corpus_id, corpus):
+        model = getattr(run.model, "model", None)
+        if "ms_per_sentence" not in run.results:
+            run.results["ms_per_sentence"] = _milliseconds_per_sentence(run.model)
+        epochs = run.epochs_completed + run.batches_completed % run.batches_per_epoch / run.batches_per_epoch
+        rows.append({"Model": f"{page}: {run.display_label}",
+                     "Parameters": int(model.count_params()) if model is not None else None,
+                     "Training (s)": run.seconds, "Seconds per epoch": run.seconds / max(epochs, 1e-9),
+                     "BLEU": run.results["bleu"], "Exact matches": run.results["exact_match"],
+                     "Alignment accuracy": run.final("alignment_accuracy"),
+                     "ms per sentence": run.results["ms_per_sentence"]})
+    return pd.DataFrame(rows, columns=["Model", "Parameters", "Training (s)", "Seconds per epoch", "BLEU",
+                                       "Exact matches", "Alignment accuracy", "ms per sentence"])
+
+
+FAMILY_TABLE_COLUMNS = {
+    "Parameters": st.column_config.NumberColumn(format="localized"),
+    "Training (s)": st.column_config.NumberColumn(format="%.0f"),
+    "Seconds per epoch": st.column_config.NumberColumn(format="%.1f"),
+    "BLEU": st.column_config.NumberColumn(format="%.1f"),
+    "Exact matches": st.column_config.NumberColumn(format="percent"),
+    "Alignment accuracy": st.column_config.NumberColumn(format="percent"),
+    "ms per sentence": st.column_config.NumberColumn(format="%.1f", help="One greedy translation of the example sentence, median of 5."),
+}
+
+
+def family_by_length(shipped: list[ShippedModel], page_keys: list[str], corpus_id: str, corpus: Corpus) -> pd.DataFrame:
+    """BLEU by English length of every model of `family_table`, on the same held-out sentences."""
+    frames = []
+    if corpus_id == GRAMMAR_KEY:
+        frames += [model.evaluation()["by_length"].assign(model=model.label) for model in shipped]
+    frames += [run.results["by_length"].assign(model=f"{page}: {run.display_label}")
+               for page, run in family_runs(page_keys, corpus_id, corpus)]
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "min_words", "bleu"])
+
+
+def mean_bleu(by_length: pd.DataFrame, model: str, low: int, high: int) -> float:
+    """BLEU of one model over the length groups inside [low, high], weighted by their sentences."""
+    rows = by_length[(by_length["model"] == model) & (by_length["min_words"] >= low) & (by_length["max_words"] <= high)]
+    return float(np.average(rows["bleu"], weights=rows["sentences"])) if len(rows) else float("nan")
