@@ -94,6 +94,29 @@ def count_recurrent_params(cell: str, input_size: int, units: int) -> LayerCount
     return counters[cell](input_size, units)
 
 
+def count_multi_head_attention_params(model_size: int, heads: int, key_dim: int) -> LayerCount:
+    """Keras's MultiHeadAttention: per head, a query, a key and a value projection of the model_size
+    input to key_dim numbers, then one output projection of all heads' outputs back to model_size.
+
+    Each head's projections have their own biases (heads × key_dim each); the output projection has
+    one bias vector of model_size, shared by the heads since their outputs are summed.
+    """
+    weights = 3 * model_size * heads * key_dim + heads * key_dim * model_size
+    biases = 3 * heads * key_dim + model_size
+    return LayerCount(
+        "MultiHeadAttention",
+        weights,
+        biases,
+        f"3 × {model_size:,}×{heads}×{key_dim} (Q, K, V) + {heads}×{key_dim}×{model_size:,} (output)"
+        f" + 3×{heads}×{key_dim} + {model_size:,}",
+    )
+
+
+def count_layer_norm_params(size: int) -> LayerCount:
+    """A layer normalization: a learned scale γ and shift β for each of the `size` features."""
+    return LayerCount("LayerNormalization", size, size, f"{size:,} (scale γ) + {size:,} (shift β)")
+
+
 def count_mlp_layers(input_size: int, hidden_sizes: list[int], outputs: int) -> list[LayerCount]:
     """The per-layer counts of a plain MLP: input → hidden layers → outputs."""
     sizes = [input_size, *hidden_sizes, outputs]
