@@ -56,11 +56,14 @@ _MASKED_SCORE = -1e9
 
 
 def attention_numpy(query: np.ndarray, bank: np.ndarray, scale: float = 1.0,
-                    mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                    mask: np.ndarray | None = None, values: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The notes' formula for one query: scores q·zᵢ (times `scale`), α = softmax(scores), z = Σ αᵢ zᵢ.
 
     `query` is (d,), `bank` (n, d); returns (scores, weights, summary). Masked-out vectors get
     weight 0. The page runs the same three lines on a hand-made example and on the model's vectors.
+    With `values` (n, …), the bank holds keys and the summary mixes the values instead: the
+    Transformer page's key-value memory.
     """
     query, bank = np.asarray(query, dtype=np.float64), np.asarray(bank, dtype=np.float64)
     scores = bank @ query * scale
@@ -69,7 +72,7 @@ def attention_numpy(query: np.ndarray, bank: np.ndarray, scale: float = 1.0,
     if keep.any():
         exponentials[keep] = np.exp(scores[keep] - scores[keep].max())  # Shifted: no overflow.
     weights = exponentials / max(exponentials.sum(), 1e-300)
-    return scores, weights, weights @ bank
+    return scores, weights, weights @ (bank if values is None else np.asarray(values, dtype=np.float64))
 
 
 @functools.cache

@@ -53,20 +53,23 @@ def training_chart(history: pd.DataFrame, metrics: list[str]) -> alt.TopLevelMix
 
     `history` is long-form with columns run, metric, split ("train" or "validation"), epoch, value.
     The training curve is drawn per batch (smoothed); validation is measured at each epoch's end,
-    so it is drawn dashed with a point at every measurement.
+    so it is drawn dashed with a point at every measurement. A loss or error panel whose values
+    span orders of magnitude is drawn on a log scale (see `_log_metrics`).
     """
     frame = _training_frame(history, metrics)
-    return _training_chart(frame, metrics, list(dict.fromkeys(frame["run"])))
+    return _training_chart(frame, metrics, list(dict.fromkeys(frame["run"])), _log_metrics(frame, metrics))
 
 
 def draw_training_chart(area, history: pd.DataFrame, metrics: list[str]) -> None:
     """Draw `training_chart` into `area` quickly enough to redraw it several times a second.
 
     Altair spends about 50 ms turning a chart into Vega-Lite; the specification only depends on the
-    metrics and the run labels, so it is built once for them and then only the rows are sent.
+    metrics, the run labels and which panels are on a log scale, so it is built once for them and
+    then only the rows are sent.
     """
     frame = _training_frame(history, metrics)
-    spec = json.loads(_training_chart_spec(tuple(metrics), tuple(dict.fromkeys(frame["run"]))))
+    runs = tuple(dict.fromkeys(frame["run"]))
+    spec = json.loads(_training_chart_spec(tuple(metrics), runs, _log_metrics(frame, metrics)))
     area.vega_lite_chart(frame, spec, width="content")
 
 
@@ -76,16 +79,40 @@ def _training_frame(history: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     return frame
 
 
+# A loss or error panel goes on a log scale when its largest positive value is more than this many
+# times its smallest: the first batches' loss (about 2) would otherwise flatten the rest (about 0.01).
+LOG_SCALE_SPAN = 30.0
+
+
+def _log_metrics(frame: pd.DataFrame, metrics: list[str]) -> tuple[str, ...]:
+    """The loss and error metrics ("loss", "mae…") whose positive values span more than LOG_SCALE_SPAN."""
+    chosen = []
+    for metric in metrics:
+        if metric != "loss" and not metric.startswith("mae"):
+            continue
+        values = pd.to_numeric(frame.loc[frame["metric"] == metric, "value"], errors="coerce")
+        positive = values[values > 0]
+        if len(positive) and positive.max() > LOG_SCALE_SPAN * positive.min():
+            chosen.append(metric)
+    return tuple(chosen)
+
+
 @functools.lru_cache(maxsize=256)
-def _training_chart_spec(metrics: tuple[str, ...], runs: tuple[str, ...]) -> str:
+def _training_chart_spec(metrics: tuple[str, ...], runs: tuple[str, ...], log_metrics: tuple[str, ...] = ()) -> str:
     empty = pd.DataFrame(columns=["run", "metric", "split", "epoch", "value", "panel"])
-    spec = _training_chart(empty, list(metrics), list(runs)).to_dict()
+    spec = _training_chart(empty, list(metrics), list(runs), log_metrics).to_dict()
     spec.pop("datasets", None)
     spec.pop("data", None)
     return json.dumps(spec)
 
 
-def _training_chart(frame: pd.DataFrame, metrics: list[str], runs: list[str]) -> alt.TopLevelMixin:
+def _training_chart(frame: pd.DataFrame, metrics: list[str], runs: list[str],
+                    log_metrics: tuple[str, ...] = ()) -> alt.TopLevelMixin:
+    """One layered chart per metric, concatenated: unlike a facet's panels, each can have its own scale type.
+
+    The rows are given once, to the whole chart; each panel keeps its metric's rows (and, on a log
+    scale, only the positive ones, which a log axis can draw).
+    """
     colour = alt.Color(
         "run:N", title="Run", scale=alt.Scale(domain=runs, range=PALETTE[: max(len(runs), 1)] or PALETTE)
     )
@@ -94,29 +121,42 @@ def _training_chart(frame: pd.DataFrame, metrics: list[str], runs: list[str]) ->
         title="Split",
         scale=alt.Scale(domain=list(SPLIT_DASHES), range=list(SPLIT_DASHES.values())),
     )
-    base = alt.Chart().encode(
-        x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(nice=False)),
-        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
-        color=colour,
-        tooltip=[
-            alt.Tooltip("run:N"),
-            alt.Tooltip("split:N"),
-            alt.Tooltip("epoch:Q", format=".2f"),
-            alt.Tooltip("value:Q", format=".4f"),
-        ],
-    )
-    lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
-    validation_points = base.mark_point(filled=True, size=40).transform_filter(alt.datum.split == "validation")
+    tooltip = [
+        alt.Tooltip("run:N"),
+        alt.Tooltip("split:N"),
+        alt.Tooltip("epoch:Q", format=".2f"),
+        alt.Tooltip("value:Q", format=".4f"),
+    ]
     # Three panels side by side must fit the wide layout's main column (about 1,000 px at 1,400 px);
     # four or more wrap into rows of two.
     panel_width = 320 if len(metrics) < 3 else 250 if len(metrics) == 3 else 400
-    layered = alt.layer(lines, validation_points, data=frame).properties(width=panel_width, height=CHART_HEIGHT)
-    panels = [METRIC_TITLES.get(m, m) for m in metrics]
+    panels = []
+    for metric in metrics:
+        log = metric in log_metrics
+        title = METRIC_TITLES.get(metric, metric) + (" (log scale)" if log else "")
+        kept = alt.datum.metric == metric
+        if log:
+            kept = kept & (alt.datum.value > 0)
+        base = alt.Chart().encode(
+            x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(nice=False)),
+            y=alt.Y("value:Q", title=None, scale=alt.Scale(type="log") if log else alt.Scale(zero=False)),
+            color=colour,
+            tooltip=tooltip,
+        )
+        lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
+        validation_points = base.mark_point(filled=True, size=40).transform_filter(alt.datum.split == "validation")
+        panels.append(
+            alt.layer(lines, validation_points).transform_filter(kept).properties(
+                width=panel_width, height=CHART_HEIGHT,
+                title=alt.TitleParams(title, fontSize=13, fontWeight="normal", anchor="middle"),
+            )
+        )
     if len(metrics) <= 3:
-        chart = layered.facet(column=alt.Column("panel:N", title=None, sort=panels))
+        chart = alt.hconcat(*panels, data=frame)
     else:
-        chart = layered.facet(facet=alt.Facet("panel:N", title=None, sort=panels), columns=2)
-    chart = chart.resolve_scale(y="independent")
+        chart = alt.concat(*panels, columns=2, data=frame)
+    # Epochs line up from panel to panel, as in a facet; each metric keeps its own range.
+    chart = chart.resolve_scale(x="shared", y="independent")
     return _style(chart)
 
 
@@ -363,7 +403,9 @@ def accuracy_by_shift_chart(frame: pd.DataFrame, *, y_title: str, chance: float 
 # --- Attention ----------------------------------------------------------------------------------------
 
 
-def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26) -> alt.TopLevelMixin:
+def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26,
+                      x_title: str = "English (encoder states zᵢ)", y_title: str = "French (decoder steps)"
+                      ) -> alt.TopLevelMixin:
     """French words (rows) × English words (columns), each cell's α as colour, gold alignments outlined.
 
     `frame` is long-form with columns english, french (labels unique per position, for instance
@@ -373,9 +415,9 @@ def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26) -
     english = list(frame.sort_values("english_position")["english"].drop_duplicates())
     french = list(frame.sort_values("french_position")["french"].drop_duplicates())
     base = alt.Chart(frame).encode(
-        x=alt.X("english:N", sort=english, title="English (encoder states zᵢ)",
+        x=alt.X("english:N", sort=english, title=x_title,
                 axis=alt.Axis(labelAngle=-50, orient="top", labelLimit=120, labelOverlap=False)),
-        y=alt.Y("french:N", sort=french, title="French (decoder steps)", axis=alt.Axis(labelLimit=120, labelOverlap=False)),
+        y=alt.Y("french:N", sort=french, title=y_title, axis=alt.Axis(labelLimit=120, labelOverlap=False)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color("weight:Q", title="α", scale=alt.Scale(domain=[0, 1], scheme="blues")),
@@ -421,3 +463,46 @@ def vectors_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
     )
     labels = base.mark_text(dx=9, dy=-9, align="left", fontSize=12).encode(text="label:N")
     return _style(alt.layer(points, labels).properties(height=CHART_HEIGHT + 40))
+
+
+def attention_grid(frame: pd.DataFrame, *, cell: int = 11) -> alt.TopLevelMixin:
+    """Small attention maps, one per layer (rows) and head (columns): `attention_heatmap`'s frame
+    with columns layer and head added; the words are left to the tooltips."""
+    english = list(frame.sort_values("english_position")["english"].drop_duplicates())
+    french = list(frame.sort_values("french_position")["french"].drop_duplicates())
+    chart = alt.Chart(frame).mark_rect().encode(
+        x=alt.X("english:N", sort=english, title=None, axis=None),
+        y=alt.Y("french:N", sort=french, title=None, axis=None),
+        color=alt.Color("weight:Q", title="α", scale=alt.Scale(domain=[0, 1], scheme="blues")),
+        tooltip=["layer:N", "head:N", "french:N", "english:N", alt.Tooltip("weight:Q", format=".3f", title="α")],
+    ).properties(width=alt.Step(cell), height=alt.Step(cell)).facet(
+        row=alt.Row("layer:N", title=None), column=alt.Column("head:N", title=None))
+    return _style(chart).configure_header(labelFontSize=12)
+
+
+def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diverging: bool = True,
+                   columns: list[str] | None = None) -> alt.TopLevelMixin:
+    """A small matrix (rows = words) as coloured cells, for the Q, K, V walkthrough; −∞ (masked) cells are grey."""
+    import numpy as np
+
+    values = np.asarray(matrix, dtype=float)
+    columns = columns or [str(index) for index in range(values.shape[1])]
+    frame = pd.DataFrame([{"row": f"{r + 1} {rows[r]}", "column": columns[c], "value": values[r, c],
+                           "masked": not np.isfinite(values[r, c])}
+                          for r in range(values.shape[0]) for c in range(values.shape[1])])
+    frame["shown"] = frame["value"].where(~frame["masked"])
+    finite = np.abs(values[np.isfinite(values)])
+    limit = float(finite.max()) if finite.size else 1.0
+    scale = (alt.Scale(scheme="redblue", domain=[-limit, limit], reverse=True) if diverging
+             else alt.Scale(scheme="blues", domain=[0, max(limit, 1e-9)]))
+    base = alt.Chart(frame).encode(
+        x=alt.X("column:N", sort=columns, title=None, axis=alt.Axis(labels=len(columns) <= 40, labelAngle=-50,
+                                                                      labelOverlap=False)),
+        y=alt.Y("row:N", sort=[f"{r + 1} {w}" for r, w in enumerate(rows)], title=None,
+                axis=alt.Axis(labelOverlap=False)),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.condition("datum.masked", alt.value("#bbbbbb"), alt.Color("shown:Q", title=None, scale=scale)),
+        tooltip=["row:N", "column:N", alt.Tooltip("value:Q", format=".3f")],
+    )
+    return _style(cells.properties(width=alt.Step(cell), height=alt.Step(cell), title=title))

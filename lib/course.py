@@ -84,4 +84,12 @@ COURSE_PAGES = [
         notes_section="Attention",
         question="Which source words does the decoder look at, and why does that help long sentences?",
     ),
+    CoursePage(
+        path="app_pages/transformer.py",
+        title="Transformer",
+        icon=":material/hub:",
+        section="Sequence to sequence",
+        notes_section="Transformer",
+        question="What do Q, K, V, several heads and positional encodings do, with no recurrence at all?",
+    ),
 ]

@@ -561,6 +561,18 @@ class TransformerTranslator:
                 "weights": np.asarray(weights)[0]}
 
 
+def encoder_without_positions(translator: TransformerTranslator) -> "keras.Model":
+    """The translator's encoder, with its trained weights, minus the position encoding: English ids →
+    (batch, S, d). Self-attention and the per-word network treat every position alike, so this
+    encoder sees a bag of words: shuffling the input only shuffles its output rows."""
+    import keras
+
+    settings = {**translator.settings, "seed": 0, "positions": "none"}
+    source = keras.Input(shape=(None,), dtype="int32")
+    return keras.Model(source, _encoder(source, len(translator.source_vocabulary), settings,
+                                        lambda name, make: translator.model.get_layer(name), {}))
+
+
 def encoder_outputs(translator: TransformerTranslator, source_ids) -> np.ndarray:
     """The encoder's output: (words, d) for one sentence of ids, (sentences, words, d) for a batch."""
     source_ids = np.asarray(source_ids, dtype=np.int32)

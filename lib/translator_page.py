@@ -31,6 +31,7 @@ from lib.corpus import (
     make_corpus,
     parse_sentence_pairs_tsv,
     split_pairs,
+    tokenize,
 )
 from lib.seq2seq import (
     DEFAULT_BATCH_SIZE,
@@ -310,7 +311,10 @@ def parameter_table(settings: ScratchSettings, vocabularies: tuple[Vocabulary, V
 def translator_for(model, vocabularies: tuple[Vocabulary, Vocabulary]):
     """The step-by-step translator of a model of the family: the attention one, or the plain seq2seq."""
     from lib.attention import AttentionTranslator, is_attention_model
+    from lib.transformer import TransformerTranslator, is_transformer_model
 
+    if is_transformer_model(model):
+        return TransformerTranslator(model, *vocabularies)
     translator_class = AttentionTranslator if is_attention_model(model) else Seq2SeqTranslator
     return translator_class(model, *vocabularies)
 
@@ -328,12 +332,17 @@ def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings, 
     `draw_snapshot`, functions of the translator, handed to `train_live`).
     """
     vocabularies = corpus_vocabularies(corpus_id, corpus)
-    train_pairs = corpus.train[: settings.train_sentences]
-    train = encode_pairs(train_pairs, *vocabularies)
+    train_pairs = corpus.train
+    # The Transformer page can train on short sentences only, to test positions on unseen lengths.
+    longest = getattr(settings, "longest_training_sentence", None)
+    if longest:
+        train_pairs = [pair for pair in train_pairs if len(tokenize(pair[0])) <= longest]
+    train = encode_pairs(train_pairs[: settings.train_sentences], *vocabularies)
     test = encode_pairs(corpus.test, *vocabularies)
     model = settings.build(vocabularies)
     batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=0)
-    trainer = compile_seq2seq(model, cosine_learning_rate(settings.epochs * len(batches)),
+    peak = getattr(settings, "learning_rate", DEFAULT_LEARNING_RATE)  # The Transformer's is smaller.
+    trainer = compile_seq2seq(model, cosine_learning_rate(settings.epochs * len(batches), peak),
                               sampling_probability=settings.sampling_probability)
     translator = translator_for(model, vocabularies)
     snapshot = live_view.pop("snapshot", None)

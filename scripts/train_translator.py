@@ -2,6 +2,7 @@
 
     python scripts/train_translator.py            # the shipped seq2seq: seed 0, 48,000 pairs, 10 epochs
     python scripts/train_translator.py --model attention   # the shipped attention model, data/attention/
+    python scripts/train_translator.py --model transformer # the shipped Transformer, data/transformer/
     python scripts/train_translator.py --epochs 1 --output /tmp/translator   # a quick check
 
 Both models share everything but the model: the corpus, the vocabularies, the held-out sentences,
@@ -31,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from lib import attention, seq2seq  # noqa: E402
+from lib import attention, seq2seq, transformer  # noqa: E402
 from lib.bleu import bleu_by_source_length  # noqa: E402
 from lib.corpus import Vocabulary, encode_pairs, make_corpus  # noqa: E402
 
@@ -45,12 +46,12 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--train", type=int, default=DEFAULT_TRAIN_SENTENCES)
     parser.add_argument("--test", type=int, default=DEFAULT_TEST_SENTENCES)
-    parser.add_argument("--model", choices=("seq2seq", "attention"), default="seq2seq")
+    parser.add_argument("--model", choices=("seq2seq", "attention", "transformer"), default="seq2seq")
     parser.add_argument("--output", type=Path, default=None,
                         help="default: data/translator/ for seq2seq, data/attention/ for attention")
     arguments = parser.parse_args()
-    output = arguments.output or (seq2seq.TRANSLATOR_DIRECTORY if arguments.model == "seq2seq"
-                                  else attention.ATTENTION_DIRECTORY)
+    output = arguments.output or {"seq2seq": seq2seq.TRANSLATOR_DIRECTORY, "attention": attention.ATTENTION_DIRECTORY,
+                                  "transformer": transformer.TRANSFORMER_DIRECTORY}[arguments.model]
 
     import keras
     import tensorflow as tf
@@ -65,13 +66,20 @@ def main() -> None:
         settings = {**seq2seq.DEFAULT_SETTINGS, "seed": arguments.seed}
         model = seq2seq.build_seq2seq(len(source_vocabulary), len(target_vocabulary), **settings)
         translator_class, save, load = seq2seq.Seq2SeqTranslator, seq2seq.save_translator, seq2seq.load_translator
-    else:
+    elif arguments.model == "attention":
         settings = {**attention.DEFAULT_SETTINGS, "seed": arguments.seed}
         model = attention.build_attention_seq2seq(len(source_vocabulary), len(target_vocabulary), **settings)
         translator_class = attention.AttentionTranslator
         save, load = attention.save_attention_translator, attention.load_attention_translator
+    else:
+        settings = {**transformer.DEFAULT_SETTINGS, "seed": arguments.seed}
+        model = transformer.build_transformer(len(source_vocabulary), len(target_vocabulary), **settings)
+        translator_class = transformer.TransformerTranslator
+        save, load = transformer.save_transformer_translator, transformer.load_transformer_translator
+    # The Transformer learns with a smaller step than the recurrent models (lib/transformer.py says why).
+    peak_learning_rate = transformer.DEFAULT_LEARNING_RATE if arguments.model == "transformer" else seq2seq.DEFAULT_LEARNING_RATE
     batches = seq2seq.bucketed_dataset(train, seq2seq.DEFAULT_BATCH_SIZE, seed=arguments.seed)
-    trainer = seq2seq.compile_seq2seq(model, seq2seq.cosine_learning_rate(arguments.epochs * len(batches)),
+    trainer = seq2seq.compile_seq2seq(model, seq2seq.cosine_learning_rate(arguments.epochs * len(batches), peak_learning_rate),
                                       seed=arguments.seed)
     print(f"{len(corpus.train)} training and {len(corpus.test)} held-out pairs; vocabularies "
           f"{len(source_vocabulary)} English and {len(target_vocabulary)} French; {model.count_params():,} parameters")
@@ -124,7 +132,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}; shared with other jobs",
         "versions": {"python": platform.python_version(), "keras": keras.__version__, "tensorflow": tf.__version__},
         "settings": settings,
-        "learning_rate": seq2seq.DEFAULT_LEARNING_RATE,
+        "learning_rate": peak_learning_rate,
         "learning_rate_schedule": "cosine decay to 5 % over the planned batches",
         "batch_size": seq2seq.DEFAULT_BATCH_SIZE,
         "batches": "length-bucketed (lib.seq2seq.bucketed_dataset)",

@@ -1,0 +1,271 @@
+"""Transformer: queries, keys and values, every head of every layer, why positions and the causal mask
+exist, a Transformer trained live, and the three translators compared on the same sentences."""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from lib.attention import attention_numpy
+from lib.attention_page import attention_frame
+from lib.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap
+from lib.training import live_training, page_runs
+from lib.transformer import POSITION_NAMES, POSITIONS, attention_layer_names, encoder_without_positions, head_walkthrough, sinusoidal_encoding
+from lib.transformer_page import (
+    COMPARED_PAGES,
+    KNOCKOUT_SENTENCES,
+    PAGE_KEY,
+    PRETRAINED,
+    SCRATCH_DEFAULT_EPOCHS,
+    SCRATCH_DEFAULT_TRAIN,
+    SCRATCH_TRAIN_CHOICES,
+    SHIPPED,
+    SNAPSHOTS_PER_EPOCH,
+    TransformerSettings,
+    cost_reading,
+    encoder_costs,
+    head_frames,
+    head_view,
+    knockout_bleu,
+    map_titles,
+    mask_reading,
+    parameter_table,
+    pretrained_transformer,
+    shipped_knockout_bleu,
+    silenced_translator,
+)
+from lib.translator_page import (
+    FAMILY_TABLE_COLUMNS,
+    MAX_PARAMETERS,
+    choose_corpus,
+    choose_model,
+    choose_sentence,
+    family_by_length,
+    family_table,
+    train_from_scratch,
+    trained_runs,
+    translate,
+)
+
+st.title("Transformer")
+st.markdown(
+    "> *Attention: query-key-values. The bank may contain pairs of vectors (key, value); the query q is compared to "
+    "every key, and the corresponding value is returned: the basis of key-value memory networks. Multi-head "
+    "attention. Self-attention: Q = K = V = the words X. The Transformer: no recurrence, used in all recent "
+    "models.*  — the notes"
+)
+choice = choose_corpus("transformer_corpus_choice", "transformer_pairs_upload")
+corpus, corpus_id = choice.corpus, choice.corpus_id
+translator = choose_model(PAGE_KEY, corpus_id, corpus, PRETRAINED, pretrained_transformer,
+                          "The shipped Transformer, or one you trained in section 4.")
+is_shipped = translator is pretrained_transformer()
+sentence = choose_sentence(corpus, translator.source_vocabulary)
+if sentence is None:
+    st.stop()
+text, prepared = sentence
+english = prepared.words
+
+# --- 1. Query, key, value ------------------------------------------------------------------------------
+st.header("1 · Query, key, value: a soft dictionary")
+st.markdown("A memory of (key, value) pairs. The query is compared to every key (a dot product), the scores go "
+            "through a softmax, and the memory returns the values mixed by those weights. Edit anything.")
+memory_column, query_column = st.columns([3, 2], gap="large")
+memory = memory_column.data_editor(
+    pd.DataFrame({"item": ["cat", "dog", "car", "house"], "key x": [1.0, 0.8, -1.0, -0.6], "key y": [0.2, 0.5, 0.1, -1.0],
+                  "value (kg)": [4.0, 20.0, 1200.0, 90000.0]}),
+    hide_index=True, key="memory", num_rows="fixed",
+    column_config={c: st.column_config.NumberColumn(min_value=-1e6, max_value=1e6) for c in ("key x", "key y", "value (kg)")})
+query = np.array([query_column.number_input("Query x", -10.0, 10.0, 1.0, 0.1),
+                  query_column.number_input("Query y", -10.0, 10.0, 0.4, 0.1)])
+sharpness = query_column.select_slider("Scale on the scores", [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], value=1.0,
+                                       help="Large: the softmax becomes one-hot, and the memory a hard lookup.")
+keys = memory[["key x", "key y"]].astype(float).fillna(0.0).to_numpy()
+values = memory[["value (kg)"]].astype(float).fillna(0.0).to_numpy()
+scores, weights, returned = attention_numpy(query, keys, sharpness, values=values)
+memory_column.dataframe(pd.DataFrame({"item": memory["item"], "score q·k × scale": scores, "α": weights}),
+                        hide_index=True, column_config={"α": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)})
+query_column.metric("Returned value: Σ α · value", f"{returned[0]:,.1f} kg")
+best = memory["item"].iloc[int(np.argmax(scores))]
+query_column.caption(f"The closest key is **{best}**'s. At scale {sharpness:g} the memory returns "
+                     + ("almost exactly its value: a hard lookup." if weights.max() > 0.99 else "a blend of the values."))
+
+st.subheader("The real thing: one head of the trained model")
+layer_names = attention_layer_names(translator.settings["layers"])
+layer_column, head_column = st.columns(2)
+layer_name = layer_column.selectbox("Attention layer", layer_names, format_func=lambda name: name.replace("_", " "))
+head = head_column.slider("Head", 1, translator.settings["heads"], 1) - 1
+walk = head_walkthrough(translator, prepared.ids, layer_name, head)
+queries_words, keys_words = walk["query_words"], walk["key_words"]
+st.markdown(f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1]}). This head projects it to "
+            f"d_k = {walk['key_dim']}: Q = X·W_Q, K = X·W_K, V = X·W_V"
+            + (" (K and V from the encoder's output)." if "cross" in layer_name else " (self-attention: all three from X)."))
+projections = st.columns(3)
+for column, name in zip(projections, ("Q", "K", "V")):
+    rows = queries_words if name == "Q" else keys_words
+    column.altair_chart(matrix_heatmap(walk[name], rows, title=f"{name} ({len(rows)} × {walk['key_dim']})", cell=9),
+                        width="content")
+steps = st.columns(4)
+for column, (name, title, diverging) in zip(steps, (("scores", "Q·Kᵀ", True), ("scaled_scores", f"÷ √{walk['key_dim']}", True),
+                                                    ("masked_scores", "masked (grey: −∞)", True),
+                                                    ("weights", "softmax, row by row", False))):
+    column.altair_chart(matrix_heatmap(walk[name], queries_words, title=title, cell=14, diverging=diverging,
+                                       columns=[f"{i + 1} {w}" for i, w in enumerate(keys_words)]), width="content")
+st.caption(f"Output = weights · V ({len(queries_words)} × {walk['key_dim']}), then W_O mixes the heads. The weights "
+           f"computed here by hand match the Keras layer's own to {np.abs(walk['weights'] - walk['keras_weights']).max():.1e}."
+           + (" The decoder's self-attention mask is a triangle: a French word sees only the words before it."
+              if layer_name.startswith("decoder") and "self" in layer_name else ""))
+
+# --- 2. Heads and layers -------------------------------------------------------------------------------
+st.header("2 · Heads and layers: what each one looks at")
+trace, beam = translate(translator, prepared.ids, beam_width=4)
+greedy_column, beam_column = st.columns(2, gap="large")
+for column, title, output in ((greedy_column, "Greedy decoding", trace.text), (beam_column, "Beam search, width 4", beam.text)):
+    with column.container(border=True):
+        st.caption(title)
+        st.markdown(f"#### {output or '(nothing: </s> first)'}")
+grids = head_frames(translator, prepared.ids, english)
+grid_columns = st.columns(len(grids))
+for column, (title, frame) in zip(grid_columns, grids.items()):
+    column.markdown(f"**{title}**")
+    column.altair_chart(attention_grid(frame, cell=7), width="content")
+enlarge_column, map_column = st.columns([1, 3], gap="large")
+kind = enlarge_column.selectbox("Enlarge", list(grids))
+layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()))
+head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()))
+chosen = grids[kind][(grids[kind]["layer"] == layer_label) & (grids[kind]["head"] == head_label)]
+x_title, y_title = map_titles(kind)
+map_column.altair_chart(attention_heatmap(chosen, title=f"{kind}, {layer_label}, {head_label}", x_title=x_title,
+                                          y_title=y_title), width="content")
+
+st.subheader("Silence heads")
+head_options = [f"{name.replace('_attention', '').replace('_', ' ')} · head {h + 1}"
+                for name in layer_names for h in range(translator.settings["heads"])]
+option_heads = {label: (name, h) for label, (name, h) in zip(
+    head_options, [(name, h) for name in layer_names for h in range(translator.settings["heads"])])}
+silenced_labels = st.pills("Heads to silence at inference", head_options, selection_mode="multi", key="silenced_heads")
+silenced = tuple(sorted(option_heads[label] for label in silenced_labels))
+knocked = silenced_translator(translator, silenced, is_shipped)
+before_column, after_column = st.columns(2, gap="large")
+bleu_all = shipped_knockout_bleu(()) if is_shipped else knockout_bleu(translator, corpus)
+bleu_now = shipped_knockout_bleu(silenced) if is_shipped else knockout_bleu(knocked, corpus)
+knocked_text = translate(knocked, prepared.ids, beam_width=1)[0].text if silenced else trace.text
+before_column.metric(f"BLEU, every head (first {KNOCKOUT_SENTENCES} held-out)", f"{bleu_all:.1f}")
+after_column.metric(f"BLEU, {len(silenced)} head(s) silenced", f"{bleu_now:.1f}", f"{bleu_now - bleu_all:+.1f}")
+st.markdown(f"Greedy translation with those heads silenced: **{knocked_text or '(nothing)'}**")
+st.caption("A silenced head's rows of the output projection W_O are zeroed in a copy of the model; the model every "
+           "participant uses is never changed.")
+
+# --- 3. Positions ----------------------------------------------------------------------------------------
+st.header("3 · Positions: why a model with no recurrence needs them")
+encoding = sinusoidal_encoding(50, translator.settings["model_size"])
+position_column, curve_column = st.columns(2, gap="large")
+position_column.altair_chart(matrix_heatmap(encoding[:, :64], [str(p) for p in range(50)],
+                                            title="Sinusoidal encoding: position × dimension (first 64)", cell=7),
+                             width="content")
+curves = pd.DataFrame([{"position": p, "value": encoding[p, d], "dimension": f"dimension {d}"}
+                       for d in (0, 1, 10, 11, 40, 41) for p in range(50)])
+curve_column.altair_chart(line_chart(curves, "position", "value", "dimension", x_title="Position", y_title="Value"),
+                          width="stretch")
+order = np.random.default_rng(len(english)).permutation(len(english))
+shuffled = [prepared.ids[i] for i in order]
+plain = encoder_without_positions(translator)
+original_rows = np.asarray(plain(np.asarray([prepared.ids], dtype=np.int32), training=False))[0]
+shuffled_rows = np.asarray(plain(np.asarray([shuffled], dtype=np.int32), training=False))[0]
+with_positions = translator.encode(np.asarray([prepared.ids], dtype=np.int32))[0][0]
+with_positions_shuffled = translator.encode(np.asarray([shuffled], dtype=np.int32))[0][0]
+st.markdown(f"Shuffled: *{' '.join(english[i] for i in order)}*. The same encoder, weights and all, **without** its "
+            f"position encoding returns the same vectors, permuted: largest difference "
+            f"{np.abs(shuffled_rows - original_rows[order]).max():.1e}. **With** positions, the shuffled words get other "
+            f"vectors: largest difference {np.abs(with_positions_shuffled - with_positions[order]).max():.2f}.")
+
+# --- 4. Train ---------------------------------------------------------------------------------------------
+st.header("4 · Train from scratch: settings, positions and the causal mask")
+row = st.columns(5)
+layers = row[0].slider("Layers", 1, 4, 2)
+heads = row[1].select_slider("Heads", [1, 2, 4, 8], value=4)
+model_size = row[2].select_slider("Model width d", [64, 128, 256], value=128)
+feed_forward_size = row[3].select_slider("Feed-forward width", [128, 256, 512, 1024], value=256)
+dropout = row[4].slider("Dropout", 0.0, 0.3, 0.1, 0.05)
+row = st.columns(5)
+positions = row[0].selectbox("Positions", POSITIONS, index=1, format_func=lambda name: POSITION_NAMES[name].split(" (")[0])
+pair_choices = sorted({n for n in SCRATCH_TRAIN_CHOICES if n < len(corpus.train)} | {len(corpus.train)})
+default_pairs = min(SCRATCH_DEFAULT_TRAIN, len(corpus.train))
+train_sentences = row[1].select_slider("Training pairs", pair_choices, value=default_pairs if default_pairs in pair_choices
+                                       else pair_choices[-1]) if len(pair_choices) > 1 else pair_choices[0]
+epochs = row[2].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS)
+longest = row[3].select_slider("Longest training sentence", ["any", 10, 15, 20], value="any",
+                               help="Train on short sentences only, to see how each kind of positions copes with "
+                                    "held-out sentences longer than any it was trained on.")
+causal_mask = row[4].toggle("Causal mask in the decoder", value=True,
+                            help="Off: each French position may also read the words after it, in training.")
+settings = TransformerSettings(layers, heads, model_size, feed_forward_size, dropout, positions, causal_mask, epochs,
+                               int(train_sentences), None if longest == "any" else int(longest))
+parameters = parameter_table(settings, choice.vocabularies)
+total = int(parameters["Parameters"].iloc[-1])
+with st.expander(f"Parameters: {total:,}"):
+    st.dataframe(parameters, hide_index=True, column_config={
+        name: st.column_config.NumberColumn(format="localized") for name in ("Weights", "Biases", "Parameters")})
+too_big = total > MAX_PARAMETERS or model_size % heads != 0
+if too_big:
+    st.warning(f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds."
+               if total > MAX_PARAMETERS else "The model width must divide into the heads.", icon=":material/memory:")
+view_column, view_head_column = st.columns(2)
+watchable = attention_layer_names(layers)
+watched = view_column.selectbox("Live map of", watchable, index=watchable.index(f"decoder_{layers}_cross_attention"),
+                                format_func=lambda name: name.replace("_", " "))
+watched_head = view_head_column.slider("Its head", 1, heads, 1) - 1
+settings = replace(settings, watched_layer=watched, watched_head=watched_head)
+held_english, held_french, _, _, snapshot, draw_snapshot = head_view(corpus, watched, watched_head)
+st.markdown(f"The live map follows one held-out pair: *{held_english}* → *{held_french}*.")
+trained_now = live_training(
+    PAGE_KEY, ["loss", "token_accuracy", "bleu"],
+    lambda area: train_from_scratch(PAGE_KEY, corpus_id, corpus, settings, area, snapshot=snapshot,
+                                    draw_snapshot=draw_snapshot, snapshots_per_epoch=SNAPSHOTS_PER_EPOCH),
+    train_label="Train from scratch", disabled=too_big,
+)
+if trained_now:
+    st.rerun()
+runs = trained_runs(PAGE_KEY, corpus_id, corpus)
+replayable = [run for run in page_runs(PAGE_KEY) if run.snapshots and run.settings.get("corpus") == corpus_id]
+if replayable:
+    st.subheader("Replay the live map")
+    names = {run.display_label: run for run in replayable}
+    replay_run = names[st.selectbox("Run", list(names), index=len(names) - 1)]
+    moment = st.select_slider("Moment of training (epochs)", options=list(range(len(replay_run.snapshots))),
+                              value=len(replay_run.snapshots) - 1,
+                              format_func=lambda index: f"{replay_run.snapshots[index]['epoch']:.2f}")
+    taken = replay_run.snapshots[moment]
+    run_layer, run_head = replay_run.settings["watched_layer"], replay_run.settings["watched_head"]
+    keys_words, queries_words = head_view(corpus, run_layer, run_head)[2:4]
+    x_title, y_title = map_titles(run_layer.replace("_", " "))
+    st.altair_chart(attention_heatmap(attention_frame(np.asarray(taken["value"], dtype=np.float32), keys_words, queries_words),
+                                      title=f"{replay_run.display_label}: {run_layer.replace('_', ' ')}, head {run_head + 1}, "
+                                            f"epoch {taken['epoch']:.2f}", x_title=x_title, y_title=y_title), width="content")
+reading = mask_reading(runs)
+if reading:
+    st.markdown(reading)
+else:
+    st.caption("Train once with the causal mask and once without it (same other settings) to see why it exists.")
+
+# --- 5. Three translators ----------------------------------------------------------------------------------
+st.header("5 · No recurrence: the three translators compared")
+table = family_table(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
+if not table.empty:
+    st.dataframe(table, hide_index=True, width="stretch", column_config=FAMILY_TABLE_COLUMNS)
+    by_length = family_by_length(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
+    st.altair_chart(line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
+                               y_title="Corpus BLEU (greedy)"), width="stretch")
+    st.caption("Same held-out sentences for every model: the three shipped ones, and this session's runs on the "
+               "Translator, Attention and Transformer pages.")
+st.subheader("Cost against length, measured on this machine")
+st.markdown("Self-attention compares every word with every word, so its work grows with the square of the length, "
+            "but all positions are computed at once; a recurrent encoder does work in proportion to the length, one "
+            "step after another.")
+if st.button("Measure (about 30 s)", icon=":material/timer:"):
+    st.session_state["encoder_costs"] = encoder_costs()
+if "encoder_costs" in st.session_state:
+    costs = st.session_state["encoder_costs"]
+    st.altair_chart(line_chart(costs, "length", "milliseconds", "model", x_title="Sentence length (tokens, 8 sentences)",
+                               y_title="Milliseconds", log_x=True, log_y=True), width="stretch")
+    st.markdown(cost_reading(costs))

@@ -1,0 +1,50 @@
+"""The Transformer page in a real browser: it translates at once with the shipped Transformer and
+draws every head; silencing a head reruns without an exception; a short training from scratch is
+stopped mid-run and kept; a screenshot is kept to look at."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser_support import wait_until_idle
+from tests.conftest import ARTIFACTS
+from tests.test_browser import assert_no_exception, move_slider, slider
+
+pytestmark = pytest.mark.browser
+
+
+def test_transformer_translates_silences_a_head_trains_and_stops(browser, app_url: str):
+    context = browser.new_context(viewport={"width": 1400, "height": 5000})
+    page = context.new_page()
+    page.goto(f"{app_url}/transformer")
+    wait_until_idle(page, timeout_ms=180_000)
+    assert_no_exception(page)
+    expect(page.get_by_role("heading", name="le petit chat ne voit pas les maisons vertes")).to_have_count(2)
+    expect(page.get_by_text("decoder cross-attention (decoder → encoder)", exact=False).first).to_be_visible()
+
+    page.get_by_test_id("stButtonGroup").get_by_role("button", name="encoder 1 self · head 1").click()
+    wait_until_idle(page, timeout_ms=120_000)
+    assert_no_exception(page)
+    expect(page.get_by_text("1 head(s) silenced")).to_be_visible()
+
+    move_slider(page, "Layers", "ArrowLeft", 1, "1")
+    width = slider(page, "Model width d")
+    width.focus()
+    width.press("Home")  # d = 64
+    expect(width).to_have_attribute("aria-valuetext", "64")
+    page.wait_for_timeout(800)
+    wait_until_idle(page)
+    move_slider(page, "Epochs", "ArrowRight", 3, "5")
+    page.get_by_role("button", name="Train from scratch").click()
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Epoch 2/5", exact=False)).to_be_visible(timeout=180_000)
+    page.get_by_role("button", name="Stop").click()
+    wait_until_idle(page, timeout_ms=180_000)
+    assert_no_exception(page)
+    expect(page.get_by_text("Replay the live map")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame").filter(has_text="ms per sentence")).to_contain_text("(stopped)")
+    page.wait_for_timeout(1500)  # Let the charts finish drawing before the picture.
+    page.screenshot(path=str(ARTIFACTS / "transformer-trained.png"), full_page=True)
+    assert_no_exception(page)
+    context.close()
