@@ -12,6 +12,7 @@ from lib.vanishing import (
     gate_traces,
     latest_trained_models,
     mlp_gradients,
+    mlp_gradients_chart,
     probe_sequence,
     recurrent_gradients,
     sweep_accuracy,
@@ -36,7 +37,10 @@ st.markdown(
 st.header("1 · The MLP case: a product of derivatives")
 chain_column, derivative_column = st.columns(2, gap="large")
 with chain_column:
-    st.latex(r"l_1 = U X,\quad h_1 = \tanh(l_1),\quad l_2 = V h_1,\quad y = \tanh(l_2)")
+    # Two rows of two: on one line the chain is wider than half the main column at 1,400 px.
+    st.latex(
+        r"\begin{aligned} l_1 &= U X, & h_1 &= \tanh(l_1),\\ l_2 &= V h_1, & y &= \tanh(l_2) \end{aligned}"
+    )
     st.latex(
         r"\frac{\partial E}{\partial l_1} = \frac{\partial E}{\partial y}\,"
         r"\underbrace{\tanh'(l_2)}_{\le 1}\,V\,\underbrace{\tanh'(l_1)}_{\le 1}"
@@ -58,11 +62,7 @@ activation = mlp_controls[1].selectbox("Activation", ["tanh", "sigmoid", "relu"]
 init_scale = mlp_controls[2].slider("Initialisation scale", 0.25, 2.0, 1.0, step=0.05,
                                     help="Multiplies the Glorot-uniform initial weights of every layer.")
 mlp_norms = mlp_gradients(depth, activation, init_scale)
-st.altair_chart(
-    line_chart(mlp_norms, "layer", "gradient_norm", "quantity", x_title="Layer (1 = nearest the input)",
-               y_title="Gradient norm (log scale)", log_y=True),
-    width="stretch",
-)
+st.altair_chart(mlp_gradients_chart(mlp_norms), width="stretch")
 weights = mlp_norms[mlp_norms["quantity"] == "weights"].set_index("layer")["gradient_norm"]
 st.caption(
     f"Measured by backpropagation on a real batch through a {depth}-layer Keras MLP: the gradient reaching "

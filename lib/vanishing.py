@@ -8,10 +8,12 @@ through the shared engine.
 
 from __future__ import annotations
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from lib.charts import line_chart
 from lib.gradients import (
     activation_derivatives,
     lstm_gate_traces,
@@ -45,6 +47,14 @@ def activation_frame() -> pd.DataFrame:
 def mlp_gradients(depth: int, activation: str, init_scale: float) -> pd.DataFrame:
     frame = mlp_layer_gradient_norms(depth, activation, init_scale)
     return frame.assign(gradient_norm=frame["gradient_norm"].clip(lower=NORM_FLOOR))
+
+
+def mlp_gradients_chart(norms: pd.DataFrame) -> alt.TopLevelMixin:
+    """`mlp_gradients`' norms against the layer, on a log scale; layers are whole numbers, so are the ticks."""
+    chart = line_chart(norms, "layer", "gradient_norm", "quantity", x_title="Layer (1 = nearest the input)",
+                       y_title="Gradient norm (log scale)", log_y=True)
+    chart.encoding.x.axis = alt.Axis(tickMinStep=1, format="d")
+    return chart
 
 
 @st.cache_data(max_entries=128, show_spinner="Backpropagating through time…")

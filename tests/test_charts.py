@@ -1,0 +1,136 @@
+"""The chart builders' specifications: what a room reads off a chart, checked without a browser."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from lib import charts
+
+
+def history(loss_from: float, loss_to: float, metrics=("loss", "accuracy"), epochs: int = 3, batches: int = 20):
+    """A long-form training history: per-batch training rows and one validation row per epoch."""
+    rows = []
+    steps = epochs * batches
+    for step in range(steps + 1):
+        epoch = step / batches
+        progress = step / steps
+        loss = loss_from * (loss_to / loss_from) ** progress  # geometric: every order of magnitude gets equal room
+        values = {"loss": loss, "accuracy": 0.5 + 0.45 * progress, "mae": loss / 2, "token_accuracy": 0.3 + 0.5 * progress,
+                  "bleu": 10 * progress}
+        for metric in metrics:
+            rows.append({"run": "run", "metric": metric, "split": "train", "epoch": epoch, "value": values[metric]})
+            if step and step % batches == 0:
+                rows.append({"run": "run", "metric": metric, "split": "validation", "epoch": epoch,
+                             "value": values[metric] * 1.1})
+    return pd.DataFrame(rows)
+
+
+def panels(spec: dict) -> list[dict]:
+    return spec.get("hconcat") or spec.get("concat")
+
+
+def panel_for(spec: dict, metric: str) -> dict:
+    """The panel whose rows are this metric's (each panel keeps its own metric with a filter)."""
+    return next(panel for panel in panels(spec) if f"datum.metric === '{metric}'" in json.dumps(panel["transform"]))
+
+
+def y_scale_type(panel: dict) -> str:
+    return panel["layer"][0]["encoding"]["y"]["scale"].get("type", "linear")
+
+
+def drawn_spec(frame: pd.DataFrame, metrics: list[str]) -> tuple[pd.DataFrame, dict]:
+    """What `draw_training_chart` sends: the rows and the cached specification."""
+
+    class Area:
+        def vega_lite_chart(self, data, spec, **kwargs):
+            self.data, self.spec = data, spec
+
+    area = Area()
+    charts.draw_training_chart(area, frame, metrics)
+    return area.data, area.spec
+
+
+def test_a_loss_falling_by_orders_of_magnitude_gets_a_log_scale_and_accuracy_stays_linear():
+    data, spec = drawn_spec(history(2.0, 0.01), ["loss", "accuracy"])
+    assert y_scale_type(panel_for(spec, "loss")) == "log"
+    assert y_scale_type(panel_for(spec, "accuracy")) == "linear"
+    assert "log scale" in json.dumps(panel_for(spec, "loss")["title"])
+    # A log axis cannot draw zero: the log panel keeps only positive values.
+    assert "datum.value > 0" in json.dumps(panel_for(spec, "loss")["transform"])
+    # The rows are still sent once, whole, for the chart's panels to share.
+    assert {"run", "metric", "split", "epoch", "value"} <= set(data.columns)
+    assert set(data["metric"]) == {"loss", "accuracy"}
+    # The full Altair path (`training_chart`) makes the same choice.
+    full = charts.training_chart(history(2.0, 0.01), ["loss", "accuracy"]).to_dict()
+    assert y_scale_type(panel_for(full, "loss")) == "log"
+
+
+def test_a_loss_within_one_order_of_magnitude_stays_linear():
+    _, spec = drawn_spec(history(0.5, 0.3), ["loss", "accuracy"])
+    assert y_scale_type(panel_for(spec, "loss")) == "linear"
+    assert y_scale_type(panel_for(spec, "accuracy")) == "linear"
+    assert "log scale" not in json.dumps(spec)
+
+
+def test_an_error_metric_spanning_orders_of_magnitude_is_logged_too_and_zeros_do_not_count():
+    frame = history(2.0, 0.01, metrics=("loss", "mae"))
+    # A zero (or negative) value cannot decide a log scale nor be drawn on one.
+    frame = pd.concat([frame, pd.DataFrame([{"run": "run", "metric": "loss", "split": "train", "epoch": 0.0,
+                                              "value": 0.0}])], ignore_index=True)
+    assert charts._log_metrics(frame, ["loss", "mae"]) == ("loss", "mae")
+    # Accuracy-like metrics never go on a log scale, whatever their range.
+    assert charts._log_metrics(history(2.0, 0.01, metrics=("bleu",)).assign(value=lambda f: f["value"] + 0.01),
+                               ["bleu"]) == ()
+
+
+def test_panels_keep_their_look_validation_dashed_with_points_legend_at_the_bottom():
+    _, spec = drawn_spec(history(2.0, 0.01), ["loss", "accuracy"])
+    assert spec["config"]["legend"]["orient"] == "bottom"
+    assert "hconcat" in spec
+    for panel in panels(spec):
+        lines, points = panel["layer"]
+        assert lines["encoding"]["strokeDash"]["scale"]["range"][1] == charts.SPLIT_DASHES["validation"]
+        assert points["mark"]["type"] == "point"
+        assert "validation" in json.dumps(points["transform"])
+    assert [panel["title"]["text"] for panel in panels(spec)] == ["Loss (log scale)", "Accuracy"]
+    assert spec["resolve"]["scale"]["y"] == "independent"
+
+
+def test_four_or_more_metrics_wrap_into_rows_of_two():
+    metrics = ["loss", "token_accuracy", "bleu", "accuracy"]
+    _, spec = drawn_spec(history(2.0, 0.01, metrics=tuple(metrics)), metrics)
+    assert spec["columns"] == 2
+    assert len(spec["concat"]) == 4
+    assert all(panel["width"] == 400 for panel in spec["concat"])
+    assert y_scale_type(panel_for(spec, "loss")) == "log"
+    assert y_scale_type(panel_for(spec, "token_accuracy")) == "linear"
+    # Three or fewer stay on one row.
+    _, three = drawn_spec(history(0.5, 0.3, metrics=("loss", "token_accuracy", "bleu")), ["loss", "token_accuracy", "bleu"])
+    assert len(three["hconcat"]) == 3 and "columns" not in three
+
+
+def test_the_specification_is_cached_per_scale_choice():
+    charts._training_chart_spec.cache_clear()
+    drawn_spec(history(0.5, 0.3), ["loss", "accuracy"])
+    drawn_spec(history(0.5, 0.3), ["loss", "accuracy"])
+    assert charts._training_chart_spec.cache_info().misses == 1
+    _, spec = drawn_spec(history(2.0, 0.01), ["loss", "accuracy"])
+    assert charts._training_chart_spec.cache_info().misses == 2
+    assert y_scale_type(panel_for(spec, "loss")) == "log"
+
+
+def test_the_vanishing_pages_per_layer_chart_has_whole_number_ticks():
+    from lib.vanishing import mlp_gradients_chart
+
+    norms = pd.DataFrame({
+        "layer": np.tile(np.arange(1, 11), 2),
+        "quantity": ["weights"] * 10 + ["pre-activation"] * 10,
+        "gradient_norm": np.geomspace(1e-3, 1, 20),
+    })
+    x = mlp_gradients_chart(norms).to_dict()["encoding"]["x"]
+    assert x["field"] == "layer"
+    assert x["axis"]["tickMinStep"] == 1
+    assert x["axis"]["format"] == "d"
