@@ -125,10 +125,9 @@ for column, title, output in ((greedy_column, "Greedy decoding", trace.text), (b
         st.caption(title)
         st.markdown(f"#### {output or '(nothing: </s> first)'}")
 grids = head_frames(translator, prepared.ids, english)
-grid_columns = st.columns(len(grids))
-for column, (title, frame) in zip(grid_columns, grids.items()):
-    column.markdown(f"**{title}**")
-    column.altair_chart(attention_grid(frame, cell=7), width="content")
+for title, frame in grids.items():
+    st.markdown(f"**{title}** (rows: layers; columns: heads; hover for the words)")
+    st.altair_chart(attention_grid(frame, cell=9), width="content")
 enlarge_column, map_column = st.columns([1, 3], gap="large")
 kind = enlarge_column.selectbox("Enlarge", list(grids))
 layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()))
@@ -160,8 +159,9 @@ st.caption("A silenced head's rows of the output projection W_O are zeroed in a 
 st.header("3 · Positions: why a model with no recurrence needs them")
 encoding = sinusoidal_encoding(50, translator.settings["model_size"])
 position_column, curve_column = st.columns(2, gap="large")
-position_column.altair_chart(matrix_heatmap(encoding[:, :64], [str(p) for p in range(50)],
-                                            title="Sinusoidal encoding: position × dimension (first 64)", cell=7),
+position_column.altair_chart(matrix_heatmap(encoding[:, :64], [f"position {p}" for p in range(50)],
+                                            title="Sinusoidal encoding: position × dimension (first 64)", cell=7,
+                                            numbered=False),
                              width="content")
 curves = pd.DataFrame([{"position": p, "value": encoding[p, d], "dimension": f"dimension {d}"}
                        for d in (0, 1, 10, 11, 40, 41) for p in range(50)])
@@ -197,7 +197,7 @@ epochs = row[2].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS)
 longest = row[3].select_slider("Longest training sentence", ["any", 10, 15, 20], value="any",
                                help="Train on short sentences only, to see how each kind of positions copes with "
                                     "held-out sentences longer than any it was trained on.")
-causal_mask = row[4].toggle("Causal mask in the decoder", value=True,
+causal_mask = row[4].toggle("Causal mask", value=True,
                             help="Off: each French position may also read the words after it, in training.")
 settings = TransformerSettings(layers, heads, model_size, feed_forward_size, dropout, positions, causal_mask, epochs,
                                int(train_sentences), None if longest == "any" else int(longest))

@@ -481,13 +481,15 @@ def attention_grid(frame: pd.DataFrame, *, cell: int = 11) -> alt.TopLevelMixin:
 
 
 def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diverging: bool = True,
-                   columns: list[str] | None = None) -> alt.TopLevelMixin:
-    """A small matrix (rows = words) as coloured cells, for the Q, K, V walkthrough; −∞ (masked) cells are grey."""
+                   columns: list[str] | None = None, numbered: bool = True) -> alt.TopLevelMixin:
+    """A small matrix (rows = words, numbered so that a repeated word stays two rows) as coloured
+    cells, for the Q, K, V walkthrough; −∞ (masked) cells are grey."""
     import numpy as np
 
     values = np.asarray(matrix, dtype=float)
     columns = columns or [str(index) for index in range(values.shape[1])]
-    frame = pd.DataFrame([{"row": f"{r + 1} {rows[r]}", "column": columns[c], "value": values[r, c],
+    rows = [f"{r + 1} {word}" for r, word in enumerate(rows)] if numbered else list(rows)
+    frame = pd.DataFrame([{"row": rows[r], "column": columns[c], "value": values[r, c],
                            "masked": not np.isfinite(values[r, c])}
                           for r in range(values.shape[0]) for c in range(values.shape[1])])
     frame["shown"] = frame["value"].where(~frame["masked"])
@@ -498,8 +500,7 @@ def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diver
     base = alt.Chart(frame).encode(
         x=alt.X("column:N", sort=columns, title=None, axis=alt.Axis(labels=len(columns) <= 40, labelAngle=-50,
                                                                       labelOverlap=False)),
-        y=alt.Y("row:N", sort=[f"{r + 1} {w}" for r, w in enumerate(rows)], title=None,
-                axis=alt.Axis(labelOverlap=False)),
+        y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelOverlap=len(rows) > 30)),
     )
     cells = base.mark_rect().encode(
         color=alt.condition("datum.masked", alt.value("#bbbbbb"), alt.Color("shown:Q", title=None, scale=scale)),

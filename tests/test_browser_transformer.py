@@ -43,7 +43,12 @@ def test_transformer_translates_silences_a_head_trains_and_stops(browser, app_ur
     wait_until_idle(page, timeout_ms=180_000)
     assert_no_exception(page)
     expect(page.get_by_text("Replay the live map")).to_be_visible()
-    expect(page.get_by_test_id("stDataFrame").filter(has_text="ms per sentence")).to_contain_text("(stopped)")
+    # The comparison is far down the page, inside Streamlit's scrolling main area.
+    # The data grid writes its cells into the page only once it is on screen.
+    comparison = page.get_by_test_id("stDataFrame").last
+    comparison.scroll_into_view_if_needed()
+    expect(comparison).to_contain_text("Seconds per epoch", timeout=15_000)
+    expect(comparison).to_contain_text("(stopped)")
     page.wait_for_timeout(1500)  # Let the charts finish drawing before the picture.
     page.screenshot(path=str(ARTIFACTS / "transformer-trained.png"), full_page=True)
     assert_no_exception(page)

@@ -104,7 +104,7 @@ def test_short_trainings_with_and_without_the_causal_mask_explain_it():
     widget(app, "slider", "Epochs").set_value(2).run()
     next(b for b in app.button if b.label == "Train from scratch").click().run()
     assert not app.exception
-    next(t for t in app.toggle if t.label == "Causal mask in the decoder").set_value(False).run()
+    next(t for t in app.toggle if t.label == "Causal mask").set_value(False).run()
     next(b for b in app.button if b.label == "Train from scratch").click().run()
     assert not app.exception
     runs = app.session_state[RUNS]
