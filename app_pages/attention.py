@@ -30,7 +30,7 @@ from lib.attention_page import (
     pretrained_attention_figures,
     vectors_frame,
 )
-from lib.charts import attention_heatmap, bar_chart, line_chart, vectors_chart
+from lib.charts import attention_heatmap, bar_chart, line_chart, show, vectors_chart
 from lib.corpus import END, START_ID, tokenize
 from lib.seq2seq import MAX_INPUT_WORDS
 from lib.training import live_training, page_runs
@@ -89,11 +89,11 @@ st.markdown(f"Step {step_number}: the decoder has read `{decoded_so_far(trace, s
 bars = pd.DataFrame({"word": [f"{i + 1} {w}" for i, w in enumerate(english_words)], "score": formula["scores"],
                      "alpha": formula["weights"], "top": formula["weights"] == formula["weights"].max()})
 score_column, alpha_column, picture_column = st.columns(3, gap="medium")
-score_column.altair_chart(bar_chart(bars, "word", "score", x_title="English word i", y_title=f"{scale:g} × q·zᵢ",
+show(score_column, bar_chart(bars, "word", "score", x_title="English word i", y_title=f"{scale:g} × q·zᵢ",
                                     highlight="top"), width="stretch")
-alpha_column.altair_chart(bar_chart(bars, "word", "alpha", x_title="English word i", y_title="αᵢ = softmax(scores)",
+show(alpha_column, bar_chart(bars, "word", "alpha", x_title="English word i", y_title="αᵢ = softmax(scores)",
                                     highlight="top", domain=(0, 1)), width="stretch")
-picture_column.altair_chart(vectors_chart(vectors_frame(formula, english_words)), width="stretch")
+show(picture_column, vectors_chart(vectors_frame(formula, english_words)), width="stretch")
 st.caption(
     f"q and every zᵢ have {len(formula['query'])} numbers; the bars are exact, the picture is their projection on the "
     f"two main directions of the zᵢ (size: αᵢ). The α sum to {formula['weights'].sum():.3f}; ‖z‖ = "
@@ -124,7 +124,7 @@ french_words = [step.chosen for step in trace.steps]
 weights = np.stack([step.extras["attention"][: len(english_words)] for step in trace.steps])
 map_column, step_column = st.columns([3, 2], gap="large")
 gold = held_out_alignment(corpus, text, trace.text)
-map_column.altair_chart(attention_heatmap(attention_frame(weights, english_words, french_words, gold),
+show(map_column, attention_heatmap(attention_frame(weights, english_words, french_words, gold),
                                           title="Attention of greedy decoding (rows sum to 1)"), width="content")
 if gold is not None:
     map_column.caption("A held-out sentence translated exactly as its reference: the grammar's gold alignment is outlined.")
@@ -193,7 +193,7 @@ if replayable:
     taken = replay_run.snapshots[moment]
     frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), tokenize(english),
                             [*tokenize(french), END], alignment)
-    st.altair_chart(attention_heatmap(frame, title=f"{replay_run.display_label}: epoch {taken['epoch']:.2f}"),
+    show(st, attention_heatmap(frame, title=f"{replay_run.display_label}: epoch {taken['epoch']:.2f}"),
                     width="content")
 st.caption(
     "Alignment accuracy: the share of held-out French words (teacher-forced) whose largest α falls on the English "
@@ -211,7 +211,7 @@ if table.empty:
 else:
     st.dataframe(table, hide_index=True, width="stretch", column_config=FAMILY_TABLE_COLUMNS)
     by_length = family_by_length(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
-    st.altair_chart(line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
+    show(st, line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
                                y_title="Corpus BLEU (greedy)"), width="stretch")
     st.markdown(long_sentence_reading(by_length))
     st.caption("Same held-out sentences for every model: the shipped ones, and the runs of this session on the "
@@ -231,9 +231,9 @@ if corpus.test_alignments is None:
 elif st.toggle("Measure (about 20 s the first time on this server, and per new run)", key="measure_influence"):
     by_offset, by_distance = influence_frames(corpus_id, corpus)
     offset_column, distance_column = st.columns(2, gap="large")
-    offset_column.altair_chart(line_chart(by_offset, "offset", "share", "model", x_title="English position − aligned position",
+    show(offset_column, line_chart(by_offset, "offset", "share", "model", x_title="English position − aligned position",
                                           y_title="Share of the evidence"), width="stretch")
-    distance_column.altair_chart(line_chart(by_distance, "read_after", "share", "model",
+    show(distance_column, line_chart(by_distance, "read_after", "share", "model",
                                             x_title="Words the encoder read after the aligned word",
                                             y_title="Share on the aligned word"), width="stretch")
     st.markdown(influence_reading(by_distance))

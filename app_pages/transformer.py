@@ -9,7 +9,7 @@ import streamlit as st
 
 from lib.attention import attention_numpy
 from lib.attention_page import attention_frame
-from lib.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap
+from lib.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show
 from lib.training import live_training, page_runs
 from lib.transformer import POSITION_NAMES, POSITIONS, attention_layer_names, encoder_without_positions, head_walkthrough, sinusoidal_encoding
 from lib.transformer_page import (
@@ -103,13 +103,13 @@ st.markdown(f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1
 projections = st.columns(3)
 for column, name in zip(projections, ("Q", "K", "V")):
     rows = queries_words if name == "Q" else keys_words
-    column.altair_chart(matrix_heatmap(walk[name], rows, title=f"{name} ({len(rows)} × {walk['key_dim']})", cell=9),
+    show(column, matrix_heatmap(walk[name], rows, title=f"{name} ({len(rows)} × {walk['key_dim']})", cell=9),
                         width="content")
 steps = st.columns(4)
 for column, (name, title, diverging) in zip(steps, (("scores", "Q·Kᵀ", True), ("scaled_scores", f"÷ √{walk['key_dim']}", True),
                                                     ("masked_scores", "masked (grey: −∞)", True),
                                                     ("weights", "softmax, row by row", False))):
-    column.altair_chart(matrix_heatmap(walk[name], queries_words, title=title, cell=14, diverging=diverging,
+    show(column, matrix_heatmap(walk[name], queries_words, title=title, cell=14, diverging=diverging,
                                        columns=[f"{i + 1} {w}" for i, w in enumerate(keys_words)]), width="content")
 st.caption(f"Output = weights · V ({len(queries_words)} × {walk['key_dim']}), then W_O mixes the heads. The weights "
            f"computed here by hand match the Keras layer's own to {np.abs(walk['weights'] - walk['keras_weights']).max():.1e}."
@@ -127,14 +127,14 @@ for column, title, output in ((greedy_column, "Greedy decoding", trace.text), (b
 grids = head_frames(translator, prepared.ids, english)
 for title, frame in grids.items():
     st.markdown(f"**{title}** (rows: layers; columns: heads; hover for the words)")
-    st.altair_chart(attention_grid(frame, cell=9), width="content")
+    show(st, attention_grid(frame, cell=9), width="content")
 enlarge_column, map_column = st.columns([1, 3], gap="large")
 kind = enlarge_column.selectbox("Enlarge", list(grids))
 layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()))
 head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()))
 chosen = grids[kind][(grids[kind]["layer"] == layer_label) & (grids[kind]["head"] == head_label)]
 x_title, y_title = map_titles(kind)
-map_column.altair_chart(attention_heatmap(chosen, title=f"{kind}, {layer_label}, {head_label}", x_title=x_title,
+show(map_column, attention_heatmap(chosen, title=f"{kind}, {layer_label}, {head_label}", x_title=x_title,
                                           y_title=y_title), width="content")
 
 st.subheader("Silence heads")
@@ -159,13 +159,13 @@ st.caption("A silenced head's rows of the output projection W_O are zeroed in a 
 st.header("3 · Positions: why a model with no recurrence needs them")
 encoding = sinusoidal_encoding(50, translator.settings["model_size"])
 position_column, curve_column = st.columns(2, gap="large")
-position_column.altair_chart(matrix_heatmap(encoding[:, :64], [f"position {p}" for p in range(50)],
+show(position_column, matrix_heatmap(encoding[:, :64], [f"position {p}" for p in range(50)],
                                             title="Sinusoidal encoding: position × dimension (first 64)", cell=7,
                                             numbered=False),
                              width="content")
 curves = pd.DataFrame([{"position": p, "value": encoding[p, d], "dimension": f"dimension {d}"}
                        for d in (0, 1, 10, 11, 40, 41) for p in range(50)])
-curve_column.altair_chart(line_chart(curves, "position", "value", "dimension", x_title="Position", y_title="Value"),
+show(curve_column, line_chart(curves, "position", "value", "dimension", x_title="Position", y_title="Value"),
                           width="stretch")
 order = np.random.default_rng(len(english)).permutation(len(english))
 shuffled = [prepared.ids[i] for i in order]
@@ -239,7 +239,7 @@ if replayable:
     run_layer, run_head = replay_run.settings["watched_layer"], replay_run.settings["watched_head"]
     keys_words, queries_words = head_view(corpus, run_layer, run_head)[2:4]
     x_title, y_title = map_titles(run_layer.replace("_", " "))
-    st.altair_chart(attention_heatmap(attention_frame(np.asarray(taken["value"], dtype=np.float32), keys_words, queries_words),
+    show(st, attention_heatmap(attention_frame(np.asarray(taken["value"], dtype=np.float32), keys_words, queries_words),
                                       title=f"{replay_run.display_label}: {run_layer.replace('_', ' ')}, head {run_head + 1}, "
                                             f"epoch {taken['epoch']:.2f}", x_title=x_title, y_title=y_title), width="content")
 reading = mask_reading(runs)
@@ -254,7 +254,7 @@ table = family_table(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
 if not table.empty:
     st.dataframe(table, hide_index=True, width="stretch", column_config=FAMILY_TABLE_COLUMNS)
     by_length = family_by_length(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
-    st.altair_chart(line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
+    show(st, line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
                                y_title="Corpus BLEU (greedy)"), width="stretch")
     st.caption("Same held-out sentences for every model: the three shipped ones, and this session's runs on the "
                "Translator, Attention and Transformer pages.")
@@ -266,6 +266,6 @@ if st.button("Measure (about 30 s)", icon=":material/timer:"):
     st.session_state["encoder_costs"] = encoder_costs()
 if "encoder_costs" in st.session_state:
     costs = st.session_state["encoder_costs"]
-    st.altair_chart(line_chart(costs, "length", "milliseconds", "model", x_title="Sentence length (tokens, 8 sentences)",
+    show(st, line_chart(costs, "length", "milliseconds", "model", x_title="Sentence length (tokens, 8 sentences)",
                                y_title="Milliseconds", log_x=True, log_y=True), width="stretch")
     st.markdown(cost_reading(costs))

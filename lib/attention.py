@@ -322,6 +322,8 @@ class AttentionTranslator:
         self._step_given = tf.function(self._traced_step_given, input_signature=[
             tf.TensorSpec((None, 1), tf.int32), tf.TensorSpec((None, units), tf.float32), bank_spec, mask_spec,
             tf.TensorSpec((None, None), tf.float32)])
+        self._query = tf.function(lambda previous, state: self.query_model([previous, state], training=False),
+                                  input_signature=[tf.TensorSpec((None, 1), tf.int32), tf.TensorSpec((None, units), tf.float32)])
         self._weights = tf.function(lambda source, target: self.weights_model([source, target], training=False),
                                     input_signature=[tf.TensorSpec((None, None), tf.int32)] * 2)
 
@@ -367,8 +369,7 @@ class AttentionTranslator:
         decoder_state = state[0]
         query = None
         for word in previous_ids:
-            query, decoder_state = self.query_model([np.asarray([[word]], dtype=np.int32), decoder_state], training=False)
-            decoder_state = np.asarray(decoder_state)
+            query, decoder_state = self._query(np.asarray([[word]], dtype=np.int32), decoder_state)
         return np.asarray(query)[0, 0], state[1][0]
 
     def teacher_forced_probabilities(self, encoded: EncodedPairs, batch_size: int = 256) -> np.ndarray:

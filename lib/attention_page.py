@@ -35,7 +35,7 @@ from lib.attention import (
     load_attention_translator,
     occlusion_influence,
 )
-from lib.charts import attention_heatmap
+from lib.charts import attention_heatmap, show
 from lib.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
 from lib.seq2seq import beam_search, greedy_decode, load_metrics
 from lib.training import TrainingRun
@@ -184,7 +184,7 @@ def fixed_sentence_view(corpus: Corpus):
 
     def draw_snapshot(placeholder, taken: dict, run: TrainingRun) -> None:
         frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), english_words, french_words, alignment)
-        placeholder.altair_chart(attention_heatmap(frame, title=f"Epoch {taken['epoch']:.2f}", cell=22), width="content")
+        show(placeholder, attention_heatmap(frame, title=f"Epoch {taken['epoch']:.2f}", cell=22), width="content")
 
     return english, french, alignment, snapshot, draw_snapshot
 

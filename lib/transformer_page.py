@@ -19,7 +19,7 @@ import streamlit as st
 from lib.attention_page import PRETRAINED as PRETRAINED_ATTENTION
 from lib.attention_page import attention_frame, fixed_sentence, pretrained_attention_evaluation, pretrained_attention_figures
 from lib.bleu import corpus_bleu
-from lib.charts import attention_heatmap
+from lib.charts import attention_heatmap, show
 from lib.corpus import START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
 from lib.seq2seq import beam_search, greedy_decode, greedy_decode_batch, load_metrics
 from lib.training import TrainingRun
@@ -213,7 +213,7 @@ def head_view(corpus: Corpus, layer_name: str, head: int):
 
     def draw_snapshot(placeholder, taken: dict, run: TrainingRun) -> None:
         frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), keys, queries)
-        placeholder.altair_chart(attention_heatmap(frame, title=f"{layer_name.replace('_', ' ')}, head {head + 1}: "
+        show(placeholder, attention_heatmap(frame, title=f"{layer_name.replace('_', ' ')}, head {head + 1}: "
                                                    f"epoch {taken['epoch']:.2f}", cell=20, x_title=x_title,
                                                    y_title=y_title), width="content")
 
