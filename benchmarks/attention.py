@@ -85,7 +85,9 @@ LONG_WORDS = (21, 30)
 # --- 1. Rerun latency -------------------------------------------------------------------------------
 
 
-def measure_reruns() -> dict:
+def measure_page_reruns(page: str, page_title: str, exercise) -> dict:
+    """The whole app under AppTest: the Home page's reruns (the baseline), then `page`'s first run
+    and whatever `exercise(app)` measures on it (a dict of figures), then Home's reruns again."""
     app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
     timed_run(app)
     on_page(app, HOME_TITLE)
@@ -94,47 +96,61 @@ def measure_reruns() -> dict:
     home = [timed_run(app) for _ in range(RERUNS)]
     on_page(app, HOME_TITLE)
 
-    app.switch_page(PAGE)
-    first = timed_run(app)  # loads both shipped models, measures them on the held-out pairs
-    on_page(app, PAGE_TITLE)
-    steps = list(range(1, int(widget(app.slider, STEP_LABEL).max) + 1))
-
-    def next_value(values: list, current):
-        return values[(values.index(current) + 1) % len(values)]
-
-    def move(collection_name: str, label: str, values: list) -> float:
-        control = widget(getattr(app, collection_name), label)
-        control.set_value(next_value(values, control.value))
-        return timed_run(app)
-
-    for _ in steps:  # warm-up: every value once
-        move("slider", STEP_LABEL, steps)
-    for _ in SCALES:
-        move("select_slider", SCALE_LABEL, SCALES)
-    step = [move("slider", STEP_LABEL, steps) for _ in range(RERUNS)]
-    scale = [move("select_slider", SCALE_LABEL, SCALES) for _ in range(RERUNS)]
-    on_page(app, PAGE_TITLE)
+    app.switch_page(page)
+    first = timed_run(app)  # loads the shipped models, measures them on the held-out pairs
+    on_page(app, page_title)
+    figures = exercise(app)
+    on_page(app, page_title)
 
     app.switch_page(HOME)
     timed_run(app)
     on_page(app, HOME_TITLE)
     home_after = [timed_run(app) for _ in range(RERUNS)]
-    return {"home": home, "home_after": home_after, "first": first, "step": step, "scale": scale,
-            "decoder_steps": len(steps)}
+    return {"home": home, "home_after": home_after, "first": first, **figures}
+
+
+def next_value(values: list, current):
+    return values[(values.index(current) + 1) % len(values)]
+
+
+def move(app: AppTest, collection_name: str, label: str, values: list) -> float:
+    """Set the widget labelled `label` to the value after its current one in `values`; time the rerun."""
+    control = widget(getattr(app, collection_name), label)
+    control.set_value(next_value(values, control.value))
+    return timed_run(app)
+
+
+def attention_moves(app: AppTest) -> dict:
+    steps = list(range(1, int(widget(app.slider, STEP_LABEL).max) + 1))
+    for _ in steps:  # warm-up: every value once
+        move(app, "slider", STEP_LABEL, steps)
+    for _ in SCALES:
+        move(app, "select_slider", SCALE_LABEL, SCALES)
+    step = [move(app, "slider", STEP_LABEL, steps) for _ in range(RERUNS)]
+    scale = [move(app, "select_slider", SCALE_LABEL, SCALES) for _ in range(RERUNS)]
+    return {"step": step, "scale": scale, "decoder_steps": len(steps)}
+
+
+def measure_reruns() -> dict:
+    return measure_page_reruns(PAGE, PAGE_TITLE, attention_moves)
 
 
 # --- 3. BLEU on long sentences --------------------------------------------------------------------
 
 
-def long_sentence_bleu() -> dict:
+def long_sentence_bleu(loaders: dict | None = None) -> dict:
+    """Greedy held-out BLEU, overall and on 21-30-word English, of each shipped model: `loaders` maps
+    a name to the function loading it (default: the attention model and the seq2seq)."""
     from lib.attention import load_attention_translator
     from lib.bleu import corpus_bleu
     from lib.corpus import make_corpus
     from lib.seq2seq import evaluate_translator, load_translator
 
     corpus = make_corpus(48_000, 500, seed=0)
+    loaders = loaders or {"attention": load_attention_translator, "seq2seq": load_translator}
     figures = {}
-    for name, translator in (("attention", load_attention_translator()), ("seq2seq", load_translator())):
+    for name, load in loaders.items():
+        translator = load()
         evaluation = evaluate_translator(translator, corpus.test)
         long = [index for index, source in enumerate(evaluation.sources)
                 if LONG_WORDS[0] <= len(source.split()) <= LONG_WORDS[1]]
@@ -152,17 +168,17 @@ def long_sentence_bleu() -> dict:
 # --- 2 and 4. Presses, in a real Streamlit script context -----------------------------------------
 
 
-def press_script(job: str) -> None:
-    """The AppTest script: one job of `run_press`, its figures left in session state."""
+def press_script(job: str, module: str = "benchmarks.attention") -> None:
+    """The AppTest script: one job of `module`'s `run_press`, its figures left in session state."""
+    import importlib
+
     import streamlit as st
 
-    from benchmarks.attention import run_press
-
-    st.session_state["result"] = run_press(job, st.container())
+    st.session_state["result"] = importlib.import_module(module).run_press(job, st.container())
 
 
-def measure_press(job: str) -> dict:
-    app = AppTest.from_function(press_script, kwargs={"job": job}, default_timeout=1800).run()
+def measure_press(job: str, module: str = "benchmarks.attention") -> dict:
+    app = AppTest.from_function(press_script, kwargs={"job": job, "module": module}, default_timeout=1800).run()
     if app.exception:
         raise RuntimeError(app.exception[0].value)
     return app.session_state["result"]
@@ -217,53 +233,60 @@ def epoch_clock(history: list, excluded: list[float] | None = None, clock: dict 
     return EpochClock()
 
 
-def run_press(job: str, area) -> dict:
-    """translator: the Translator page's default press; attention: the Attention page's default
-    press; attention_probe: the same, measuring the held-out token accuracy at each snapshot;
-    attention_plain: `fit` of the same model on the same batches, no callbacks."""
+def plain_press(settings, corpus) -> dict:
+    """The baseline of a press: `model.fit` of `settings.build` (same seed) on the bucketed batches
+    `train_from_scratch` makes, its cosine schedule and peak, the same held-out validation data, and
+    no callbacks at all; encoding and building on its clock too, as in the press."""
+    import lib.translator_page as page
+    from lib.corpus import encode_pairs, tokenize
+    from lib.seq2seq import (DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, bucketed_dataset, compile_seq2seq,
+                             cosine_learning_rate)
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    vocabularies = page.corpus_vocabularies(page.GRAMMAR_KEY, corpus)
+    train_pairs = corpus.train
+    longest = getattr(settings, "longest_training_sentence", None)  # As train_from_scratch does.
+    if longest:
+        train_pairs = [pair for pair in train_pairs if len(tokenize(pair[0])) <= longest]
+    train = encode_pairs(train_pairs[: settings.train_sentences], *vocabularies)
+    test = encode_pairs(corpus.test, *vocabularies)
+    model = settings.build(vocabularies)
+    batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=0)
+    peak = getattr(settings, "learning_rate", DEFAULT_LEARNING_RATE)
+    trainer = compile_seq2seq(model, cosine_learning_rate(settings.epochs * len(batches), peak),
+                              sampling_probability=settings.sampling_probability)
+    fit_started = time.perf_counter()
+    fitted = trainer.fit(batches, validation_data=(test.inputs, test.decoder_target), epochs=settings.epochs,
+                         shuffle=False, verbose=0)
+    finished = time.perf_counter()
+    return {"press": finished - started, "fit": finished - fit_started, "cpu": time.process_time() - cpu_started,
+            "accuracy": [float(value) for value in fitted.history["val_token_accuracy"]]}
+
+
+def engine_press(page_key: str, settings, corpus, area, view=None, snapshots_per_epoch: int | None = None,
+                 extra_metrics: tuple[str, ...] = (), timed_callbacks: dict | None = None, probe: bool = False) -> dict:
+    """A page's "Train from scratch": `lib.translator_page.train_from_scratch` with `settings`, the
+    engine's chart and the held-out BLEU, and the page's additions, each behind a thin timer:
+    `view` = (snapshot, draw_snapshot), the live view's functions, snapshotted `snapshots_per_epoch`
+    times per epoch; `timed_callbacks` = {name: factory(translator) -> callbacks}, the page's own
+    epoch-end measures (written into `extra_metrics`). With `probe`, the held-out token accuracy is
+    also measured at each snapshot, off the clock."""
     import lib.training as training
     import lib.translator_page as page
-    from lib import attention_page
     from lib.corpus import encode_pairs
-    from lib.seq2seq import DEFAULT_BATCH_SIZE, bucketed_dataset, compile_seq2seq, cosine_learning_rate
 
-    corpus = page.default_corpus()
     history: list = []
-    if job == "attention_plain":
-        settings = attention_page.AttentionSettings()
-        started, cpu_started = time.perf_counter(), time.process_time()
-        vocabularies = page.corpus_vocabularies(page.GRAMMAR_KEY, corpus)
-        train = encode_pairs(corpus.train[: settings.train_sentences], *vocabularies)
-        test = encode_pairs(corpus.test, *vocabularies)
-        model = settings.build(vocabularies)
-        batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=0)
-        trainer = compile_seq2seq(model, cosine_learning_rate(settings.epochs * len(batches)),
-                                  sampling_probability=settings.sampling_probability)
-        fit_started = time.perf_counter()
-        fitted = trainer.fit(batches, validation_data=(test.inputs, test.decoder_target), epochs=settings.epochs,
-                             shuffle=False, verbose=0)
-        finished = time.perf_counter()
-        return {"press": finished - started, "fit": finished - fit_started, "cpu": time.process_time() - cpu_started,
-                "accuracy": [float(value) for value in fitted.history["val_token_accuracy"]]}
-
     costs = Costs()
     original_bleu, original_draw_runs = page.held_out_bleu_callback, training.draw_runs
     page.held_out_bleu_callback = lambda *a, **k: costs.timed_epoch_ends("held-out BLEU", [original_bleu(*a, **k)])[0]
     training.draw_runs = costs.timed("chart redraws", original_draw_runs)
     probe_seconds, probes, clock = [0.0], [], {}
+    live_view = {}
     try:
-        if job == "translator":
-            settings = page.ScratchSettings()
-            started, cpu_started = time.perf_counter(), time.process_time()
-            run = page.train_from_scratch("translator", page.GRAMMAR_KEY, corpus, settings, area,
-                                          metric_callbacks=lambda translator: [epoch_clock(history, clock=clock)])
-        else:
-            settings = attention_page.AttentionSettings()
-            _, _, _, snapshot, draw_snapshot = attention_page.fixed_sentence_view(corpus)
-            alignment = attention_page.alignment_callbacks(corpus)
-            extra = ("alignment_accuracy",) if corpus.test_alignments is not None else ()
+        if view is not None:
+            snapshot, draw_snapshot = view
             snapshot = costs.timed("snapshots", snapshot)
-            if job == "attention_probe":
+            if probe:
                 from lib.seq2seq import teacher_forced_accuracy
 
                 encoded = {}
@@ -280,14 +303,17 @@ def run_press(job: str, area) -> dict:
                     probe_seconds[0] += time.perf_counter() - probe_started
                     return taken
 
-            started, cpu_started = time.perf_counter(), time.process_time()
-            run = page.train_from_scratch(
-                attention_page.PAGE_KEY, page.GRAMMAR_KEY, corpus, settings, area, extra_metrics=extra,
-                metric_callbacks=lambda translator: [
-                    *costs.timed_epoch_ends("alignment accuracy", alignment(translator)),
-                    epoch_clock(history, probe_seconds, clock)],
-                snapshot=snapshot, draw_snapshot=costs.timed("heatmap redraws", draw_snapshot),
-                snapshots_per_epoch=attention_page.SNAPSHOTS_PER_EPOCH)
+            live_view = {"snapshot": snapshot, "draw_snapshot": costs.timed("heatmap redraws", draw_snapshot),
+                         "snapshots_per_epoch": snapshots_per_epoch}
+
+        def metric_callbacks(translator) -> list:
+            own = [callback for name, factory in (timed_callbacks or {}).items()
+                   for callback in costs.timed_epoch_ends(name, factory(translator))]
+            return [*own, epoch_clock(history, probe_seconds, clock)]
+
+        started, cpu_started = time.perf_counter(), time.process_time()
+        run = page.train_from_scratch(page_key, page.GRAMMAR_KEY, corpus, settings, area, extra_metrics=extra_metrics,
+                                      metric_callbacks=metric_callbacks, **live_view)
         press, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         page.held_out_bleu_callback, training.draw_runs = original_bleu, original_draw_runs
@@ -302,7 +328,67 @@ def run_press(job: str, area) -> dict:
             "probes": [(taken["epoch"], seconds, accuracy) for taken, (seconds, accuracy) in zip(run.snapshots, probes)]}
 
 
+def run_press(job: str, area) -> dict:
+    """translator: the Translator page's default press; attention: the Attention page's default
+    press; attention_probe: the same, measuring the held-out token accuracy at each snapshot;
+    attention_plain: `fit` of the same model on the same batches, no callbacks."""
+    import lib.translator_page as page
+    from lib import attention_page
+
+    corpus = page.default_corpus()
+    if job == "attention_plain":
+        return plain_press(attention_page.AttentionSettings(), corpus)
+    if job == "translator":
+        return engine_press("translator", page.ScratchSettings(), corpus, area)
+    settings = attention_page.AttentionSettings()
+    _, _, _, snapshot, draw_snapshot = attention_page.fixed_sentence_view(corpus)
+    extra = ("alignment_accuracy",) if corpus.test_alignments is not None else ()
+    return engine_press(attention_page.PAGE_KEY, settings, corpus, area, view=(snapshot, draw_snapshot),
+                        snapshots_per_epoch=attention_page.SNAPSHOTS_PER_EPOCH, extra_metrics=extra,
+                        timed_callbacks={"alignment accuracy": attention_page.alignment_callbacks(corpus)},
+                        probe=job == "attention_probe")
+
+
 # --- Report -----------------------------------------------------------------------------------------
+
+
+def press_pairs(repeats: int, engine_job: str, plain_job: str, module: str = "benchmarks.attention") -> tuple[list, list]:
+    """`repeats` pairs of presses of `module`'s `run_press`, through the engine and plain, alternating
+    which goes first; each printed as it ends. Returns (engine results, plain results)."""
+    engine, plain = [], []
+    for repeat in range(repeats):
+        for job in ((engine_job, plain_job) if repeat % 2 == 0 else (plain_job, engine_job)):
+            result = measure_press(job, module)
+            (engine if job == engine_job else plain).append(result)
+            print(f"repeat {repeat + 1}: {job:15} press {result['press']:6.1f} s, fit {result['fit']:6.1f} s, "
+                  f"CPU {result['cpu']:6.1f} s"
+                  + (f"; per epoch: {_rounded(result['history'])}" if job == engine_job
+                     else f"; held-out token accuracy per epoch: {[round(a, 4) for a in result['accuracy']]}"),
+                  flush=True)
+    return engine, plain
+
+
+def report_presses(engine: list, plain: list) -> dict:
+    """Print the presses through the engine against plain fit (medians, the last engine press's
+    costs and phases, the CPU ratio); return the medians and the CPU ratio."""
+    engine_fit = statistics.median(r["fit"] for r in engine)
+    plain_fit = statistics.median(r["fit"] for r in plain)
+    engine_press = statistics.median(r["press"] for r in engine)
+    plain_press = statistics.median(r["press"] for r in plain)
+    cpu_ratio = statistics.median(r["cpu"] for r in engine) / statistics.median(r["cpu"] for r in plain)
+    print()
+    print(f"press through the engine (median of {len(engine)}): whole press {engine_press:.1f} s, its fit "
+          f"{engine_fit:.1f} s ({engine[-1]['snapshots']} heatmap snapshots, {engine[-1]['batches_per_epoch']} "
+          f"batches per epoch); plain: {plain_press:.1f} s, its fit {plain_fit:.1f} s")
+    for name, (calls, seconds) in sorted(engine[-1]["costs"].items()):
+        print(f"    last engine press, {name}: {calls} calls, {seconds:.2f} s ({seconds / engine[-1]['fit']:.1%} of its fit)")
+    before, training_seconds, after = engine[-1]["phases"]
+    print(f"    last engine press: {before:.1f} s before fit's first batch, {training_seconds:.1f} s from it to "
+          f"on_train_end, {after:.1f} s after (of which {engine[-1]['fit'] - training_seconds:.1f} s still inside "
+          "`fit`'s clock, with set-up: the rest is the final draw and the held-out measurement)")
+    print(f"    CPU seconds of the process (all threads), press against plain: {cpu_ratio:.2f}")
+    return {"engine_fit": engine_fit, "plain_fit": plain_fit, "engine_press": engine_press,
+            "plain_press": plain_press, "cpu_ratio": cpu_ratio}
 
 
 def first_reaching(history: list, level: float):
@@ -341,34 +427,12 @@ def main() -> None:
     probe = measure_press("attention_probe")
     print(f"attention press with the probe: fit {probe['fit']:.1f} s once its {probe['probe_seconds']:.1f} s of "
           f"probing is taken off; per epoch: {_rounded(probe['history'])}", flush=True)
-    engine, plain = [], []
-    for repeat in range(arguments.repeats):
-        for job in (("attention", "attention_plain") if repeat % 2 == 0 else ("attention_plain", "attention")):
-            result = measure_press(job)
-            (engine if job == "attention" else plain).append(result)
-            print(f"repeat {repeat + 1}: {job:15} press {result['press']:6.1f} s, fit {result['fit']:6.1f} s, "
-                  f"CPU {result['cpu']:6.1f} s"
-                  + (f"; per epoch: {_rounded(result['history'])}" if job == "attention"
-                     else f"; held-out token accuracy per epoch: {[round(a, 4) for a in result['accuracy']]}"),
-                  flush=True)
+    engine, plain = press_pairs(arguments.repeats, "attention", "attention_plain")
 
     # --- 2. The press against plain fit
-    engine_fit = statistics.median(r["fit"] for r in engine)
-    plain_fit = statistics.median(r["fit"] for r in plain)
-    engine_press = statistics.median(r["press"] for r in engine)
-    plain_press = statistics.median(r["press"] for r in plain)
-    cpu_ratio = statistics.median(r["cpu"] for r in engine) / statistics.median(r["cpu"] for r in plain)
-    print()
-    print(f"press through the engine (median of {len(engine)}): whole press {engine_press:.1f} s, its fit "
-          f"{engine_fit:.1f} s ({engine[-1]['snapshots']} heatmap snapshots, {engine[-1]['batches_per_epoch']} "
-          f"batches per epoch); plain: {plain_press:.1f} s, its fit {plain_fit:.1f} s")
-    for name, (calls, seconds) in sorted(engine[-1]["costs"].items()):
-        print(f"    last engine press, {name}: {calls} calls, {seconds:.2f} s ({seconds / engine[-1]['fit']:.1%} of its fit)")
-    before, training_seconds, after = engine[-1]["phases"]
-    print(f"    last engine press: {before:.1f} s before fit's first batch, {training_seconds:.1f} s from it to "
-          f"on_train_end, {after:.1f} s after (of which {engine[-1]['fit'] - training_seconds:.1f} s still inside "
-          "`fit`'s clock, with set-up: the rest is the final draw and the held-out measurement)")
-    print(f"    CPU seconds of the process (all threads), press against plain: {cpu_ratio:.2f}")
+    medians = report_presses(engine, plain)
+    engine_fit, plain_fit, engine_press, plain_press, cpu_ratio = (
+        medians[key] for key in ("engine_fit", "plain_fit", "engine_press", "plain_press", "cpu_ratio"))
 
     # --- 4. Time to the Translator's accuracy
     level = translator["history"][-1][2]
