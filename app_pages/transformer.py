@@ -9,9 +9,9 @@ import streamlit as st
 
 from lib.attention import attention_numpy
 from lib.attention_page import attention_frame
-from lib.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show
+from lib.charts import attention_heatmap, line_chart, show
 from lib.training import live_training, page_runs
-from lib.transformer import POSITION_NAMES, POSITIONS, attention_layer_names, encoder_without_positions, head_walkthrough, sinusoidal_encoding
+from lib.transformer import POSITION_NAMES, POSITIONS, attention_layer_names
 from lib.transformer_page import (
     COMPARED_PAGES,
     KNOCKOUT_SENTENCES,
@@ -25,15 +25,18 @@ from lib.transformer_page import (
     TransformerSettings,
     cost_reading,
     encoder_costs,
-    head_frames,
+    grid_specifications,
+    head_frames_of,
     head_view,
-    knockout_bleu,
     map_titles,
     mask_reading,
     parameter_table,
+    permutation_check,
+    position_specifications,
     pretrained_transformer,
-    shipped_knockout_bleu,
+    silenced_bleu,
     silenced_translator,
+    walkthrough,
 )
 from lib.translator_page import (
     FAMILY_TABLE_COLUMNS,
@@ -95,24 +98,17 @@ layer_names = attention_layer_names(translator.settings["layers"])
 layer_column, head_column = st.columns(2)
 layer_name = layer_column.selectbox("Attention layer", layer_names, format_func=lambda name: name.replace("_", " "))
 head = head_column.slider("Head", 1, translator.settings["heads"], 1) - 1
-walk = head_walkthrough(translator, prepared.ids, layer_name, head)
+walk = walkthrough(translator, prepared.ids, layer_name, head)
 queries_words, keys_words = walk["query_words"], walk["key_words"]
 st.markdown(f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1]}). This head projects it to "
             f"d_k = {walk['key_dim']}: Q = X·W_Q, K = X·W_K, V = X·W_V"
             + (" (K and V from the encoder's output)." if "cross" in layer_name else " (self-attention: all three from X)."))
-projections = st.columns(3)
-for column, name in zip(projections, ("Q", "K", "V")):
-    rows = queries_words if name == "Q" else keys_words
-    show(column, matrix_heatmap(walk[name], rows, title=f"{name} ({len(rows)} × {walk['key_dim']})", cell=9),
-                        width="content")
-steps = st.columns(4)
-for column, (name, title, diverging) in zip(steps, (("scores", "Q·Kᵀ", True), ("scaled_scores", f"÷ √{walk['key_dim']}", True),
-                                                    ("masked_scores", "masked (grey: −∞)", True),
-                                                    ("weights", "softmax, row by row", False))):
-    show(column, matrix_heatmap(walk[name], queries_words, title=title, cell=14, diverging=diverging,
-                                       columns=[f"{i + 1} {w}" for i, w in enumerate(keys_words)]), width="content")
+for column, name in zip(st.columns(3), ("Q", "K", "V")):
+    show(column, walk["charts"][name], width="content")
+for column, name in zip(st.columns(4), ("scores", "scaled_scores", "masked_scores", "weights")):
+    show(column, walk["charts"][name], width="content")
 st.caption(f"Output = weights · V ({len(queries_words)} × {walk['key_dim']}), then W_O mixes the heads. The weights "
-           f"computed here by hand match the Keras layer's own to {np.abs(walk['weights'] - walk['keras_weights']).max():.1e}."
+           f"computed here by hand match the Keras layer's own to {walk['largest_difference']:.1e}."
            + (" The decoder's self-attention mask is a triangle: a French word sees only the words before it."
               if layer_name.startswith("decoder") and "self" in layer_name else ""))
 
@@ -124,10 +120,10 @@ for column, title, output in ((greedy_column, "Greedy decoding", trace.text), (b
     with column.container(border=True):
         st.caption(title)
         st.markdown(f"#### {output or '(nothing: </s> first)'}")
-grids = head_frames(translator, prepared.ids, english)
-for title, frame in grids.items():
+grids = head_frames_of(translator, prepared.ids, english)
+for title, grid in grid_specifications(translator, prepared.ids, english).items():
     st.markdown(f"**{title}** (rows: layers; columns: heads; hover for the words)")
-    show(st, attention_grid(frame, cell=9), width="content")
+    show(st, grid, width="content")
 enlarge_column, map_column = st.columns([1, 3], gap="large")
 kind = enlarge_column.selectbox("Enlarge", list(grids))
 layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()))
@@ -146,8 +142,8 @@ silenced_labels = st.pills("Heads to silence at inference", head_options, select
 silenced = tuple(sorted(option_heads[label] for label in silenced_labels))
 knocked = silenced_translator(translator, silenced, is_shipped)
 before_column, after_column = st.columns(2, gap="large")
-bleu_all = shipped_knockout_bleu(()) if is_shipped else knockout_bleu(translator, corpus)
-bleu_now = shipped_knockout_bleu(silenced) if is_shipped else knockout_bleu(knocked, corpus)
+bleu_all = silenced_bleu(translator, (), is_shipped, corpus)
+bleu_now = silenced_bleu(translator, silenced, is_shipped, corpus)
 knocked_text = translate(knocked, prepared.ids, beam_width=1)[0].text if silenced else trace.text
 before_column.metric(f"BLEU, every head (first {KNOCKOUT_SENTENCES} held-out)", f"{bleu_all:.1f}")
 after_column.metric(f"BLEU, {len(silenced)} head(s) silenced", f"{bleu_now:.1f}", f"{bleu_now - bleu_all:+.1f}")
@@ -157,27 +153,15 @@ st.caption("A silenced head's rows of the output projection W_O are zeroed in a 
 
 # --- 3. Positions ----------------------------------------------------------------------------------------
 st.header("3 · Positions: why a model with no recurrence needs them")
-encoding = sinusoidal_encoding(50, translator.settings["model_size"])
 position_column, curve_column = st.columns(2, gap="large")
-show(position_column, matrix_heatmap(encoding[:, :64], [f"position {p}" for p in range(50)],
-                                            title="Sinusoidal encoding: position × dimension (first 64)", cell=7,
-                                            numbered=False),
-                             width="content")
-curves = pd.DataFrame([{"position": p, "value": encoding[p, d], "dimension": f"dimension {d}"}
-                       for d in (0, 1, 10, 11, 40, 41) for p in range(50)])
-show(curve_column, line_chart(curves, "position", "value", "dimension", x_title="Position", y_title="Value"),
-                          width="stretch")
-order = np.random.default_rng(len(english)).permutation(len(english))
-shuffled = [prepared.ids[i] for i in order]
-plain = encoder_without_positions(translator)
-original_rows = np.asarray(plain(np.asarray([prepared.ids], dtype=np.int32), training=False))[0]
-shuffled_rows = np.asarray(plain(np.asarray([shuffled], dtype=np.int32), training=False))[0]
-with_positions = translator.encode(np.asarray([prepared.ids], dtype=np.int32))[0][0]
-with_positions_shuffled = translator.encode(np.asarray([shuffled], dtype=np.int32))[0][0]
-st.markdown(f"Shuffled: *{' '.join(english[i] for i in order)}*. The same encoder, weights and all, **without** its "
-            f"position encoding returns the same vectors, permuted: largest difference "
-            f"{np.abs(shuffled_rows - original_rows[order]).max():.1e}. **With** positions, the shuffled words get other "
-            f"vectors: largest difference {np.abs(with_positions_shuffled - with_positions[order]).max():.2f}.")
+heatmap, curves = position_specifications(translator.settings["model_size"])
+show(position_column, heatmap, width="content")
+show(curve_column, curves, width="stretch")
+permutation = permutation_check(translator, prepared.ids)
+st.markdown(f"Shuffled: *{' '.join(english[i] for i in permutation['order'])}*. The same encoder, weights and all, "
+            f"**without** its position encoding returns the same vectors, permuted: largest difference "
+            f"{permutation['without']:.1e}. **With** positions, the shuffled words get other vectors: largest "
+            f"difference {permutation['with']:.2f}.")
 
 # --- 4. Train ---------------------------------------------------------------------------------------------
 st.header("4 · Train from scratch: settings, positions and the causal mask")

@@ -49,6 +49,7 @@ from lib.translator_page import (
     evaluation_results,
     family_runs,
     mean_bleu,
+    remembered,
 )
 
 PAGE_KEY = "attention"
@@ -255,18 +256,15 @@ def vectors_frame(formula: dict, english_words: list[str]) -> pd.DataFrame:
 
 def intervene(translator: AttentionTranslator, source_ids: list[int], at_step: int, target: int | None):
     """Greedy decoding where step `at_step` attends only to English word `target` (None: uniformly)."""
-    memory = translator.__dict__.setdefault("_interventions", {})  # As `translate` remembers translations.
-    key = (tuple(source_ids), at_step, target)
-    if key not in memory:
+    def decode():
         weights = np.zeros(len(source_ids), dtype=np.float32)
         if target is None:
             weights[:] = 1.0 / len(source_ids)
         else:
             weights[target] = 1.0
-        if len(memory) >= 64:
-            memory.pop(next(iter(memory)), None)
-        memory[key] = greedy_decode(AttentionOverride(translator, at_step, weights), source_ids)
-    return memory[key]
+        return greedy_decode(AttentionOverride(translator, at_step, weights), source_ids)
+
+    return remembered(translator, "interventions", (tuple(source_ids), at_step, target), decode)
 
 
 # --- Section 4: long sentences ----------------------------------------------------------------------

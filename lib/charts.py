@@ -39,12 +39,16 @@ METRIC_TITLES = {
 SPLIT_DASHES = {"train": [1, 0], "validation": [6, 4], "reference": [1, 3]}
 
 
-def show(area, chart: alt.TopLevelMixin, **options) -> None:
-    """Draw an Altair chart of this module into a Streamlit container, skipping Altair's schema
-    validation: the builders here make valid specifications, and validating one costs about as
-    much as building it (12 ms of a bar chart's 25 ms), which a page redrawn at every slider move
-    pays for each of its charts."""
-    area.vega_lite_chart(chart.to_dict(validate=False), **options)
+def specification(chart: alt.TopLevelMixin) -> dict:
+    """An Altair chart of this module as the Vega-Lite dictionary Streamlit draws, without Altair's
+    schema validation: the builders here make valid specifications, and validating one costs about
+    as much as building it (12 ms of a bar chart's 25 ms). A page may keep it to draw again."""
+    return chart.to_dict(validate=False)
+
+
+def show(area, chart: alt.TopLevelMixin | dict, **options) -> None:
+    """Draw a chart of this module (or its `specification`) into a Streamlit container."""
+    area.vega_lite_chart(chart if isinstance(chart, dict) else specification(chart), **options)
 
 
 def _height_with_legend(series_count: int) -> int:

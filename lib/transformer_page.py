@@ -19,7 +19,7 @@ import streamlit as st
 from lib.attention_page import PRETRAINED as PRETRAINED_ATTENTION
 from lib.attention_page import attention_frame, fixed_sentence, pretrained_attention_evaluation, pretrained_attention_figures
 from lib.bleu import corpus_bleu
-from lib.charts import attention_heatmap, show
+from lib.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show, specification
 from lib.corpus import START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
 from lib.seq2seq import beam_search, greedy_decode, greedy_decode_batch, load_metrics
 from lib.training import TrainingRun
@@ -29,7 +29,10 @@ from lib.transformer import (
     TRANSFORMER_DIRECTORY,
     TransformerTranslator,
     build_transformer,
+    encoder_without_positions,
+    head_walkthrough,
     load_transformer_translator,
+    sinusoidal_encoding,
     transformer_layer_counts,
     with_heads_silenced,
 )
@@ -39,6 +42,7 @@ from lib.translator_page import (
     ShippedModel,
     default_corpus,
     evaluation_results,
+    remembered,
 )
 
 PAGE_KEY = "transformer"
@@ -161,6 +165,71 @@ def map_titles(stack_and_kind: str) -> tuple[str, str]:
     return "English (keys: the encoder's output)", "French (queries)"
 
 
+def head_frames_of(translator: TransformerTranslator, source_ids: list[int], english: list[str]) -> dict[str, pd.DataFrame]:
+    """`head_frames`, remembered per sentence on the translator."""
+    return remembered(translator, "head_frames", tuple(source_ids), lambda: head_frames(translator, source_ids, english))
+
+
+def grid_specifications(translator: TransformerTranslator, source_ids: list[int],
+                        english: list[str]) -> dict[str, dict]:
+    """The head grids' chart specifications, remembered per sentence: redrawn at every rerun, built once."""
+    return remembered(translator, "grids", tuple(source_ids), lambda: {
+        title: specification(attention_grid(frame, cell=9))
+        for title, frame in head_frames_of(translator, source_ids, english).items()})
+
+
+def walkthrough(translator: TransformerTranslator, source_ids: list[int], layer_name: str, head: int) -> dict:
+    """One head's computation (`lib.transformer.head_walkthrough`) and the specifications of its
+    matrices (Q, K, V, then scores → scaled → masked → softmax), remembered per sentence and head."""
+    def compute() -> dict:
+        walk = head_walkthrough(translator, source_ids, layer_name, head)
+        queries, keys = walk["query_words"], walk["key_words"]
+        key_labels = [f"{i + 1} {word}" for i, word in enumerate(keys)]
+        charts = {name: specification(matrix_heatmap(walk[name], queries if name == "Q" else keys,
+                                                     title=f"{name} ({len(queries if name == 'Q' else keys)} × "
+                                                           f"{walk['key_dim']})", cell=9))
+                  for name in ("Q", "K", "V")}
+        for name, title, diverging in (("scores", "Q·Kᵀ", True), ("scaled_scores", f"÷ √{walk['key_dim']}", True),
+                                       ("masked_scores", "masked (grey: −∞)", True),
+                                       ("weights", "softmax, row by row", False)):
+            charts[name] = specification(matrix_heatmap(walk[name], queries, title=title, cell=14, diverging=diverging,
+                                                        columns=key_labels))
+        return {**walk, "charts": charts,
+                "largest_difference": float(np.abs(walk["weights"] - walk["keras_weights"]).max())}
+
+    return remembered(translator, "walkthroughs", (tuple(source_ids), layer_name, head), compute)
+
+
+@st.cache_data(show_spinner=False)
+def position_specifications(model_size: int, positions: int = 50) -> tuple[dict, dict]:
+    """The sinusoidal encoding as a heatmap (position × the first 64 dimensions) and a few of its curves."""
+    encoding = sinusoidal_encoding(positions, model_size)
+    heatmap = matrix_heatmap(encoding[:, :64], [f"position {p}" for p in range(positions)],
+                             title="Sinusoidal encoding: position × dimension (first 64)", cell=7, numbered=False)
+    curves = pd.DataFrame([{"position": p, "value": encoding[p, d], "dimension": f"dimension {d}"}
+                           for d in (0, 1, 10, 11, 40, 41) for p in range(positions)])
+    return specification(heatmap), specification(line_chart(curves, "position", "value", "dimension",
+                                                            x_title="Position", y_title="Value"))
+
+
+def permutation_check(translator: TransformerTranslator, source_ids: list[int]) -> dict:
+    """Shuffle the sentence (seeded by its length) and compare the encoder's outputs, with and
+    without its position encoding, against the original outputs permuted the same way."""
+    def compute() -> dict:
+        order = np.random.default_rng(len(source_ids)).permutation(len(source_ids))
+        shuffled = [source_ids[i] for i in order]
+        plain = remembered(translator, "encoder_without_positions", None, lambda: encoder_without_positions(translator))
+        original_rows = np.asarray(plain(np.asarray([source_ids], dtype=np.int32), training=False))[0]
+        shuffled_rows = np.asarray(plain(np.asarray([shuffled], dtype=np.int32), training=False))[0]
+        with_positions = translator.encode(np.asarray([source_ids], dtype=np.int32))[0][0]
+        with_positions_shuffled = translator.encode(np.asarray([shuffled], dtype=np.int32))[0][0]
+        return {"order": order,
+                "without": float(np.abs(shuffled_rows - original_rows[order]).max()),
+                "with": float(np.abs(with_positions_shuffled - with_positions[order]).max())}
+
+    return remembered(translator, "permutations", tuple(source_ids), compute)
+
+
 # --- Silencing heads ------------------------------------------------------------------------------------
 
 
@@ -174,7 +243,19 @@ def silenced_translator(translator: TransformerTranslator, silenced: tuple[tuple
                         is_shipped: bool) -> TransformerTranslator:
     if not silenced:
         return translator
-    return silenced_pretrained(silenced) if is_shipped else with_heads_silenced(translator, set(silenced))
+    if is_shipped:
+        return silenced_pretrained(silenced)
+    return remembered(translator, "silenced", silenced, lambda: with_heads_silenced(translator, set(silenced)))
+
+
+def silenced_bleu(translator: TransformerTranslator, silenced: tuple[tuple[str, int], ...], is_shipped: bool,
+                  corpus: Corpus) -> float:
+    """`knockout_bleu` with these heads silenced: shared by every session for the shipped model,
+    remembered on a session's own model."""
+    if is_shipped:
+        return shipped_knockout_bleu(silenced)
+    return remembered(translator, "knockout_bleu", silenced,
+                      lambda: knockout_bleu(silenced_translator(translator, silenced, False), corpus))
 
 
 def knockout_bleu(translator: TransformerTranslator, corpus: Corpus) -> float:

@@ -237,23 +237,29 @@ def evaluation_results(translator: Seq2SeqTranslator, test: list[tuple[str, str]
 # --- Translating one sentence ------------------------------------------------------------------------
 
 
-TRANSLATIONS_REMEMBERED = 64
+REMEMBERED_PER_KIND = 64
+
+
+def remembered(translator, kind: str, key, compute: Callable[[], object]):
+    """`compute()`, remembered on the translator under (kind, key).
+
+    A page reruns at every slider move while the model and the sentence stay the same, so what it
+    derives from them (translations, attention maps, charts) is worked out once. A trained model's
+    weights no longer change, and the shipped one's memory is shared by every session, which is
+    what a room typing the example wants. Each kind keeps its last `REMEMBERED_PER_KIND` keys.
+    """
+    memory = translator.__dict__.setdefault("_remembered", {}).setdefault(kind, {})
+    if key not in memory:
+        if len(memory) >= REMEMBERED_PER_KIND:
+            memory.pop(next(iter(memory)), None)
+        memory[key] = compute()
+    return memory[key]
 
 
 def translate(translator, source_ids: list[int], beam_width: int):
-    """Greedy decoding traced step by step, and beam search, of one prepared sentence.
-
-    A page reruns at every slider move while the sentence stays the same, so the last translations
-    are remembered on the translator itself (a trained model's weights no longer change; the
-    shipped one's memory is shared by every session, which is what a room typing the example wants).
-    """
-    memory = translator.__dict__.setdefault("_translations", {})
-    key = (tuple(int(i) for i in source_ids), int(beam_width))
-    if key not in memory:
-        if len(memory) >= TRANSLATIONS_REMEMBERED:
-            memory.pop(next(iter(memory)), None)
-        memory[key] = (greedy_decode(translator, source_ids), beam_search(translator, source_ids, width=beam_width))
-    return memory[key]
+    """Greedy decoding traced step by step, and beam search, of one prepared sentence (remembered)."""
+    return remembered(translator, "translations", (tuple(int(i) for i in source_ids), int(beam_width)),
+                      lambda: (greedy_decode(translator, source_ids), beam_search(translator, source_ids, width=beam_width)))
 
 
 def step_table(trace) -> pd.DataFrame:
