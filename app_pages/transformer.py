@@ -29,7 +29,9 @@ from lib.transformer_page import (
     head_frames_of,
     head_view,
     map_titles,
+    mask_pair,
     mask_reading,
+    mask_view,
     parameter_table,
     permutation_check,
     position_specifications,
@@ -105,9 +107,9 @@ st.markdown(f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1
             + (" (K and V from the encoder's output)." if "cross" in layer_name else " (self-attention: all three from X)."))
 for column, name in zip(st.columns(3), ("Q", "K", "V")):
     show(column, walk["charts"][name], width="content")
-for column, name in zip(st.columns(4), ("scores", "scaled_scores", "masked_scores", "weights")):
+for column, name in zip(st.columns(5), ("scores", "scaled_scores", "masked_scores", "weights", "output")):
     show(column, walk["charts"][name], width="content")
-st.caption(f"Output = weights · V ({len(queries_words)} × {walk['key_dim']}), then W_O mixes the heads. The weights "
+st.caption("Then W_O mixes the heads' outputs into the layer's output. The weights "
            f"computed here by hand match the Keras layer's own to {walk['largest_difference']:.1e}."
            + (" The decoder's self-attention mask is a triangle: a French word sees only the words before it."
               if layer_name.startswith("decoder") and "self" in layer_name else ""))
@@ -229,7 +231,15 @@ if replayable:
 reading = mask_reading(runs)
 if reading:
     st.markdown(reading)
-else:
+pair = mask_pair(runs)
+if pair is not None:
+    for column, run in zip(st.columns(2, gap="large"), pair):
+        frame, translation = mask_view(run, corpus)
+        show(column, attention_heatmap(frame, title=("with" if run.results["causal_mask"] else "WITHOUT") +
+                                       " the causal mask: decoder layer 1 self-attention, head 1", cell=20,
+                                       x_title="French so far (keys)", y_title="French (queries)"), width="content")
+        column.markdown(f"Its greedy translation of the pair's English: **{translation or '(nothing)'}**")
+if not reading:
     st.caption("Train once with the causal mask and once without it (same other settings) to see why it exists.")
 
 # --- 5. Three translators ----------------------------------------------------------------------------------

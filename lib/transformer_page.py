@@ -194,6 +194,8 @@ def walkthrough(translator: TransformerTranslator, source_ids: list[int], layer_
                                        ("weights", "softmax, row by row", False)):
             charts[name] = specification(matrix_heatmap(walk[name], queries, title=title, cell=14, diverging=diverging,
                                                         columns=key_labels))
+        charts["output"] = specification(matrix_heatmap(walk["output"], queries, cell=9,
+                                                        title=f"output = weights · V ({len(queries)} × {walk['key_dim']})"))
         return {**walk, "charts": charts,
                 "largest_difference": float(np.abs(walk["weights"] - walk["keras_weights"]).max())}
 
@@ -299,6 +301,26 @@ def head_view(corpus: Corpus, layer_name: str, head: int):
                                                    y_title=y_title), width="content")
 
     return english, french, keys, queries, snapshot, draw_snapshot
+
+
+def mask_pair(runs: list[TrainingRun]) -> tuple[TrainingRun, TrainingRun] | None:
+    """This session's newest runs with and without the causal mask, if it has both."""
+    kept = [run for run in runs if run.model is not None]  # Older runs keep their figures, not their model.
+    with_mask = [run for run in kept if run.results.get("causal_mask", True)]
+    without = [run for run in kept if not run.results.get("causal_mask", True)]
+    return (with_mask[-1], without[-1]) if with_mask and without else None
+
+
+def mask_view(run: TrainingRun, corpus: Corpus) -> tuple[pd.DataFrame, str]:
+    """The first decoder layer's self-attention (head 1, teacher-forced) of the held-out pair the
+    live view follows, and the run's own greedy translation of its English sentence."""
+    english, french = corpus.test[fixed_sentence(corpus)]
+    translator = run.model
+    source = translator.source_vocabulary.encode(english)
+    target_words = [START, *tokenize(french)]
+    weights = translator.attention_maps(source, [START_ID, *translator.target_vocabulary.encode(tokenize(french))])
+    frame = attention_frame(weights["decoder_1_self_attention"][0], target_words, target_words)
+    return frame, greedy_decode(translator, source).text
 
 
 def mask_reading(runs: list[TrainingRun]) -> str:

@@ -114,6 +114,11 @@ def test_short_trainings_with_and_without_the_causal_mask_explain_it():
     assert unmasked.final("loss", "train") < masked.final("loss", "train")
     assert unmasked.results["bleu"] < masked.results["bleu"]
     assert any("could read the very word it had to predict" in m.value for m in app.markdown)
+    # Side by side, the two runs' decoder self-attention: a triangle with the mask, not without it.
+    maps = [frame for frame in charts(app) if {"english", "french", "weight"} <= set(frame.columns)
+            and "<s>" in " ".join(frame["english"]) and "layer" not in frame.columns]
+    upper = [frame[frame["english_position"] > frame["french_position"]]["weight"].sum() for frame in maps[-2:]]
+    assert upper[0] == 0 and upper[1] > 0.5
     assert len(masked.snapshots) >= 10 and any(s.label == "Moment of training (epochs)" for s in app.select_slider)
     table = next(f.value for f in app.dataframe if "ms per sentence" in f.value.columns)
     assert sum(model.startswith("Transformer: Transformer 1×4") for model in table["Model"]) == 2
