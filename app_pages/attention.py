@@ -12,7 +12,6 @@ from lib.attention_page import (
     PRETRAINED,
     SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
-    SCRATCH_TRAIN_CHOICES,
     SHIPPED,
     SNAPSHOTS_PER_EPOCH,
     AttentionSettings,
@@ -35,17 +34,19 @@ from lib.corpus import END, START_ID, tokenize
 from lib.seq2seq import MAX_INPUT_WORDS
 from lib.training import live_training, page_runs
 from lib.translator_page import (
+    FAMILY_TABLE_COLUMNS,
     GRAMMAR_KEY,
     MAX_PARAMETERS,
     candidates_at,
     choose_corpus,
     choose_model,
     choose_sentence,
+    decoded_so_far,
     family_by_length,
     family_table,
-    FAMILY_TABLE_COLUMNS,
-    decoded_so_far,
+    parameter_expander,
     train_from_scratch,
+    training_pairs_slider,
     translate,
 )
 
@@ -153,18 +154,11 @@ controls = st.columns(5)
 score = controls[0].selectbox("Score", SCORES, format_func=lambda name: SCORE_NAMES[name].split(" (")[0])
 units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256)
 embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64)
-pair_choices = sorted({n for n in SCRATCH_TRAIN_CHOICES if n < len(corpus.train)} | {len(corpus.train)})
-default_pairs = min(SCRATCH_DEFAULT_TRAIN, len(corpus.train))
-train_sentences = controls[3].select_slider("Training pairs", pair_choices, value=default_pairs if default_pairs in
-                                            pair_choices else pair_choices[-1]) if len(pair_choices) > 1 else pair_choices[0]
+train_sentences = training_pairs_slider(controls[3], corpus, SCRATCH_DEFAULT_TRAIN)
 epochs = controls[4].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS)
 st.caption(f"Score: {SCORE_NAMES[score]}.")
 settings = AttentionSettings(score, units, embedding_size, epochs, int(train_sentences))
-parameters = parameter_table(settings, choice.vocabularies)
-total = int(parameters["Parameters"].iloc[-1])
-with st.expander(f"Parameters: {total:,}"):
-    st.dataframe(parameters, hide_index=True, column_config={
-        name: st.column_config.NumberColumn(format="localized") for name in ("Weights", "Biases", "Parameters")})
+total = parameter_expander(parameter_table(settings, choice.vocabularies))
 too_big = total > MAX_PARAMETERS
 if too_big:
     st.warning(f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds.", icon=":material/memory:")

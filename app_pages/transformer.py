@@ -19,7 +19,6 @@ from lib.transformer_page import (
     PRETRAINED,
     SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
-    SCRATCH_TRAIN_CHOICES,
     SHIPPED,
     SNAPSHOTS_PER_EPOCH,
     TransformerSettings,
@@ -48,8 +47,10 @@ from lib.translator_page import (
     choose_sentence,
     family_by_length,
     family_table,
+    parameter_expander,
     train_from_scratch,
     trained_runs,
+    training_pairs_slider,
     translate,
 )
 
@@ -175,10 +176,7 @@ feed_forward_size = row[3].select_slider("Feed-forward width", [128, 256, 512, 1
 dropout = row[4].slider("Dropout", 0.0, 0.3, 0.1, 0.05)
 row = st.columns(5)
 positions = row[0].selectbox("Positions", POSITIONS, index=1, format_func=lambda name: POSITION_NAMES[name].split(" (")[0])
-pair_choices = sorted({n for n in SCRATCH_TRAIN_CHOICES if n < len(corpus.train)} | {len(corpus.train)})
-default_pairs = min(SCRATCH_DEFAULT_TRAIN, len(corpus.train))
-train_sentences = row[1].select_slider("Training pairs", pair_choices, value=default_pairs if default_pairs in pair_choices
-                                       else pair_choices[-1]) if len(pair_choices) > 1 else pair_choices[0]
+train_sentences = training_pairs_slider(row[1], corpus, SCRATCH_DEFAULT_TRAIN)
 epochs = row[2].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS)
 longest = row[3].select_slider("Longest training sentence", ["any", 10, 15, 20], value="any",
                                help="Train on short sentences only, to see how each kind of positions copes with "
@@ -187,11 +185,7 @@ causal_mask = row[4].toggle("Causal mask", value=True,
                             help="Off: each French position may also read the words after it, in training.")
 settings = TransformerSettings(layers, heads, model_size, feed_forward_size, dropout, positions, causal_mask, epochs,
                                int(train_sentences), None if longest == "any" else int(longest))
-parameters = parameter_table(settings, choice.vocabularies)
-total = int(parameters["Parameters"].iloc[-1])
-with st.expander(f"Parameters: {total:,}"):
-    st.dataframe(parameters, hide_index=True, column_config={
-        name: st.column_config.NumberColumn(format="localized") for name in ("Weights", "Biases", "Parameters")})
+total = parameter_expander(parameter_table(settings, choice.vocabularies))
 too_big = total > MAX_PARAMETERS or model_size % heads != 0
 if too_big:
     st.warning(f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds."

@@ -15,7 +15,6 @@ from lib.translator_page import (
     MAX_PARAMETERS,
     SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
-    SCRATCH_TRAIN_CHOICES,
     ScratchSettings,
     bleu_by_length_frame,
     bleu_table,
@@ -34,6 +33,7 @@ from lib.translator_page import (
     step_table,
     train_from_scratch,
     trained_runs,
+    training_pairs_slider,
     translate,
     vocabulary_frames,
 )
@@ -146,11 +146,7 @@ cell = controls[0].selectbox("Cell", CELLS)
 units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256)
 embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64)
 layers = controls[3].slider("Layers", 1, 3, 1)
-pair_choices = sorted({n for n in SCRATCH_TRAIN_CHOICES if n < len(corpus.train)} | {len(corpus.train)})
-train_sentences = controls[4].select_slider(
-    "Training pairs", pair_choices, value=min(SCRATCH_DEFAULT_TRAIN, len(corpus.train)) if
-    min(SCRATCH_DEFAULT_TRAIN, len(corpus.train)) in pair_choices else pair_choices[-1],
-) if len(pair_choices) > 1 else pair_choices[0]
+train_sentences = training_pairs_slider(controls[4], corpus, SCRATCH_DEFAULT_TRAIN)
 epochs = controls[5].slider("Epochs", 1, 30, SCRATCH_DEFAULT_EPOCHS)
 sampling = controls[6].slider("Scheduled sampling p", 0.0, 0.5, 0.0, step=0.05,
                               help="Probability of feeding the model its own guess instead of the gold word in training.")

@@ -48,6 +48,7 @@ from lib.translator_page import (
     default_corpus,
     evaluation_results,
     family_runs,
+    layer_counts_frame,
     mean_bleu,
     remembered,
 )
@@ -57,7 +58,6 @@ TRANSLATOR_PAGE_KEY = "translator"
 # "Train from scratch" defaults: the attention model passes the Translator default's held-out token
 # accuracy within its first epoch (data/README.md, attention/), so two short epochs show the
 # alignment forming and leave it sharp; a press takes about as long as the Translator's first epoch.
-SCRATCH_TRAIN_CHOICES = (3_000, 6_000, 12_000, 24_000, 36_000, 48_000)
 SCRATCH_DEFAULT_TRAIN = 24_000
 SCRATCH_DEFAULT_EPOCHS = 2
 # The live heatmap is snapshotted this many times per epoch, so a slider can replay it afterwards.
@@ -90,11 +90,7 @@ class AttentionSettings:
 def parameter_table(settings: AttentionSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:
     counts = attention_layer_counts(len(vocabularies[0]), len(vocabularies[1]), settings.score, settings.units,
                                     settings.embedding_size)
-    frame = pd.DataFrame([{"Layer": c.name, "Weights": c.weights, "Biases": c.biases, "Parameters": c.total,
-                           "How it is counted": c.formula} for c in counts])
-    total = {"Layer": "total", "Weights": int(frame["Weights"].sum()), "Biases": int(frame["Biases"].sum()),
-             "Parameters": int(frame["Parameters"].sum()), "How it is counted": "sum of the layers"}
-    return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+    return layer_counts_frame(counts)
 
 
 # --- The pretrained attention model ------------------------------------------------------------------

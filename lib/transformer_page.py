@@ -42,13 +42,13 @@ from lib.translator_page import (
     ShippedModel,
     default_corpus,
     evaluation_results,
+    layer_counts_frame,
     remembered,
 )
 
 PAGE_KEY = "transformer"
 PRETRAINED = "pretrained Transformer (shipped)"
 COMPARED_PAGES = ["translator", "attention", "transformer"]
-SCRATCH_TRAIN_CHOICES = (3_000, 6_000, 12_000, 24_000, 36_000, 48_000)
 SCRATCH_DEFAULT_TRAIN = 24_000
 SCRATCH_DEFAULT_EPOCHS = 2
 SNAPSHOTS_PER_EPOCH = 12
@@ -93,11 +93,7 @@ class TransformerSettings:
 def parameter_table(settings: TransformerSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:
     counts = transformer_layer_counts(len(vocabularies[0]), len(vocabularies[1]), settings.layers, settings.heads,
                                       settings.model_size, settings.feed_forward_size, settings.positions)
-    frame = pd.DataFrame([{"Layer": c.name, "Weights": c.weights, "Biases": c.biases, "Parameters": c.total,
-                           "How it is counted": c.formula} for c in counts])
-    total = {"Layer": "total", "Weights": int(frame["Weights"].sum()), "Biases": int(frame["Biases"].sum()),
-             "Parameters": int(frame["Parameters"].sum()), "How it is counted": "sum of the layers"}
-    return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+    return layer_counts_frame(counts)
 
 
 # --- The pretrained Transformer -----------------------------------------------------------------------

@@ -330,6 +330,34 @@ def parameter_table(settings: ScratchSettings, vocabularies: tuple[Vocabulary, V
                           "How it is counted": c.formula} for c in counts])
 
 
+def training_pairs_slider(container, corpus: Corpus, default: int) -> int:
+    """The "Training pairs" control of the translator pages: the usual sizes below the corpus's, and
+    the whole corpus; a corpus too small for a choice gets no slider."""
+    choices = sorted({n for n in SCRATCH_TRAIN_CHOICES if n < len(corpus.train)} | {len(corpus.train)})
+    if len(choices) == 1:
+        return choices[0]
+    wanted = min(default, len(corpus.train))
+    return int(container.select_slider("Training pairs", choices, value=wanted if wanted in choices else choices[-1]))
+
+
+def layer_counts_frame(counts) -> pd.DataFrame:
+    """The shared counter's per-layer counts as the pages' parameter table, with a total row."""
+    frame = pd.DataFrame([{"Layer": c.name, "Weights": c.weights, "Biases": c.biases, "Parameters": c.total,
+                           "How it is counted": c.formula} for c in counts])
+    total = {"Layer": "total", "Weights": int(frame["Weights"].sum()), "Biases": int(frame["Biases"].sum()),
+             "Parameters": int(frame["Parameters"].sum()), "How it is counted": "sum of the layers"}
+    return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+
+
+def parameter_expander(parameters: pd.DataFrame) -> int:
+    """The parameter table in an expander titled with the total; returns the total."""
+    total = int(parameters["Parameters"].iloc[-1])
+    with st.expander(f"Parameters: {total:,}"):
+        st.dataframe(parameters, hide_index=True, column_config={
+            name: st.column_config.NumberColumn(format="localized") for name in ("Weights", "Biases", "Parameters")})
+    return total
+
+
 def translator_for(model, vocabularies: tuple[Vocabulary, Vocabulary]):
     """The step-by-step translator of a model of the family: the attention one, or the plain seq2seq."""
     from lib.attention import AttentionTranslator, is_attention_model

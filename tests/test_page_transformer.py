@@ -9,25 +9,11 @@ import re
 
 import numpy as np
 
-from tests.test_pages import chart_data, open_page
+from tests.test_page_attention import charts, output, widget
+from tests.test_pages import open_page
 
 PAGE = "app_pages/transformer.py"
 RUNS = "training_runs::transformer"
-
-
-def output(app, title: str) -> str:
-    captions = [c.value for c in app.caption]
-    markdowns = [m.value for m in app.markdown if m.value.startswith("#### ")]
-    titles = [c for c in captions if c.startswith(("Greedy decoding", "Beam search, width"))]
-    return dict(zip(titles, markdowns))[title].removeprefix("#### ")
-
-
-def charts(app):
-    return [chart_data(chart) for chart in app.get("vega_lite_chart")]
-
-
-def widget(app, kind: str, label: str):
-    return next(w for w in app.get(kind) if w.label == label)
 
 
 def metric(app, label: str) -> str:
