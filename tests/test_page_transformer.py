@@ -108,3 +108,24 @@ def test_short_trainings_with_and_without_the_causal_mask_explain_it():
     assert len(masked.snapshots) >= 10 and any(s.label == "Moment of training (epochs)" for s in app.select_slider)
     table = next(f.value for f in app.dataframe if "ms per sentence" in f.value.columns)
     assert sum(model.startswith("Transformer: Transformer 1×4") for model in table["Model"]) == 2
+
+
+def test_cost_against_length_is_measured_for_both_encoders():
+    from lib.transformer_page import cost_reading, encoder_costs
+
+    costs = encoder_costs(model_size=32, lengths=(10, 40), repeats=1)
+    assert set(costs["model"]) == {
+        "Transformer encoder (self-attention), forward pass", "Transformer encoder (self-attention), training step",
+        "GRU encoder (recurrence), forward pass", "GRU encoder (recurrence), training step"}
+    assert sorted(costs["length"].unique()) == [10, 40] and (costs["milliseconds"] > 0).all()
+    reading = cost_reading(costs)
+    assert "Transformer encoder" in reading and "GRU encoder" in reading and "length^" in reading
+
+
+def test_the_measure_button_charts_cost_against_length():
+    app = open_page(PAGE)
+    next(b for b in app.button if b.label == "Measure (about 30 s)").click().run()
+    assert not app.exception
+    costs = next(frame for frame in charts(app) if "milliseconds" in frame.columns)
+    assert costs["model"].nunique() == 4 and costs["length"].max() >= 300
+    assert any("time ∝ length^" in m.value for m in app.markdown)
