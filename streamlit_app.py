@@ -1,5 +1,7 @@
 """RNN Playground's entry point: the page configuration and the navigation, in the order of the course."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from lib.course import COURSE_PAGES, HOME
@@ -8,7 +10,9 @@ from lib.streamlit_patches import keep_keras_state_between_reruns
 # Streamlit would otherwise reset Keras for every session after each rerun (see the module).
 keep_keras_state_between_reruns()
 
-st.set_page_config(page_title="RNN Playground", page_icon=":material/neurology:", layout="wide")
+# The tab icon ships with the app (assets/icon.png, drawn by the project): a :material/ icon there
+# is fetched from a font host, which a workshop room without internet cannot reach.
+st.set_page_config(page_title="RNN Playground", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
 
 sections: dict[str, list] = {"": [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)]}
 for course_page in COURSE_PAGES:
