@@ -32,6 +32,7 @@ from lib.attention_page import (
 from lib.charts import attention_heatmap, bar_chart, line_chart, show, vectors_chart
 from lib.corpus import END, START_ID, tokenize
 from lib.seq2seq import MAX_INPUT_WORDS
+from lib.presets import PRESETS
 from lib.training import live_training, page_runs
 from lib.translator_page import (
     FAMILY_TABLE_COLUMNS,
@@ -49,8 +50,12 @@ from lib.translator_page import (
     training_pairs_slider,
     translate,
 )
+from lib.url_settings import URL, SettingsLink
+
+PAGE_PATH = "attention"
 
 st.title("Attention")
+link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
 st.markdown(
     "> *Issue in RNN: the hidden vector gives more importance to the most recent timestep; we may prefer "
     "content- vs. recency-based importance. Compute q·zᵢ between the query q and every zᵢ of a bank of vectors, "
@@ -79,10 +84,11 @@ english_words = prepared.words
 # --- 1. The formula ---------------------------------------------------------------------------------
 st.header("1 · The notes' formula, on the model's own vectors")
 step_column, scale_column = st.columns(2)
-step_number = step_column.slider("Decoder step", 1, len(trace.steps), min(3, len(trace.steps)),
+step_number = step_column.slider("Decoder step", 1, len(trace.steps), min(3, len(trace.steps)), key="step", bind=URL,
                                  help="q is the decoder's state at this step of the greedy translation below.")
 scale = scale_column.select_slider("Scale on the scores (temperature⁻¹)", [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
-                                   value=1.0, help="1 is what the model computes. Small: a flat softmax; large: one-hot.")
+                                   value=1.0, key="scale", bind=URL,
+                                   help="1 is what the model computes. Small: a flat softmax; large: one-hot.")
 previous = [START_ID, *translator.target_vocabulary.encode([step.chosen for step in trace.steps[: step_number - 1]])]
 formula = formula_on_model(translator, prepared.ids, previous, scale)
 writes = trace.steps[step_number - 1].chosen
@@ -135,9 +141,11 @@ with step_column:
         "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
 st.subheader("Intervene: make one step look elsewhere")
 at_column, where_column, result_column = st.columns([1, 1, 2], gap="medium")
-at_step = at_column.slider("At step", 1, len(trace.steps), min(2, len(trace.steps)), key="intervene_step")
+at_step = at_column.slider("At step", 1, len(trace.steps), min(2, len(trace.steps)), key="intervene_step",
+                           bind=URL)
 targets = {f"{i + 1} {w}": i for i, w in enumerate(english_words)} | {"uniform over the sentence": None}
-target_name = where_column.selectbox("Attend only to", list(targets), index=len(english_words) - 1)
+target_name = where_column.selectbox("Attend only to", list(targets), index=len(english_words) - 1,
+                                     key="attend_to", bind=URL)
 changed = intervene(translator, prepared.ids, at_step, targets[target_name])
 with result_column.container(border=True):
     st.caption(f"Greedy decoding with step {at_step} attending to “{target_name}”")
@@ -151,11 +159,12 @@ st.caption(("The translation is unchanged: that step's word did not depend on wh
 # --- 3. Train ------------------------------------------------------------------------------------------
 st.header("3 · Train from scratch, and watch the alignment form")
 controls = st.columns(5)
-score = controls[0].selectbox("Score", SCORES, format_func=lambda name: SCORE_NAMES[name].split(" (")[0])
-units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256)
-embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64)
+score = controls[0].selectbox("Score", SCORES, format_func=lambda name: SCORE_NAMES[name].split(" (")[0],
+                                key="score", bind=URL)
+units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256, key="units", bind=URL)
+embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64, key="embedding", bind=URL)
 train_sentences = training_pairs_slider(controls[3], corpus, SCRATCH_DEFAULT_TRAIN)
-epochs = controls[4].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS)
+epochs = controls[4].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS, key="epochs", bind=URL)
 st.caption(f"Score: {SCORE_NAMES[score]}.")
 settings = AttentionSettings(score, units, embedding_size, epochs, int(train_sentences))
 total = parameter_expander(parameter_table(settings, choice.vocabularies))
@@ -235,3 +244,5 @@ if corpus_id == GRAMMAR_KEY:
     figures = pretrained_attention_figures()
     st.caption(f"The shipped attention model: `{figures['command']}` on {figures['date']}, {figures['epochs']} epochs "
                f"in {figures['training_seconds']:.0f} s ({figures['machine']}).")
+
+link.finish()

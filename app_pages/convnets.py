@@ -44,9 +44,12 @@ from lib.convnets import (
     validate_stack,
 )
 from lib.params import count_mlp_layers, total_params
+from lib.presets import PRESETS
 from lib.training import accuracy_runs_table, live_training, page_runs
+from lib.url_settings import URL, SettingsLink
 
 PAGE_KEY = "convnets"
+PAGE_PATH = "convnets"
 HEADS = {"global_average": "Global average pooling", "flatten": "Flatten"}
 FILTER_CHOICES = [1, 2, 4, 8, 16, 32, 64]
 KERNEL_CHOICES = [1, 2, 3, 4, 5, 7]
@@ -90,16 +93,16 @@ def layer_controls(index: int) -> ConvLayerSpec:
     row = st.columns([0.5, 1, 1, 1, 1, 1, 1], vertical_alignment="bottom")
     row[0].markdown(f"**conv {index + 1}**")
     filters = row[1].selectbox("Filters", FILTER_CHOICES, FILTER_CHOICES.index(default.filters),
-                               key=f"filters_{index}", label_visibility=shown)
+                               key=f"filters_{index}", label_visibility=shown, bind=URL)
     kernel = row[2].selectbox("Kernel k×k", KERNEL_CHOICES, KERNEL_CHOICES.index(default.kernel_size),
-                              format_func=lambda k: f"{k}×{k}", key=f"kernel_{index}", label_visibility=shown)
-    stride = row[3].selectbox("Stride", [1, 2, 3], default.stride - 1, key=f"stride_{index}", label_visibility=shown)
+                              format_func=lambda k: f"{k}×{k}", key=f"kernel_{index}", label_visibility=shown, bind=URL)
+    stride = row[3].selectbox("Stride", [1, 2, 3], default.stride - 1, key=f"stride_{index}", label_visibility=shown, bind=URL)
     dilation = row[4].selectbox("Dilation", [1, 2, 3, 4], default.dilation - 1, key=f"dilation_{index}",
-                                label_visibility=shown)
+                                label_visibility=shown, bind=URL)
     padding = row[5].selectbox("Padding", ["same", "valid"], ["same", "valid"].index(default.padding),
-                               key=f"padding_{index}", label_visibility=shown)
+                               key=f"padding_{index}", label_visibility=shown, bind=URL)
     pool = row[6].selectbox("Pooling after", list(POOL_CHOICES), list(POOL_CHOICES.values()).index(default.pool),
-                            key=f"pool_{index}", label_visibility=shown)
+                            key=f"pool_{index}", label_visibility=shown, bind=URL)
     return ConvLayerSpec(filters, kernel, stride, dilation, padding, POOL_CHOICES[pool])
 
 
@@ -107,10 +110,11 @@ def unit_slider(label: str, side: int, key: str) -> int:
     """A position among the `side` output units; the key carries the side so a new stack starts centred."""
     if side == 1:
         return 0
-    return st.slider(label, 0, side - 1, side // 2, key=f"{key}_{side}")
+    return st.slider(label, 0, side - 1, side // 2, key=f"{key}_{side}", bind=URL)
 
 
 st.title("ConvNets")
+link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
 st.markdown(
     "> *Better solution = convnets = share parameters across segments of the input. ConvNets capture info "
     "from local contexts. They can be stacked to increase the size of the local context from which they "
@@ -131,10 +135,11 @@ with text_column:
 # --- 1. Parameters ---------------------------------------------------------------------------------
 st.header("1 · Parameters: one kernel for every position")
 shape_controls = st.columns([1, 1, 1, 2])
-layer_count = shape_controls[0].slider("Conv layers", MIN_CONV_LAYERS, MAX_CONV_LAYERS, len(DEFAULT_SPEC.layers))
-input_side = shape_controls[1].slider("Image side (pixels)", 8, 64, DEFAULT_CANVAS_SIDE, key="image_side")
-channels = shape_controls[2].number_input("Channels", 1, 4, 1, key="image_channels")
-head = shape_controls[3].radio("Head", list(HEADS), format_func=HEADS.get, horizontal=True, key="head",
+layer_count = shape_controls[0].slider("Conv layers", MIN_CONV_LAYERS, MAX_CONV_LAYERS, len(DEFAULT_SPEC.layers),
+                                            key="conv_layers", bind=URL)
+input_side = shape_controls[1].slider("Image side (pixels)", 8, 64, DEFAULT_CANVAS_SIDE, key="image_side", bind=URL)
+channels = shape_controls[2].number_input("Channels", 1, 4, 1, key="image_channels", bind=URL)
+head = shape_controls[3].radio("Head", list(HEADS), format_func=HEADS.get, horizontal=True, key="head", bind=URL,
                                help="Global average pooling keeps one number per filter; Flatten keeps every position.")
 with st.container(border=True):
     layers = tuple(layer_controls(index) for index in range(layer_count))
@@ -215,7 +220,8 @@ st.dataframe(
 )
 unit_controls = st.columns(3)
 with unit_controls[0]:
-    field_layer = (st.slider("A unit of conv layer", 1, layer_count, layer_count, key=f"field_layer_{layer_count}")
+    field_layer = (st.slider("A unit of conv layer", 1, layer_count, layer_count, key=f"field_layer_{layer_count}",
+                               bind=URL)
                    if layer_count > 1 else 1)
 field_spec = replace(spec, layers=spec.layers[:field_layer])
 field_side = trunk_output_side(field_spec)
@@ -330,8 +336,8 @@ st.markdown(
     "0 to k pixels in eight directions."
 )
 train_controls = st.columns(4)
-canvas = train_controls[0].select_slider("Canvas side (pixels)", CANVAS_CHOICES, DEFAULT_CANVAS_SIDE)
-epochs = train_controls[1].slider("Epochs", 1, 40, DEFAULT_CONVNET_EPOCHS)
+canvas = train_controls[0].select_slider("Canvas side (pixels)", CANVAS_CHOICES, DEFAULT_CANVAS_SIDE, key="canvas", bind=URL)
+epochs = train_controls[1].slider("Epochs", 1, 40, DEFAULT_CONVNET_EPOCHS, key="epochs", bind=URL)
 train_spec = training_spec(spec, canvas)
 train_problem = validate_stack(train_spec)
 if train_problem:
@@ -358,6 +364,9 @@ if trained:
 runs = page_runs(PAGE_KEY)
 if runs:
     accuracy_runs_table(runs, "Held-out accuracy (centred)")
+
+# The settings end here (what follows views a trained pair), so the link is complete at this point.
+link.finish()
 
 pair = latest_pair(page_runs(PAGE_KEY))
 if pair is None:

@@ -17,9 +17,12 @@ from lib.sharing import (
     parameters_by_image_side,
     ratio_verdict,
 )
+from lib.presets import PRESETS
 from lib.training import accuracy_runs_table, live_training, page_runs
+from lib.url_settings import URL, SettingsLink
 
 PAGE_KEY = "parameter_sharing"
+PAGE_PATH = "parameter_sharing"
 
 
 def apply_preset() -> None:
@@ -31,6 +34,7 @@ def apply_preset() -> None:
 
 
 st.title("Parameter sharing")
+link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
 st.markdown(
     "> *The feed-forward net requires lots of parameters: an input image of 100×100 is 10,000 input "
     "neurons; with 100 hidden neurons that is 1M parameters. Is it a problem? Yes and no.*  — the notes"
@@ -40,19 +44,19 @@ st.markdown(
 st.header("1 · How many parameters does the MLP need?")
 controls, results = st.columns([1, 2], gap="large")
 with controls:
-    st.selectbox("Start from", [p.label for p in IMAGE_PRESETS], key="preset", on_change=apply_preset)
+    st.selectbox("Start from", [p.label for p in IMAGE_PRESETS], key="preset", on_change=apply_preset, bind=URL)
     default = IMAGE_PRESETS[0]
     height_column, width_column, channel_column = st.columns(3)
-    height = height_column.number_input("Height", 1, 10_000, default.height, key="image_height")
-    width = width_column.number_input("Width", 1, 10_000, default.width, key="image_width")
-    channels = channel_column.number_input("Channels", 1, 4, default.channels, key="image_channels")
-    layer_count = st.slider("Hidden layers", 1, 4, 1)
+    height = height_column.number_input("Height", 1, 10_000, default.height, key="image_height", bind=URL)
+    width = width_column.number_input("Width", 1, 10_000, default.width, key="image_width", bind=URL)
+    channels = channel_column.number_input("Channels", 1, 4, default.channels, key="image_channels", bind=URL)
+    layer_count = st.slider("Hidden layers", 1, 4, 1, key="hidden_layers", bind=URL)
     hidden_sizes = [
-        st.number_input(f"Units in hidden layer {i + 1}", 1, 10_000, 100, step=10, key=f"hidden_{i}")
+        st.number_input(f"Units in hidden layer {i + 1}", 1, 10_000, 100, step=10, key=f"hidden_{i}", bind=URL)
         for i in range(layer_count)
     ]
-    outputs = st.number_input("Outputs (classes)", 1, 1_000, 10)
-    examples = st.number_input("Training examples you have", 1, 1_000_000_000, 10_000, step=1_000)
+    outputs = st.number_input("Outputs (classes)", 1, 1_000, 10, key="outputs", bind=URL)
+    examples = st.number_input("Training examples you have", 1, 1_000_000_000, 10_000, step=1_000, key="examples", bind=URL)
 
 input_size = int(height * width * channels)
 layers = count_mlp_layers(input_size, hidden_sizes, outputs)
@@ -153,10 +157,10 @@ st.markdown(
 )
 demo_controls = st.columns(4)
 train_count = demo_controls[0].select_slider(
-    "Training examples", [20, 50, 100, 200, 500, 1000, max_train_count()], value=100
+    "Training examples", [20, 50, 100, 200, 500, 1000, max_train_count()], value=100, key="training_examples", bind=URL
 )
-demo_hidden = demo_controls[1].select_slider("Hidden units", [8, 32, 128, 512, 1024], value=512)
-epochs = demo_controls[2].slider("Epochs", 5, 150, 60, step=5)
+demo_hidden = demo_controls[1].select_slider("Hidden units", [8, 32, 128, 512, 1024], value=512, key="hidden_units", bind=URL)
+epochs = demo_controls[2].slider("Epochs", 5, 150, 60, step=5, key="epochs", bind=URL)
 demo_parameters = total_params(count_mlp_layers(64, [demo_hidden], 10))
 demo_ratio, demo_verdict = ratio_verdict(demo_parameters, train_count)
 demo_controls[3].metric("Parameters per example", f"{demo_ratio:,.3g}", help=demo_verdict)
@@ -172,3 +176,5 @@ if runs:
     accuracy_runs_table(runs, "Validation accuracy", show_gap=True)
 else:
     st.info("No run yet: press **Train**.", icon=":material/play_arrow:")
+
+link.finish()

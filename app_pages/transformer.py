@@ -10,6 +10,7 @@ import streamlit as st
 from lib.attention import attention_numpy
 from lib.attention_page import attention_frame
 from lib.charts import attention_heatmap, line_chart, show
+from lib.presets import PRESETS
 from lib.training import live_training, page_runs
 from lib.transformer import POSITION_NAMES, POSITIONS, attention_layer_names
 from lib.transformer_page import (
@@ -53,8 +54,12 @@ from lib.translator_page import (
     training_pairs_slider,
     translate,
 )
+from lib.url_settings import URL, SettingsLink
+
+PAGE_PATH = "transformer"
 
 st.title("Transformer")
+link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
 st.markdown(
     "> *Attention: query-key-values. The bank may contain pairs of vectors (key, value); the query q is compared to "
     "every key, and the corresponding value is returned: the basis of key-value memory networks. Multi-head "
@@ -82,9 +87,10 @@ memory = memory_column.data_editor(
                   "value (kg)": [4.0, 20.0, 1200.0, 90000.0]}),
     hide_index=True, key="memory", num_rows="fixed",
     column_config={c: st.column_config.NumberColumn(min_value=-1e6, max_value=1e6) for c in ("key x", "key y", "value (kg)")})
-query = np.array([query_column.number_input("Query x", -10.0, 10.0, 1.0, 0.1),
-                  query_column.number_input("Query y", -10.0, 10.0, 0.4, 0.1)])
+query = np.array([query_column.number_input("Query x", -10.0, 10.0, 1.0, 0.1, key="query_x", bind=URL),
+                  query_column.number_input("Query y", -10.0, 10.0, 0.4, 0.1, key="query_y", bind=URL)])
 sharpness = query_column.select_slider("Scale on the scores", [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], value=1.0,
+                                       key="lookup_scale", bind=URL,
                                        help="Large: the softmax becomes one-hot, and the memory a hard lookup.")
 keys = memory[["key x", "key y"]].astype(float).fillna(0.0).to_numpy()
 values = memory[["value (kg)"]].astype(float).fillna(0.0).to_numpy()
@@ -99,8 +105,9 @@ query_column.caption(f"The closest key is **{best}**'s. At scale {sharpness:g} t
 st.subheader("The real thing: one head of the trained model")
 layer_names = attention_layer_names(translator.settings["layers"])
 layer_column, head_column = st.columns(2)
-layer_name = layer_column.selectbox("Attention layer", layer_names, format_func=lambda name: name.replace("_", " "))
-head = head_column.slider("Head", 1, translator.settings["heads"], 1) - 1
+layer_name = layer_column.selectbox("Attention layer", layer_names, format_func=lambda name: name.replace("_", " "),
+                                      key="walk_layer", bind=URL)
+head = head_column.slider("Head", 1, translator.settings["heads"], 1, key="walk_head", bind=URL) - 1
 walk = walkthrough(translator, prepared.ids, layer_name, head)
 queries_words, keys_words = walk["query_words"], walk["key_words"]
 st.markdown(f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1]}). This head projects it to "
@@ -128,9 +135,9 @@ for title, grid in grid_specifications(translator, prepared.ids, english).items(
     st.markdown(f"**{title}** (rows: layers; columns: heads; hover for the words)")
     show(st, grid, width="content")
 enlarge_column, map_column = st.columns([1, 3], gap="large")
-kind = enlarge_column.selectbox("Enlarge", list(grids))
-layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()))
-head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()))
+kind = enlarge_column.selectbox("Enlarge", list(grids), key="grid_kind", bind=URL)
+layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()), key="grid_layer", bind=URL)
+head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()), key="grid_head", bind=URL)
 chosen = grids[kind][(grids[kind]["layer"] == layer_label) & (grids[kind]["head"] == head_label)]
 x_title, y_title = map_titles(kind)
 show(map_column, attention_heatmap(chosen, title=f"{kind}, {layer_label}, {head_label}", x_title=x_title,
@@ -141,7 +148,8 @@ head_options = [f"{name.replace('_attention', '').replace('_', ' ')} · head {h 
                 for name in layer_names for h in range(translator.settings["heads"])]
 option_heads = {label: (name, h) for label, (name, h) in zip(
     head_options, [(name, h) for name in layer_names for h in range(translator.settings["heads"])])}
-silenced_labels = st.pills("Heads to silence at inference", head_options, selection_mode="multi", key="silenced_heads")
+silenced_labels = st.pills("Heads to silence at inference", head_options, selection_mode="multi", key="silenced_heads",
+                          bind=URL)
 silenced = tuple(sorted(option_heads[label] for label in silenced_labels))
 knocked = silenced_translator(translator, silenced, is_shipped)
 before_column, after_column = st.columns(2, gap="large")
@@ -169,19 +177,21 @@ st.markdown(f"Shuffled: *{' '.join(english[i] for i in permutation['order'])}*. 
 # --- 4. Train ---------------------------------------------------------------------------------------------
 st.header("4 · Train from scratch: settings, positions and the causal mask")
 row = st.columns(5)
-layers = row[0].slider("Layers", 1, 4, 2)
-heads = row[1].select_slider("Heads", [1, 2, 4, 8], value=4)
-model_size = row[2].select_slider("Model width d", [64, 128, 256], value=128)
-feed_forward_size = row[3].select_slider("Feed-forward width", [128, 256, 512, 1024], value=256)
-dropout = row[4].slider("Dropout", 0.0, 0.3, 0.1, 0.05)
+layers = row[0].slider("Layers", 1, 4, 2, key="layers", bind=URL)
+heads = row[1].select_slider("Heads", [1, 2, 4, 8], value=4, key="heads", bind=URL)
+model_size = row[2].select_slider("Model width d", [64, 128, 256], value=128, key="width", bind=URL)
+feed_forward_size = row[3].select_slider("Feed-forward width", [128, 256, 512, 1024], value=256,
+                                         key="feed_forward", bind=URL)
+dropout = row[4].slider("Dropout", 0.0, 0.3, 0.1, 0.05, key="dropout", bind=URL)
 row = st.columns(5)
-positions = row[0].selectbox("Positions", POSITIONS, index=1, format_func=lambda name: POSITION_NAMES[name].split(" (")[0])
+positions = row[0].selectbox("Positions", POSITIONS, index=1, format_func=lambda name: POSITION_NAMES[name].split(" (")[0],
+                             key="positions", bind=URL)
 train_sentences = training_pairs_slider(row[1], corpus, SCRATCH_DEFAULT_TRAIN)
-epochs = row[2].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS)
-longest = row[3].select_slider("Longest training sentence", ["any", 10, 15, 20], value="any",
+epochs = row[2].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS, key="epochs", bind=URL)
+longest = row[3].select_slider("Longest training sentence", ["any", 10, 15, 20], value="any", key="longest", bind=URL,
                                help="Train on short sentences only, to see how each kind of positions copes with "
                                     "held-out sentences longer than any it was trained on.")
-causal_mask = row[4].toggle("Causal mask", value=True,
+causal_mask = row[4].toggle("Causal mask", value=True, key="causal_mask", bind=URL,
                             help="Off: each French position may also read the words after it, in training.")
 settings = TransformerSettings(layers, heads, model_size, feed_forward_size, dropout, positions, causal_mask, epochs,
                                int(train_sentences), None if longest == "any" else int(longest))
@@ -193,8 +203,8 @@ if too_big:
 view_column, view_head_column = st.columns(2)
 watchable = attention_layer_names(layers)
 watched = view_column.selectbox("Live map of", watchable, index=watchable.index(f"decoder_{layers}_cross_attention"),
-                                format_func=lambda name: name.replace("_", " "))
-watched_head = view_head_column.slider("Its head", 1, heads, 1) - 1
+                                format_func=lambda name: name.replace("_", " "), key="live_map", bind=URL)
+watched_head = view_head_column.slider("Its head", 1, heads, 1, key="live_head", bind=URL) - 1
 settings = replace(settings, watched_layer=watched, watched_head=watched_head)
 held_english, held_french, _, _, snapshot, draw_snapshot = head_view(corpus, watched, watched_head)
 st.markdown(f"The live map follows one held-out pair: *{held_english}* → *{held_french}*.")
@@ -257,3 +267,5 @@ if "encoder_costs" in st.session_state:
     show(st, line_chart(costs, "length", "milliseconds", "model", x_title="Sentence length (tokens, 8 sentences)",
                                y_title="Milliseconds", log_x=True, log_y=True), width="stretch")
     st.markdown(cost_reading(costs))
+
+link.finish()

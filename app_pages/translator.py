@@ -6,6 +6,7 @@ import streamlit as st
 from lib.charts import line_chart
 from lib.diagrams import professor_forcing_dot, seq2seq_dot
 from lib.seq2seq import CELLS, MAX_INPUT_WORDS, prepare_source
+from lib.presets import PRESETS
 from lib.training import live_training
 from lib.translator_page import (
     DEFAULT_BATCH_SIZE,
@@ -37,10 +38,13 @@ from lib.translator_page import (
     translate,
     vocabulary_frames,
 )
+from lib.url_settings import URL, SettingsLink
 
 PAGE_KEY = "translator"
+PAGE_PATH = "translator"
 
 st.title("Translator")
+link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
 st.markdown(
     "> *A kind of \"Encoder-Decoder\" architecture. Trick in the decoder RNN: reinject the output at time t "
     "into the input at time t+1; when the symbol </s> is generated, stop. The Seq2seq is trained end-to-end. "
@@ -88,16 +92,17 @@ st.header("2 · Translate")
 runs = trained_runs(PAGE_KEY, corpus_id, corpus)
 translators = {"pretrained (shipped)": None}
 translators.update({run.display_label: run for run in runs if run.model is not None})
+# Not bound to the URL: the other models are this session's own runs, which a link cannot carry.
 model_name = st.selectbox("Model", list(translators), help="The shipped model, or one you trained in section 3.")
 translator = pretrained_translator() if translators[model_name] is None else translators[model_name].model
-text = st.text_input("An English sentence", EXAMPLE_SENTENCE, max_chars=400)
+text = st.text_input("An English sentence", EXAMPLE_SENTENCE, max_chars=400, key="sentence", bind=URL)
 prepared = prepare_source(text, translator.source_vocabulary)
 if not prepared.usable:
     st.info(prepared.message, icon=":material/edit:")
 else:
     if prepared.message:
         st.warning(prepared.message, icon=":material/warning:")
-    beam_width = st.slider("Beam width", 1, 10, 4, help="1 is greedy decoding.")
+    beam_width = st.slider("Beam width", 1, 10, 4, help="1 is greedy decoding.", key="beam", bind=URL)
     trace, beam = translate(translator, prepared.ids, beam_width)
     greedy_column, beam_column = st.columns(2, gap="large")
     for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
@@ -113,7 +118,7 @@ else:
         + "."
     )
     st.subheader("Greedy decoding, step by step")
-    step_number = st.slider("Step", 1, len(trace.steps), 1) if len(trace.steps) > 1 else 1
+    step_number = st.slider("Step", 1, len(trace.steps), 1, key="step", bind=URL) if len(trace.steps) > 1 else 1
     step_column, table_column = st.columns([1, 2], gap="medium")
     with step_column:
         st.markdown(f"Decoder input so far: `{decoded_so_far(trace, step_number)}`")
@@ -142,16 +147,16 @@ st.markdown(
     "(two passes per batch: one to guess, one to learn), so the model practises recovering from its mistakes."
 )
 controls = st.columns(7)
-cell = controls[0].selectbox("Cell", CELLS)
-units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256)
-embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64)
-layers = controls[3].slider("Layers", 1, 3, 1)
+cell = controls[0].selectbox("Cell", CELLS, key="cell", bind=URL)
+units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256, key="units", bind=URL)
+embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64, key="embedding", bind=URL)
+layers = controls[3].slider("Layers", 1, 3, 1, key="layers", bind=URL)
 train_sentences = training_pairs_slider(controls[4], corpus, SCRATCH_DEFAULT_TRAIN)
-epochs = controls[5].slider("Epochs", 1, 30, SCRATCH_DEFAULT_EPOCHS)
-sampling = controls[6].slider("Scheduled sampling p", 0.0, 0.5, 0.0, step=0.05,
+epochs = controls[5].slider("Epochs", 1, 30, SCRATCH_DEFAULT_EPOCHS, key="epochs", bind=URL)
+sampling = controls[6].slider("Scheduled sampling p", 0.0, 0.5, 0.0, step=0.05, key="sampling", bind=URL,
                               help="Probability of feeding the model its own guess instead of the gold word in training.")
 context_every_step = st.toggle(
-    "Context at every decoder step", value=True,
+    "Context at every decoder step", value=True, key="context_every_step", bind=URL,
     help="On: the encoder's final state starts the decoder and is also read at every step and by the softmax "
          "(Cho et al., 2014). Off: it only starts the decoder, which must carry the sentence in its own state.",
 )
@@ -246,3 +251,5 @@ else:
         "held-out sentences, then on the held-out sentences grouped by English length. Long sentences must pass "
         "through the one final state of the encoder: the attention page removes that bottleneck."
     )
+
+link.finish()

@@ -18,6 +18,11 @@ class CoursePage:
     notes_section: str
     question: str
 
+    @property
+    def url_path(self) -> str:
+        """The page's address under the app's (Streamlit derives it from the file's name)."""
+        return self.path.removeprefix("app_pages/").removesuffix(".py")
+
 
 HOME = CoursePage(
     path="app_pages/home.py",

@@ -57,6 +57,7 @@ from lib.seq2seq import (
 )
 from lib.training import TrainingRun, page_runs, train_live
 from lib.uploads import upload_box
+from lib.url_settings import URL
 
 # The shipped model's corpus: make_corpus(48000, 500, seed=0) (see data/README.md, translator/).
 DEFAULT_TRAIN_PAIRS = 48_000
@@ -158,6 +159,7 @@ def choose_corpus(choice_key: str, uploader_key: str) -> CorpusChoice:
                           f"{HELD_OUT_PAIRS:,} held out)"}
     if UPLOAD_KEY in st.session_state:
         names["upload"] = "Your uploaded pairs"
+    # Not bound to the URL: the only other choice is an upload, and a link carries settings, never data.
     key = st.radio("Sentence pairs", list(names), format_func=names.get, key=choice_key)
     upload_box(
         "Upload your own pairs (tab-separated: English<TAB>French[<TAB>anything], UTF-8)", "TSV file, up to 2 MB",
@@ -296,6 +298,7 @@ def choose_model(page_key: str, corpus_id: str, corpus: Corpus, shipped_label: s
     page (on the corpus in use). Returns the translator."""
     runs = trained_runs(page_key, corpus_id, corpus)
     translators = {shipped_label: None} | {run.display_label: run for run in runs if run.model is not None}
+    # Not bound to the URL: the other models are this session's own runs, which a link cannot carry.
     name = st.selectbox("Model", list(translators), help=help_text)
     return load_shipped() if translators[name] is None else translators[name].model
 
@@ -309,8 +312,10 @@ def choose_sentence(corpus: Corpus, vocabulary: Vocabulary, held_out_shown: int 
     None when there is nothing to translate (the page then stops)."""
     held_out = [english for english, _ in corpus.test[:held_out_shown]]
     options = [EXAMPLE_SENTENCE, *[s for s in held_out if s != EXAMPLE_SENTENCE], OWN_SENTENCE]
-    picked = st.selectbox("English sentence", options, help="The example, held-out sentences, or your own.")
-    text = st.text_input("Your sentence", EXAMPLE_SENTENCE, max_chars=400) if picked == OWN_SENTENCE else picked
+    picked = st.selectbox("English sentence", options, help="The example, held-out sentences, or your own.",
+                          key="sentence_choice", bind=URL)
+    text = (st.text_input("Your sentence", EXAMPLE_SENTENCE, max_chars=400, key="sentence", bind=URL)
+            if picked == OWN_SENTENCE else picked)
     prepared = prepare_source(text, vocabulary)
     if not prepared.usable:
         st.info(prepared.message, icon=":material/edit:")
@@ -337,7 +342,8 @@ def training_pairs_slider(container, corpus: Corpus, default: int) -> int:
     if len(choices) == 1:
         return choices[0]
     wanted = min(default, len(corpus.train))
-    return int(container.select_slider("Training pairs", choices, value=wanted if wanted in choices else choices[-1]))
+    return int(container.select_slider("Training pairs", choices, value=wanted if wanted in choices else choices[-1],
+                                       key="training_pairs", bind=URL))
 
 
 def layer_counts_frame(counts) -> pd.DataFrame:

@@ -1,0 +1,221 @@
+"""Settings shareable by URL: what a link asked for, what the page could not take, the link to copy, presets.
+
+Every setting widget of a page is bound to a query parameter of the same name as its key (Streamlit's
+`bind="query-params"`, passed as `bind=URL`), so the browser's address always holds the page's
+settings and opening that address reproduces them, the way TensorFlow Playground's state lives in its
+URL. Streamlit drops a value its widget cannot take (a slider position out of range, an option the
+list does not have) without a word; a workshop participant who opened the instructor's link would
+then train on other settings than the room. `SettingsLink` remembers what the opening URL asked for
+and, once the page's widgets exist, says which values were not taken and what the control shows
+instead. Train, Stop and uploads are never bound: a link reproduces settings, never actions or data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import streamlit as st
+
+URL = "query-params"
+
+# Query parameters that Streamlit itself reads (embedding options); they are not settings of a page.
+STREAMLIT_PARAMETERS = frozenset({"embed", "embed_options"})
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named link an instructor hands out: the settings of one page that show one point of the notes."""
+
+    name: str
+    shows: str
+    settings: dict[str, str | list[str]]
+
+    def query(self) -> str:
+        return urlencode(self.settings, doseq=True)
+
+
+@dataclass(frozen=True)
+class IgnoredValue:
+    key: str
+    asked: str
+    shown: str | None
+
+    def sentence(self) -> str:
+        if self.shown is None:
+            return f"`{self.key}={_short(self.asked)}` is not a setting of this page."
+        return f"`{self.key}={_short(self.asked)}` is not a value this control can take; it shows **{_short(self.shown)}**."
+
+
+class SettingsLink:
+    """A page's link: what the URL that opened the page asked for, and a place under the title for the
+    share box and for the values the page could not take.
+
+    Create it first on a page (before any widget) and call `finish()` after the page's last setting:
+    only then does the URL hold every setting of this run, and does every bound widget exist.
+    """
+
+    def __init__(self, page_key: str, page_path: str, presets: list[Preset] = ()):
+        self.page_path, self.presets = page_path, presets
+        self.store = f"link_request_{page_key}"
+        # A session opens a page's link once: later reruns change the URL themselves (bound widgets
+        # write their values into it), so only the first run's parameters are what the link asked for.
+        if self.store not in st.session_state:
+            st.session_state[self.store] = {
+                key: st.query_params.get_all(key) for key in st.query_params if key not in STREAMLIT_PARAMETERS
+            }
+            st.session_state[f"{self.store}_notes"] = None
+        self.requested: dict[str, list[str]] = st.session_state[self.store]
+        self.area = st.container()
+
+    def finish(self) -> list[IgnoredValue]:
+        """Fill the share box, and say which of the link's values were not taken (until the user moves them)."""
+        with self.area:
+            share_box(self.page_path, self.presets)
+        notes_key = f"{self.store}_notes"
+        if st.session_state[notes_key] is None:
+            st.session_state[notes_key] = (
+                [(ignored, _current(ignored.key)) for ignored in ignored_values(self.requested)], current_settings()
+            )
+        notes, settings_at_opening = st.session_state[notes_key]
+        # A note stays while its control still shows what the page chose instead: once the user sets
+        # that control, the note has been read and acted on. A note on a name that is no setting of the
+        # page stays until the user sets anything.
+        unchanged = current_settings() == settings_at_opening
+        standing = [ignored for ignored, value in notes
+                    if (_current(ignored.key) == value if ignored.shown is not None else unchanged)]
+        if standing:
+            self.area.warning(
+                "This link asked for settings the page cannot take, so it uses its own:\n\n"
+                + "\n".join(f"- {ignored.sentence()}" for ignored in standing),
+                icon=":material/link_off:",
+            )
+        return standing
+
+
+def ignored_values(requested: dict[str, list[str]]) -> list[IgnoredValue]:
+    """The requested values that no widget of this run took as asked (call after the page's widgets)."""
+    ignored = []
+    for key, asked in requested.items():
+        widget = _bound_widget(key)
+        if widget is None:
+            ignored.append(IgnoredValue(key, ", ".join(asked), None))
+            continue
+        if _takes(widget, asked, st.session_state[key]):
+            continue
+        ignored.append(IgnoredValue(key, ", ".join(asked), _shown(widget, st.session_state[key])))
+    return ignored
+
+
+def share_box(page_path: str, presets: list[Preset] = ()) -> None:
+    """The page's link with its current settings, one click to copy, and the page's presets as links."""
+    with st.expander("Share these settings", icon=":material/link:"):
+        query = urlencode(current_settings(), doseq=True)
+        page_address = f"{_app_address()}/{page_path}"
+        st.code(f"{page_address}?{query}" if query else page_address, language=None)
+        st.caption(
+            "Copy this link (the icon at the box's right) and send it: it opens this page on these settings. "
+            "Settings at their default are left out of it. Trained models are not in a link: "
+            "everyone trains their own."
+        )
+        if presets:
+            st.markdown("**Presets** (each opens in a new tab, so nothing trained here is lost):")
+            for preset in presets:
+                link_column, text_column = st.columns([1, 3], vertical_alignment="center")
+                link_column.link_button(preset.name, f"{page_path}?{preset.query()}", width="stretch")
+                text_column.markdown(preset.shows)
+
+
+def _app_address() -> str:
+    """The app's address in the browser, without a page's path (empty outside a browser).
+
+    st.context.url holds the address the session was opened at, with the page's path or without it,
+    depending on how the page was reached; the course's page paths are removed here either way.
+    """
+    from lib.course import COURSE_PAGES
+
+    address = (st.context.url or "").rstrip("/")
+    for course_page in COURSE_PAGES:
+        address = address.removesuffix(f"/{course_page.url_path}")
+    return address
+
+
+def current_settings() -> dict[str, list[str]]:
+    """This run's bound settings that differ from their default, written as the URL writes them.
+
+    The same query the browser's address bar shows, rebuilt from the widgets themselves: the server
+    learns the browser's address only at the next rerun, so reading it back would lag one move behind.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None:
+        return {}
+    settings = {}
+    # The bindings are kept in the order the page created its widgets, which keeps the link readable.
+    for key in list(context.session_state._state.query_params._bindings_by_param):
+        widget = _bound_widget(key)
+        if widget is None or st.session_state[key] == widget.deserializer(None):
+            continue
+        written = widget.serializer(st.session_state[key])
+        settings[key] = [_number(item) for item in (written if isinstance(written, list) else [written])]
+    return settings
+
+
+def _current(key: str):
+    value = st.session_state.get(key)
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _bound_widget(key: str):
+    """Streamlit's record of the widget bound to `key` in this run (its value type and serializer), or None.
+
+    Streamlit keeps this in its session state's internals (pinned: streamlit==1.67.0); the page tests
+    open links with good and bad values, so a change there fails a test instead of hiding notes.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None or key not in st.session_state:
+        return None
+    state = context.session_state._state
+    widget_id = state._key_id_mapper.get_id_from_key(key, None)
+    if widget_id is None or not state.query_params.is_bound(key):
+        return None
+    return state._new_widget_state.widget_metadata.get(widget_id)
+
+
+def _takes(widget, asked: list[str], value) -> bool:
+    """Whether the widget shows what the link asked for: its value, written the way the URL writes it, is the request."""
+    from streamlit.runtime.state.query_params import parse_url_param
+
+    try:
+        requested = parse_url_param(asked if len(asked) > 1 else asked[0], widget.value_type)
+    except (ValueError, TypeError, IndexError):
+        return False
+    written = widget.serializer(value)
+    if isinstance(requested, list) and not isinstance(written, list):
+        written = [written]
+    if isinstance(written, list) and not isinstance(requested, list):
+        requested = [requested]
+    return written == requested
+
+
+def _shown(widget, value) -> str:
+    written = widget.serializer(value)
+    if isinstance(written, list):
+        written = ", ".join(_number(item) for item in written)
+    return _number(written)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """A value as a note quotes it: a long text (a sentence of 400 characters) is cut, not repeated whole."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _number(item) -> str:
+    if isinstance(item, bool):
+        return str(item).lower()
+    if isinstance(item, float) and item.is_integer():
+        return str(int(item))
+    return str(item)
