@@ -24,6 +24,7 @@ import streamlit as st
 
 from lib.attention import (
     ATTENTION_DIRECTORY,
+    MODEL_FILE as ATTENTION_MODEL_FILE,
     DEFAULT_SETTINGS,
     AttentionOverride,
     AttentionTranslator,
@@ -38,6 +39,7 @@ from lib.attention import (
 from lib.charts import attention_heatmap, show
 from lib.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
 from lib.seq2seq import beam_search, greedy_decode, load_metrics
+from lib.shipped_evaluations import load_evaluation
 from lib.training import TrainingRun
 from lib.translator_page import (
     EXAMPLE_SENTENCE,
@@ -114,6 +116,13 @@ def pretrained_attention_figures() -> dict:
 
 @st.cache_data(show_spinner="Measuring the pretrained attention model on the held-out sentences…")
 def pretrained_attention_evaluation() -> dict:
+    """The shipped model's held-out figures and alignment accuracy: shipped beside the model
+    (lib/shipped_evaluations.py), measured here only if that file is stale."""
+    return (load_evaluation(ATTENTION_DIRECTORY, ATTENTION_MODEL_FILE, default_corpus())
+            or measure_pretrained_attention_evaluation())
+
+
+def measure_pretrained_attention_evaluation() -> dict:
     corpus = default_corpus()
     results = evaluation_results(pretrained_attention(), corpus.test, PRETRAINED)
     results["alignment_accuracy"] = held_out_alignment_accuracy(pretrained_attention(), corpus)
