@@ -6,6 +6,8 @@ import streamlit as st
 
 from lib.course import COURSE_PAGES, HOME
 from lib.streamlit_patches import keep_keras_state_between_reruns
+from lib.warm_up import enabled as warm_up_enabled
+from lib.warm_up import start_warm_up
 
 # Streamlit would otherwise reset Keras for every session after each rerun (see the module).
 keep_keras_state_between_reruns()
@@ -13,6 +15,10 @@ keep_keras_state_between_reruns()
 # The tab icon ships with the app (assets/icon.png, drawn by the project): a :material/ icon there
 # is fetched from a font host, which a workshop room without internet cannot reach.
 st.set_page_config(page_title="RNN Playground", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
+
+# The first page view of the process starts filling the shared caches in the background (lib/warm_up.py).
+if warm_up_enabled():
+    start_warm_up()
 
 sections: dict[str, list] = {"": [st.Page(HOME.path, title=HOME.title, icon=HOME.icon, default=True)]}
 for course_page in COURSE_PAGES:

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
+from lib.warm_up import WARM_UP_VARIABLE
 from tests.browser_support import ROOT, chromium, served_app
+
+# AppTest runs the app inside this process: a background warm-up there would import TensorFlow
+# behind the tests that check a page does without it, and load models no test asked for. The
+# servers of the browser tests run the app as shipped, warm-up included (see app_url).
+os.environ[WARM_UP_VARIABLE] = "0"
 
 # TensorFlow's import alone takes about 4 s here; the first training page run also builds models.
 APPTEST_TIMEOUT = 120
@@ -13,7 +21,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 @pytest.fixture(scope="session")
 def app_url():
-    with served_app(ARTIFACTS / "streamlit-server.log") as (url, _server):
+    with served_app(ARTIFACTS / "streamlit-server.log", {WARM_UP_VARIABLE: "1"}) as (url, _server):
         yield url
 
 

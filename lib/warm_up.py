@@ -1,0 +1,102 @@
+"""Warm the shared caches in the background once the server serves, so that no visitor waits for them.
+
+The first visitor of a training page used to wait for TensorFlow's import (about 4 s of CPU, 12 s in
+a browser on a busy host), and the first visitor of a translator page for its corpus and pretrained
+model as well (20 s and more). These are shared read-only by every session (`st.cache_resource`), so
+they can be made ahead of time: the first page view of the process, whoever's (the instructor opening
+the home page before the room arrives), starts one background thread that imports TensorFlow and fills
+those caches in the order of the course. The home page's script does not wait for it and never imports
+TensorFlow itself; a visitor who arrives while a cache is being filled waits only for the rest of it
+(Streamlit computes a cached value once and makes other callers wait for it).
+
+Set RNN_PLAYGROUND_WARM_UP=0 to turn it off (the test suite does, so that each test measures its own
+page, and so does the cold-start benchmark's "before").
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+WARM_UP_VARIABLE = "RNN_PLAYGROUND_WARM_UP"
+
+_LOGGER = logging.getLogger("rnn_playground.warm_up")
+
+
+def _import_tensorflow() -> None:
+    import keras  # noqa: F401  (Keras imports TensorFlow, its backend)
+
+
+def _translator_caches() -> None:
+    from lib.translator_page import default_corpus, pretrained_evaluation, pretrained_translator
+
+    default_corpus()
+    pretrained_translator()
+    pretrained_evaluation()
+
+
+def _attention_caches() -> None:
+    from lib.attention_page import pretrained_attention, pretrained_attention_evaluation
+
+    pretrained_attention()
+    pretrained_attention_evaluation()
+
+
+def _transformer_caches() -> None:
+    from lib.transformer_page import pretrained_transformer, pretrained_transformer_evaluation
+
+    pretrained_transformer()
+    pretrained_transformer_evaluation()
+
+
+# What a first visit of each page waited for, in the order of the course (a room starts at the top).
+STEPS = [
+    ("TensorFlow and Keras", _import_tensorflow),
+    ("Translator: corpus, pretrained model and its figures", _translator_caches),
+    ("Attention: pretrained model and its figures", _attention_caches),
+    ("Transformer: pretrained model and its figures", _transformer_caches),
+]
+
+
+@dataclass
+class WarmUp:
+    """What the background thread has done so far (read by the benchmark and the tests)."""
+
+    started: float = field(default_factory=time.perf_counter)
+    done: list[tuple[str, float]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+def enabled() -> bool:
+    return os.environ.get(WARM_UP_VARIABLE, "1") != "0"
+
+
+@st.cache_resource(show_spinner=False)
+def start_warm_up() -> WarmUp:
+    """Start the process's one warm-up thread (cached: later calls return the same record at once)."""
+    state = WarmUp()
+    threading.Thread(target=_warm, args=(state,), name="rnn-playground-warm-up", daemon=True).start()
+    return state
+
+
+def _warm(state: WarmUp) -> None:
+    for name, step in STEPS:
+        began = time.perf_counter()
+        try:
+            step()
+        except Exception as error:  # A failed step only means its page fills the cache itself, as before.
+            state.failed.append((name, repr(error)))
+            _LOGGER.warning("Warm-up of %s failed: %r", name, error)
+            continue
+        state.done.append((name, time.perf_counter() - began))
+        _LOGGER.info("Warm-up: %s ready in %.1f s", name, time.perf_counter() - began)
+    _LOGGER.info("Warm-up finished in %.1f s", time.perf_counter() - state.started)
+    print(f"RNN Playground warm-up finished in {time.perf_counter() - state.started:.1f} s "
+          f"({len(state.done)} steps, {len(state.failed)} failed)", flush=True)
+    state.finished.set()
