@@ -3,10 +3,12 @@
 uploading its own series. Every request of a session (page load, WebSocket, the upload) must reach
 one replica, the sessions must be spread over both, and each page must show its own upload.
 
-The Recurrence page is used because it has an upload and does not import TensorFlow, so two
-replicas cost about 60 MB each. Which replica served a request is read from HAProxy's own log
-(`option httplog`: one line per request, naming the server), each browser context having its own
-User-Agent, which HAProxy captures."""
+HAProxy finds the replicas as in Compose: a DNS server (here a small one on loopback, in Compose
+Docker's) answers the service name with one address per replica. The Recurrence page is used
+because it has an upload and does not import TensorFlow, so two replicas cost about 60 MB each.
+Which replica served a request is read from HAProxy's own log (`option httplog`: one line per
+request, naming the server), each browser context having its own User-Agent, which HAProxy
+captures."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lib.timeseries import parse_uploaded_series, prepare_forecasting_data
-from tests.browser_support import haproxy_in_front, served_app, wait_until_idle
+from tests.browser_support import free_port, haproxy_in_front, haproxy_server_addresses, served_app, wait_until_idle
 from tests.conftest import ARTIFACTS
 from tests.test_browser import assert_no_exception, move_slider
 
@@ -43,14 +45,20 @@ UPLOAD_HISTORY = 48  # the Recurrence page's default history for an uploaded ser
 
 @pytest.fixture(scope="module")
 def replicas_and_proxy():
-    """Two `streamlit run` replicas on loopback and HAProxy in front of them; yields
-    (proxy url, replica urls by HAProxy server name, path of HAProxy's log)."""
+    """Two `streamlit run` replicas, on two loopback addresses and one port as two containers would
+    be, and HAProxy finding them by DNS; yields (proxy url, replica urls by HAProxy server name,
+    path of HAProxy's log)."""
+    addresses = [f"127.0.0.{number}" for number in range(2, 2 + REPLICAS)]
+    port = free_port(tuple(addresses))
     with contextlib.ExitStack() as stack:
-        replica_urls = [
-            stack.enter_context(served_app(WORK_DIR / f"replica-{number}.log"))[0] for number in range(1, REPLICAS + 1)
-        ]
-        proxy_url, log_path = stack.enter_context(haproxy_in_front(replica_urls, WORK_DIR))
-        yield proxy_url, {f"app{number}": url for number, url in enumerate(replica_urls, start=1)}, log_path
+        for address in addresses:
+            stack.enter_context(served_app(WORK_DIR / f"replica-{address}.log", address=address, port=port))
+        proxy_url, log_path = stack.enter_context(haproxy_in_front(addresses, port, WORK_DIR))
+        deadline = time.monotonic() + 15
+        while len(named := haproxy_server_addresses(log_path)) < REPLICAS and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert sorted(named.values()) == addresses, f"HAProxy did not find both replicas by DNS: {named}"
+        yield proxy_url, {name: f"http://{address}:{port}" for name, address in named.items()}, log_path
 
 
 def session_series_csv(session: int) -> bytes:
