@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from lib.mackey_glass import mackey_glass_frame
 from lib.params import LayerCount, count_dense_params, count_recurrent_params, total_params
 from lib.timeseries import (
     ForecastingData,
@@ -34,6 +36,15 @@ from lib.training import TrainingRun, train_live
 RECURRENT_KINDS = ("SimpleRNN", "LSTM", "GRU")
 NEURAL_KINDS = ("Window MLP", *RECURRENT_KINDS)
 BATCH_SIZE = 64
+# Long enough for as many training windows as the hourly series gives at the page's defaults.
+MACKEY_GLASS_SAMPLES = 5000
+
+# The two linear autoregressive baselines: the notes' Markov assumption in its first order (the next
+# value depends on the present one only), and the same window T as the networks read, so that a
+# network that wins cannot owe it to seeing more of the past.
+MARKOV_BASELINE = "Autoregressive, order 1 (Markov)"
+WINDOW_BASELINE = "Autoregressive (linear, order T)"
+AUTOREGRESSIVE_KINDS = (MARKOV_BASELINE, WINDOW_BASELINE)
 
 
 @dataclass(frozen=True)
@@ -48,11 +59,32 @@ class SeriesSource:
     max_history: int
     max_horizon: int
     period: int | None  # the seasonal period for "same time yesterday" persistence, in steps
-    loader: Callable[[], pd.DataFrame] | None
+    loader: Callable[..., pd.DataFrame] | None
     caveat: str
+    # The largest observation noise the page offers for a generated series (0: a fixed, real series).
+    max_noise: float = 0.0
 
 
 SOURCES = {
+    "mackey_glass": SeriesSource(
+        label="Mackey-Glass, τ = 17 (chaotic, generated)",
+        step="step",
+        default_history=48,
+        default_horizon=12,
+        min_history=2,
+        max_history=168,
+        max_horizon=48,
+        period=None,
+        loader=lambda noise=0.0: mackey_glass_frame(MACKEY_GLASS_SAMPLES, noise=noise),
+        caveat=(
+            f"{MACKEY_GLASS_SAMPLES:,} steps of the Mackey-Glass delay equation "
+            "dx/dt = 0.2 x(t−17) / (1 + x(t−17)¹⁰) − 0.1 x(t), the standard nonlinear benchmark for recurrent "
+            "networks, generated when the page first needs it (fourth-order Runge-Kutta, dt = 0.1, one sample per time unit, "
+            "seed 0): chaotic, so it never repeats, and its future depends nonlinearly on values about 17 steps "
+            "back. Dimensionless."
+        ),
+        max_noise=0.1,
+    ),
     "hourly": SeriesSource(
         label="Seattle, hourly, 2010 (NOAA hourly normals)",
         step="hour",
@@ -64,7 +96,7 @@ SOURCES = {
         period=24,
         loader=load_seattle_temperatures,
         caveat=(
-            "These 8,759 hourly values are NOAA's **30-year hourly normals** for Seattle-Tacoma airport "
+            "The real-world check. These 8,759 hourly values are NOAA's **30-year hourly normals** for Seattle-Tacoma airport "
             "(the average temperature of each hour of the year), stamped with the dates of 2010: not one "
             "year's weather. The curve is smooth, so simple linear models are very hard to beat on it."
         ),
@@ -80,7 +112,7 @@ SOURCES = {
         period=None,
         loader=load_seattle_daily_maximum,
         caveat=(
-            "1,461 observed daily maxima at Seattle (NOAA, 2012–2015): real weather, which moves by "
+            "The real-world check, with real weather: 1,461 observed daily maxima at Seattle (NOAA, 2012–2015), which move by "
             "about 2 °C from one day to the next."
         ),
     ),
@@ -113,10 +145,13 @@ class ForecasterSettings:
 # --- Data ------------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def load_source(source_key: str) -> pd.DataFrame:
-    """A shipped series, read once per process and shared by every session."""
-    return SOURCES[source_key].loader()
+@st.cache_data(max_entries=8, show_spinner=False)
+def load_source(source_key: str, noise: float = 0.0) -> pd.DataFrame:
+    """A shipped or generated series, made once per process (and noise level) and shared by every session."""
+    source = SOURCES[source_key]
+    if not 0.0 <= noise <= source.max_noise:
+        raise ValueError(f"The noise level must lie between 0 and {source.max_noise:g} for this series.")
+    return source.loader(noise=noise) if source.max_noise else source.loader()
 
 
 @st.cache_data(max_entries=32, show_spinner="Cutting the series into windows…")
@@ -141,7 +176,9 @@ def forecaster_layer_counts(kind: str, history: int, settings: ForecasterSetting
     """Each model's parameters, layer by layer: the window MLP's grow with T, the RNNs' do not."""
     if kind == "Persistence":
         return []
-    if kind == "Autoregressive (linear)":
+    if kind == MARKOV_BASELINE:
+        return [count_dense_params(1, 1)]
+    if kind == WINDOW_BASELINE:
         return [count_dense_params(history, 1)]
     if kind == "Window MLP":
         return [count_dense_params(history, settings.units), count_dense_params(settings.units, 1)]
@@ -212,7 +249,7 @@ class ForecastResult:
 
 
 def baseline_results(data: ForecastingData, period: int | None) -> list[ForecastResult]:
-    """Persistence and the closed-form autoregressive model: instant, and the numbers to beat."""
+    """Persistence and the closed-form autoregressive models: instant, and the numbers to beat."""
     inverse = data.normalizer.inverse_transform
     results = [
         ForecastResult(
@@ -231,15 +268,20 @@ def baseline_results(data: ForecastingData, period: int | None) -> list[Forecast
                 inverse(seasonal_persistence_forecast(data.x_test, data.horizon, period)),
             )
         )
-    autoregressive = fit_autoregressive(data.x_train, data.y_train)
-    results.append(
-        ForecastResult(
-            "Autoregressive (linear)",
-            autoregressive.parameter_count,
-            inverse(autoregressive.predict(data.x_validation)),
-            inverse(autoregressive.predict(data.x_test)),
+    orders = {MARKOV_BASELINE: 1, WINDOW_BASELINE: data.history}
+    for name, order in orders.items():
+        if name == MARKOV_BASELINE and data.history == 1:
+            continue  # the window is the Markov order already
+        # The model of order p reads the last p values of each window, the ones closest to the target.
+        autoregressive = fit_autoregressive(data.x_train[:, -order:], data.y_train)
+        results.append(
+            ForecastResult(
+                name,
+                autoregressive.parameter_count,
+                inverse(autoregressive.predict(data.x_validation[:, -order:])),
+                inverse(autoregressive.predict(data.x_test[:, -order:])),
+            )
         )
-    )
     return results
 
 
@@ -425,11 +467,16 @@ def context_sweep_shapes(history: int, horizon: int, source: SeriesSource) -> tu
     return tuple(sorted(shapes))
 
 
+def error_text(error: float, unit: str) -> str:
+    """An error with its unit: three decimals in °C, four for a dimensionless series of about 1."""
+    return f"{error:.3f} {unit}" if unit == "°C" else f"{error:.4f} {unit}"
+
+
 def verdict(table: pd.DataFrame, unit: str) -> str:
     """What the measurement shows, in one honest paragraph, written from the table itself."""
     error_column = "Test MAE (°C)" if unit == "°C" else "Test MAE"
     best = table.iloc[0]
-    lines = [f"**Best on the test part: {best['Model']}**, {best[error_column]:.3f} {unit} mean absolute error."]
+    lines = [f"**Best on the test part: {best['Model']}**, {error_text(best[error_column], unit)} mean absolute error."]
     recurrent = table[table["Model"].str.startswith(RECURRENT_KINDS)]
     classical = table[table["Model"].str.startswith(("Persistence", "Autoregressive"))]
     if not recurrent.empty and not classical.empty:
@@ -438,19 +485,80 @@ def verdict(table: pd.DataFrame, unit: str) -> str:
         if best_recurrent[error_column] < best_classical[error_column]:
             lines.append(
                 f"The best recurrent network ({best_recurrent['Model'].split(' · ')[0]}) beats the best classical "
-                f"model ({best_classical['Model']}) by {best_classical[error_column] - best_recurrent[error_column]:.3f} {unit}."
+                f"model ({best_classical['Model']}) by "
+                f"{error_text(best_classical[error_column] - best_recurrent[error_column], unit)}."
             )
         else:
             lines.append(
                 f"No recurrent network beats {best_classical['Model']} here "
-                f"({best_classical[error_column]:.3f} {unit} against {best_recurrent[error_column]:.3f} {unit} for the "
-                f"best, {best_recurrent['Model'].split(' · ')[0]}). That is a real result, not a bug: on this series "
+                f"({error_text(best_classical[error_column], unit)} against {error_text(best_recurrent[error_column], unit)} "
+                f"for the best, {best_recurrent['Model'].split(' · ')[0]}). That is a real result, not a bug: on this series "
                 "and at this horizon, the last few values already say almost everything, and a linear model "
                 "fits that with far fewer parameters. Try another horizon, a longer history or more epochs before concluding."
             )
     elif recurrent.empty:
         lines.append("Train at least one recurrent network to compare it with the classical models.")
+    window_mlp = table[table["Model"].str.startswith("Window MLP")]
+    if not recurrent.empty and not window_mlp.empty:
+        # The window MLP reads the same T values nonlinearly: beating it is what the recurrent state adds.
+        best_recurrent, best_mlp = recurrent.iloc[0], window_mlp.iloc[0]
+        recurrent_name = best_recurrent["Model"].split(" · ")[0]
+        if best_recurrent[error_column] < best_mlp[error_column]:
+            lines.append(
+                f"{recurrent_name} also beats the window MLP, which reads the same T values nonlinearly but shares "
+                f"nothing across time ({error_text(best_recurrent[error_column], unit)} against "
+                f"{error_text(best_mlp[error_column], unit)})."
+            )
+        else:
+            lines.append(
+                f"The window MLP, which reads the same T values nonlinearly but shares nothing across time, does "
+                f"as well or better ({error_text(best_mlp[error_column], unit)} against "
+                f"{error_text(best_recurrent[error_column], unit)} for {recurrent_name}): here the recurrent state "
+                "adds nothing the window does not hold."
+            )
     return " ".join(lines)
+
+
+# --- What the default presses measured ----------------------------------------------------------------
+
+DEFAULT_PRESSES_FILE = Path(__file__).parent.parent / "data" / "recurrence_default_presses.csv"
+
+
+@st.cache_data(show_spinner=False)
+def measured_default_presses() -> pd.DataFrame:
+    """The test errors of one default press per shipped series, as `scripts/recurrence_measurement.py --record` wrote them."""
+    return pd.read_csv(DEFAULT_PRESSES_FILE)
+
+
+def default_press_summary() -> str:
+    """Both defaults' results in a few sentences, written from the shipped measurement, not typed in."""
+    measured = measured_default_presses()
+    sentences = []
+    for series_key, source in SOURCES.items():
+        press = measured[measured["series"] == series_key]
+        if press.empty:
+            continue
+        first = press.iloc[0]
+        errors = press.set_index("model")["test_mae"]
+        unit = first["unit"]
+        recurrent = errors[errors.index.isin(RECURRENT_KINDS)]
+        linear = errors[errors.index.isin(AUTOREGRESSIVE_KINDS)]
+        best_recurrent, best_linear = recurrent.idxmin(), linear.idxmin()
+        comparison = (
+            f"the best recurrent network, {best_recurrent}, **beats** the best linear model, {best_linear}"
+            if recurrent.min() < linear.min()
+            else f"**no recurrent network beats** {best_linear}"
+        )
+        sentences.append(
+            f"- **{source.label}**, T = {first['history']}, h = {first['horizon']}: {comparison} "
+            f"({error_text(recurrent.min(), unit)} against {error_text(linear.min(), unit)} test MAE; window MLP "
+            f"{error_text(errors['Window MLP'], unit)})."
+        )
+    dates = ", ".join(sorted(set(measured["date"])))
+    return (
+        f"What one press of **Train** with the default settings measured on each shipped series ({dates}, "
+        "`scripts/recurrence_measurement.py`):\n\n" + "\n".join(sentences)
+    )
 
 
 def forecast_week(series: pd.DataFrame, data: ForecastingData, results: dict[str, np.ndarray], week: int, step: str) -> pd.DataFrame:
