@@ -175,6 +175,12 @@ def test_recurrence_opens_on_mackey_glass_with_its_baselines_and_both_measured_r
     errors = table.set_index("Model")["Test MAE"]
     assert errors[WINDOW_BASELINE] < errors[MARKOV_BASELINE] < errors["Persistence (last value)"]
     assert any("Mackey-Glass delay equation" in caption.value for caption in app.caption)
+    # Its steps have no calendar: the series chart counts them instead of showing dates of 1970.
+    time_axes = [
+        spec["encoding"]["x"] for spec in (json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart"))
+        if spec.get("encoding", {}).get("x", {}).get("field") == "time"
+    ]
+    assert time_axes and all(axis["type"] == "quantitative" for axis in time_axes)
     # The shipped measurement of both defaults is written out: the chaotic series and the real-world check.
     summary = next(m.value for m in app.markdown if m.value.startswith("What one press of **Train**"))
     assert SOURCES["mackey_glass"].label in summary and SOURCES["hourly"].label in summary
