@@ -545,19 +545,20 @@ def default_press_summary() -> str:
         linear = errors[errors.index.isin(AUTOREGRESSIVE_KINDS)]
         best_recurrent, best_linear = recurrent.idxmin(), linear.idxmin()
         comparison = (
-            f"the best recurrent network, {best_recurrent}, **beats** the best linear model, {best_linear}"
+            f"the best recurrent network, {best_recurrent}, **beats** the best linear model"
             if recurrent.min() < linear.min()
-            else f"**no recurrent network beats** {best_linear}"
+            else "**no recurrent network beats** the best linear model"
         )
         sentences.append(
             f"- **{source.label}**, T = {first['history']}, h = {first['horizon']}: {comparison} "
-            f"({error_text(recurrent.min(), unit)} against {error_text(linear.min(), unit)} test MAE; window MLP "
-            f"{error_text(errors['Window MLP'], unit)})."
+            f"(test MAE: {best_recurrent} {error_text(recurrent.min(), unit)}, {best_linear} "
+            f"{error_text(linear.min(), unit)}, window MLP {error_text(errors['Window MLP'], unit)})."
         )
     dates = ", ".join(sorted(set(measured["date"])))
     return (
-        f"What one press of **Train** with the default settings measured on each shipped series ({dates}, "
-        "`scripts/recurrence_measurement.py`):\n\n" + "\n".join(sentences)
+        f"What one press of **Train** with the default settings measured on each series ({dates}, "
+        "`scripts/recurrence_measurement.py`; a network's error moves from one press to the next, and "
+        "`data/README.md` lists repeated presses):\n\n" + "\n".join(sentences)
     )
 
 
