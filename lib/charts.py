@@ -269,7 +269,14 @@ def time_chart(
     which have no calendar) as plain numbers.
     """
     names = list(dict.fromkeys(frame[series]))
-    palette = [colours.get(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)] if colours else PALETTE
+    if colours:
+        # The other series take the palette's colours that no fixed series uses, so that no forecast
+        # is drawn in the colour of the truth it is compared with.
+        free = [colour for colour in PALETTE if colour not in colours.values()]
+        unfixed = iter(range(len(names)))
+        palette = [colours[name] if name in colours else free[next(unfixed) % len(free)] for name in names]
+    else:
+        palette = PALETTE
     if pd.api.types.is_numeric_dtype(frame[time]):
         x_axis = alt.X(f"{time}:Q", title="Time step", scale=alt.Scale(zero=False))
         time_tooltip = alt.Tooltip(f"{time}:Q", format=",.0f", title="step")
