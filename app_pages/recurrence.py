@@ -1,4 +1,4 @@
-"""Recurrence: SimpleRNN, LSTM and GRU against a window MLP and an autoregressive model, on temperatures."""
+"""Recurrence: SimpleRNN, LSTM and GRU against a window MLP and autoregressive models, on a chaotic series and on temperatures."""
 
 import pandas as pd
 import streamlit as st
@@ -6,7 +6,9 @@ import streamlit as st
 from lib.charts import line_chart, time_chart
 from lib.diagrams import unrolled_rnn_dot
 from lib.recurrence import (
+    AUTOREGRESSIVE_KINDS,
     NEURAL_KINDS,
+    RECURRENT_KINDS,
     SOURCES,
     UPLOAD_SOURCE,
     ForecasterSettings,
@@ -14,6 +16,7 @@ from lib.recurrence import (
     baseline_results,
     context_sweep_shapes,
     comparison_table,
+    default_press_summary,
     forecast_week,
     forecaster_layer_counts,
     forecasting_data,
@@ -53,6 +56,13 @@ with picture_column:
 
 # --- 1. The data --------------------------------------------------------------------------------------
 st.header("1 · The series and the task")
+st.markdown(
+    "The first series is the **Mackey-Glass** equation, the standard nonlinear benchmark for recurrent networks: "
+    "its next values depend nonlinearly on values about 17 steps back, which a linear (Markov) model of a fixed "
+    "window cannot express. The **Seattle temperatures** are the real-world check: smooth or noisy, a linear "
+    "model is hard to beat on them, a real lesson about baselines."
+)
+st.markdown(default_press_summary())
 source_names = {key: source.label for key, source in SOURCES.items()}
 if UPLOAD_KEY in st.session_state:
     source_names["upload"] = UPLOAD_SOURCE.label
@@ -64,10 +74,25 @@ upload_box(
 )
 
 source = UPLOAD_SOURCE if source_key == "upload" else SOURCES[source_key]
-series = st.session_state[UPLOAD_KEY] if source_key == "upload" else load_source(source_key)
+noise = 0.0
+if source.max_noise:
+    noise = st.slider(
+        "Observation noise: standard deviation added to every value", 0.0, source.max_noise, 0.0, step=0.01,
+        key=f"noise_{source_key}",
+        help="Seeded Gaussian noise, as a measuring instrument would add: the dynamics underneath stay the same.",
+    )
+if noise:
+    st.caption(
+        f"The test targets carry the noise too, so no forecast can have a mean absolute error much below "
+        f"{0.8 * noise:.3f} (0.8 × the noise's standard deviation, the error of the clean value itself)."
+    )
+series = st.session_state[UPLOAD_KEY] if source_key == "upload" else load_source(source_key, noise)
 unit = series.attrs.get("units", "units") if source_key != "upload" else "units"
-# Runs remember which series they were trained on, so a new upload never mixes with older runs.
-series_id = source_key if source_key != "upload" else f"upload:{st.session_state[UPLOAD_KEY + '_id']}"
+# Runs remember which series (and noise level) they were trained on, so they never mix with others.
+if source_key == "upload":
+    series_id = f"upload:{st.session_state[UPLOAD_KEY + '_id']}"
+else:
+    series_id = source_key if noise == 0 else f"{source_key}:noise={noise:g}"
 st.caption(source.caveat)
 
 task_columns = st.columns(2)
@@ -112,15 +137,16 @@ parameter_rows = [
         "Model": kind,
         "Parameters": sum(layer.total for layer in forecaster_layer_counts(kind, history, settings)),
         "How they are counted": " + ".join(f"[{layer.formula}]" for layer in forecaster_layer_counts(kind, history, settings)) or "none: it copies a past value",
-        "Shared across time?": "yes" if kind in ("SimpleRNN", "LSTM", "GRU") else "no",
+        "Shared across time?": "yes" if kind in RECURRENT_KINDS else "no",
     }
-    for kind in ["Persistence", "Autoregressive (linear)", *NEURAL_KINDS]
+    for kind in ["Persistence", *AUTOREGRESSIVE_KINDS, *NEURAL_KINDS]
 ]
 st.dataframe(pd.DataFrame(parameter_rows), hide_index=True,
              column_config={"Parameters": st.column_config.NumberColumn(format="localized")})
 st.caption(
-    "The autoregressive model and the window MLP have one weight per step of the window, so they grow with T; "
-    "the recurrent networks reuse U and W at every step, so T does not change their size."
+    "The autoregressive model of order T and the window MLP have one weight per step of the window, so they grow "
+    "with T; the order-1 (Markov) model reads the last value only; the recurrent networks reuse U and W at every "
+    "step, so T does not change their size."
 )
 
 # --- 3. Train and compare -----------------------------------------------------------------------------
@@ -149,7 +175,7 @@ st.dataframe(
     table,
     hide_index=True,
     column_config={
-        error_label: st.column_config.NumberColumn(format="%.3f"),
+        error_label: st.column_config.NumberColumn(format="%.3f" if unit == "°C" else "%.4f"),
         "Test MAE (°F)": st.column_config.NumberColumn(format="%.3f"),
         "Parameters": st.column_config.NumberColumn(format="localized"),
         "Training seconds": st.column_config.NumberColumn(format="%.1f"),

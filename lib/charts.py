@@ -263,17 +263,36 @@ def time_chart(
     frame: pd.DataFrame, time: str, value: str, series: str, *, y_title: str, series_title: str | None = None,
     colours: dict[str, str] | None = None,
 ) -> alt.TopLevelMixin:
-    """Values against time, one coloured line per series (a split of the data, or a model's forecast)."""
+    """Values against time, one coloured line per series (a split of the data, or a model's forecast).
+
+    A ``time`` column of dates is drawn as dates; a numeric one (the steps of a generated series,
+    which have no calendar) as plain numbers.
+    """
     names = list(dict.fromkeys(frame[series]))
-    palette = [colours.get(name, PALETTE[i % len(PALETTE)]) for i, name in enumerate(names)] if colours else PALETTE
+    if colours:
+        # The other series take the palette's colours that no fixed series uses, so that no forecast
+        # is drawn in the colour of the truth it is compared with.
+        free = [colour for colour in PALETTE if colour not in colours.values()]
+        unfixed = iter(range(len(names)))
+        palette = [colours[name] if name in colours else free[next(unfixed) % len(free)] for name in names]
+    else:
+        palette = PALETTE
+    if pd.api.types.is_numeric_dtype(frame[time]):
+        x_axis = alt.X(f"{time}:Q", title="Time step", scale=alt.Scale(zero=False))
+        time_tooltip = alt.Tooltip(f"{time}:Q", format=",.0f", title="step")
+        value_format = ".3f"  # a dimensionless series of about 1 needs a third decimal
+    else:
+        x_axis = alt.X(f"{time}:T", title=None)
+        time_tooltip = alt.Tooltip(f"{time}:T", format="%Y-%m-%d %H:%M")
+        value_format = ".2f"
     chart = (
         alt.Chart(frame)
         .mark_line(strokeWidth=1.5)
         .encode(
-            x=alt.X(f"{time}:T", title=None),
+            x=x_axis,
             y=alt.Y(f"{value}:Q", title=y_title, scale=alt.Scale(zero=False)),
             color=alt.Color(f"{series}:N", title=series_title, scale=alt.Scale(domain=names, range=palette)),
-            tooltip=[alt.Tooltip(f"{time}:T", format="%Y-%m-%d %H:%M"), f"{series}:N", alt.Tooltip(f"{value}:Q", format=".2f")],
+            tooltip=[time_tooltip, f"{series}:N", alt.Tooltip(f"{value}:Q", format=value_format)],
         )
         .properties(height=_height_with_legend(len(names)))
     )

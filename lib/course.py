@@ -61,8 +61,8 @@ COURSE_PAGES = [
         section="Recurrence",
         notes_section="Recurrence: the basic RNN",
         question=(
-            "Does sharing weights across time beat a window MLP and an autoregressive (Markov) model "
-            "on real temperatures?"
+            "Does sharing weights across time beat a window MLP and an autoregressive (Markov) model, "
+            "on a chaotic series and on real temperatures?"
         ),
     ),
     CoursePage(

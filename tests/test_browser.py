@@ -215,7 +215,14 @@ def test_vanishing_gradients_trains_one_lag_and_shows_the_lstm_gates(page: Page,
 def test_recurrence_keeps_and_measures_a_run_stopped_mid_training(page: Page, app_url: str):
     page.goto(f"{app_url}/recurrence")
     wait_until_idle(page)
-    move_slider(page, "Epochs", "End", 1, "30")  # long enough that Stop lands inside the first model's run
+    # The page opens on the chaotic series, with the shipped results of both defaults written out.
+    expect(page.get_by_text("steps of the Mackey-Glass delay equation")).to_be_visible()
+    expect(page.get_by_text("What one press of Train with the default settings measured")).to_be_visible()
+    # The hourly series has the most training windows, so that Stop lands inside the first model's
+    # run (on the 5,000 Mackey-Glass steps the window MLP's 30 epochs can end before Stop arrives).
+    page.get_by_test_id("stRadio").get_by_text("hourly").click()
+    wait_until_idle(page)
+    move_slider(page, "Epochs", "End", 1, "30")
     page.get_by_role("button", name="Train the selected models").click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
     page.get_by_role("button", name="Stop").click()

@@ -134,3 +134,20 @@ def test_the_vanishing_pages_per_layer_chart_has_whole_number_ticks():
     assert x["field"] == "layer"
     assert x["axis"]["tickMinStep"] == 1
     assert x["axis"]["format"] == "d"
+
+
+def test_a_series_of_steps_is_drawn_on_a_step_axis_and_no_forecast_takes_the_truths_colour():
+    frame = pd.DataFrame({
+        "time": np.tile(np.arange(5, dtype=float), 4),
+        "value": np.arange(20, dtype=float),
+        "model": np.repeat(["Truth", "Markov", "Linear", "LSTM"], 5),
+    })
+    spec = charts.time_chart(frame, "time", "value", "model", y_title="Value", colours={"Truth": "#2e282a"}).to_dict()
+    assert spec["encoding"]["x"]["type"] == "quantitative"
+    colours = dict(zip(spec["encoding"]["color"]["scale"]["domain"], spec["encoding"]["color"]["scale"]["range"]))
+    assert colours["Truth"] == "#2e282a"
+    assert "#2e282a" not in [colours[name] for name in ("Markov", "Linear", "LSTM")]
+    assert len(set(colours.values())) == 4
+    # Dates stay dates.
+    dated = frame.assign(time=pd.Timestamp("2010-01-01") + pd.to_timedelta(frame["time"], unit="h"))
+    assert charts.time_chart(dated, "time", "value", "model", y_title="Value").to_dict()["encoding"]["x"]["type"] == "temporal"

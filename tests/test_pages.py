@@ -12,7 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.course import COURSE_PAGES
-from lib.recurrence import SOURCES
+from lib.recurrence import MARKOV_BASELINE, SOURCES, WINDOW_BASELINE
 from tests.conftest import APPTEST_TIMEOUT, ROOT
 
 APP = str(ROOT / "streamlit_app.py")
@@ -161,19 +161,83 @@ def test_demo_trains_charts_and_overlays_runs():
 
 
 def comparison(app: AppTest):
-    return next(frame.value for frame in app.dataframe if "Test MAE (°C)" in frame.value.columns)
+    """The page's comparison table, whatever the series' unit ("Test MAE" or "Test MAE (°C)")."""
+    return next(frame.value for frame in app.dataframe if any(c.startswith("Test MAE") for c in frame.value.columns))
 
 
-def test_recurrence_opens_with_baselines_and_says_what_the_data_is():
+def test_recurrence_opens_on_mackey_glass_with_its_baselines_and_both_measured_results():
     app = open_page("app_pages/recurrence.py")
+    assert app.radio(key="series_choice").value == "mackey_glass"
     table = comparison(app)
-    assert set(table["Model"]) == {"Persistence (last value)", "Persistence (same hour yesterday)", "Autoregressive (linear)"}
-    assert (table["Test MAE (°C)"] > 0).all()
-    assert any("30-year hourly normals" in caption.value for caption in app.caption)
+    assert set(table["Model"]) == {"Persistence (last value)", MARKOV_BASELINE, WINDOW_BASELINE}
+    # Twelve steps ahead on the chaotic series, the linear model of the whole window is far better
+    # than the Markov model of order 1, and both beat "nothing changes".
+    errors = table.set_index("Model")["Test MAE"]
+    assert errors[WINDOW_BASELINE] < errors[MARKOV_BASELINE] < errors["Persistence (last value)"]
+    assert any("Mackey-Glass delay equation" in caption.value for caption in app.caption)
+    # Its steps have no calendar: the series chart counts them instead of showing dates of 1970.
+    time_axes = [
+        spec["encoding"]["x"] for spec in (json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart"))
+        if spec.get("encoding", {}).get("x", {}).get("field") == "time"
+    ]
+    assert time_axes and all(axis["type"] == "quantitative" for axis in time_axes)
+    # The shipped measurement of both defaults is written out: the chaotic series and the real-world check.
+    summary = next(m.value for m in app.markdown if m.value.startswith("What one press of **Train**"))
+    assert SOURCES["mackey_glass"].label in summary and SOURCES["hourly"].label in summary
     parameters = next(frame.value for frame in app.dataframe if "Shared across time?" in frame.value.columns)
     counts = dict(zip(parameters["Model"], parameters["Parameters"]))
-    assert counts["Autoregressive (linear)"] == 49  # T = 48 weights and a bias
+    assert counts[WINDOW_BASELINE] == 49  # T = 48 weights and a bias
+    assert counts[MARKOV_BASELINE] == 2
     assert counts["SimpleRNN"] == 1 * 32 + 32 * 32 + 32 + 33
+
+
+def test_recurrence_temperatures_are_one_click_away_with_their_own_baselines():
+    app = open_page("app_pages/recurrence.py")
+    app.radio(key="series_choice").set_value("hourly").run()
+    assert not app.exception
+    table = comparison(app)
+    assert set(table["Model"]) == {
+        "Persistence (last value)", "Persistence (same hour yesterday)", MARKOV_BASELINE, WINDOW_BASELINE
+    }
+    assert (table["Test MAE (°C)"] > 0).all()
+    assert any("30-year hourly normals" in caption.value for caption in app.caption)
+    assert next(s for s in app.slider if s.label.startswith("Horizon h")).value == 24
+
+
+def test_recurrence_observation_noise_makes_the_series_harder_for_the_linear_model():
+    app = open_page("app_pages/recurrence.py")
+    clean = comparison(app).set_index("Model")["Test MAE"]
+    app.slider(key="noise_mackey_glass").set_value(0.05).run()
+    assert not app.exception
+    noisy = comparison(app).set_index("Model")["Test MAE"]
+    assert noisy[WINDOW_BASELINE] > clean[WINDOW_BASELINE] + 0.01
+    # The noise slider belongs to the generated series only.
+    app.radio(key="series_choice").set_value("daily").run()
+    assert not any(s.key == "noise_daily" for s in app.slider)
+
+
+def test_recurrence_default_series_trains_and_the_verdict_is_written_from_the_table():
+    app = open_page("app_pages/recurrence.py")
+    app.multiselect[0].set_value(["Window MLP", "SimpleRNN"]).run()
+    next(s for s in app.slider if s.label == "Epochs").set_value(2).run()
+    next(b for b in app.button if b.label.startswith("Train")).click().run()
+    assert not app.exception
+    table = comparison(app)
+    trained = [name for name in table["Model"] if " · " in name]
+    assert sorted(name.split(" · ")[0] for name in trained) == ["SimpleRNN", "Window MLP"]
+    verdict = next(m.value for m in app.markdown if m.value.startswith("**Best on the test part"))
+    assert table.iloc[0]["Model"] in verdict
+    errors = table.set_index(table["Model"].str.split(" · ").str[0])["Test MAE"]
+    best_classical = errors[errors.index.str.startswith(("Persistence", "Autoregressive"))].min()
+    # Whichever way the short run goes, the verdict says it as the table has it.
+    if errors["SimpleRNN"] < best_classical:
+        assert "beats the best classical model" in verdict
+    else:
+        assert "No recurrent network beats" in verdict
+    if errors["SimpleRNN"] < errors["Window MLP"]:
+        assert "SimpleRNN also beats the window MLP" in verdict
+    else:
+        assert "does as well or better" in verdict
 
 
 def test_recurrence_window_grows_the_mlp_but_not_the_rnn():
@@ -183,7 +247,7 @@ def test_recurrence_window_grows_the_mlp_but_not_the_rnn():
     after = next(f.value for f in app.dataframe if "Shared across time?" in f.value.columns).set_index("Model")["Parameters"]
     assert after["Window MLP"] > before["Window MLP"]
     assert after["LSTM"] == before["LSTM"]
-    assert after["Autoregressive (linear)"] == 97
+    assert after[WINDOW_BASELINE] == 97
 
 
 def test_recurrence_trains_the_chosen_models_and_compares_them_on_the_test_part():
@@ -226,7 +290,7 @@ def test_recurrence_rejects_a_bad_upload_keeps_its_series_then_takes_a_good_one(
     assert not app.exception
     assert any("“broken.csv” cannot be used" in error.value for error in app.error)
     assert app.radio(key="series_choice").options == [s.label for s in SOURCES.values()]
-    assert comparison(app)["Test MAE (°C)"].tolist() == before["Test MAE (°C)"].tolist()
+    assert comparison(app)["Test MAE"].tolist() == before["Test MAE"].tolist()
 
     hours = pd.date_range("2024-01-01", periods=2_000, freq="h")
     values = 10 + 5 * np.sin(np.arange(2_000) * 2 * np.pi / 24)
@@ -239,7 +303,7 @@ def test_recurrence_rejects_a_bad_upload_keeps_its_series_then_takes_a_good_one(
     table = next(frame.value for frame in app.dataframe if "Test MAE" in frame.value.columns)
     # A pure daily cycle: "same time yesterday" is not offered (no known period), but the linear
     # autoregressive model recovers a sinusoid exactly.
-    autoregressive = table.set_index("Model").loc["Autoregressive (linear)", "Test MAE"]
+    autoregressive = table.set_index("Model").loc[WINDOW_BASELINE, "Test MAE"]
     assert autoregressive < 1e-3
 
 
