@@ -32,13 +32,17 @@ from lib.recurrence import (
     verdict,
 )
 from lib.timeseries import SeriesUploadError, parse_uploaded_series
+from lib.presets import PRESETS
 from lib.training import live_training, page_runs
 from lib.uploads import upload_box
+from lib.url_settings import URL, SettingsLink
 
 PAGE_KEY = "recurrence"
+PAGE_PATH = "recurrence"
 UPLOAD_KEY = "recurrence_uploaded_series"
 
 st.title("Recurrence")
+link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
 st.markdown(
     "> *Time series: strong dependence on the previous samples (ex: meteo temperature), decreasing over "
     "time. Classical models: autoregressive, Markov models. DL: the RNN uses the same parameters at every "
@@ -66,7 +70,8 @@ st.markdown(default_press_summary())
 source_names = {key: source.label for key, source in SOURCES.items()}
 if UPLOAD_KEY in st.session_state:
     source_names["upload"] = UPLOAD_SOURCE.label
-source_key = st.radio("Series", list(source_names), format_func=source_names.get, horizontal=True, key="series_choice")
+source_key = st.radio("Series", list(source_names), format_func=source_names.get, horizontal=True, key="series_choice",
+                      bind=URL)
 upload_box(
     "Upload your own series (CSV: a time column and a value column)", "CSV file, up to 5 MB", ["csv", "txt"],
     uploader_key="series_upload", parse=parse_uploaded_series, error_type=SeriesUploadError,
@@ -78,7 +83,7 @@ noise = 0.0
 if source.max_noise:
     noise = st.slider(
         "Observation noise: standard deviation added to every value", 0.0, source.max_noise, 0.0, step=0.01,
-        key=f"noise_{source_key}",
+        key=f"noise_{source_key}", bind=URL,
         help="Seeded Gaussian noise, as a measuring instrument would add: the dynamics underneath stay the same.",
     )
 if noise:
@@ -98,11 +103,11 @@ st.caption(source.caveat)
 task_columns = st.columns(2)
 history = task_columns[0].slider(
     f"History T: the last T {source.step}s the models read", source.min_history, source.max_history, source.default_history,
-    key=f"history_{source_key}",
+    key=f"history_{source_key}", bind=URL,
 )
 horizon = task_columns[1].slider(
     f"Horizon h: forecast h {source.step}s ahead", 1, source.max_horizon, source.default_horizon,
-    key=f"horizon_{source_key}",
+    key=f"horizon_{source_key}", bind=URL,
 )
 try:
     data = forecasting_data(series["value"].to_numpy(), history, horizon)
@@ -125,11 +130,12 @@ st.caption(
 # --- 2. The models ------------------------------------------------------------------------------------
 st.header("2 · The models")
 model_columns = st.columns([3, 1, 1, 1, 1])
-kinds = model_columns[0].multiselect("Neural models to train", NEURAL_KINDS, default=list(NEURAL_KINDS))
-units = model_columns[1].select_slider("Units", [8, 16, 32, 64, 128], value=32)
-layers = model_columns[2].slider("Stacked layers", 1, 3, 1)
-epochs = model_columns[3].slider("Epochs", 1, 30, 5)
-bidirectional = model_columns[4].checkbox("Bidirectional", help="Also read the window backwards (the window is all in the past).")
+kinds = model_columns[0].multiselect("Neural models to train", NEURAL_KINDS, default=list(NEURAL_KINDS), key="models",
+                                     bind=URL)
+units = model_columns[1].select_slider("Units", [8, 16, 32, 64, 128], value=32, key="units", bind=URL)
+layers = model_columns[2].slider("Stacked layers", 1, 3, 1, key="layers", bind=URL)
+epochs = model_columns[3].slider("Epochs", 1, 30, 5, key="epochs", bind=URL)
+bidirectional = model_columns[4].checkbox("Bidirectional", key="bidirectional", bind=URL, help="Also read the window backwards (the window is all in the past).")
 settings = ForecasterSettings(units=units, stacked_layers=layers, bidirectional=bidirectional, epochs=epochs)
 
 parameter_rows = [
@@ -187,7 +193,7 @@ if not comparable_runs:
             icon=":material/play_arrow:")
 
 week_count = test_weeks(data, source.step)
-week = st.slider("Which stretch of the test part to show", 1, week_count, 1) if week_count > 1 else 1
+week = st.slider("Which stretch of the test part to show", 1, week_count, 1, key="week", bind=URL) if week_count > 1 else 1
 forecasts = {result.name: result.test_forecast for result in baselines if not result.name.startswith("Persistence (last")}
 forecasts.update({run.display_label.split(" · ")[0]: run.results["test_forecast"] for run in comparable_runs})
 st.altair_chart(
@@ -223,3 +229,5 @@ by_horizon_column.altair_chart(
                x_title=f"Horizon h ({source.step}s, log scale), T = {history}", y_title=f"Test MAE ({unit})", log_x=True),
     width="stretch",
 )
+
+link.finish()

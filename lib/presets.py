@@ -35,6 +35,17 @@ PRESETS: dict[str, list[Preset]] = {
         Preset("A bigger canvas to move on", "Digits on a 24-pixel canvas, so they can move 8 pixels: the ConvNet's "
                "pooled features follow them, the MLP's weights do not.", {"canvas": "24"}),
     ],
+    "recurrence": [
+        Preset("The window MLP grows with T", "Mackey-Glass read 168 steps back: the window MLP's first layer grows "
+               "with T, the RNNs' parameters do not (section 2's table).", {"history_mackey_glass": "168"}),
+        Preset("One step ahead", "Forecast one step ahead instead of twelve: the linear model wins again (measured "
+               "0.0006 against 0.0053 for the best network), because its errors only compound further ahead.",
+               {"horizon_mackey_glass": "1"}),
+        Preset("Noisy chaos", "The same series seen through a noisy instrument (σ = 0.05): every model's error "
+               "rises towards the noise's floor.", {"noise_mackey_glass": "0.05"}),
+        Preset("Real temperatures", "Seattle's hourly normals: smooth, nearly periodic, and a linear model is hard "
+               "to beat, the real-world check.", {"series_choice": "Seattle, hourly, 2010 (NOAA hourly normals)"}),
+    ],
     "translator": [
         Preset("A long sentence", "25 English words through one vector: the shipped model gets the first half "
                "right and mixes up the second (open the Attention page's preset beside it).",
