@@ -27,6 +27,12 @@ WARM_UP_VARIABLE = "RNN_PLAYGROUND_WARM_UP"
 
 _LOGGER = logging.getLogger("rnn_playground.warm_up")
 
+# TensorFlow's import holds Python's interpreter lock for much of its 4 s; started at once, it
+# slowed the first home page it shared the process with by a quarter to a half (benchmarks/
+# cold_start.py). The first view is drawn well within this delay, and nobody reaches a training
+# page's first cache much sooner.
+START_DELAY_SECONDS = 3.0
+
 
 def _import_tensorflow() -> None:
     import keras  # noqa: F401  (Keras imports TensorFlow, its backend)
@@ -86,6 +92,7 @@ def start_warm_up() -> WarmUp:
 
 
 def _warm(state: WarmUp) -> None:
+    time.sleep(START_DELAY_SECONDS)
     for name, step in STEPS:
         began = time.perf_counter()
         try:
