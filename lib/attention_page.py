@@ -38,11 +38,10 @@ from lib.attention import (
 )
 from lib.charts import attention_heatmap, show
 from lib.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
-from lib.seq2seq import beam_search, greedy_decode, load_metrics
+from lib.seq2seq import greedy_decode, load_metrics
 from lib.shipped_evaluations import load_evaluation
 from lib.training import TrainingRun
 from lib.translator_page import (
-    EXAMPLE_SENTENCE,
     GRAMMAR_KEY,
     SHIPPED_SEQ2SEQ,
     SHIPPED_TRANSLATOR,
@@ -53,6 +52,7 @@ from lib.translator_page import (
     layer_counts_frame,
     mean_bleu,
     remembered,
+    traced,
 )
 
 PAGE_KEY = "attention"
@@ -101,11 +101,7 @@ def parameter_table(settings: AttentionSettings, vocabularies: tuple[Vocabulary,
 @st.cache_resource(show_spinner="Loading TensorFlow and the pretrained attention model…")
 def pretrained_attention() -> AttentionTranslator:
     """The shipped attention model, shared read-only by every session, its graphs traced once here."""
-    translator = load_attention_translator()
-    ids = translator.source_vocabulary.encode(EXAMPLE_SENTENCE)
-    greedy_decode(translator, ids)
-    beam_search(translator, ids, width=4)
-    return translator
+    return traced(load_attention_translator())
 
 
 @st.cache_data(show_spinner=False)

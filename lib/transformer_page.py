@@ -21,7 +21,7 @@ from lib.attention_page import attention_frame, fixed_sentence, pretrained_atten
 from lib.bleu import corpus_bleu
 from lib.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show, specification
 from lib.corpus import START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
-from lib.seq2seq import beam_search, greedy_decode, greedy_decode_batch, load_metrics
+from lib.seq2seq import greedy_decode, greedy_decode_batch, load_metrics
 from lib.shipped_evaluations import load_evaluation
 from lib.training import TrainingRun
 from lib.transformer import (
@@ -39,13 +39,13 @@ from lib.transformer import (
     with_heads_silenced,
 )
 from lib.translator_page import (
-    EXAMPLE_SENTENCE,
     SHIPPED_SEQ2SEQ,
     ShippedModel,
     default_corpus,
     evaluation_results,
     layer_counts_frame,
     remembered,
+    traced,
 )
 
 PAGE_KEY = "transformer"
@@ -104,11 +104,7 @@ def parameter_table(settings: TransformerSettings, vocabularies: tuple[Vocabular
 @st.cache_resource(show_spinner="Loading TensorFlow and the pretrained Transformer…")
 def pretrained_transformer() -> TransformerTranslator:
     """The shipped Transformer, shared read-only by every session, its graphs traced once here."""
-    translator = load_transformer_translator()
-    ids = translator.source_vocabulary.encode(EXAMPLE_SENTENCE)
-    greedy_decode(translator, ids)
-    beam_search(translator, ids, width=4)
-    return translator
+    return traced(load_transformer_translator())
 
 
 @st.cache_data(show_spinner=False)

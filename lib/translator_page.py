@@ -208,7 +208,12 @@ def sample_pairs(corpus: Corpus, count: int = 8) -> pd.DataFrame:
 def pretrained_translator() -> Seq2SeqTranslator:
     """The shipped model, shared read-only by every session; its graphs are traced once here, so
     that the first sentence a participant types translates as fast as the next ones."""
-    translator = load_translator()
+    return traced(load_translator())
+
+
+def traced(translator):
+    """A shipped translator with its decoding graphs traced (greedy and beam search on the example),
+    so that the first sentence a participant types translates as fast as the next ones."""
     ids = translator.source_vocabulary.encode(EXAMPLE_SENTENCE)
     greedy_decode(translator, ids)
     beam_search(translator, ids, width=4)
