@@ -29,6 +29,9 @@ st.markdown(
 - **Everyone trains their own model.** Each browser tab has its own models and curves; nobody's
   slider changes anybody else's run. Press **Train**, watch the curves, change one setting, train
   again: the runs overlay on one chart, labelled by their settings.
+- **Send a link, not instructions.** Every setting is in the page's address: *Share these
+  settings*, under each page's title, gives the link to copy, and a few presets that each show one
+  point of the notes. Whoever opens it gets the same settings and trains their own model.
 - **Stop is safe.** Stop (or moving a slider mid-training) ends the run after the current batch and
   keeps what it learned so far.
 - **A full room shares the CPU.** Only a few trainings run at once on the host; if you see
