@@ -113,7 +113,7 @@ def main() -> None:
     checks: dict[str, bool] = {}
     log_path = ROOT / "test-artifacts" / "memory-benchmark-server.log"
     health_started = time.perf_counter()
-    with served_app(log_path, extra_env={"TF_CPP_MIN_LOG_LEVEL": "2"}) as (url, server), chromium() as browser:
+    with served_app(log_path, extra_env={"TF_CPP_MIN_LOG_LEVEL": "2", "RNN_PLAYGROUND_WARM_UP": "0"}) as (url, server), chromium() as browser:
         startup = time.perf_counter() - health_started
         idle = settled_rss_mb(server.pid)
         figures.append(("idle (server up, no session)", idle, "idle"))
