@@ -280,34 +280,65 @@ def test_vanishing_recurrent_scale_and_clipping_change_the_measured_gradients():
     assert (totals["total gradient norm"] > 0.1).all()
 
 
-def test_vanishing_sweep_reading_is_written_from_the_shipped_data():
-    from lib.long_memory import load_sweep, summarise_sweep
+def test_vanishing_sweep_reading_is_written_from_the_shipped_data_per_setup():
+    from lib.long_memory import SETUPS, load_sweep, summarise_sweep
 
     app = open_page("app_pages/vanishing_gradients.py")
     summary = summarise_sweep(load_sweep())
-    text = " ".join(m.value for m in app.markdown)
-    for cell in ("SimpleRNN", "LSTM", "GRU"):
-        solved = summary[(summary["cell"] == cell) & (summary["solved_seeds"] > 0)]["lag"].tolist()
-        line = next(m.value for m in app.markdown if m.value.startswith(f"**{cell}**"))
-        for lag in solved:
-            assert str(lag) in line.split("not")[0]
-    furthest = summary[summary["solved_seeds"] > 0].groupby("cell")["lag"].max()
-    says_disagree = "does not reproduce the notes' ordering" in text
-    assert says_disagree == (furthest["LSTM"] <= furthest["SimpleRNN"])
+    lines = [m.value for m in app.markdown]
+    assert [setup.title for setup in SETUPS.values()] == [header.value for header in app.subheader][:len(SETUPS)]
+    for variant, rows in summary.groupby("variant"):
+        # One line per setup, in the setups' order (their columns), naming the lags every seed solved.
+        variant_lines = [line for line in lines if line.startswith(f"**{variant}**:")]
+        for line, setup in zip(variant_lines, [name for name in SETUPS if name in set(rows["setup"])], strict=True):
+            setup_rows = rows[rows["setup"] == setup]
+            every_seed = setup_rows[setup_rows["solved_seeds"] == setup_rows["seeds"]]["lag"].tolist()
+            never = setup_rows[setup_rows["solved_seeds"] == 0]["lag"].tolist()
+            if every_seed:
+                assert all(str(lag) in line.split("with every seed")[0] for lag in every_seed), line
+            if never:
+                assert all(str(lag) in line.split("not ")[-1] for lag in never), line
+    # "Does not show the notes' ordering" is said once for each setup where no lag had more LSTM seeds
+    # than SimpleRNN seeds solving it.
+    expected = 0
+    for _, rows in summary.groupby("setup"):
+        solved = rows[rows["clip_norm"] == 0].pivot_table(index="lag", columns="cell", values="solved_seeds")
+        expected += not (solved["LSTM"] > solved["SimpleRNN"]).any()
+    assert sum("does not show the notes' ordering" in line for line in lines) == expected
 
 
-def test_vanishing_live_run_then_the_lstm_gates():
+def test_vanishing_default_setting_is_the_sweeps_clearest_contrast():
+    from lib.long_memory import clearest_contrast, load_sweep, summarise_sweep
+
+    app = open_page("app_pages/vanishing_gradients.py")
+    contrast = clearest_contrast(summarise_sweep(load_sweep()))
+    assert app.radio(key="memory_setup").value == contrast.setup
+    assert app.select_slider(key="memory_lag").value == contrast.lag
+    assert app.multiselect(key="memory_cells").value == ["SimpleRNN", "LSTM"]
+    message = (app.success if contrast.every_seed else app.warning)[0].value
+    assert f"lag {contrast.lag}" in message and f"{contrast.lstm_min_accuracy:.2f}" in message
+
+
+def test_vanishing_default_press_trains_both_cells_and_charts_the_gradient_reaching_each_step():
+    from lib.long_memory import DEFAULT_BUDGET
+
     app = open_page("app_pages/vanishing_gradients.py")
     assert any("Train an LSTM in section 3" in info.value for info in app.info)
-    next(s for s in app.select_slider if s.label == "Lag").set_value(5).run()
+    lag, setup = app.select_slider(key="memory_lag").value, app.radio(key="memory_setup").value
     next(b for b in app.button if b.label == "Train").click().run()
-    assert not app.exception
-    summary = next(m.value for m in app.markdown if m.value.startswith("**LSTM · lag 5**"))
-    assert "held-out accuracy" in summary and "shipped sweep measured" in summary
-    # Section 2 (above the training) now sets the trained LSTM's gradient beside the fresh one's.
+    assert not app.exception, [e.value for e in app.exception]
+    for cell in ("SimpleRNN", "LSTM"):
+        line = next(m.value for m in app.markdown if m.value.startswith(f"**{cell} · lag {lag} · {setup}**"))
+        assert "held-out accuracy" in line and "(finished)" in line and "steps back, was" in line
+    # The per-step gradient of both cells, at update 0 and after the whole budget, over every step back.
+    gradient = next(frame for frame in charts_with(app, "steps_back") if "series" in frame.columns)
+    final = f"update {DEFAULT_BUDGET.updates:,}"
+    assert {"SimpleRNN · update 0", f"SimpleRNN · {final}", "LSTM · update 0", f"LSTM · {final}"} == set(gradient["series"])
+    assert gradient["steps_back"].max() == lag and (gradient["gradient_norm"] > 0).all()
+    # Section 2 (above the training) now sets both trained cells' gradients beside the fresh ones'.
     series = set(charts_with(app, "steps_back")[0]["cell"])
-    assert "LSTM after training (lag 5)" in series and "LSTM at initialisation" in series
+    assert {f"LSTM after training (lag {lag})", f"SimpleRNN after training (lag {lag})"} <= series
     gate_charts = charts_with(app, "unit")
     assert len(gate_charts) == 4
     forget = gate_charts[0]
-    assert forget["step"].max() == 5 and forget["value"].between(0, 1).all()
+    assert forget["step"].max() == lag and forget["value"].between(0, 1).all()
