@@ -68,15 +68,41 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lags", type=int, nargs="+", default=list(long_memory.SWEEP_LAGS))
     parser.add_argument("--setups", nargs="+", default=list(long_memory.SETUPS))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(long_memory.SWEEP_SEEDS))
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "data" / "long_memory_sweep.csv")
     parser.add_argument("--resume", action="store_true", help="Keep the rows already in the output file.")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow's intra- and inter-op threads.")
+    parser.add_argument("--table", action="store_true",
+                        help="Only print the output file as data/README.md's tables (accuracy per seed), then stop.")
     return parser.parse_args(argv)
+
+
+def markdown_tables(sweep: pd.DataFrame) -> str:
+    """One table per setup: a row per lag, a column per variant, the held-out accuracy of each seed."""
+    sweep = sweep.assign(variant=[long_memory.variant_name(c, k) for c, k in zip(sweep["cell"], sweep["clip_norm"])])
+    variants = [long_memory.variant_name(cell, clip) for cell, clip in VARIANTS]
+    blocks = []
+    for setup in long_memory.SETUPS.values():
+        rows = sweep[sweep["setup"] == setup.name]
+        if rows.empty:
+            continue
+        lines = [f"{setup.title} ({setup.describe()}):", "", "| lag | " + " | ".join(variants) + " |",
+                 "| ---: |" + " --- |" * len(variants)]
+        for lag in sorted(rows["lag"].unique()):
+            cells = []
+            for variant in variants:
+                point = rows[(rows["lag"] == lag) & (rows["variant"] == variant)].sort_values("seed")
+                cells.append(" / ".join(f"{accuracy:.2f}" for accuracy in point["accuracy"]) or "—")
+            lines.append(f"| {lag} | " + " | ".join(cells) + " |")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def main(argv: list[str] | None = None) -> None:
     arguments = parse_arguments(argv)
+    if arguments.table:
+        print(markdown_tables(pd.read_csv(arguments.output)))
+        return
     import tensorflow as tf
 
     # One thread: the sweep shares the machine, and one thread also makes its timings comparable.
