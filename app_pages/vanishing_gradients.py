@@ -19,6 +19,7 @@ from lib.vanishing import (
     gradient_chart,
     gradient_frame,
     gradient_kept,
+    latest_press,
     sweep_accuracy,
     sweep_chart_frame,
     sweep_reading,
@@ -194,7 +195,7 @@ if live_training(
 
 # Every run, finished or stopped, keeps its settings, its gradient snapshots and (if recent) its model.
 finished = [run for run in page_runs(PAGE_KEY) if run.status != "training"]
-recent = finished[-len(CELLS):]
+recent = latest_press(finished)
 if recent:
     st.altair_chart(gradient_chart(gradient_frame(recent)), width="stretch")
 for run in recent:

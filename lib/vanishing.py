@@ -9,6 +9,8 @@ back while they train.
 
 from __future__ import annotations
 
+import time
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -334,6 +336,7 @@ def train_memory_press(page_key: str, cells: list[str], setup: TrainingSetup, la
     Clipping, when on, applies to the SimpleRNN only, as in the sweep.
     """
     area = area.empty()  # One place for the whole press: each run's view replaces the previous one.
+    press_id = time.time_ns()  # Tells this press's runs from earlier ones, for the chart drawn after it.
     x_held_out, y_held_out = held_out_sequences(lag, seed=seed)
     press: list[TrainingRun] = []
     references = [{"run": "chance (1 in 8)", "metric": "accuracy", "value": CHANCE_ACCURACY}]
@@ -359,7 +362,8 @@ def train_memory_press(page_key: str, cells: list[str], setup: TrainingSetup, la
             epochs=DEFAULT_BUDGET.rounds,
             label=memory_run_label(cell, lag, setup, clip_norm),
             page_key=page_key,
-            settings={"cell": cell, "lag": lag, "setup": setup.name, "clip_norm": clip_norm or 0.0, "seed": seed},
+            settings={"cell": cell, "lag": lag, "setup": setup.name, "clip_norm": clip_norm or 0.0, "seed": seed,
+                      "press": press_id},
             metrics=["loss", "accuracy"],
             area=area,
             references=references,
@@ -369,6 +373,12 @@ def train_memory_press(page_key: str, cells: list[str], setup: TrainingSetup, la
         )
         press.append(run)
     return press
+
+
+def latest_press(runs: list[TrainingRun]) -> list[TrainingRun]:
+    """The finished or stopped runs of the newest press, in the order they trained."""
+    done = [run for run in runs if run.status != "training" and "press" in run.settings]
+    return [run for run in done if run.settings["press"] == done[-1].settings["press"]] if done else []
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

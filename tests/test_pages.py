@@ -319,6 +319,25 @@ def test_vanishing_default_setting_is_the_sweeps_clearest_contrast():
     assert f"lag {contrast.lag}" in message and f"{contrast.lstm_min_accuracy:.2f}" in message
 
 
+def test_vanishing_gradient_chart_after_a_press_shows_that_press_only():
+    from lib.training import TrainingRun
+    from lib.vanishing import gradient_frame, latest_press
+
+    def run(cell: str, press: int, status: str = "finished") -> TrainingRun:
+        made = TrainingRun(label=cell, settings={"cell": cell, "clip_norm": 0.0, "press": press}, metrics=["loss"],
+                           epochs_planned=2, batches_per_epoch=100, status=status)
+        made.snapshots = [{"epoch": 0.0, "value": np.array([1.0, 0.1, 0.01])},
+                          {"epoch": 2.0, "value": np.array([1.0, 0.5, 0.0])}]
+        return made
+
+    older, first, second = run("LSTM", 1), run("SimpleRNN", 2), run("LSTM", 2, status="stopped")
+    assert latest_press([older, first, second]) == [first, second]
+    frame = gradient_frame([first, second])
+    assert set(frame["series"]) == {"SimpleRNN · update 0", "SimpleRNN · update 200", "LSTM · update 0", "LSTM · update 200"}
+    # A gradient that vanished below float32 is drawn at the floor of the log scale, not dropped.
+    assert (frame["gradient_norm"] > 0).all() and len(frame) == 12
+
+
 def test_vanishing_default_press_trains_both_cells_and_charts_the_gradient_reaching_each_step():
     from lib.long_memory import DEFAULT_BUDGET
 
