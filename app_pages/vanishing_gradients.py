@@ -176,7 +176,7 @@ else:
     )
 
 setup_names = list(SETUPS)
-live_controls = st.columns([2, 2, 3, 2])
+live_controls = st.columns([2, 3, 3, 2])
 live_setup = live_controls[0].radio(
     "Setup", setup_names, index=setup_names.index(contrast.setup) if contrast else 0,
     format_func=lambda name: SETUPS[name].title, key="memory_setup",
@@ -184,7 +184,8 @@ live_setup = live_controls[0].radio(
 live_cells = live_controls[1].multiselect("Cells to train", CELLS, default=["SimpleRNN", "LSTM"], key="memory_cells")
 live_lag = live_controls[2].select_slider("Lag", SWEEP_LAGS, value=contrast.lag if contrast else DEFAULT_LAG,
                                           key="memory_lag")
-live_clip = live_controls[3].toggle(f"Clip the SimpleRNN's gradient (global norm {CLIP_NORM:g})", key="memory_clipping")
+live_clip = live_controls[3].toggle("Clip the SimpleRNN", key="memory_clipping",
+                                    help=f"Caps the global norm of the SimpleRNN's gradient at {CLIP_NORM:g} before each update.")
 if not live_cells:
     st.info("Choose at least one cell to train.")
 if live_training(

@@ -316,7 +316,7 @@ def gradient_frame(runs: list[TrainingRun], latest: dict | None = None, live_run
 
 def gradient_chart(frame: pd.DataFrame):
     return line_chart(frame, "steps_back", "gradient_norm", "series", x_title="Steps back from the last step (k)",
-                      y_title="Gradient reaching the input k steps back (log)", log_y=True)
+                      y_title="Gradient norm (log scale)", log_y=True)
 
 
 def gradient_kept(run: TrainingRun) -> tuple[float, float] | None:
