@@ -434,17 +434,26 @@ def longest_lag_solved(summary: pd.DataFrame) -> dict[tuple[str, str], int | Non
 
 @dataclass(frozen=True)
 class Contrast:
-    """A setting of the sweep where the LSTM remembered and the SimpleRNN did not, and how clearly."""
+    """One (setup, lag) point of the sweep seen as the notes' contrast: the LSTM remembers, the SimpleRNN not."""
 
     setup: str
     lag: int
-    every_seed: bool  # Every LSTM seed solved it and no SimpleRNN seed did.
+    seeds: int
+    lstm_solved: int  # Seeds that solved the point.
+    simple_rnn_solved: int
     lstm_min_accuracy: float
     simple_rnn_max_accuracy: float
-    seeds: int
+    lstm_mean_accuracy: float
+    simple_rnn_mean_accuracy: float
+
+    @property
+    def every_seed(self) -> bool:
+        """Every LSTM seed solved it and no SimpleRNN seed did."""
+        return self.lstm_solved == self.seeds and self.simple_rnn_solved == 0
 
     @property
     def gap(self) -> float:
+        """The LSTM's worst seed minus the SimpleRNN's best: positive only if the contrast held for every seed."""
         return self.lstm_min_accuracy - self.simple_rnn_max_accuracy
 
 
@@ -459,8 +468,10 @@ def clearest_contrast(summary: pd.DataFrame, longest_lag: int = LONGEST_DEFAULT_
     Among the (setup, lag) points up to `longest_lag` with the LSTM and the unclipped SimpleRNN both
     measured, the ones where every LSTM seed solved the task and no SimpleRNN seed did come first;
     among those, the widest gap between the LSTM's worst seed and the SimpleRNN's best, then the
-    shorter lag (the cheaper press). If no point shows the contrast for every seed, the point with
-    the widest gap is returned, with `every_seed` False, so that the page can say so.
+    shorter lag (the cheaper press). If no point shows the contrast for every seed, the clearest one
+    the sweep did measure is returned (`every_seed` False, so that the page can say so): the most
+    LSTM seeds solved beyond the SimpleRNN's, then the largest difference of mean accuracies, then
+    the shorter lag.
     """
     candidates = []
     plain = summary[(summary["clip_norm"] == 0) & (summary["lag"] <= longest_lag)]
@@ -469,12 +480,19 @@ def clearest_contrast(summary: pd.DataFrame, longest_lag: int = LONGEST_DEFAULT_
         if not {"LSTM", "SimpleRNN"} <= set(by_cell.index):
             continue
         lstm, simple = by_cell.loc["LSTM"], by_cell.loc["SimpleRNN"]
-        every_seed = bool(lstm["solved_seeds"] == lstm["seeds"] and simple["solved_seeds"] == 0)
-        candidates.append(
-            Contrast(str(setup), int(lag), every_seed, float(lstm["min_accuracy"]), float(simple["max_accuracy"]),
-                     int(min(lstm["seeds"], simple["seeds"])))
-        )
+        candidates.append(Contrast(
+            setup=str(setup), lag=int(lag), seeds=int(min(lstm["seeds"], simple["seeds"])),
+            lstm_solved=int(lstm["solved_seeds"]), simple_rnn_solved=int(simple["solved_seeds"]),
+            lstm_min_accuracy=float(lstm["min_accuracy"]), simple_rnn_max_accuracy=float(simple["max_accuracy"]),
+            lstm_mean_accuracy=float(lstm["mean_accuracy"]), simple_rnn_mean_accuracy=float(simple["mean_accuracy"]),
+        ))
     if not candidates:
         return None
     held = [contrast for contrast in candidates if contrast.every_seed]
-    return min(held or candidates, key=lambda contrast: (-round(contrast.gap, 3), contrast.lag))
+    if held:
+        return min(held, key=lambda contrast: (-round(contrast.gap, 3), contrast.lag))
+    return min(candidates, key=lambda contrast: (
+        contrast.simple_rnn_solved - contrast.lstm_solved,
+        -round(contrast.lstm_mean_accuracy - contrast.simple_rnn_mean_accuracy, 3),
+        contrast.lag,
+    ))
