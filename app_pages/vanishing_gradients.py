@@ -4,7 +4,15 @@ import pandas as pd
 import streamlit as st
 
 from lib.charts import line_chart
-from lib.long_memory import DEFAULT_BUDGET, DEFAULT_LAG, NOTES_EXPECTED_MAX_LAG, SWEEP_LAGS
+from lib.long_memory import (
+    CLIP_NORM,
+    DEFAULT_BUDGET,
+    DEFAULT_LAG,
+    LONGEST_DEFAULT_LAG,
+    NOTES_EXPECTED_MAX_LAG,
+    SETUPS,
+    SWEEP_LAGS,
+)
 from lib.training import live_training, page_runs
 from lib.vanishing import (
     activation_frame,
@@ -15,11 +23,16 @@ from lib.vanishing import (
     mlp_gradients_chart,
     probe_sequence,
     recurrent_gradients,
+    default_contrast,
+    gradient_chart,
+    gradient_frame,
+    gradient_kept,
+    latest_press,
     sweep_accuracy,
     sweep_chart_frame,
     sweep_reading,
     sweep_summary,
-    train_long_memory_live,
+    train_memory_press,
     trained_gradients,
 )
 
@@ -57,9 +70,9 @@ with derivative_column:
     )
 
 mlp_controls = st.columns(3)
-depth = mlp_controls[0].slider("Depth (layers)", 2, 30, 10)
-activation = mlp_controls[1].selectbox("Activation", ["tanh", "sigmoid", "relu"])
-init_scale = mlp_controls[2].slider("Initialisation scale", 0.25, 2.0, 1.0, step=0.05,
+depth = mlp_controls[0].slider("Depth (layers)", 2, 30, 10, key="mlp_depth")
+activation = mlp_controls[1].selectbox("Activation", ["tanh", "sigmoid", "relu"], key="mlp_activation")
+init_scale = mlp_controls[2].slider("Initialisation scale", 0.25, 2.0, 1.0, step=0.05, key="mlp_init_scale",
                                     help="Multiplies the Glorot-uniform initial weights of every layer.")
 mlp_norms = mlp_gradients(depth, activation, init_scale)
 st.altair_chart(mlp_gradients_chart(mlp_norms), width="stretch")
@@ -82,11 +95,12 @@ st.markdown(
     "step's input, measured with a gradient tape on fresh Keras models."
 )
 rnn_controls = st.columns(4)
-length = rnn_controls[0].slider("Sequence length T", 10, 200, 100, step=10)
-recurrent_scale = rnn_controls[1].slider("Recurrent weights' scale", 0.5, 1.5, 1.0, step=0.05,
+length = rnn_controls[0].slider("Sequence length T", 10, 200, 100, step=10, key="bptt_length")
+recurrent_scale = rnn_controls[1].slider("Recurrent weights' scale", 0.5, 1.5, 1.0, step=0.05, key="bptt_recurrent_scale",
                                          help="Multiplies the orthogonal recurrent matrix: below 1 vanishes, above 1 explodes.")
-clip_choice = rnn_controls[2].select_slider("Gradient clipping (global norm)", ["off", 0.1, 1.0, 10.0], value="off")
-cells = rnn_controls[3].multiselect("Cells", CELLS, default=CELLS)
+clip_choice = rnn_controls[2].select_slider("Gradient clipping (global norm)", ["off", 0.1, 1.0, 10.0], value="off",
+                                            key="bptt_clipping")
+cells = rnn_controls[3].multiselect("Cells", CELLS, default=CELLS, key="bptt_cells")
 clip_norm = None if clip_choice == "off" else float(clip_choice)
 if cells:
     step_norms, totals = recurrent_gradients(tuple(cells), length, recurrent_scale, clip_norm)
@@ -117,7 +131,7 @@ if cells:
 else:
     st.info("Choose at least one cell.")
 
-truncation = st.slider("Truncated BPTT: keep the last k steps", 1, length, min(20, length))
+truncation = st.slider("Truncated BPTT: keep the last k steps", 1, length, min(20, length), key="bptt_truncation")
 terms = bptt_terms(length, truncation).assign(term=lambda f: f["kept"].map({True: "kept", False: "dropped by truncation"}))
 st.altair_chart(
     line_chart(terms, "steps_back", "jacobians_in_product", "term", x_title="Steps back (T − k)",
@@ -129,40 +143,89 @@ st.caption(f"Truncating at k = {truncation} keeps {truncation} of the {length} t
 # --- 3. The long-memory experiment ---------------------------------------------------------------------
 st.header("3 · How far back can each cell remember?")
 st.markdown(
-    "The task: recall the first symbol of a sequence after *lag* distractors (8 symbols, chance 1 in 8). "
-    f"The same budget for every cell: {DEFAULT_BUDGET.units} units, {DEFAULT_BUDGET.training_examples:,} training "
-    f"sequences, {DEFAULT_BUDGET.epochs} epochs. The full sweep is shipped (measured once by "
-    "`scripts/long_memory_sweep.py`, see data/README.md); re-run one lag live below."
+    "The task, Hochreiter and Schmidhuber's (1997) long-time-lag experiment with 8 symbols: recall the first "
+    "symbol of a sequence after *lag* distractors (chance 1 in 8). As in the papers the claim comes from, every "
+    f"batch is **{DEFAULT_BUDGET.batch_size} sequences never seen before**, drawn from a seeded stream, so nothing "
+    f"can be memorised; every cell gets the same budget at every lag, **{DEFAULT_BUDGET.updates:,} updates** of "
+    f"{DEFAULT_BUDGET.units} units, and is measured on {DEFAULT_BUDGET.held_out_examples} fixed held-out sequences. "
+    "Two setups: " + "; ".join(f"**{setup.title}** ({setup.describe()})" for setup in SETUPS.values())
+    + f". Clipping caps the SimpleRNN's gradient at a global norm of {CLIP_NORM:g}."
 )
-sweep_column, reading_column = st.columns([3, 2], gap="large")
-sweep_column.altair_chart(
-    line_chart(sweep_chart_frame(sweep_summary()), "lag", "accuracy", "cell", x_title="Lag (steps, log scale)",
-               y_title="Held-out accuracy (mean of seeds)", log_x=True),
-    width="stretch",
+summary = sweep_summary()
+contrast = default_contrast()
+for column, setup in zip(st.columns(len(SETUPS), gap="large"), SETUPS.values()):
+    with column:
+        st.subheader(setup.title)
+        st.altair_chart(
+            line_chart(sweep_chart_frame(summary, setup.name), "lag", "accuracy", "variant",
+                       x_title="Lag (steps, log scale)", y_title="Held-out accuracy (mean of seeds)", log_x=True),
+            width="stretch",
+        )
+        for line in sweep_reading(setup.name):
+            st.markdown(line)
+st.markdown(
+    "**The notes expect:** about " + ", ".join(f"{steps} steps for {cell}" for cell, steps in NOTES_EXPECTED_MAX_LAG.items())
+    + ". The shipped sweep (`scripts/long_memory_sweep.py`, see data/README.md) is measured once; train below to "
+    "see one point of it happen, and the gradient that reaches each step back while the cells learn."
 )
-with reading_column:
-    st.markdown(
-        "**The notes expect:** about " + ", ".join(f"{steps} steps for {cell}" for cell, steps in NOTES_EXPECTED_MAX_LAG.items()) + "."
+if contrast is None:
+    st.warning("The shipped sweep has no point with both the SimpleRNN and the LSTM measured yet.")
+else:
+    measured = (
+        f"the LSTM solved it with {contrast.lstm_solved} of {contrast.seeds} seeds, the SimpleRNN with "
+        f"{contrast.simple_rnn_solved} (mean held-out accuracy {contrast.lstm_mean_accuracy:.2f} against "
+        f"{contrast.simple_rnn_mean_accuracy:.2f}). The press trains seed 0 of the sweep."
     )
-    for line in sweep_reading():
-        st.markdown(line)
-
-live_controls = st.columns(2)
-live_cell = live_controls[0].selectbox("Cell to train live", CELLS, index=1)
-live_lag = live_controls[1].select_slider("Lag", SWEEP_LAGS, value=DEFAULT_LAG)
-if live_training(PAGE_KEY, ["loss", "accuracy"], lambda area: train_long_memory_live(PAGE_KEY, live_cell, live_lag, area)):
-    st.rerun()  # Redraw from the stored runs, so that section 2 shows the trained cell's gradients too.
-
-# Every run, finished or stopped, keeps its settings and (if recent) its model.
-finished = [run for run in page_runs(PAGE_KEY) if run.status != "training"]
-for run in finished[-3:]:
-    reached = run.final("accuracy")
-    shipped = sweep_accuracy(run.settings["cell"], run.settings["lag"])
-    if reached is None:
-        st.markdown(f"**{run.display_label}**: stopped before its first epoch ended.")
+    if contrast.every_seed:
+        st.success(f"The default below, **{SETUPS[contrast.setup].title}, lag {contrast.lag}**, is where the sweep "
+                   f"showed the notes' contrast with every seed: {measured}")
     else:
-        comparison = f"; the shipped sweep measured {shipped:.2f} (mean of seeds) for the same cell and lag" if shipped is not None else ""
-        st.markdown(f"**{run.display_label}**: held-out accuracy **{reached:.2f}** ({run.status_text}){comparison}.")
+        st.warning(f"**No point of the sweep up to lag {LONGEST_DEFAULT_LAG} showed the notes' contrast with every "
+                   f"seed.** The default below, {SETUPS[contrast.setup].title}, lag {contrast.lag}, is the clearest "
+                   f"one it measured: {measured}")
+
+setup_names = list(SETUPS)
+live_controls = st.columns([2, 3, 3, 2])
+live_setup = live_controls[0].radio(
+    "Setup", setup_names, index=setup_names.index(contrast.setup) if contrast else 0,
+    format_func=lambda name: SETUPS[name].title, key="memory_setup",
+)
+live_cells = live_controls[1].multiselect("Cells to train", CELLS, default=["SimpleRNN", "LSTM"], key="memory_cells")
+live_lag = live_controls[2].select_slider("Lag", SWEEP_LAGS, value=contrast.lag if contrast else DEFAULT_LAG,
+                                          key="memory_lag")
+live_clip = live_controls[3].toggle("Clip the SimpleRNN", key="memory_clipping",
+                                    help=f"Caps the global norm of the SimpleRNN's gradient at {CLIP_NORM:g} before each update.")
+if not live_cells:
+    st.info("Choose at least one cell to train.")
+if live_training(
+    PAGE_KEY, ["loss", "accuracy"],
+    lambda area: train_memory_press(PAGE_KEY, live_cells, SETUPS[live_setup], live_lag, live_clip, area),
+    disabled=not live_cells,
+):
+    st.rerun()  # Redraw from the stored runs, so that section 2 shows the trained cells' gradients too.
+
+# Every run, finished or stopped, keeps its settings, its gradient snapshots and (if recent) its model.
+finished = [run for run in page_runs(PAGE_KEY) if run.status != "training"]
+recent = latest_press(finished)
+if recent:
+    st.altair_chart(gradient_chart(gradient_frame(recent)), width="stretch")
+    st.caption(
+        "The gradient of the answer's loss reaching the input k steps back, on the same 32 held-out sequences, at "
+        "update 0 and at each run's end (it was redrawn every round while the run trained). Where a line stays "
+        "level, the error signal reaches the symbol to recall; where it falls, it vanishes before it gets there."
+    )
+for run in recent:
+    reached = run.final("accuracy")
+    settings = run.settings
+    shipped = sweep_accuracy(settings["cell"], settings["lag"], settings["setup"], settings["clip_norm"])
+    kept = gradient_kept(run)
+    if reached is None:
+        st.markdown(f"**{run.display_label}**: stopped before its first round of {DEFAULT_BUDGET.updates_per_round} updates ended.")
+        continue
+    comparison = f"; the shipped sweep measured {shipped:.2f} (mean of seeds) at the same point" if shipped is not None else ""
+    gradient = (f" The gradient reaching the symbol to recall, {settings['lag']} steps back, was {kept[0]:.1e} of the "
+                f"last step's at update 0 and {kept[1]:.1e} at the end." if kept else "")
+    st.markdown(f"**{run.display_label}**: held-out accuracy **{reached:.2f}** ({run.status_text}){comparison}.{gradient}")
 
 # --- 4. Inside the LSTM --------------------------------------------------------------------------------
 st.header("4 · Inside the LSTM: gates that let information through")

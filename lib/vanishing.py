@@ -1,35 +1,47 @@
-"""The Vanishing-gradients page's glue: cached gradient measurements, the sweep's reading, the live run.
+"""The Vanishing-gradients page's glue: cached gradient measurements, the sweep's reading, the live press.
 
 The measurements themselves live in lib.gradients and lib.long_memory (no Streamlit there); this
 module caches them for every session of the process (they are deterministic for given settings),
-writes what the shipped sweep shows next to the notes' claim, and trains one long-memory model
-through the shared engine.
+writes what the shipped sweep shows next to the notes' claim, setup by setup, and trains the chosen
+cells on the fresh stream through the shared engine, charting the gradient that reaches each step
+back while they train.
 """
 
 from __future__ import annotations
+
+import time
 
 import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.charts import line_chart
+from lib.charts import line_chart, show
 from lib.gradients import (
     activation_derivatives,
     lstm_gate_traces,
     mlp_layer_gradient_norms,
     recurrent_step_gradient_norms,
+    sequence_input_gradient_norms,
     truncated_bptt_terms,
 )
 from lib.long_memory import (
     CHANCE_ACCURACY,
+    CLIP_NORM,
     DEFAULT_BUDGET,
+    MODERN,
     NOTES_EXPECTED_MAX_LAG,
     SOLVED_ACCURACY,
+    SWEEP_SEEDS,
+    Contrast,
+    TrainingSetup,
     build_long_memory_model,
+    clearest_contrast,
+    fresh_sequences,
+    held_out_sequences,
     load_sweep,
-    make_training_split,
     summarise_sweep,
+    variant_name,
 )
 from lib.training import TrainingRun, train_live
 
@@ -99,84 +111,295 @@ def sweep_summary() -> pd.DataFrame:
     return summarise_sweep(load_sweep())
 
 
-def sweep_chart_frame(summary: pd.DataFrame) -> pd.DataFrame:
-    """Mean held-out accuracy against lag per cell, with chance drawn as a series of its own."""
-    frame = summary[["cell", "lag", "mean_accuracy"]].rename(columns={"mean_accuracy": "accuracy"})
-    chance = pd.DataFrame({"cell": "chance (1 in 8)", "lag": sorted(summary["lag"].unique()), "accuracy": CHANCE_ACCURACY})
+def default_contrast() -> Contrast | None:
+    """The setting the default press trains, chosen from the shipped sweep (see `clearest_contrast`)."""
+    return clearest_contrast(sweep_summary())
+
+
+def sweep_chart_frame(summary: pd.DataFrame, setup: str) -> pd.DataFrame:
+    """Mean held-out accuracy against lag per variant of one setup, with chance as a series of its own."""
+    rows = summary[summary["setup"] == setup]
+    frame = rows[["variant", "lag", "mean_accuracy"]].rename(columns={"mean_accuracy": "accuracy"})
+    chance = pd.DataFrame({"variant": "chance (1 in 8)", "lag": sorted(rows["lag"].unique()), "accuracy": CHANCE_ACCURACY})
     return pd.concat([frame, chance], ignore_index=True)
 
 
-def sweep_reading() -> list[str]:
-    """What the shipped sweep shows, cell by cell, beside the notes' expectation; written from the data."""
-    sweep = load_sweep()
-    summary = summarise_sweep(sweep)
-    seeds = sweep["seed"].nunique()
-    lines = []
-    for cell in summary["cell"].unique():
-        rows = summary[summary["cell"] == cell]
-        solved_lags = rows[rows["solved_seeds"] > 0]["lag"].tolist()
-        failed_lags = rows[rows["solved_seeds"] == 0]["lag"].tolist()
-        reach = f"solved lags {_listing(solved_lags)}" if solved_lags else "solved no lag"
-        if failed_lags:
-            reach += f", not {_listing(failed_lags, 'or')}"
-        expected = NOTES_EXPECTED_MAX_LAG.get(cell)
-        note = f"; the notes expect about {expected} steps" if expected else ""
-        lines.append(f"**{cell}**: {reach}{note}.")
-    lines.append(f"Solved means a held-out accuracy of at least {SOLVED_ACCURACY:.0%} for at least one of {seeds} seeds.")
-    furthest = summary[summary["solved_seeds"] > 0].groupby("cell")["lag"].max()
-    agrees = furthest.get("LSTM", 0) > furthest.get("SimpleRNN", 0)
-    if agrees:
-        lines.append("The ordering the notes describe appears: the LSTM remembers further than the basic RNN.")
-    else:
-        lines.append(
-            "**This measurement does not reproduce the notes' ordering** at this budget (32 units, 3,840 updates, "
-            "no tuning): it is shown as measured, not adjusted to agree. Keras starts the basic RNN with an "
-            "orthogonal recurrent matrix, which is the notes' own first remedy (careful initialisation), and "
-            "the LSTM's forget gate starts near 0.73, whose twentieth power is 0.002: see section 2."
-        )
-    return lines
-
-
-def _listing(numbers: list[int], conjunction: str = "and") -> str:
+def _listing(numbers: list, conjunction: str = "and") -> str:
     words = [str(number) for number in numbers]
+    if not words:
+        return "none"
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
 
 
-def sweep_accuracy(cell: str, lag: int) -> float | None:
+def _lags(numbers: list, conjunction: str = "and") -> str:
+    """ "lag 5" or "lags 5 and 10": the lags of a sentence, with the noun in the right number."""
+    return f"lag{'s' if len(numbers) > 1 else ''} {_listing(numbers, conjunction)}"
+
+
+def variant_reach(rows: pd.DataFrame) -> str:
+    """One variant's lags, sorted into solved by every seed, by some, and by none; written from the rows."""
+    every = rows[rows["solved_seeds"] == rows["seeds"]]["lag"].tolist()
+    some = rows[(rows["solved_seeds"] > 0) & (rows["solved_seeds"] < rows["seeds"])]["lag"].tolist()
+    none = rows[rows["solved_seeds"] == 0]["lag"].tolist()
+    parts = []
+    if every:
+        parts.append(f"solved {_lags(every)} with every seed")
+    if some:
+        parts.append(f"{_listing(some)} with some seeds" if every else f"solved {_lags(some)} with some seeds")
+    if none:
+        parts.append(f"not {_listing(none, 'or')}")
+    return "; ".join(parts)
+
+
+def sweep_reading(setup_name: str) -> list[str]:
+    """What the shipped sweep shows for one setup, beside the notes' expectation; every number from the data."""
     summary = sweep_summary()
-    match = summary[(summary["cell"] == cell) & (summary["lag"] == lag)]
+    rows = summary[summary["setup"] == setup_name]
+    if rows.empty:
+        return ["The shipped sweep has no run of this setup yet."]
+    lines = []
+    for variant, variant_rows in rows.groupby("variant", sort=False):
+        lines.append(f"**{variant}**: {variant_reach(variant_rows)}.")
+    seeds = sorted(rows["seeds"].unique())
+    lines.append(
+        f"Solved means a held-out accuracy of at least {SOLVED_ACCURACY:.0%} after {DEFAULT_BUDGET.updates:,} updates; "
+        f"{_listing(seeds, 'or')} seed{'s' if seeds != [1] else ''} per point"
+        + (f" (the sweep plans {len(SWEEP_SEEDS)}: the points with fewer are still being measured)."
+           if min(seeds) < len(SWEEP_SEEDS) else ".")
+    )
+    lines.extend(_ordering_lines(rows, setup_name))
+    return lines
+
+
+def _ordering_lines(rows: pd.DataFrame, setup_name: str) -> list[str]:
+    """Where the notes' ordering (the LSTM reaches further than the SimpleRNN) holds in this setup, and where not.
+
+    A lag counts for the ordering when the LSTM solved it with more seeds and its mean accuracy is
+    not lower (or with as many seeds and a higher mean), against it in the mirror case, and as
+    mixed when the seeds solved and the means disagree; each is written with its numbers.
+    """
+    plain = rows[rows["clip_norm"] == 0].set_index(["cell", "lag"])
+    lags = sorted(rows["lag"].unique())
+    holds, reversed_, mixed, both_fail, both_solve = [], [], [], [], []
+    for lag in lags:
+        if ("LSTM", lag) not in plain.index or ("SimpleRNN", lag) not in plain.index:
+            continue
+        lstm, simple = plain.loc[("LSTM", lag)], plain.loc[("SimpleRNN", lag)]
+        if lstm["solved_seeds"] == lstm["seeds"] and simple["solved_seeds"] == simple["seeds"]:
+            both_solve.append(lag)
+            continue
+        if lstm["solved_seeds"] == 0 and simple["solved_seeds"] == 0:
+            both_fail.append(lag)
+            continue
+        count = int(np.sign(lstm["solved_seeds"] - simple["solved_seeds"]))
+        mean = int(np.sign(round(lstm["mean_accuracy"] - simple["mean_accuracy"], 3)))
+        detail = (f"LSTM {lstm['solved_seeds']} of {lstm['seeds']} seeds, mean {lstm['mean_accuracy']:.2f}; "
+                  f"SimpleRNN {simple['solved_seeds']} of {simple['seeds']}, mean {simple['mean_accuracy']:.2f}")
+        if (count > 0 and mean >= 0) or (count == 0 and mean > 0):
+            holds.append((lag, detail))
+        elif (count < 0 and mean <= 0) or (count == 0 and mean < 0):
+            reversed_.append((lag, detail))
+        else:
+            mixed.append((lag, detail))
+    lines = []
+    for found, heading in ((holds, "The notes' ordering holds at"), (reversed_, "It is reversed at"),
+                           (mixed, "The seeds solved and the means disagree at")):
+        if found:
+            details = [detail if len(found) == 1 else f"lag {lag}: {detail}" for lag, detail in found]
+            lines.append(f"**{heading} {_lags([lag for lag, _ in found])}** ({'; '.join(details)}).")
+    if both_solve:
+        lines.append(f"Both cells solved {_lags(both_solve)} with every seed.")
+    if both_fail:
+        lines.append(f"Neither solved {_lags(both_fail, 'or')} with any seed within the budget.")
+    if not holds:
+        lines.append("**This setup does not show the notes' ordering** at this budget; it is shown as measured.")
+    clipped = rows[rows["clip_norm"] > 0].set_index("lag")["solved_seeds"]
+    unclipped = plain.xs("SimpleRNN", level="cell")["solved_seeds"] if "SimpleRNN" in plain.index.get_level_values(0) else pd.Series(dtype=int)
+    helped = [lag for lag in lags if lag in clipped.index and lag in unclipped.index and clipped[lag] > unclipped[lag]]
+    hurt = [lag for lag in lags if lag in clipped.index and lag in unclipped.index and clipped[lag] < unclipped[lag]]
+    if helped or hurt:
+        lines.append(
+            "Clipping the SimpleRNN's gradient "
+            + (f"added solved seeds at {_lags(helped)}" if helped else "")
+            + (" and " if helped and hurt else "")
+            + (f"lost some at {_lags(hurt)}" if hurt else "")
+            + ": it tames an exploding step, it cannot restore a vanished one."
+        )
+    lines.extend(_why_lines(rows, setup_name))
+    return lines
+
+
+def _solved_lags(rows: pd.DataFrame, variant: str, every_seed: bool) -> list[int]:
+    chosen = rows[rows["variant"] == variant]
+    mask = chosen["solved_seeds"] == chosen["seeds"] if every_seed else chosen["solved_seeds"] > 0
+    return chosen[mask]["lag"].tolist()
+
+
+def _why_lines(rows: pd.DataFrame, setup_name: str) -> list[str]:
+    """The reasons the page can give for what this setup measured, each said only when the data shows it."""
+    lines = []
+    simple_expected, lstm_expected = NOTES_EXPECTED_MAX_LAG["SimpleRNN"], NOTES_EXPECTED_MAX_LAG["LSTM"]
+    simple_beyond = [lag for lag in _solved_lags(rows, "SimpleRNN", every_seed=False) if lag > simple_expected]
+    lstm_reach = max(_solved_lags(rows, "LSTM", every_seed=True), default=None)
+    measured_lags = set(rows["lag"])
+    if lstm_reach is not None and lstm_reach >= lstm_expected:
+        lines.append(f"The LSTM reached the notes' {lstm_expected} steps: every seed solved lag {lstm_reach}.")
+    elif max(measured_lags) >= lstm_expected:
+        lines.append(
+            f"The LSTM did not reach the notes' {lstm_expected} steps within {DEFAULT_BUDGET.updates:,} updates"
+            + (f" (every seed solved up to lag {lstm_reach})." if lstm_reach else ".")
+        )
+    if setup_name == MODERN.name:
+        if simple_beyond:
+            lines.append(
+                f"Why the SimpleRNN solved {_lags(simple_beyond)} with some seed, beyond the notes' "
+                f"{simple_expected} steps: Keras starts it with an orthogonal recurrent matrix (all singular values 1), "
+                "the notes' first remedy, \"careful initialisation\"; Adam also rescales every weight's step, so a "
+                "small gradient still moves its weight."
+            )
+        lines.append(
+            f"The learning rate, {MODERN.learning_rate:g}, is ten times Keras's default: at the default the LSTM learned "
+            "nothing at lag 20 within the budget in the pilot (data/README.md), so this choice favours the LSTM."
+        )
+    else:
+        lstm_failed = sorted(lag for lag in measured_lags if lag not in _solved_lags(rows, "LSTM", every_seed=False))
+        if lstm_failed:
+            gru_solved = [lag for lag in _solved_lags(rows, "GRU", every_seed=False) if lag in lstm_failed]
+            lines.append(
+                f"The era's LSTM solved no seed at {_lags(lstm_failed)}. One difference from the 1997 experiments: "
+                "Keras's LSTM always has a forget gate, which without a bias starts at σ(0) = 0.5, halving the cell's "
+                "content at every step; the 1997 LSTM had none (its cell kept its content with weight 1)."
+                + (f" That is not the whole story: the GRU, whose update gate also starts near 0.5, solved "
+                   f"{_lags(gru_solved)} here." if gru_solved else "")
+            )
+    return lines
+
+
+def sweep_accuracy(cell: str, lag: int, setup: str = MODERN.name, clip_norm: float = 0.0) -> float | None:
+    summary = sweep_summary()
+    match = summary[(summary["cell"] == cell) & (summary["lag"] == lag) & (summary["setup"] == setup)
+                    & (summary["clip_norm"] == clip_norm)]
     return None if match.empty else float(match["mean_accuracy"].iloc[0])
 
 
-def train_long_memory_live(page_key: str, cell: str, lag: int, area) -> TrainingRun:
-    """Train one cell at one lag with the sweep's budget, live, with chance and the sweep as references."""
-    data = make_training_split(lag)
-    model = build_long_memory_model(cell)
-    references = [{"run": "chance (1 in 8)", "metric": "accuracy", "value": CHANCE_ACCURACY}]
-    shipped = sweep_accuracy(cell, lag)
-    if shipped is not None:
-        references.append({"run": f"shipped sweep: {cell} at lag {lag}", "metric": "accuracy", "value": shipped})
-    run = train_live(
-        model,
-        data.x_train,
-        data.y_train,
-        validation_data=(data.x_validation, data.y_validation),
-        epochs=DEFAULT_BUDGET.epochs,
-        batch_size=DEFAULT_BUDGET.batch_size,
-        label=f"{cell} · lag {lag}",
-        page_key=page_key,
-        settings={"cell": cell, "lag": lag},
-        metrics=["loss", "accuracy"],
-        area=area,
-        references=references,
+# --- The live press: several cells on the fresh stream, with the gradient reaching each step back -------
+
+# How many held-out sequences the live gradient chart backpropagates through at each snapshot.
+GRADIENT_PROBE_SEQUENCES = 32
+
+
+def memory_run_label(cell: str, lag: int, setup: TrainingSetup, clip_norm: float | None) -> str:
+    return f"{variant_name(cell, clip_norm or 0.0)} · lag {lag} · {setup.name}"
+
+
+def gradient_profile(model, lag: int, seed: int = 0) -> np.ndarray:
+    """For the model as it is now: the gradient norm reaching the input k steps back, k = 0 … lag.
+
+    Measured on the first held-out sequences, so that every snapshot of every run probes the same ones.
+    """
+    import keras
+
+    x, y = held_out_sequences(lag, seed=seed)
+    x, y = x[:GRADIENT_PROBE_SEQUENCES], y[:GRADIENT_PROBE_SEQUENCES]
+    per_step, _ = sequence_input_gradient_norms(
+        model, x, lambda outputs: keras.losses.sparse_categorical_crossentropy(y, outputs)
     )
-    return run
+    return per_step[::-1].astype(np.float32)  # Index k is k steps back from the last step.
+
+
+def gradient_frame(runs: list[TrainingRun], latest: dict | None = None, live_run: TrainingRun | None = None) -> pd.DataFrame:
+    """Per-step gradient norms of each run at its first snapshot (update 0) and at its last (or `latest`)."""
+    frames = []
+    for run in runs:
+        if not run.snapshots:
+            continue
+        last = latest if (run is live_run and latest is not None) else run.snapshots[-1]
+        taken = [run.snapshots[0]] + ([last] if last is not run.snapshots[0] else [])
+        per_round = run.batches_per_epoch
+        for snapshot in taken:
+            norms = np.asarray(snapshot["value"], dtype=np.float64)
+            update = int(round(snapshot["epoch"] * per_round))
+            frames.append(pd.DataFrame({
+                "series": f"{variant_name(run.settings['cell'], run.settings.get('clip_norm') or 0.0)} · update {update:,}",
+                "steps_back": np.arange(len(norms)),
+                "gradient_norm": np.clip(norms, NORM_FLOOR, None),
+            }))
+    if not frames:
+        return pd.DataFrame(columns=["series", "steps_back", "gradient_norm"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def gradient_chart(frame: pd.DataFrame):
+    return line_chart(frame, "steps_back", "gradient_norm", "series", x_title="Steps back from the last step (k)",
+                      y_title="Gradient norm (log scale)", log_y=True)
+
+
+def gradient_kept(run: TrainingRun) -> tuple[float, float] | None:
+    """The gradient reaching the symbol to recall (lag steps back) over the last step's, at update 0 and now."""
+    if not run.snapshots:
+        return None
+    first, last = (np.asarray(run.snapshots[index]["value"], dtype=np.float64) for index in (0, -1))
+    return float(first[-1] / first[0]) if first[0] > 0 else 0.0, float(last[-1] / last[0]) if last[0] > 0 else 0.0
+
+
+def train_memory_press(page_key: str, cells: list[str], setup: TrainingSetup, lag: int, clip: bool, area,
+                       seed: int = 0) -> list[TrainingRun]:
+    """Train each chosen cell on the fresh stream, one after another, with the sweep's budget, live.
+
+    The chart of loss and accuracy grows run by run; under it, the gradient reaching each step back
+    is redrawn during training for the cell in training beside those already trained in this press.
+    Clipping, when on, applies to the SimpleRNN only, as in the sweep.
+    """
+    area = area.empty()  # One place for the whole press: each run's view replaces the previous one.
+    press_id = time.time_ns()  # Tells this press's runs from earlier ones, for the chart drawn after it.
+    x_held_out, y_held_out = held_out_sequences(lag, seed=seed)
+    press: list[TrainingRun] = []
+    references = [{"run": "chance (1 in 8)", "metric": "accuracy", "value": CHANCE_ACCURACY}]
+    for cell in cells:
+        clip_norm = CLIP_NORM if clip and cell == "SimpleRNN" else None
+        shipped = sweep_accuracy(cell, lag, setup.name, clip_norm or 0.0)
+        if shipped is not None:
+            references.append({"run": f"shipped sweep: {variant_name(cell, clip_norm or 0.0)} (mean of seeds)",
+                               "metric": "accuracy", "value": shipped})
+    for cell in cells:
+        clip_norm = CLIP_NORM if clip and cell == "SimpleRNN" else None
+        model = build_long_memory_model(cell, seed=seed, setup=setup, clip_norm=clip_norm)
+        earlier = list(press)
+
+        def draw_snapshot(placeholder, taken: dict, run: TrainingRun, earlier=earlier) -> None:
+            frame = gradient_frame([*earlier, run], latest=taken, live_run=run)
+            show(placeholder, gradient_chart(frame), width="stretch")
+
+        run = train_live(
+            model,
+            fresh_sequences(lag, DEFAULT_BUDGET, seed),
+            validation_data=(x_held_out, y_held_out),
+            epochs=DEFAULT_BUDGET.rounds,
+            label=memory_run_label(cell, lag, setup, clip_norm),
+            page_key=page_key,
+            settings={"cell": cell, "lag": lag, "setup": setup.name, "clip_norm": clip_norm or 0.0, "seed": seed,
+                      "press": press_id},
+            metrics=["loss", "accuracy"],
+            area=area,
+            references=references,
+            snapshot=lambda model=model: gradient_profile(model, lag, seed),
+            snapshots_per_epoch=1,
+            draw_snapshot=draw_snapshot,
+        )
+        press.append(run)
+    return press
+
+
+def latest_press(runs: list[TrainingRun]) -> list[TrainingRun]:
+    """The finished or stopped runs of the newest press, in the order they trained."""
+    done = [run for run in runs if run.status != "training" and "press" in run.settings]
+    return [run for run in done if run.settings["press"] == done[-1].settings["press"]] if done else []
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def probe_sequence(lag: int) -> np.ndarray:
     """The first held-out sequence at this lag: the same one whether the run finished or was stopped."""
-    return make_training_split(lag).x_validation[0]
+    return held_out_sequences(lag)[0][0]
 
 
 def gate_traces(model, sequence: np.ndarray, units: int = 4) -> pd.DataFrame:
