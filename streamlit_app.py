@@ -7,7 +7,7 @@ import streamlit as st
 from lib.course import COURSE_PAGES, HOME
 from lib.streamlit_patches import keep_keras_state_between_reruns
 from lib.warm_up import enabled as warm_up_enabled
-from lib.warm_up import start_warm_up
+from lib.warm_up import ensure_tensorflow, start_warm_up, tensorflow_ready
 
 # Streamlit would otherwise reset Keras for every session after each rerun (see the module).
 keep_keras_state_between_reruns()
@@ -26,4 +26,10 @@ for course_page in COURSE_PAGES:
         st.Page(course_page.path, title=course_page.title, icon=course_page.icon)
     )
 
-st.navigation(sections).run()
+page = st.navigation(sections)
+if page.title != HOME.title and not tensorflow_ready():
+    # Every course page uses TensorFlow; it is imported here, once and under a lock (lib/warm_up.py),
+    # never by two threads at once. The home page goes without it.
+    with st.spinner("Loading TensorFlow (once per server)…"):
+        ensure_tensorflow()
+page.run()

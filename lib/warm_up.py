@@ -34,8 +34,29 @@ _LOGGER = logging.getLogger("rnn_playground.warm_up")
 START_DELAY_SECONDS = 3.0
 
 
-def _import_tensorflow() -> None:
-    import keras  # noqa: F401  (Keras imports TensorFlow, its backend)
+# Two threads importing TensorFlow at once can break it: one thread starts with `import keras`
+# (which imports tensorflow), the other with `import tensorflow` (which looks for keras), each waits
+# for the module the other holds, Python breaks the deadlock by handing one of them a half-built
+# module, and TensorFlow fails ("Registering two gradient with name 'ReduceDataset'"). Seen here
+# with the warm-up and a page; a cold server that a room opens at once could meet it between two
+# sessions. So TensorFlow is imported in one place, under one lock, before any course page runs.
+_TENSORFLOW_IMPORT = threading.Lock()
+_TENSORFLOW_READY = threading.Event()
+
+
+def tensorflow_ready() -> bool:
+    return _TENSORFLOW_READY.is_set()
+
+
+def ensure_tensorflow() -> None:
+    """Import TensorFlow and Keras once per process, one thread at a time (others wait for it)."""
+    if _TENSORFLOW_READY.is_set():
+        return
+    with _TENSORFLOW_IMPORT:
+        import tensorflow  # noqa: F401
+        import keras  # noqa: F401
+
+        _TENSORFLOW_READY.set()
 
 
 def _translator_caches() -> None:
@@ -62,7 +83,7 @@ def _transformer_caches() -> None:
 
 # What a first visit of each page waited for, in the order of the course (a room starts at the top).
 STEPS = [
-    ("TensorFlow and Keras", _import_tensorflow),
+    ("TensorFlow and Keras", ensure_tensorflow),
     ("Translator: corpus, pretrained model and its figures", _translator_caches),
     ("Attention: pretrained model and its figures", _attention_caches),
     ("Transformer: pretrained model and its figures", _transformer_caches),
