@@ -13,7 +13,9 @@ from lib.long_memory import (
     SETUPS,
     SWEEP_LAGS,
 )
+from lib.presets import PRESETS
 from lib.training import live_training, page_runs
+from lib.url_settings import URL, SettingsLink
 from lib.vanishing import (
     activation_frame,
     bptt_terms,
@@ -37,9 +39,11 @@ from lib.vanishing import (
 )
 
 PAGE_KEY = "vanishing_gradients"
+PAGE_PATH = "vanishing_gradients"
 CELLS = ["SimpleRNN", "LSTM", "GRU"]
 
 st.title("Vanishing gradients")
+link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
 st.markdown(
     "> *Training: BPTT. Difference with standard backpropagation: gradients at every timestep are summed. "
     "Multiplying by numbers < 1 decreases the magnitude, layer after layer. Practical consequences: 20 steps "
@@ -70,9 +74,9 @@ with derivative_column:
     )
 
 mlp_controls = st.columns(3)
-depth = mlp_controls[0].slider("Depth (layers)", 2, 30, 10, key="mlp_depth")
-activation = mlp_controls[1].selectbox("Activation", ["tanh", "sigmoid", "relu"], key="mlp_activation")
-init_scale = mlp_controls[2].slider("Initialisation scale", 0.25, 2.0, 1.0, step=0.05, key="mlp_init_scale",
+depth = mlp_controls[0].slider("Depth (layers)", 2, 30, 10, key="mlp_depth", bind=URL)
+activation = mlp_controls[1].selectbox("Activation", ["tanh", "sigmoid", "relu"], key="mlp_activation", bind=URL)
+init_scale = mlp_controls[2].slider("Initialisation scale", 0.25, 2.0, 1.0, step=0.05, key="mlp_init_scale", bind=URL,
                                     help="Multiplies the Glorot-uniform initial weights of every layer.")
 mlp_norms = mlp_gradients(depth, activation, init_scale)
 st.altair_chart(mlp_gradients_chart(mlp_norms), width="stretch")
@@ -95,12 +99,12 @@ st.markdown(
     "step's input, measured with a gradient tape on fresh Keras models."
 )
 rnn_controls = st.columns(4)
-length = rnn_controls[0].slider("Sequence length T", 10, 200, 100, step=10, key="bptt_length")
-recurrent_scale = rnn_controls[1].slider("Recurrent weights' scale", 0.5, 1.5, 1.0, step=0.05, key="bptt_recurrent_scale",
+length = rnn_controls[0].slider("Sequence length T", 10, 200, 100, step=10, key="bptt_length", bind=URL)
+recurrent_scale = rnn_controls[1].slider("Recurrent weights' scale", 0.5, 1.5, 1.0, step=0.05, key="bptt_recurrent_scale", bind=URL,
                                          help="Multiplies the orthogonal recurrent matrix: below 1 vanishes, above 1 explodes.")
 clip_choice = rnn_controls[2].select_slider("Gradient clipping (global norm)", ["off", 0.1, 1.0, 10.0], value="off",
-                                            key="bptt_clipping")
-cells = rnn_controls[3].multiselect("Cells", CELLS, default=CELLS, key="bptt_cells")
+                                            key="bptt_clipping", bind=URL)
+cells = rnn_controls[3].multiselect("Cells", CELLS, default=CELLS, key="bptt_cells", bind=URL)
 clip_norm = None if clip_choice == "off" else float(clip_choice)
 if cells:
     step_norms, totals = recurrent_gradients(tuple(cells), length, recurrent_scale, clip_norm)
@@ -131,7 +135,7 @@ if cells:
 else:
     st.info("Choose at least one cell.")
 
-truncation = st.slider("Truncated BPTT: keep the last k steps", 1, length, min(20, length), key="bptt_truncation")
+truncation = st.slider("Truncated BPTT: keep the last k steps", 1, length, min(20, length), key="bptt_truncation", bind=URL)
 terms = bptt_terms(length, truncation).assign(term=lambda f: f["kept"].map({True: "kept", False: "dropped by truncation"}))
 st.altair_chart(
     line_chart(terms, "steps_back", "jacobians_in_product", "term", x_title="Steps back (T − k)",
@@ -188,12 +192,12 @@ setup_names = list(SETUPS)
 live_controls = st.columns([2, 3, 3, 2])
 live_setup = live_controls[0].radio(
     "Setup", setup_names, index=setup_names.index(contrast.setup) if contrast else 0,
-    format_func=lambda name: SETUPS[name].title, key="memory_setup",
+    format_func=lambda name: SETUPS[name].title, key="memory_setup", bind=URL,
 )
-live_cells = live_controls[1].multiselect("Cells to train", CELLS, default=["SimpleRNN", "LSTM"], key="memory_cells")
+live_cells = live_controls[1].multiselect("Cells to train", CELLS, default=["SimpleRNN", "LSTM"], key="memory_cells", bind=URL)
 live_lag = live_controls[2].select_slider("Lag", SWEEP_LAGS, value=contrast.lag if contrast else DEFAULT_LAG,
-                                          key="memory_lag")
-live_clip = live_controls[3].toggle("Clip the SimpleRNN", key="memory_clipping",
+                                          key="memory_lag", bind=URL)
+live_clip = live_controls[3].toggle("Clip the SimpleRNN", key="memory_clipping", bind=URL,
                                     help=f"Caps the global norm of the SimpleRNN's gradient at {CLIP_NORM:g} before each update.")
 if not live_cells:
     st.info("Choose at least one cell to train.")
@@ -258,3 +262,5 @@ st.markdown(
 - **GRU or LSTM cells**: the *Cells* in section 2 and the *Cell to train live* in section 3.
 """
 )
+
+link.finish()

@@ -46,6 +46,18 @@ PRESETS: dict[str, list[Preset]] = {
         Preset("Real temperatures", "Seattle's hourly normals: smooth, nearly periodic, and a linear model is hard "
                "to beat, the real-world check.", {"series_choice": "Seattle, hourly, 2010 (NOAA hourly normals)"}),
     ],
+    "vanishing_gradients": [
+        Preset("Sigmoid, 30 layers", "A 30-layer sigmoid MLP: each layer multiplies the gradient by at most 1/4, "
+               "and the first layers get almost none.", {"mlp_depth": "30", "mlp_activation": "sigmoid"}),
+        Preset("ReLU instead", "The same depth with ReLU, whose derivative is 1 where it is active.",
+               {"mlp_depth": "30", "mlp_activation": "relu"}),
+        Preset("Exploding, then clipped", "Recurrent weights scaled by 1.5: the gradient grows step after step "
+               "back; clipping at norm 1 caps the update it would give.",
+               {"bptt_recurrent_scale": "1.5", "bptt_clipping": "1.0"}),
+        Preset("Modern defaults, lag 50", "Train both cells 50 steps back with Keras's modern defaults (orthogonal "
+               "recurrent weights, Adam, forget-gate bias 1), and compare with the sweep's row for that point.",
+               {"memory_setup": "Keras's modern defaults", "memory_lag": "50"}),
+    ],
     "translator": [
         Preset("A long sentence", "25 English words through one vector: the shipped model gets the first half "
                "right and mixes up the second (open the Attention page's preset beside it).",

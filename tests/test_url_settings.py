@@ -45,6 +45,13 @@ def test_every_preset_opens_its_page_with_every_value_taken(page_key, preset):
         assert f"{key}=" in link, (key, link)
 
 
+def test_every_course_page_has_presets():
+    from lib.course import COURSE_PAGES
+
+    assert {course_page.url_path for course_page in COURSE_PAGES} == set(PRESETS)
+    assert all(len(presets) >= 2 for presets in PRESETS.values())
+
+
 def test_a_link_sets_the_controls_and_what_the_page_computes():
     app = open_link("parameter_sharing", {"image_height": "28", "image_width": "28", "hidden_units": "32",
                                           "training_examples": "1437", "epochs": "25"})
