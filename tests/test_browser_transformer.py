@@ -40,7 +40,7 @@ def test_transformer_translates_silences_a_head_trains_and_stops(browser, app_ur
     # 20 epochs, so that the run is surely still training when Stop is pressed.
     move_slider(page, "Epochs", "End", 1, "20")
     page.get_by_role("button", name="Train from scratch").click()
-    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=120_000)
     # Past the first epoch (any redraw of the progress text from the second epoch on).
     expect(page.get_by_text(re.compile(r"Epoch ([2-9]|1\d|20)/20")).first).to_be_visible(timeout=240_000)
     page.get_by_role("button", name="Stop").click()
