@@ -100,3 +100,38 @@ def trainings_at_once(cpus: float, configured: str | None = None) -> int:
     if configured is not None and configured.strip().isdigit() and int(configured) > 0:
         return int(configured)
     return max(1, math.floor(cpus + 1e-6))
+
+
+# --- TensorFlow's thread pools ------------------------------------------------------------------
+
+INTRA_OP_VARIABLE = "TF_NUM_INTRAOP_THREADS"
+INTER_OP_VARIABLE = "TF_NUM_INTEROP_THREADS"
+
+
+def tensorflow_thread_pools(cpus: float) -> tuple[int, int]:
+    """(intra-op, inter-op) threads for a process that may use `cpus` CPUs: one of each per CPU.
+
+    That is TensorFlow's own choice on a host of that many cores; left alone, TensorFlow counts the
+    host's cores instead, so in a 2-CPU container on a 64-core host each pool would get 64 threads.
+    benchmarks/threads.py measured, with two trainings at once on 2 cores: 16 threads per pool
+    (TensorFlow's choice on a 16-core host) cost 1.37 times the CPU seconds of 2 per pool, and one
+    thread per pool (1 and 1, the CPUs divided between the two trainings) was slower than 2 and 2
+    alone in all three repetitions and in pairs in two of three, for 3-8 % less CPU; so the pools
+    are not divided between the trainings at once.
+    """
+    threads = max(1, math.floor(cpus + 1e-6))
+    return threads, threads
+
+
+def size_tensorflow_thread_pools(environ=os.environ) -> tuple[str, str]:
+    """Size TensorFlow's pools to the CPUs this process may use, before TensorFlow starts; returns
+    (intra, inter) as set.
+
+    TensorFlow reads TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS once, when its runtime
+    starts (the first op), and keeps them for the life of the process, so this must run before any
+    page imports Keras: the entry point calls it first. Values an operator set are kept.
+    """
+    intra, inter = tensorflow_thread_pools(usable_cpus())
+    environ.setdefault(INTRA_OP_VARIABLE, str(intra))
+    environ.setdefault(INTER_OP_VARIABLE, str(inter))
+    return environ[INTRA_OP_VARIABLE], environ[INTER_OP_VARIABLE]

@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from lib import training
-from lib.cpus import cgroup_cpu_limit, trainings_at_once, usable_cpus
+from lib.cpus import (
+    cgroup_cpu_limit,
+    size_tensorflow_thread_pools,
+    tensorflow_thread_pools,
+    trainings_at_once,
+    usable_cpus,
+)
 
 
 def membership(tmp_path: Path, text: str) -> Path:
@@ -87,3 +93,20 @@ def test_the_operator_setting_overrides_the_cpus(tmp_path, monkeypatch):
     monkeypatch.setenv("PLAYGROUND_MAX_TRAININGS", "")
     monkeypatch.setattr(training, "usable_cpus", lambda: 2.0)
     assert training.default_capacity() == 2
+
+
+def test_tensorflow_threads_follow_the_quota_not_the_hosts_cores(tmp_path):
+    # A 2-CPU container on a 64-core host: TensorFlow would start 64 threads in each pool by
+    # itself; it gets 2, as it would choose on a 2-core host.
+    cgroup_file(tmp_path / "cgroup", "cpu.max", "200000 100000")
+    cpus = usable_cpus(64, tmp_path / "cgroup", membership(tmp_path, "0::/\n"))
+    assert tensorflow_thread_pools(cpus) == (2, 2)
+    # Half a CPU still needs a thread.
+    assert tensorflow_thread_pools(0.5) == (1, 1)
+
+
+def test_sizing_the_pools_keeps_what_an_operator_set(monkeypatch):
+    monkeypatch.setattr("lib.cpus.usable_cpus", lambda: 3.0)
+    environment = {"TF_NUM_INTRAOP_THREADS": "6"}
+    assert size_tensorflow_thread_pools(environment) == ("6", "3")
+    assert environment == {"TF_NUM_INTRAOP_THREADS": "6", "TF_NUM_INTEROP_THREADS": "3"}
