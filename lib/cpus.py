@@ -49,14 +49,14 @@ def _v2_quota(directory: Path) -> float | None:
     if not text:
         return None
     quota, _, period = text.partition(" ")
-    if quota == "max" or not period:
-        return None
+    if quota == "max" or not quota.isdigit() or not period.isdigit() or int(period) == 0:
+        return None  # max: no quota; anything unreadable counts as none rather than stop the app.
     return int(quota) / int(period)
 
 
 def _v1_quota(directory: Path) -> float | None:
     quota, period = _read(directory / "cpu.cfs_quota_us"), _read(directory / "cpu.cfs_period_us")
-    if not quota or not period or int(quota) <= 0 or int(period) <= 0:
+    if not quota or not period or not quota.isdigit() or not period.isdigit() or int(quota) == 0 or int(period) == 0:
         return None  # -1: no quota.
     return int(quota) / int(period)
 

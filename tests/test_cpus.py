@@ -83,6 +83,11 @@ def test_less_than_one_cpu_still_trains_one_at_a_time(tmp_path):
     assert slots(tmp_path, "0::/\n", affinity=4) == 1
 
 
+def test_an_unreadable_quota_file_leaves_the_affinity_to_decide(tmp_path):
+    cgroup_file(tmp_path / "cgroup", "cpu.max", "garbage")
+    assert slots(tmp_path, "0::/\n", affinity=3) == 3
+
+
 def test_the_operator_setting_overrides_the_cpus(tmp_path, monkeypatch):
     monkeypatch.setenv("PLAYGROUND_MAX_TRAININGS", "5")
     assert training.default_capacity() == 5
