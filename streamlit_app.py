@@ -5,9 +5,14 @@ from pathlib import Path
 import streamlit as st
 
 from lib.course import COURSE_PAGES, HOME
+from lib.cpus import size_tensorflow_thread_pools
 from lib.streamlit_patches import keep_keras_state_between_reruns
 from lib.warm_up import enabled as warm_up_enabled
 from lib.warm_up import ensure_tensorflow, start_warm_up, tensorflow_ready
+
+# TensorFlow sizes its thread pools once, when it starts, to the host's cores; a container's CPU quota
+# is what this process may use (lib/cpus.py). Set before any page or the warm-up imports Keras.
+size_tensorflow_thread_pools()
 
 # Streamlit would otherwise reset Keras for every session after each rerun (see the module).
 keep_keras_state_between_reruns()

@@ -27,6 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.charts import draw_training_chart
+from lib.cpus import MAX_TRAININGS_VARIABLE, trainings_at_once, usable_cpus
 
 MAX_RUNS_PER_PAGE = 12
 # Older runs keep their curves but drop their models, so a long workshop does not pile up memory.
@@ -323,11 +324,9 @@ class TrainingSlots:
 
 
 def default_capacity() -> int:
-    """How many trainings may run at once: PLAYGROUND_MAX_TRAININGS, or else the number of CPUs."""
-    configured = os.environ.get("PLAYGROUND_MAX_TRAININGS", "")
-    if configured.isdigit() and int(configured) > 0:
-        return int(configured)
-    return os.cpu_count() or 1
+    """How many trainings may run at once: PLAYGROUND_MAX_TRAININGS, or else one per CPU the process
+    may really use (a container's CPU quota, not the host's core count; see lib/cpus.py)."""
+    return trainings_at_once(usable_cpus(), os.environ.get(MAX_TRAININGS_VARIABLE))
 
 
 @st.cache_resource(show_spinner=False)
