@@ -214,9 +214,11 @@ recent = latest_press(finished)
 if recent:
     st.altair_chart(gradient_chart(gradient_frame(recent)), width="stretch")
     st.caption(
-        "The gradient of the answer's loss reaching the input k steps back, on the same 32 held-out sequences, at "
-        "update 0 and at each run's end (it was redrawn every round while the run trained). Where a line stays "
-        "level, the error signal reaches the symbol to recall; where it falls, it vanishes before it gets there."
+        "The gradient of the answer's loss reaching the input k steps back, on the same 32 held-out sequences, "
+        "divided by the gradient at the last step, at update 0 and at each run's end (it was redrawn every round "
+        "while the run trained). Divided, a model whose loss is already tiny is compared by the shape of its curve, "
+        "not its size. Where a line stays level, the error signal reaches the symbol to recall; where it falls, "
+        "it vanishes before it gets there."
     )
 for run in recent:
     reached = run.final("accuracy")

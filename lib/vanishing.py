@@ -308,7 +308,8 @@ def gradient_profile(model, lag: int, seed: int = 0) -> np.ndarray:
 
 
 def gradient_frame(runs: list[TrainingRun], latest: dict | None = None, live_run: TrainingRun | None = None) -> pd.DataFrame:
-    """Per-step gradient norms of each run at its first snapshot (update 0) and at its last (or `latest`)."""
+    """Each run's gradient reaching k steps back, over its gradient at the last step, at its first snapshot
+    (update 0) and at its last (or `latest`), one series per (cell, update)."""
     frames = []
     for run in runs:
         if not run.snapshots:
@@ -318,20 +319,27 @@ def gradient_frame(runs: list[TrainingRun], latest: dict | None = None, live_run
         per_round = run.batches_per_epoch
         for snapshot in taken:
             norms = np.asarray(snapshot["value"], dtype=np.float64)
+            # Relative to the last step's: a model that has solved the task has a tiny loss and so tiny
+            # gradients everywhere; divided by its own last step, each curve shows only how the gradient
+            # fades (or not) on its way back, which is what the cells are compared by.
+            relative = norms / norms[0] if norms[0] > 0 else np.zeros_like(norms)
             update = int(round(snapshot["epoch"] * per_round))
             frames.append(pd.DataFrame({
                 "series": f"{variant_name(run.settings['cell'], run.settings.get('clip_norm') or 0.0)} · update {update:,}",
                 "steps_back": np.arange(len(norms)),
-                "gradient_norm": np.clip(norms, NORM_FLOOR, None),
+                "relative_gradient": np.clip(relative, NORM_FLOOR, None),
             }))
     if not frames:
-        return pd.DataFrame(columns=["series", "steps_back", "gradient_norm"])
+        return pd.DataFrame(columns=["series", "steps_back", "relative_gradient"])
     return pd.concat(frames, ignore_index=True)
 
 
 def gradient_chart(frame: pd.DataFrame):
-    return line_chart(frame, "steps_back", "gradient_norm", "series", x_title="Steps back from the last step (k)",
-                      y_title="Gradient norm (log scale)", log_y=True)
+    """`gradient_frame`'s curves: the gradient reaching k steps back over the last step's, on a log scale."""
+    chart = line_chart(frame, "steps_back", "relative_gradient", "series", x_title="Steps back from the last step (k)",
+                       y_title="Gradient ÷ the last step's (log scale)", log_y=True)
+    chart.encoding.x.axis = alt.Axis(tickMinStep=1, format="d")
+    return chart
 
 
 def gradient_kept(run: TrainingRun) -> tuple[float, float] | None:

@@ -420,8 +420,10 @@ def test_vanishing_gradient_chart_after_a_press_shows_that_press_only():
     assert latest_press([older, first, second]) == [first, second]
     frame = gradient_frame([first, second])
     assert set(frame["series"]) == {"SimpleRNN · update 0", "SimpleRNN · update 200", "LSTM · update 0", "LSTM · update 200"}
-    # A gradient that vanished below float32 is drawn at the floor of the log scale, not dropped.
-    assert (frame["gradient_norm"] > 0).all() and len(frame) == 12
+    # Each curve is relative to its last step's gradient; one that vanished below float32 is drawn at
+    # the floor of the log scale, not dropped.
+    assert (frame[frame["steps_back"] == 0]["relative_gradient"] == 1.0).all()
+    assert (frame["relative_gradient"] > 0).all() and len(frame) == 12
 
 
 def test_vanishing_default_press_trains_both_cells_and_charts_the_gradient_reaching_each_step():
@@ -439,7 +441,7 @@ def test_vanishing_default_press_trains_both_cells_and_charts_the_gradient_reach
     gradient = next(frame for frame in charts_with(app, "steps_back") if "series" in frame.columns)
     final = f"update {DEFAULT_BUDGET.updates:,}"
     assert {"SimpleRNN · update 0", f"SimpleRNN · {final}", "LSTM · update 0", f"LSTM · {final}"} == set(gradient["series"])
-    assert gradient["steps_back"].max() == lag and (gradient["gradient_norm"] > 0).all()
+    assert gradient["steps_back"].max() == lag and (gradient["relative_gradient"] > 0).all()
     # Section 2 (above the training) now sets both trained cells' gradients beside the fresh ones'.
     series = set(charts_with(app, "steps_back")[0]["cell"])
     assert {f"LSTM after training (lag {lag})", f"SimpleRNN after training (lag {lag})"} <= series
