@@ -457,8 +457,9 @@ class Contrast:
         return self.lstm_min_accuracy - self.simple_rnn_max_accuracy
 
 
-# The default press trains two cells live, so its lag is capped: at lag 50 one press already takes
-# about twice the Recurrence page's; beyond it, over a minute (see README, Performance).
+# The default press trains two cells live, so its lag is capped: at lag 50 the sweep's SimpleRNN and
+# LSTM runs together took 23-157 s on one thread of the loaded machine (the CSV's `seconds`), against
+# 57.5 s for the Recurrence page's whole default press (README, Performance); longer lags cost more.
 LONGEST_DEFAULT_LAG = 50
 
 
