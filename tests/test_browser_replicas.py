@@ -5,8 +5,9 @@ one replica, the sessions must be spread over both, and each page must show its 
 
 HAProxy finds the replicas as in Compose: a DNS server (here a small one on loopback, in Compose
 Docker's) answers the service name with one address per replica. The Recurrence page is used
-because it has an upload and does not import TensorFlow: a replica after the page and an upload
-held 199 MB (2026-12-02), against about 0.9 GB once TensorFlow is loaded.
+because it has a small upload; like every course page it has each replica import TensorFlow on
+its first visit (streamlit_app.py imports it once, under a lock, before a course page runs), so
+the first session's page is given minutes on a busy host.
 Which replica served a request is read from HAProxy's own log (`option httplog`: one line per
 request, naming the server), each browser context having its own User-Agent, which HAProxy
 captures."""
@@ -81,7 +82,7 @@ def session_tag(session: int) -> str:
 
 
 def upload_series(page: Page, csv: bytes, name: str) -> None:
-    page.get_by_text("Upload your own series").click()
+    page.get_by_text("Upload your own series").click(timeout=180_000)
     page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": csv}]
     )
@@ -147,8 +148,8 @@ def test_each_session_stays_on_one_replica_and_sessions_use_both(browser, replic
         page.goto(proxy_url)
         wait_until_idle(page)
         page.get_by_test_id("stSidebarNav").get_by_role("link", name="Recurrence").click()
-        wait_until_idle(page)
-        expect(page.get_by_role("heading", name="Recurrence", exact=True).first).to_be_visible()
+        wait_until_idle(page, timeout_ms=180_000)
+        expect(page.get_by_role("heading", name="Recurrence", exact=True).first).to_be_visible(timeout=180_000)
         assert_no_exception(page)
         csv = session_series_csv(session)
         upload_series(page, csv, f"session-{session}.csv")
