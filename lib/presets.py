@@ -54,7 +54,7 @@ PRESETS: dict[str, list[Preset]] = {
                "the sentence in its own state.", {"context_every_step": "false"}),
         Preset("Scheduled sampling", "Train with p = 0.25 of the decoder's inputs replaced by its own guesses, "
                "and compare the train/test gap with teacher forcing's.",
-               {"training": "scheduled sampling", "sampling": "0.25"}),
+               {"training": "scheduled sampling"}),
         Preset("Professor forcing", "Train with a discriminator telling the decoder's free runs from its "
                "teacher-forced ones, and compare the train/test gap with teacher forcing's.",
                {"training": "professor forcing"}),
