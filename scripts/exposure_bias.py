@@ -13,7 +13,7 @@ measured. The ways of training alternate within each seed, so that a change of t
 falls on all three alike. Each row records the date, the machine and the load average (1 minute,
 at the press's start and end): the machine is shared, and a press's seconds move with its load.
 
-Run from the repository root, gently:  nice python scripts/exposure_bias.py [--seeds 0 1] [--fresh]
+Run from the repository root, gently:  nice python scripts/exposure_bias.py [--seeds 0 1] [--trainings …] [--fresh]
 (about 15 minutes a seed on 2 shared cores.)
 """
 
@@ -73,6 +73,9 @@ def press(training: str, seed: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--trainings", nargs="+", default=[TEACHER_FORCING, SCHEDULED_SAMPLING, PROFESSOR_FORCING],
+                        choices=[TEACHER_FORCING, SCHEDULED_SAMPLING, PROFESSOR_FORCING],
+                        help="the ways of training to press for each seed, in this order")
     parser.add_argument("--fresh", action="store_true", help="start a new CSV instead of appending")
     parser.add_argument("--output", type=Path, default=EXPOSURE_BIAS_FILE)
     arguments = parser.parse_args()
@@ -80,7 +83,7 @@ def main() -> None:
         with arguments.output.open("w", newline="", encoding="utf-8") as handle:
             csv.DictWriter(handle, COLUMNS).writeheader()
     for seed in arguments.seeds:
-        for training in (TEACHER_FORCING, SCHEDULED_SAMPLING, PROFESSOR_FORCING):
+        for training in arguments.trainings:
             load_before = os.getloadavg()[0]
             started = time.perf_counter()
             app = AppTest.from_function(press, kwargs={"training": training, "seed": seed}, default_timeout=3600).run()
