@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib.charts import line_chart
+from lib.charts import line_chart, points_chart
 from lib.diagrams import professor_forcing_dot, seq2seq_dot
 from lib.seq2seq import CELLS, MAX_INPUT_WORDS, prepare_source
 from lib.presets import PRESETS
@@ -16,6 +16,13 @@ from lib.translator_page import (
     MAX_PARAMETERS,
     SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
+    ADVERSARIAL_WEIGHTS,
+    DEFAULT_ADVERSARIAL_WEIGHT,
+    PROFESSOR_FORCING,
+    SCHEDULED_SAMPLING,
+    SUGGESTED_SAMPLING,
+    TEACHER_FORCING,
+    TRAINING_CHOICES,
     ScratchSettings,
     bleu_by_length_frame,
     bleu_table,
@@ -30,10 +37,13 @@ from lib.translator_page import (
     pretrained_figures,
     pretrained_translator,
     sample_pairs,
-    sampling_frame,
+    exposure_bias_reading,
+    exposure_bias_summary,
+    exposure_bias_table,
     step_table,
     train_from_scratch,
     trained_runs,
+    training_frame,
     training_pairs_slider,
     translate,
     vocabulary_frames,
@@ -142,26 +152,44 @@ st.caption(f"Sentences longer than {MAX_INPUT_WORDS} words are cut; decoding sto
 st.header("3 · Train from scratch, and measure the train/test mismatch")
 st.markdown(
     "Training uses **teacher forcing**: at every step the decoder reads the gold French word, never its own "
-    "guess. At test time it reads its own guesses, so one early mistake can derail the rest. With **scheduled "
-    "sampling**, each decoder input is replaced by the model's own guess with probability p during training "
-    "(two passes per batch: one to guess, one to learn), so the model practises recovering from its mistakes."
+    "guess. At test time it reads its own guesses, so one early mistake can derail the rest. The notes name two "
+    "remedies, and both train here. With **scheduled sampling**, each decoder input is replaced by the model's own "
+    "guess with probability p during training (two passes per batch: one to guess, one to learn), so the model "
+    "practises recovering from its mistakes. With **professor forcing** (Lamb et al., 2016), each batch runs the "
+    "decoder twice, teacher-forced and on its own outputs; a small discriminator learns to tell the two runs' "
+    "hidden states apart, and the decoder is also trained to fool it (the diagram below)."
 )
-controls = st.columns(7)
+controls = st.columns(6)
 cell = controls[0].selectbox("Cell", CELLS, key="cell", bind=URL)
 units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256, key="units", bind=URL)
 embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64, key="embedding", bind=URL)
 layers = controls[3].slider("Layers", 1, 3, 1, key="layers", bind=URL)
 train_sentences = training_pairs_slider(controls[4], corpus, SCRATCH_DEFAULT_TRAIN)
 epochs = controls[5].slider("Epochs", 1, 30, SCRATCH_DEFAULT_EPOCHS, key="epochs", bind=URL)
-sampling = controls[6].slider("Scheduled sampling p", 0.0, 0.5, 0.0, step=0.05, key="sampling", bind=URL,
-                              help="Probability of feeding the model its own guess instead of the gold word in training.")
+training_controls = st.columns([2, 2, 2], vertical_alignment="bottom")
+training = training_controls[0].segmented_control(
+    "Training", TRAINING_CHOICES, default=TEACHER_FORCING, required=True, key="training", bind=URL,
+    help="Teacher forcing alone, or one of the notes' two remedies for its train/test mismatch.")
+sampling = training_controls[1].slider(
+    "Scheduled sampling p", 0.0, 0.5, SUGGESTED_SAMPLING, step=0.05, key="sampling", bind=URL,
+    disabled=training != SCHEDULED_SAMPLING,
+    help="Probability of feeding the model its own guess instead of the gold word in training.")
+adversarial_weight = training_controls[2].select_slider(
+    "Professor forcing weight", ADVERSARIAL_WEIGHTS, value=DEFAULT_ADVERSARIAL_WEIGHT, key="adversarial_weight",
+    bind=URL, disabled=training != PROFESSOR_FORCING,
+    help="How much fooling the discriminator counts beside predicting the next word.")
 context_every_step = st.toggle(
     "Context at every decoder step", value=True, key="context_every_step", bind=URL,
     help="On: the encoder's final state starts the decoder and is also read at every step and by the softmax "
          "(Cho et al., 2014). Off: it only starts the decoder, which must carry the sentence in its own state.",
 )
 settings = ScratchSettings(cell, units, embedding_size, layers, epochs, int(train_sentences), sampling,
-                           context_every_step)
+                           context_every_step, training, adversarial_weight)
+if training == PROFESSOR_FORCING:
+    st.caption(
+        "Professor forcing runs the decoder twice per batch and trains a discriminator beside it: a press costs "
+        "about three times teacher forcing's here (measured below). The chart gains the discriminator's accuracy: "
+        "50 % means it cannot tell the free run from the teacher-forced one.")
 
 parameters = parameter_table(settings, (source_vocabulary, target_vocabulary))
 total = int(parameters["Parameters"].sum())
@@ -182,9 +210,13 @@ references = [
     {"run": "pretrained (shipped), held out", "metric": "token_accuracy", "value": figures["held_out"]["teacher_forced_accuracy"]},
     {"run": "pretrained (shipped), held out", "metric": "bleu", "value": figures["held_out"]["bleu"]},
 ] if figures else None
+# The discriminator's accuracy gets a panel once a professor-forcing run exists or is about to.
+chart_metrics = ["loss", "token_accuracy", "bleu"] + (
+    ["discriminator_accuracy"] if training == PROFESSOR_FORCING
+    or any(run.results.get("training") == PROFESSOR_FORCING for run in runs) else [])
 trained_now = live_training(
     PAGE_KEY,
-    ["loss", "token_accuracy", "bleu"],
+    chart_metrics,
     lambda area: train_from_scratch(PAGE_KEY, corpus_id, corpus, settings, area, references),
     train_label="Train from scratch",
     disabled=too_big,
@@ -202,34 +234,63 @@ st.caption(
 runs = trained_runs(PAGE_KEY, corpus_id, corpus)
 pretrained = pretrained_evaluation() if corpus_key == GRAMMAR_KEY else None
 mismatch = mismatch_table(runs, pretrained)
+shipped_runs = exposure_bias_table() if corpus_key == GRAMMAR_KEY else None
+accuracy_format = st.column_config.NumberColumn(format="percent")
 if not mismatch.empty:
     st.subheader("The mismatch, measured on the same held-out sentences")
     st.dataframe(mismatch, hide_index=True, width="stretch", column_config={
-        "Teacher-forced token accuracy": st.column_config.NumberColumn(format="percent"),
-        "Greedy token accuracy": st.column_config.NumberColumn(format="percent"),
+        "Teacher-forced token accuracy": accuracy_format,
+        "Greedy token accuracy": accuracy_format,
         "Gap (points)": st.column_config.NumberColumn(format="%.1f"),
         "BLEU": st.column_config.NumberColumn(format="%.1f"),
-        "Exact matches": st.column_config.NumberColumn(format="percent"),
-        "Scheduled sampling p": st.column_config.NumberColumn(format="%.2f"),
+        "Exact matches": accuracy_format,
     })
     st.markdown(mismatch_reading(mismatch))
-    by_p = sampling_frame(runs)
-    if by_p["p"].nunique() > 1:
-        st.altair_chart(line_chart(by_p, "p", "accuracy", "measured", x_title="Scheduled sampling p",
-                                   y_title="Held-out token accuracy"), width="stretch")
-    else:
-        st.caption("Train again with another p (same other settings) to chart both accuracies against p.")
+if shipped_runs is not None:
+    first = shipped_runs.iloc[0]
+    seeds = shipped_runs.groupby("training")["seed"].nunique()
+    seed_words = (f"{seeds.min()} seeds each" if seeds.min() == seeds.max()
+                  else ", ".join(f"{training}: {count} seed{'s' if count != 1 else ''}" for training, count in seeds.items()))
+    st.subheader("Teacher forcing and its two remedies at the same budget (measured beforehand)")
+    st.dataframe(exposure_bias_summary(shipped_runs), hide_index=True, width="stretch", column_config={
+        "Teacher-forced token accuracy": accuracy_format,
+        "Greedy token accuracy": accuracy_format,
+        "Gap (points)": st.column_config.NumberColumn(format="%.1f"),
+        "BLEU": st.column_config.NumberColumn(format="%.1f"),
+        "Press (s)": st.column_config.NumberColumn(format="%.0f"),
+        "Press ÷ teacher forcing": st.column_config.NumberColumn(format="%.2f"),
+    })
+    st.caption(
+        f"The page's default press ({int(first['units'])} units, {int(first['train_sentences']):,} pairs, "
+        f"{int(first['epochs'])} epochs) trained each way through this page's own code, means over {seed_words}; "
+        f"measured on {first['date']} on {first['machine']} (load average {first['load_average']}) by "
+        "scripts/exposure_bias.py (data/translator/exposure_bias.csv). Same held-out sentences as the table above."
+        + (" One seed is one draw: seeds alone move these numbers, by how much is not measured here."
+           if seeds.min() < 2 else ""))
+    st.markdown(exposure_bias_reading(exposure_bias_summary(shipped_runs)))
+by_training = training_frame(runs, shipped_runs)
+if not by_training.empty:
+    st.altair_chart(points_chart(by_training, "training", "accuracy", "measured", "source",
+                                 x_title="Training", y_title="Held-out token accuracy"), width="stretch")
+    st.caption("One point per run: teacher-forced against greedy token accuracy on the same held-out sentences. "
+               "This session's runs (those with the newest run's other settings) beside the shipped measurement's.")
 if not runs:
     st.info("Press **Train from scratch** to train your own model; it then appears in the translator's model list.",
             icon=":material/play_arrow:")
 
-with st.expander("Professor forcing, the notes' other remedy (explained, not trained here)"):
+with st.expander("Professor forcing, how it is trained here"):
     st.graphviz_chart(professor_forcing_dot())
     st.markdown(
         "Professor forcing (Lamb et al., 2016) runs the decoder twice on each sentence: once teacher-forced and "
-        "once free, feeding back its own samples. A discriminator learns to tell the two runs' hidden states apart, "
-        "and the decoder is trained, besides predicting the next word, to fool it: its behaviour when left to "
-        "itself is pulled towards its behaviour in training, which is exactly the mismatch above."
+        "once free, feeding back its own words. A discriminator (a bidirectional GRU of 64 units over the last "
+        "decoder layer's hidden states, then a small MLP, as in the paper) learns to tell the two runs apart, and "
+        "the decoder is trained, besides predicting the next word, to make its free run look teacher-forced: its "
+        "behaviour when left to itself is pulled towards its behaviour in training, which is exactly the mismatch "
+        "above. Two choices of this page, not the paper's: the free run feeds back the most probable word "
+        "(greedy), not a sample, because the greedy decoding is what the table measures; and of the paper's two "
+        "decoder terms only the one that pulls the free run towards the teacher-forced one is kept. The "
+        "discriminator's update never changes the decoder and the decoder's never changes the discriminator; "
+        "each has its own optimizer."
     )
 
 # --- 4. BLEU ------------------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ METRIC_TITLES = {
     "greedy_accuracy": "Token accuracy, greedy decoding",
     "bleu": "BLEU (held-out, greedy)",
     "alignment_accuracy": "Alignment accuracy (held-out)",
+    "discriminator_accuracy": "Discriminator accuracy (0.5: cannot tell)",
 }
 # Solid for training, dashed for validation, dotted for a reference value drawn beside the runs.
 SPLIT_DASHES = {"train": [1, 0], "validation": [6, 4], "reference": [1, 3]}
@@ -202,6 +203,22 @@ def line_chart(
         )
         .properties(height=_height_with_legend(len(series_names)))
     )
+    return _style(chart)
+
+
+def points_chart(frame: pd.DataFrame, x: str, y: str, series: str, shape: str, *, x_title: str,
+                 y_title: str) -> alt.TopLevelMixin:
+    """One point per row, categories along x in the frame's order, coloured by `series` and shaped by
+    `shape` (for instance this session's runs against a shipped measurement's)."""
+    series_names = list(dict.fromkeys(frame[series]))
+    chart = alt.Chart(frame).mark_point(filled=True, size=80, opacity=0.8).encode(
+        x=alt.X(f"{x}:N", sort=list(dict.fromkeys(frame[x])), title=x_title, axis=alt.Axis(labelAngle=0, labelLimit=220)),
+        y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color(f"{series}:N", title=None, scale=alt.Scale(domain=series_names, range=PALETTE)),
+        shape=alt.Shape(f"{shape}:N", title=None),
+        xOffset=alt.XOffset(f"{series}:N"),
+        tooltip=[f"{x}:N", f"{series}:N", f"{shape}:N", alt.Tooltip(f"{y}:Q", format=".3f")],
+    ).properties(height=CHART_HEIGHT)
     return _style(chart)
 
 

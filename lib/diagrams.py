@@ -84,9 +84,10 @@ def seq2seq_dot(source_words: list[str] | None = None, target_words: list[str] |
 
 def professor_forcing_dot() -> str:
     """The notes' professor forcing (Lamb et al., 2016): the same decoder run twice on one sentence,
-    once teacher-forced (gold words in) and once free-running (its own samples fed back), and a
-    discriminator trained to tell their hidden-state sequences apart; the decoder is trained to fool
-    it, so that its free-running behaviour matches its teacher-forced one."""
+    once teacher-forced (gold words in) and once free-running (its own words fed back: the most
+    probable one, as the Translator page trains it; Lamb et al. sample it), and a discriminator
+    trained to tell their hidden-state sequences apart; the decoder is trained to fool it, so that
+    its free-running behaviour matches its teacher-forced one."""
     lines = [
         "digraph professor {",
         "  rankdir=LR; splines=true; nodesep=0.3; ranksep=0.5; newrank=true;",
@@ -95,7 +96,7 @@ def professor_forcing_dot() -> str:
     ]
     for name, title, feed, colour in (
         ("t", "teacher-forced run: the gold word goes in", "y", "#ffe8a3"),
-        ("f", "free run: the model's own sample goes in", "ŷ", "#f7c9bd"),
+        ("f", "free run: the model's own most probable word goes in", "ŷ", "#f7c9bd"),
     ):
         lines.append(f'  subgraph cluster_{name} {{ label="{title}"; fontname="Helvetica"; fontsize=11; color="#bbbbbb";')
         for step in range(1, 4):
@@ -105,7 +106,7 @@ def professor_forcing_dot() -> str:
         for step in range(1, 3):
             lines.append(f'    {name}h{step} -> {name}h{step + 1} [penwidth=2, color="#17807e"];')
             if name == "f":
-                lines.append(f'    fh{step} -> fin{step + 1} [style=dashed, color="#e4572e", constraint=false, label="sample"];')
+                lines.append(f'    fh{step} -> fin{step + 1} [style=dashed, color="#e4572e", constraint=false, label="argmax"];')
         lines.append("  }")
     lines.append('  disc [label="discriminator\\nteacher-forced or free?", shape=box, fillcolor="#2e282a", fontcolor="white"];')
     lines.append('  th3 -> disc [label="hidden states"]; fh3 -> disc [label="hidden states"];')

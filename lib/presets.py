@@ -65,7 +65,11 @@ PRESETS: dict[str, list[Preset]] = {
         Preset("The bottleneck alone", "Train with the context read only at the start: the decoder must carry "
                "the sentence in its own state.", {"context_every_step": "false"}),
         Preset("Scheduled sampling", "Train with p = 0.25 of the decoder's inputs replaced by its own guesses, "
-               "and compare the train/test gap with teacher forcing's.", {"sampling": "0.25"}),
+               "and compare the train/test gap with teacher forcing's.",
+               {"training": "scheduled sampling"}),
+        Preset("Professor forcing", "Train with a discriminator telling the decoder's free runs from its "
+               "teacher-forced ones, and compare the train/test gap with teacher forcing's.",
+               {"training": "professor forcing"}),
     ],
     "attention": [
         Preset("A long sentence, with attention", "The Translator's long sentence, read by the attention model: "

@@ -36,6 +36,7 @@ from lib.corpus import (
 from lib.seq2seq import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
+    DEFAULT_ADVERSARIAL_WEIGHT,
     DEFAULT_SETTINGS,
     SOURCE_VOCABULARY_FILE,
     TARGET_VOCABULARY_FILE,
@@ -81,9 +82,19 @@ MAX_PARAMETERS = 12_000_000
 EXAMPLE_SENTENCE = "the small cat does not see the green houses"
 
 
+# The page's training choices: the notes' teacher forcing and its two remedies.
+TEACHER_FORCING = "teacher forcing"
+SCHEDULED_SAMPLING = "scheduled sampling"
+PROFESSOR_FORCING = "professor forcing"
+TRAINING_CHOICES = (TEACHER_FORCING, SCHEDULED_SAMPLING, PROFESSOR_FORCING)
+# The p the page suggests for scheduled sampling (its preset), and the professor-forcing weights offered.
+SUGGESTED_SAMPLING = 0.25
+ADVERSARIAL_WEIGHTS = (0.1, 0.3, 1.0, 3.0)
+
+
 @dataclass(frozen=True)
 class ScratchSettings:
-    """What the page's "Train from scratch" controls set."""
+    """What the page's "Train from scratch" controls set (and the seed, which only scripts change)."""
 
     cell: str = DEFAULT_SETTINGS["cell"]
     units: int = DEFAULT_SETTINGS["units"]
@@ -93,18 +104,41 @@ class ScratchSettings:
     train_sentences: int = SCRATCH_DEFAULT_TRAIN
     sampling_probability: float = 0.0
     context_every_step: bool = DEFAULT_SETTINGS["context_every_step"]
+    training: str = TEACHER_FORCING
+    adversarial_weight: float = DEFAULT_ADVERSARIAL_WEIGHT
+    seed: int = 0
+
+    def __post_init__(self):
+        # Each choice keeps only its own knob, so that runs compare on what they were trained with.
+        if self.training not in TRAINING_CHOICES:
+            raise ValueError(f"Unknown training {self.training!r}; expected one of {TRAINING_CHOICES}.")
+        if self.training != SCHEDULED_SAMPLING:
+            object.__setattr__(self, "sampling_probability", 0.0)
+        if self.training != PROFESSOR_FORCING:
+            object.__setattr__(self, "adversarial_weight", 0.0)
 
     def build(self, vocabularies: tuple[Vocabulary, Vocabulary]):
         """A fresh, seeded seq2seq with these settings for these vocabularies."""
         return build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), self.cell, self.units,
-                             self.embedding_size, self.layers, self.context_every_step, seed=0)
+                             self.embedding_size, self.layers, self.context_every_step, seed=self.seed)
 
     @property
     def label(self) -> str:
         shape = f"{self.cell} {self.units}" + (f"×{self.layers}" if self.layers > 1 else "")
         context = "" if self.context_every_step else " · state only"
+        seed = f" · seed {self.seed}" if self.seed else ""
         return (f"{shape}{context} · emb {self.embedding_size} · {self.train_sentences:,} pairs · "
-                f"{self.epochs} epochs · p={self.sampling_probability:.2f}")
+                f"{self.epochs} epochs · {training_name(asdict(self))}{seed}")
+
+
+def training_name(settings: dict) -> str:
+    """How a run was trained, in words: "teacher forcing", "scheduled sampling p=0.25", "professor forcing w=1"."""
+    training = settings.get("training", SCHEDULED_SAMPLING if settings.get("sampling_probability") else TEACHER_FORCING)
+    if training == SCHEDULED_SAMPLING:
+        return f"{SCHEDULED_SAMPLING} p={settings['sampling_probability']:.2f}"
+    if training == PROFESSOR_FORCING:
+        return f"{PROFESSOR_FORCING} w={settings['adversarial_weight']:g}"
+    return TEACHER_FORCING
 
 
 # --- The corpus ---------------------------------------------------------------------------------------
@@ -390,8 +424,9 @@ def translator_for(model, vocabularies: tuple[Vocabulary, Vocabulary]):
 def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings, area,
                        references: list[dict] | None = None, extra_metrics: tuple[str, ...] = (),
                        metric_callbacks: Callable[[object], list] | None = None, **live_view) -> TrainingRun:
-    """Build a fresh model of the family (`settings.build`), train it with teacher forcing (and
-    scheduled sampling if p > 0) on length-bucketed batches through the engine, its step size
+    """Build a fresh model of the family (`settings.build`), train it with teacher forcing (with
+    scheduled sampling if p > 0, or by professor forcing when `settings.training` says so, the
+    discriminator's accuracy then charted beside the loss) on length-bucketed batches through the engine, its step size
     decaying along a cosine over the planned epochs, with the held-out BLEU charted at every epoch;
     then measure it held out.
 
@@ -408,10 +443,15 @@ def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings, 
     train = encode_pairs(train_pairs[: settings.train_sentences], *vocabularies)
     test = encode_pairs(corpus.test, *vocabularies)
     model = settings.build(vocabularies)
-    batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=0)
+    seed = getattr(settings, "seed", 0)
+    batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=seed)
     peak = getattr(settings, "learning_rate", DEFAULT_LEARNING_RATE)  # The Transformer's is smaller.
+    professor = getattr(settings, "training", TEACHER_FORCING) == PROFESSOR_FORCING
     trainer = compile_seq2seq(model, cosine_learning_rate(settings.epochs * len(batches), peak),
-                              sampling_probability=settings.sampling_probability)
+                              sampling_probability=settings.sampling_probability, seed=seed,
+                              adversarial_weight=settings.adversarial_weight if professor else None)
+    # The discriminator's accuracy is charted live too: whether it can tell the two runs apart.
+    extra_metrics = (*extra_metrics, *(["discriminator_accuracy"] if professor else []))
     translator = translator_for(model, vocabularies)
     snapshot = live_view.pop("snapshot", None)
     run = train_live(
@@ -463,9 +503,9 @@ def mismatch_table(runs: list[TrainingRun], pretrained: dict | None) -> pd.DataF
     """Teacher-forced against greedy token accuracy on the same held-out sentences, per model."""
     rows = []
     if pretrained is not None:
-        rows.append({"Model": "pretrained (shipped)", "Scheduled sampling p": 0.0, **_accuracy_columns(pretrained)})
+        rows.append({"Model": "pretrained (shipped)", "Training": TEACHER_FORCING, **_accuracy_columns(pretrained)})
     for run in runs:
-        rows.append({"Model": run.display_label, "Scheduled sampling p": run.results["sampling_probability"],
+        rows.append({"Model": run.display_label, "Training": training_name(run.results),
                      **_accuracy_columns(run.results)})
     return pd.DataFrame(rows)
 
@@ -480,20 +520,31 @@ def _accuracy_columns(results: dict) -> dict:
     }
 
 
-def sampling_frame(runs: list[TrainingRun]) -> pd.DataFrame:
-    """Both accuracies against p, for the runs that share the newest run's other settings."""
-    if not runs:
-        return pd.DataFrame(columns=["p", "accuracy", "measured"])
-    keys = ("cell", "units", "embedding_size", "layers", "context_every_step", "epochs", "train_sentences")
-    newest = runs[-1].results
+COMPARED_SETTINGS = ("cell", "units", "embedding_size", "layers", "context_every_step", "epochs", "train_sentences")
+
+
+def training_frame(runs: list[TrainingRun], shipped: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Both accuracies per way of training, one point per run: this session's runs that share the
+    newest run's other settings, and the shipped measurement's runs (`shipped`, the rows of
+    `exposure_bias_table`), for the chart beside the table."""
     rows = []
-    for run in runs:
-        if all(run.results.get(key) == newest.get(key) for key in keys):
-            rows.append({"p": run.results["sampling_probability"], "accuracy": run.results["teacher_forced_accuracy"],
-                         "measured": "teacher-forced"})
-            rows.append({"p": run.results["sampling_probability"], "accuracy": run.results["greedy_accuracy"],
-                         "measured": "greedy decoding"})
-    return pd.DataFrame(rows).groupby(["measured", "p"], as_index=False)["accuracy"].last().sort_values(["measured", "p"])
+    if runs:
+        newest = runs[-1].results
+        for run in runs:
+            if all(run.results.get(key) == newest.get(key) for key in COMPARED_SETTINGS):
+                rows += _accuracy_points(training_name(run.results), run.results["teacher_forced_accuracy"],
+                                         run.results["greedy_accuracy"], "this session")
+    if shipped is not None and not shipped.empty:
+        seeds = shipped["seed"].nunique()
+        for _, row in shipped.iterrows():
+            rows += _accuracy_points(row["training"], row["teacher_forced_accuracy"], row["greedy_accuracy"],
+                                     f"measured, {seeds} seed{'s' if seeds != 1 else ''} each")
+    return pd.DataFrame(rows, columns=["training", "measured", "accuracy", "source"])
+
+
+def _accuracy_points(training: str, teacher_forced: float, greedy: float, source: str) -> list[dict]:
+    return [{"training": training, "measured": "teacher-forced", "accuracy": teacher_forced, "source": source},
+            {"training": training, "measured": "greedy decoding", "accuracy": greedy, "source": source}]
 
 
 def mismatch_reading(table: pd.DataFrame) -> str:
@@ -505,16 +556,85 @@ def mismatch_reading(table: pd.DataFrame) -> str:
         parts.append(f"**{row['Model']}**: {row['Teacher-forced token accuracy']:.1%} teacher-forced against "
                      f"{row['Greedy token accuracy']:.1%} greedy, a gap of {row['Gap (points)']:.1f} points")
     text = "; ".join(parts) + "."
-    sampled = table[table["Scheduled sampling p"] > 0]
-    plain = table[(table["Scheduled sampling p"] == 0) & (table["Model"] != "pretrained (shipped)")]
-    if not sampled.empty and not plain.empty:
-        best_sampled = sampled.loc[sampled["Gap (points)"].idxmin()]
-        plain_gap = plain["Gap (points)"].iloc[-1]
-        verb = "narrower" if best_sampled["Gap (points)"] < plain_gap else "not narrower"
-        text += (f" With scheduled sampling (p = {best_sampled['Scheduled sampling p']:.2f}) the gap is {verb} than "
-                 f"without it ({best_sampled['Gap (points)']:.1f} against {plain_gap:.1f} points); compare runs "
-                 "with the same other settings, since training longer also moves both numbers.")
+    trained = table[table["Model"] != "pretrained (shipped)"]
+    plain = trained[trained["Training"] == TEACHER_FORCING]
+    if plain.empty:
+        return text
+    plain_gap = plain["Gap (points)"].iloc[-1]
+    for remedy in (SCHEDULED_SAMPLING, PROFESSOR_FORCING):
+        remedied = trained[trained["Training"].str.startswith(remedy)]
+        if remedied.empty:
+            continue
+        best = remedied.loc[remedied["Gap (points)"].idxmin()]
+        verb = "narrower" if best["Gap (points)"] < plain_gap else "not narrower"
+        text += (f" With {best['Training']} the gap is {verb} than with teacher forcing alone "
+                 f"({best['Gap (points)']:.1f} against {plain_gap:.1f} points).")
+    text += (" Compare runs with the same other settings, since training longer also moves both numbers, and "
+             "one run per choice is one seed: the shipped measurement below says how much seeds alone move them.")
     return text
+
+
+# --- The exposure-bias measurement shipped with the app (scripts/exposure_bias.py) -------------------
+
+EXPOSURE_BIAS_FILE = TRANSLATOR_DIRECTORY / "exposure_bias.csv"
+
+
+@st.cache_data(show_spinner=False)
+def exposure_bias_table() -> pd.DataFrame | None:
+    """The shipped runs of scripts/exposure_bias.py (one row per way of training and seed), or None."""
+    if not EXPOSURE_BIAS_FILE.exists():
+        return None
+    frame = pd.read_csv(EXPOSURE_BIAS_FILE)
+    return frame if not frame.empty else None
+
+
+def exposure_bias_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per way of training: seeds, mean accuracies, mean gap with its range over the seeds, BLEU,
+    and the press's seconds against teacher forcing's (the same machine, the same measurement)."""
+    rows = []
+    baseline_seconds = frame.loc[frame["training"] == TEACHER_FORCING, "seconds"].mean()
+    for training, group in frame.groupby("training", sort=False):
+        rows.append({
+            "Training": training,
+            "Seeds": int(group["seed"].nunique()),
+            "Teacher-forced token accuracy": group["teacher_forced_accuracy"].mean(),
+            "Greedy token accuracy": group["greedy_accuracy"].mean(),
+            "Gap (points)": group["gap_points"].mean(),
+            "Gap, lowest to highest seed": f"{group['gap_points'].min():.1f} to {group['gap_points'].max():.1f}",
+            "BLEU": group["bleu"].mean(),
+            "BLEU, lowest to highest seed": f"{group['bleu'].min():.1f} to {group['bleu'].max():.1f}",
+            "Press (s)": group["seconds"].mean(),
+            "Press ÷ teacher forcing": group["seconds"].mean() / baseline_seconds if baseline_seconds else float("nan"),
+        })
+    return pd.DataFrame(rows)
+
+
+def exposure_bias_reading(summary: pd.DataFrame) -> str:
+    """What the shipped measurement shows, written from its numbers: each remedy's gap and BLEU
+    against teacher forcing's, said to be within the seeds' spread when the ranges overlap."""
+    plain = summary[summary["Training"] == TEACHER_FORCING]
+    if plain.empty:
+        return ""
+    plain = plain.iloc[0]
+    low, high = (float(x) for x in plain["Gap, lowest to highest seed"].split(" to "))
+    sentences = []
+    for _, row in summary[summary["Training"] != TEACHER_FORCING].iterrows():
+        row_low, row_high = (float(x) for x in row["Gap, lowest to highest seed"].split(" to "))
+        difference = row["Gap (points)"] - plain["Gap (points)"]
+        if row["Seeds"] < 2 or plain["Seeds"] < 2:
+            spread = " (one seed each: no spread measured, so read it as one draw)"
+        elif row_high < low or row_low > high:
+            spread = " (no seed of one overlaps a seed of the other)"
+        else:
+            spread = " (within what the seeds alone move: their ranges overlap)"
+        direction = "narrower" if difference < 0 else "wider" if difference > 0 else "the same"
+        bleu = row["BLEU"] - plain["BLEU"]
+        sentences.append(
+            f"**{row['Training']}**: gap {row['Gap (points)']:.1f} points against teacher forcing's "
+            f"{plain['Gap (points)']:.1f}, {abs(difference):.1f} points {direction}{spread}; BLEU {row['BLEU']:.1f} "
+            f"against {plain['BLEU']:.1f} ({bleu:+.1f}); the press took {row['Press ÷ teacher forcing']:.1f} times "
+            "as long.")
+    return " ".join(sentences)
 
 
 def bleu_table(runs: list[TrainingRun], pretrained: dict | None) -> pd.DataFrame:

@@ -1,5 +1,5 @@
 """The Translator page in a real browser: it translates at once with the pretrained model, reports
-unknown words, steps through greedy decoding, and a short training from scratch charts and
+unknown words, steps through greedy decoding, offers professor forcing, and a short training from scratch charts and
 measures the teacher-forcing gap; a full-page screenshot is kept for a human to look at."""
 
 from __future__ import annotations
@@ -41,6 +41,14 @@ def test_translator_translates_at_once_and_steps_through_decoding(page: Page, ap
     type_sentence(page, "")
     assert_no_exception(page)
     expect(page.get_by_text("Type an English sentence")).to_be_visible()
+    # The three ways of training, and the shipped measurement of them beside the session's runs.
+    expect(page.get_by_role("heading", name="Teacher forcing and its two remedies", exact=False)).to_be_visible()
+    page.get_by_test_id("stButtonGroup").get_by_text("professor forcing", exact=True).click()
+    page.wait_for_timeout(500)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    expect(page.get_by_text("runs the decoder twice per batch and trains a discriminator", exact=False)).to_be_visible()
+    assert "training=professor+forcing" in page.url
 
 
 def test_translator_trains_from_scratch_and_measures_the_gap(browser, app_url: str):

@@ -137,19 +137,22 @@ def test_a_short_training_charts_and_measures_the_gap():
     select_slider(app, "Units").set_value(64).run()
     select_slider(app, "Training pairs").set_value(3000).run()
     slider(app, "Epochs").set_value(2).run()
-    slider(app, "Scheduled sampling p").set_value(0.25).run()
+    assert slider(app, "Scheduled sampling p").disabled  # Only scheduled sampling reads p.
+    app.button_group(key="training").set_value("scheduled sampling").run()
+    assert not slider(app, "Scheduled sampling p").disabled
+    slider(app, "Scheduled sampling p").set_value(0.3).run()
     next(b for b in app.button if b.label == "Train from scratch").click().run()
     assert not app.exception
     runs = app.session_state[RUNS]
     assert len(runs) == 1 and runs[0].status == "finished" and runs[0].epochs_completed == 2
     results = runs[0].results
     assert 0 <= results["greedy_accuracy"] <= 1 and 0 <= results["teacher_forced_accuracy"] <= 1
-    assert results["sampling_probability"] == 0.25
+    assert results["sampling_probability"] == 0.3 and results["training"] == "scheduled sampling"
     training = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "split" in d.columns and "metric" in d.columns)
     drawn = set(zip(training["metric"], training["split"]))
     assert {("loss", "train"), ("token_accuracy", "validation"), ("bleu", "validation"), ("bleu", "reference")} <= drawn
     gap = next(f.value for f in app.dataframe if "Greedy token accuracy" in f.value.columns)
-    assert len(gap) == 2 and gap["Scheduled sampling p"].tolist() == [0.0, 0.25]
+    assert len(gap) == 2 and gap["Training"].tolist() == ["teacher forcing", "scheduled sampling p=0.30"]
     # The trained model is offered in the text box, and translates without an exception.
     model = next(s for s in app.selectbox if s.label == "Model")
     assert len(model.options) == 2
@@ -158,6 +161,31 @@ def test_a_short_training_charts_and_measures_the_gap():
     assert output(app, "Greedy decoding")
     bleu = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "bleu" in d.columns and "model" in d.columns)
     assert len(set(bleu["model"])) == 2
+
+
+def test_a_short_professor_forcing_training_charts_the_discriminator_and_joins_the_table():
+    app = open_page(PAGE)
+    select_slider(app, "Units").set_value(64).run()
+    select_slider(app, "Training pairs").set_value(3000).run()
+    slider(app, "Epochs").set_value(1).run()
+    assert "professor forcing" in app.button_group(key="training").options
+    assert select_slider(app, "Professor forcing weight").disabled
+    app.button_group(key="training").set_value("professor forcing").run()
+    select_slider(app, "Professor forcing weight").set_value(0.3).run()
+    next(b for b in app.button if b.label == "Train from scratch").click().run()
+    assert not app.exception
+    runs = app.session_state[RUNS]
+    assert len(runs) == 1 and runs[0].status == "finished"
+    assert runs[0].results["training"] == "professor forcing" and runs[0].results["adversarial_weight"] == 0.3
+    assert runs[0].results["sampling_probability"] == 0.0
+    training = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "split" in d.columns and "metric" in d.columns)
+    discriminator = training[training["metric"] == "discriminator_accuracy"]
+    assert len(discriminator) and discriminator["value"].between(0, 1).all()
+    gap = next(f.value for f in app.dataframe if "Greedy token accuracy" in f.value.columns and "Model" in f.value.columns)
+    assert gap["Training"].tolist() == ["teacher forcing", "professor forcing w=0.3"]
+    assert any("professor forcing w=0.3**" in m.value and "a gap of" in m.value for m in app.markdown)
+    points = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "source" in d.columns)
+    assert "professor forcing w=0.3" in set(points.loc[points["source"] == "this session", "training"])
 
 
 # --- Helpers ----------------------------------------------------------------------------------------
@@ -237,3 +265,26 @@ def test_each_epoch_deals_new_batches_of_the_same_sizes_and_lengths():
     assert [shape for _, shape in after] == [shape for _, shape in before]
     assert sorted(np.concatenate([b for b, _ in after]).tolist()) == list(range(len(corpus.train)))
     assert any(not np.array_equal(b0, b1) for (b0, _), (b1, _) in zip(before, after))
+
+
+def test_the_shipped_measurement_is_summarised_and_read_from_its_numbers():
+    import pandas as pd
+
+    from lib.translator_page import exposure_bias_reading, exposure_bias_summary
+
+    def rows(training, gaps, bleus, seconds):
+        return [{"training": training, "seed": seed, "teacher_forced_accuracy": 0.95, "greedy_accuracy": 0.95 - gap / 100,
+                 "gap_points": gap, "bleu": bleu, "seconds": seconds} for seed, (gap, bleu) in enumerate(zip(gaps, bleus))]
+
+    frame = pd.DataFrame(rows("teacher forcing", [10.0, 12.0], [80.0, 78.0], 100.0)
+                         + rows("scheduled sampling", [11.0, 13.0], [79.0, 77.0], 150.0)
+                         + rows("professor forcing", [5.0, 6.0], [85.0, 86.0], 300.0))
+    summary = exposure_bias_summary(frame).set_index("Training")
+    assert summary.loc["professor forcing", "Press ÷ teacher forcing"] == 3.0
+    assert summary.loc["teacher forcing", "Gap (points)"] == 11.0 and summary.loc["teacher forcing", "Seeds"] == 2
+    reading = exposure_bias_reading(exposure_bias_summary(frame))
+    assert "**scheduled sampling**: gap 12.0 points against teacher forcing's 11.0, 1.0 points wider" in reading
+    assert "within what the seeds alone move" in reading
+    assert "**professor forcing**: gap 5.5 points" in reading and "narrower (no seed of one overlaps" in reading
+    one_seed = exposure_bias_reading(exposure_bias_summary(frame[frame["seed"] == 0]))
+    assert "one seed each" in one_seed

@@ -237,3 +237,97 @@ def test_shipped_translator_translates_at_once():
     assert trace.stopped_at_end and trace.text == "le petit chat dort"
     metrics = seq2seq.load_metrics()
     assert metrics["held_out"]["bleu"] > 50
+
+
+# --------------------------------------------------------------------------------------------------
+# Professor forcing
+# --------------------------------------------------------------------------------------------------
+
+
+def _weights(variables) -> list[np.ndarray]:
+    return [np.array(variable.numpy()) for variable in variables]
+
+
+@pytest.mark.parametrize(("cell", "layers", "context"), [("GRU", 1, True), ("LSTM", 2, False)])
+def test_professor_forcing_free_run_feeds_back_the_greedy_words(small_setup, cell, layers, context):
+    """The free run inside training is greedy decoding: the words it feeds back are the ones
+    `greedy_decode_batch` writes, up to and including </s>, for a model of each kind. The softmax's
+    weights are drawn large so that the untrained model writes varied sentences, not </s> at once."""
+    _, english, french, train, _ = small_setup
+    model = seq2seq.build_seq2seq(len(english), len(french), cell=cell, units=24, embedding_size=8, layers=layers,
+                                  context_every_step=context, seed=2)
+    trainer = seq2seq.compile_seq2seq(model, adversarial_weight=1.0)
+    softmax = model.get_layer("next_word")
+    kernel, bias = softmax.get_weights()
+    softmax.set_weights([np.random.default_rng(0).normal(0, 3, kernel.shape).astype("float32"), bias])
+    translator = seq2seq.Seq2SeqTranslator(model, english, french)
+    sources = train.encoder_input[:40]
+    length = train.decoder_target.shape[1]
+    states, chosen = trainer.free_run(sources, length)
+    assert np.asarray(states).shape == (40, length, 24)
+    greedy = seq2seq.greedy_decode_batch(translator, sources, max_length=length)
+    for row, written in zip(np.asarray(chosen), greedy):
+        expected = (written + [END_ID])[:length]
+        assert row[: len(expected)].tolist() == expected
+    assert len({tuple(words) for words in greedy}) > 1  # The model writes different sentences, not one.
+
+
+def test_professor_forcing_updates_each_side_with_its_own_loss_only(small_setup):
+    """The discriminator's update leaves the seq2seq as it was, and the seq2seq's leaves the
+    discriminator: with the seq2seq's step size at zero only the discriminator moves, and the other
+    way round. With both on, both move, and the logs chart the discriminator's accuracy."""
+    import keras
+
+    _, english, french, train, _ = small_setup
+    batch = seq2seq.bucketed_dataset(train, 64, seed=0)[0]
+
+    def one_step(seq2seq_rate: float, discriminator_rate: float):
+        model = seq2seq.build_seq2seq(len(english), len(french), units=16, embedding_size=8, seed=5)
+        trainer = seq2seq.compile_seq2seq(model, learning_rate=seq2seq_rate, adversarial_weight=1.0)
+        trainer.discriminator_optimizer.learning_rate.assign(discriminator_rate)
+        before = _weights(model.trainable_variables), _weights(trainer.discriminator.trainable_variables)
+        logs = trainer.train_on_batch(*batch, return_dict=True)
+        after = _weights(model.trainable_variables), _weights(trainer.discriminator.trainable_variables)
+        moved = [any(np.abs(a - b).max() > 0 for a, b in zip(old, new)) for old, new in zip(before, after)]
+        return moved, logs
+
+    (seq2seq_moved, discriminator_moved), _ = one_step(0.0, 0.01)
+    assert discriminator_moved and not seq2seq_moved
+    (seq2seq_moved, discriminator_moved), _ = one_step(0.01, 0.0)
+    assert seq2seq_moved and not discriminator_moved
+    (seq2seq_moved, discriminator_moved), logs = one_step(0.01, 0.01)
+    assert seq2seq_moved and discriminator_moved
+    assert {"loss", "token_accuracy", "discriminator_accuracy", "fooling_loss"} <= set(logs)
+    assert 0.0 <= logs["discriminator_accuracy"] <= 1.0
+    assert isinstance(keras.saving.get_registered_object("rnn_playground>ProfessorForcingTrainer"), type)
+
+
+def test_the_adversarial_term_reaches_the_decoder_through_its_free_run(small_setup):
+    """The fooling loss's gradient reaches the decoder's weights (through the free run's hidden
+    states), not only the next-word loss's: with the weight at 0 and at 1 the same step moves the
+    decoder differently."""
+    _, english, french, train, _ = small_setup
+    batch = seq2seq.bucketed_dataset(train, 64, seed=0)[0]
+    moved = []
+    for weight in (0.0, 1.0):
+        model = seq2seq.build_seq2seq(len(english), len(french), units=16, embedding_size=8, seed=5)
+        trainer = seq2seq.compile_seq2seq(model, learning_rate=0.01, adversarial_weight=weight)
+        trainer.train_on_batch(*batch)
+        moved.append(model.get_layer("decoder_1").get_weights()[1])
+    assert np.abs(moved[0] - moved[1]).max() > 1e-7
+
+
+def test_a_professor_forced_model_saves_and_loads_without_its_trainer(small_setup, tmp_path):
+    """What is saved is the seq2seq alone: it loads without the discriminator or the trainer and
+    translates as before."""
+    built, english, french, train, _ = small_setup
+    model = seq2seq.build_seq2seq(len(english), len(french), units=16, embedding_size=8, seed=1)
+    trainer = seq2seq.compile_seq2seq(model, adversarial_weight=0.3)
+    trainer.fit(seq2seq.bucketed_dataset(train, 64, seed=0), epochs=1, verbose=0, shuffle=False)
+    translator = seq2seq.Seq2SeqTranslator(trainer, english, french)
+    seq2seq.save_translator(translator, tmp_path)
+    loaded = seq2seq.load_translator(tmp_path)
+    assert not any("discriminator" in layer.name for layer in loaded.model.layers)
+    for english_sentence, _ in built.test[:5]:
+        ids = english.encode(english_sentence)
+        assert seq2seq.greedy_decode(loaded, ids).text == seq2seq.greedy_decode(translator, ids).text
