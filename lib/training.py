@@ -28,6 +28,7 @@ import streamlit as st
 
 from lib.charts import draw_training_chart
 from lib.cpus import MAX_TRAININGS_VARIABLE, trainings_at_once, usable_cpus
+from lib.keras_patches import sum_gradients_without_registering_them
 
 MAX_RUNS_PER_PAGE = 12
 # Older runs keep their curves but drop their models, so a long workshop does not pile up memory.
@@ -547,6 +548,8 @@ def train_live(
         model=model,
     )
 
+    # Without it, TensorFlow would keep every traced train step of the process for good (lib/keras_patches.py).
+    sum_gradients_without_registering_them()
     slots = training_slots()
     slots.acquire(on_wait=view.show_queue)
     started = time.perf_counter()
@@ -571,6 +574,10 @@ def train_live(
         raise
     finally:
         run.seconds = time.perf_counter() - started
+        # The traced train and test steps are only needed by `fit`; a kept model would otherwise hold
+        # their graphs (most of a small model's memory) until it is dropped. A later `fit` retraces.
+        model.train_function = None
+        model.test_function = None
         slots.release()
         run.released.set()
     view.progress.empty()

@@ -49,9 +49,11 @@ def free_port(addresses: tuple[str, ...] = ("127.0.0.1",)) -> int:
 @contextlib.contextmanager
 def served_app(
     log_path: Path, extra_env: dict[str, str] | None = None, address: str = "127.0.0.1", port: int | None = None,
+    extra_args: list[str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run` headless on a loopback address and port (by default 127.0.0.1 and a free
-    port); yields (url, server process) once healthy."""
+    port), with any `extra_args` (Streamlit options such as `--server.enableAgentApi=true`);
+    yields (url, server process) once healthy."""
     port = port or free_port((address,))
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
@@ -59,6 +61,7 @@ def served_app(
             [
                 sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
                 "--server.headless", "true", "--server.port", str(port), "--server.address", address,
+                *(extra_args or []),
             ],
             cwd=ROOT,
             stdout=log,

@@ -108,6 +108,40 @@ def test_stop_mid_training_keeps_history_and_a_usable_model():
     assert training_slots().running == 0
 
 
+def test_a_finished_run_keeps_a_model_that_predicts_and_trains_again_without_its_traced_steps():
+    app = new_engine_app(learning_rate=0.5).run()
+    app.button[0].click().run()
+    assert not app.exception
+    model = runs_of(app)[0].model
+    import numpy as np
+
+    x = np.random.default_rng(1).normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    # The engine let go of the traced train and test steps, which hold most of a small model's memory...
+    assert model.train_function is None and model.test_function is None
+    # ...and the model is as usable as before: it predicts, evaluates, and another fit retraces and learns.
+    assert model.predict(x, verbose=0).shape == (64, 2)
+    before = model.evaluate(x, y, verbose=0)[0]
+    model.fit(x, y, epochs=5, batch_size=16, verbose=0)
+    assert model.evaluate(x, y, verbose=0)[0] < before
+
+
+def test_training_leaves_no_graph_registered_for_the_life_of_the_process():
+    """Each trained model used to register its train step in TensorFlow's process-wide gradient
+    registry, so a room's server kept every model's training graph after the sessions had gone."""
+    from tensorflow.python.framework import ops
+
+    app = new_engine_app(learning_rate=0.5).run()
+    app.button[0].click().run()  # the first training traces Keras's and TensorFlow's own one-time functions
+    registered = len(ops._gradient_registry.list())
+    for _ in range(3):
+        app.button[0].click().run()
+        assert not app.exception
+    assert len(runs_of(app)) == 4
+    assert [run.status for run in runs_of(app)] == ["finished"] * 4
+    assert len(ops._gradient_registry.list()) == registered
+
+
 def test_runs_overlay_on_one_chart_labelled_by_settings():
     app = new_engine_app(learning_rate=0.1, smoothing=0.8, label="first").run()
     app.button[0].click().run()

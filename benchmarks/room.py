@@ -1,0 +1,523 @@
+"""A workshop room on one real server: many sessions, no browsers for most of them, measured.
+
+What it does
+    Starts `streamlit run streamlit_app.py` (as the browser tests do, tests/browser_support.py) with
+    Streamlit 1.67's experimental agent API switched on for this server only
+    (`--server.enableAgentApi=true` on the command line, never in the shipped config). An agent
+    session is a real AppSession driven over HTTP (`POST /_stcore/agent/interact`): a request opens
+    a session or names one, sets widgets, presses a button, and returns when the script run has
+    settled, with the page as a tree of elements (tables with their rows, exceptions) and the
+    actions it offers. Then, for each page given with --pages:
+
+    1. Warm-up: one agent session opens the home page, which starts the app's background warm-up
+       (TensorFlow, the corpus, the three pretrained translators); the benchmark waits for the log
+       line that says it finished. The server's resident memory then is the **idle** figure.
+    2. Alone: one agent session opens the page and presses Train (the page's defaults, or --epochs),
+       --solo-repeats times; the time from the press to the settled page is one training, and the
+       last one (tracing and caches warm) is the baseline: trainings per minute of one session alone.
+    3. The room: --sessions sessions open the page (agent sessions, plus --browsers real Chromium
+       pages driven by Playwright), then --trainers of them press Train at the same moment. The
+       agent API refuses any request on a session while its run is going (409 `session_busy`), so it
+       cannot press Stop or move a slider mid-training: the browsers do that. Half of them press Stop
+       once their training has started, the other half move a setting slider (the page's own
+       mid-training rerun); the agent trainers run to the end.
+       Meanwhile a newcomer opens the home page every 2 s: the **newcomer latency** is the wall time
+       of one agent request that creates a session and returns the home page fully run (session
+       creation, the script's run and the snapshot; no browser rendering, no static files).
+    4. Checks, for every trainer: the page shows no exception (agent: snapshot status and exception
+       elements; browser: no stException box), and its run is kept (a run table shows "finished",
+       or "stopped at epoch" for the browsers that stopped or moved a slider). The server log must
+       hold no traceback.
+    5. Closing: the browser pages close (their sessions are kept by Streamlit for reconnection for
+       `server.disconnectedSessionTTL`, 120 s by default) and the agent sessions are left idle
+       (Streamlit closes an agent session after `server.agentSessionTTL` idle seconds, set here with
+       --agent-ttl; there is no explicit close). Memory is sampled until both have expired, then
+       once more after a new browser comes and goes (Streamlit's session store drops expired
+       sessions only when something is written to it).
+
+    Server memory is the RSS of the server process tree, sampled every 0.5 s throughout.
+
+Printed: the room's trainings per minute against one session alone on the same server (completed
+presses of the agent trainers over the time from the common press to the last of them; the
+browsers' stopped runs are not counted, so the ratio errs low), the newcomer latency (median and
+worst), memory at idle, after one session, with the room open, at the room's peak, at its end and
+after the sessions closed, and the checks. Nothing is asserted.
+
+Run from the repository root:
+    python benchmarks/room.py                              # Recurrence, 30 sessions, 10 train, 4 browsers
+    python benchmarks/room.py --pages recurrence parameter_sharing
+    python benchmarks/room.py --sessions 5 --trainers 3 --browsers 2 --epochs 1   # a quick check
+    python benchmarks/room.py --sessions 30 --trainers 30 --browsers 0            # memory: all train once
+Environment variables the server should get (MALLOC_ARENA_MAX, say) are passed with --server-env.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.memory import rss_mb  # noqa: E402
+from tests.browser_support import chromium, served_app, wait_until_idle  # noqa: E402
+
+WARM_UP_LINE = re.compile(r"warm-up finished")
+TARGET_RATIO = 0.9
+NEWCOMER_EVERY_SECONDS = 2.0
+KEPT_STATUS = re.compile(r"^(finished|stopped at epoch)")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """How the benchmark addresses one training page: its Train button, a setting slider, its run table."""
+
+    url_path: str
+    train_label: str
+    slider_label: str  # moved by one key press mid-training in the browsers that do not press Stop
+    slider_key: str
+
+
+PAGES = {
+    "recurrence": PageSpec("recurrence", "Train the selected models", "Epochs", "ArrowRight"),
+    "parameter_sharing": PageSpec("parameter_sharing", "Train", "Hidden units", "ArrowLeft"),
+    "convnets": PageSpec("convnets", "Train the ConvNet, then the MLP", "Epochs", "ArrowRight"),
+    "vanishing_gradients": PageSpec("vanishing_gradients", "Train", "Lag", "ArrowRight"),
+    "translator": PageSpec("translator", "Train from scratch", "Epochs", "ArrowRight"),
+}
+
+
+# --- The agent API ------------------------------------------------------------------------------
+
+
+class AgentError(RuntimeError):
+    pass
+
+
+def interact(url: str, body: dict, timeout: float = 1800) -> dict:
+    """One agent request; a run that outlasts the server's wait is collected by asking again."""
+    while True:
+        request = urllib.request.Request(
+            f"{url}/_stcore/agent/interact", data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                status, document = response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            status, document = error.code, json.load(error)
+        if status == 202 and document.get("error", {}).get("code") == "wait_timed_out":
+            body = {"session_id": document["error"].get("session_id") or body["session_id"]}
+            continue
+        if "error" in document:
+            raise AgentError(f"HTTP {status}: {document['error']}")
+        return document
+
+
+def action_key(snapshot: dict, label: str) -> str:
+    for action in snapshot["actions"]:
+        if action["label"] == label:
+            return action["key"]
+    raise AgentError(f"no action labelled {label!r} on {snapshot.get('page')}")
+
+
+def nodes(tree, wanted: set[str]):
+    """Every element of a snapshot's tree whose type is in `wanted`."""
+    if isinstance(tree, dict):
+        if isinstance(tree.get("type"), str) and tree["type"] in wanted:
+            yield tree
+        for value in tree.values():
+            yield from nodes(value, wanted)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from nodes(value, wanted)
+
+
+def page_exceptions(snapshot: dict) -> list[str]:
+    found = [json.dumps(node.get("props", {}))[:300] for node in nodes(snapshot.get("tree"), {"exception"})]
+    if snapshot.get("status") == "error" and not found:
+        found.append("status: error")
+    return found
+
+
+def run_statuses(snapshot: dict) -> list[str]:
+    """The Status column of every run table on the page (the baselines' "closed form" left out)."""
+    statuses = []
+    for table in nodes(snapshot.get("tree"), {"dataframe"}):
+        data = table.get("data", {})
+        names = [column["name"] for column in data.get("columns", [])]
+        if "Status" not in names:
+            continue
+        column = names.index("Status")
+        statuses += [row[column] for row in data.get("preview", {}).get("rows", []) if row[column] != "closed form"]
+    return statuses
+
+
+def open_page(url: str, spec: PageSpec, epochs: int | None) -> dict:
+    snapshot = interact(url, {"page": spec.url_path})
+    if epochs is not None:
+        try:
+            snapshot = interact(url, {"session_id": snapshot["session_id"],
+                                      "widget_state": {action_key(snapshot, "Epochs"): epochs}})
+        except AgentError:
+            pass  # outside this page's Epochs range: the page keeps its default (the report says which)
+    return snapshot
+
+
+def press_train(url: str, snapshot: dict, spec: PageSpec) -> dict:
+    return interact(url, {"session_id": snapshot["session_id"], "trigger": {"key": action_key(snapshot, spec.train_label)}})
+
+
+# --- Memory ------------------------------------------------------------------------------------
+
+
+class MemorySampler:
+    """The server's RSS every half second, in a thread, with the time of each sample."""
+
+    def __init__(self, pid: int):
+        self.pid, self.samples, self._stop = pid, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic(), rss_mb(self.pid)))
+            self._stop.wait(0.5)
+
+    def now(self) -> float:
+        return rss_mb(self.pid)
+
+    def peak(self, since: float, until: float | None = None) -> float:
+        values = [value for moment, value in self.samples if moment >= since and (until is None or moment <= until)]
+        return max(values, default=self.now())
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def settle(sampler: MemorySampler, seconds: float = 3.0) -> float:
+    time.sleep(seconds)
+    return sampler.now()
+
+
+# --- The newcomer ------------------------------------------------------------------------------
+
+
+class Newcomer:
+    """Opens the home page as a new session every NEWCOMER_EVERY_SECONDS while the room trains."""
+
+    def __init__(self, url: str):
+        self.url, self.seconds, self.problems, self._stop = url, [], [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            began = time.perf_counter()
+            try:
+                snapshot = interact(self.url, {})
+                self.seconds.append(time.perf_counter() - began)
+                self.problems += page_exceptions(snapshot)
+            except Exception as error:  # noqa: BLE001 - every failure is a finding, reported at the end.
+                self.problems.append(repr(error))
+            self._stop.wait(NEWCOMER_EVERY_SECONDS)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# --- Browsers (the actions the agent API cannot take mid-run) ------------------------------------
+
+
+@dataclass
+class BrowserTrainer:
+    page: object
+    action: str  # "stop" or "slider"
+    pressed: float = 0.0
+    acted: float | None = None
+    done: bool = False
+    exception: str = ""
+    kept: bool = False
+
+
+def browser_act(trainer: BrowserTrainer, spec: PageSpec) -> None:
+    page = trainer.page
+    if trainer.action == "stop":
+        page.get_by_role("button", name="Stop").click()
+    else:
+        thumb = page.get_by_test_id("stSlider").filter(has_text=spec.slider_label).get_by_role("slider")
+        thumb.focus()
+        thumb.press(spec.slider_key)
+    trainer.acted = time.monotonic()
+
+
+def browser_finish(trainer: BrowserTrainer) -> None:
+    from playwright.sync_api import expect
+
+    page = trainer.page
+    page.wait_for_timeout(1000)
+    wait_until_idle(page, timeout_ms=900_000)
+    boxes = page.locator("[data-testid=stException]")
+    trainer.exception = boxes.first.inner_text() if boxes.count() else ""
+    try:
+        expect(page.get_by_test_id("stDataFrame").filter(has_text=re.compile("stopped at epoch|finished")).first) \
+            .to_be_visible(timeout=30_000)
+        trainer.kept = True
+    except AssertionError:
+        trainer.kept = False
+    trainer.done = True
+
+
+def drive_browsers(trainers: list[BrowserTrainer], spec: PageSpec, act_after_seconds: float) -> None:
+    """Once each browser's training shows its progress bar, wait a little, then Stop or move the slider."""
+    started_at: dict[int, float] = {}
+    deadline = time.monotonic() + 1800
+    while not all(trainer.done for trainer in trainers) and time.monotonic() < deadline:
+        for number, trainer in enumerate(trainers):
+            if trainer.done:
+                continue
+            if trainer.acted is None:
+                if number not in started_at and trainer.page.get_by_test_id("stProgress").count():
+                    started_at[number] = time.monotonic()
+                if number in started_at and time.monotonic() - started_at[number] >= act_after_seconds:
+                    browser_act(trainer, spec)
+            else:
+                browser_finish(trainer)
+        time.sleep(0.3)
+
+
+# --- One page --------------------------------------------------------------------------------------
+
+
+@dataclass
+class PageResult:
+    page: str
+    solo_seconds: list[float] = field(default_factory=list)
+    room_seconds: float = 0.0
+    room_completed: int = 0
+    trainer_seconds: list[float] = field(default_factory=list)
+    open_seconds: list[float] = field(default_factory=list)
+    newcomer_seconds: list[float] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    memory: dict[str, float] = field(default_factory=dict)
+    browsers: list[BrowserTrainer] = field(default_factory=list)
+
+
+def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, browser) -> PageResult:
+    result = PageResult(spec.url_path)
+    result.memory["before the page"] = settle(sampler)
+
+    # 2. One session alone.
+    solo = open_page(url, spec, arguments.epochs)
+    for _ in range(arguments.solo_repeats):
+        began = time.perf_counter()
+        snapshot = press_train(url, solo, spec)
+        result.solo_seconds.append(time.perf_counter() - began)
+        result.problems += [f"alone: {problem}" for problem in page_exceptions(snapshot)]
+        if not any(KEPT_STATUS.match(status) for status in run_statuses(snapshot)):
+            result.problems.append(f"alone: no run kept ({run_statuses(snapshot)})")
+    result.memory["one session trained"] = settle(sampler)
+
+    # 3. The room opens: the browsers first, so that no agent session sits idle past its TTL before the press.
+    browser_trainers = []
+    for number in range(arguments.browsers):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = context.new_page()
+        page.goto(f"{url}/{spec.url_path}", wait_until="domcontentloaded")
+        wait_until_idle(page, timeout_ms=300_000)
+        browser_trainers.append(BrowserTrainer(page, "stop" if number % 2 == 0 else "slider"))
+    result.browsers = browser_trainers
+    agent_count = arguments.sessions - arguments.browsers
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        def timed_open(_):
+            began = time.perf_counter()
+            snapshot = open_page(url, spec, arguments.epochs)
+            return snapshot, time.perf_counter() - began
+        opened = list(pool.map(timed_open, range(agent_count)))
+    agents = [snapshot for snapshot, _ in opened]
+    result.open_seconds = [seconds for _, seconds in opened]
+    result.memory[f"{arguments.sessions} sessions open"] = settle(sampler)
+
+    # The press, all at once.
+    agent_trainers = agents[: max(0, arguments.trainers - arguments.browsers)]
+    room_started = time.monotonic()
+    newcomer = Newcomer(url)
+    barrier = threading.Barrier(len(agent_trainers) + 1)
+    finished: list[tuple[float, dict | Exception]] = []
+
+    def train(snapshot: dict) -> None:
+        barrier.wait()
+        began = time.monotonic()
+        try:
+            outcome = press_train(url, snapshot, spec)
+            finished.append((time.monotonic() - began, outcome))
+        except Exception as error:  # noqa: BLE001
+            finished.append((time.monotonic() - began, error))
+
+    threads = [threading.Thread(target=train, args=(snapshot,)) for snapshot in agent_trainers]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    pressed = time.monotonic()
+    for trainer in browser_trainers:
+        trainer.page.get_by_role("button", name=spec.train_label).click()
+        trainer.pressed = time.monotonic()
+    drive_browsers(browser_trainers, spec, arguments.act_after)
+    for thread in threads:
+        thread.join()
+    room_ended = time.monotonic()
+    newcomer.stop()
+    result.room_seconds = max([seconds for seconds, _ in finished] or [room_ended - pressed])
+    result.newcomer_seconds = newcomer.seconds
+    result.problems += [f"newcomer: {problem}" for problem in newcomer.problems]
+    for seconds, outcome in finished:
+        if isinstance(outcome, Exception):
+            result.problems.append(f"trainer: {outcome!r}")
+            continue
+        result.trainer_seconds.append(seconds)
+        result.problems += [f"trainer: {problem}" for problem in page_exceptions(outcome)]
+        statuses = run_statuses(outcome)
+        if statuses and all(status == "finished" for status in statuses):
+            result.room_completed += 1
+        else:
+            result.problems.append(f"trainer: runs not all finished: {statuses}")
+    for trainer in browser_trainers:
+        if trainer.exception:
+            result.problems.append(f"browser ({trainer.action}): exception {trainer.exception[:300]}")
+        if not trainer.kept:
+            result.problems.append(f"browser ({trainer.action}): no finished or stopped run in its table")
+    result.memory["room peak"] = sampler.peak(room_started, room_ended)
+    result.memory["room end"] = settle(sampler)
+
+    # 5. Everyone leaves.
+    for trainer in browser_trainers:
+        trainer.page.context.close()
+    left = time.monotonic()
+    agent_gone = 2 * arguments.agent_ttl + 5  # idle for the TTL, then the next sweep (every TTL seconds)
+    time.sleep(max(0.0, left + agent_gone - time.monotonic()))
+    result.memory[f"agent sessions expired (+{agent_gone:.0f} s)"] = settle(sampler)
+    if arguments.browsers:
+        browser_gone = arguments.disconnected_ttl + 10
+        time.sleep(max(0.0, left + browser_gone - time.monotonic()))
+        result.memory[f"browser sessions' TTL passed (+{browser_gone:.0f} s)"] = settle(sampler)
+        # A new browser session that comes and goes writes to the session store, which drops the
+        # expired ones then.
+        context = browser.new_context()
+        visitor = context.new_page()
+        visitor.goto(url, wait_until="domcontentloaded")
+        wait_until_idle(visitor)
+        context.close()
+        result.memory["after one more visitor came and went"] = settle(sampler, 8.0)
+    return result
+
+
+# --- Reporting ---------------------------------------------------------------------------------------
+
+
+def report(result: PageResult, idle: float, arguments) -> None:
+    solo = result.solo_seconds[-1]
+    solo_rate = 60.0 / solo
+    room_rate = 60.0 * result.room_completed / result.room_seconds if result.room_seconds else 0.0
+    ratio = room_rate / solo_rate
+    key = result.page
+    print(f"\n=== {key}: {arguments.sessions} sessions open, {arguments.trainers} press Train at once "
+          f"({arguments.browsers} of them in Chromium: {sum(t.action == 'stop' for t in result.browsers)} press Stop, "
+          f"{sum(t.action == 'slider' for t in result.browsers)} move a slider) ===")
+    print("one session alone: " + ", ".join(f"{seconds:.1f} s" for seconds in result.solo_seconds)
+          + f" per press (the last is the baseline): {solo_rate:.2f} trainings/min")
+    print(f"room: {result.room_completed} of {len(result.trainer_seconds)} agent trainers finished in "
+          f"{result.room_seconds:.1f} s (each: median {statistics.median(result.trainer_seconds or [0]):.1f} s): "
+          f"{room_rate:.2f} trainings/min, {ratio:.2f} x one session alone (target >= {TARGET_RATIO})")
+    if result.open_seconds:
+        print(f"opening the page ({len(result.open_seconds)} agent sessions, 6 at a time): median "
+              f"{statistics.median(result.open_seconds):.2f} s, worst {max(result.open_seconds):.2f} s")
+    if result.newcomer_seconds:
+        print(f"newcomer's home page while the room trains ({len(result.newcomer_seconds)} visits): median "
+              f"{statistics.median(result.newcomer_seconds):.2f} s, worst {max(result.newcomer_seconds):.2f} s")
+    for trainer in result.browsers:
+        acted = f"{trainer.acted - trainer.pressed:.1f} s after its press" if trainer.acted else "never"
+        print(f"browser ({trainer.action}): acted {acted}; exception: {trainer.exception[:80] or 'none'}; "
+              f"run kept: {trainer.kept}")
+    print(f"{'server memory':52} {'RSS MB':>8} {'- idle':>8}")
+    for label, value in result.memory.items():
+        print(f"{label:52} {value:>8.0f} {value - idle:>+8.0f}")
+    opened = result.memory.get(f"{arguments.sessions} sessions open", idle)
+    end = result.memory.get("room end", idle)
+    if arguments.trainers:
+        print(f"per open session: {(opened - result.memory['one session trained']) / max(1, arguments.sessions):.1f} MB; "
+              f"per training session at the room's end: {(end - opened) / arguments.trainers:.1f} MB")
+    print("problems: " + ("none" if not result.problems else f"{len(result.problems)}"))
+    for problem in result.problems[:30]:
+        print(f"  - {problem}")
+    print(f"RESULT {key}_solo_s={solo:.1f}")
+    print(f"RESULT {key}_room_s={result.room_seconds:.1f}")
+    print(f"RESULT {key}_room_over_solo_trainings_per_minute={ratio:.2f}")
+    if result.newcomer_seconds:
+        print(f"RESULT {key}_newcomer_median_s={statistics.median(result.newcomer_seconds):.2f}")
+        print(f"RESULT {key}_newcomer_worst_s={max(result.newcomer_seconds):.2f}")
+    print(f"RESULT {key}_rss_peak_mb={result.memory['room peak']:.0f}")
+    print(f"RESULT {key}_rss_after_close_mb={list(result.memory.values())[-1]:.0f}")
+    print(f"RESULT {key}_problems={len(result.problems)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--pages", nargs="+", default=["recurrence"], choices=list(PAGES))
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--trainers", type=int, default=10)
+    parser.add_argument("--browsers", type=int, default=4, help="trainers driven by Chromium (Stop / slider)")
+    parser.add_argument("--epochs", type=int, default=None, help="set the page's Epochs slider first (agent sessions)")
+    parser.add_argument("--solo-repeats", type=int, default=2)
+    parser.add_argument("--act-after", type=float, default=3.0, help="seconds of training before Stop / the slider")
+    parser.add_argument("--agent-ttl", type=int, default=60, help="server.agentSessionTTL for this server")
+    parser.add_argument("--disconnected-ttl", type=int, default=120, help="server.disconnectedSessionTTL (Streamlit's default)")
+    parser.add_argument("--server-env", nargs="*", default=[], help="NAME=VALUE for the server's environment")
+    arguments = parser.parse_args()
+    arguments.browsers = min(arguments.browsers, arguments.trainers, arguments.sessions)
+
+    started = time.perf_counter()
+    server_env = {"TF_CPP_MIN_LOG_LEVEL": "2", **dict(item.split("=", 1) for item in arguments.server_env)}
+    log_path = ROOT / "test-artifacts" / "room-benchmark-server.log"
+    flags = ["--server.enableAgentApi=true", "--server.agentWaitTimeout=1800",
+             f"--server.agentSessionTTL={arguments.agent_ttl}", "--server.agentMaxSessions=200",
+             f"--server.disconnectedSessionTTL={arguments.disconnected_ttl}"]
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} CPUs; load average "
+          f"{' '.join(f'{value:.2f}' for value in os.getloadavg())}; server env {server_env}")
+    with served_app(log_path, extra_env=server_env, extra_args=flags) as (url, server), chromium() as browser:
+        sampler = MemorySampler(server.pid)
+        before_warm_up = sampler.now()
+        interact(url, {})  # the first page view starts the warm-up
+        deadline = time.monotonic() + 600
+        while not WARM_UP_LINE.search(log_path.read_text()) and time.monotonic() < deadline:
+            time.sleep(1)
+        idle = settle(sampler, 5.0)
+        print(f"server RSS: {before_warm_up:.0f} MB at start, {idle:.0f} MB after the warm-up (idle figure)")
+        results = []
+        for page in arguments.pages:
+            result = measure_page(url, PAGES[page], arguments, sampler, browser)
+            results.append(result)
+            report(result, idle, arguments)
+            idle = list(result.memory.values())[-1]
+        sampler.stop()
+        tracebacks = log_path.read_text().count("Traceback")
+    print(f"\nserver log tracebacks: {tracebacks} ({log_path})")
+    print(f"load average at the end: {' '.join(f'{value:.2f}' for value in os.getloadavg())}")
+    print(f"RESULT server_tracebacks={tracebacks}")
+    print(f"RESULT room_runtime_s={time.perf_counter() - started:.0f}")
+
+
+if __name__ == "__main__":
+    main()
