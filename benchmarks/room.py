@@ -95,6 +95,8 @@ PAGES = {
     "convnets": PageSpec("convnets", "Train the ConvNet, then the MLP", "Epochs", "ArrowRight"),
     "vanishing_gradients": PageSpec("vanishing_gradients", "Train", "Lag", "ArrowRight"),
     "translator": PageSpec("translator", "Train from scratch", "Epochs", "ArrowRight"),
+    "attention": PageSpec("attention", "Train from scratch", "Epochs", "ArrowRight"),
+    "transformer": PageSpec("transformer", "Train from scratch", "Epochs", "ArrowRight"),
 }
 
 
@@ -207,6 +209,34 @@ class MemorySampler:
         self._thread.join()
 
 
+def active_sessions(url: str) -> str:
+    """The server's own count of sessions (Streamlit's /_stcore/metrics), or "?" when it cannot be read."""
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/metrics", timeout=10) as response:
+            text = response.read().decode()
+    except OSError:
+        return "?"
+    counts = [line.split()[-1] for line in text.splitlines() if line.startswith("active_sessions")]
+    return counts[0] if counts else "?"
+
+
+def malloc_trim(pid: int) -> bool:
+    """Ask the server's C allocator to hand its free memory back to the system (gdb calls malloc_trim(0)).
+
+    A diagnostic only: if RSS then falls to near the idle figure, what the closed sessions held was
+    released by Python and TensorFlow and only kept by glibc's arenas; if it does not, something still
+    references it.
+    """
+    import subprocess
+
+    try:
+        completed = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (int) malloc_trim(0)"],
+                                   capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return completed.returncode == 0
+
+
 def settle(sampler: MemorySampler, seconds: float = 3.0) -> float:
     time.sleep(seconds)
     return sampler.now()
@@ -314,9 +344,10 @@ class PageResult:
     problems: list[str] = field(default_factory=list)
     memory: dict[str, float] = field(default_factory=dict)
     browsers: list[BrowserTrainer] = field(default_factory=list)
+    sessions_left: str = "?"
 
 
-def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, browser) -> PageResult:
+def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, browser, server_pid: int) -> PageResult:
     result = PageResult(spec.url_path)
     result.memory["before the page"] = settle(sampler)
 
@@ -409,6 +440,7 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
     agent_gone = 2 * arguments.agent_ttl + 5  # idle for the TTL, then the next sweep (every TTL seconds)
     time.sleep(max(0.0, left + agent_gone - time.monotonic()))
     result.memory[f"agent sessions expired (+{agent_gone:.0f} s)"] = settle(sampler)
+    result.sessions_left = active_sessions(url)
     if arguments.browsers:
         browser_gone = arguments.disconnected_ttl + 10
         time.sleep(max(0.0, left + browser_gone - time.monotonic()))
@@ -421,6 +453,9 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
         wait_until_idle(visitor)
         context.close()
         result.memory["after one more visitor came and went"] = settle(sampler, 8.0)
+        result.sessions_left = active_sessions(url)
+    if arguments.trim and malloc_trim(server_pid):
+        result.memory["then malloc_trim(0) in the server (diagnostic)"] = settle(sampler)
     return result
 
 
@@ -459,6 +494,7 @@ def report(result: PageResult, idle: float, arguments) -> None:
     if arguments.trainers:
         print(f"per open session: {(opened - result.memory['one session trained']) / max(1, arguments.sessions):.1f} MB; "
               f"per training session at the room's end: {(end - opened) / arguments.trainers:.1f} MB")
+    print(f"sessions the server still counts after the room closed: {result.sessions_left}")
     print("problems: " + ("none" if not result.problems else f"{len(result.problems)}"))
     for problem in result.problems[:30]:
         print(f"  - {problem}")
@@ -469,7 +505,11 @@ def report(result: PageResult, idle: float, arguments) -> None:
         print(f"RESULT {key}_newcomer_median_s={statistics.median(result.newcomer_seconds):.2f}")
         print(f"RESULT {key}_newcomer_worst_s={max(result.newcomer_seconds):.2f}")
     print(f"RESULT {key}_rss_peak_mb={result.memory['room peak']:.0f}")
-    print(f"RESULT {key}_rss_after_close_mb={list(result.memory.values())[-1]:.0f}")
+    closed = [value for label, value in result.memory.items() if "malloc_trim" not in label]
+    print(f"RESULT {key}_rss_after_close_mb={closed[-1]:.0f}")
+    for label, value in result.memory.items():
+        if "malloc_trim" in label:
+            print(f"RESULT {key}_rss_after_malloc_trim_mb={value:.0f}")
     print(f"RESULT {key}_problems={len(result.problems)}")
 
 
@@ -484,6 +524,8 @@ def main() -> None:
     parser.add_argument("--act-after", type=float, default=3.0, help="seconds of training before Stop / the slider")
     parser.add_argument("--agent-ttl", type=int, default=60, help="server.agentSessionTTL for this server")
     parser.add_argument("--disconnected-ttl", type=int, default=120, help="server.disconnectedSessionTTL (Streamlit's default)")
+    parser.add_argument("--trim", action="store_true",
+                        help="after the sessions close, call malloc_trim(0) in the server with gdb (diagnostic)")
     parser.add_argument("--server-env", nargs="*", default=[], help="NAME=VALUE for the server's environment")
     arguments = parser.parse_args()
     arguments.browsers = min(arguments.browsers, arguments.trainers, arguments.sessions)
@@ -507,10 +549,10 @@ def main() -> None:
         print(f"server RSS: {before_warm_up:.0f} MB at start, {idle:.0f} MB after the warm-up (idle figure)")
         results = []
         for page in arguments.pages:
-            result = measure_page(url, PAGES[page], arguments, sampler, browser)
+            result = measure_page(url, PAGES[page], arguments, sampler, browser, server.pid)
             results.append(result)
             report(result, idle, arguments)
-            idle = list(result.memory.values())[-1]
+            idle = [value for label, value in result.memory.items() if "malloc_trim" not in label][-1]
         sampler.stop()
         tracebacks = log_path.read_text().count("Traceback")
     print(f"\nserver log tracebacks: {tracebacks} ({log_path})")
