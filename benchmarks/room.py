@@ -154,7 +154,8 @@ def page_exceptions(snapshot: dict) -> list[str]:
 
 
 def run_statuses(snapshot: dict) -> list[str]:
-    """The Status column of every run table on the page (the baselines' "closed form" left out)."""
+    """The Status column of every run table on the page (the baselines' "closed form" and the shipped
+    translators' "shipped" left out)."""
     statuses = []
     for table in nodes(snapshot.get("tree"), {"dataframe"}):
         data = table.get("data", {})
@@ -162,7 +163,7 @@ def run_statuses(snapshot: dict) -> list[str]:
         if "Status" not in names:
             continue
         column = names.index("Status")
-        statuses += [row[column] for row in data.get("preview", {}).get("rows", []) if row[column] != "closed form"]
+        statuses += [row[column] for row in data.get("preview", {}).get("rows", []) if row[column] not in ("closed form", "shipped")]
     return statuses
 
 

@@ -499,13 +499,19 @@ def trained_runs(page_key: str, corpus_id: str, corpus: Corpus) -> list[Training
     return runs
 
 
+# The Status of a shipped model's row in the run tables; a run trained in the session shows "finished"
+# or "stopped at epoch …" there (`TrainingRun.status_text`), as on every page that trains.
+SHIPPED_STATUS = "shipped"
+
+
 def mismatch_table(runs: list[TrainingRun], pretrained: dict | None) -> pd.DataFrame:
     """Teacher-forced against greedy token accuracy on the same held-out sentences, per model."""
     rows = []
     if pretrained is not None:
-        rows.append({"Model": "pretrained (shipped)", "Training": TEACHER_FORCING, **_accuracy_columns(pretrained)})
+        rows.append({"Model": "pretrained (shipped)", "Status": SHIPPED_STATUS, "Training": TEACHER_FORCING,
+                     **_accuracy_columns(pretrained)})
     for run in runs:
-        rows.append({"Model": run.display_label, "Training": training_name(run.results),
+        rows.append({"Model": run.display_label, "Status": run.status_text, "Training": training_name(run.results),
                      **_accuracy_columns(run.results)})
     return pd.DataFrame(rows)
 
@@ -699,7 +705,7 @@ def family_table(shipped: list[ShippedModel], page_keys: list[str], corpus_id: s
     if corpus_id == GRAMMAR_KEY:
         for model in shipped:
             figures, evaluation = model.figures(), model.evaluation()
-            rows.append({"Model": model.label, "Parameters": figures["parameters"],
+            rows.append({"Model": model.label, "Status": SHIPPED_STATUS, "Parameters": figures["parameters"],
                          "Training (s)": figures["training_seconds"],
                          "Seconds per epoch": figures["training_seconds"] / figures["epochs"],
                          "BLEU": evaluation["bleu"], "Exact matches": evaluation["exact_match"],
@@ -710,13 +716,13 @@ def family_table(shipped: list[ShippedModel], page_keys: list[str], corpus_id: s
         if "ms_per_sentence" not in run.results:
             run.results["ms_per_sentence"] = _milliseconds_per_sentence(run.model)
         epochs = run.epochs_completed + run.batches_completed % run.batches_per_epoch / run.batches_per_epoch
-        rows.append({"Model": f"{page}: {run.display_label}",
+        rows.append({"Model": f"{page}: {run.display_label}", "Status": run.status_text,
                      "Parameters": int(model.count_params()) if model is not None else None,
                      "Training (s)": run.seconds, "Seconds per epoch": run.seconds / max(epochs, 1e-9),
                      "BLEU": run.results["bleu"], "Exact matches": run.results["exact_match"],
                      "Alignment accuracy": run.final("alignment_accuracy"),
                      "ms per sentence": run.results["ms_per_sentence"]})
-    return pd.DataFrame(rows, columns=["Model", "Parameters", "Training (s)", "Seconds per epoch", "BLEU",
+    return pd.DataFrame(rows, columns=["Model", "Status", "Parameters", "Training (s)", "Seconds per epoch", "BLEU",
                                        "Exact matches", "Alignment accuracy", "ms per sentence"])
 
 

@@ -137,6 +137,10 @@ def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
     assert any(frame["gold"].any() for frame in heatmaps(app))
     table = next(f.value for f in app.dataframe if "Alignment accuracy" in f.value.columns)
     assert any(model.startswith("Attention: attention (dot) · GRU 64") for model in table["Model"])
+    # The comparison says which rows shipped and how the session's run ended, as every page's run table does.
+    status = dict(zip(table["Model"], table["Status"]))
+    assert status["pretrained attention (shipped)"] == "shipped"
+    assert [value for model, value in status.items() if model.startswith("Attention: ")] == ["finished"]
     model = widget(app, "selectbox", "Model")
     model.set_value(model.options[1]).run()
     assert not app.exception and output(app, "Greedy decoding")

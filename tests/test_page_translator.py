@@ -183,6 +183,7 @@ def test_a_short_professor_forcing_training_charts_the_discriminator_and_joins_t
     assert len(discriminator) and discriminator["value"].between(0, 1).all()
     gap = next(f.value for f in app.dataframe if "Greedy token accuracy" in f.value.columns and "Model" in f.value.columns)
     assert gap["Training"].tolist() == ["teacher forcing", "professor forcing w=0.3"]
+    assert gap["Status"].tolist() == ["shipped", "finished"]
     assert any("professor forcing w=0.3**" in m.value and "a gap of" in m.value for m in app.markdown)
     points = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "source" in d.columns)
     assert "professor forcing w=0.3" in set(points.loc[points["source"] == "this session", "training"])
