@@ -5,8 +5,8 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from lib.charts import FIELD_STATUS_COLOURS, accuracy_by_shift_chart, line_chart, pixel_grid_chart, pixel_image
-from lib.convnets import (
+from lib.engine.charts import FIELD_STATUS_COLOURS, accuracy_by_shift_chart, line_chart, pixel_grid_chart, pixel_image
+from lib.models.convnets import (
     CANVAS_CHOICES,
     DEFAULT_CANVAS_SIDE,
     DEFAULT_CONVNET_EPOCHS,
@@ -43,10 +43,10 @@ from lib.convnets import (
     trunk_up_to,
     validate_stack,
 )
-from lib.params import count_mlp_layers, total_params
-from lib.presets import PRESETS
-from lib.training import accuracy_runs_table, live_training, page_runs
-from lib.url_settings import URL, SettingsLink
+from lib.engine.params import count_mlp_layers, total_params
+from lib.app.presets import PRESETS
+from lib.engine.training import accuracy_runs_table, live_training, page_runs
+from lib.app.url_settings import URL, SettingsLink
 
 PAGE_KEY = "convnets"
 PAGE_PATH = "convnets"

@@ -1,4 +1,4 @@
-"""Unit tests for lib/attention.py: exact zeros on <pad>, masks that do not depend on how much padding
+"""Unit tests for lib/models/attention.py: exact zeros on <pad>, masks that do not depend on how much padding
 a batch carries, the notes' formula by hand, the step-by-step decoder against the teacher-forced
 model, the attention intervention, alignment accuracy, parameter counts, and save/load (including
 the shipped model's alignment on the page's example sentence)."""
@@ -10,8 +10,8 @@ import math
 import numpy as np
 import pytest
 
-from lib import attention, seq2seq
-from lib.corpus import (END_ID, PAD_ID, START_ID, Clause, EncodedPairs, NounPhrase, Vocabulary, encode_pairs,
+from lib.models import attention, seq2seq
+from lib.data.corpus import (END_ID, PAD_ID, START_ID, Clause, EncodedPairs, NounPhrase, Vocabulary, encode_pairs,
                         make_corpus, render_aligned)
 
 UNITS, EMBEDDING = 16, 8
@@ -289,7 +289,7 @@ def test_words_aligned_to_none_are_not_counted():
 @pytest.mark.parametrize("score", attention.SCORES)
 @pytest.mark.parametrize(("units", "embedding_size"), [(16, 8), (32, 12)])
 def test_parameter_counts_match_keras(score, units, embedding_size):
-    from lib.params import total_params
+    from lib.engine.params import total_params
 
     model = attention.build_attention_seq2seq(50, 70, score=score, units=units, embedding_size=embedding_size, seed=2)
     counts = attention.attention_layer_counts(50, 70, score=score, units=units, embedding_size=embedding_size)

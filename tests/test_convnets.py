@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from lib.convnets import (
+from lib.models.convnets import (
     DEFAULT_CANVAS_SIDE,
     DEFAULT_SPEC,
     ConvLayerSpec,
@@ -40,8 +40,8 @@ from lib.convnets import (
     trunk_output_side,
     validate_stack,
 )
-from lib.digits import load_digits
-from lib.params import count_dense_params, total_params
+from lib.data.digits import load_digits
+from lib.engine.params import count_dense_params, total_params
 
 RANDOM = np.random.default_rng(66)
 
@@ -375,7 +375,7 @@ def test_untrained_model_outputs_probabilities():
 
 def test_importing_the_module_does_not_load_tensorflow_or_streamlit():
     code = (
-        "import sys, lib.convnets; "
+        "import sys, lib.models.convnets; "
         "loaded = [name for name in ('tensorflow', 'keras', 'streamlit') if name in sys.modules]; "
         "assert not loaded, loaded"
     )

@@ -1,4 +1,4 @@
-"""Unit tests for lib/corpus.py: French agreement and gold word alignments on hand-written cases,
+"""Unit tests for lib/data/corpus.py: French agreement and gold word alignments on hand-written cases,
 determinism, the shipped corpus, the held-out split, the tokenizer and vocabularies, the
 teacher-forcing arrays and the upload validator."""
 
@@ -11,8 +11,8 @@ import re
 import numpy as np
 import pytest
 
-from lib import corpus
-from lib.corpus import (
+from lib.data import corpus
+from lib.data.corpus import (
     Clause,
     NounPhrase,
     Pronoun,

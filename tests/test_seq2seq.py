@@ -1,4 +1,4 @@
-"""Unit tests for lib/seq2seq.py: parameter counts, the decoding loop (on a scripted model and on a
+"""Unit tests for lib/models/seq2seq.py: parameter counts, the decoding loop (on a scripted model and on a
 real one), weights shared between the training and the step-by-step models, scheduled sampling,
 the held-out BLEU callback, the text box's input handling, and save/load."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lib import seq2seq
-from lib.corpus import END_ID, START_ID, UNKNOWN_ID, Vocabulary, encode_pairs, make_corpus
+from lib.models import seq2seq
+from lib.data.corpus import END_ID, START_ID, UNKNOWN_ID, Vocabulary, encode_pairs, make_corpus
 
 # --------------------------------------------------------------------------------------------------
 # The decoding loop, on a scripted model that implements the protocol without Keras
@@ -132,7 +132,7 @@ def small_setup():
 @pytest.mark.parametrize(("cell", "layers", "context"), [("GRU", 1, True), ("GRU", 1, False), ("LSTM", 2, True),
                                                        ("LSTM", 2, False)])
 def test_parameter_counts_match_keras(cell, layers, context):
-    from lib.params import total_params
+    from lib.engine.params import total_params
 
     model = seq2seq.build_seq2seq(50, 70, cell=cell, units=16, embedding_size=8, layers=layers,
                                   context_every_step=context, seed=1)

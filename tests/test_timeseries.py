@@ -1,4 +1,4 @@
-"""Unit tests for lib/timeseries.py: windows, splits, baselines, Keras builders and the upload validator."""
+"""Unit tests for lib/models/timeseries.py: windows, splits, baselines, Keras builders and the upload validator."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # Lets the file run even before pyproject.toml sets pythonpath.
     sys.path.insert(0, str(REPO_ROOT))
 
-from lib import timeseries as ts  # noqa: E402
+from lib.models import timeseries as ts  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def test_autoregressive_model_beats_persistence_on_seattle_validation_data():
 
 
 def test_importing_the_module_does_not_import_keras():
-    code = "import sys; import lib.timeseries; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
+    code = "import sys; import lib.models.timeseries; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 

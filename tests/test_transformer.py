@@ -1,4 +1,4 @@
-"""Unit tests for lib/transformer.py: the sinusoid by hand, one head's attention against NumPy, the
+"""Unit tests for lib/models/transformer.py: the sinusoid by hand, one head's attention against NumPy, the
 permutation property with and without positions, the causal mask, no attention on <pad>, parameter
 counts, step-by-step decoding against teacher forcing, a short training run, head knockout on a
 copy of the model, and save/load in safe mode."""
@@ -11,9 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from lib import seq2seq, transformer
-from lib.corpus import PAD_ID, START_ID, Vocabulary, encode_pairs, make_corpus
-from lib.params import total_params
+from lib.models import seq2seq, transformer
+from lib.data.corpus import PAD_ID, START_ID, Vocabulary, encode_pairs, make_corpus
+from lib.engine.params import total_params
 
 TINY = {"layers": 2, "heads": 2, "model_size": 16, "feed_forward_size": 32, "dropout": 0.1}
 

@@ -41,7 +41,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from lib.text_files import decode_text_upload
+from lib.app.text_files import decode_text_upload
 
 # --------------------------------------------------------------------------------------------------
 # The lexicon

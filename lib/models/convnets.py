@@ -5,7 +5,7 @@ context, grows its receptive field as layers are stacked, and stays local; the r
 the image's intrinsic structure (a digit is the same digit wherever it sits). Each claim gets a
 measurement here:
 
-- Parameters. `conv_layer_table` counts every layer with lib.params (the one counter) and marks
+- Parameters. `conv_layer_table` counts every layer with lib.engine.params (the one counter) and marks
   which counts depend on the image's size; `parameters_by_input_side` shows that the conv layers'
   counts stay flat while the MLP's first layer grows with the pixels.
 - Receptive field. `receptive_field_table` is the standard closed-form recursion (size, jump and
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from lib.params import LayerCount, count_conv2d_params, count_dense_params, count_mlp_layers, total_params
+from lib.engine.params import LayerCount, count_conv2d_params, count_dense_params, count_mlp_layers, total_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -213,7 +213,7 @@ def trunk_output_side(spec: ConvStackSpec) -> int:
 
 @dataclass(frozen=True)
 class LayerRow:
-    """One row of the page's parameter table, its count taken from lib.params."""
+    """One row of the page's parameter table, its count taken from lib.engine.params."""
 
     layer: str
     kind: str
@@ -290,7 +290,7 @@ def layer_table_with_keras(spec: ConvStackSpec, model) -> pd.DataFrame:
 
 
 def mlp_layer_table(input_side: int, channels: int, hidden_sizes: list[int], classes: int = CLASSES) -> pd.DataFrame:
-    """The MLP that would see the same image, counted by lib.params: its first layer grows with the pixels."""
+    """The MLP that would see the same image, counted by lib.engine.params: its first layer grows with the pixels."""
     layers = count_mlp_layers(input_side * input_side * channels, list(hidden_sizes), classes)
     return pd.DataFrame(
         [
@@ -401,7 +401,7 @@ def build_matched_mlp(
     input_side: int, channels: int, target_parameters: int, seed: int = 0, classes: int = CLASSES
 ) -> "keras.Model":
     """An MLP on the same image with about as many parameters as the ConvNet, so the comparison is fair."""
-    from lib.models import build_mlp
+    from lib.models.builders import build_mlp
 
     hidden = matched_mlp_hidden_size(input_side * input_side * channels, target_parameters, classes)
     return build_mlp((input_side, input_side, channels), [hidden], classes, seed=seed, name="mlp")
@@ -726,7 +726,7 @@ def shifted_gallery(
 
 @dataclass(frozen=True)
 class CanvasDigits:
-    """The shipped digits centred on a canvas, (n, side, side, 1), with the fixed split of lib.digits."""
+    """The shipped digits centred on a canvas, (n, side, side, 1), with the fixed split of lib.data.digits."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -737,7 +737,7 @@ class CanvasDigits:
 
 def canvas_digits(train_count: int = DEFAULT_TRAIN_COUNT, canvas_side: int = DEFAULT_CANVAS_SIDE) -> CanvasDigits:
     """Centred digits only: the models never see a moved digit while training, so shifts test invariance."""
-    from lib.digits import split_digits
+    from lib.data.digits import split_digits
 
     splits = split_digits(train_count)
     return CanvasDigits(
@@ -870,8 +870,8 @@ def train_convnet_and_mlp(
     moved widget ends the press: the run cut short keeps its curves but gets no measurements, and
     the MLP is not trained.
     """
-    from lib.models import compile_classifier
-    from lib.training import train_live
+    from lib.models.builders import compile_classifier
+    from lib.engine.training import train_live
 
     _require_valid(spec)
     area = area.empty()  # One chart for the whole press: each run's view replaces the previous one.

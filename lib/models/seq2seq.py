@@ -6,7 +6,7 @@ writes </s>. This module holds:
 
 - `build_seq2seq`: the teacher-forcing model (inputs: English ids and <s> + French ids; output: a
   softmax over the French vocabulary at every position), GRU or LSTM, stacked, seeded;
-- `compile_seq2seq`: wraps it for `model.fit` (and so for `lib.training.train_live`) with a loss and
+- `compile_seq2seq`: wraps it for `model.fit` (and so for `lib.engine.training.train_live`) with a loss and
   a token accuracy that ignore <pad>, and with optional scheduled sampling (the two-pass parallel
   variant: a first pass on the gold words, then a second, trained pass where each decoder input is
   the model's own first-pass guess with probability p);
@@ -36,9 +36,9 @@ from typing import TYPE_CHECKING, Any, Protocol, Sequence
 import numpy as np
 import pandas as pd
 
-from lib.bleu import corpus_bleu, exact_match_rate
-from lib.corpus import END_ID, PAD_ID, START_ID, UNKNOWN, EncodedPairs, Vocabulary, encode_pairs, tokenize
-from lib.params import LayerCount, count_dense_params, count_recurrent_params
+from lib.data.bleu import corpus_bleu, exact_match_rate
+from lib.data.corpus import END_ID, PAD_ID, START_ID, UNKNOWN, EncodedPairs, Vocabulary, encode_pairs, tokenize
+from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -49,7 +49,7 @@ DEFAULT_SETTINGS = {"cell": "GRU", "units": 256, "embedding_size": 64, "layers":
 # model's (scripts/train_translator.py); chosen with benchmarks/translator.py.
 DEFAULT_LEARNING_RATE = 0.006
 DEFAULT_BATCH_SIZE = 64
-TRANSLATOR_DIRECTORY = Path(__file__).parent.parent / "data" / "translator"
+TRANSLATOR_DIRECTORY = Path(__file__).parents[2] / "data" / "translator"
 # The text box translates at most this many English words; longer input is cut with a warning.
 MAX_INPUT_WORDS = 40
 
@@ -582,7 +582,7 @@ def bucketed_dataset(
 ):
     """A `keras.utils.PyDataset` of teacher-forcing batches, each padded only to its bucket's length.
 
-    It has the `batch_sizes` attribute that `lib.training.train_live` reads, and its batches stay
+    It has the `batch_sizes` attribute that `lib.engine.training.train_live` reads, and its batches stay
     in the same order every epoch (shuffled once, seeded, when it is made); between epochs, the
     sentences of each bucket are dealt afresh into that bucket's batches (sizes unchanged). On the default corpus
     most sentences are short, so a batch is about a third as long as one padded to the longest sentence.
