@@ -31,7 +31,7 @@ from lib.page_glue.attention_page import (
 )
 from lib.engine.charts import attention_heatmap, bar_chart, line_chart, show, vectors_chart
 from lib.data.corpus import END, START_ID, tokenize
-from lib.models.seq2seq import MAX_INPUT_WORDS
+from lib.models.decoding import MAX_INPUT_WORDS
 from lib.app.presets import PRESETS
 from lib.engine.training import live_training, page_runs
 from lib.page_glue.translator_page import (

@@ -5,7 +5,8 @@ import streamlit as st
 
 from lib.engine.charts import line_chart, points_chart
 from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
-from lib.models.seq2seq import CELLS, MAX_INPUT_WORDS, prepare_source
+from lib.models.seq2seq import CELLS
+from lib.models.decoding import MAX_INPUT_WORDS, prepare_source
 from lib.app.presets import PRESETS
 from lib.engine.training import live_training
 from lib.page_glue.translator_page import (

@@ -31,7 +31,7 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 --repeats pairs, engine and plain alternating which goes first.
     long BLEU   The shipped attention model (data/attention) against the shipped seq2seq without
                 attention (data/translator), greedy, on the same 500 held-out pairs of
-                `make_corpus(48000, 500, seed=0)` (`lib.models.seq2seq.evaluate_translator`): corpus BLEU
+                `make_corpus(48000, 500, seed=0)` (`lib.models.decoding.evaluate_translator`): corpus BLEU
                 (`lib.data.bleu.corpus_bleu`) on the pairs whose English has 21 to 30 words, and overall.
                 Target (the issue): attention at least 20 BLEU higher on the long sentences.
     to reach    The Translator page's default press (`ScratchSettings()`: GRU 256, 48,000 pairs, 3
@@ -146,7 +146,8 @@ def long_sentence_bleu(loaders: dict | None = None) -> dict:
     from lib.models.attention import load_attention_translator
     from lib.data.bleu import corpus_bleu
     from lib.data.corpus import make_corpus
-    from lib.models.seq2seq import evaluate_translator, load_translator
+    from lib.models.seq2seq import load_translator
+    from lib.models.decoding import evaluate_translator
 
     corpus = make_corpus(48_000, 500, seed=0)
     loaders = loaders or {"attention": load_attention_translator, "seq2seq": load_translator}
@@ -289,7 +290,7 @@ def engine_press(page_key: str, settings, corpus, area, view=None, snapshots_per
             snapshot, draw_snapshot = view
             snapshot = costs.timed("snapshots", snapshot)
             if probe:
-                from lib.models.seq2seq import teacher_forced_accuracy
+                from lib.models.decoding import teacher_forced_accuracy
 
                 encoded = {}
                 page_snapshot = snapshot

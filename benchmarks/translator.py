@@ -46,7 +46,7 @@ SENTENCE = "the small cat does not see the green houses"
 def bench_loading_and_translating() -> dict[str, float]:
     import keras
 
-    from lib.models import seq2seq
+    from lib.models import decoding, seq2seq
 
     seq2seq._keras_classes()
     started = time.perf_counter()
@@ -58,12 +58,12 @@ def bench_loading_and_translating() -> dict[str, float]:
 
     ids = translator.source_vocabulary.encode(SENTENCE)
     started = time.perf_counter()
-    seq2seq.greedy_decode(translator, ids)
+    decoding.greedy_decode(translator, ids)
     first = time.perf_counter() - started
     timings = []
     for _ in range(20):
         started = time.perf_counter()
-        seq2seq.greedy_decode(translator, ids)
+        decoding.greedy_decode(translator, ids)
         timings.append(time.perf_counter() - started)
     import numpy as np
 

@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from lib.models import attention, seq2seq, transformer  # noqa: E402
+from lib.models import attention, decoding, seq2seq, transformer  # noqa: E402
 from lib.data.bleu import bleu_by_source_length  # noqa: E402
 from lib.data.corpus import Vocabulary, encode_pairs, make_corpus  # noqa: E402
 
@@ -105,7 +105,7 @@ def main() -> None:
     seconds_to_90 = next((row["seconds"] for row in history if row["val_token_accuracy"] >= 0.9), None)
 
     translator = translator_class(model, source_vocabulary, target_vocabulary)
-    evaluation = seq2seq.evaluate_translator(translator, corpus.test, max_target_length=test.decoder_target.shape[1] - 1)
+    evaluation = decoding.evaluate_translator(translator, corpus.test, max_target_length=test.decoder_target.shape[1] - 1)
     by_length = bleu_by_source_length(evaluation.sources, evaluation.hypotheses, evaluation.references, model=arguments.model)
     save(translator, output)
 
@@ -115,12 +115,12 @@ def main() -> None:
     sentence = "the small cat does not see the green houses"
     ids = loaded.source_vocabulary.encode(sentence)
     started = time.perf_counter()
-    first = seq2seq.greedy_decode(loaded, ids)
+    first = decoding.greedy_decode(loaded, ids)
     first_translation_seconds = time.perf_counter() - started
     timings = []
     for _ in range(20):
         started = time.perf_counter()
-        seq2seq.greedy_decode(loaded, ids)
+        decoding.greedy_decode(loaded, ids)
         timings.append(time.perf_counter() - started)
 
     metrics = {

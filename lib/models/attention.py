@@ -15,7 +15,7 @@ them into weights α_i with a softmax, and return the summary z = Σ α_i z_i. I
 
 So one fixed-size vector is no longer the only road from English to French: every step computes its
 own summary from all the encoder's states. The module also holds the step-by-step translator behind
-the decoding protocol of `lib.models.seq2seq` (its `extras` carry each step's attention row, and a step can
+the decoding protocol of `lib.models.decoding` (its `extras` carry each step's attention row, and a step can
 be made to use a row the user chose instead), the teacher-forced attention maps, the alignment
 accuracy against the grammar's gold alignments, and the parameter counts from the shared counter.
 

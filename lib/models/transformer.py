@@ -16,7 +16,7 @@ whose rows past the training lengths keep their random start).
 
 The module holds the model (`build_transformer`, its Keras layers registered for safe-mode loading),
 the parameter counts from the shared counter, the step-by-step translator behind the decoding
-protocol of `lib.models.seq2seq` (its `extras` carry the last layer's cross-attention row), every layer's
+protocol of `lib.models.decoding` (its `extras` carry the last layer's cross-attention row), every layer's
 and head's attention maps, one head's computation spelled out in NumPy (`head_walkthrough`), heads
 silenced on a copy of the model (`with_heads_silenced`), and save/load.
 
@@ -622,7 +622,7 @@ def head_walkthrough(
     if target_in is None:
         target_in = [START_ID]
         if not layer_name.startswith("encoder_"):
-            from lib.models.seq2seq import greedy_decode
+            from lib.models.decoding import greedy_decode
 
             target_in = [START_ID, *greedy_decode(translator, source_ids).token_ids]
     target_in = [int(i) for i in target_in]

@@ -38,7 +38,8 @@ from lib.models.attention import (
 )
 from lib.engine.charts import attention_heatmap, show
 from lib.data.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
-from lib.models.seq2seq import greedy_decode, load_metrics
+from lib.models.seq2seq import load_metrics
+from lib.models.decoding import greedy_decode
 from lib.app.shipped_evaluations import load_evaluation
 from lib.engine.training import TrainingRun
 from lib.page_glue.translator_page import (

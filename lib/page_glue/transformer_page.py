@@ -21,7 +21,8 @@ from lib.page_glue.attention_page import attention_frame, fixed_sentence, pretra
 from lib.data.bleu import corpus_bleu
 from lib.engine.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show, specification
 from lib.data.corpus import START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
-from lib.models.seq2seq import greedy_decode, greedy_decode_batch, load_metrics
+from lib.models.seq2seq import load_metrics
+from lib.models.decoding import greedy_decode, greedy_decode_batch
 from lib.app.shipped_evaluations import load_evaluation
 from lib.engine.training import TrainingRun
 from lib.models.transformer import (

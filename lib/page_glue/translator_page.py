@@ -1,8 +1,8 @@
 """The Translator page's glue: the corpus in use, the shared pretrained translator, training from
 scratch through the engine, and the held-out measurements the page shows.
 
-The library (lib.data.corpus, lib.models.seq2seq, lib.data.bleu) holds no Streamlit; this module decides what is
-shared and cached:
+The library (lib.data.corpus, lib.models.seq2seq, lib.models.decoding, lib.data.bleu) holds no
+Streamlit; this module decides what is shared and cached:
 
 - the default corpus and the pretrained translator's held-out evaluation are deterministic, so
   they are computed once per process (`st.cache_data`);
@@ -36,26 +36,28 @@ from lib.data.corpus import (
 from lib.models.seq2seq import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
-    DEFAULT_ADVERSARIAL_WEIGHT,
     DEFAULT_SETTINGS,
     SOURCE_VOCABULARY_FILE,
     TARGET_VOCABULARY_FILE,
     TRANSLATOR_DIRECTORY,
     Seq2SeqTranslator,
-    beam_search,
     bucketed_dataset,
     build_seq2seq,
     compile_seq2seq,
     cosine_learning_rate,
+    load_metrics,
+    MODEL_FILE,
+    load_translator,
+    seq2seq_layer_counts,
+)
+from lib.models.professor_forcing import DEFAULT_ADVERSARIAL_WEIGHT
+from lib.models.decoding import (
+    beam_search,
     evaluate_translator,
     greedy_decode,
     held_out_bleu_callback,
-    load_metrics,
     PreparedSource,
-    MODEL_FILE,
-    load_translator,
     prepare_source,
-    seq2seq_layer_counts,
 )
 from lib.app.shipped_evaluations import load_evaluation
 from lib.engine.training import TrainingRun, page_runs, train_live
