@@ -145,7 +145,7 @@ def long_sentence_bleu(loaders: dict | None = None) -> dict:
     a name to the function loading it (default: the attention model and the seq2seq)."""
     from lib.models.attention import load_attention_translator
     from lib.data.bleu import corpus_bleu
-    from lib.data.corpus import make_corpus
+    from lib.data.grammar import make_corpus
     from lib.models.seq2seq import load_translator
     from lib.models.decoding import evaluate_translator
 

@@ -34,7 +34,8 @@ import numpy as np  # noqa: E402
 
 from lib.models import attention, decoding, seq2seq, transformer  # noqa: E402
 from lib.data.bleu import bleu_by_source_length  # noqa: E402
-from lib.data.corpus import Vocabulary, encode_pairs, make_corpus  # noqa: E402
+from lib.data.corpus import Vocabulary, encode_pairs  # noqa: E402
+from lib.data.grammar import make_corpus
 
 DEFAULT_TRAIN_SENTENCES = 48000
 DEFAULT_TEST_SENTENCES = 500

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from lib.data.bleu import bleu_by_source_length, corpus_bleu, exact_match_rate
-from lib.data.corpus import generate_pairs
+from lib.data.grammar import generate_pairs
 
 
 def test_identical_outputs_score_100_and_disjoint_ones_0():

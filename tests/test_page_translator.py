@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.data.corpus import PAD_ID, Vocabulary, encode_pairs, make_corpus
+from lib.data.corpus import PAD_ID, Vocabulary, encode_pairs
+from lib.data.grammar import make_corpus
 from lib.models.seq2seq import BUCKET_WORDS, bucketed_batches, bucketed_dataset
 from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
 from tests.test_pages import chart_data, open_page

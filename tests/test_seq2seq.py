@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from lib.models import decoding, seq2seq
-from lib.data.corpus import END_ID, START_ID, UNKNOWN_ID, Vocabulary, encode_pairs, make_corpus
+from lib.data.corpus import END_ID, START_ID, UNKNOWN_ID, Vocabulary, encode_pairs
+from lib.data.grammar import make_corpus
 
 # --------------------------------------------------------------------------------------------------
 # The decoding loop, on a scripted model that implements the protocol without Keras

@@ -1,8 +1,8 @@
 """The Translator page's glue: the corpus in use, the shared pretrained translator, training from
 scratch through the engine, and the held-out measurements the page shows.
 
-The library (lib.data.corpus, lib.models.seq2seq, lib.models.decoding, lib.data.bleu) holds no
-Streamlit; this module decides what is shared and cached:
+The library (lib.data.grammar, lib.data.corpus, lib.models.seq2seq, lib.models.decoding,
+lib.data.bleu) holds no Streamlit; this module decides what is shared and cached:
 
 - the default corpus and the pretrained translator's held-out evaluation are deterministic, so
   they are computed once per process (`st.cache_data`);
@@ -28,11 +28,11 @@ from lib.data.corpus import (
     Vocabulary,
     encode_pairs,
     length_distribution,
-    make_corpus,
     parse_sentence_pairs_tsv,
     split_pairs,
     tokenize,
 )
+from lib.data.grammar import make_corpus
 from lib.models.seq2seq import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
