@@ -7,11 +7,8 @@ import streamlit as st
 
 from lib.engine.charts import FIELD_STATUS_COLOURS, accuracy_by_shift_chart, line_chart, pixel_grid_chart, pixel_image
 from lib.models.convnets import (
-    CANVAS_CHOICES,
     DEFAULT_CANVAS_SIDE,
-    DEFAULT_CONVNET_EPOCHS,
     DEFAULT_SPEC,
-    DEFAULT_TRAIN_COUNT,
     MAX_CONV_LAYERS,
     MIN_CONV_LAYERS,
     POOL_SIZE,
@@ -19,29 +16,36 @@ from lib.models.convnets import (
     ConvStackSpec,
     build_convnet,
     build_feature_extractor,
-    canvas_digits,
     conv_parameter_count,
     convnet_parameter_count,
     feature_maps,
-    field_comparison_frame,
-    latest_pair,
     layer_table_with_keras,
     matched_mlp_hidden_size,
-    next_press_number,
-    measured_field,
     mlp_layer_table,
     parameters_by_input_side,
-    receptive_field_frame,
+    trunk_output_side,
+    trunk_up_to,
+    validate_stack,
+)
+from lib.models.shifted_digits import (
+    CANVAS_CHOICES,
+    DEFAULT_CONVNET_EPOCHS,
+    DEFAULT_TRAIN_COUNT,
+    canvas_digits,
+    latest_pair,
+    next_press_number,
     shift_images,
-    theoretical_field,
-    theoretical_mask,
     train_convnet_and_mlp,
     training_spec,
     translation_frame,
     translation_verdict,
-    trunk_output_side,
-    trunk_up_to,
-    validate_stack,
+)
+from lib.models.receptive_field import (
+    field_comparison_frame,
+    measured_field,
+    receptive_field_frame,
+    theoretical_field,
+    theoretical_mask,
 )
 from lib.engine.params import count_mlp_layers, total_params
 from lib.app.presets import PRESETS

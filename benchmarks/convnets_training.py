@@ -7,7 +7,7 @@ What it measures
     (AppTest), in the same run and in alternating order:
 
     * plain   build both models and `model.fit(...)` each, nothing else;
-    * page    `lib.models.convnets.train_convnet_and_mlp(...)`, exactly what the page's Train button runs:
+    * page    `lib.models.shifted_digits.train_convnet_and_mlp(...)`, exactly what the page's Train button runs:
               both models through the live engine into one chart, then the translation test (shifts
               0 to 4 in eight directions on 360 digits) and the gallery's guesses at every move.
 
@@ -50,15 +50,17 @@ def bench_script(variant: str) -> None:
     import streamlit as st
 
     from lib.models.convnets import (
-        DEFAULT_BATCH_SIZE,
         DEFAULT_CANVAS_SIDE,
-        DEFAULT_CONVNET_EPOCHS,
-        DEFAULT_LEARNING_RATE,
         DEFAULT_SPEC,
         build_convnet,
         build_matched_mlp,
-        canvas_digits,
         convnet_parameter_count,
+    )
+    from lib.models.shifted_digits import (
+        DEFAULT_BATCH_SIZE,
+        DEFAULT_CONVNET_EPOCHS,
+        DEFAULT_LEARNING_RATE,
+        canvas_digits,
         train_convnet_and_mlp,
         training_spec,
     )

@@ -16,29 +16,33 @@ from lib.models.convnets import (
     build_convnet,
     build_feature_extractor,
     build_matched_mlp,
-    canvas_digits,
     conv_layer_table,
     conv_parameter_count,
     convnet_parameter_count,
     feature_maps,
-    field_comparison_frame,
     first_layer_filters,
     layer_table_with_keras,
     matched_mlp_hidden_size,
-    measured_field,
     mlp_layer_table,
     parameters_by_input_side,
-    place_on_canvas,
-    receptive_field_table,
-    shift_directions,
-    shift_images,
     spec_output_sizes,
-    theoretical_field,
-    theoretical_mask,
-    translation_accuracy,
     trunk_of,
     trunk_output_side,
     validate_stack,
+)
+from lib.models.shifted_digits import (
+    canvas_digits,
+    place_on_canvas,
+    shift_directions,
+    shift_images,
+    translation_accuracy,
+)
+from lib.models.receptive_field import (
+    field_comparison_frame,
+    measured_field,
+    receptive_field_table,
+    theoretical_field,
+    theoretical_mask,
 )
 from lib.data.digits import load_digits
 from lib.engine.params import count_dense_params, total_params

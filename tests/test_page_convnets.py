@@ -1,5 +1,6 @@
 """The ConvNets page under AppTest (it runs, its controls redraw what they should, a short training
-charts and measures), and the small library helpers the page added to lib/models/convnets.py and lib/engine/charts.py."""
+charts and measures), and the small library helpers the page added to lib/models/convnets.py,
+lib/models/shifted_digits.py and lib/engine/charts.py."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from lib.models.convnets import (
     DEFAULT_SPEC,
     ConvLayerSpec,
     ConvStackSpec,
+)
+from lib.models.shifted_digits import (
     describe_stack,
     gallery_indices,
     gallery_predictions,

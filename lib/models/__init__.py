@@ -1,3 +1,3 @@
-"""The Keras models and the experiments measured on them (builders, the three translators, the
-forecasters, the ConvNet, gradients and long memory); nothing here caches or draws for a page.
+"""The Keras models and the experiments run on them: the builders, the three translators and their
+decoding, the forecasters, the ConvNet, gradients and long memory; no Streamlit cache lives here.
 """
