@@ -31,7 +31,7 @@ from lib.page_glue.recurrence import (
     train_forecasters,
     verdict,
 )
-from lib.models.timeseries import SeriesUploadError, parse_uploaded_series
+from lib.data.series import SeriesUploadError, parse_uploaded_series
 from lib.app.presets import PRESETS
 from lib.engine.training import live_training, page_runs
 from lib.app.uploads import upload_box

@@ -1,6 +1,6 @@
 """The checks every uploaded text file passes before a page parses it: size, emptiness, UTF-8, no binary.
 
-The Recurrence page's CSV validator (lib.models.timeseries) and the Translator page's TSV validator
+The Recurrence page's CSV validator (lib.data.series) and the Translator page's TSV validator
 (lib.data.corpus) both start here, so both answer a bad file with the same kind of sentence. No
 Streamlit here: the validators stay testable without a page.
 """

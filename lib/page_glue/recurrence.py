@@ -27,13 +27,12 @@ from lib.models.timeseries import (
     build_recurrent_forecaster,
     build_window_mlp,
     fit_autoregressive,
-    load_seattle_daily_maximum,
-    load_seattle_temperatures,
     naive_persistence_forecast,
     prepare_forecasting_data,
     seasonal_persistence_available,
     seasonal_persistence_forecast,
 )
+from lib.data.series import load_seattle_daily_maximum, load_seattle_temperatures
 from lib.engine.training import TrainingRun, train_live
 
 RECURRENT_KINDS = ("SimpleRNN", "LSTM", "GRU")
