@@ -5,10 +5,10 @@ from pathlib import Path
 import streamlit as st
 
 from lib.app.course import COURSE_PAGES, HOME
-from lib.engine.cpus import size_tensorflow_thread_pools
-from lib.engine.streamlit_patches import keep_keras_state_between_reruns
 from lib.app.warm_up import enabled as warm_up_enabled
 from lib.app.warm_up import ensure_tensorflow, start_warm_up, tensorflow_ready
+from lib.engine.cpus import size_tensorflow_thread_pools
+from lib.engine.streamlit_patches import keep_keras_state_between_reruns
 
 # TensorFlow sizes its thread pools once, when it starts, to the host's cores; a container's CPU quota
 # is what this process may use (lib/engine/cpus.py). Set before any page or the warm-up imports Keras.

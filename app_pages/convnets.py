@@ -5,7 +5,11 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
+from lib.app.presets import PRESETS
+from lib.app.url_settings import URL, SettingsLink
 from lib.engine.charts import FIELD_STATUS_COLOURS, accuracy_by_shift_chart, line_chart, pixel_grid_chart, pixel_image
+from lib.engine.params import count_mlp_layers, total_params
+from lib.engine.training import accuracy_runs_table, live_training, page_runs
 from lib.models.convnets import (
     DEFAULT_CANVAS_SIDE,
     DEFAULT_SPEC,
@@ -27,6 +31,13 @@ from lib.models.convnets import (
     trunk_up_to,
     validate_stack,
 )
+from lib.models.receptive_field import (
+    field_comparison_frame,
+    measured_field,
+    receptive_field_frame,
+    theoretical_field,
+    theoretical_mask,
+)
 from lib.models.shifted_digits import (
     CANVAS_CHOICES,
     DEFAULT_CONVNET_EPOCHS,
@@ -40,17 +51,6 @@ from lib.models.shifted_digits import (
     translation_frame,
     translation_verdict,
 )
-from lib.models.receptive_field import (
-    field_comparison_frame,
-    measured_field,
-    receptive_field_frame,
-    theoretical_field,
-    theoretical_mask,
-)
-from lib.engine.params import count_mlp_layers, total_params
-from lib.app.presets import PRESETS
-from lib.engine.training import accuracy_runs_table, live_training, page_runs
-from lib.app.url_settings import URL, SettingsLink
 
 PAGE_KEY = "convnets"
 PAGE_PATH = "convnets"

@@ -3,10 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from lib.engine.charts import line_chart, ratio_gauge
+from lib.app.presets import PRESETS
+from lib.app.url_settings import URL, SettingsLink
 from lib.data.digits import max_train_count, split_digits
-from lib.models.overfitting import train_digit_mlp
+from lib.engine.charts import line_chart, ratio_gauge
 from lib.engine.params import count_mlp_layers, float32_bytes, format_bytes, total_params
+from lib.engine.training import accuracy_runs_table, live_training, page_runs
+from lib.models.overfitting import train_digit_mlp
 from lib.page_glue.sharing import (
     BUILD_CAP_PARAMS,
     IMAGE_PRESETS,
@@ -17,9 +20,6 @@ from lib.page_glue.sharing import (
     parameters_by_image_side,
     ratio_verdict,
 )
-from lib.app.presets import PRESETS
-from lib.engine.training import accuracy_runs_table, live_training, page_runs
-from lib.app.url_settings import URL, SettingsLink
 
 PAGE_KEY = "parameter_sharing"
 PAGE_PATH = "parameter_sharing"

@@ -3,7 +3,10 @@
 import pandas as pd
 import streamlit as st
 
+from lib.app.presets import PRESETS
+from lib.app.url_settings import URL, SettingsLink
 from lib.engine.charts import line_chart
+from lib.engine.training import live_training, page_runs
 from lib.models.long_memory import (
     CLIP_NORM,
     DEFAULT_BUDGET,
@@ -13,9 +16,6 @@ from lib.models.long_memory import (
     SETUPS,
     SWEEP_LAGS,
 )
-from lib.app.presets import PRESETS
-from lib.engine.training import live_training, page_runs
-from lib.app.url_settings import URL, SettingsLink
 from lib.page_glue.vanishing import (
     activation_frame,
     bptt_terms,

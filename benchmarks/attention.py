@@ -143,11 +143,11 @@ def measure_reruns() -> dict:
 def long_sentence_bleu(loaders: dict | None = None) -> dict:
     """Greedy held-out BLEU, overall and on 21-30-word English, of each shipped model: `loaders` maps
     a name to the function loading it (default: the attention model and the seq2seq)."""
-    from lib.models.attention import load_attention_translator
     from lib.data.bleu import corpus_bleu
     from lib.data.grammar import make_corpus
-    from lib.models.seq2seq import load_translator
+    from lib.models.attention import load_attention_translator
     from lib.models.decoding import evaluate_translator
+    from lib.models.seq2seq import load_translator
 
     corpus = make_corpus(48_000, 500, seed=0)
     loaders = loaders or {"attention": load_attention_translator, "seq2seq": load_translator}
@@ -243,7 +243,7 @@ def plain_press(settings, corpus) -> dict:
     import lib.page_glue.translator_page as page
     from lib.data.corpus import encode_pairs, tokenize
     from lib.models.seq2seq import (DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, bucketed_dataset, compile_seq2seq,
-                             cosine_learning_rate)
+                                    cosine_learning_rate)
 
     started, cpu_started = time.perf_counter(), time.process_time()
     vocabularies = page.corpus_vocabularies(page.GRAMMAR_KEY, corpus)

@@ -49,6 +49,7 @@ def bench_script(variant: str) -> None:
 
     import streamlit as st
 
+    from lib.models.builders import compile_classifier
     from lib.models.convnets import (
         DEFAULT_CANVAS_SIDE,
         DEFAULT_SPEC,
@@ -64,7 +65,6 @@ def bench_script(variant: str) -> None:
         train_convnet_and_mlp,
         training_spec,
     )
-    from lib.models.builders import compile_classifier
 
     spec = training_spec(DEFAULT_SPEC, DEFAULT_CANVAS_SIDE)
     digits = canvas_digits(canvas_side=DEFAULT_CANVAS_SIDE)

@@ -163,9 +163,9 @@ def epoch_fit(kind: str, train, vocabularies, units: int) -> dict:
     """One epoch of plain `fit` of the default Transformer or of the attention GRU on fresh bucketed batches."""
     import keras
 
-    from lib.page_glue import attention_page, transformer_page
     from lib.models.attention import build_attention_seq2seq
     from lib.models.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, bucketed_dataset, compile_seq2seq, cosine_learning_rate
+    from lib.page_glue import attention_page, transformer_page
 
     if kind == "transformer":
         settings = transformer_page.TransformerSettings()
@@ -196,8 +196,8 @@ def epoch_fit(kind: str, train, vocabularies, units: int) -> dict:
 
 def measure_epochs(repeats: int) -> dict:
     import lib.page_glue.translator_page as page
-    from lib.page_glue import attention_page, transformer_page
     from lib.data.corpus import encode_pairs
+    from lib.page_glue import attention_page, transformer_page
 
     corpus = page.default_corpus()
     vocabularies = page.corpus_vocabularies(page.GRAMMAR_KEY, corpus)

@@ -87,8 +87,8 @@ def bench_scratch(variant: str) -> None:
     import streamlit as st
 
     import lib.page_glue.translator_page as page
-    from lib.models import seq2seq
     from lib.data.corpus import encode_pairs
+    from lib.models import seq2seq
 
     reached = {}
 

@@ -16,13 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from lib.app.shipped_evaluations import save_evaluation  # noqa: E402
 from lib.models.attention import ATTENTION_DIRECTORY  # noqa: E402
 from lib.models.attention import MODEL_FILE as ATTENTION_MODEL_FILE  # noqa: E402
-from lib.page_glue.attention_page import measure_pretrained_attention_evaluation  # noqa: E402
 from lib.models.seq2seq import MODEL_FILE, TRANSLATOR_DIRECTORY  # noqa: E402
-from lib.app.shipped_evaluations import save_evaluation  # noqa: E402
 from lib.models.transformer import MODEL_FILE as TRANSFORMER_MODEL_FILE  # noqa: E402
 from lib.models.transformer import TRANSFORMER_DIRECTORY  # noqa: E402
+from lib.page_glue.attention_page import measure_pretrained_attention_evaluation  # noqa: E402
 from lib.page_glue.transformer_page import measure_pretrained_transformer_evaluation  # noqa: E402
 from lib.page_glue.translator_page import default_corpus, measure_pretrained_evaluation  # noqa: E402
 

@@ -32,10 +32,10 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from lib.models import attention, decoding, seq2seq, transformer  # noqa: E402
 from lib.data.bleu import bleu_by_source_length  # noqa: E402
 from lib.data.corpus import Vocabulary, encode_pairs  # noqa: E402
 from lib.data.grammar import make_corpus
+from lib.models import attention, decoding, seq2seq, transformer  # noqa: E402
 
 DEFAULT_TRAIN_SENTENCES = 48000
 DEFAULT_TEST_SENTENCES = 500

@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from lib.models import attention, decoding
 from lib.data.corpus import END_ID, PAD_ID, START_ID, EncodedPairs, Vocabulary, encode_pairs
 from lib.data.grammar import Clause, NounPhrase, make_corpus, render_aligned
+from lib.models import attention, decoding
 
 UNITS, EMBEDDING = 16, 8
 

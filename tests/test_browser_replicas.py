@@ -27,8 +27,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
-from lib.models.timeseries import prepare_forecasting_data
 from lib.data.series import parse_uploaded_series
+from lib.models.timeseries import prepare_forecasting_data
 from tests.browser_support import free_port, haproxy_in_front, haproxy_server_addresses, served_app, wait_until_idle
 from tests.conftest import ARTIFACTS
 from tests.test_browser import assert_no_exception, move_slider

@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 
+from lib.data.digits import load_digits
+from lib.engine.params import count_dense_params, total_params
 from lib.models.convnets import (
     DEFAULT_CANVAS_SIDE,
     DEFAULT_SPEC,
@@ -30,13 +32,6 @@ from lib.models.convnets import (
     trunk_output_side,
     validate_stack,
 )
-from lib.models.shifted_digits import (
-    canvas_digits,
-    place_on_canvas,
-    shift_directions,
-    shift_images,
-    translation_accuracy,
-)
 from lib.models.receptive_field import (
     field_comparison_frame,
     measured_field,
@@ -44,8 +39,13 @@ from lib.models.receptive_field import (
     theoretical_field,
     theoretical_mask,
 )
-from lib.data.digits import load_digits
-from lib.engine.params import count_dense_params, total_params
+from lib.models.shifted_digits import (
+    canvas_digits,
+    place_on_canvas,
+    shift_directions,
+    shift_images,
+    translation_accuracy,
+)
 
 RANDOM = np.random.default_rng(66)
 

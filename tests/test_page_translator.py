@@ -8,8 +8,8 @@ import numpy as np
 
 from lib.data.corpus import PAD_ID, Vocabulary, encode_pairs
 from lib.data.grammar import make_corpus
-from lib.models.seq2seq import BUCKET_WORDS, bucketed_batches, bucketed_dataset
 from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
+from lib.models.seq2seq import BUCKET_WORDS, bucketed_batches, bucketed_dataset
 from tests.test_pages import chart_data, open_page
 
 PAGE = "app_pages/translator.py"

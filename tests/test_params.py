@@ -99,8 +99,8 @@ def test_mlp_total_matches_a_built_keras_mlp(hidden):
 
 
 def test_convnet_count_does_not_grow_with_the_image():
-    from lib.page_glue.sharing import convnet_layer_counts
     from lib.models.builders import build_small_convnet
+    from lib.page_glue.sharing import convnet_layer_counts
 
     small = build_small_convnet((28, 28, 1), 10).count_params()
     large = build_small_convnet((1000, 700, 1), 10).count_params()

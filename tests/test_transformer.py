@@ -11,10 +11,10 @@ import time
 import numpy as np
 import pytest
 
-from lib.models import decoding, seq2seq, transformer
 from lib.data.corpus import PAD_ID, START_ID, Vocabulary, encode_pairs
 from lib.data.grammar import make_corpus
 from lib.engine.params import total_params
+from lib.models import decoding, seq2seq, transformer
 
 TINY = {"layers": 2, "heads": 2, "model_size": 16, "feed_forward_size": 32, "dropout": 0.1}
 

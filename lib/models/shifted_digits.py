@@ -256,8 +256,8 @@ def train_convnet_and_mlp(
     moved widget ends the press: the run cut short keeps its curves but gets no measurements, and
     the MLP is not trained.
     """
-    from lib.models.builders import compile_classifier
     from lib.engine.training import train_live
+    from lib.models.builders import compile_classifier
 
     _require_valid(spec)
     area = area.empty()  # One chart for the whole press: each run's view replaces the previous one.

@@ -22,6 +22,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from lib.app.shipped_evaluations import load_evaluation
+from lib.data.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
+from lib.engine.charts import attention_heatmap, show
+from lib.engine.training import TrainingRun
 from lib.models.attention import (
     ATTENTION_DIRECTORY,
     MODEL_FILE as ATTENTION_MODEL_FILE,
@@ -36,12 +40,8 @@ from lib.models.attention import (
     load_attention_translator,
     occlusion_influence,
 )
-from lib.engine.charts import attention_heatmap, show
-from lib.data.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
-from lib.models.seq2seq import load_metrics
 from lib.models.decoding import greedy_decode
-from lib.app.shipped_evaluations import load_evaluation
-from lib.engine.training import TrainingRun
+from lib.models.seq2seq import load_metrics
 from lib.page_glue.translator_page import (
     GRAMMAR_KEY,
     SHIPPED_SEQ2SEQ,

@@ -21,7 +21,9 @@ import pandas as pd
 import streamlit as st
 
 from lib.data.mackey_glass import mackey_glass_frame
+from lib.data.series import load_seattle_daily_maximum, load_seattle_temperatures
 from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params, total_params
+from lib.engine.training import TrainingRun, train_live
 from lib.models.timeseries import (
     ForecastingData,
     build_recurrent_forecaster,
@@ -32,8 +34,6 @@ from lib.models.timeseries import (
     seasonal_persistence_available,
     seasonal_persistence_forecast,
 )
-from lib.data.series import load_seattle_daily_maximum, load_seattle_temperatures
-from lib.engine.training import TrainingRun, train_live
 
 RECURRENT_KINDS = ("SimpleRNN", "LSTM", "GRU")
 NEURAL_KINDS = ("Window MLP", *RECURRENT_KINDS)

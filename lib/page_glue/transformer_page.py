@@ -16,15 +16,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.page_glue.attention_page import PRETRAINED as PRETRAINED_ATTENTION
-from lib.page_glue.attention_page import attention_frame, fixed_sentence, pretrained_attention_evaluation, pretrained_attention_figures
-from lib.data.bleu import corpus_bleu
-from lib.engine.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show, specification
-from lib.data.corpus import START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
-from lib.models.seq2seq import load_metrics
-from lib.models.decoding import greedy_decode, greedy_decode_batch
 from lib.app.shipped_evaluations import load_evaluation
+from lib.data.bleu import corpus_bleu
+from lib.data.corpus import START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
+from lib.engine.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show, specification
 from lib.engine.training import TrainingRun
+from lib.models.decoding import greedy_decode, greedy_decode_batch
+from lib.models.seq2seq import load_metrics
 from lib.models.transformer import (
     DEFAULT_LEARNING_RATE,
     DEFAULT_SETTINGS,
@@ -39,6 +37,8 @@ from lib.models.transformer import (
     transformer_layer_counts,
     with_heads_silenced,
 )
+from lib.page_glue.attention_page import PRETRAINED as PRETRAINED_ATTENTION
+from lib.page_glue.attention_page import attention_frame, fixed_sentence, pretrained_attention_evaluation, pretrained_attention_figures
 from lib.page_glue.translator_page import (
     SHIPPED_SEQ2SEQ,
     ShippedModel,

@@ -21,6 +21,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from lib.app.shipped_evaluations import load_evaluation
+from lib.app.uploads import upload_box
+from lib.app.url_settings import URL
 from lib.data.bleu import bleu_by_source_length
 from lib.data.corpus import (
     Corpus,
@@ -33,6 +36,16 @@ from lib.data.corpus import (
     tokenize,
 )
 from lib.data.grammar import make_corpus
+from lib.engine.training import TrainingRun, page_runs, train_live
+from lib.models.decoding import (
+    beam_search,
+    evaluate_translator,
+    greedy_decode,
+    held_out_bleu_callback,
+    PreparedSource,
+    prepare_source,
+)
+from lib.models.professor_forcing import DEFAULT_ADVERSARIAL_WEIGHT
 from lib.models.seq2seq import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
@@ -50,19 +63,6 @@ from lib.models.seq2seq import (
     load_translator,
     seq2seq_layer_counts,
 )
-from lib.models.professor_forcing import DEFAULT_ADVERSARIAL_WEIGHT
-from lib.models.decoding import (
-    beam_search,
-    evaluate_translator,
-    greedy_decode,
-    held_out_bleu_callback,
-    PreparedSource,
-    prepare_source,
-)
-from lib.app.shipped_evaluations import load_evaluation
-from lib.engine.training import TrainingRun, page_runs, train_live
-from lib.app.uploads import upload_box
-from lib.app.url_settings import URL
 
 # The shipped model's corpus: make_corpus(48000, 500, seed=0) (see data/README.md, translator/).
 DEFAULT_TRAIN_PAIRS = 48_000

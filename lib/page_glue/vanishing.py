@@ -17,6 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.engine.charts import line_chart, show
+from lib.engine.training import TrainingRun, train_live
 from lib.models.gradients import (
     activation_derivatives,
     lstm_gate_traces,
@@ -43,7 +44,6 @@ from lib.models.long_memory import (
     summarise_sweep,
     variant_name,
 )
-from lib.engine.training import TrainingRun, train_live
 
 # Norms below this are drawn at this floor on the log scale (a norm of exactly 0 has vanished
 # below float32's range and cannot be drawn on a log axis at all).
