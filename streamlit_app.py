@@ -4,14 +4,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from lib.course import COURSE_PAGES, HOME
-from lib.cpus import size_tensorflow_thread_pools
-from lib.streamlit_patches import keep_keras_state_between_reruns
-from lib.warm_up import enabled as warm_up_enabled
-from lib.warm_up import ensure_tensorflow, start_warm_up, tensorflow_ready
+from lib.app.course import COURSE_PAGES, HOME
+from lib.app.warm_up import enabled as warm_up_enabled
+from lib.app.warm_up import ensure_tensorflow, start_warm_up, tensorflow_ready
+from lib.engine.cpus import size_tensorflow_thread_pools
+from lib.engine.streamlit_patches import keep_keras_state_between_reruns
 
 # TensorFlow sizes its thread pools once, when it starts, to the host's cores; a container's CPU quota
-# is what this process may use (lib/cpus.py). Set before any page or the warm-up imports Keras.
+# is what this process may use (lib/engine/cpus.py). Set before any page or the warm-up imports Keras.
 size_tensorflow_thread_pools()
 
 # Streamlit would otherwise reset Keras for every session after each rerun (see the module).
@@ -21,7 +21,7 @@ keep_keras_state_between_reruns()
 # is fetched from a font host, which a workshop room without internet cannot reach.
 st.set_page_config(page_title="RNN Playground", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
 
-# The first page view of the process starts filling the shared caches in the background (lib/warm_up.py).
+# The first page view of the process starts filling the shared caches in the background (lib/app/warm_up.py).
 if warm_up_enabled():
     start_warm_up()
 
@@ -33,7 +33,7 @@ for course_page in COURSE_PAGES:
 
 page = st.navigation(sections)
 if page.title != HOME.title and not tensorflow_ready():
-    # Every course page uses TensorFlow; it is imported here, once and under a lock (lib/warm_up.py),
+    # Every course page uses TensorFlow; it is imported here, once and under a lock (lib/app/warm_up.py),
     # never by two threads at once. The home page goes without it.
     with st.spinner("Loading TensorFlow (once per server)…"):
         ensure_tensorflow()

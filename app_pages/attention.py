@@ -5,8 +5,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.attention import SCORE_NAMES, SCORES, attention_numpy
-from lib.attention_page import (
+from lib.app.presets import PRESETS
+from lib.app.url_settings import URL, SettingsLink
+from lib.data.corpus import END, START_ID, tokenize
+from lib.engine.charts import attention_heatmap, bar_chart, line_chart, show, vectors_chart
+from lib.engine.training import live_training, page_runs
+from lib.models.attention import SCORE_NAMES, SCORES, attention_numpy
+from lib.models.decoding import MAX_INPUT_WORDS
+from lib.page_glue.attention_page import (
     COMPARED_PAGES,
     PAGE_KEY,
     PRETRAINED,
@@ -29,12 +35,7 @@ from lib.attention_page import (
     pretrained_attention_figures,
     vectors_frame,
 )
-from lib.charts import attention_heatmap, bar_chart, line_chart, show, vectors_chart
-from lib.corpus import END, START_ID, tokenize
-from lib.seq2seq import MAX_INPUT_WORDS
-from lib.presets import PRESETS
-from lib.training import live_training, page_runs
-from lib.translator_page import (
+from lib.page_glue.translator_page import (
     FAMILY_TABLE_COLUMNS,
     GRAMMAR_KEY,
     MAX_PARAMETERS,
@@ -50,7 +51,6 @@ from lib.translator_page import (
     training_pairs_slider,
     translate,
 )
-from lib.url_settings import URL, SettingsLink
 
 PAGE_PATH = "attention"
 

@@ -5,13 +5,14 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from lib.charts import FIELD_STATUS_COLOURS, accuracy_by_shift_chart, line_chart, pixel_grid_chart, pixel_image
-from lib.convnets import (
-    CANVAS_CHOICES,
+from lib.app.presets import PRESETS
+from lib.app.url_settings import URL, SettingsLink
+from lib.engine.charts import FIELD_STATUS_COLOURS, accuracy_by_shift_chart, line_chart, pixel_grid_chart, pixel_image
+from lib.engine.params import count_mlp_layers, total_params
+from lib.engine.training import accuracy_runs_table, live_training, page_runs
+from lib.models.convnets import (
     DEFAULT_CANVAS_SIDE,
-    DEFAULT_CONVNET_EPOCHS,
     DEFAULT_SPEC,
-    DEFAULT_TRAIN_COUNT,
     MAX_CONV_LAYERS,
     MIN_CONV_LAYERS,
     POOL_SIZE,
@@ -19,34 +20,37 @@ from lib.convnets import (
     ConvStackSpec,
     build_convnet,
     build_feature_extractor,
-    canvas_digits,
     conv_parameter_count,
     convnet_parameter_count,
     feature_maps,
-    field_comparison_frame,
-    latest_pair,
     layer_table_with_keras,
     matched_mlp_hidden_size,
-    next_press_number,
-    measured_field,
     mlp_layer_table,
     parameters_by_input_side,
-    receptive_field_frame,
-    shift_images,
-    theoretical_field,
-    theoretical_mask,
-    train_convnet_and_mlp,
-    training_spec,
-    translation_frame,
-    translation_verdict,
     trunk_output_side,
     trunk_up_to,
     validate_stack,
 )
-from lib.params import count_mlp_layers, total_params
-from lib.presets import PRESETS
-from lib.training import accuracy_runs_table, live_training, page_runs
-from lib.url_settings import URL, SettingsLink
+from lib.models.receptive_field import (
+    field_comparison_frame,
+    measured_field,
+    receptive_field_frame,
+    theoretical_field,
+    theoretical_mask,
+)
+from lib.models.shifted_digits import (
+    CANVAS_CHOICES,
+    DEFAULT_CONVNET_EPOCHS,
+    DEFAULT_TRAIN_COUNT,
+    canvas_digits,
+    latest_pair,
+    next_press_number,
+    shift_images,
+    train_convnet_and_mlp,
+    training_spec,
+    translation_frame,
+    translation_verdict,
+)
 
 PAGE_KEY = "convnets"
 PAGE_PATH = "convnets"

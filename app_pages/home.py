@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lib.course import COURSE_PAGES
+from lib.app.course import COURSE_PAGES
 
 st.title("RNN Playground")
 st.markdown(

@@ -3,11 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from lib.charts import line_chart, ratio_gauge
-from lib.digits import max_train_count, split_digits
-from lib.overfitting import train_digit_mlp
-from lib.params import count_mlp_layers, float32_bytes, format_bytes, total_params
-from lib.sharing import (
+from lib.app.presets import PRESETS
+from lib.app.url_settings import URL, SettingsLink
+from lib.data.digits import max_train_count, split_digits
+from lib.engine.charts import line_chart, ratio_gauge
+from lib.engine.params import count_mlp_layers, float32_bytes, format_bytes, total_params
+from lib.engine.training import accuracy_runs_table, live_training, page_runs
+from lib.models.overfitting import train_digit_mlp
+from lib.page_glue.sharing import (
     BUILD_CAP_PARAMS,
     IMAGE_PRESETS,
     RATIO_BANDS,
@@ -17,9 +20,6 @@ from lib.sharing import (
     parameters_by_image_side,
     ratio_verdict,
 )
-from lib.presets import PRESETS
-from lib.training import accuracy_runs_table, live_training, page_runs
-from lib.url_settings import URL, SettingsLink
 
 PAGE_KEY = "parameter_sharing"
 PAGE_PATH = "parameter_sharing"

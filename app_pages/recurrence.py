@@ -3,9 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from lib.charts import line_chart, time_chart
-from lib.diagrams import unrolled_rnn_dot
-from lib.recurrence import (
+from lib.app.presets import PRESETS
+from lib.app.uploads import upload_box
+from lib.app.url_settings import URL, SettingsLink
+from lib.data.series import SeriesUploadError, parse_uploaded_series
+from lib.engine.charts import line_chart, time_chart
+from lib.engine.diagrams import unrolled_rnn_dot
+from lib.engine.training import live_training, page_runs
+from lib.page_glue.recurrence import (
     AUTOREGRESSIVE_KINDS,
     NEURAL_KINDS,
     RECURRENT_KINDS,
@@ -31,11 +36,6 @@ from lib.recurrence import (
     train_forecasters,
     verdict,
 )
-from lib.timeseries import SeriesUploadError, parse_uploaded_series
-from lib.presets import PRESETS
-from lib.training import live_training, page_runs
-from lib.uploads import upload_box
-from lib.url_settings import URL, SettingsLink
 
 PAGE_KEY = "recurrence"
 PAGE_PATH = "recurrence"

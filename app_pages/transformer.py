@@ -7,13 +7,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.attention import attention_numpy
-from lib.attention_page import attention_frame
-from lib.charts import attention_heatmap, line_chart, show
-from lib.presets import PRESETS
-from lib.training import live_training, page_runs
-from lib.transformer import POSITION_NAMES, POSITIONS, attention_layer_names
-from lib.transformer_page import (
+from lib.app.presets import PRESETS
+from lib.app.url_settings import URL, SettingsLink
+from lib.engine.charts import attention_heatmap, line_chart, show
+from lib.engine.training import live_training, page_runs
+from lib.models.attention import attention_numpy
+from lib.models.transformer import POSITION_NAMES, POSITIONS, attention_layer_names
+from lib.page_glue.attention_page import attention_frame
+from lib.page_glue.transformer_page import (
     COMPARED_PAGES,
     KNOCKOUT_SENTENCES,
     PAGE_KEY,
@@ -40,7 +41,7 @@ from lib.transformer_page import (
     silenced_translator,
     walkthrough,
 )
-from lib.translator_page import (
+from lib.page_glue.translator_page import (
     FAMILY_TABLE_COLUMNS,
     MAX_PARAMETERS,
     choose_corpus,
@@ -54,7 +55,6 @@ from lib.translator_page import (
     training_pairs_slider,
     translate,
 )
-from lib.url_settings import URL, SettingsLink
 
 PAGE_PATH = "transformer"
 

@@ -3,12 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from lib.charts import line_chart, points_chart
-from lib.diagrams import professor_forcing_dot, seq2seq_dot
-from lib.seq2seq import CELLS, MAX_INPUT_WORDS, prepare_source
-from lib.presets import PRESETS
-from lib.training import live_training
-from lib.translator_page import (
+from lib.app.presets import PRESETS
+from lib.app.url_settings import URL, SettingsLink
+from lib.engine.charts import line_chart, points_chart
+from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
+from lib.engine.training import live_training
+from lib.models.decoding import MAX_INPUT_WORDS, prepare_source
+from lib.models.seq2seq import CELLS
+from lib.page_glue.translator_page import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
     EXAMPLE_SENTENCE,
@@ -48,7 +50,6 @@ from lib.translator_page import (
     translate,
     vocabulary_frames,
 )
-from lib.url_settings import URL, SettingsLink
 
 PAGE_KEY = "translator"
 PAGE_PATH = "translator"

@@ -3,8 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from lib.charts import line_chart
-from lib.long_memory import (
+from lib.app.presets import PRESETS
+from lib.app.url_settings import URL, SettingsLink
+from lib.engine.charts import line_chart
+from lib.engine.training import live_training, page_runs
+from lib.models.long_memory import (
     CLIP_NORM,
     DEFAULT_BUDGET,
     DEFAULT_LAG,
@@ -13,10 +16,7 @@ from lib.long_memory import (
     SETUPS,
     SWEEP_LAGS,
 )
-from lib.presets import PRESETS
-from lib.training import live_training, page_runs
-from lib.url_settings import URL, SettingsLink
-from lib.vanishing import (
+from lib.page_glue.vanishing import (
     activation_frame,
     bptt_terms,
     gate_traces,

@@ -11,7 +11,7 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 Baseline: the Home page's rerun (no widgets), before the page and again after it.
                 Target: under 0.2 s (the Translator's for its step slider).
     press       The page's "Train from scratch" with its defaults, through what the button runs:
-                `lib.translator_page.train_from_scratch` with `AttentionSettings()` (dot score, GRU
+                `lib.page_glue.translator_page.train_from_scratch` with `AttentionSettings()` (dot score, GRU
                 256, embedding 64, 24,000 pairs, 2 epochs, batches of 64 bucketed by length, Adam
                 0.006 decaying along a cosine), the held-out alignment accuracy
                 (`alignment_callbacks`), and the live heatmap of `fixed_sentence_view` snapshotted
@@ -31,8 +31,8 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 --repeats pairs, engine and plain alternating which goes first.
     long BLEU   The shipped attention model (data/attention) against the shipped seq2seq without
                 attention (data/translator), greedy, on the same 500 held-out pairs of
-                `make_corpus(48000, 500, seed=0)` (`lib.seq2seq.evaluate_translator`): corpus BLEU
-                (`lib.bleu.corpus_bleu`) on the pairs whose English has 21 to 30 words, and overall.
+                `make_corpus(48000, 500, seed=0)` (`lib.models.decoding.evaluate_translator`): corpus BLEU
+                (`lib.data.bleu.corpus_bleu`) on the pairs whose English has 21 to 30 words, and overall.
                 Target (the issue): attention at least 20 BLEU higher on the long sentences.
     to reach    The Translator page's default press (`ScratchSettings()`: GRU 256, 48,000 pairs, 3
                 epochs) through the same `train_from_scratch`, measured here: its final held-out
@@ -61,7 +61,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The app's background warm-up (lib/warm_up.py) would load models behind the measurements.
+# The app's background warm-up (lib/app/warm_up.py) would load models behind the measurements.
 os.environ.setdefault("RNN_PLAYGROUND_WARM_UP", "0")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -143,10 +143,11 @@ def measure_reruns() -> dict:
 def long_sentence_bleu(loaders: dict | None = None) -> dict:
     """Greedy held-out BLEU, overall and on 21-30-word English, of each shipped model: `loaders` maps
     a name to the function loading it (default: the attention model and the seq2seq)."""
-    from lib.attention import load_attention_translator
-    from lib.bleu import corpus_bleu
-    from lib.corpus import make_corpus
-    from lib.seq2seq import evaluate_translator, load_translator
+    from lib.data.bleu import corpus_bleu
+    from lib.data.grammar import make_corpus
+    from lib.models.attention import load_attention_translator
+    from lib.models.decoding import evaluate_translator
+    from lib.models.seq2seq import load_translator
 
     corpus = make_corpus(48_000, 500, seed=0)
     loaders = loaders or {"attention": load_attention_translator, "seq2seq": load_translator}
@@ -239,10 +240,10 @@ def plain_press(settings, corpus) -> dict:
     """The baseline of a press: `model.fit` of `settings.build` (same seed) on the bucketed batches
     `train_from_scratch` makes, its cosine schedule and peak, the same held-out validation data, and
     no callbacks at all; encoding and building on its clock too, as in the press."""
-    import lib.translator_page as page
-    from lib.corpus import encode_pairs, tokenize
-    from lib.seq2seq import (DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, bucketed_dataset, compile_seq2seq,
-                             cosine_learning_rate)
+    import lib.page_glue.translator_page as page
+    from lib.data.corpus import encode_pairs, tokenize
+    from lib.models.seq2seq import (DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, bucketed_dataset, compile_seq2seq,
+                                    cosine_learning_rate)
 
     started, cpu_started = time.perf_counter(), time.process_time()
     vocabularies = page.corpus_vocabularies(page.GRAMMAR_KEY, corpus)
@@ -267,15 +268,15 @@ def plain_press(settings, corpus) -> dict:
 
 def engine_press(page_key: str, settings, corpus, area, view=None, snapshots_per_epoch: int | None = None,
                  extra_metrics: tuple[str, ...] = (), timed_callbacks: dict | None = None, probe: bool = False) -> dict:
-    """A page's "Train from scratch": `lib.translator_page.train_from_scratch` with `settings`, the
+    """A page's "Train from scratch": `lib.page_glue.translator_page.train_from_scratch` with `settings`, the
     engine's chart and the held-out BLEU, and the page's additions, each behind a thin timer:
     `view` = (snapshot, draw_snapshot), the live view's functions, snapshotted `snapshots_per_epoch`
     times per epoch; `timed_callbacks` = {name: factory(translator) -> callbacks}, the page's own
     epoch-end measures (written into `extra_metrics`). With `probe`, the held-out token accuracy is
     also measured at each snapshot, off the clock."""
-    import lib.training as training
-    import lib.translator_page as page
-    from lib.corpus import encode_pairs
+    import lib.engine.training as training
+    import lib.page_glue.translator_page as page
+    from lib.data.corpus import encode_pairs
 
     history: list = []
     costs = Costs()
@@ -289,7 +290,7 @@ def engine_press(page_key: str, settings, corpus, area, view=None, snapshots_per
             snapshot, draw_snapshot = view
             snapshot = costs.timed("snapshots", snapshot)
             if probe:
-                from lib.seq2seq import teacher_forced_accuracy
+                from lib.models.decoding import teacher_forced_accuracy
 
                 encoded = {}
                 page_snapshot = snapshot
@@ -334,8 +335,8 @@ def run_press(job: str, area) -> dict:
     """translator: the Translator page's default press; attention: the Attention page's default
     press; attention_probe: the same, measuring the held-out token accuracy at each snapshot;
     attention_plain: `fit` of the same model on the same batches, no callbacks."""
-    import lib.translator_page as page
-    from lib import attention_page
+    import lib.page_glue.translator_page as page
+    from lib.page_glue import attention_page
 
     corpus = page.default_corpus()
     if job == "attention_plain":

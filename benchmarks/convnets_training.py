@@ -7,7 +7,7 @@ What it measures
     (AppTest), in the same run and in alternating order:
 
     * plain   build both models and `model.fit(...)` each, nothing else;
-    * page    `lib.convnets.train_convnet_and_mlp(...)`, exactly what the page's Train button runs:
+    * page    `lib.models.shifted_digits.train_convnet_and_mlp(...)`, exactly what the page's Train button runs:
               both models through the live engine into one chart, then the translation test (shifts
               0 to 4 in eight directions on 360 digits) and the gallery's guesses at every move.
 
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The app's background warm-up (lib/warm_up.py) would load models behind the measurements.
+# The app's background warm-up (lib/app/warm_up.py) would load models behind the measurements.
 os.environ.setdefault("RNN_PLAYGROUND_WARM_UP", "0")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,20 +49,22 @@ def bench_script(variant: str) -> None:
 
     import streamlit as st
 
-    from lib.convnets import (
-        DEFAULT_BATCH_SIZE,
+    from lib.models.builders import compile_classifier
+    from lib.models.convnets import (
         DEFAULT_CANVAS_SIDE,
-        DEFAULT_CONVNET_EPOCHS,
-        DEFAULT_LEARNING_RATE,
         DEFAULT_SPEC,
         build_convnet,
         build_matched_mlp,
-        canvas_digits,
         convnet_parameter_count,
+    )
+    from lib.models.shifted_digits import (
+        DEFAULT_BATCH_SIZE,
+        DEFAULT_CONVNET_EPOCHS,
+        DEFAULT_LEARNING_RATE,
+        canvas_digits,
         train_convnet_and_mlp,
         training_spec,
     )
-    from lib.models import compile_classifier
 
     spec = training_spec(DEFAULT_SPEC, DEFAULT_CANVAS_SIDE)
     digits = canvas_digits(canvas_side=DEFAULT_CANVAS_SIDE)

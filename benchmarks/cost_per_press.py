@@ -1,12 +1,12 @@
 """Cost per press: the CPU seconds and wall seconds of each page's default press, and what a room needs.
 
 What it measures
-    For every page of the course that trains (lib.course.COURSE_PAGES), in a fresh process of its
+    For every page of the course that trains (lib.app.course.COURSE_PAGES), in a fresh process of its
     own, under AppTest, the way a participant's first press runs on the server: the whole app
     (`streamlit_app.py`, so the navigation, the patches and the page as served), switched to the page
     and left at its defaults (that first run, which imports TensorFlow and loads the page's shipped
     models, is not counted), then the page's training button (the one before "Stop" in the engine's
-    row, `lib.training.training_buttons`) clicked once. Around that one rerun:
+    row, `lib.engine.training.training_buttons`) clicked once. Around that one rerun:
 
     * CPU seconds of the process (`time.process_time`: every thread, TensorFlow's pools included);
     * wall seconds, with nothing else of the app running in the process ("alone"; other jobs on the
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 
-from lib.course import COURSE_PAGES  # noqa: E402  (no TensorFlow: the page list only)
+from lib.app.course import COURSE_PAGES  # noqa: E402  (no TensorFlow: the page list only)
 
 ROOM = 30
 CORES = (2, 8)
@@ -60,7 +60,7 @@ def child(page_path: str) -> None:
     """In this fresh process: open the page, then time one press of its training button."""
     from streamlit.testing.v1 import AppTest
 
-    import lib.training as training
+    import lib.engine.training as training
 
     trained: list = []
     original_remember = training._remember

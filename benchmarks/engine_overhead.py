@@ -1,8 +1,8 @@
-"""Engine overhead: wall time of training through `lib.training.train_live` against plain `model.fit`.
+"""Engine overhead: wall time of training through `lib.engine.training.train_live` against plain `model.fit`.
 
 What it measures
-    The digits demo of the Parameter-sharing page (lib.overfitting.build_digit_mlp on
-    lib.digits.split_digits, batch 32, Adam, loss + accuracy) trained three ways, on the same
+    The digits demo of the Parameter-sharing page (lib.models.overfitting.build_digit_mlp on
+    lib.data.digits.split_digits, batch 32, Adam, loss + accuracy) trained three ways, on the same
     architecture, data, epochs and initializer seed, with a fresh model every time:
 
     * plain     `model.fit(..., validation_data=..., shuffle=True, verbose=0)`;
@@ -63,9 +63,9 @@ def bench_script(train_count: int, hidden_units: int, epochs: int) -> None:
 
     import streamlit as st
 
-    import lib.training as training
-    from lib.digits import split_digits
-    from lib.overfitting import DEMO_BATCH_SIZE, DEMO_METRICS, build_digit_mlp
+    import lib.engine.training as training
+    from lib.data.digits import split_digits
+    from lib.models.overfitting import DEMO_BATCH_SIZE, DEMO_METRICS, build_digit_mlp
 
     splits = split_digits(train_count)
     if st.session_state.get("warmup"):
@@ -166,7 +166,7 @@ def bench_script(train_count: int, hidden_units: int, epochs: int) -> None:
 
 def redraw_breakdown(run, metrics: list[str], repeats: int = 15) -> dict[str, float]:
     """Median seconds of each step of one redraw of `run`'s chart, outside Streamlit."""
-    from lib.charts import training_chart
+    from lib.engine.charts import training_chart
 
     steps = {"history_frame": [], "training_chart": [], "to_dict": [], "json": []}
     for _ in range(repeats):

@@ -14,7 +14,7 @@ What it measures
        TensorFlow;
     4. after pressing "Train" with the page's default settings (100 digits, 512 hidden units,
        60 epochs) and waiting for the run to finish;
-    5. after a second training (the newest runs keep their models: lib.training.MODELS_KEPT_PER_PAGE = 3);
+    5. after a second training (the newest runs keep their models: lib.engine.training.MODELS_KEPT_PER_PAGE = 3);
     6. the Translator page opened in the same session (the shipped seq2seq model and the
        48,000-pair corpus, both cached once per process), then in a second browser session.
 

@@ -6,8 +6,8 @@ What it measures
     layer, 5 epochs, batch 64) trained two ways inside a real Streamlit script context (AppTest), in
     the same run and in alternating order:
 
-    * plain   `model.fit(...)` on each of the three models built by `lib.recurrence.build_forecaster`;
-    * page    `lib.recurrence.train_forecasters(...)`, exactly what the page's Train button runs:
+    * plain   `model.fit(...)` on each of the three models built by `lib.page_glue.recurrence.build_forecaster`;
+    * page    `lib.page_glue.recurrence.train_forecasters(...)`, exactly what the page's Train button runs:
               the three models one after another through the live engine, plus their test forecasts.
 
     It also records, for the page variant, the time from the call to the engine's first chart
@@ -49,8 +49,8 @@ def bench_script(variant: str, series_key: str = "hourly") -> None:
 
     import streamlit as st
 
-    import lib.training as training
-    from lib.recurrence import (
+    import lib.engine.training as training
+    from lib.page_glue.recurrence import (
         NEURAL_KINDS,
         SOURCES,
         ForecasterSettings,

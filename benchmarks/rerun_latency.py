@@ -17,7 +17,7 @@ What it measures
     machinery. For information it also times a few cache-miss reruns (hidden units never seen
     before, so `built_mlp_parameter_count` builds a real Keras model), which a participant meets
     the first time they pick a value. Last, it puts Streamlit's own after-run clean-up back (which
-    calls keras.backend.clear_session(); lib/streamlit_patches.py removes it) and times the same
+    calls keras.backend.clear_session(); lib/engine/streamlit_patches.py removes it) and times the same
     reruns again, so the cost of that reset is measured in the same run.
 
 Target
@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The app's background warm-up (lib/warm_up.py) would load models behind the measurements.
+# The app's background warm-up (lib/app/warm_up.py) would load models behind the measurements.
 os.environ.setdefault("RNN_PLAYGROUND_WARM_UP", "0")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,7 +47,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 TARGET_SECONDS = 0.2
 RERUNS = 20
 COLD_RERUNS = 4
-# Streamlit's own clean-up, kept before the app's first run replaces it (lib/streamlit_patches.py).
+# Streamlit's own clean-up, kept before the app's first run replaces it (lib/engine/streamlit_patches.py).
 STREAMLIT_CLEAN_UP = script_runner._clean_problem_modules
 PAGE = "app_pages/parameter_sharing.py"
 HOME = "app_pages/home.py"
@@ -150,10 +150,10 @@ def main() -> None:
 
     # --- For comparison: Streamlit's own clean-up put back, in this process only ----------------
     # Streamlit's ScriptRunner calls `_clean_problem_modules()` after every script run, which calls
-    # keras.backend.clear_session() once keras is imported; lib/streamlit_patches.py replaces it at
+    # keras.backend.clear_session() once keras is imported; lib/engine/streamlit_patches.py replaces it at
     # the top of every run. Here the patch is disabled and Streamlit's original restored, to measure
     # what the patch saves in the same run.
-    import lib.streamlit_patches as patches
+    import lib.engine.streamlit_patches as patches
 
     patched_clean, keep = script_runner._clean_problem_modules, patches.keep_keras_state_between_reruns
     patches.keep_keras_state_between_reruns = lambda: None

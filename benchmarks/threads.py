@@ -57,7 +57,7 @@ def default_press_parts():
     """The Recurrence page's default press, as (data, [(kind, build)]), from the page's own defaults:
     the first series of the page's radio, its default history and horizon, every neural kind (the
     multiselect's default) and `ForecasterSettings()`."""
-    from lib.recurrence import NEURAL_KINDS, SOURCES, ForecasterSettings, build_forecaster, forecasting_data, load_source
+    from lib.page_glue.recurrence import NEURAL_KINDS, SOURCES, ForecasterSettings, build_forecaster, forecasting_data, load_source
 
     source_key = next(iter(SOURCES))
     source = SOURCES[source_key]
@@ -73,7 +73,7 @@ def default_press_parts():
 
 def press(data, settings, builders) -> float:
     """One default press by plain fit: every model in turn; returns its wall seconds."""
-    from lib.recurrence import BATCH_SIZE
+    from lib.page_glue.recurrence import BATCH_SIZE
 
     started = time.perf_counter()
     for _, build in builders:
@@ -85,7 +85,7 @@ def press(data, settings, builders) -> float:
 def child() -> None:
     """One configuration in this fresh process: warm-up, a press alone, then two presses at once."""
     data, settings, builders = default_press_parts()
-    from lib.recurrence import BATCH_SIZE
+    from lib.page_glue.recurrence import BATCH_SIZE
 
     # Warm-up: starts TensorFlow's runtime (and its pools) and Keras's training code, untimed.
     builders[0][1]().fit(data.x_train[:256], data.y_train[:256], epochs=1, batch_size=BATCH_SIZE, verbose=0)

@@ -20,7 +20,7 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 corpus BLEU overall and on the pairs whose English has 21 to 30 words.
     per epoch   One epoch of plain `fit` (no callbacks, no validation) of the page's default
                 Transformer (`TransformerSettings()`: 2 layers, 4 heads, d 128, ff 256, sinusoidal
-                positions) and of an attention GRU (`lib.attention.build_attention_seq2seq`, dot
+                positions) and of an attention GRU (`lib.models.attention.build_attention_seq2seq`, dot
                 score, embedding 64) whose units are chosen so that both have about the same number
                 of parameters (both counts printed), on the same length-bucketed batches of the
                 page's 24,000 training pairs (a fresh `bucketed_dataset(seed=0)` for each, so the
@@ -30,8 +30,8 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 pairs, alternating which model goes first. Run before the presses, so that both
                 sides of the press comparison find TensorFlow's training code warm.
     press       The page's "Train from scratch" with its defaults, through what the button runs:
-                `lib.translator_page.train_from_scratch` with `TransformerSettings()` (24,000 pairs,
-                2 epochs, batches of 64 bucketed by length, Adam at lib.transformer.DEFAULT_LEARNING_RATE
+                `lib.page_glue.translator_page.train_from_scratch` with `TransformerSettings()` (24,000 pairs,
+                2 epochs, batches of 64 bucketed by length, Adam at lib.models.transformer.DEFAULT_LEARNING_RATE
                 decaying along a cosine), the held-out BLEU every epoch, and the live map of
                 `head_view(corpus, settings.watched_layer, settings.watched_head)` (the last decoder
                 layer's cross-attention, head 1) snapshotted SNAPSHOTS_PER_EPOCH times per epoch; in
@@ -66,7 +66,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The app's background warm-up (lib/warm_up.py) would load models behind the measurements.
+# The app's background warm-up (lib/app/warm_up.py) would load models behind the measurements.
 os.environ.setdefault("RNN_PLAYGROUND_WARM_UP", "0")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -132,8 +132,8 @@ def transformer_moves(app) -> dict:
 def run_press(job: str, area) -> dict:
     """transformer: the Transformer page's default press, with its live map of one head;
     transformer_plain: `fit` of the same model on the same batches, no callbacks."""
-    import lib.translator_page as page
-    from lib import transformer_page
+    import lib.page_glue.translator_page as page
+    from lib.page_glue import transformer_page
 
     corpus = page.default_corpus()
     settings = transformer_page.TransformerSettings()
@@ -150,7 +150,7 @@ def run_press(job: str, area) -> dict:
 
 def matching_units(parameters: int, vocabularies, embedding_size: int) -> int:
     """The (even) GRU units whose attention model's parameter count is nearest `parameters`."""
-    from lib.attention import attention_layer_counts
+    from lib.models.attention import attention_layer_counts
 
     def count(units: int) -> int:
         return sum(c.total for c in attention_layer_counts(len(vocabularies[0]), len(vocabularies[1]), "dot", units,
@@ -163,9 +163,9 @@ def epoch_fit(kind: str, train, vocabularies, units: int) -> dict:
     """One epoch of plain `fit` of the default Transformer or of the attention GRU on fresh bucketed batches."""
     import keras
 
-    from lib import attention_page, transformer_page
-    from lib.attention import build_attention_seq2seq
-    from lib.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, bucketed_dataset, compile_seq2seq, cosine_learning_rate
+    from lib.models.attention import build_attention_seq2seq
+    from lib.models.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, bucketed_dataset, compile_seq2seq, cosine_learning_rate
+    from lib.page_glue import attention_page, transformer_page
 
     if kind == "transformer":
         settings = transformer_page.TransformerSettings()
@@ -195,9 +195,9 @@ def epoch_fit(kind: str, train, vocabularies, units: int) -> dict:
 
 
 def measure_epochs(repeats: int) -> dict:
-    import lib.translator_page as page
-    from lib import attention_page, transformer_page
-    from lib.corpus import encode_pairs
+    import lib.page_glue.translator_page as page
+    from lib.data.corpus import encode_pairs
+    from lib.page_glue import attention_page, transformer_page
 
     corpus = page.default_corpus()
     vocabularies = page.corpus_vocabularies(page.GRAMMAR_KEY, corpus)
@@ -247,9 +247,9 @@ def main() -> None:
           f"{', '.join(f'{s:.2f}' for s in cached)} s; metrics on screen at the end: {reruns['metrics']}", flush=True)
 
     # --- 3. BLEU
-    from lib.attention import load_attention_translator
-    from lib.seq2seq import load_translator
-    from lib.transformer import load_transformer_translator
+    from lib.models.attention import load_attention_translator
+    from lib.models.seq2seq import load_translator
+    from lib.models.transformer import load_transformer_translator
 
     bleu = long_sentence_bleu({"transformer": load_transformer_translator, "attention": load_attention_translator,
                                "seq2seq": load_translator})

@@ -1,7 +1,7 @@
 """Translator page: pretrained load time, one-sentence translation time, and time from scratch to 90 %.
 
 What it measures (each beside a baseline measured in the same run; nothing is asserted)
-    load        `lib.seq2seq.load_translator()` (the model, both vocabularies, the step-by-step
+    load        `lib.models.seq2seq.load_translator()` (the model, both vocabularies, the step-by-step
                 decoder's graphs), TensorFlow already imported; baseline: `keras.saving.load_model`
                 of the same file alone.
     translate   one sentence, greedy, with the pretrained model: the first call (which traces the
@@ -11,7 +11,7 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 same figure the page charts) first reaches 90 %, from scratch with the page's default
                 settings (GRU 256, embedding 64, 1 layer, the context at every decoder step; 48,000
                 pairs, 3 epochs, batches of 64, Adam 0.006 decaying along a cosine over the 3 epochs):
-                * page  `lib.translator_page.train_from_scratch`, what the page's button runs: length-
+                * page  `lib.page_glue.translator_page.train_from_scratch`, what the page's button runs: length-
                         bucketed batches, the live engine, the held-out BLEU every epoch;
                         run --repeats times (the machine's speed swings from one minute to the next);
                 * plain the baseline: `model.fit` of the same model with the same schedule on arrays
@@ -46,7 +46,7 @@ SENTENCE = "the small cat does not see the green houses"
 def bench_loading_and_translating() -> dict[str, float]:
     import keras
 
-    from lib import seq2seq
+    from lib.models import decoding, seq2seq
 
     seq2seq._keras_classes()
     started = time.perf_counter()
@@ -58,12 +58,12 @@ def bench_loading_and_translating() -> dict[str, float]:
 
     ids = translator.source_vocabulary.encode(SENTENCE)
     started = time.perf_counter()
-    seq2seq.greedy_decode(translator, ids)
+    decoding.greedy_decode(translator, ids)
     first = time.perf_counter() - started
     timings = []
     for _ in range(20):
         started = time.perf_counter()
-        seq2seq.greedy_decode(translator, ids)
+        decoding.greedy_decode(translator, ids)
         timings.append(time.perf_counter() - started)
     import numpy as np
 
@@ -86,9 +86,9 @@ def bench_scratch(variant: str) -> None:
     import keras
     import streamlit as st
 
-    import lib.translator_page as page
-    from lib import seq2seq
-    from lib.corpus import encode_pairs
+    import lib.page_glue.translator_page as page
+    from lib.data.corpus import encode_pairs
+    from lib.models import seq2seq
 
     reached = {}
 

@@ -70,8 +70,8 @@ def press_script(variant: str) -> None:
 
     import streamlit as st
 
-    from lib.long_memory import DEFAULT_BUDGET, SETUPS, build_long_memory_model, fresh_sequences, held_out_sequences
-    from lib.vanishing import default_contrast, train_memory_press
+    from lib.models.long_memory import DEFAULT_BUDGET, SETUPS, build_long_memory_model, fresh_sequences, held_out_sequences
+    from lib.page_glue.vanishing import default_contrast, train_memory_press
 
     contrast = default_contrast()
     setup, lag = SETUPS[contrast.setup], contrast.lag

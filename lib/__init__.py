@@ -1,1 +1,4 @@
-"""Everything the pages use: data, models, the parameter counter, the training engine and the charts."""
+"""Everything the pages use, grouped by concern: the training engine and drawing (`engine`), serving a
+page (`app`), data (`data`), models and their measurements (`models`) and each page's Streamlit glue
+(`page_glue`).
+"""

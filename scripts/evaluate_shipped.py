@@ -1,7 +1,7 @@
 """Measure the shipped translators on the held-out sentences once, and ship the figures beside each model.
 
 The pages read `data/<model>/evaluation.json` instead of measuring in the server at the first visit
-(lib/shipped_evaluations.py); each file names the model file's SHA-256 and the corpus it was measured
+(lib/app/shipped_evaluations.py); each file names the model file's SHA-256 and the corpus it was measured
 on, so a retrained model is measured again by the page until this script is run again.
 
 Run from the repository root after training a shipped model:  python scripts/evaluate_shipped.py
@@ -16,15 +16,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib.attention import ATTENTION_DIRECTORY  # noqa: E402
-from lib.attention import MODEL_FILE as ATTENTION_MODEL_FILE  # noqa: E402
-from lib.attention_page import measure_pretrained_attention_evaluation  # noqa: E402
-from lib.seq2seq import MODEL_FILE, TRANSLATOR_DIRECTORY  # noqa: E402
-from lib.shipped_evaluations import save_evaluation  # noqa: E402
-from lib.transformer import MODEL_FILE as TRANSFORMER_MODEL_FILE  # noqa: E402
-from lib.transformer import TRANSFORMER_DIRECTORY  # noqa: E402
-from lib.transformer_page import measure_pretrained_transformer_evaluation  # noqa: E402
-from lib.translator_page import default_corpus, measure_pretrained_evaluation  # noqa: E402
+from lib.app.shipped_evaluations import save_evaluation  # noqa: E402
+from lib.models.attention import ATTENTION_DIRECTORY  # noqa: E402
+from lib.models.attention import MODEL_FILE as ATTENTION_MODEL_FILE  # noqa: E402
+from lib.models.seq2seq import MODEL_FILE, TRANSLATOR_DIRECTORY  # noqa: E402
+from lib.models.transformer import MODEL_FILE as TRANSFORMER_MODEL_FILE  # noqa: E402
+from lib.models.transformer import TRANSFORMER_DIRECTORY  # noqa: E402
+from lib.page_glue.attention_page import measure_pretrained_attention_evaluation  # noqa: E402
+from lib.page_glue.transformer_page import measure_pretrained_transformer_evaluation  # noqa: E402
+from lib.page_glue.translator_page import default_corpus, measure_pretrained_evaluation  # noqa: E402
 
 SHIPPED = [
     (TRANSLATOR_DIRECTORY, MODEL_FILE, measure_pretrained_evaluation),

@@ -1,7 +1,7 @@
 """Measure how far back SimpleRNN, LSTM and GRU remember, on fresh sequences: data/long_memory_sweep.csv.
 
 Every (setup, cell, clipping, lag, seed) trains once on a stream of fresh sequences with the same
-budget in updates (`lib.long_memory.DEFAULT_BUDGET`), in both setups (`lib.long_memory.SETUPS`:
+budget in updates (`lib.models.long_memory.DEFAULT_BUDGET`), in both setups (`lib.models.long_memory.SETUPS`:
 Keras's modern defaults and the 1990s setting), plus the SimpleRNN with gradient clipping in each
 setup; its held-out accuracy is written as one CSV row. The file is rewritten after every run, so an
 interrupted sweep still leaves the runs it finished, and a rerun with `--resume` skips them.
@@ -33,7 +33,7 @@ if str(REPO_ROOT) not in sys.path:  # Lets the script run from any directory.
 
 import pandas as pd  # noqa: E402
 
-from lib import long_memory  # noqa: E402
+from lib.models import long_memory  # noqa: E402
 
 SWEEP_COLUMNS = [
     "setup",

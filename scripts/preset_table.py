@@ -1,4 +1,4 @@
-"""Print the README's table of presets (lib/presets.py), one row per preset, links relative to the app."""
+"""Print the README's table of presets (lib/app/presets.py), one row per preset, links relative to the app."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from lib.course import COURSE_PAGES  # noqa: E402
-from lib.presets import PRESETS  # noqa: E402
+from lib.app.course import COURSE_PAGES  # noqa: E402
+from lib.app.presets import PRESETS  # noqa: E402
 
 
 def preset_table() -> str:

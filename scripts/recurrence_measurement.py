@@ -1,7 +1,7 @@
 """Measure what the Recurrence page's Train button shows, for chosen series and (T, h), and print the tables.
 
 The figures the page and data/README.md quote about which model wins come from this script: it
-runs the page's own code (`lib.recurrence.train_forecasters` with the page's default
+runs the page's own code (`lib.page_glue.recurrence.train_forecasters` with the page's default
 `ForecasterSettings`: 32 units, one layer, 5 epochs, learning rate 3e-3, batch 64, seed 0) inside a
 Streamlit script context (AppTest), then prints the page's comparison table and verdict.
 
@@ -40,7 +40,7 @@ def press_script(series_key: str, noise: float, history: int, horizon: int, epoc
 
     import streamlit as st
 
-    from lib.recurrence import (
+    from lib.page_glue.recurrence import (
         NEURAL_KINDS,
         SOURCES,
         ForecasterSettings,
@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="write the first shape's errors to the page's file")
     arguments = parser.parse_args()
 
-    from lib.recurrence import ForecasterSettings
+    from lib.page_glue.recurrence import ForecasterSettings
 
     epochs = arguments.epochs or ForecasterSettings().epochs
     for shape in arguments.shapes:
@@ -98,7 +98,7 @@ def record(table, series_key: str, noise: float, history: int, horizon: int, epo
     """Replace the series' rows of the page's measurement file with this press's test errors."""
     import pandas as pd
 
-    from lib.recurrence import DEFAULT_PRESSES_FILE
+    from lib.page_glue.recurrence import DEFAULT_PRESSES_FILE
 
     error_column = next(column for column in table.columns if column.startswith("Test MAE") and "°F" not in column)
     rows = pd.DataFrame({

@@ -8,8 +8,8 @@
 Both models share everything but the model: the corpus, the vocabularies, the held-out sentences,
 the recipe and the measurements, so their figures compare on the same sentences. The recipe is the
 page's "Train from scratch" at its default settings, run for more epochs:
-length-bucketed batches (lib.seq2seq.bucketed_dataset) and Adam's step size decaying along a cosine
-over the planned epochs (lib.seq2seq.cosine_learning_rate). The corpus, the initial weights and the
+length-bucketed batches (lib.models.seq2seq.bucketed_dataset) and Adam's step size decaying along a cosine
+over the planned epochs (lib.models.seq2seq.cosine_learning_rate). The corpus, the initial weights and the
 batches all follow from --seed, so the same command on the same versions gives the same model (up
 to the floating-point order of a multi-core CPU). The script writes the model (native .keras), both vocabularies, and metrics.json: the held-out
 figures, the training time, and when the held-out token accuracy first reached 90 %.
@@ -32,9 +32,10 @@ if str(ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from lib import attention, seq2seq, transformer  # noqa: E402
-from lib.bleu import bleu_by_source_length  # noqa: E402
-from lib.corpus import Vocabulary, encode_pairs, make_corpus  # noqa: E402
+from lib.data.bleu import bleu_by_source_length  # noqa: E402
+from lib.data.corpus import Vocabulary, encode_pairs  # noqa: E402
+from lib.data.grammar import make_corpus
+from lib.models import attention, decoding, seq2seq, transformer  # noqa: E402
 
 DEFAULT_TRAIN_SENTENCES = 48000
 DEFAULT_TEST_SENTENCES = 500
@@ -76,7 +77,7 @@ def main() -> None:
         model = transformer.build_transformer(len(source_vocabulary), len(target_vocabulary), **settings)
         translator_class = transformer.TransformerTranslator
         save, load = transformer.save_transformer_translator, transformer.load_transformer_translator
-    # The Transformer learns with a smaller step than the recurrent models (lib/transformer.py says why).
+    # The Transformer learns with a smaller step than the recurrent models (lib/models/transformer.py says why).
     peak_learning_rate = transformer.DEFAULT_LEARNING_RATE if arguments.model == "transformer" else seq2seq.DEFAULT_LEARNING_RATE
     batches = seq2seq.bucketed_dataset(train, seq2seq.DEFAULT_BATCH_SIZE, seed=arguments.seed)
     trainer = seq2seq.compile_seq2seq(model, seq2seq.cosine_learning_rate(arguments.epochs * len(batches), peak_learning_rate),
@@ -105,7 +106,7 @@ def main() -> None:
     seconds_to_90 = next((row["seconds"] for row in history if row["val_token_accuracy"] >= 0.9), None)
 
     translator = translator_class(model, source_vocabulary, target_vocabulary)
-    evaluation = seq2seq.evaluate_translator(translator, corpus.test, max_target_length=test.decoder_target.shape[1] - 1)
+    evaluation = decoding.evaluate_translator(translator, corpus.test, max_target_length=test.decoder_target.shape[1] - 1)
     by_length = bleu_by_source_length(evaluation.sources, evaluation.hypotheses, evaluation.references, model=arguments.model)
     save(translator, output)
 
@@ -115,12 +116,12 @@ def main() -> None:
     sentence = "the small cat does not see the green houses"
     ids = loaded.source_vocabulary.encode(sentence)
     started = time.perf_counter()
-    first = seq2seq.greedy_decode(loaded, ids)
+    first = decoding.greedy_decode(loaded, ids)
     first_translation_seconds = time.perf_counter() - started
     timings = []
     for _ in range(20):
         started = time.perf_counter()
-        seq2seq.greedy_decode(loaded, ids)
+        decoding.greedy_decode(loaded, ids)
         timings.append(time.perf_counter() - started)
 
     metrics = {
@@ -135,7 +136,7 @@ def main() -> None:
         "learning_rate": peak_learning_rate,
         "learning_rate_schedule": "cosine decay to 5 % over the planned batches",
         "batch_size": seq2seq.DEFAULT_BATCH_SIZE,
-        "batches": "length-bucketed (lib.seq2seq.bucketed_dataset)",
+        "batches": "length-bucketed (lib.models.seq2seq.bucketed_dataset)",
         "epochs": arguments.epochs,
         "train_sentences": len(corpus.train),
         "test_sentences": len(corpus.test),

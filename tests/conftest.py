@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from lib.warm_up import WARM_UP_VARIABLE
+from lib.app.warm_up import WARM_UP_VARIABLE
 from tests.browser_support import ROOT, chromium, served_app
 
 # AppTest runs the app inside this process: a background warm-up there would import TensorFlow

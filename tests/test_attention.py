@@ -1,4 +1,4 @@
-"""Unit tests for lib/attention.py: exact zeros on <pad>, masks that do not depend on how much padding
+"""Unit tests for lib/models/attention.py: exact zeros on <pad>, masks that do not depend on how much padding
 a batch carries, the notes' formula by hand, the step-by-step decoder against the teacher-forced
 model, the attention intervention, alignment accuracy, parameter counts, and save/load (including
 the shipped model's alignment on the page's example sentence)."""
@@ -10,9 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from lib import attention, seq2seq
-from lib.corpus import (END_ID, PAD_ID, START_ID, Clause, EncodedPairs, NounPhrase, Vocabulary, encode_pairs,
-                        make_corpus, render_aligned)
+from lib.data.corpus import END_ID, PAD_ID, START_ID, EncodedPairs, Vocabulary, encode_pairs
+from lib.data.grammar import Clause, NounPhrase, make_corpus, render_aligned
+from lib.models import attention, decoding
 
 UNITS, EMBEDDING = 16, 8
 
@@ -192,13 +192,13 @@ def test_override_uses_the_given_row_at_its_step_and_the_models_own_elsewhere(tr
     _, english, _ = small_corpus
     ids = english.encode(small_corpus[0].test[1][0])
     at_step = 2
-    own = seq2seq.greedy_decode(translator, ids, max_length=8)
+    own = decoding.greedy_decode(translator, ids, max_length=8)
     own_row = own.steps[at_step - 1].extras["attention"]
     chosen = int(np.argsort(own_row)[0])  # The word the model attends to least at that step.
     one_hot = np.zeros(len(ids), dtype=np.float32)
     one_hot[chosen] = 1.0
     override = attention.AttentionOverride(translator, at_step=at_step, weights=one_hot)
-    changed = seq2seq.greedy_decode(override, ids, max_length=8)
+    changed = decoding.greedy_decode(override, ids, max_length=8)
 
     np.testing.assert_array_equal(changed.steps[at_step - 1].extras["attention"], one_hot)
     assert changed.steps[at_step - 1].top_words != own.steps[at_step - 1].top_words
@@ -213,7 +213,7 @@ def test_override_uses_the_given_row_at_its_step_and_the_models_own_elsewhere(tr
             np.testing.assert_allclose(step.extras["attention"], extras["attention"][0], atol=1e-6)
             assert step.chosen_probability == pytest.approx(float(probabilities[0].max()), abs=1e-6)
     # A second decode with the same override starts counting again from the first word.
-    again = seq2seq.greedy_decode(override, ids, max_length=8)
+    again = decoding.greedy_decode(override, ids, max_length=8)
     np.testing.assert_array_equal(again.steps[at_step - 1].extras["attention"], one_hot)
     assert again.text == changed.text
 
@@ -289,7 +289,7 @@ def test_words_aligned_to_none_are_not_counted():
 @pytest.mark.parametrize("score", attention.SCORES)
 @pytest.mark.parametrize(("units", "embedding_size"), [(16, 8), (32, 12)])
 def test_parameter_counts_match_keras(score, units, embedding_size):
-    from lib.params import total_params
+    from lib.engine.params import total_params
 
     model = attention.build_attention_seq2seq(50, 70, score=score, units=units, embedding_size=embedding_size, seed=2)
     counts = attention.attention_layer_counts(50, 70, score=score, units=units, embedding_size=embedding_size)
@@ -323,7 +323,7 @@ def test_save_and_load_give_the_same_translation_and_attention(translators, smal
     assert attention.is_attention_model(loaded.model)
     for english, _ in small_corpus[0].test[:3]:
         ids = translator.source_vocabulary.encode(english)
-        before, after = seq2seq.greedy_decode(translator, ids, max_length=10), seq2seq.greedy_decode(loaded, ids, max_length=10)
+        before, after = decoding.greedy_decode(translator, ids, max_length=10), decoding.greedy_decode(loaded, ids, max_length=10)
         assert after.token_ids == before.token_ids
         for old, new in zip(before.steps, after.steps):
             np.testing.assert_allclose(new.extras["attention"], old.extras["attention"], atol=1e-6)
@@ -349,7 +349,7 @@ def test_shipped_model_translates_and_aligns_the_example():
     translator = attention.load_attention_translator()
     assert translator.settings == {"score": "dot", "units": 256, "embedding_size": 64}
     ids = translator.source_vocabulary.encode(EXAMPLE_ENGLISH)
-    trace = seq2seq.greedy_decode(translator, ids)
+    trace = decoding.greedy_decode(translator, ids)
     assert trace.stopped_at_end and trace.text == EXAMPLE_FRENCH
     looked_at = [int(step.extras["attention"].argmax()) for step in trace.steps[: len(EXAMPLE_ALIGNMENT)]]
     hits = sum(seen == gold for seen, gold in zip(looked_at, EXAMPLE_ALIGNMENT))

@@ -1,7 +1,7 @@
-"""Unit tests for lib/bleu.py: known values computed by hand, and agreement with sacrebleu.
+"""Unit tests for lib/data/bleu.py: known values computed by hand, and agreement with sacrebleu.
 
 sacrebleu is used only here, as the reference implementation (`pip install sacrebleu`); the app
-computes BLEU with lib/bleu.py and does not need it. sacrebleu is in requirements-dev.txt, so these tests always run.
+computes BLEU with lib/data/bleu.py and does not need it. sacrebleu is in requirements-dev.txt, so these tests always run.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pytest
 
-from lib.bleu import bleu_by_source_length, corpus_bleu, exact_match_rate
-from lib.corpus import generate_pairs
+from lib.data.bleu import bleu_by_source_length, corpus_bleu, exact_match_rate
+from lib.data.grammar import generate_pairs
 
 
 def test_identical_outputs_score_100_and_disjoint_ones_0():

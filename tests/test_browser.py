@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from lib.course import COURSE_PAGES
+from lib.app.course import COURSE_PAGES
 from tests.browser_support import served_app, wait_until_idle
 from tests.conftest import ARTIFACTS
 
@@ -196,7 +196,7 @@ def test_a_second_session_queues_while_the_only_slot_is_busy(browser, one_slot_a
 
 def default_memory_setting() -> tuple[str, int]:
     """The setup and lag the Vanishing-gradients page presses by default: the shipped sweep's clearest contrast."""
-    from lib.long_memory import clearest_contrast, load_sweep, summarise_sweep
+    from lib.models.long_memory import clearest_contrast, load_sweep, summarise_sweep
 
     contrast = clearest_contrast(summarise_sweep(load_sweep()))
     return contrast.setup, contrast.lag

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import Page
 
-from lib.course import COURSE_PAGES
+from lib.app.course import COURSE_PAGES
 from tests.browser_support import wait_until_idle
 from tests.test_browser import assert_no_exception
 

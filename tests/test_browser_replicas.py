@@ -27,7 +27,8 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
-from lib.timeseries import parse_uploaded_series, prepare_forecasting_data
+from lib.data.series import parse_uploaded_series
+from lib.models.timeseries import prepare_forecasting_data
 from tests.browser_support import free_port, haproxy_in_front, haproxy_server_addresses, served_app, wait_until_idle
 from tests.conftest import ARTIFACTS
 from tests.test_browser import assert_no_exception, move_slider
@@ -42,7 +43,7 @@ LOG_LINE = re.compile(
     r"\s(?P<backend>[\w-]+)/(?P<server>\S+) \S+ (?P<status>-?\d+) .*\{(?P<agent>[^}]*)\} \"(?P<method>\S+) (?P<path>\S+)"
 )
 UPLOAD_PATH = "/_stcore/upload_file/"
-UPLOAD_HISTORY = 48  # the Recurrence page's default history for an uploaded series (lib.recurrence.UPLOAD_SOURCE)
+UPLOAD_HISTORY = 48  # the Recurrence page's default history for an uploaded series (lib.page_glue.recurrence.UPLOAD_SOURCE)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from lib import charts
+from lib.engine import charts
 
 
 def history(loss_from: float, loss_to: float, metrics=("loss", "accuracy"), epochs: int = 3, batches: int = 20):
@@ -123,7 +123,7 @@ def test_the_specification_is_cached_per_scale_choice():
 
 
 def test_the_vanishing_pages_per_layer_chart_has_whole_number_ticks():
-    from lib.vanishing import mlp_gradients_chart
+    from lib.page_glue.vanishing import mlp_gradients_chart
 
     norms = pd.DataFrame({
         "layer": np.tile(np.arange(1, 11), 2),

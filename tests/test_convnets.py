@@ -8,7 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from lib.convnets import (
+from lib.data.digits import load_digits
+from lib.engine.params import count_dense_params, total_params
+from lib.models.convnets import (
     DEFAULT_CANVAS_SIDE,
     DEFAULT_SPEC,
     ConvLayerSpec,
@@ -16,32 +18,34 @@ from lib.convnets import (
     build_convnet,
     build_feature_extractor,
     build_matched_mlp,
-    canvas_digits,
     conv_layer_table,
     conv_parameter_count,
     convnet_parameter_count,
     feature_maps,
-    field_comparison_frame,
     first_layer_filters,
     layer_table_with_keras,
     matched_mlp_hidden_size,
-    measured_field,
     mlp_layer_table,
     parameters_by_input_side,
-    place_on_canvas,
-    receptive_field_table,
-    shift_directions,
-    shift_images,
     spec_output_sizes,
-    theoretical_field,
-    theoretical_mask,
-    translation_accuracy,
     trunk_of,
     trunk_output_side,
     validate_stack,
 )
-from lib.digits import load_digits
-from lib.params import count_dense_params, total_params
+from lib.models.receptive_field import (
+    field_comparison_frame,
+    measured_field,
+    receptive_field_table,
+    theoretical_field,
+    theoretical_mask,
+)
+from lib.models.shifted_digits import (
+    canvas_digits,
+    place_on_canvas,
+    shift_directions,
+    shift_images,
+    translation_accuracy,
+)
 
 RANDOM = np.random.default_rng(66)
 
@@ -375,7 +379,7 @@ def test_untrained_model_outputs_probabilities():
 
 def test_importing_the_module_does_not_load_tensorflow_or_streamlit():
     code = (
-        "import sys, lib.convnets; "
+        "import sys, lib.models.convnets; "
         "loaded = [name for name in ('tensorflow', 'keras', 'streamlit') if name in sys.modules]; "
         "assert not loaded, loaded"
     )

@@ -1,6 +1,6 @@
-"""Unit tests for lib/corpus.py: French agreement and gold word alignments on hand-written cases,
-determinism, the shipped corpus, the held-out split, the tokenizer and vocabularies, the
-teacher-forcing arrays and the upload validator."""
+"""Unit tests for lib/data/grammar.py and lib/data/corpus.py: French agreement and gold word
+alignments on hand-written cases, determinism, the shipped corpus, the held-out split, the tokenizer
+and vocabularies, the teacher-forcing arrays and the upload validator."""
 
 from __future__ import annotations
 
@@ -11,22 +11,24 @@ import re
 import numpy as np
 import pytest
 
-from lib import corpus
-from lib.corpus import (
+from lib.data import corpus
+from lib.data.corpus import (
+    SentencePairsError,
+    Vocabulary,
+    encode_pairs,
+    parse_sentence_pairs_tsv,
+)
+from lib.data.grammar import (
     Clause,
     NounPhrase,
     Pronoun,
     RelativeClause,
     Sentence,
-    SentencePairsError,
-    Vocabulary,
     alignment_pairs,
-    encode_pairs,
     generate_aligned_pairs,
     generate_pairs,
     gold_alignment_matrix,
     make_corpus,
-    parse_sentence_pairs_tsv,
     render_aligned,
     render_english,
     render_french,

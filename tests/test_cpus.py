@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lib import training
-from lib.cpus import (
+from lib.engine import training
+from lib.engine.cpus import (
     cgroup_cpu_limit,
     size_tensorflow_thread_pools,
     tensorflow_thread_pools,
@@ -111,7 +111,7 @@ def test_tensorflow_threads_follow_the_quota_not_the_hosts_cores(tmp_path):
 
 
 def test_sizing_the_pools_keeps_what_an_operator_set(monkeypatch):
-    monkeypatch.setattr("lib.cpus.usable_cpus", lambda: 3.0)
+    monkeypatch.setattr("lib.engine.cpus.usable_cpus", lambda: 3.0)
     environment = {"TF_NUM_INTRAOP_THREADS": "6"}
     assert size_tensorflow_thread_pools(environment) == ("6", "3")
     assert environment == {"TF_NUM_INTRAOP_THREADS": "6", "TF_NUM_INTEROP_THREADS": "3"}

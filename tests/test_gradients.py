@@ -1,4 +1,4 @@
-"""Unit tests for lib/gradients.py: the backpropagated norms against cases computed by hand."""
+"""Unit tests for lib/models/gradients.py: the backpropagated norms against cases computed by hand."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # Lets the file run even before pyproject.toml sets pythonpath.
     sys.path.insert(0, str(REPO_ROOT))
 
-from lib import gradients  # noqa: E402
+from lib.models import gradients  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def test_truncation_keeps_exactly_the_k_most_recent_terms():
 def test_lstm_gate_traces_reproduce_the_keras_lstm():
     import keras
 
-    from lib.long_memory import build_long_memory_model, make_long_memory_data
+    from lib.models.long_memory import build_long_memory_model, make_long_memory_data
 
     model = build_long_memory_model("LSTM", units=8, seed=4)
     # Move the weights off their initial values so that every block of the kernels matters.

@@ -1,4 +1,4 @@
-"""Unit tests for lib/long_memory.py and the shipped sweep data/long_memory_sweep.csv."""
+"""Unit tests for lib/models/long_memory.py and the shipped sweep data/long_memory_sweep.csv."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # Lets the file run even before pyproject.toml sets pythonpath.
     sys.path.insert(0, str(REPO_ROOT))
 
-from lib import long_memory as lm  # noqa: E402
+from lib.models import long_memory as lm  # noqa: E402
 
 SWEEP_FILE = REPO_ROOT / "data" / "long_memory_sweep.csv"
 
@@ -163,7 +163,7 @@ def test_bad_arguments_are_refused():
 def test_model_reads_any_lag_and_counts_its_parameters(cell):
     model = lm.build_long_memory_model(cell, units=8, seed=1)
     assert model.count_params() == lm.model_parameter_count(cell, units=8)
-    assert model.optimizer is not None  # Compiled, ready for lib.training.train_live.
+    assert model.optimizer is not None  # Compiled, ready for lib.engine.training.train_live.
     for lag in (3, 12):
         x, _ = lm.make_long_memory_data(lag, 4, seed=0)
         probabilities = model.predict(x, verbose=0)
@@ -229,7 +229,7 @@ def test_the_sweep_has_every_seed_where_the_page_chooses_and_says_where_seeds_ar
     # Every point has at least one measured seed, and the page's reading says when some lack seeds
     # (the session of 2026-12-02 ended with seeds 1 and 2 of lags 100 and 200 still to train).
     assert set(sweep["lag"]) == set(lm.SWEEP_LAGS)
-    from lib.vanishing import sweep_reading
+    from lib.page_glue.vanishing import sweep_reading
 
     reading = " ".join(line for setup in lm.SETUPS for line in sweep_reading(setup))
     assert ("still being measured" in reading) == (not missing.empty)

@@ -1,11 +1,11 @@
-"""Unit tests of lib/mackey_glass.py: the generated series is the chaotic Mackey-Glass attractor, reproducibly."""
+"""Unit tests of lib/data/mackey_glass.py: the generated series is the chaotic Mackey-Glass attractor, reproducibly."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lib.mackey_glass import mackey_glass, mackey_glass_frame
+from lib.data.mackey_glass import mackey_glass, mackey_glass_frame
 
 
 def test_the_series_stays_on_the_known_bounded_attractor():

@@ -1,16 +1,19 @@
 """The ConvNets page under AppTest (it runs, its controls redraw what they should, a short training
-charts and measures), and the small library helpers the page added to lib/convnets.py and lib/charts.py."""
+charts and measures), and the small library helpers the page added to lib/models/convnets.py,
+lib/models/shifted_digits.py and lib/engine/charts.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from lib.charts import FIELD_STATUS_COLOURS, pixel_grid_chart, pixel_image
-from lib.convnets import (
+from lib.engine.charts import FIELD_STATUS_COLOURS, pixel_grid_chart, pixel_image
+from lib.models.convnets import (
     DEFAULT_SPEC,
     ConvLayerSpec,
     ConvStackSpec,
+)
+from lib.models.shifted_digits import (
     describe_stack,
     gallery_indices,
     gallery_predictions,

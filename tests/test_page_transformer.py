@@ -111,7 +111,7 @@ def test_short_trainings_with_and_without_the_causal_mask_explain_it():
 
 
 def test_cost_against_length_is_measured_for_both_encoders():
-    from lib.transformer_page import cost_reading, encoder_costs
+    from lib.page_glue.transformer_page import cost_reading, encoder_costs
 
     costs = encoder_costs(model_size=32, lengths=(10, 40), repeats=1)
     assert set(costs["model"]) == {

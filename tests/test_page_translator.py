@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from lib.corpus import PAD_ID, Vocabulary, encode_pairs, make_corpus
-from lib.seq2seq import BUCKET_WORDS, bucketed_batches, bucketed_dataset
-from lib.diagrams import professor_forcing_dot, seq2seq_dot
+from lib.data.corpus import PAD_ID, Vocabulary, encode_pairs
+from lib.data.grammar import make_corpus
+from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
+from lib.models.seq2seq import BUCKET_WORDS, bucketed_batches, bucketed_dataset
 from tests.test_pages import chart_data, open_page
 
 PAGE = "app_pages/translator.py"
@@ -230,7 +231,7 @@ def test_diagrams_are_dot_text():
 
 
 def test_the_first_two_batches_tell_keras_that_lengths_and_sizes_vary():
-    from lib.seq2seq import _shape_revealing_order
+    from lib.models.seq2seq import _shape_revealing_order
 
     # Keras fixes every dimension on which the first two batches agree.
     order = _shape_revealing_order([0, 1, 2, 3], [1, 1, 2, 2], [128, 5, 128, 128])
@@ -245,7 +246,7 @@ def test_uneven_buckets_train_through_keras_without_a_shape_error():
     source = Vocabulary.from_sentences(e for e, _ in corpus.train)
     target = Vocabulary.from_sentences(f for _, f in corpus.train)
     encoded = encode_pairs(corpus.train, source, target)
-    from lib import seq2seq
+    from lib.models import seq2seq
 
     model = seq2seq.build_seq2seq(len(source), len(target), units=16, embedding_size=8)
     trainer = seq2seq.compile_seq2seq(model)
@@ -271,7 +272,7 @@ def test_each_epoch_deals_new_batches_of_the_same_sizes_and_lengths():
 def test_the_shipped_measurement_is_summarised_and_read_from_its_numbers():
     import pandas as pd
 
-    from lib.translator_page import exposure_bias_reading, exposure_bias_summary
+    from lib.page_glue.translator_page import exposure_bias_reading, exposure_bias_summary
 
     def rows(training, gaps, bleus, seconds):
         return [{"training": training, "seed": seed, "teacher_forced_accuracy": 0.95, "greedy_accuracy": 0.95 - gap / 100,

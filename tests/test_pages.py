@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.course import COURSE_PAGES
-from lib.recurrence import MARKOV_BASELINE, SOURCES, WINDOW_BASELINE
+from lib.app.course import COURSE_PAGES
+from lib.page_glue.recurrence import MARKOV_BASELINE, SOURCES, WINDOW_BASELINE
 from tests.conftest import APPTEST_TIMEOUT, ROOT
 
 APP = str(ROOT / "streamlit_app.py")
@@ -264,7 +264,7 @@ def test_recurrence_trains_the_chosen_models_and_compares_them_on_the_test_part(
     runs = app.session_state["training_runs::recurrence"]
     assert all(run.results["parameters"] == run.results["formula_parameters"] for run in runs)
     # The error the chart shows in °C is the real mean absolute error of the model's forecasts.
-    from lib.recurrence import forecasting_data, load_source
+    from lib.page_glue.recurrence import forecasting_data, load_source
 
     values = load_source("daily")["value"].to_numpy()
     data = forecasting_data(values, 30, 1)
@@ -346,7 +346,7 @@ def test_vanishing_recurrent_scale_and_clipping_change_the_measured_gradients():
 
 def setup_columns(app: AppTest) -> dict[str, list[str]]:
     """The markdown lines of each setup's column of section 3, by setup name."""
-    from lib.long_memory import SETUPS
+    from lib.models.long_memory import SETUPS
 
     titles = {setup.title: name for name, setup in SETUPS.items()}
     found = {}
@@ -358,7 +358,7 @@ def setup_columns(app: AppTest) -> dict[str, list[str]]:
 
 
 def test_vanishing_sweep_reading_is_written_from_the_shipped_data_per_setup():
-    from lib.long_memory import SETUPS, load_sweep, summarise_sweep
+    from lib.models.long_memory import SETUPS, load_sweep, summarise_sweep
 
     app = open_page("app_pages/vanishing_gradients.py")
     summary = summarise_sweep(load_sweep())
@@ -392,7 +392,7 @@ def test_vanishing_sweep_reading_is_written_from_the_shipped_data_per_setup():
 
 
 def test_vanishing_default_setting_is_the_sweeps_clearest_contrast():
-    from lib.long_memory import clearest_contrast, load_sweep, summarise_sweep
+    from lib.models.long_memory import clearest_contrast, load_sweep, summarise_sweep
 
     app = open_page("app_pages/vanishing_gradients.py")
     contrast = clearest_contrast(summarise_sweep(load_sweep()))
@@ -406,8 +406,8 @@ def test_vanishing_default_setting_is_the_sweeps_clearest_contrast():
 
 
 def test_vanishing_gradient_chart_after_a_press_shows_that_press_only():
-    from lib.training import TrainingRun
-    from lib.vanishing import gradient_frame, latest_press
+    from lib.engine.training import TrainingRun
+    from lib.page_glue.vanishing import gradient_frame, latest_press
 
     def run(cell: str, press: int, status: str = "finished") -> TrainingRun:
         made = TrainingRun(label=cell, settings={"cell": cell, "clip_norm": 0.0, "press": press}, metrics=["loss"],
@@ -427,7 +427,7 @@ def test_vanishing_gradient_chart_after_a_press_shows_that_press_only():
 
 
 def test_vanishing_default_press_trains_both_cells_and_charts_the_gradient_reaching_each_step():
-    from lib.long_memory import DEFAULT_BUDGET
+    from lib.models.long_memory import DEFAULT_BUDGET
 
     app = open_page("app_pages/vanishing_gradients.py")
     assert any("Train an LSTM in section 3" in info.value for info in app.info)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lib.params import (
+from lib.engine.params import (
     count_conv2d_params,
     count_dense_params,
     count_gru_params,
@@ -90,7 +90,7 @@ def test_the_notes_example_is_one_million_and_one_hundred():
 
 @pytest.mark.parametrize("hidden", [[], [7], [50, 20], [64, 32, 16, 8]])
 def test_mlp_total_matches_a_built_keras_mlp(hidden):
-    from lib.models import build_mlp
+    from lib.models.builders import build_mlp
 
     model = build_mlp((9, 11, 2), hidden, 6)
     layers = count_mlp_layers(9 * 11 * 2, hidden, 6)
@@ -99,8 +99,8 @@ def test_mlp_total_matches_a_built_keras_mlp(hidden):
 
 
 def test_convnet_count_does_not_grow_with_the_image():
-    from lib.sharing import convnet_layer_counts
-    from lib.models import build_small_convnet
+    from lib.models.builders import build_small_convnet
+    from lib.page_glue.sharing import convnet_layer_counts
 
     small = build_small_convnet((28, 28, 1), 10).count_params()
     large = build_small_convnet((1000, 700, 1), 10).count_params()

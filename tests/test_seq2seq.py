@@ -1,14 +1,16 @@
-"""Unit tests for lib/seq2seq.py: parameter counts, the decoding loop (on a scripted model and on a
-real one), weights shared between the training and the step-by-step models, scheduled sampling,
-the held-out BLEU callback, the text box's input handling, and save/load."""
+"""Unit tests for lib/models/seq2seq.py, lib/models/decoding.py and lib/models/professor_forcing.py:
+parameter counts, the decoding loop (on a scripted model and on a real one), weights shared between
+the training and the step-by-step models, scheduled sampling, professor forcing, the held-out BLEU
+callback, the text box's input handling, and save/load."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from lib import seq2seq
-from lib.corpus import END_ID, START_ID, UNKNOWN_ID, Vocabulary, encode_pairs, make_corpus
+from lib.data.corpus import END_ID, START_ID, UNKNOWN_ID, Vocabulary, encode_pairs
+from lib.data.grammar import make_corpus
+from lib.models import decoding, seq2seq
 
 # --------------------------------------------------------------------------------------------------
 # The decoding loop, on a scripted model that implements the protocol without Keras
@@ -47,7 +49,7 @@ SENTENCE_TABLE = {START_ID: {LE: 0.7, LA: 0.2}, LE: {CHAT: 0.9}, CHAT: {DORT: 0.
 
 def test_greedy_decoding_stops_at_end_and_traces_each_step():
     translator = ScriptedTranslator(SENTENCE_TABLE)
-    trace = seq2seq.greedy_decode(translator, [4, 5, 6], max_length=20)
+    trace = decoding.greedy_decode(translator, [4, 5, 6], max_length=20)
     assert trace.text == "le chat dort" and trace.stopped_at_end
     assert len(trace.steps) == 4 and translator.calls == 4  # three words, then </s>, then nothing more
     first = trace.steps[0]
@@ -63,13 +65,13 @@ def test_greedy_decoding_stops_at_end_and_traces_each_step():
 
 def test_greedy_decoding_respects_the_length_cap():
     looping = {START_ID: {LE: 0.9}, LE: {LE: 0.9}}
-    trace = seq2seq.greedy_decode(ScriptedTranslator(looping), [4], max_length=6)
+    trace = decoding.greedy_decode(ScriptedTranslator(looping), [4], max_length=6)
     assert trace.token_ids == [LE] * 6 and not trace.stopped_at_end
 
 
 def test_batch_greedy_decoding_equals_one_by_one():
     translator = ScriptedTranslator(SENTENCE_TABLE)
-    outputs = seq2seq.greedy_decode_batch(translator, np.ones((5, 3), dtype=np.int32), max_length=10, batch_size=2)
+    outputs = decoding.greedy_decode_batch(translator, np.ones((5, 3), dtype=np.int32), max_length=10, batch_size=2)
     assert outputs == [[LE, CHAT, DORT]] * 5
 
 
@@ -82,13 +84,13 @@ def test_beam_search_finds_what_greedy_misses():
         LA: {CHAT: 0.95},
     }
     translator = ScriptedTranslator(table)
-    greedy = seq2seq.greedy_decode(translator, [4], max_length=10)
-    beam = seq2seq.beam_search(translator, [4], width=3, max_length=10)
+    greedy = decoding.greedy_decode(translator, [4], max_length=10)
+    beam = decoding.beam_search(translator, [4], width=3, max_length=10)
     assert greedy.words[0] == "le"
     assert beam.text == "la chat"
     assert beam.log_probability > greedy.log_probability
     assert list(beam.candidates["score"]) == sorted(beam.candidates["score"], reverse=True)
-    assert seq2seq.beam_search(translator, [4], width=1, max_length=10).text == greedy.text
+    assert decoding.beam_search(translator, [4], width=1, max_length=10).text == greedy.text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -100,18 +102,18 @@ ENGLISH = Vocabulary(["<pad>", "<s>", "</s>", "<unk>", "the", "cat", "sleeps"])
 
 @pytest.mark.parametrize("text", ["", "   ", None, "!!!", "🙂 the cat", "the\tcat\nsleeps", "x" * 10_000])
 def test_prepare_source_never_raises(text):
-    prepared = seq2seq.prepare_source(text, ENGLISH)
-    assert isinstance(prepared, seq2seq.PreparedSource)
+    prepared = decoding.prepare_source(text, ENGLISH)
+    assert isinstance(prepared, decoding.PreparedSource)
 
 
 def test_prepare_source_prompts_reports_and_cuts():
-    empty = seq2seq.prepare_source("  ", ENGLISH)
+    empty = decoding.prepare_source("  ", ENGLISH)
     assert not empty.usable and "Type an English sentence" in empty.message
-    unknown = seq2seq.prepare_source("The zebra sleeps", ENGLISH)
+    unknown = decoding.prepare_source("The zebra sleeps", ENGLISH)
     assert unknown.ids == [4, UNKNOWN_ID, 6] and unknown.unknown_words == ["zebra"] and "zebra" in unknown.message
-    long = seq2seq.prepare_source("the cat " * 30, ENGLISH, max_words=10)
+    long = decoding.prepare_source("the cat " * 30, ENGLISH, max_words=10)
     assert long.truncated and len(long.ids) == 10 and "first 10" in long.message
-    assert seq2seq.prepare_source("the cat sleeps", ENGLISH).message is None
+    assert decoding.prepare_source("the cat sleeps", ENGLISH).message is None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -132,7 +134,7 @@ def small_setup():
 @pytest.mark.parametrize(("cell", "layers", "context"), [("GRU", 1, True), ("GRU", 1, False), ("LSTM", 2, True),
                                                        ("LSTM", 2, False)])
 def test_parameter_counts_match_keras(cell, layers, context):
-    from lib.params import total_params
+    from lib.engine.params import total_params
 
     model = seq2seq.build_seq2seq(50, 70, cell=cell, units=16, embedding_size=8, layers=layers,
                                   context_every_step=context, seed=1)
@@ -213,12 +215,12 @@ def test_training_scheduled_sampling_bleu_callback_and_mismatch(small_setup, tmp
     assert (mixed[:, 0] == START_ID).all() and ((mixed == 0) == (gold == 0)).all()
     assert (mixed != gold).any()
     translator = seq2seq.Seq2SeqTranslator(model, english, french)
-    callback = seq2seq.held_out_bleu_callback(translator, built.test, max_sentences=40)
+    callback = decoding.held_out_bleu_callback(translator, built.test, max_sentences=40)
     history = trainer.fit(train.inputs, train.decoder_target, validation_data=(test.inputs, test.decoder_target),
                           epochs=2, batch_size=64, verbose=0, callbacks=[callback]).history
     assert {"loss", "token_accuracy", "val_token_accuracy", "val_bleu", "val_greedy_accuracy"} <= set(history)
     assert 0.0 <= history["val_bleu"][-1] <= 100.0
-    evaluation = seq2seq.evaluate_translator(translator, built.test)
+    evaluation = decoding.evaluate_translator(translator, built.test)
     assert 0.0 <= evaluation.greedy_accuracy <= 1.0 and 0.0 <= evaluation.teacher_forced_accuracy <= 1.0
     assert len(evaluation.hypotheses) == len(built.test)
 
@@ -226,14 +228,14 @@ def test_training_scheduled_sampling_bleu_callback_and_mismatch(small_setup, tmp
     loaded = seq2seq.load_translator(tmp_path)
     assert loaded.settings == translator.settings and loaded.target_vocabulary.words == french.words
     ids = english.encode(built.test[0][0])
-    assert seq2seq.greedy_decode(loaded, ids).text == seq2seq.greedy_decode(translator, ids).text
+    assert decoding.greedy_decode(loaded, ids).text == decoding.greedy_decode(translator, ids).text
 
 
 def test_shipped_translator_translates_at_once():
     if not (seq2seq.TRANSLATOR_DIRECTORY / seq2seq.MODEL_FILE).exists():
         pytest.skip("the pretrained translator has not been generated (scripts/train_translator.py)")
     translator = seq2seq.load_translator()
-    trace = seq2seq.greedy_decode(translator, translator.source_vocabulary.encode("the small cat sleeps"))
+    trace = decoding.greedy_decode(translator, translator.source_vocabulary.encode("the small cat sleeps"))
     assert trace.stopped_at_end and trace.text == "le petit chat dort"
     metrics = seq2seq.load_metrics()
     assert metrics["held_out"]["bleu"] > 50
@@ -265,7 +267,7 @@ def test_professor_forcing_free_run_feeds_back_the_greedy_words(small_setup, cel
     length = train.decoder_target.shape[1]
     states, chosen = trainer.free_run(sources, length)
     assert np.asarray(states).shape == (40, length, 24)
-    greedy = seq2seq.greedy_decode_batch(translator, sources, max_length=length)
+    greedy = decoding.greedy_decode_batch(translator, sources, max_length=length)
     for row, written in zip(np.asarray(chosen), greedy):
         expected = (written + [END_ID])[:length]
         assert row[: len(expected)].tolist() == expected
@@ -330,4 +332,4 @@ def test_a_professor_forced_model_saves_and_loads_without_its_trainer(small_setu
     assert not any("discriminator" in layer.name for layer in loaded.model.layers)
     for english_sentence, _ in built.test[:5]:
         ids = english.encode(english_sentence)
-        assert seq2seq.greedy_decode(loaded, ids).text == seq2seq.greedy_decode(translator, ids).text
+        assert decoding.greedy_decode(loaded, ids).text == decoding.greedy_decode(translator, ids).text

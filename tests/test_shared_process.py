@@ -16,4 +16,4 @@ def test_a_rerun_does_not_reset_keras_for_the_process():
     assert not app.exception
     # Keras's name counters live in its global state: clear_session() would restart them at 1.
     assert keras.backend.get_uid("shared_process_probe") == before + 1
-    assert script_runner._clean_problem_modules.__module__ == "lib.streamlit_patches"
+    assert script_runner._clean_problem_modules.__module__ == "lib.engine.streamlit_patches"

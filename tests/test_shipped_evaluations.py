@@ -8,8 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from lib.shipped_evaluations import EVALUATION_FILE, load_evaluation
-from lib.translator_page import default_corpus
+from lib.app.shipped_evaluations import EVALUATION_FILE, load_evaluation
+from lib.page_glue.translator_page import default_corpus
 from scripts.evaluate_shipped import SHIPPED
 
 

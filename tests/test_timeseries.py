@@ -1,4 +1,5 @@
-"""Unit tests for lib/timeseries.py: windows, splits, baselines, Keras builders and the upload validator."""
+"""Unit tests for lib/models/timeseries.py and lib/data/series.py: windows, splits, baselines, Keras builders
+and the upload validator."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:  # Lets the file run even before pyproject.toml sets pythonpath.
     sys.path.insert(0, str(REPO_ROOT))
 
-from lib import timeseries as ts  # noqa: E402
+from lib.data import series  # noqa: E402
+from lib.models import timeseries as ts  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------------------
@@ -192,7 +194,7 @@ def test_seattle_file_has_the_documented_8759_readings():
 
 
 def test_load_seattle_temperatures_is_hourly_in_celsius_without_gaps():
-    frame = ts.load_seattle_temperatures()
+    frame = series.load_seattle_temperatures()
     assert frame.columns.tolist() == ["time", "value"]
     assert pd.api.types.is_datetime64_any_dtype(frame["time"])
     assert len(frame) == 8760 and not frame["value"].isna().any()
@@ -200,11 +202,11 @@ def test_load_seattle_temperatures_is_hourly_in_celsius_without_gaps():
     # 37.5 °F to 75.9 °F in the file.
     assert frame["value"].min() == pytest.approx(3.0556, abs=1e-3)
     assert frame["value"].max() == pytest.approx(24.3889, abs=1e-3)
-    assert ts.celsius_to_fahrenheit(frame["value"].iloc[0]) == pytest.approx(39.4)
+    assert series.celsius_to_fahrenheit(frame["value"].iloc[0]) == pytest.approx(39.4)
 
 
 def test_autoregressive_model_beats_persistence_on_seattle_validation_data():
-    values = ts.load_seattle_temperatures()["value"].to_numpy()
+    values = series.load_seattle_temperatures()["value"].to_numpy()
     data = ts.prepare_forecasting_data(values, history=48, horizon=24)
     model = ts.fit_autoregressive(data.x_train, data.y_train)
     ar_error = ts.mean_absolute_error_celsius(data.y_validation, model.predict(data.x_validation), data.normalizer)
@@ -215,7 +217,7 @@ def test_autoregressive_model_beats_persistence_on_seattle_validation_data():
 
 
 def test_importing_the_module_does_not_import_keras():
-    code = "import sys; import lib.timeseries; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
+    code = "import sys; import lib.models.timeseries; print('keras' in sys.modules or 'tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
 
@@ -322,7 +324,7 @@ def _csv_bytes(rows: int = 600, separator: str = ",", header: str = "time,temper
 
 
 def test_upload_of_a_clean_csv():
-    frame = ts.parse_uploaded_series(_csv_bytes())
+    frame = series.parse_uploaded_series(_csv_bytes())
     assert frame.columns.tolist() == ["time", "value"] and len(frame) == 600
     assert pd.api.types.is_datetime64_any_dtype(frame["time"]) and frame["value"].dtype == np.float64
     assert frame["value"].iloc[0] == pytest.approx(10.0)
@@ -338,7 +340,7 @@ def test_upload_picks_the_date_and_number_columns_sorts_deduplicates_and_fills_g
     lines.append(lines[5])  # a repeated timestamp
     body = [lines[0]] + lines[1:][::-1]  # reversed order
     del body[300]  # a missing hour (row for index 299 of the reversed list)
-    frame = ts.parse_uploaded_series(("\ufeff" + "\n".join(body)).encode("utf-8"))
+    frame = series.parse_uploaded_series(("\ufeff" + "\n".join(body)).encode("utf-8"))
     assert len(frame) == 600
     assert frame["time"].is_monotonic_increasing and frame["time"].is_unique
     assert (frame["time"].diff().iloc[1:] == pd.Timedelta(hours=1)).all()
@@ -348,10 +350,10 @@ def test_upload_picks_the_date_and_number_columns_sorts_deduplicates_and_fills_g
 
 
 def test_upload_with_semicolons_and_decimal_commas():
-    frame = ts.parse_uploaded_series(_csv_bytes(separator=";", header="date;level"))
+    frame = series.parse_uploaded_series(_csv_bytes(separator=";", header="date;level"))
     assert len(frame) == 600 and frame.attrs["units"] == "level"
     european = _csv_bytes(separator=";", header="date;level").replace(b".", b",")
-    frame_with_commas = ts.parse_uploaded_series(european)
+    frame_with_commas = series.parse_uploaded_series(european)
     np.testing.assert_allclose(frame_with_commas["value"], frame["value"])
 
 
@@ -405,7 +407,7 @@ def test_upload_with_semicolons_and_decimal_commas():
     ],
 )
 def test_upload_errors_say_what_is_wrong(raw, limits, message):
-    with pytest.raises(ts.SeriesUploadError, match=message) as raised:
-        ts.parse_uploaded_series(raw, **limits)
+    with pytest.raises(series.SeriesUploadError, match=message) as raised:
+        series.parse_uploaded_series(raw, **limits)
     assert isinstance(raised.value, ValueError)
     assert str(raised.value).endswith(".")

@@ -12,7 +12,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.training import TrainingSlots
+from lib.engine.training import TrainingSlots
 from tests.conftest import APPTEST_TIMEOUT
 
 
@@ -22,7 +22,7 @@ def engine_script(stop_after_batches: int, learning_rate: float, smoothing: floa
     import keras
     import streamlit as st
 
-    from lib.training import page_runs, train_live
+    from lib.engine.training import page_runs, train_live
     from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
     class StreamlitStopsTheScript(keras.callbacks.Callback):
@@ -103,7 +103,7 @@ def test_stop_mid_training_keeps_history_and_a_usable_model():
     app.run()
     assert not app.exception
     assert app.markdown[-1].value == "runs: 1"
-    from lib.training import training_slots
+    from lib.engine.training import training_slots
 
     assert training_slots().running == 0
 
@@ -148,7 +148,7 @@ def test_runs_overlay_on_one_chart_labelled_by_settings():
     app.button[0].click().run()
     runs = runs_of(app)
     assert [run.status for run in runs] == ["finished", "finished"]
-    from lib.training import runs_history
+    from lib.engine.training import runs_history
 
     history = runs_history(runs)
     # The same settings twice: two curves, told apart, not one curve with two runs' points.
@@ -214,7 +214,7 @@ def dataset_script():
     import numpy as np
     import streamlit as st
 
-    from lib.training import train_live
+    from lib.engine.training import train_live
 
     class UnevenBatches(keras.utils.PyDataset):
         def __init__(self):
@@ -258,7 +258,7 @@ def snapshot_script():
     import numpy as np
     import streamlit as st
 
-    from lib.training import train_live
+    from lib.engine.training import train_live
 
     class CountBatches(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):

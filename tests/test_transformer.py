@@ -1,4 +1,4 @@
-"""Unit tests for lib/transformer.py: the sinusoid by hand, one head's attention against NumPy, the
+"""Unit tests for lib/models/transformer.py: the sinusoid by hand, one head's attention against NumPy, the
 permutation property with and without positions, the causal mask, no attention on <pad>, parameter
 counts, step-by-step decoding against teacher forcing, a short training run, head knockout on a
 copy of the model, and save/load in safe mode."""
@@ -11,9 +11,10 @@ import time
 import numpy as np
 import pytest
 
-from lib import seq2seq, transformer
-from lib.corpus import PAD_ID, START_ID, Vocabulary, encode_pairs, make_corpus
-from lib.params import total_params
+from lib.data.corpus import PAD_ID, START_ID, Vocabulary, encode_pairs
+from lib.data.grammar import make_corpus
+from lib.engine.params import total_params
+from lib.models import decoding, seq2seq, transformer
 
 TINY = {"layers": 2, "heads": 2, "model_size": 16, "feed_forward_size": 32, "dropout": 0.1}
 
@@ -119,7 +120,7 @@ def test_walkthrough_is_scaled_dot_product_attention(translator, layer_name, hea
 
 def test_walkthrough_of_a_decoder_layer_reads_the_models_own_translation(translator):
     walk = transformer.head_walkthrough(translator, [5, 9, 14], "decoder_1_cross_attention", head=1)
-    translation = seq2seq.greedy_decode(translator, [5, 9, 14]).token_ids
+    translation = decoding.greedy_decode(translator, [5, 9, 14]).token_ids
     assert walk["X"].shape == (1 + len(translation), 16) and walk["X_keys"].shape == (3, 16)
     np.testing.assert_allclose(walk["weights"], walk["keras_weights"], atol=1e-5)
     fully_masked = np.full((2, 3), -np.inf)
@@ -219,8 +220,8 @@ def test_step_by_step_equals_teacher_forcing(translator, uneven_batch):
     maps = translator.attention_maps(uneven_batch.encoder_input[0], uneven_batch.decoder_input[0])
     np.testing.assert_allclose(extras["attention"][0], maps["decoder_2_cross_attention"][:, -1].mean(axis=0), atol=1e-5)
     # Neither step nor encoding retraces for a new batch size or length.
-    seq2seq.greedy_decode(translator, [5, 9, 14])
-    seq2seq.beam_search(translator, [5, 9, 14, 22, 31, 8, 6], width=3)
+    decoding.greedy_decode(translator, [5, 9, 14])
+    decoding.beam_search(translator, [5, 9, 14, 22, 31, 8, 6], width=3)
     assert translator._step.experimental_get_tracing_count() == 1
     assert translator._encode.experimental_get_tracing_count() == 1
 
@@ -247,10 +248,10 @@ def test_training_lowers_the_loss_and_decoding_runs():
 
     translator = transformer.TransformerTranslator(trainer, english, french)
     source = english.encode(built.test[0][0])
-    trace = seq2seq.greedy_decode(translator, source)
+    trace = decoding.greedy_decode(translator, source)
     assert trace.steps and trace.steps[0].extras["attention"].shape == (len(source),)
-    assert isinstance(seq2seq.beam_search(translator, source, width=3).text, str)
-    assert len(seq2seq.greedy_decode_batch(translator, encoded.encoder_input[:16], max_length=10)) == 16
+    assert isinstance(decoding.beam_search(translator, source, width=3).text, str)
+    assert len(decoding.greedy_decode_batch(translator, encoded.encoder_input[:16], max_length=10)) == 16
 
 
 # --------------------------------------------------------------------------------------------------

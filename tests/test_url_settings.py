@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lib.presets import PRESETS
+from lib.app.presets import PRESETS
 from tests.conftest import APPTEST_TIMEOUT, ROOT
 
 APP = str(ROOT / "streamlit_app.py")
@@ -46,7 +46,7 @@ def test_every_preset_opens_its_page_with_every_value_taken(page_key, preset):
 
 
 def test_every_course_page_has_presets():
-    from lib.course import COURSE_PAGES
+    from lib.app.course import COURSE_PAGES
 
     assert {course_page.url_path for course_page in COURSE_PAGES} == set(PRESETS)
     assert all(len(presets) >= 2 for presets in PRESETS.values())

@@ -26,9 +26,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from lib.charts import draw_training_chart
-from lib.cpus import MAX_TRAININGS_VARIABLE, trainings_at_once, usable_cpus
-from lib.keras_patches import sum_gradients_without_registering_them
+from lib.engine.charts import draw_training_chart
+from lib.engine.cpus import MAX_TRAININGS_VARIABLE, trainings_at_once, usable_cpus
+from lib.engine.keras_patches import sum_gradients_without_registering_them
 
 MAX_RUNS_PER_PAGE = 12
 # Older runs keep their curves but drop their models, so a long workshop does not pile up memory.
@@ -326,7 +326,7 @@ class TrainingSlots:
 
 def default_capacity() -> int:
     """How many trainings may run at once: PLAYGROUND_MAX_TRAININGS, or else one per CPU the process
-    may really use (a container's CPU quota, not the host's core count; see lib/cpus.py)."""
+    may really use (a container's CPU quota, not the host's core count; see lib/engine/cpus.py)."""
     return trainings_at_once(usable_cpus(), os.environ.get(MAX_TRAININGS_VARIABLE))
 
 
@@ -396,7 +396,7 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
     With `snapshot`, it also keeps what `snapshot()` returns (the page's second live view) before
     the first batch and `snapshots_per_epoch` times per epoch, evenly spaced in batches.
     """
-    import keras  # Imported here so that importing lib.training stays cheap for pages that do not train.
+    import keras  # Imported here so that importing lib.engine.training stays cheap for pages that do not train.
 
     snapshot_every = max(1, run.batches_per_epoch // max(1, snapshots_per_epoch))
 
@@ -548,7 +548,7 @@ def train_live(
         model=model,
     )
 
-    # Without it, TensorFlow would keep every traced train step of the process for good (lib/keras_patches.py).
+    # Without it, TensorFlow would keep every traced train step of the process for good (lib/engine/keras_patches.py).
     sum_gradients_without_registering_them()
     slots = training_slots()
     slots.acquire(on_wait=view.show_queue)

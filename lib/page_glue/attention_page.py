@@ -1,7 +1,7 @@
 """The Attention page's glue: the shared pretrained attention model, its training from scratch
 with the attention map as the engine's second live view, and the comparisons with the Translator.
 
-Everything that is not about attention comes from the Translator's glue (`lib.translator_page`):
+Everything that is not about attention comes from the Translator's glue (`lib.page_glue.translator_page`):
 the corpus and uploads, the vocabularies, decoding, BLEU and the run measurements. This module adds:
 
 - `AttentionSettings`, whose `build` makes the attention model for `translator_page.train_from_scratch`;
@@ -22,7 +22,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.attention import (
+from lib.app.shipped_evaluations import load_evaluation
+from lib.data.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
+from lib.engine.charts import attention_heatmap, show
+from lib.engine.training import TrainingRun
+from lib.models.attention import (
     ATTENTION_DIRECTORY,
     MODEL_FILE as ATTENTION_MODEL_FILE,
     DEFAULT_SETTINGS,
@@ -36,12 +40,9 @@ from lib.attention import (
     load_attention_translator,
     occlusion_influence,
 )
-from lib.charts import attention_heatmap, show
-from lib.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
-from lib.seq2seq import greedy_decode, load_metrics
-from lib.shipped_evaluations import load_evaluation
-from lib.training import TrainingRun
-from lib.translator_page import (
+from lib.models.decoding import greedy_decode
+from lib.models.seq2seq import load_metrics
+from lib.page_glue.translator_page import (
     GRAMMAR_KEY,
     SHIPPED_SEQ2SEQ,
     SHIPPED_TRANSLATOR,
@@ -113,7 +114,7 @@ def pretrained_attention_figures() -> dict:
 @st.cache_data(show_spinner="Measuring the pretrained attention model on the held-out sentences…")
 def pretrained_attention_evaluation() -> dict:
     """The shipped model's held-out figures and alignment accuracy: shipped beside the model
-    (lib/shipped_evaluations.py), measured here only if that file is stale."""
+    (lib/app/shipped_evaluations.py), measured here only if that file is stale."""
     return (load_evaluation(ATTENTION_DIRECTORY, ATTENTION_MODEL_FILE, default_corpus())
             or measure_pretrained_attention_evaluation())
 
@@ -149,7 +150,7 @@ def attention_map(translator: AttentionTranslator, english: str, french: str) ->
 
 def attention_frame(weights: np.ndarray, english_words: list[str], french_words: list[str],
                     alignment: tuple[int, ...] | None = None) -> pd.DataFrame:
-    """The long-form frame of `lib.charts.attention_heatmap`: one row per (French word, English word)."""
+    """The long-form frame of `lib.engine.charts.attention_heatmap`: one row per (French word, English word)."""
     rows = []
     for french_position, french_word in enumerate(french_words[: weights.shape[0]]):
         gold = alignment[french_position] if alignment is not None and french_position < len(alignment) else -1
@@ -306,14 +307,14 @@ def _influence(translator, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
 @st.cache_data(show_spinner="Measuring where each French word's evidence comes from (once per server)…")
 def shipped_influence() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     corpus = default_corpus()
-    from lib.translator_page import pretrained_translator
+    from lib.page_glue.translator_page import pretrained_translator
 
     return {PRETRAINED_TRANSLATOR: _influence(pretrained_translator(), corpus),
             PRETRAINED: _influence(pretrained_attention(), corpus)}
 
 
 def influence_frames(corpus_id: str, corpus: Corpus) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both profiles of `lib.attention.influence_profiles` for the shipped models and this session's
+    """Both profiles of `lib.models.attention.influence_profiles` for the shipped models and this session's
     runs (each run measured once, then kept in its results): by offset from the aligned word, and
     the aligned word's share by how many words the encoder read after it."""
     profiles = dict(shipped_influence()) if corpus_id == GRAMMAR_KEY else {}

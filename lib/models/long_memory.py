@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lib.params import count_recurrent_params
+from lib.engine.params import count_recurrent_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the builders import it.
     import keras
@@ -51,7 +51,7 @@ SOLVED_ACCURACY = 0.9
 # not named there; it is expected to behave like the LSTM, whose gating it simplifies.
 NOTES_EXPECTED_MAX_LAG = {"SimpleRNN": 20, "LSTM": 100}
 
-SWEEP_FILE = Path(__file__).parent.parent / "data" / "long_memory_sweep.csv"
+SWEEP_FILE = Path(__file__).parents[2] / "data" / "long_memory_sweep.csv"
 
 # The seed of the held-out sequences is far from any training stream's, so the two never meet.
 HELD_OUT_SEED_OFFSET = 1_000_003
@@ -194,7 +194,7 @@ def _fresh_sequences_class():
     import keras
 
     class FreshSequences(keras.utils.PyDataset):
-        """A stream of fresh training batches for `lib.training.train_live` and `model.fit`.
+        """A stream of fresh training batches for `lib.engine.training.train_live` and `model.fit`.
 
         One Keras epoch is one round of `updates_per_round` batches; batch b of round r is drawn
         from `default_rng([seed, r, b])`, so no two batches of a run repeat and a rerun with the
@@ -289,7 +289,7 @@ def build_long_memory_model(
     The time axis is left open (None), so the same model reads sequences of any lag: the page can
     train it at one lag and then probe its gradients or its gates on longer sequences. The model is
     compiled (the setup's optimizer, sparse categorical cross-entropy, accuracy), ready for
-    `lib.training.train_live`.
+    `lib.engine.training.train_live`.
     """
     import keras
 
@@ -354,7 +354,7 @@ def train_once(
 ) -> dict:
     """Train one cell at one lag on the fresh stream, without a page; return the shipped CSV's row.
 
-    The page trains through `lib.training.train_live` instead, with the same stream, model and budget.
+    The page trains through `lib.engine.training.train_live` instead, with the same stream, model and budget.
     """
     stream = fresh_sequences(lag, budget, seed)
     x_held_out, y_held_out = held_out_sequences(lag, budget, seed)

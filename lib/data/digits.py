@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-DIGITS_FILE = Path(__file__).resolve().parent.parent / "data" / "digits.csv.gz"
+DIGITS_FILE = Path(__file__).resolve().parents[2] / "data" / "digits.csv.gz"
 TEST_COUNT = 360
 SPLIT_SEED = 2010
 

@@ -132,7 +132,7 @@ def _app_address() -> str:
     st.context.url holds the address the session was opened at, with the page's path or without it,
     depending on how the page was reached; the course's page paths are removed here either way.
     """
-    from lib.course import COURSE_PAGES
+    from lib.app.course import COURSE_PAGES
 
     address = (st.context.url or "").rstrip("/")
     for course_page in COURSE_PAGES:

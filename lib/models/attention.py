@@ -15,7 +15,7 @@ them into weights α_i with a softmax, and return the summary z = Σ α_i z_i. I
 
 So one fixed-size vector is no longer the only road from English to French: every step computes its
 own summary from all the encoder's states. The module also holds the step-by-step translator behind
-the decoding protocol of `lib.seq2seq` (its `extras` carry each step's attention row, and a step can
+the decoding protocol of `lib.models.decoding` (its `extras` carry each step's attention row, and a step can
 be made to use a row the user chose instead), the teacher-forced attention maps, the alignment
 accuracy against the grammar's gold alignments, and the parameter counts from the shared counter.
 
@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from lib.corpus import PAD_ID, EncodedPairs, Vocabulary
-from lib.params import LayerCount, count_dense_params, count_recurrent_params
+from lib.data.corpus import PAD_ID, EncodedPairs, Vocabulary
+from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -45,7 +45,7 @@ SCORE_NAMES = {
     "additive": "additive v·tanh(W₁q + W₂zᵢ) (Bahdanau et al., 2014)",
 }
 DEFAULT_SETTINGS = {"score": "dot", "units": 256, "embedding_size": 64, "seed": 0}
-ATTENTION_DIRECTORY = Path(__file__).parent.parent / "data" / "attention"
+ATTENTION_DIRECTORY = Path(__file__).parents[2] / "data" / "attention"
 # A score this low is exp() = 0 in float32: the softmax gives <pad> no weight at all.
 _MASKED_SCORE = -1e9
 
@@ -461,14 +461,14 @@ MODEL_FILE = "attention.keras"
 
 
 def save_attention_translator(translator: AttentionTranslator, directory: str | Path) -> None:
-    from lib.seq2seq import save_translator
+    from lib.models.seq2seq import save_translator
 
     save_translator(translator, directory, MODEL_FILE)
 
 
 def load_attention_translator(directory: str | Path = ATTENTION_DIRECTORY) -> AttentionTranslator:
     """Load a saved attention translator (the shipped one by default), in Keras's safe mode."""
-    from lib.seq2seq import load_translator
+    from lib.models.seq2seq import load_translator
 
     _keras_classes()  # Registers the mask and attention layers before the file names them.
     return load_translator(directory, MODEL_FILE, AttentionTranslator)
@@ -487,7 +487,7 @@ def occlusion_influence(translator, encoded: EncodedPairs) -> np.ndarray:
     sentence's words. It works for any translator of the family (it only needs
     `teacher_forced_probabilities`), so the models with and without attention are measured alike.
     """
-    from lib.corpus import UNKNOWN_ID
+    from lib.data.corpus import UNKNOWN_ID
 
     def gold_log_probabilities(source: np.ndarray) -> np.ndarray:
         pairs = EncodedPairs(source, encoded.decoder_input, encoded.decoder_target)

@@ -1,7 +1,7 @@
 """The checks every uploaded text file passes before a page parses it: size, emptiness, UTF-8, no binary.
 
-The Recurrence page's CSV validator (lib.timeseries) and the Translator page's TSV validator
-(lib.corpus) both start here, so both answer a bad file with the same kind of sentence. No
+The Recurrence page's CSV validator (lib.data.series) and the Translator page's TSV validator
+(lib.data.corpus) both start here, so both answer a bad file with the same kind of sentence. No
 Streamlit here: the validators stay testable without a page.
 """
 

@@ -16,7 +16,7 @@ whose rows past the training lengths keep their random start).
 
 The module holds the model (`build_transformer`, its Keras layers registered for safe-mode loading),
 the parameter counts from the shared counter, the step-by-step translator behind the decoding
-protocol of `lib.seq2seq` (its `extras` carry the last layer's cross-attention row), every layer's
+protocol of `lib.models.decoding` (its `extras` carry the last layer's cross-attention row), every layer's
 and head's attention maps, one head's computation spelled out in NumPy (`head_walkthrough`), heads
 silenced on a copy of the model (`with_heads_silenced`), and save/load.
 
@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
-from lib.corpus import PAD_ID, START_ID, EncodedPairs, Vocabulary
-from lib.params import LayerCount, count_dense_params, count_layer_norm_params, count_multi_head_attention_params
+from lib.data.corpus import PAD_ID, START_ID, EncodedPairs, Vocabulary
+from lib.engine.params import LayerCount, count_dense_params, count_layer_norm_params, count_multi_head_attention_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -49,14 +49,14 @@ DEFAULT_SETTINGS = {
     "layers": 2, "heads": 4, "model_size": 128, "feed_forward_size": 256, "dropout": 0.1,
     "positions": "sinusoidal", "causal_mask": True, "seed": 0,
 }
-# Adam's step size for this model with `lib.seq2seq.compile_seq2seq`. The recurrent models' 0.006 is
+# Adam's step size for this model with `lib.models.seq2seq.compile_seq2seq`. The recurrent models' 0.006 is
 # too large for it: DEFAULT_SETTINGS, 3 epochs of 4,000 pairs, batches of 64, held-out greedy BLEU
 # 5.3 at 0.006, 58.8 at 0.003, 65.9 at 0.002, 52.6 at 0.001 and 15.8 at 0.0005.
 DEFAULT_LEARNING_RATE = 0.002
 # Rows of the learned position table: well above the longest French sentence the decoder writes
 # from the text box (2 × 40 English words + 5, plus </s>).
 MAX_POSITIONS = 128
-TRANSFORMER_DIRECTORY = Path(__file__).parent.parent / "data" / "transformer"
+TRANSFORMER_DIRECTORY = Path(__file__).parents[2] / "data" / "transformer"
 MODEL_FILE = "transformer.keras"
 # The paper's layer normalization and the keras-io examples' use a small epsilon, not Keras's 1e-3.
 _LAYER_NORM_EPSILON = 1e-6
@@ -370,7 +370,7 @@ def build_transformer(
     normalized after the addition (post-layer-norm). Pre-layer-norm keeps an unnormalized residual
     path from the embeddings to the output, so the gradients reach the first layers at full
     strength and training is stable without the paper's learning-rate warm-up: the page trains
-    with the same Adam and loss as the recurrent models (`lib.seq2seq.compile_seq2seq`).
+    with the same Adam and loss as the recurrent models (`lib.models.seq2seq.compile_seq2seq`).
 
     Every attention gets its mask as an explicit input, computed from the ids (see `AttentionMask`):
     no embedding masks <pad>. The layers are named so that `TransformerTranslator` can reuse them,
@@ -622,7 +622,7 @@ def head_walkthrough(
     if target_in is None:
         target_in = [START_ID]
         if not layer_name.startswith("encoder_"):
-            from lib.seq2seq import greedy_decode
+            from lib.models.decoding import greedy_decode
 
             target_in = [START_ID, *greedy_decode(translator, source_ids).token_ids]
     target_in = [int(i) for i in target_in]
@@ -706,14 +706,14 @@ def with_heads_silenced(translator: TransformerTranslator, silenced: set[tuple[s
 
 
 def save_transformer_translator(translator: TransformerTranslator, directory: str | Path) -> None:
-    from lib.seq2seq import save_translator
+    from lib.models.seq2seq import save_translator
 
     save_translator(translator, directory, MODEL_FILE)
 
 
 def load_transformer_translator(directory: str | Path = TRANSFORMER_DIRECTORY) -> TransformerTranslator:
     """Load a saved Transformer translator (the shipped one by default), in Keras's safe mode."""
-    from lib.seq2seq import load_translator
+    from lib.models.seq2seq import load_translator
 
     _keras_classes()  # Registers the mask and position layers before the file names them.
     return load_translator(directory, MODEL_FILE, TransformerTranslator)

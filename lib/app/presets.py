@@ -7,7 +7,7 @@ a test opens every one on its page and checks that the page takes every value as
 
 from __future__ import annotations
 
-from lib.url_settings import Preset
+from lib.app.url_settings import Preset
 
 # A held-out sentence of the grammar with 25 English words: the Translator's model, with one vector
 # for the whole sentence, loses its second half; the attention model keeps it.

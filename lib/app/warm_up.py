@@ -60,7 +60,7 @@ def ensure_tensorflow() -> None:
 
 
 def _translator_caches() -> None:
-    from lib.translator_page import default_corpus, pretrained_evaluation, pretrained_translator
+    from lib.page_glue.translator_page import default_corpus, pretrained_evaluation, pretrained_translator
 
     default_corpus()
     pretrained_translator()
@@ -68,14 +68,14 @@ def _translator_caches() -> None:
 
 
 def _attention_caches() -> None:
-    from lib.attention_page import pretrained_attention, pretrained_attention_evaluation
+    from lib.page_glue.attention_page import pretrained_attention, pretrained_attention_evaluation
 
     pretrained_attention()
     pretrained_attention_evaluation()
 
 
 def _transformer_caches() -> None:
-    from lib.transformer_page import pretrained_transformer, pretrained_transformer_evaluation
+    from lib.page_glue.transformer_page import pretrained_transformer, pretrained_transformer_evaluation
 
     pretrained_transformer()
     pretrained_transformer_evaluation()

@@ -2,9 +2,9 @@
 maps, heads silenced at inference, training from scratch with one head's map as the live view, and
 the cost of attention against recurrence as sentences grow.
 
-Everything shared by the three translators comes from `lib.translator_page` (corpus, uploads,
+Everything shared by the three translators comes from `lib.page_glue.translator_page` (corpus, uploads,
 vocabularies, decoding, BLEU, the family comparison) and the attention maps' frames and live view
-from `lib.attention_page`; this module adds only what is the Transformer's own.
+from `lib.page_glue.attention_page`; this module adds only what is the Transformer's own.
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.attention_page import PRETRAINED as PRETRAINED_ATTENTION
-from lib.attention_page import attention_frame, fixed_sentence, pretrained_attention_evaluation, pretrained_attention_figures
-from lib.bleu import corpus_bleu
-from lib.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show, specification
-from lib.corpus import START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
-from lib.seq2seq import greedy_decode, greedy_decode_batch, load_metrics
-from lib.shipped_evaluations import load_evaluation
-from lib.training import TrainingRun
-from lib.transformer import (
+from lib.app.shipped_evaluations import load_evaluation
+from lib.data.bleu import corpus_bleu
+from lib.data.corpus import START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
+from lib.engine.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show, specification
+from lib.engine.training import TrainingRun
+from lib.models.decoding import greedy_decode, greedy_decode_batch
+from lib.models.seq2seq import load_metrics
+from lib.models.transformer import (
     DEFAULT_LEARNING_RATE,
     DEFAULT_SETTINGS,
     TRANSFORMER_DIRECTORY,
@@ -38,7 +37,9 @@ from lib.transformer import (
     transformer_layer_counts,
     with_heads_silenced,
 )
-from lib.translator_page import (
+from lib.page_glue.attention_page import PRETRAINED as PRETRAINED_ATTENTION
+from lib.page_glue.attention_page import attention_frame, fixed_sentence, pretrained_attention_evaluation, pretrained_attention_figures
+from lib.page_glue.translator_page import (
     SHIPPED_SEQ2SEQ,
     ShippedModel,
     default_corpus,
@@ -114,7 +115,7 @@ def pretrained_transformer_figures() -> dict:
 
 @st.cache_data(show_spinner="Measuring the pretrained Transformer on the held-out sentences…")
 def pretrained_transformer_evaluation() -> dict:
-    """The shipped Transformer's held-out figures: shipped beside the model (lib/shipped_evaluations.py),
+    """The shipped Transformer's held-out figures: shipped beside the model (lib/app/shipped_evaluations.py),
     measured here only if that file is stale."""
     return (load_evaluation(TRANSFORMER_DIRECTORY, TRANSFORMER_MODEL_FILE, default_corpus())
             or measure_pretrained_transformer_evaluation())
@@ -142,7 +143,7 @@ def decoder_input(translator: TransformerTranslator, source_ids: list[int]) -> t
 
 def head_frames(translator: TransformerTranslator, source_ids: list[int], english: list[str]) -> dict[str, pd.DataFrame]:
     """Every attention layer's heads for one sentence, by kind ("encoder self-attention", …): long
-    frames of `attention_frame` with the layer and head, for `lib.charts.attention_grid`."""
+    frames of `attention_frame` with the layer and head, for `lib.engine.charts.attention_grid`."""
     target_in, french = decoder_input(translator, source_ids)
     maps = translator.attention_maps(source_ids, target_in)
     frames: dict[str, list[pd.DataFrame]] = {}
@@ -180,7 +181,7 @@ def grid_specifications(translator: TransformerTranslator, source_ids: list[int]
 
 
 def walkthrough(translator: TransformerTranslator, source_ids: list[int], layer_name: str, head: int) -> dict:
-    """One head's computation (`lib.transformer.head_walkthrough`) and the specifications of its
+    """One head's computation (`lib.models.transformer.head_walkthrough`) and the specifications of its
     matrices (Q, K, V, then scores → scaled → masked → softmax), remembered per sentence and head."""
     def compute() -> dict:
         walk = head_walkthrough(translator, source_ids, layer_name, head)
@@ -350,7 +351,7 @@ def encoder_costs(model_size: int = 128, lengths: tuple[int, ...] = COST_LENGTHS
     import keras
     import tensorflow as tf
 
-    from lib.transformer import _encoder
+    from lib.models.transformer import _encoder
 
     settings = {**DEFAULT_SETTINGS, "model_size": model_size, "feed_forward_size": 2 * model_size, "dropout": 0.0,
                 "max_positions": max(lengths) + 1}

@@ -1,4 +1,4 @@
-"""The encoder-decoder translator of the Translator page, and the decoding loop that later pages reuse.
+"""The encoder-decoder translator of the Translator page: its model, its training, and saving it.
 
 The notes' seq2seq: an encoder RNN reads the English sentence; its final state starts a decoder RNN
 that writes French one word at a time, each output word fed back as the next input, until it
@@ -6,19 +6,21 @@ writes </s>. This module holds:
 
 - `build_seq2seq`: the teacher-forcing model (inputs: English ids and <s> + French ids; output: a
   softmax over the French vocabulary at every position), GRU or LSTM, stacked, seeded;
-- `compile_seq2seq`: wraps it for `model.fit` (and so for `lib.training.train_live`) with a loss and
+- `compile_seq2seq`: wraps it for `model.fit` (and so for `lib.engine.training.train_live`) with a loss and
   a token accuracy that ignore <pad>, and with optional scheduled sampling (the two-pass parallel
   variant: a first pass on the gold words, then a second, trained pass where each decoder input is
-  the model's own first-pass guess with probability p);
+  the model's own first-pass guess with probability p), or professor forcing
+  (`lib.models.professor_forcing`);
+- the training recipe the three translators share: the cosine learning rate and length-bucketed batches;
 - `Seq2SeqTranslator`: an encoder model and a one-step decoder model that share the training
   model's layers (and so its weights, as training goes on), behind the small protocol that every
-  decoding function here uses: `encode(source_ids) -> state` and
+  decoding function of `lib.models.decoding` uses: `encode(source_ids) -> state` and
   `step(previous_ids, state) -> (probabilities, state, extras)`. The attention and transformer
-  pages plug their own models in by implementing these two methods (their `extras` can carry the
-  attention weights of the step, which `greedy_decode` keeps in its trace);
-- greedy decoding (traced step by step, and batched for evaluation), beam search, the text box's
-  input handling, the train/test mismatch measured (teacher-forced against greedy token accuracy),
-  a Keras callback writing the held-out BLEU into the epoch logs, and save/load.
+  pages plug their own models in by implementing these two methods;
+- save/load, which the attention and transformer translators reuse.
+
+Decoding (greedy and beam), the text box's input handling and the held-out measurements live in
+`lib.models.decoding`, and work on any translator that follows the protocol.
 
 Keras and TensorFlow are imported inside functions, so that importing this module stays cheap.
 """
@@ -27,18 +29,13 @@ from __future__ import annotations
 
 import functools
 import json
-import math
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from lib.bleu import corpus_bleu, exact_match_rate
-from lib.corpus import END_ID, PAD_ID, START_ID, UNKNOWN, EncodedPairs, Vocabulary, encode_pairs, tokenize
-from lib.params import LayerCount, count_dense_params, count_recurrent_params
+from lib.data.corpus import PAD_ID, EncodedPairs, Vocabulary
+from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -49,9 +46,7 @@ DEFAULT_SETTINGS = {"cell": "GRU", "units": 256, "embedding_size": 64, "layers":
 # model's (scripts/train_translator.py); chosen with benchmarks/translator.py.
 DEFAULT_LEARNING_RATE = 0.006
 DEFAULT_BATCH_SIZE = 64
-TRANSLATOR_DIRECTORY = Path(__file__).parent.parent / "data" / "translator"
-# The text box translates at most this many English words; longer input is cut with a warning.
-MAX_INPUT_WORDS = 40
+TRANSLATOR_DIRECTORY = Path(__file__).parents[2] / "data" / "translator"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -325,14 +320,16 @@ def compile_seq2seq(
     "token_accuracy" (and "val_" ones with validation data). The weights are `model`'s own.
 
     With `adversarial_weight` (a number, not None) it trains by professor forcing instead
-    (`_professor_forcing_class`), and its logs also hold "discriminator_accuracy" and "fooling_loss".
+    (`lib.models.professor_forcing`), and its logs also hold "discriminator_accuracy" and "fooling_loss".
     """
     import keras
 
     token_accuracy_class, trainer_class = _keras_classes()
     if adversarial_weight is not None:
-        trainer = _professor_forcing_class()(model, adversarial_weight=adversarial_weight, seed=seed,
-                                             name=f"{model.name}_professor_trainer")
+        from lib.models.professor_forcing import professor_forcing_class  # It builds on this module.
+
+        trainer = professor_forcing_class()(model, adversarial_weight=adversarial_weight, seed=seed,
+                                            name=f"{model.name}_professor_trainer")
     else:
         trainer = trainer_class(model, sampling_probability=sampling_probability, seed=seed,
                                 name=f"{model.name}_trainer")
@@ -342,169 +339,6 @@ def compile_seq2seq(
         metrics=[token_accuracy_class()],
     )
     return trainer
-
-
-# --------------------------------------------------------------------------------------------------
-# Professor forcing (Lamb et al., 2016)
-# --------------------------------------------------------------------------------------------------
-
-# The discriminator's size and step size: small beside the seq2seq (GRU 256), so that it costs
-# little of the press; Lamb et al. do not prescribe these for a model of this size.
-DISCRIMINATOR_UNITS = 64
-DISCRIMINATOR_LEARNING_RATE = 0.001
-DEFAULT_ADVERSARIAL_WEIGHT = 1.0
-
-
-def build_discriminator(state_size: int, units: int = DISCRIMINATOR_UNITS, seed: int = 0) -> "keras.Model":
-    """Lamb et al.'s discriminator: a bidirectional GRU reads a decoder's hidden-state sequence
-    (batch, time, state_size), an MLP on its two final states gives one logit per sequence,
-    positive for "teacher-forced", negative for "free-running". Padded positions arrive as zeros
-    in both kinds of sequence, so they tell the two apart by nothing."""
-    import keras
-
-    states = keras.Input(shape=(None, state_size), name="decoder_states")
-    read = keras.layers.Bidirectional(
-        keras.layers.GRU(units, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 300),
-                         recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 301)),
-        name="reads_both_ways",
-    )(states)
-    hidden = keras.layers.Dense(units, activation="relu",
-                                kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 302), name="mlp")(read)
-    logit = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 303),
-                               name="teacher_forced_logit")(hidden)
-    return keras.Model(states, logit, name="discriminator")
-
-
-@functools.cache
-def _professor_forcing_class():
-    """The professor-forcing trainer, defined once per process and only when a page first needs it."""
-    import keras
-    import tensorflow as tf
-    from keras import ops
-
-    _, trainer_class = _keras_classes()
-
-    @keras.saving.register_keras_serializable(package="rnn_playground")
-    class ProfessorForcingTrainer(trainer_class):
-        """What `model.fit` trains for professor forcing: the seq2seq and a discriminator, each with
-        its own optimizer, in one training step.
-
-        Each batch runs the decoder twice from the same encoder state: teacher-forced (the gold
-        words in) and free-running (its own previous word in, as long as the batch's French side).
-        The free run feeds back the argmax, not a sample as Lamb et al. do: the mismatch this page
-        measures is greedy decoding's, so the free runs the discriminator sees are the ones the
-        greedy accuracy is measured on (and the step is deterministic). The discriminator learns,
-        by binary cross-entropy, to call the last decoder layer's hidden states of the teacher-forced
-        run "teacher-forced" and those of the free run "free"; the seq2seq learns the usual
-        next-word cross-entropy on the teacher-forced run plus `adversarial_weight` times the
-        cross-entropy of the discriminator calling its free run "teacher-forced". Of the paper's two
-        generator terms this keeps the one that pulls the free run towards the teacher-forced one,
-        not the one that pulls the teacher-forced run towards the free one. Each loss's gradient is
-        taken with respect to its own side's weights only, so the discriminator's update never
-        changes the seq2seq and the seq2seq's update never changes the discriminator.
-
-        The logs hold "loss" (the next-word cross-entropy, as for teacher forcing, so the curves
-        compare), "token_accuracy" (teacher-forced), "discriminator_accuracy" (its share of the
-        batch's 2 × sentences told right) and "fooling_loss" (the adversarial term). Validation is
-        teacher-forced, as for the other trainers.
-        """
-
-        def __init__(self, seq2seq, adversarial_weight: float = DEFAULT_ADVERSARIAL_WEIGHT,
-                     discriminator_units: int = DISCRIMINATOR_UNITS, seed: int = 0, **kwargs):
-            super().__init__(seq2seq, sampling_probability=0.0, seed=seed, **kwargs)
-            self.adversarial_weight = float(adversarial_weight)
-            settings = model_settings(seq2seq)
-            self.decoder_layers = settings["layers"]
-            self.last_decoder = f"decoder_{self.decoder_layers}"
-            # The last decoder layer's hidden state is its output (its first state for an LSTM).
-            self.states_per_layer = 2 if settings["cell"] == "LSTM" else 1
-            self.last_hidden_index = (settings["layers"] - 1) * self.states_per_layer
-            self.with_context = settings["context_every_step"]
-            # The teacher-forced run with the last decoder layer's outputs: `.output` is a layer's
-            # output in the graph it was first called in, the training model's.
-            self.forced_model = keras.Model(
-                seq2seq.inputs, [seq2seq.output, seq2seq.get_layer(self.last_decoder).output[0]])
-            self.encoder_model, _ = decoding_models(seq2seq)
-            self.discriminator = build_discriminator(settings["units"], discriminator_units, seed)
-            self.discriminator_optimizer = keras.optimizers.Adam(DISCRIMINATOR_LEARNING_RATE, clipnorm=5.0)
-            self.discriminator_optimizer.build(self.discriminator.trainable_variables)
-            self.discriminator_accuracy = keras.metrics.Mean(name="discriminator_accuracy")
-            self.fooling_loss = keras.metrics.Mean(name="fooling_loss")
-
-        def decoder_step(self, previous, states, context):
-            """One decoder step on word ids (batch,): the training model's own layers, each
-            recurrent layer through its cell, which spares a recurrent loop of one step inside the
-            free run's loop (a first version through the step model cost 7 times teacher forcing
-            per epoch, against about 2 for this one; data/README.md). Returns the next-word
-            probabilities and the new states, laid out as the step model's."""
-            y = self.seq2seq.get_layer("french_embedding")(previous)
-            if self.with_context:
-                y = self.seq2seq.get_layer("word_and_context")([y, context])
-            new_states = []
-            for layer in range(self.decoder_layers):
-                own = states[layer * self.states_per_layer : (layer + 1) * self.states_per_layer]
-                y, layer_states = self.seq2seq.get_layer(f"decoder_{layer + 1}").cell(y, own, training=True)
-                new_states.extend(layer_states if isinstance(layer_states, (list, tuple)) else [layer_states])
-            if self.with_context:
-                y = self.seq2seq.get_layer("state_and_context")([y, context])
-            return self.seq2seq.get_layer("next_word")(y), new_states
-
-        def free_run(self, source, length):
-            """The decoder on its own outputs for `length` steps: (its last layer's hidden states
-            (batch, length, units), the word ids it fed back (batch, length)). A symbolic loop over
-            the steps, inside the training step's graph, differentiable through the states."""
-            encoded = self.encoder_model(source, training=True)
-            encoded = list(encoded) if isinstance(encoded, (list, tuple)) else [encoded]
-            context = encoded[-1] if self.with_context else None
-            states = encoded[:-1] if self.with_context else encoded
-            batch = ops.shape(source)[0]
-            previous = tf.fill(tf.reshape(batch, [1]), tf.constant(START_ID, tf.int32))
-            hidden = tf.TensorArray(tf.float32, size=length)
-            chosen = tf.TensorArray(tf.int32, size=length)
-
-            def step(position, previous, states, hidden, chosen):
-                probabilities, new_states = self.decoder_step(previous, states, context)
-                word = tf.cast(tf.argmax(probabilities, axis=-1), tf.int32)
-                hidden = hidden.write(position, new_states[self.last_hidden_index])
-                chosen = chosen.write(position, word)
-                return position + 1, word, new_states, hidden, chosen
-
-            _, _, _, hidden, chosen = tf.while_loop(
-                lambda position, *_: position < length, step, (tf.constant(0), previous, list(states), hidden, chosen))
-            return tf.transpose(hidden.stack(), [1, 0, 2]), tf.transpose(chosen.stack())
-
-        def train_step(self, data):
-            (source, target_in), target = data[:2]
-            seq2seq_weights = self.seq2seq.trainable_variables
-            discriminator_weights = self.discriminator.trainable_variables
-            with tf.GradientTape(persistent=True) as tape:
-                probabilities, forced_states = self.forced_model([source, target_in], training=True)
-                free_states, _ = self.free_run(source, ops.shape(target)[1])
-                real = ops.cast(ops.not_equal(target, PAD_ID), "float32")[:, :, None]
-                # One discriminator call on both runs stacked along the batch: half the small
-                # recurrent steps of two calls, which is what a step of this size costs on a CPU.
-                logits = self.discriminator(ops.concatenate([forced_states * real, free_states * real]), training=True)
-                forced_logits, free_logits = logits[: ops.shape(source)[0]], logits[ops.shape(source)[0]:]
-                next_word_loss = masked_crossentropy(target, probabilities)
-                fooling = ops.mean(ops.binary_crossentropy(ops.ones_like(free_logits), free_logits, from_logits=True))
-                seq2seq_loss = next_word_loss + self.adversarial_weight * fooling
-                discriminator_loss = 0.5 * (
-                    ops.mean(ops.binary_crossentropy(ops.ones_like(forced_logits), forced_logits, from_logits=True))
-                    + ops.mean(ops.binary_crossentropy(ops.zeros_like(free_logits), free_logits, from_logits=True)))
-            self.optimizer.apply_gradients(zip(tape.gradient(seq2seq_loss, seq2seq_weights), seq2seq_weights))
-            self.discriminator_optimizer.apply_gradients(
-                zip(tape.gradient(discriminator_loss, discriminator_weights), discriminator_weights))
-            del tape
-            told_right = ops.concatenate([ops.cast(forced_logits > 0, "float32"), ops.cast(free_logits <= 0, "float32")])
-            sentences = ops.shape(source)[0]
-            # Weighted by the batch's sentences, like Keras's own loss mean, so the engine can turn
-            # the running epoch means back into per-batch values.
-            self._loss_tracker.update_state(next_word_loss, sample_weight=sentences)
-            self.discriminator_accuracy.update_state(ops.mean(told_right), sample_weight=sentences)
-            self.fooling_loss.update_state(fooling, sample_weight=sentences)
-            return self.compute_metrics((source, target_in), target, probabilities)
-
-    return ProfessorForcingTrainer
 
 
 def cosine_learning_rate(total_steps: int, peak: float = DEFAULT_LEARNING_RATE):
@@ -582,7 +416,7 @@ def bucketed_dataset(
 ):
     """A `keras.utils.PyDataset` of teacher-forcing batches, each padded only to its bucket's length.
 
-    It has the `batch_sizes` attribute that `lib.training.train_live` reads, and its batches stay
+    It has the `batch_sizes` attribute that `lib.engine.training.train_live` reads, and its batches stay
     in the same order every epoch (shuffled once, seeded, when it is made); between epochs, the
     sentences of each bucket are dealt afresh into that bucket's batches (sizes unchanged). On the default corpus
     most sentences are short, so a batch is about a third as long as one padded to the longest sentence.
@@ -645,23 +479,8 @@ def _fit(array: np.ndarray, length: int) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------
-# The decoding protocol, and the seq2seq model behind it
+# The seq2seq model behind the decoding protocol (lib.models.decoding.StepTranslator)
 # --------------------------------------------------------------------------------------------------
-
-
-class StepTranslator(Protocol):
-    """What every decoding function needs from a model; the attention pages implement it too.
-
-    `state` is a list of arrays whose first axis is the batch (beam search reorders them by that
-    axis). `extras` is a dict of per-batch arrays (attention weights, say), or empty.
-    """
-
-    source_vocabulary: Vocabulary
-    target_vocabulary: Vocabulary
-
-    def encode(self, source_ids: np.ndarray) -> list[np.ndarray]: ...
-
-    def step(self, previous_ids: np.ndarray, state: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray], dict]: ...
 
 
 def decoding_models(model: "keras.Model") -> tuple["keras.Model", "keras.Model"]:
@@ -776,324 +595,6 @@ class Seq2SeqTranslator:
             parts.append(np.asarray(self._teacher_forced(
                 encoded.encoder_input[start : start + batch_size], encoded.decoder_input[start : start + batch_size])))
         return np.concatenate(parts, axis=0)
-
-
-# --------------------------------------------------------------------------------------------------
-# Decoding
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class DecodeStep:
-    """One step of greedy decoding: the candidates for the next word and the one fed back."""
-
-    position: int
-    top_words: list[tuple[str, float]]  # the top-k next words with their probabilities, best first
-    chosen: str
-    chosen_probability: float
-    extras: dict[str, Any] = field(default_factory=dict)  # e.g. the attention weights of this step
-
-
-@dataclass
-class DecodeTrace:
-    token_ids: list[int]  # the output, without </s>
-    words: list[str]
-    text: str
-    stopped_at_end: bool  # False when the length cap ended decoding before </s>
-    steps: list[DecodeStep]
-
-    @property
-    def log_probability(self) -> float:
-        return float(sum(math.log(max(step.chosen_probability, 1e-12)) for step in self.steps))
-
-    def steps_frame(self) -> pd.DataFrame:
-        """One row per step and candidate, for a table or chart: step, rank, word, probability, fed_back."""
-        rows = [
-            {"step": step.position, "rank": rank + 1, "word": word, "probability": probability,
-             "fed_back": word == step.chosen}
-            for step in self.steps
-            for rank, (word, probability) in enumerate(step.top_words)
-        ]
-        return pd.DataFrame(rows, columns=["step", "rank", "word", "probability", "fed_back"])
-
-
-def default_max_length(source_length: int) -> int:
-    """The length cap of decoding: French runs a little longer than English (ne … pas, parce que)."""
-    return int(2 * source_length + 5)
-
-
-def greedy_decode(
-    translator: StepTranslator, source_ids: Sequence[int], max_length: int | None = None, top_k: int = 5
-) -> DecodeTrace:
-    """Decode one sentence greedily, feeding each most probable word back, until </s> or `max_length` words.
-
-    Every step records the top-k candidates and their probabilities, so a page can replay it.
-    """
-    source_ids = [int(i) for i in source_ids]
-    max_length = max_length or default_max_length(len(source_ids))
-    vocabulary = translator.target_vocabulary
-    state = translator.encode(np.asarray([source_ids or [PAD_ID]], dtype=np.int32))
-    previous = START_ID
-    output: list[int] = []
-    steps: list[DecodeStep] = []
-    stopped = False
-    for position in range(max_length + 1):  # + 1: room for </s> after max_length words
-        probabilities, state, extras = translator.step(np.asarray([previous]), state)
-        row = probabilities[0]
-        best = np.argsort(-row, kind="stable")[:top_k]
-        chosen = int(best[0])
-        steps.append(DecodeStep(
-            position=position + 1,
-            top_words=[(vocabulary.words[i], float(row[i])) for i in best],
-            chosen=vocabulary.words[chosen],
-            chosen_probability=float(row[chosen]),
-            extras={key: np.asarray(value)[0] for key, value in extras.items()},
-        ))
-        if chosen == END_ID:
-            stopped = True
-            break
-        if position == max_length:
-            break
-        output.append(chosen)
-        previous = chosen
-    words = vocabulary.tokens(output)
-    return DecodeTrace(output, words, vocabulary.decode(output), stopped, steps)
-
-
-def greedy_decode_batch(
-    translator: StepTranslator, source_array: np.ndarray, max_length: int, batch_size: int = 512
-) -> list[list[int]]:
-    """Greedy outputs (ids without </s>) of many sentences at once: one decoder step per position for
-    the whole batch, stopping when every sentence has written </s> or `max_length` words."""
-    results: list[list[int]] = []
-    source_array = np.asarray(source_array, dtype=np.int32)
-    for start in range(0, len(source_array), batch_size):
-        chunk = source_array[start : start + batch_size]
-        state = translator.encode(chunk)
-        previous = np.full(len(chunk), START_ID, dtype=np.int32)
-        outputs = np.zeros((len(chunk), max_length), dtype=np.int32)
-        finished = np.zeros(len(chunk), dtype=bool)
-        for position in range(max_length):
-            probabilities, state, _ = translator.step(previous, state)
-            chosen = probabilities.argmax(axis=-1).astype(np.int32)
-            finished |= chosen == END_ID
-            outputs[:, position] = np.where(finished, PAD_ID, chosen)
-            if finished.all():
-                break
-            previous = chosen
-        results.extend([int(i) for i in row if i != PAD_ID] for row in outputs)
-    return results
-
-
-@dataclass
-class BeamResult:
-    token_ids: list[int]
-    words: list[str]
-    text: str
-    score: float  # log-probability divided by length ** length_penalty
-    log_probability: float
-    candidates: pd.DataFrame  # the finished hypotheses, best first: text, words, log_probability, score
-
-
-def beam_search(
-    translator: StepTranslator,
-    source_ids: Sequence[int],
-    width: int = 4,
-    max_length: int | None = None,
-    length_penalty: float = 1.0,
-) -> BeamResult:
-    """Keep the `width` most probable partial translations at each step; return the best finished one.
-
-    A hypothesis finishes when it writes </s>. Finished hypotheses are ranked by log-probability
-    divided by (words + 1) ** `length_penalty` (1: the mean log-probability per word, including
-    </s>), since a plain sum would always prefer stopping early. Width 1 is greedy decoding.
-    """
-    source_ids = [int(i) for i in source_ids]
-    max_length = max_length or default_max_length(len(source_ids))
-    vocabulary = translator.target_vocabulary
-    state = translator.encode(np.asarray([source_ids or [PAD_ID]], dtype=np.int32))
-    beams: list[tuple[list[int], float]] = [([], 0.0)]
-    finished: list[tuple[list[int], float]] = []
-    for position in range(max_length + 1):
-        previous = np.asarray([tokens[-1] if tokens else START_ID for tokens, _ in beams], dtype=np.int32)
-        probabilities, state, _ = translator.step(previous, state)
-        log_probabilities = np.log(np.maximum(probabilities, 1e-12))
-        totals = np.asarray([score for _, score in beams])[:, None] + log_probabilities
-        if position == max_length:  # The cap: only </s> may follow.
-            for row, (tokens, _) in enumerate(beams):
-                finished.append((tokens, float(totals[row, END_ID])))
-            break
-        order = np.argsort(-totals, axis=None, kind="stable")
-        next_beams: list[tuple[list[int], float]] = []
-        parents: list[int] = []
-        for flat in order:
-            row, word = divmod(int(flat), totals.shape[1])
-            if word == END_ID:
-                finished.append((beams[row][0], float(totals[row, word])))
-            elif word not in (PAD_ID, START_ID):
-                next_beams.append((beams[row][0] + [word], float(totals[row, word])))
-                parents.append(row)
-            if len(next_beams) == width:
-                break
-        # Stop once `width` hypotheses have finished: the open ones are already less probable.
-        if len(finished) >= width or not next_beams:
-            break
-        beams = next_beams
-        state = [s[parents] for s in state]
-    ranked = sorted(finished, key=lambda item: -_normalised(item[0], item[1], length_penalty))
-    candidates = pd.DataFrame(
-        [{"text": vocabulary.decode(tokens), "words": len(tokens), "log_probability": score,
-          "score": _normalised(tokens, score, length_penalty)} for tokens, score in ranked[: max(width, 1)]],
-        columns=["text", "words", "log_probability", "score"],
-    )
-    best_tokens, best_score = ranked[0]
-    return BeamResult(best_tokens, vocabulary.tokens(best_tokens), vocabulary.decode(best_tokens),
-                      _normalised(best_tokens, best_score, length_penalty), best_score, candidates)
-
-
-def _normalised(tokens: list[int], log_probability: float, length_penalty: float) -> float:
-    return log_probability / (len(tokens) + 1) ** length_penalty
-
-
-# --------------------------------------------------------------------------------------------------
-# The text box
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class PreparedSource:
-    """A user's English sentence made ready to translate, with what the page should tell the user."""
-
-    ids: list[int]
-    words: list[str]
-    unknown_words: list[str]
-    truncated: bool
-    message: str | None  # a prompt or warning for the user, or None
-
-    @property
-    def usable(self) -> bool:
-        return bool(self.ids)
-
-
-def prepare_source(text: str | None, vocabulary: Vocabulary, max_words: int = MAX_INPUT_WORDS) -> PreparedSource:
-    """Tokenize any text for the translator without raising: empty input gets a prompt, unknown
-    words become <unk> and are listed, input longer than `max_words` words is cut with a warning."""
-    words = tokenize(text or "")
-    if not words:
-        return PreparedSource([], [], [], False, "Type an English sentence to translate, for example “the small cat sleeps”.")
-    messages = []
-    truncated = len(words) > max_words
-    if truncated:
-        messages.append(f"The sentence has {len(words)} words; only the first {max_words} are translated.")
-        words = words[:max_words]
-    unknown = list(dict.fromkeys(word for word in words if word not in vocabulary))
-    if unknown:
-        listed = ", ".join(f"“{word}”" for word in unknown[:10]) + (" …" if len(unknown) > 10 else "")
-        messages.append(
-            f"{len(unknown)} word(s) are not in the English vocabulary and are read as {UNKNOWN}: {listed}."
-        )
-    return PreparedSource(vocabulary.encode(words), words, unknown, truncated, " ".join(messages) or None)
-
-
-# --------------------------------------------------------------------------------------------------
-# Measuring: token accuracies (the train/test mismatch) and BLEU
-# --------------------------------------------------------------------------------------------------
-
-
-def teacher_forced_accuracy(translator: Seq2SeqTranslator, encoded: EncodedPairs) -> float:
-    """Share of target words (and </s>) predicted right when every decoder input is the gold word."""
-    probabilities = translator.teacher_forced_probabilities(encoded)
-    mask = encoded.decoder_target != PAD_ID
-    hits = (probabilities.argmax(axis=-1) == encoded.decoder_target) & mask
-    return float(hits.sum() / max(mask.sum(), 1))
-
-
-def greedy_accuracy(translator: StepTranslator, encoded: EncodedPairs, outputs: list[list[int]] | None = None) -> float:
-    """Share of target words (and </s>) that greedy decoding writes at the same position.
-
-    Same sentences, same positions as `teacher_forced_accuracy`, but each decoder input is the
-    model's own previous word: one early mistake shifts or changes the rest, which is the
-    train/test mismatch that the notes name.
-    """
-    target = encoded.decoder_target
-    if outputs is None:
-        outputs = greedy_decode_batch(translator, encoded.encoder_input, max_length=target.shape[1])
-    produced = np.zeros_like(target)
-    for row, tokens in enumerate(outputs):
-        sequence = (tokens + [END_ID])[: target.shape[1]]
-        produced[row, : len(sequence)] = sequence
-    mask = target != PAD_ID
-    return float(((produced == target) & mask).sum() / max(mask.sum(), 1))
-
-
-@dataclass
-class Evaluation:
-    bleu: float
-    exact_match: float
-    teacher_forced_accuracy: float
-    greedy_accuracy: float
-    hypotheses: list[str]
-    references: list[str]
-    sources: list[str]
-    seconds: float
-
-    def as_dict(self) -> dict[str, float]:
-        return {"bleu": self.bleu, "exact_match": self.exact_match,
-                "teacher_forced_accuracy": self.teacher_forced_accuracy, "greedy_accuracy": self.greedy_accuracy}
-
-
-def evaluate_translator(
-    translator: Seq2SeqTranslator, pairs: Sequence[tuple[str, str]], max_target_length: int | None = None
-) -> Evaluation:
-    """BLEU, exact matches and both token accuracies of greedy decoding on held-out pairs."""
-    started = time.perf_counter()
-    encoded = encode_pairs(pairs, translator.source_vocabulary, translator.target_vocabulary,
-                           max_target_length=max_target_length)
-    outputs = greedy_decode_batch(translator, encoded.encoder_input, max_length=encoded.decoder_target.shape[1])
-    hypotheses = [translator.target_vocabulary.decode(tokens) for tokens in outputs]
-    references = [translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs]
-    return Evaluation(
-        bleu=corpus_bleu(hypotheses, references),
-        exact_match=exact_match_rate(hypotheses, references),
-        teacher_forced_accuracy=teacher_forced_accuracy(translator, encoded),
-        greedy_accuracy=greedy_accuracy(translator, encoded, outputs),
-        hypotheses=hypotheses,
-        references=references,
-        sources=[english for english, _ in pairs],
-        seconds=time.perf_counter() - started,
-    )
-
-
-def held_out_bleu_callback(
-    translator: StepTranslator, pairs: Sequence[tuple[str, str]], max_sentences: int = 200, seed: int = 0
-) -> "keras.callbacks.Callback":
-    """A Keras callback that, at each epoch's end, greedily decodes held-out sentences and writes
-    `logs["val_bleu"]` (0-100) and `logs["val_greedy_accuracy"]` (0-1) for the chart.
-
-    It must run before the live-training engine's recorder so that the recorder finds these values
-    in the logs (pass it in `train_live`'s `metric_callbacks`). The translator shares the model's
-    layers, so it decodes with the weights of the epoch that just ended. Decoding is batched: 200
-    sentences take a fraction of a second.
-    """
-    import keras
-
-    pairs = list(pairs)
-    if len(pairs) > max_sentences:
-        chosen = np.random.default_rng(seed).choice(len(pairs), size=max_sentences, replace=False)
-        pairs = [pairs[index] for index in sorted(chosen)]
-    encoded = encode_pairs(pairs, translator.source_vocabulary, translator.target_vocabulary)
-    references = [translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs]
-
-    class HeldOutBleu(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if logs is None:
-                return
-            outputs = greedy_decode_batch(translator, encoded.encoder_input, max_length=encoded.decoder_target.shape[1])
-            hypotheses = [translator.target_vocabulary.decode(tokens) for tokens in outputs]
-            logs["val_bleu"] = corpus_bleu(hypotheses, references)
-            logs["val_greedy_accuracy"] = greedy_accuracy(translator, encoded, outputs)
-
-    return HeldOutBleu()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The Vanishing-gradients page's glue: cached gradient measurements, the sweep's reading, the live press.
 
-The measurements themselves live in lib.gradients and lib.long_memory (no Streamlit there); this
+The measurements themselves live in lib.models.gradients and lib.models.long_memory (no Streamlit there); this
 module caches them for every session of the process (they are deterministic for given settings),
 writes what the shipped sweep shows next to the notes' claim, setup by setup, and trains the chosen
 cells on the fresh stream through the shared engine, charting the gradient that reaches each step
@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.charts import line_chart, show
-from lib.gradients import (
+from lib.engine.charts import line_chart, show
+from lib.engine.training import TrainingRun, train_live
+from lib.models.gradients import (
     activation_derivatives,
     lstm_gate_traces,
     mlp_layer_gradient_norms,
@@ -25,7 +26,7 @@ from lib.gradients import (
     sequence_input_gradient_norms,
     truncated_bptt_terms,
 )
-from lib.long_memory import (
+from lib.models.long_memory import (
     CHANCE_ACCURACY,
     CLIP_NORM,
     DEFAULT_BUDGET,
@@ -43,7 +44,6 @@ from lib.long_memory import (
     summarise_sweep,
     variant_name,
 )
-from lib.training import TrainingRun, train_live
 
 # Norms below this are drawn at this floor on the log scale (a norm of exactly 0 has vanished
 # below float32's range and cannot be drawn on a log axis at all).

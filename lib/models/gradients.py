@@ -12,7 +12,7 @@ geometrically. This module measures that product, so the page can draw it:
 - `linear_rnn_gradient_norms`: the closed form W^(T-k) of a linear RNN, the hand-checked case;
 - `lstm_gate_traces`: a trained LSTM's gates and cell state, step by step, for one sequence.
 
-Every function returns NumPy arrays or long pandas DataFrames ready for `lib.charts`. TensorFlow and
+Every function returns NumPy arrays or long pandas DataFrames ready for `lib.engine.charts`. TensorFlow and
 Keras are imported inside the functions only, so that importing this module stays cheap. Randomness
 comes from seeded initializers and NumPy generators, never from a process-wide seed.
 """
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
-from lib.long_memory import RECURRENT_CELL_NAMES, build_long_memory_model, make_long_memory_data
+from lib.models.long_memory import RECURRENT_CELL_NAMES, build_long_memory_model, make_long_memory_data
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -260,7 +260,7 @@ def recurrent_step_gradient_norms(
 ) -> RecurrentGradients:
     """How strongly the last step's loss depends on each earlier step, in a real SimpleRNN, LSTM or GRU.
 
-    The model reads a batch of `length`-step sequences of the long-memory task (`lib.long_memory`)
+    The model reads a batch of `length`-step sequences of the long-memory task (`lib.models.long_memory`)
     and its loss is the cross-entropy of its answer at the last step. For each step k we
     backpropagate that loss to the input x_k and take the norm of dLoss/dx_k, averaged over the
     batch. This is the notes' BPTT product of Jacobians dS_T/dS_k times the input weights: it is
@@ -343,7 +343,7 @@ def truncated_bptt_terms(length: int, k: int) -> pd.DataFrame:
 def lstm_gate_traces(model: "keras.Model", sequence: np.ndarray) -> pd.DataFrame:
     """The input, forget and output gates, cell state and hidden state of a Keras LSTM, step by step.
 
-    `model` holds one LSTM layer (for instance `lib.long_memory.build_long_memory_model("LSTM")`
+    `model` holds one LSTM layer (for instance `lib.models.long_memory.build_long_memory_model("LSTM")`
     after training); `sequence` is one input sequence of shape (steps, features). The LSTM is re-run
     in NumPy from the layer's weights, because Keras returns only the hidden states, not the gates.
     Keras lays its kernels out as four blocks [i, f, c, o] and computes, with σ the recurrent

@@ -39,7 +39,7 @@ def seq2seq_dot(source_words: list[str] | None = None, target_words: list[str] |
     """The notes' encoder-decoder: an encoder RNN reads the English words; its final state starts a
     decoder RNN whose output at each step is fed back as its input at the next step, until </s>.
     With `context_every_step`, that final state, the context c, is also drawn going into every
-    decoder step (lib.seq2seq.build_seq2seq's default)."""
+    decoder step (lib.models.seq2seq.build_seq2seq's default)."""
     source_words = source_words or ["the", "cat", "sleeps"]
     target_words = target_words or ["le", "chat", "dort"]
     outputs = [*target_words, "</s>"]

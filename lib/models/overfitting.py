@@ -6,9 +6,9 @@ the benchmark and the tests train exactly what the page trains.
 
 from __future__ import annotations
 
-from lib.digits import DigitSplits
-from lib.models import build_mlp, compile_classifier
-from lib.training import TrainingRun, train_live
+from lib.data.digits import DigitSplits
+from lib.engine.training import TrainingRun, train_live
+from lib.models.builders import build_mlp, compile_classifier
 
 DEMO_BATCH_SIZE = 32
 DEMO_METRICS = ["loss", "accuracy"]

@@ -1,6 +1,6 @@
 """The arithmetic of the parameter-sharing page: presets, the size cap, and the notes' rule of thumb.
 
-Counts come from lib.params (the one counter); the real Keras models come from lib.models, built
+Counts come from lib.engine.params (the one counter); the real Keras models come from lib.models.builders, built
 only below a size cap and cached per architecture, so moving a slider back and forth costs nothing
 and a 10-megapixel camera's MLP is never allocated.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from lib.params import (
+from lib.engine.params import (
     count_conv2d_params,
     count_dense_params,
     count_mlp_layers,
@@ -91,14 +91,14 @@ def parameters_by_image_side(
 @st.cache_data(max_entries=64, show_spinner="Building the Keras model…")
 def built_mlp_parameter_count(input_shape: tuple[int, ...], hidden_sizes: tuple[int, ...], outputs: int) -> int:
     """Build the real Keras MLP, ask it for `count_params()`, and let it go: only the number is kept."""
-    from lib.models import build_mlp
+    from lib.models.builders import build_mlp
 
     return int(build_mlp(input_shape, hidden_sizes, outputs).count_params())
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def built_convnet_parameter_count(input_shape: tuple[int, ...], outputs: int) -> int:
-    from lib.models import build_small_convnet
+    from lib.models.builders import build_small_convnet
 
     model = build_small_convnet(input_shape, outputs, filters=CONVNET_FILTERS, kernel_size=CONVNET_KERNEL)
     return int(model.count_params())

@@ -1,8 +1,8 @@
 """The Translator page's glue: the corpus in use, the shared pretrained translator, training from
 scratch through the engine, and the held-out measurements the page shows.
 
-The library (lib.corpus, lib.seq2seq, lib.bleu) holds no Streamlit; this module decides what is
-shared and cached:
+The library (lib.data.grammar, lib.data.corpus, lib.models.seq2seq, lib.models.decoding,
+lib.data.bleu) holds no Streamlit; this module decides what is shared and cached:
 
 - the default corpus and the pretrained translator's held-out evaluation are deterministic, so
   they are computed once per process (`st.cache_data`);
@@ -21,46 +21,48 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.bleu import bleu_by_source_length
-from lib.corpus import (
+from lib.app.shipped_evaluations import load_evaluation
+from lib.app.uploads import upload_box
+from lib.app.url_settings import URL
+from lib.data.bleu import bleu_by_source_length
+from lib.data.corpus import (
     Corpus,
     SentencePairsError,
     Vocabulary,
     encode_pairs,
     length_distribution,
-    make_corpus,
     parse_sentence_pairs_tsv,
     split_pairs,
     tokenize,
 )
-from lib.seq2seq import (
+from lib.data.grammar import make_corpus
+from lib.engine.training import TrainingRun, page_runs, train_live
+from lib.models.decoding import (
+    beam_search,
+    evaluate_translator,
+    greedy_decode,
+    held_out_bleu_callback,
+    PreparedSource,
+    prepare_source,
+)
+from lib.models.professor_forcing import DEFAULT_ADVERSARIAL_WEIGHT
+from lib.models.seq2seq import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
-    DEFAULT_ADVERSARIAL_WEIGHT,
     DEFAULT_SETTINGS,
     SOURCE_VOCABULARY_FILE,
     TARGET_VOCABULARY_FILE,
     TRANSLATOR_DIRECTORY,
     Seq2SeqTranslator,
-    beam_search,
     bucketed_dataset,
     build_seq2seq,
     compile_seq2seq,
     cosine_learning_rate,
-    evaluate_translator,
-    greedy_decode,
-    held_out_bleu_callback,
     load_metrics,
-    PreparedSource,
     MODEL_FILE,
     load_translator,
-    prepare_source,
     seq2seq_layer_counts,
 )
-from lib.shipped_evaluations import load_evaluation
-from lib.training import TrainingRun, page_runs, train_live
-from lib.uploads import upload_box
-from lib.url_settings import URL
 
 # The shipped model's corpus: make_corpus(48000, 500, seed=0) (see data/README.md, translator/).
 DEFAULT_TRAIN_PAIRS = 48_000
@@ -263,7 +265,7 @@ def pretrained_figures() -> dict:
 @st.cache_data(show_spinner="Measuring the pretrained model on the held-out sentences…")
 def pretrained_evaluation() -> dict:
     """BLEU, exact matches, both token accuracies and BLEU by length of the shipped model, held out:
-    shipped beside the model (lib/shipped_evaluations.py), measured here only if that file is stale."""
+    shipped beside the model (lib/app/shipped_evaluations.py), measured here only if that file is stale."""
     return load_evaluation(TRANSLATOR_DIRECTORY, MODEL_FILE, default_corpus()) or measure_pretrained_evaluation()
 
 
@@ -412,8 +414,8 @@ def parameter_expander(parameters: pd.DataFrame) -> int:
 
 def translator_for(model, vocabularies: tuple[Vocabulary, Vocabulary]):
     """The step-by-step translator of a model of the family: the attention one, or the plain seq2seq."""
-    from lib.attention import AttentionTranslator, is_attention_model
-    from lib.transformer import TransformerTranslator, is_transformer_model
+    from lib.models.attention import AttentionTranslator, is_attention_model
+    from lib.models.transformer import TransformerTranslator, is_transformer_model
 
     if is_transformer_model(model):
         return TransformerTranslator(model, *vocabularies)
