@@ -238,6 +238,14 @@ def malloc_trim(pid: int) -> bool:
     return completed.returncode == 0
 
 
+TRIM_LABEL = "then malloc_trim(0) in the server (diagnostic)"
+
+
+def memory_after_close(result: "PageResult") -> float:
+    """The last memory figure of a page's room before the --trim diagnostic (what the server keeps by itself)."""
+    return [value for label, value in result.memory.items() if label != TRIM_LABEL][-1]
+
+
 def settle(sampler: MemorySampler, seconds: float = 3.0) -> float:
     time.sleep(seconds)
     return sampler.now()
@@ -456,7 +464,7 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
         result.memory["after one more visitor came and went"] = settle(sampler, 8.0)
         result.sessions_left = active_sessions(url)
     if arguments.trim and malloc_trim(server_pid):
-        result.memory["then malloc_trim(0) in the server (diagnostic)"] = settle(sampler)
+        result.memory[TRIM_LABEL] = settle(sampler)
     return result
 
 
@@ -506,11 +514,9 @@ def report(result: PageResult, idle: float, arguments) -> None:
         print(f"RESULT {key}_newcomer_median_s={statistics.median(result.newcomer_seconds):.2f}")
         print(f"RESULT {key}_newcomer_worst_s={max(result.newcomer_seconds):.2f}")
     print(f"RESULT {key}_rss_peak_mb={result.memory['room peak']:.0f}")
-    closed = [value for label, value in result.memory.items() if "malloc_trim" not in label]
-    print(f"RESULT {key}_rss_after_close_mb={closed[-1]:.0f}")
-    for label, value in result.memory.items():
-        if "malloc_trim" in label:
-            print(f"RESULT {key}_rss_after_malloc_trim_mb={value:.0f}")
+    print(f"RESULT {key}_rss_after_close_mb={memory_after_close(result):.0f}")
+    if TRIM_LABEL in result.memory:
+        print(f"RESULT {key}_rss_after_malloc_trim_mb={result.memory[TRIM_LABEL]:.0f}")
     print(f"RESULT {key}_problems={len(result.problems)}")
 
 
@@ -523,7 +529,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="set the page's Epochs slider first (agent sessions)")
     parser.add_argument("--solo-repeats", type=int, default=2)
     parser.add_argument("--act-after", type=float, default=3.0, help="seconds of training before Stop / the slider")
-    parser.add_argument("--agent-ttl", type=int, default=60, help="server.agentSessionTTL for this server")
+    parser.add_argument("--agent-ttl", type=int, default=60, help="server.agentSessionTTL for this server; keep it above the time the room takes to open "
+                             "(at 20 s, 28 sessions opened 6 at a time expired before the press)")
     parser.add_argument("--disconnected-ttl", type=int, default=120, help="server.disconnectedSessionTTL (Streamlit's default)")
     parser.add_argument("--trim", action="store_true",
                         help="after the sessions close, call malloc_trim(0) in the server with gdb (diagnostic)")
@@ -553,7 +560,7 @@ def main() -> None:
             result = measure_page(url, PAGES[page], arguments, sampler, browser, server.pid)
             results.append(result)
             report(result, idle, arguments)
-            idle = [value for label, value in result.memory.items() if "malloc_trim" not in label][-1]
+            idle = memory_after_close(result)
         sampler.stop()
         tracebacks = log_path.read_text().count("Traceback")
     print(f"\nserver log tracebacks: {tracebacks} ({log_path})")
