@@ -70,7 +70,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.memory import rss_mb  # noqa: E402
+from benchmarks.memory import browser_cpu_seconds, cpu_seconds, rss_mb  # noqa: E402
 from tests.browser_support import chromium, served_app, wait_until_idle  # noqa: E402
 
 WARM_UP_LINE = re.compile(r"warm-up finished")
@@ -153,10 +153,18 @@ def page_exceptions(snapshot: dict) -> list[str]:
     return found
 
 
+# The Vanishing-gradients page reports each run of its latest press in a sentence, not a table:
+# "**SimpleRNN · lag 20**: held-out accuracy **0.95** (finished)", or "... stopped before its first round".
+SENTENCE_STATUS = re.compile(r"\((finished|stopped at epoch [\d.]+ of \d+)\)|(stopped) before its first round")
+
+
 def run_statuses(snapshot: dict) -> list[str]:
     """The Status column of every run table on the page (the baselines' "closed form" and the shipped
-    translators' "shipped" left out)."""
+    translators' "shipped" left out), or else the status in each run's sentence."""
     statuses = []
+    sentences = [json.dumps(node.get("props", {})) for node in nodes(snapshot.get("tree"), {"markdown"})]
+    for sentence in sentences:
+        statuses += [found[0] or "stopped at epoch 0" for found in SENTENCE_STATUS.findall(sentence)]
     for table in nodes(snapshot.get("tree"), {"dataframe"}):
         data = table.get("data", {})
         names = [column["name"] for column in data.get("columns", [])]
@@ -241,6 +249,42 @@ def malloc_trim(pid: int) -> bool:
 TRIM_LABEL = "then malloc_trim(0) in the server (diagnostic)"
 
 
+# --- CPU: where the cores went -------------------------------------------------------------------
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (every core, every process), from /proc/stat."""
+    values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    idle = values[3] + values[4]  # idle and iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuReading:
+    """CPU seconds spent so far by the server, by Chromium with Playwright, by this benchmark and by the whole machine."""
+
+    server: float
+    browsers: float
+    benchmark: float
+    machine: float
+    moment: float
+
+    @classmethod
+    def now(cls, server_pid: int) -> "CpuReading":
+        return cls(cpu_seconds(server_pid), browser_cpu_seconds(server_pid), sum(os.times()[:2]),
+                   machine_busy_seconds(), time.monotonic())
+
+    def since(self, earlier: "CpuReading") -> dict[str, float]:
+        spent = {
+            "server": self.server - earlier.server,
+            "Chromium and Playwright": self.browsers - earlier.browsers,
+            "this benchmark (agent requests, newcomer)": self.benchmark - earlier.benchmark,
+        }
+        spent["other processes on the machine"] = max(0.0, self.machine - earlier.machine - sum(spent.values()))
+        spent["wall"] = self.moment - earlier.moment
+        return spent
+
+
 def memory_after_close(result: "PageResult") -> float:
     """The last memory figure of a page's room before the --trim diagnostic (what the server keeps by itself)."""
     return [value for label, value in result.memory.items() if label != TRIM_LABEL][-1]
@@ -311,9 +355,10 @@ def browser_finish(trainer: BrowserTrainer) -> None:
     wait_until_idle(page, timeout_ms=900_000)
     boxes = page.locator("[data-testid=stException]")
     trainer.exception = boxes.first.inner_text() if boxes.count() else ""
+    kept_run = re.compile("stopped at epoch|finished")
     try:
-        expect(page.get_by_test_id("stDataFrame").filter(has_text=re.compile("stopped at epoch|finished")).first) \
-            .to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stDataFrame").filter(has_text=kept_run)
+               .or_(page.get_by_test_id("stMarkdown").filter(has_text=SENTENCE_STATUS)).first).to_be_visible(timeout=30_000)
         trainer.kept = True
     except AssertionError:
         trainer.kept = False
@@ -345,6 +390,8 @@ def drive_browsers(trainers: list[BrowserTrainer], spec: PageSpec, act_after_sec
 class PageResult:
     page: str
     solo_seconds: list[float] = field(default_factory=list)
+    solo_cpu: list[float] = field(default_factory=list)  # the server's CPU seconds per press alone
+    room_cpu: dict[str, float] = field(default_factory=dict)
     room_seconds: float = 0.0
     room_completed: int = 0
     trainer_seconds: list[float] = field(default_factory=list)
@@ -363,9 +410,10 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
     # 2. One session alone.
     solo = open_page(url, spec, arguments.epochs)
     for _ in range(arguments.solo_repeats):
-        began = time.perf_counter()
+        began, cpu_before = time.perf_counter(), cpu_seconds(server_pid)
         snapshot = press_train(url, solo, spec)
         result.solo_seconds.append(time.perf_counter() - began)
+        result.solo_cpu.append(cpu_seconds(server_pid) - cpu_before)
         result.problems += [f"alone: {problem}" for problem in page_exceptions(snapshot)]
         if not any(KEPT_STATUS.match(status) for status in run_statuses(snapshot)):
             result.problems.append(f"alone: no run kept ({run_statuses(snapshot)})")
@@ -412,6 +460,7 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
         thread.start()
     barrier.wait()
     pressed = time.monotonic()
+    cpu_at_press = CpuReading.now(server_pid)
     for trainer in browser_trainers:
         trainer.page.get_by_role("button", name=spec.train_label).click()
         trainer.pressed = time.monotonic()
@@ -419,6 +468,7 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
     for thread in threads:
         thread.join()
     room_ended = time.monotonic()
+    result.room_cpu = CpuReading.now(server_pid).since(cpu_at_press)
     newcomer.stop()
     result.room_seconds = max([seconds for seconds, _ in finished] or [room_ended - pressed])
     result.newcomer_seconds = newcomer.seconds
@@ -481,10 +531,25 @@ def report(result: PageResult, idle: float, arguments) -> None:
           f"({arguments.browsers} of them in Chromium: {sum(t.action == 'stop' for t in result.browsers)} press Stop, "
           f"{sum(t.action == 'slider' for t in result.browsers)} move a slider) ===")
     print("one session alone: " + ", ".join(f"{seconds:.1f} s" for seconds in result.solo_seconds)
-          + f" per press (the last is the baseline): {solo_rate:.2f} trainings/min")
+          + f" per press (the last is the baseline): {solo_rate:.2f} trainings/min; server CPU per press "
+          + ", ".join(f"{seconds:.1f} s" for seconds in result.solo_cpu)
+          + f" ({result.solo_cpu[-1] / solo:.2f} cores busy)")
     print(f"room: {result.room_completed} of {len(result.trainer_seconds)} agent trainers finished in "
           f"{result.room_seconds:.1f} s (each: median {statistics.median(result.trainer_seconds or [0]):.1f} s): "
           f"{room_rate:.2f} trainings/min, {ratio:.2f} x one session alone (target >= {TARGET_RATIO})")
+    if result.room_cpu:
+        # Where the cores went while the room trained: if the server's CPU per finished training grows
+        # far beyond one press alone, the room thrashes; if the cores went elsewhere (Chromium drawing
+        # the browsers' charts on this same machine), the server was starved instead.
+        available = result.room_cpu["wall"] * (os.cpu_count() or 1)
+        print(f"CPU while the room trained ({result.room_cpu['wall']:.0f} s x {os.cpu_count()} cores = {available:.0f} core-seconds):")
+        for name, seconds in result.room_cpu.items():
+            if name != "wall":
+                print(f"  {name:45} {seconds:8.1f} s ({seconds / available:.0%})")
+        if result.room_completed:
+            per_training = result.room_cpu["server"] / result.room_completed
+            print(f"  server CPU per finished agent training: {per_training:.1f} s against {result.solo_cpu[-1]:.1f} s alone "
+                  f"(an upper bound: the browsers' cut-short trainings are in the server's time too)")
     if result.open_seconds:
         print(f"opening the page ({len(result.open_seconds)} agent sessions, 6 at a time): median "
               f"{statistics.median(result.open_seconds):.2f} s, worst {max(result.open_seconds):.2f} s")
@@ -510,6 +575,10 @@ def report(result: PageResult, idle: float, arguments) -> None:
     print(f"RESULT {key}_solo_s={solo:.1f}")
     print(f"RESULT {key}_room_s={result.room_seconds:.1f}")
     print(f"RESULT {key}_room_over_solo_trainings_per_minute={ratio:.2f}")
+    if result.room_cpu:
+        available = result.room_cpu["wall"] * (os.cpu_count() or 1)
+        print(f"RESULT {key}_room_server_cpu_share={result.room_cpu['server'] / available:.2f}")
+        print(f"RESULT {key}_room_browsers_cpu_share={result.room_cpu['Chromium and Playwright'] / available:.2f}")
     if result.newcomer_seconds:
         print(f"RESULT {key}_newcomer_median_s={statistics.median(result.newcomer_seconds):.2f}")
         print(f"RESULT {key}_newcomer_worst_s={max(result.newcomer_seconds):.2f}")
