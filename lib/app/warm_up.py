@@ -15,6 +15,7 @@ page, and so does the cold-start benchmark's "before").
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 WARM_UP_VARIABLE = "RNN_PLAYGROUND_WARM_UP"
+GC_FREEZE_VARIABLE = "RNN_PLAYGROUND_GC_FREEZE"
 
 _LOGGER = logging.getLogger("rnn_playground.warm_up")
 
@@ -44,6 +46,27 @@ _TENSORFLOW_IMPORT = threading.Lock()
 _TENSORFLOW_READY = threading.Event()
 
 
+def freeze_long_lived_objects() -> None:
+    """Put every object alive now out of the reach of Python's cyclic garbage collector.
+
+    Streamlit runs a full collection (`gc.collect(2)`, `runner.postScriptGC`) after every script run
+    of every session. With TensorFlow and Keras loaded the process tracks about 400,000 objects, and
+    one full collection took 210-250 ms here, holding the interpreter's lock: every other session's
+    training, and the server answering newcomers, stopped for it after each rerun of each session.
+    TensorFlow's modules and the shared caches live as long as the process, so once they are loaded
+    they are frozen (`gc.freeze()`): later collections scan only what was made since, which is what
+    sessions make, so a closed session's objects are still collected as before. Objects of a session
+    that was open at the moment of freezing are frozen too, and if they later become cyclic garbage
+    they are never collected: a one-off of a few sessions at most, during the first minute.
+
+    Set RNN_PLAYGROUND_GC_FREEZE=0 to turn it off (benchmarks/room.py compares both).
+    """
+    if os.environ.get(GC_FREEZE_VARIABLE, "1") == "0":
+        return
+    gc.collect()
+    gc.freeze()
+
+
 def tensorflow_ready() -> bool:
     return _TENSORFLOW_READY.is_set()
 
@@ -56,6 +79,7 @@ def ensure_tensorflow() -> None:
         import tensorflow  # noqa: F401
         import keras  # noqa: F401
 
+        freeze_long_lived_objects()
         _TENSORFLOW_READY.set()
 
 
@@ -124,6 +148,8 @@ def _warm(state: WarmUp) -> None:
             continue
         state.done.append((name, time.perf_counter() - began))
         _LOGGER.info("Warm-up: %s ready in %.1f s", name, time.perf_counter() - began)
+    # The corpus and the pretrained translators are as long-lived as TensorFlow's modules.
+    freeze_long_lived_objects()
     _LOGGER.info("Warm-up finished in %.1f s", time.perf_counter() - state.started)
     print(f"RNN Playground warm-up finished in {time.perf_counter() - state.started:.1f} s "
           f"({len(state.done)} steps, {len(state.failed)} failed)", flush=True)
