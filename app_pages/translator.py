@@ -25,6 +25,7 @@ from lib.page_glue.translator_page import (
     SUGGESTED_SAMPLING,
     TEACHER_FORCING,
     TRAINING_CHOICES,
+    RUN_LABEL_COLUMNS,
     ScratchSettings,
     bleu_by_length_frame,
     bleu_table,
@@ -240,6 +241,7 @@ accuracy_format = st.column_config.NumberColumn(format="percent")
 if not mismatch.empty:
     st.subheader("The mismatch, measured on the same held-out sentences")
     st.dataframe(mismatch, hide_index=True, width="stretch", column_config={
+        **RUN_LABEL_COLUMNS,
         "Teacher-forced token accuracy": accuracy_format,
         "Greedy token accuracy": accuracy_format,
         "Gap (points)": st.column_config.NumberColumn(format="%.1f"),

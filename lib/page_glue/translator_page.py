@@ -728,7 +728,15 @@ def family_table(shipped: list[ShippedModel], page_keys: list[str], corpus_id: s
                                        "Exact matches", "Alignment accuracy", "ms per sentence"])
 
 
+# A model's label ("GRU 256 · emb 64 · 48,000 pairs · 20 epochs (stopped)") and a stopped run's status
+# are the widest cells: at Streamlit's automatic widths they were cut off at 1,400 px.
+RUN_LABEL_COLUMNS = {
+    "Model": st.column_config.TextColumn(width="large"),
+    "Status": st.column_config.TextColumn(width="medium"),
+}
+
 FAMILY_TABLE_COLUMNS = {
+    **RUN_LABEL_COLUMNS,
     "Parameters": st.column_config.NumberColumn(format="localized"),
     "Training (s)": st.column_config.NumberColumn(format="%.0f"),
     "Seconds per epoch": st.column_config.NumberColumn(format="%.1f"),
