@@ -17,3 +17,29 @@ def test_a_rerun_does_not_reset_keras_for_the_process():
     # Keras's name counters live in its global state: clear_session() would restart them at 1.
     assert keras.backend.get_uid("shared_process_probe") == before + 1
     assert script_runner._clean_problem_modules.__module__ == "lib.engine.streamlit_patches"
+
+
+def test_tensorflow_is_frozen_out_of_the_collector_and_a_closed_sessions_garbage_is_still_collected():
+    """Streamlit collects garbage in full after every script run; with TensorFlow's ~400,000 objects
+    scanned each time, every rerun stalled every other session (lib/app/warm_up.py). After the
+    import they are frozen, and a cycle made later (a session's model, say) is still collected."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc, weakref\n"
+        "from lib.app.warm_up import ensure_tensorflow\n"
+        "ensure_tensorflow()\n"
+        "frozen, scanned = gc.get_freeze_count(), len(gc.get_objects())\n"
+        "class Node: pass\n"
+        "a, b = Node(), Node(); a.other, b.other = b, a\n"
+        "alive = weakref.ref(a); del a, b\n"
+        "gc.collect(2)\n"
+        "print(frozen, scanned, alive() is None)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                               env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    frozen, scanned, collected = completed.stdout.split()[-3:]
+    assert int(frozen) > 100_000, completed.stdout
+    assert int(scanned) < int(frozen) / 10, "most objects should be out of the collector's scans"
+    assert collected == "True", "a cycle made after the freeze must still be collected"
