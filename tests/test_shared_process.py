@@ -23,6 +23,7 @@ def test_tensorflow_is_frozen_out_of_the_collector_and_a_closed_sessions_garbage
     """Streamlit collects garbage in full after every script run; with TensorFlow's ~400,000 objects
     scanned each time, every rerun stalled every other session (lib/app/warm_up.py). After the
     import they are frozen, and a cycle made later (a session's model, say) is still collected."""
+    import os
     import subprocess
     import sys
 
@@ -38,7 +39,7 @@ def test_tensorflow_is_frozen_out_of_the_collector_and_a_closed_sessions_garbage
         "print(frozen, scanned, alive() is None)\n"
     )
     completed = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                               env={**__import__("os").environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     frozen, scanned, collected = completed.stdout.split()[-3:]
     assert int(frozen) > 100_000, completed.stdout
     assert int(scanned) < int(frozen) / 10, "most objects should be out of the collector's scans"

@@ -59,7 +59,8 @@ def freeze_long_lived_objects() -> None:
     that was open at the moment of freezing are frozen too, and if they later become cyclic garbage
     they are never collected: a one-off of a few sessions at most, during the first minute.
 
-    Set RNN_PLAYGROUND_GC_FREEZE=0 to turn it off (benchmarks/room.py compares both).
+    Set RNN_PLAYGROUND_GC_FREEZE=0 to turn it off (to measure without it: `python benchmarks/room.py
+    --server-env RNN_PLAYGROUND_GC_FREEZE=0`).
     """
     if os.environ.get(GC_FREEZE_VARIABLE, "1") == "0":
         return
