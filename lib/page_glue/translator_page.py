@@ -728,10 +728,12 @@ def family_table(shipped: list[ShippedModel], page_keys: list[str], corpus_id: s
                                        "Exact matches", "Alignment accuracy", "ms per sentence"])
 
 
-# A model's label ("GRU 256 · emb 64 · 48,000 pairs · 20 epochs (stopped)") and a stopped run's status
-# are the widest cells: at Streamlit's automatic widths they were cut off at 1,400 px.
+# A stopped run's status ("stopped at epoch 0.2 of 3") was cut off at Streamlit's automatic width at
+# 1,400 px. The model's label stays at its automatic width and pinned: widened, it pushed the
+# accuracies, which are the point of these tables, out of view, and the readings under the tables
+# spell each label out in full.
 RUN_LABEL_COLUMNS = {
-    "Model": st.column_config.TextColumn(width="large"),
+    "Model": st.column_config.TextColumn(pinned=True),
     "Status": st.column_config.TextColumn(width="medium"),
 }
 
