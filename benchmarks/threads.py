@@ -4,16 +4,23 @@ What it measures
     TensorFlow sizes its intra-op pool (threads that split one op, a matmul say) and its inter-op
     pool (threads that run independent ops side by side) to the host's core count, once per process.
     With k trainings at once on c CPUs, each training's ops then compete for k × c threads. This
-    script trains the Recurrence page's default press (every neural model the page trains by
-    default, on its default series, history and horizon, with `ForecasterSettings()`, by plain
-    `model.fit`, one model after another as the page does) two ways in each configuration:
+    script trains one page's default press by plain `model.fit` two ways in each configuration:
+
+    * --press recurrence (the default): every neural model the Recurrence page trains by default,
+      on its default series, history and horizon, with `ForecasterSettings()`, one after another as
+      the page does; small models, about one core busy alone.
+    * --press attention: the Attention page's default model (GRU 256 with dot-product attention, its
+      24,000 training pairs in length buckets), for one epoch (the page trains two); a press that
+      keeps about 1.5 cores busy alone, so two at once ask for more than 2 cores.
+
+    Each configuration then trains the press:
 
     * alone  one press in the process (sizing must not make a lone training much slower);
     * pair   two presses at once, in two threads (what two sessions pressing Train together do).
 
     A configuration is a value of TF_NUM_INTRAOP_THREADS and TF_NUM_INTEROP_THREADS, which TensorFlow
     reads when its runtime starts and keeps for the life of the process; so every configuration runs
-    in a fresh subprocess, after one untimed warm-up press of a single small model. Configurations
+    in a fresh subprocess, after one untimed warm-up (a small model, or 2,000 pairs for one epoch). Configurations
     alternate order from one repetition to the next. "default" leaves both unset (on this 2-core
     machine TensorFlow then takes 2 and 2); "16,16" is what TensorFlow picks by itself on a 16-core
     host where a container is limited to 2 CPUs (a CPU quota does not change TensorFlow's count).
@@ -30,8 +37,9 @@ What it measures
 
 The machine is shared and noisy: read the medians and ratios, not one repetition.
 
-Run from the repository root:  python benchmarks/threads.py [--repeats 3] [--configs default 1,1 1,2 16,16]
-    (about 40 s per configuration and repetition on 2 cores)
+Run from the repository root:  python benchmarks/threads.py [--press attention] [--repeats 3]
+    [--configs default 1,1 1,2 16,16]
+    (about 40 s per configuration and repetition on 2 cores; about 100 s with --press attention)
 """
 
 from __future__ import annotations
@@ -71,31 +79,66 @@ def default_press_parts():
     return data, settings, builders
 
 
-def press(data, settings, builders) -> float:
-    """One default press by plain fit: every model in turn; returns its wall seconds."""
-    from lib.page_glue.recurrence import BATCH_SIZE
-
-    started = time.perf_counter()
-    for _, build in builders:
-        build().fit(data.x_train, data.y_train, validation_data=(data.x_validation, data.y_validation),
-                    epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0)
-    return time.perf_counter() - started
-
-
-def child() -> None:
-    """One configuration in this fresh process: warm-up, a press alone, then two presses at once."""
+def recurrence_press():
+    """The Recurrence page's default press by plain fit: every model in turn. Returns (warm_up, press)."""
     data, settings, builders = default_press_parts()
     from lib.page_glue.recurrence import BATCH_SIZE
 
+    def warm_up():
+        builders[0][1]().fit(data.x_train[:256], data.y_train[:256], epochs=1, batch_size=BATCH_SIZE, verbose=0)
+
+    def press():
+        for _, build in builders:
+            build().fit(data.x_train, data.y_train, validation_data=(data.x_validation, data.y_validation),
+                        epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0)
+
+    return warm_up, press
+
+
+def attention_press(epochs: int = 1):
+    """The Attention page's default model (GRU 256, dot scores, 24,000 pairs in length buckets) by plain
+    fit, for `epochs` (the page trains 2; one keeps a configuration near a minute). Returns (warm_up, press)."""
+    from lib.data.corpus import encode_pairs
+    from lib.models.seq2seq import DEFAULT_BATCH_SIZE, bucketed_dataset, compile_seq2seq, cosine_learning_rate
+    from lib.page_glue.attention_page import AttentionSettings
+    from lib.page_glue.translator_page import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+
+    corpus = default_corpus()
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
+    settings = AttentionSettings()
+    train = encode_pairs(corpus.train[: settings.train_sentences], *vocabularies)
+
+    def fit(pairs, epochs):
+        batches = bucketed_dataset(pairs, DEFAULT_BATCH_SIZE, seed=0)
+        trainer = compile_seq2seq(settings.build(vocabularies), cosine_learning_rate(epochs * len(batches)))
+        trainer.fit(batches, epochs=epochs, verbose=0)
+
+    warm_train = encode_pairs(corpus.train[:2000], *vocabularies)
+    return (lambda: fit(warm_train, 1)), (lambda: fit(train, epochs))
+
+
+PRESSES = {"recurrence": recurrence_press, "attention": attention_press}
+
+
+def timed(press) -> float:
+    started = time.perf_counter()
+    press()
+    return time.perf_counter() - started
+
+
+def child(press_name: str) -> None:
+    """One configuration in this fresh process: warm-up, a press alone, then two presses at once."""
+    warm_up, one_press = PRESSES[press_name]()
+
     # Warm-up: starts TensorFlow's runtime (and its pools) and Keras's training code, untimed.
-    builders[0][1]().fit(data.x_train[:256], data.y_train[:256], epochs=1, batch_size=BATCH_SIZE, verbose=0)
+    warm_up()
 
     cpu_started = time.process_time()
-    alone = press(data, settings, builders)
+    alone = timed(one_press)
     alone_cpu = time.process_time() - cpu_started
 
     walls: list[float] = []
-    threads = [threading.Thread(target=lambda: walls.append(press(data, settings, builders))) for _ in range(2)]
+    threads = [threading.Thread(target=lambda: walls.append(timed(one_press))) for _ in range(2)]
     cpu_started, started = time.process_time(), time.perf_counter()
     for thread in threads:
         thread.start()
@@ -107,14 +150,14 @@ def child() -> None:
                                        "pair_each": sorted(walls), "threads": len(os.listdir("/proc/self/task"))}))
 
 
-def run_configuration(config: str) -> dict:
+def run_configuration(config: str, press_name: str) -> dict:
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
     environment.pop("TF_NUM_INTRAOP_THREADS", None)
     environment.pop("TF_NUM_INTEROP_THREADS", None)
     if config != "default":
         intra, inter = config.split(",")
         environment.update(TF_NUM_INTRAOP_THREADS=intra, TF_NUM_INTEROP_THREADS=inter)
-    completed = subprocess.run([sys.executable, __file__, "--child"], env=environment, capture_output=True,
+    completed = subprocess.run([sys.executable, __file__, "--child", press_name], env=environment, capture_output=True,
                                text=True, check=False)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT_JSON ")]
     if completed.returncode != 0 or not lines:
@@ -127,10 +170,12 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS,
                         help='"default", or "INTRA,INTER" thread counts')
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--press", choices=sorted(PRESSES), default="recurrence",
+                        help="whose default press: the Recurrence page's four models, or the Attention page's model")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
-        child()
+        child(arguments.child)
         return
     configs = arguments.configs
     load_before = os.getloadavg()
@@ -140,7 +185,7 @@ def main() -> None:
     for repeat in range(arguments.repeats):
         shift = repeat % len(configs)
         for config in configs[shift:] + configs[:shift]:
-            result = run_configuration(config)
+            result = run_configuration(config, arguments.press)
             results[config].append(result)
             print(f"repeat {repeat + 1}: {config:8} alone {result['alone']:6.1f} s (CPU {result['alone_cpu']:5.1f} s)  "
                   f"pair {result['pair']:6.1f} s (CPU {result['pair_cpu']:5.1f} s; each {result['pair_each'][0]:.1f} "
@@ -152,7 +197,7 @@ def main() -> None:
 
     baseline = configs[0]
     print()
-    print(f"Recurrence page's default press by plain fit; medians of {arguments.repeats}; ratios against '{baseline}'")
+    print(f"{arguments.press.capitalize()} page's default press by plain fit; medians of {arguments.repeats}; ratios against '{baseline}'")
     print(f"{'intra,inter':12} {'alone s':>8} {'x':>6} {'pair s':>8} {'x':>6} {'trainings/min':>13} {'x':>6} "
           f"{'CPU alone s':>11} {'x':>6} {'CPU pair s':>10} {'x':>6} {'per CPU-min':>11}")
     for config in configs:
