@@ -23,7 +23,11 @@ What it does
        mid-training rerun); the agent trainers run to the end.
        Meanwhile a newcomer opens the home page every 2 s: the **newcomer latency** is the wall time
        of one agent request that creates a session and returns the home page fully run (session
-       creation, the script's run and the snapshot; no browser rendering, no static files).
+       creation, the script's run and the snapshot; no browser rendering, no static files). With
+       --browser-newcomer, a Chromium newcomer also opens the home page in a fresh context (nothing
+       cached) every 10 s, timed until the course map is drawn and the run has finished: what a
+       latecomer really waits for. Visits over 2 s are listed with their time after the press, beside
+       the times the room's trainings ended.
     4. Checks, for every trainer: the page shows no exception (agent: snapshot status and exception
        elements; browser: no stException box), and its run is kept (a run table shows "finished",
        or "stopped at epoch" for the browsers that stopped or moved a slider). The server log must
@@ -76,6 +80,8 @@ from tests.browser_support import chromium, served_app, wait_until_idle  # noqa:
 WARM_UP_LINE = re.compile(r"warm-up finished")
 TARGET_RATIO = 0.9
 NEWCOMER_EVERY_SECONDS = 2.0
+BROWSER_NEWCOMER_EVERY_SECONDS = 10.0
+SLOW_VISIT_SECONDS = 2.0
 KEPT_STATUS = re.compile(r"^(finished|stopped at epoch)")
 
 
@@ -300,27 +306,94 @@ def settle(sampler: MemorySampler, seconds: float = 3.0) -> float:
 
 
 class Newcomer:
-    """Opens the home page as a new session every NEWCOMER_EVERY_SECONDS while the room trains."""
+    """Opens the home page as a new session every NEWCOMER_EVERY_SECONDS while the room trains.
 
-    def __init__(self, url: str):
-        self.url, self.seconds, self.problems, self._stop = url, [], [], threading.Event()
+    `visits` holds (monotonic time the visit began, its seconds), so a slow visit can be placed
+    against the trainers' finishing times."""
+
+    every_seconds = NEWCOMER_EVERY_SECONDS
+
+    def __init__(self, url: str, begin: threading.Event | None = None):
+        self.url, self.visits, self.problems, self._stop = url, [], [], threading.Event()
+        self.begin = begin or threading.Event()
+        if begin is None:
+            self.begin.set()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
+    @property
+    def seconds(self) -> list[float]:
+        return [seconds for _, seconds in self.visits]
+
+    def visit(self) -> None:
+        snapshot = interact(self.url, {})
+        self.problems += page_exceptions(snapshot)
+
     def _run(self) -> None:
-        while not self._stop.is_set():
-            began = time.perf_counter()
-            try:
-                snapshot = interact(self.url, {})
-                self.seconds.append(time.perf_counter() - began)
-                self.problems += page_exceptions(snapshot)
-            except Exception as error:  # noqa: BLE001 - every failure is a finding, reported at the end.
-                self.problems.append(repr(error))
-            self._stop.wait(NEWCOMER_EVERY_SECONDS)
+        try:
+            self._start()
+            self.begin.wait()
+            while not self._stop.is_set():
+                began, at = time.perf_counter(), time.monotonic()
+                try:
+                    self.visit()
+                    self.visits.append((at, time.perf_counter() - began))
+                except Exception as error:  # noqa: BLE001 - every failure is a finding, reported at the end.
+                    self.problems.append(repr(error))
+                self._stop.wait(self.every_seconds)
+        except Exception as error:  # noqa: BLE001
+            self.problems.append(f"could not start: {error!r}")
+        finally:
+            self._end()
+
+    def _start(self) -> None:
+        pass
+
+    def _end(self) -> None:
+        pass
 
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class BrowserNewcomer(Newcomer):
+    """A newcomer in Chromium: a fresh browser context (nothing cached) opens the home page every
+    BROWSER_NEWCOMER_EVERY_SECONDS, timed until the course map is drawn and the script has finished.
+
+    This is what a participant who arrives late sees, static files included, where the agent
+    request times the session's run and the snapshot only. Playwright's sync API belongs to the
+    thread that started it, so this newcomer runs its own Chromium in its own thread."""
+
+    every_seconds = BROWSER_NEWCOMER_EVERY_SECONDS
+
+    quiet_visits = 3
+
+    def _start(self) -> None:
+        """Start Chromium, and time a few visits before the room presses Train (the quiet figure)."""
+        self._browser_context = chromium()
+        self._browser = self._browser_context.__enter__()
+        self.quiet: list[float] = []
+        for _ in range(self.quiet_visits):
+            began = time.perf_counter()
+            self.visit()
+            self.quiet.append(time.perf_counter() - began)
+
+    def visit(self) -> None:
+        context = self._browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            page = context.new_page()
+            page.goto(self.url, wait_until="domcontentloaded")
+            page.get_by_text("Course map").wait_for(timeout=120_000)
+            wait_until_idle(page, timeout_ms=120_000)
+            if page.locator("[data-testid=stException]").count():
+                self.problems.append("exception on the home page")
+        finally:
+            context.close()
+
+    def _end(self) -> None:
+        if hasattr(self, "_browser"):
+            self._browser_context.__exit__(None, None, None)
 
 
 # --- Browsers (the actions the agent API cannot take mid-run) ------------------------------------
@@ -398,6 +471,11 @@ class PageResult:
     trainer_seconds: list[float] = field(default_factory=list)
     open_seconds: list[float] = field(default_factory=list)
     newcomer_seconds: list[float] = field(default_factory=list)
+    newcomer_slow: list[tuple[float, float]] = field(default_factory=list)  # (seconds after the press, seconds)
+    browser_newcomer_seconds: list[float] = field(default_factory=list)
+    browser_newcomer_quiet: list[float] = field(default_factory=list)
+    browser_newcomer_slow: list[tuple[float, float]] = field(default_factory=list)
+    trainer_finishes: list[float] = field(default_factory=list)  # seconds after the press, agents and browsers
     problems: list[str] = field(default_factory=list)
     memory: dict[str, float] = field(default_factory=dict)
     browsers: list[BrowserTrainer] = field(default_factory=list)
@@ -419,6 +497,13 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
         if not any(KEPT_STATUS.match(status) for status in run_statuses(snapshot)):
             result.problems.append(f"alone: no run kept ({run_statuses(snapshot)})")
     result.memory["one session trained"] = settle(sampler)
+
+    # The Chromium newcomer times its quiet visits now, before the room opens, and waits for the press.
+    room_pressed = threading.Event()
+    browser_newcomer = BrowserNewcomer(url, begin=room_pressed) if arguments.browser_newcomer else None
+    while (browser_newcomer is not None and browser_newcomer._thread.is_alive()
+           and len(getattr(browser_newcomer, "quiet", [])) < BrowserNewcomer.quiet_visits):
+        time.sleep(0.5)
 
     # 3. The room opens: the browsers first, so that no agent session sits idle past its TTL before the press.
     browser_trainers = []
@@ -461,6 +546,7 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
         thread.start()
     barrier.wait()
     pressed = time.monotonic()
+    room_pressed.set()
     cpu_at_press = CpuReading.now(server_pid)
     for trainer in browser_trainers:
         trainer.page.get_by_role("button", name=spec.train_label).click()
@@ -473,7 +559,17 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
     newcomer.stop()
     result.room_seconds = max([seconds for seconds, _ in finished] or [room_ended - pressed])
     result.newcomer_seconds = newcomer.seconds
+    result.newcomer_slow = [(at - pressed, seconds) for at, seconds in newcomer.visits if seconds > SLOW_VISIT_SECONDS]
     result.problems += [f"newcomer: {problem}" for problem in newcomer.problems]
+    if browser_newcomer is not None:
+        browser_newcomer.stop()
+        result.browser_newcomer_seconds = browser_newcomer.seconds
+        result.browser_newcomer_quiet = getattr(browser_newcomer, "quiet", [])
+        result.browser_newcomer_slow = [(at - pressed, seconds) for at, seconds in browser_newcomer.visits
+                                        if seconds > SLOW_VISIT_SECONDS]
+        result.problems += [f"browser newcomer: {problem}" for problem in browser_newcomer.problems]
+    result.trainer_finishes = sorted([seconds for seconds, _ in finished]
+                                     + [trainer.acted - pressed for trainer in browser_trainers if trainer.acted])
     for seconds, outcome in finished:
         if isinstance(outcome, Exception):
             result.problems.append(f"trainer: {outcome!r}")
@@ -557,6 +653,17 @@ def report(result: PageResult, idle: float, arguments) -> None:
     if result.newcomer_seconds:
         print(f"newcomer's home page while the room trains ({len(result.newcomer_seconds)} visits): median "
               f"{statistics.median(result.newcomer_seconds):.2f} s, worst {max(result.newcomer_seconds):.2f} s")
+        print(f"  visits over {SLOW_VISIT_SECONDS:.0f} s (began s after the press: seconds): "
+              + (", ".join(f"{at:.0f}: {seconds:.2f}" for at, seconds in result.newcomer_slow) or "none"))
+    if result.browser_newcomer_seconds:
+        print(f"newcomer's home page in Chromium, nothing cached ({len(result.browser_newcomer_seconds)} visits): median "
+              f"{statistics.median(result.browser_newcomer_seconds):.2f} s, worst {max(result.browser_newcomer_seconds):.2f} s "
+              f"(before the room opened: " + ", ".join(f"{seconds:.2f}" for seconds in result.browser_newcomer_quiet) + " s)")
+        print(f"  visits over {SLOW_VISIT_SECONDS:.0f} s (began s after the press: seconds): "
+              + (", ".join(f"{at:.0f}: {seconds:.2f}" for at, seconds in result.browser_newcomer_slow) or "none"))
+    if result.trainer_finishes:
+        print("trainings ended (s after the press; agents finished, browsers stopped or moved a slider): "
+              + ", ".join(f"{seconds:.0f}" for seconds in result.trainer_finishes))
     for trainer in result.browsers:
         acted = f"{trainer.acted - trainer.pressed:.1f} s after its press" if trainer.acted else "never"
         print(f"browser ({trainer.action}): acted {acted}; exception: {trainer.exception[:80] or 'none'}; "
@@ -583,6 +690,9 @@ def report(result: PageResult, idle: float, arguments) -> None:
     if result.newcomer_seconds:
         print(f"RESULT {key}_newcomer_median_s={statistics.median(result.newcomer_seconds):.2f}")
         print(f"RESULT {key}_newcomer_worst_s={max(result.newcomer_seconds):.2f}")
+    if result.browser_newcomer_seconds:
+        print(f"RESULT {key}_browser_newcomer_median_s={statistics.median(result.browser_newcomer_seconds):.2f}")
+        print(f"RESULT {key}_browser_newcomer_worst_s={max(result.browser_newcomer_seconds):.2f}")
     print(f"RESULT {key}_rss_peak_mb={result.memory['room peak']:.0f}")
     print(f"RESULT {key}_rss_after_close_mb={memory_after_close(result):.0f}")
     if TRIM_LABEL in result.memory:
@@ -604,6 +714,8 @@ def main() -> None:
     parser.add_argument("--disconnected-ttl", type=int, default=120, help="server.disconnectedSessionTTL (Streamlit's default)")
     parser.add_argument("--trim", action="store_true",
                         help="after the sessions close, call malloc_trim(0) in the server with gdb (diagnostic)")
+    parser.add_argument("--browser-newcomer", action="store_true",
+                        help=f"also time a newcomer in Chromium (a fresh context every {BROWSER_NEWCOMER_EVERY_SECONDS:.0f} s)")
     parser.add_argument("--server-env", nargs="*", default=[], help="NAME=VALUE for the server's environment")
     arguments = parser.parse_args()
     arguments.browsers = min(arguments.browsers, arguments.trainers, arguments.sessions)
