@@ -208,6 +208,56 @@ def test_a_session_that_leaves_the_queue_does_not_block_the_others():
     assert slots.running == 1
 
 
+def prepared_in_turn_script(marker: str):
+    """A page whose preparation is heavy: it builds its model inside `training_slot`, then trains."""
+    import pathlib
+
+    import keras
+    import numpy as np
+    import streamlit as st
+
+    from lib.engine.training import train_live, training_slot
+
+    area = st.container()
+    with training_slot(area):
+        pathlib.Path(marker).write_text("prepared")  # Stands for encoding the data and building the model.
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+        model.compile("sgd", "sparse_categorical_crossentropy")
+        x = np.ones((8, 4), dtype="float32")
+        y = np.zeros(8, dtype="int64")
+        train_live(model, x, y, validation_data=(x, y), epochs=1, label="in turn", page_key="engine_test", area=area)
+
+
+def test_a_queued_session_prepares_only_when_its_turn_comes(tmp_path):
+    """Ten sessions pressing at once must queue, not all build their models together (which held every
+    other session's page for seconds): with every slot taken, a pressed page shows its place in the
+    queue and has not prepared; once a slot frees, it prepares, trains, and gives the slot back."""
+    from lib.engine.training import training_slots
+
+    slots = training_slots()
+    for _ in range(slots.capacity):
+        slots.acquire()
+    marker = tmp_path / "prepared"
+    app = AppTest.from_function(prepared_in_turn_script, default_timeout=APPTEST_TIMEOUT, kwargs=dict(marker=str(marker)))
+    runner = threading.Thread(target=app.run)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while slots.waiting == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert slots.waiting == 1 and not marker.exists()
+    finally:
+        for _ in range(slots.capacity):
+            slots.release()
+    runner.join(timeout=APPTEST_TIMEOUT)
+    assert marker.exists()
+    assert not app.exception
+    assert runs_of(app)[0].status == "finished"
+    assert slots.running == 0 and slots.waiting == 0
+
+
 def dataset_script():
     """Batches of uneven sizes from a dataset (as length-bucketed sentences would be)."""
     import keras

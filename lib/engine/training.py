@@ -15,6 +15,7 @@ Streamlit serves every browser session from one process, so the engine:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -336,6 +337,42 @@ def training_slots() -> TrainingSlots:
     return TrainingSlots(default_capacity())
 
 
+# Whether this thread (a session's script run) already holds a slot, taken by `training_slot`.
+_held = threading.local()
+
+
+def queue_message(sessions_ahead: int) -> str:
+    return (f"Queued: {sessions_ahead} training{'s' if sessions_ahead != 1 else ''} ahead of yours "
+            "in this app. Yours starts as soon as a slot frees up.")
+
+
+@contextlib.contextmanager
+def training_slot(area=None):
+    """Hold one of the process's training slots for the whole block, waiting for it first.
+
+    `train_live` takes a slot for `fit` alone, which suits a model that is quick to build. A page
+    whose preparation is heavy (encoding 24,000 sentence pairs, building and compiling a translator:
+    a few seconds of Python each, under the interpreter's lock) wraps that preparation and its
+    `train_live` in this block, so that a session prepares only once its turn has come. Ten sessions
+    pressing at once then queue at once instead of all preparing together, which held every other
+    session's page (a newcomer's home page waited up to 7 s: README, *A room, measured*), and a
+    waiting session holds no model. Inside the block, `train_live` uses the slot already held.
+    """
+    if getattr(_held, "slot", False):
+        yield
+        return
+    placeholder = (area if area is not None else st).empty()
+    slots = training_slots()
+    slots.acquire(on_wait=lambda ahead: placeholder.info(queue_message(ahead)))
+    placeholder.empty()
+    _held.slot = True
+    try:
+        yield
+    finally:
+        _held.slot = False
+        slots.release()
+
+
 # --- The live view -----------------------------------------------------------------------------
 
 
@@ -355,10 +392,7 @@ class _LiveView:
         self.earlier_runs = earlier_runs
 
     def show_queue(self, sessions_ahead: int) -> None:
-        self.status.info(
-            f"Queued: {sessions_ahead} training{'s' if sessions_ahead != 1 else ''} ahead of yours "
-            "in this app. Yours starts as soon as a slot frees up."
-        )
+        self.status.info(queue_message(sessions_ahead))
 
     def redraw(self, run: TrainingRun, started: float) -> None:
         elapsed = time.perf_counter() - started
@@ -551,7 +585,9 @@ def train_live(
     # Without it, TensorFlow would keep every traced train step of the process for good (lib/engine/keras_patches.py).
     sum_gradients_without_registering_them()
     slots = training_slots()
-    slots.acquire(on_wait=view.show_queue)
+    slot_held_outside = getattr(_held, "slot", False)  # by `training_slot`, around the page's preparation
+    if not slot_held_outside:
+        slots.acquire(on_wait=view.show_queue)
     started = time.perf_counter()
     _remember(page_key, run)
     try:
@@ -578,7 +614,8 @@ def train_live(
         # their graphs (most of a small model's memory) until it is dropped. A later `fit` retraces.
         model.train_function = None
         model.test_function = None
-        slots.release()
+        if not slot_held_outside:
+            slots.release()
         run.released.set()
     view.progress.empty()
     draw_runs(view.chart, [*earlier_runs, run], metrics, references)

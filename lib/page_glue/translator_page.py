@@ -36,7 +36,7 @@ from lib.data.corpus import (
     tokenize,
 )
 from lib.data.grammar import make_corpus
-from lib.engine.training import TrainingRun, page_runs, train_live
+from lib.engine.training import TrainingRun, page_runs, train_live, training_slot
 from lib.models.decoding import (
     beam_search,
     evaluate_translator,
@@ -436,42 +436,45 @@ def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings, 
     `metric_callbacks(translator)`) and its second live view (`live_view`: `snapshot` and
     `draw_snapshot`, functions of the translator, handed to `train_live`).
     """
-    vocabularies = corpus_vocabularies(corpus_id, corpus)
-    train_pairs = corpus.train
-    # The Transformer page can train on short sentences only, to test positions on unseen lengths.
-    longest = getattr(settings, "longest_training_sentence", None)
-    if longest:
-        train_pairs = [pair for pair in train_pairs if len(tokenize(pair[0])) <= longest]
-    train = encode_pairs(train_pairs[: settings.train_sentences], *vocabularies)
-    test = encode_pairs(corpus.test, *vocabularies)
-    model = settings.build(vocabularies)
-    seed = getattr(settings, "seed", 0)
-    batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=seed)
-    peak = getattr(settings, "learning_rate", DEFAULT_LEARNING_RATE)  # The Transformer's is smaller.
-    professor = getattr(settings, "training", TEACHER_FORCING) == PROFESSOR_FORCING
-    trainer = compile_seq2seq(model, cosine_learning_rate(settings.epochs * len(batches), peak),
-                              sampling_probability=settings.sampling_probability, seed=seed,
-                              adversarial_weight=settings.adversarial_weight if professor else None)
-    # The discriminator's accuracy is charted live too: whether it can tell the two runs apart.
-    extra_metrics = (*extra_metrics, *(["discriminator_accuracy"] if professor else []))
-    translator = translator_for(model, vocabularies)
-    snapshot = live_view.pop("snapshot", None)
-    run = train_live(
-        trainer,
-        batches,
-        validation_data=(test.inputs, test.decoder_target),
-        epochs=settings.epochs,
-        label=settings.label if corpus_id == GRAMMAR_KEY else f"{settings.label} · your pairs",
-        page_key=page_key,
-        settings={**asdict(settings), "corpus": corpus_id},
-        metrics=["loss", "token_accuracy", "bleu", *extra_metrics],
-        area=area,
-        metric_callbacks=[held_out_bleu_callback(translator, corpus.test),
-                          *(metric_callbacks(translator) if metric_callbacks else [])],
-        references=references,
-        snapshot=(lambda: snapshot(translator)) if snapshot else None,
-        **live_view,
-    )
+    # Wait for a training slot before the preparation (encoding the pairs, building and compiling the
+    # model: seconds of Python each), so that a room pressing at once queues instead of preparing together.
+    with training_slot(area):
+        vocabularies = corpus_vocabularies(corpus_id, corpus)
+        train_pairs = corpus.train
+        # The Transformer page can train on short sentences only, to test positions on unseen lengths.
+        longest = getattr(settings, "longest_training_sentence", None)
+        if longest:
+            train_pairs = [pair for pair in train_pairs if len(tokenize(pair[0])) <= longest]
+        train = encode_pairs(train_pairs[: settings.train_sentences], *vocabularies)
+        test = encode_pairs(corpus.test, *vocabularies)
+        model = settings.build(vocabularies)
+        seed = getattr(settings, "seed", 0)
+        batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=seed)
+        peak = getattr(settings, "learning_rate", DEFAULT_LEARNING_RATE)  # The Transformer's is smaller.
+        professor = getattr(settings, "training", TEACHER_FORCING) == PROFESSOR_FORCING
+        trainer = compile_seq2seq(model, cosine_learning_rate(settings.epochs * len(batches), peak),
+                                  sampling_probability=settings.sampling_probability, seed=seed,
+                                  adversarial_weight=settings.adversarial_weight if professor else None)
+        # The discriminator's accuracy is charted live too: whether it can tell the two runs apart.
+        extra_metrics = (*extra_metrics, *(["discriminator_accuracy"] if professor else []))
+        translator = translator_for(model, vocabularies)
+        snapshot = live_view.pop("snapshot", None)
+        run = train_live(
+            trainer,
+            batches,
+            validation_data=(test.inputs, test.decoder_target),
+            epochs=settings.epochs,
+            label=settings.label if corpus_id == GRAMMAR_KEY else f"{settings.label} · your pairs",
+            page_key=page_key,
+            settings={**asdict(settings), "corpus": corpus_id},
+            metrics=["loss", "token_accuracy", "bleu", *extra_metrics],
+            area=area,
+            metric_callbacks=[held_out_bleu_callback(translator, corpus.test),
+                              *(metric_callbacks(translator) if metric_callbacks else [])],
+            references=references,
+            snapshot=(lambda: snapshot(translator)) if snapshot else None,
+            **live_view,
+        )
     measure_run(run, corpus_id, corpus, translator)
     return run
 
