@@ -43,6 +43,7 @@ from lib.page_glue.translator_page import (
     pretrained_figures,
     pretrained_translator,
     sample_pairs,
+    show_sentence_note,
     step_table,
     train_from_scratch,
     trained_runs,
@@ -109,45 +110,45 @@ model_name = st.selectbox("Model", list(translators), help="The shipped model, o
 translator = pretrained_translator() if translators[model_name] is None else translators[model_name].model
 text = st.text_input("An English sentence", EXAMPLE_SENTENCE, max_chars=400, key="sentence", bind=URL)
 prepared = prepare_source(text, translator.source_vocabulary)
-if not prepared.usable:
-    st.info(prepared.message, icon=":material/edit:")
-else:
-    if prepared.message:
-        st.warning(prepared.message, icon=":material/warning:")
-    beam_width = st.slider("Beam width", 1, 10, 4, help="1 is greedy decoding.", key="beam", bind=URL)
-    trace, beam = translate(translator, prepared.ids, beam_width)
-    greedy_column, beam_column = st.columns(2, gap="large")
-    for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
-                                  (beam_column, f"Beam search, width {beam_width}", beam.text)):
-        with column.container(border=True):
-            st.caption(title)
-            st.markdown(f"#### {output or '(nothing: </s> first)'}")
-    agree = "agree" if trace.token_ids == beam.token_ids else "differ"
-    st.markdown(
-        f"Greedy and beam search **{agree}**. Log-probability of the whole output (with </s>): greedy "
-        f"{trace.log_probability:.2f}, beam {beam.log_probability:.2f}"
-        + ("" if trace.stopped_at_end else f". Greedy decoding hit the length cap ({len(trace.steps) - 1} words) before </s>")
-        + "."
-    )
-    st.subheader("Greedy decoding, step by step")
-    step_number = st.slider("Step", 1, len(trace.steps), 1, key="step", bind=URL) if len(trace.steps) > 1 else 1
-    step_column, table_column = st.columns([1, 2], gap="medium")
-    with step_column:
-        st.markdown(f"Decoder input so far: `{decoded_so_far(trace, step_number)}`")
-        st.dataframe(candidates_at(trace, step_number), hide_index=True, width="stretch", column_config={
-            "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-        })
-        chosen = trace.steps[step_number - 1].chosen
-        st.caption(f"Step {step_number} feeds **{chosen}** back as the next input" if chosen != "</s>"
-                   else f"Step {step_number} writes </s>: decoding stops.")
-    with table_column:
-        st.dataframe(step_table(trace), hide_index=True, width="stretch", height=min(400, 38 + 35 * len(trace.steps)),
-                     column_config={"Its probability": st.column_config.NumberColumn(format="percent")})
-    with st.expander(f"Beam search's finished candidates (width {beam_width})"):
-        st.dataframe(beam.candidates, hide_index=True, width="stretch", column_config={
-            "log_probability": st.column_config.NumberColumn(format="%.3f"),
-            "score": st.column_config.NumberColumn("score (log-probability per word)", format="%.3f"),
-        })
+# What the sentence shows (a hint, or a warning and a translation) is drawn in one container of its own,
+# its note in a slot at the top: see `show_sentence_note`.
+with st.container():
+    show_sentence_note(prepared, st.container())
+    if prepared.usable:
+        beam_width = st.slider("Beam width", 1, 10, 4, help="1 is greedy decoding.", key="beam", bind=URL)
+        trace, beam = translate(translator, prepared.ids, beam_width)
+        greedy_column, beam_column = st.columns(2, gap="large")
+        for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
+                                      (beam_column, f"Beam search, width {beam_width}", beam.text)):
+            with column.container(border=True):
+                st.caption(title)
+                st.markdown(f"#### {output or '(nothing: </s> first)'}")
+        agree = "agree" if trace.token_ids == beam.token_ids else "differ"
+        st.markdown(
+            f"Greedy and beam search **{agree}**. Log-probability of the whole output (with </s>): greedy "
+            f"{trace.log_probability:.2f}, beam {beam.log_probability:.2f}"
+            + ("" if trace.stopped_at_end else f". Greedy decoding hit the length cap ({len(trace.steps) - 1} words) before </s>")
+            + "."
+        )
+        st.subheader("Greedy decoding, step by step")
+        step_number = st.slider("Step", 1, len(trace.steps), 1, key="step", bind=URL) if len(trace.steps) > 1 else 1
+        step_column, table_column = st.columns([1, 2], gap="medium")
+        with step_column:
+            st.markdown(f"Decoder input so far: `{decoded_so_far(trace, step_number)}`")
+            st.dataframe(candidates_at(trace, step_number), hide_index=True, width="stretch", column_config={
+                "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+            })
+            chosen = trace.steps[step_number - 1].chosen
+            st.caption(f"Step {step_number} feeds **{chosen}** back as the next input" if chosen != "</s>"
+                       else f"Step {step_number} writes </s>: decoding stops.")
+        with table_column:
+            st.dataframe(step_table(trace), hide_index=True, width="stretch", height=min(400, 38 + 35 * len(trace.steps)),
+                         column_config={"Its probability": st.column_config.NumberColumn(format="percent")})
+        with st.expander(f"Beam search's finished candidates (width {beam_width})"):
+            st.dataframe(beam.candidates, hide_index=True, width="stretch", column_config={
+                "log_probability": st.column_config.NumberColumn(format="%.3f"),
+                "score": st.column_config.NumberColumn("score (log-probability per word)", format="%.3f"),
+            })
 st.caption(f"Sentences longer than {MAX_INPUT_WORDS} words are cut; decoding stops at </s> or after 2 × (English words) + 5 words.")
 
 # --- 3. Train from scratch ----------------------------------------------------------------------------

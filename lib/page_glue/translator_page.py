@@ -362,15 +362,28 @@ def choose_sentence(corpus: Corpus, vocabulary: Vocabulary, held_out_shown: int 
     options = [EXAMPLE_SENTENCE, *[s for s in held_out if s != EXAMPLE_SENTENCE], OWN_SENTENCE]
     picked = st.selectbox("English sentence", options, help="The example, held-out sentences, or your own.",
                           key="sentence_choice", bind=URL)
-    text = (st.text_input("Your sentence", EXAMPLE_SENTENCE, max_chars=400, key="sentence", bind=URL)
-            if picked == OWN_SENTENCE else picked)
-    prepared = prepare_source(text, vocabulary)
+    # The text box and the note come and go with the choice and the text: one container holds them (see
+    # `show_sentence_note`).
+    with st.container():
+        text = (st.text_input("Your sentence", EXAMPLE_SENTENCE, max_chars=400, key="sentence", bind=URL)
+                if picked == OWN_SENTENCE else picked)
+        prepared = prepare_source(text, vocabulary)
+        show_sentence_note(prepared, st.container())
+    return (text, prepared) if prepared.usable else None
+
+
+def show_sentence_note(prepared: PreparedSource, slot) -> None:
+    """The prompt (nothing to translate) or the warning (words cut or unknown) that a sentence calls for, in `slot`.
+
+    The slot is a container the page made before what follows it, so the note comes and goes without
+    moving the page's later elements. Streamlit redraws an element that moves, and its browser side
+    (1.67) then sometimes forgets to write that setting into the address when it is next set
+    (`url_settings.write_settings_into_address` puts such a setting back, one run later).
+    """
     if not prepared.usable:
-        st.info(prepared.message, icon=":material/edit:")
-        return None
-    if prepared.message:
-        st.warning(prepared.message, icon=":material/warning:")
-    return text, prepared
+        slot.info(prepared.message, icon=":material/edit:")
+    elif prepared.message:
+        slot.warning(prepared.message, icon=":material/warning:")
 
 
 # --- Training from scratch ---------------------------------------------------------------------------
