@@ -1,6 +1,6 @@
 """Settings shared by URL, in a real browser: a link opens a fresh session on its settings, moving a
-control writes it into the address bar, the share box offers that address, a bad value is named in a
-note, and a preset opens in a new tab so the runs of the first tab are kept."""
+control writes it into the address bar (and a setting the address lost is written back by the next
+run), the share box offers that address, a bad value is named in a note, and a preset opens in a new tab so the runs of the first tab are kept."""
 
 from __future__ import annotations
 
@@ -45,6 +45,21 @@ def test_a_link_opens_on_its_settings_and_moving_a_control_updates_the_address(p
     expect(slider(other, "Epochs")).to_have_attribute("aria-valuetext", "40")
     expect(slider(other, "Hidden units")).to_have_attribute("aria-valuetext", "32")
     other.context.close()
+
+
+def test_a_setting_the_address_lost_is_written_back_by_the_next_run(page: Page, app_url: str):
+    # Streamlit's browser side sometimes misses writing a setting into the address (after the control
+    # moved on the page); the run that follows must put it back. Here the address loses it on purpose.
+    page.goto(f"{app_url}/parameter_sharing")
+    wait_until_idle(page)
+    move_slider(page, "Epochs", "ArrowRight", 3, "75")
+    page.wait_for_function("new URLSearchParams(location.search).get('epochs') === '75'")
+    page.evaluate("history.replaceState({}, '', location.pathname)")
+    move_slider(page, "Hidden units", "ArrowLeft", 1, "128")
+    page.wait_for_function("new URLSearchParams(location.search).get('hidden_units') === '128'"
+                           " && new URLSearchParams(location.search).get('epochs') === '75'")
+    assert_no_exception(page)
+    expect(slider(page, "Epochs")).to_have_attribute("aria-valuetext", "75")
 
 
 def test_a_bad_link_is_named_in_a_note_and_the_page_keeps_serving(page: Page, app_url: str):

@@ -1,6 +1,6 @@
 """Settings shared by URL, under AppTest: a link opens a page on its settings, every preset is taken as
-written, a value a control cannot take is named in a note (never an exception), and the share box's
-link follows the controls."""
+written, a value a control cannot take is named in a note (never an exception), the share box's
+link follows the controls, and a setting keeps its place on the page whatever sentence is typed above it."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.app.presets import PRESETS
 from tests.conftest import APPTEST_TIMEOUT, ROOT
+from tests.test_pages import open_page
 
 APP = str(ROOT / "streamlit_app.py")
 LINK_NOTE = "This link asked for settings the page cannot take"
@@ -108,3 +109,66 @@ def test_the_readme_lists_every_preset_as_it_is():
 
     assert preset_table() in (ROOT / "README.md").read_text(encoding="utf-8"), \
         "README's preset table is stale: python scripts/preset_table.py"
+
+
+# --- A setting keeps its place --------------------------------------------------------------------
+# The browser keeps a setting's link to the address with the element drawn at its place on the page;
+# when a note above it comes or goes and it moves, Streamlit 1.67's browser side sometimes drops that
+# link, and a click on the setting no longer reaches the URL. So the translator pages draw what the
+# sentence box shows in fixed slots, and these tests check every bound setting's place.
+
+
+def setting_places(app: AppTest) -> dict[str, tuple[int, ...]]:
+    """Where each keyed widget is drawn: its path of child positions from the page's root."""
+    places = {}
+
+    def visit(node, path):
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for position, child in children.items():
+                visit(child, (*path, position))
+        elif getattr(node, "key", None):
+            places[node.key] = path
+
+    visit(app._tree, ())
+    return places
+
+
+def moved(before: dict, after: dict) -> dict:
+    return {key: (before[key], after[key]) for key in before.keys() & after.keys() if before[key] != after[key]}
+
+
+def test_the_translators_settings_keep_their_place_whatever_sentence_is_typed():
+    app = open_page("app_pages/translator.py")
+    example = setting_places(app)
+    assert {"sentence", "beam", "step", "cell", "training"} <= example.keys()
+    box = next(t for t in app.text_input if t.key == "sentence")
+    box.set_value("the small zebra sleeps").run()  # An unknown word: a warning above the translation.
+    assert any("zebra" in w.value for w in app.warning)
+    assert moved(example, setting_places(app)) == {}
+    next(t for t in app.text_input if t.key == "sentence").set_value("").run()  # A hint, and no translation.
+    empty = setting_places(app)
+    assert "beam" not in empty and "cell" in empty
+    assert moved(example, empty) == {}
+
+
+@pytest.mark.parametrize("page_file", ["attention", "transformer"])
+def test_the_attention_pages_settings_keep_their_place_whatever_sentence_is_chosen(page_file):
+    app = open_page(f"app_pages/{page_file}.py")
+    example = setting_places(app)
+    assert len(example) > 10
+    next(s for s in app.selectbox if s.key == "sentence_choice").set_value("Type your own…").run()
+    own = setting_places(app)
+    assert "sentence" in own  # The text box has appeared under the choice.
+    next(t for t in app.text_input if t.key == "sentence").set_value("the small zebra sleeps").run()
+    assert any("zebra" in w.value for w in app.warning)
+    assert moved(example, own) == {} and moved(example, setting_places(app)) == {}
+
+
+def test_the_page_writes_a_setting_the_address_missed_into_it():
+    # AppTest, like a browser that missed a write, changes the widget without touching the address.
+    app = open_link("convnets", {"epochs": "12"})
+    assert app.query_params == {"epochs": "12"}
+    app.slider(key="epochs").set_value(30).run()
+    app.select_slider(key="canvas").set_value(24).run()
+    assert app.query_params == {"epochs": "30", "canvas": "24"}

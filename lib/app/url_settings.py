@@ -70,6 +70,7 @@ class SettingsLink:
 
     def finish(self) -> list[IgnoredValue]:
         """Fill the share box, and say which of the link's values were not taken (until the user moves them)."""
+        write_settings_into_address()
         with self.area:
             share_box(self.page_path, self.presets)
         notes_key = f"{self.store}_notes"
@@ -160,6 +161,45 @@ def current_settings() -> dict[str, list[str]]:
         written = widget.serializer(st.session_state[key])
         settings[key] = [_number(item) for item in (written if isinstance(written, list) else [written])]
     return settings
+
+
+def write_settings_into_address() -> list[str]:
+    """Write into the browser's address every setting of this run that it does not hold as shown; return their keys.
+
+    The browser writes a bound widget's value into the address as the user sets it, and the run that
+    follows starts from that address. Streamlit 1.67's browser side sometimes misses the write after the
+    widget has moved on the page (a note above it came or went): the run then starts from an address
+    without the new value, and nothing would put it back. This puts it back at the end of that same run,
+    with the message Streamlit uses to correct a value itself. Nothing is sent when the address agrees,
+    so a page that works as it should never hears from this.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    context = get_script_run_ctx()
+    if context is None:
+        return []
+    address = context.session_state._state.query_params
+    written = []
+    for key in list(address._bindings_by_param):
+        widget = _bound_widget(key)
+        if widget is None or st.session_state[key] == widget.deserializer(None):
+            continue
+        value = widget.serializer(st.session_state[key])
+        if _as_list(address.get_all(key)) == _as_list(_url_form(value, widget.value_type)):
+            continue
+        address.set_corrected_value(key, value, widget.value_type)
+        written.append(key)
+    return written
+
+
+def _url_form(value, value_type: str):
+    from streamlit.runtime.state.query_params import _coerce_value_for_query_url
+
+    return _coerce_value_for_query_url(value, value_type)
+
+
+def _as_list(value) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
 
 
 def _current(key: str):
