@@ -1,6 +1,8 @@
 """The Attention page in a real browser: it translates at once with the shipped attention model and
 draws the alignment heatmap; training from scratch draws the heatmap live beside the curves, Stop
-keeps the run, and the replay slider then shows its snapshots; a screenshot is kept to look at."""
+keeps the run, and the replay slider then shows its snapshots; a screenshot is kept to look at. On a
+server with one training slot, a second session's press waits in the queue and trains once the first
+one stops."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from playwright.sync_api import expect
 
 from tests.browser_support import wait_until_idle
 from tests.conftest import ARTIFACTS
-from tests.test_browser import assert_no_exception, move_slider, slider
+from tests.test_browser import assert_no_exception, move_slider, one_slot_app_url, slider  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -51,3 +53,37 @@ def test_attention_translates_trains_live_and_stops_cleanly(browser, app_url: st
     page.screenshot(path=str(ARTIFACTS / "attention-trained.png"), full_page=True)
     assert_no_exception(page)
     context.close()
+
+
+def test_a_second_press_queues_and_trains_when_the_slot_frees(browser, one_slot_app_url: str):
+    # Both sessions open the same link: a small model and 20 epochs, so the first press is surely
+    # still training when the second one comes.
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 3000}) for _ in range(2)]
+    first, second = (context.new_page() for context in contexts)
+    for page in (first, second):
+        page.goto(f"{one_slot_app_url}/attention?units=64&training_pairs=3000&epochs=20")
+        wait_until_idle(page, timeout_ms=180_000)
+        expect(slider(page, "Units")).to_have_attribute("aria-valuetext", "64")
+    first.get_by_role("button", name="Train from scratch").click()
+    expect(first.get_by_test_id("stProgress")).to_be_visible(timeout=120_000)
+
+    second.get_by_role("button", name="Train from scratch").click()
+    expect(second.get_by_text("Queued: 1 training ahead of yours")).to_be_visible(timeout=30_000)
+    # It keeps waiting while the first one trains: no progress bar of its own.
+    second.wait_for_timeout(3000)
+    expect(second.get_by_text("Queued: 1 training ahead of yours")).to_be_visible()
+    expect(second.get_by_test_id("stProgress")).to_have_count(0)
+
+    first.get_by_role("button", name="Stop").click()
+    wait_until_idle(first, timeout_ms=180_000)
+    expect(first.get_by_test_id("stDataFrame").filter(has_text="Status")).to_contain_text("stopped at epoch")
+    # The freed slot goes to the waiting session: it prepares, then trains (and is stopped here too).
+    expect(second.get_by_test_id("stProgress")).to_be_visible(timeout=120_000)
+    expect(second.get_by_text(re.compile(r"Epoch ([2-9]|1\d|20)/20")).first).to_be_visible(timeout=240_000)
+    second.get_by_role("button", name="Stop").click()
+    wait_until_idle(second, timeout_ms=180_000)
+    expect(second.get_by_test_id("stDataFrame").filter(has_text="Status")).to_contain_text("stopped at epoch")
+    for page in (first, second):
+        assert_no_exception(page)
+    for context in contexts:
+        context.close()
