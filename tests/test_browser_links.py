@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser_support import wait_until_idle
+from tests.browser_support import open_expander, wait_until_idle
 from tests.test_browser import assert_no_exception, move_slider, run_table, slider
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def test_a_link_opens_on_its_settings_and_moving_a_control_updates_the_address(p
     page.wait_for_function("new URLSearchParams(location.search).get('epochs') === '40'")
     assert query(page.url)["hidden_units"] == ["32"]
 
-    page.get_by_text("Share these settings").click()
+    open_expander(page, "Share these settings")
     shared = page.get_by_test_id("stCode").first.inner_text().strip()
     assert urlparse(shared).path == "/parameter_sharing", shared
     assert query(shared) == query(page.url)
@@ -89,7 +89,7 @@ def test_a_preset_opens_in_a_new_tab_and_the_trained_run_stays(page: Page, app_u
     # Under load the rerun may start after a first idle check, so wait for the run itself.
     expect(run_table(page)).to_contain_text("finished", timeout=120_000)
 
-    page.get_by_text("Share these settings").click()
+    open_expander(page, "Share these settings")
     with page.context.expect_page() as new_tab:
         page.get_by_role("link", name="Overfit on purpose").click()
     preset_page = new_tab.value
