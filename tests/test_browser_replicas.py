@@ -131,7 +131,12 @@ def wait_for_websocket_lines(log_path: Path) -> dict[str, list[re.Match]]:
 
 
 def test_each_session_stays_on_one_replica_and_sessions_use_both(browser, replicas_and_proxy):
-    proxy_url, replica_urls, log_path = replicas_and_proxy
+    assert_sessions_stay_on_one_replica_and_use_both(browser, *replicas_and_proxy)
+
+
+def assert_sessions_stay_on_one_replica_and_use_both(browser, proxy_url: str, replica_urls: dict[str, str], log_path: Path) -> None:
+    """The check itself, for any proxy in front of two replicas whose log HAProxy writes to `log_path`
+    (also run against the shipped Compose file, in tests/test_deploy_compose.py)."""
     probe = browser.new_context()
     default_agent = probe.new_page().evaluate("navigator.userAgent")
     probe.close()
@@ -165,7 +170,7 @@ def test_each_session_stays_on_one_replica_and_sessions_use_both(browser, replic
         move_slider(page, "History T", "ArrowRight", 2, str(UPLOAD_HISTORY + 2))
         expect(page.get_by_text(training_windows_caption(session_series_csv(session), UPLOAD_HISTORY + 2))).to_be_visible()
         assert_no_exception(page)
-    pages[1].screenshot(path=str(WORK_DIR / "session-1-after-upload.png"), full_page=True)
+    pages[1].screenshot(path=str(log_path.parent / "session-1-after-upload.png"), full_page=True)
 
     # What stickiness prevents: session 1's upload request sent again, straight to each replica
     # while the session is open. Only the replica holding the session accepts it.
