@@ -99,37 +99,45 @@ def build_app_image() -> subprocess.CompletedProcess:
                   "-f", str(DOCKERFILE), "-t", APP_IMAGE, str(ROOT), timeout=1800)
 
 
-def compose(project: str, *args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    return docker("compose", "-f", str(COMPOSE_FILE), "-p", project, *args, env=env, timeout=timeout)
+def compose_files(overrides: tuple[Path, ...] = ()) -> list[str]:
+    """The `-f` options: the shipped compose.yaml, then any override files (a benchmark's, say)."""
+    return [option for path in (COMPOSE_FILE, *overrides) for option in ("-f", str(path))]
+
+
+def compose(project: str, *args: str, env: dict[str, str] | None = None, timeout: float = 600,
+            overrides: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+    return docker("compose", *compose_files(overrides), "-p", project, *args, env=env, timeout=timeout)
 
 
 @contextlib.contextmanager
-def compose_stack(work_dir: Path, replicas: int = 2) -> Iterator[dict]:
+def compose_stack(work_dir: Path, replicas: int = 2, overrides: tuple[Path, ...] = (),
+                  extra_env: dict[str, str] | None = None) -> Iterator[dict]:
     """deploy/compose.yaml up with `replicas` replicas of the built image, on a free port; yields the
     proxy's url, each replica's url by HAProxy's server name, the path of HAProxy's log (followed
-    into a file), the project's name and its container names; takes it all down afterwards."""
+    into a file), the project's name and its container names; takes it all down afterwards.
+    `overrides` are Compose files merged over the shipped one, `extra_env` the variables they read."""
     project = f"rnn-playground-test-{os.getpid()}"
     port = free_port(("0.0.0.0",))
-    env = {"PORT": str(port), "REPLICAS": str(replicas)}
+    env = {"PORT": str(port), "REPLICAS": str(replicas), **(extra_env or {})}
     work_dir.mkdir(parents=True, exist_ok=True)
     log_path = work_dir / "compose-proxy.log"
     follower = None
     try:
         # --wait: until every replica's HEALTHCHECK passes and the proxy runs (the proxy waits for
         # the replicas to be healthy, as compose.yaml says).
-        compose(project, "up", "-d", "--wait", env=env, timeout=900)
+        compose(project, "up", "-d", "--wait", env=env, timeout=900, overrides=overrides)
         with open(log_path, "w") as log:
-            follower = subprocess.Popen(["docker", "compose", "-f", str(COMPOSE_FILE), "-p", project, "logs", "-f",
+            follower = subprocess.Popen(["docker", "compose", *compose_files(overrides), "-p", project, "logs", "-f",
                                          "--no-log-prefix", "--no-color", "proxy"], stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while len(named := haproxy_server_addresses(log_path)) < replicas and time.monotonic() < deadline:
             time.sleep(0.2)
-        containers = compose(project, "ps", "-a", "--format", "{{.Name}}").stdout.split()
+        containers = compose(project, "ps", "-a", "--format", "{{.Name}}", env=env, overrides=overrides).stdout.split()
         yield {"url": f"http://127.0.0.1:{port}", "replicas": {name: f"http://{address}:8501" for name, address in named.items()},
                "log_path": log_path, "project": project, "containers": containers, "env": env}
     finally:
         if follower is not None:
             follower.terminate()
         with contextlib.suppress(Exception):
-            (work_dir / "compose-logs.txt").write_text(compose(project, "logs", "--no-color", env=env).stdout)
-        compose(project, "down", "--remove-orphans", env=env, timeout=300)
+            (work_dir / "compose-logs.txt").write_text(compose(project, "logs", "--no-color", env=env, overrides=overrides).stdout)
+        compose(project, "down", "--remove-orphans", env=env, timeout=300, overrides=overrides)
