@@ -28,12 +28,10 @@ from __future__ import annotations
 
 import argparse
 import http.cookiejar
-import json
 import statistics
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.room import PAGES, AgentError, action_key, page_exceptions, run_statuses  # noqa: E402
+from benchmarks.room import PAGES, action_key, interact, page_exceptions, run_statuses  # noqa: E402
 from tests.docker_support import (  # noqa: E402
     APP_IMAGE, PYTHON_IMAGE, base_image, build_app_image, build_python_standin, HAPROXY_IMAGE,
     build_haproxy_standin, compose_stack, docker, require_docker,
@@ -62,24 +60,12 @@ class Session:
         self.snapshot: dict = {}
 
     def interact(self, body: dict, timeout: float = 1800) -> dict:
-        """One agent request on this session (a run that outlasts the server's wait is asked for again)."""
+        """One agent request on this session, through its cookie jar (benchmarks/room.py's `interact`)."""
         if self.session_id:
             body = {"session_id": self.session_id, **body}
-        while True:
-            request = urllib.request.Request(f"{self.url}/_stcore/agent/interact", data=json.dumps(body).encode(),
-                                             method="POST", headers={"Content-Type": "application/json"})
-            try:
-                with self.opener.open(request, timeout=timeout) as response:
-                    status, document = response.status, json.load(response)
-            except urllib.error.HTTPError as error:
-                status, document = error.code, json.load(error)
-            if status == 202 and document.get("error", {}).get("code") == "wait_timed_out":
-                body = {"session_id": document["error"].get("session_id") or self.session_id}
-                continue
-            if "error" in document:
-                raise AgentError(f"HTTP {status}: {document['error']}")
-            self.session_id, self.snapshot = document["session_id"], document
-            return document
+        document = interact(self.url, body, timeout, opener=self.opener)
+        self.session_id, self.snapshot = document["session_id"], document
+        return document
 
     def replica(self) -> str:
         return next((cookie.value for cookie in self.cookies if cookie.name == "SERVERID"), "none")

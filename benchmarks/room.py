@@ -113,15 +113,19 @@ class AgentError(RuntimeError):
     pass
 
 
-def interact(url: str, body: dict, timeout: float = 1800) -> dict:
-    """One agent request; a run that outlasts the server's wait is collected by asking again."""
+def interact(url: str, body: dict, timeout: float = 1800, opener: urllib.request.OpenerDirector | None = None) -> dict:
+    """One agent request; a run that outlasts the server's wait is collected by asking again.
+
+    `opener` sends it instead of urllib's default, one with a cookie jar for instance (a session
+    behind a sticky proxy, benchmarks/replicas.py)."""
+    send = opener.open if opener is not None else urllib.request.urlopen
     while True:
         request = urllib.request.Request(
             f"{url}/_stcore/agent/interact", data=json.dumps(body).encode(), method="POST",
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
+            with send(request, timeout=timeout) as response:
                 status, document = response.status, json.load(response)
         except urllib.error.HTTPError as error:
             status, document = error.code, json.load(error)

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +110,35 @@ def compose(project: str, *args: str, env: dict[str, str] | None = None, timeout
     return docker("compose", *compose_files(overrides), "-p", project, *args, env=env, timeout=timeout)
 
 
+def wait_for_settled_network(since: float, settle_s: float = 20.0, quiet_s: float = 5.0, timeout_s: float = 90.0) -> None:
+    """Wait until the host's interfaces have been quiet for `quiet_s` and `settle_s` have passed since `since`.
+
+    Chromium fails its requests in flight with ERR_NETWORK_CHANGED when the host's interfaces change,
+    and a Streamlit page that loses its scripts that way stays blank. Each container Docker starts
+    brings the host a veth interface, which changes again about 2 s later (its IPv6 link-local
+    address) and about 15 s later (a link message): a page opened then was left half-loaded once in
+    CI and once in 20 cold page loads here. A participant's browser runs on another machine, which
+    never sees the host's interfaces, so this is the test's own concern, not the app's.
+    """
+    last_event = [time.monotonic()]
+    monitor = subprocess.Popen(["ip", "monitor", "link", "address"], stdout=subprocess.PIPE, text=True)
+
+    def watch() -> None:
+        for _ in monitor.stdout:
+            last_event[0] = time.monotonic()
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            if now - since >= settle_s and now - last_event[0] >= quiet_s:
+                return
+            time.sleep(0.5)
+    finally:
+        monitor.terminate()
+
+
 @contextlib.contextmanager
 def compose_stack(work_dir: Path, replicas: int = 2, overrides: tuple[Path, ...] = (),
                   extra_env: dict[str, str] | None = None) -> Iterator[dict]:
@@ -126,6 +156,7 @@ def compose_stack(work_dir: Path, replicas: int = 2, overrides: tuple[Path, ...]
         # --wait: until every replica's HEALTHCHECK passes and the proxy runs (the proxy waits for
         # the replicas to be healthy, as compose.yaml says).
         compose(project, "up", "-d", "--wait", env=env, timeout=900, overrides=overrides)
+        wait_for_settled_network(since=time.monotonic())
         with open(log_path, "w") as log:
             follower = subprocess.Popen(["docker", "compose", *compose_files(overrides), "-p", project, "logs", "-f",
                                          "--no-log-prefix", "--no-color", "proxy"], stdout=log, stderr=subprocess.STDOUT)
