@@ -40,10 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.room import PAGES, action_key, interact, page_exceptions, run_statuses  # noqa: E402
-from tests.docker_support import (  # noqa: E402
-    APP_IMAGE, PYTHON_IMAGE, base_image, build_app_image, build_python_standin, HAPROXY_IMAGE,
-    build_haproxy_standin, compose_stack, docker, require_docker,
-)
+from tests.docker_support import compose_stack, docker, prepare_images, require_docker  # noqa: E402
 
 AGENT_OVERRIDE = ROOT / "benchmarks" / "compose.agent.yaml"
 WORK_DIR = ROOT / "test-artifacts" / "replicas-benchmark"
@@ -103,10 +100,16 @@ class MemoryWatch:
         self.thread.join(timeout=10)
 
 
+def container_log(name: str) -> str:
+    """Everything the container has printed (Streamlit logs to both streams)."""
+    logs = docker("logs", name)
+    return logs.stdout + logs.stderr
+
+
 def wait_for_warm_up(project_containers: list[str], timeout_s: float = 300) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if all("warm-up finished" in docker("logs", name).stdout + docker("logs", name).stderr for name in project_containers):
+        if all("warm-up finished" in container_log(name) for name in project_containers):
             return
         time.sleep(2)
     raise RuntimeError("the replicas' warm-up did not finish")
@@ -167,10 +170,7 @@ def main() -> None:
     arguments = parser.parse_args()
 
     require_docker()
-    base_image(PYTHON_IMAGE, build_python_standin)
-    if docker("image", "inspect", APP_IMAGE, check=False).returncode != 0:
-        build_app_image()
-    base_image(HAPROXY_IMAGE, build_haproxy_standin)
+    prepare_images(build_app=False)  # the deploy test's image, built here only if missing
 
     results = []
     for layout in arguments.layouts:

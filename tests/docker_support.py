@@ -100,6 +100,18 @@ def build_app_image() -> subprocess.CompletedProcess:
                   "-f", str(DOCKERFILE), "-t", APP_IMAGE, str(ROOT), timeout=1800)
 
 
+def prepare_images(build_app: bool = True) -> dict[str, str]:
+    """The images compose.yaml runs: the Python base (or its stand-in), the app's image built from
+    deploy/Dockerfile (always when `build_app`, else only if missing), and HAProxy (or its stand-in).
+    Returns how each base image was had, and the build's output under "build" when it ran."""
+    prepared = {PYTHON_IMAGE: base_image(PYTHON_IMAGE, build_python_standin)}
+    if build_app or docker("image", "inspect", APP_IMAGE, check=False).returncode != 0:
+        build = build_app_image()
+        prepared["build"] = build.stdout + build.stderr
+    prepared[HAPROXY_IMAGE] = base_image(HAPROXY_IMAGE, build_haproxy_standin)
+    return prepared
+
+
 def compose_files(overrides: tuple[Path, ...] = ()) -> list[str]:
     """The `-f` options: the shipped compose.yaml, then any override files (a benchmark's, say)."""
     return [option for path in (COMPOSE_FILE, *overrides) for option in ("-f", str(path))]

@@ -13,10 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import ARTIFACTS
-from tests.docker_support import (
-    APP_IMAGE, HAPROXY_IMAGE, PYTHON_IMAGE, base_image, build_app_image, build_haproxy_standin, build_python_standin,
-    compose_stack, docker, require_docker,
-)
+from tests.docker_support import APP_IMAGE, compose_stack, docker, prepare_images, require_docker
 from tests.test_browser import assert_no_exception, run_table
 from tests.test_browser_replicas import assert_sessions_stay_on_one_replica_and_use_both
 from tests.browser_support import wait_until_idle
@@ -33,12 +30,10 @@ COUNT_TRAININGS = ("from lib.engine.cpus import cgroup_cpu_limit, trainings_at_o
 @pytest.fixture(scope="module")
 def stack():
     require_docker()
-    bases = {PYTHON_IMAGE: base_image(PYTHON_IMAGE, build_python_standin)}
-    build = build_app_image()
-    (WORK_DIR / "build.log").parent.mkdir(parents=True, exist_ok=True)
-    (WORK_DIR / "build.log").write_text(build.stdout + build.stderr)
-    bases[HAPROXY_IMAGE] = base_image(HAPROXY_IMAGE, build_haproxy_standin)
-    (WORK_DIR / "base-images.txt").write_text("".join(f"{name}: {how}\n" for name, how in bases.items()))
+    prepared = prepare_images()
+    WORK_DIR.mkdir(parents=True, exist_ok=True)
+    (WORK_DIR / "build.log").write_text(prepared.pop("build"))
+    (WORK_DIR / "base-images.txt").write_text("".join(f"{name}: {how}\n" for name, how in prepared.items()))
     with compose_stack(WORK_DIR, replicas=2) as running:
         yield running
 
