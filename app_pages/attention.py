@@ -9,7 +9,7 @@ from lib.app.presets import PRESETS
 from lib.app.url_settings import URL, SettingsLink
 from lib.data.corpus import END, START_ID, tokenize
 from lib.engine.charts import attention_heatmap, bar_chart, line_chart, show, vectors_chart
-from lib.engine.training import live_training, page_runs
+from lib.engine.training import live_training, page_runs, seed_control
 from lib.models.attention import SCORE_NAMES, SCORES, attention_numpy
 from lib.models.decoding import MAX_INPUT_WORDS
 from lib.page_glue.attention_page import (
@@ -47,6 +47,7 @@ from lib.page_glue.translator_page import (
     family_by_length,
     family_table,
     parameter_expander,
+    press_settings,
     train_from_scratch,
     training_pairs_slider,
     translate,
@@ -158,15 +159,16 @@ st.caption(("The translation is unchanged: that step's word did not depend on wh
 
 # --- 3. Train ------------------------------------------------------------------------------------------
 st.header("3 · Train from scratch, and watch the alignment form")
-controls = st.columns(5)
+controls = st.columns(6)
 score = controls[0].selectbox("Score", SCORES, format_func=lambda name: SCORE_NAMES[name].split(" (")[0],
                                 key="score", bind=URL)
 units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256, key="units", bind=URL)
 embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64, key="embedding", bind=URL)
 train_sentences = training_pairs_slider(controls[3], corpus, SCRATCH_DEFAULT_TRAIN)
 epochs = controls[4].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS, key="epochs", bind=URL)
+seed = seed_control(controls[5])
 st.caption(f"Score: {SCORE_NAMES[score]}.")
-settings = AttentionSettings(score, units, embedding_size, epochs, int(train_sentences))
+settings = AttentionSettings(score, units, embedding_size, epochs, int(train_sentences), seed=seed)
 total = parameter_expander(parameter_table(settings, choice.vocabularies))
 too_big = total > MAX_PARAMETERS
 if too_big:
@@ -181,7 +183,7 @@ trained_now = live_training(
         PAGE_KEY, corpus_id, corpus, settings, area, extra_metrics=tuple(metrics[3:]),
         metric_callbacks=alignment_callbacks(corpus), snapshot=snapshot, draw_snapshot=draw_snapshot,
         snapshots_per_epoch=SNAPSHOTS_PER_EPOCH),
-    train_label="Train from scratch", disabled=too_big,
+    train_label="Train from scratch", disabled=too_big, share=press_settings(settings, corpus_id),
 )
 if trained_now:
     st.rerun()  # Once more from the top, so the model list offers the new model at once.

@@ -8,7 +8,7 @@ from lib.app.url_settings import URL, SettingsLink
 from lib.data.digits import max_train_count, split_digits
 from lib.engine.charts import line_chart, ratio_gauge
 from lib.engine.params import count_mlp_layers, float32_bytes, format_bytes, total_params
-from lib.engine.training import accuracy_runs_table, live_training, page_runs
+from lib.engine.training import accuracy_runs_table, live_training, page_runs, seed_control
 from lib.models.overfitting import train_digit_mlp
 from lib.page_glue.sharing import (
     BUILD_CAP_PARAMS,
@@ -155,7 +155,7 @@ st.markdown(
     "widen the hidden layer, train, and compare training accuracy with validation accuracy on 360 "
     "images the model never sees. Each run stays on the chart, labelled by its settings."
 )
-demo_controls = st.columns(4)
+demo_controls = st.columns(5)
 train_count = demo_controls[0].select_slider(
     "Training examples", [20, 50, 100, 200, 500, 1000, max_train_count()], value=100, key="training_examples", bind=URL
 )
@@ -163,12 +163,14 @@ demo_hidden = demo_controls[1].select_slider("Hidden units", [8, 32, 128, 512, 1
 epochs = demo_controls[2].slider("Epochs", 5, 150, 60, step=5, key="epochs", bind=URL)
 demo_parameters = total_params(count_mlp_layers(64, [demo_hidden], 10))
 demo_ratio, demo_verdict = ratio_verdict(demo_parameters, train_count)
-demo_controls[3].metric("Parameters per example", f"{demo_ratio:,.3g}", help=demo_verdict)
+seed = seed_control(demo_controls[3])
+demo_controls[4].metric("Parameters per example", f"{demo_ratio:,.3g}", help=demo_verdict)
 
 live_training(
     PAGE_KEY,
     ["loss", "accuracy"],
-    lambda area: train_digit_mlp(PAGE_KEY, split_digits(train_count), demo_hidden, epochs, area),
+    lambda area: train_digit_mlp(PAGE_KEY, split_digits(train_count), demo_hidden, epochs, area, seed=seed),
+    share={"examples": train_count, "hidden_units": demo_hidden, "epochs": epochs, "seed": seed},
 )
 
 runs = page_runs(PAGE_KEY)

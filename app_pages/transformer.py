@@ -10,7 +10,7 @@ import streamlit as st
 from lib.app.presets import PRESETS
 from lib.app.url_settings import URL, SettingsLink
 from lib.engine.charts import attention_heatmap, line_chart, show
-from lib.engine.training import live_training, page_runs
+from lib.engine.training import live_training, page_runs, seed_control
 from lib.models.attention import attention_numpy
 from lib.models.transformer import POSITION_NAMES, POSITIONS, attention_layer_names
 from lib.page_glue.attention_page import attention_frame
@@ -50,6 +50,7 @@ from lib.page_glue.translator_page import (
     family_by_length,
     family_table,
     parameter_expander,
+    press_settings,
     train_from_scratch,
     trained_runs,
     training_pairs_slider,
@@ -200,19 +201,19 @@ too_big = total > MAX_PARAMETERS or model_size % heads != 0
 if too_big:
     st.warning(f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds."
                if total > MAX_PARAMETERS else "The model width must divide into the heads.", icon=":material/memory:")
-view_column, view_head_column = st.columns(2)
+view_column, view_head_column, seed_column = st.columns(3)
 watchable = attention_layer_names(layers)
 watched = view_column.selectbox("Live map of", watchable, index=watchable.index(f"decoder_{layers}_cross_attention"),
                                 format_func=lambda name: name.replace("_", " "), key="live_map", bind=URL)
 watched_head = view_head_column.slider("Its head", 1, heads, 1, key="live_head", bind=URL) - 1
-settings = replace(settings, watched_layer=watched, watched_head=watched_head)
+settings = replace(settings, watched_layer=watched, watched_head=watched_head, seed=seed_control(seed_column))
 held_english, held_french, _, _, snapshot, draw_snapshot = head_view(corpus, watched, watched_head)
 st.markdown(f"The live map follows one held-out pair: *{held_english}* → *{held_french}*.")
 trained_now = live_training(
     PAGE_KEY, ["loss", "token_accuracy", "bleu"],
     lambda area: train_from_scratch(PAGE_KEY, corpus_id, corpus, settings, area, snapshot=snapshot,
                                     draw_snapshot=draw_snapshot, snapshots_per_epoch=SNAPSHOTS_PER_EPOCH),
-    train_label="Train from scratch", disabled=too_big,
+    train_label="Train from scratch", disabled=too_big, share=press_settings(settings, corpus_id),
 )
 if trained_now:
     st.rerun()

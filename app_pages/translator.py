@@ -7,7 +7,7 @@ from lib.app.presets import PRESETS
 from lib.app.url_settings import URL, SettingsLink
 from lib.engine.charts import line_chart, points_chart
 from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
-from lib.engine.training import live_training
+from lib.engine.training import live_training, seed_control
 from lib.models.decoding import MAX_INPUT_WORDS, prepare_source
 from lib.models.seq2seq import CELLS
 from lib.page_glue.translator_page import (
@@ -39,6 +39,7 @@ from lib.page_glue.translator_page import (
     mismatch_reading,
     mismatch_table,
     parameter_table,
+    press_settings,
     pretrained_evaluation,
     pretrained_figures,
     pretrained_translator,
@@ -186,8 +187,9 @@ context_every_step = st.toggle(
     help="On: the encoder's final state starts the decoder and is also read at every step and by the softmax "
          "(Cho et al., 2014). Off: it only starts the decoder, which must carry the sentence in its own state.",
 )
+seed = seed_control(st.columns(4)[0])
 settings = ScratchSettings(cell, units, embedding_size, layers, epochs, int(train_sentences), sampling,
-                           context_every_step, training, adversarial_weight)
+                           context_every_step, training, adversarial_weight, seed)
 if training == PROFESSOR_FORCING:
     st.caption(
         "Professor forcing runs the decoder twice per batch and trains a discriminator beside it: a press costs "
@@ -224,6 +226,7 @@ trained_now = live_training(
     train_label="Train from scratch",
     disabled=too_big,
     references=references,
+    share=press_settings(settings, corpus_id),
 )
 if trained_now:
     st.rerun()  # Once more from the top, so the text box in section 2 offers the new model at once.

@@ -7,6 +7,8 @@ the validator's sentence kept to be shown beside the uploader.
 
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Callable
 from typing import Any
 
@@ -25,7 +27,7 @@ def validated_upload(
     """A callback for `st.file_uploader(on_change=...)`.
 
     On a good file it stores `parse(bytes)` under `store_key`, the file's id under
-    `store_key + "_id"`, and selects "upload" in the widget `choice_key`. On a bad one (the
+    `store_key + "_id"` (a hash of its content), and selects "upload" in the widget `choice_key`. On a bad one (the
     validator raises `error_type`) it stores the message under `upload_error_key(store_key)`,
     saying that the page keeps `kept`.
     """
@@ -42,7 +44,8 @@ def validated_upload(
                 f"“{upload.name}” cannot be used: {problem} The page keeps {kept}."
             )
             return
-        st.session_state[f"{store_key}_id"] = upload.file_id
+        # The content's hash: identical files are the same data, so their identical presses may share a training.
+        st.session_state[f"{store_key}_id"] = hashlib.sha256(upload.getvalue()).hexdigest()[:16]
         st.session_state[choice_key] = "upload"
 
     return read_upload

@@ -10,7 +10,10 @@ Streamlit serves every browser session from one process, so the engine:
 - lets at most a few trainings run at once (`TrainingSlots`), and tells a waiting session its place;
 - treats Streamlit's stop and rerun exceptions (raised at the next `st.` call when the user presses
   Stop, moves a slider or leaves the page) as the end of the run: the part already learned and its
-  history are kept, the model stays usable, and the exception goes on so Streamlit can rerun.
+  history are kept, the model stays usable, and the exception goes on so Streamlit can rerun;
+- trains identical presses once, when the page names what its press depends on (`live_training`'s
+  `share`): the training then runs in a worker thread (`lib/engine/shared_presses.py`), every session
+  that pressed the same key watches it (`watch_press`), and a finished one is served from a cache.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import math
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,8 +34,12 @@ import streamlit as st
 from lib.engine.charts import draw_training_chart
 from lib.engine.cpus import MAX_TRAININGS_VARIABLE, trainings_at_once, usable_cpus
 from lib.engine.keras_patches import sum_gradients_without_registering_them
+from lib.engine.shared_presses import FAILED, PressJob, PressRegistry, current_job, press_key
 
 MAX_RUNS_PER_PAGE = 12
+# How a session got a shared press's run (`TrainingRun.served`): it watched the training, or the
+# training had finished for another session and its record was served from the cache.
+JOINED, SERVED = "joined", "served"
 # Older runs keep their curves but drop their models, so a long workshop does not pile up memory.
 MODELS_KEPT_PER_PAGE = 3
 MAX_BATCH_POINTS_DRAWN = 300
@@ -67,6 +75,12 @@ class TrainingRun:
     # Set when the training thread has let go of the run (finished or stopped); see page_runs.
     released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
     trainer_thread: int = field(default_factory=threading.get_ident, repr=False, compare=False)
+    # When the training started (time.perf_counter), for the progress line of whoever watches it.
+    started: float = field(default_factory=time.perf_counter, repr=False, compare=False)
+    # A session's copy of a shared press (see `watch_press`): the job that trained it, and whether
+    # this session "joined" the training or was "served" it from the cache after it had finished.
+    job: PressJob | None = field(default=None, repr=False, compare=False)
+    served: str = ""
 
     @property
     def progress(self) -> float:
@@ -75,12 +89,14 @@ class TrainingRun:
 
     @property
     def status_text(self) -> str:
+        text = self.status
         if self.status == "stopped":
-            return (
-                f"stopped at epoch {self.batches_completed / self.batches_per_epoch:.1f} "
-                f"of {self.epochs_planned}"
-            )
-        return self.status
+            text = f"stopped at epoch {self.batches_completed / self.batches_per_epoch:.1f} of {self.epochs_planned}"
+        if self.job is not None and self.served == SERVED:
+            text += f" · trained at {self.job.started:%H:%M} for another session"
+        elif self.job is not None and self.job.session_count > 1:
+            text += f" · trained once for {self.job.session_count} sessions"
+        return text
 
     def final(self, metric: str, split: str = "validation") -> float | None:
         """The last epoch-end value of a metric, or None before the first epoch ends."""
@@ -237,19 +253,40 @@ def live_training(
     train_label: str = "Train",
     disabled: bool = False,
     references: list[dict] | None = None,
+    share: dict[str, Any] | None = None,
 ) -> bool:
     """The training block of every page: Train, Stop and Clear runs, then one chart of the page's runs.
 
     When Train is pressed, `train(area)` trains into the chart's place (through `train_live`);
     otherwise the page's stored runs are redrawn there. Returns whether Train was pressed.
+
+    With `share` (everything the press's result depends on: every setting, the data's content hash,
+    the seed), identical presses of every session train once: `train` then runs in a worker thread and
+    must draw only through `area` and the engine (see `watch_press`).
     """
     pressed = training_buttons(page_key, train_label, disabled)
+    own = False
+    if share is not None and not pressed:
+        own = offer_own_training(page_key, share, disabled)
     area = st.container()
-    if pressed:
+    if share is not None and (pressed or own):
+        watch_press(page_key, metrics, train, share, area, references, private=own)
+    elif pressed:
         train(area)
     else:
         draw_runs(area, page_runs(page_key), metrics, references)
-    return pressed
+    return pressed or own
+
+
+SEED_HELP = ("The seed of the model's first weights (and of its batches' order where the page sets it). Everyone who "
+             "presses Train with the same settings and seed shares one training, drawn live for all of them; another "
+             "seed trains a model of your own, and shows how much a run varies from draw to draw.")
+
+
+def seed_control(container=None, default: int = 0) -> int:
+    """The "Seed" setting of every training page, bound to the address like the page's other settings."""
+    return int((container or st).number_input("Seed", 0, 9999, default, step=1, key="seed", bind="query-params",
+                                               help=SEED_HELP))
 
 
 def training_buttons(page_key: str, train_label: str = "Train", disabled: bool = False) -> bool:
@@ -361,10 +398,14 @@ def training_slot(area=None):
     if getattr(_held, "slot", False):
         yield
         return
-    placeholder = (area if area is not None else st).empty()
     slots = training_slots()
-    slots.acquire(on_wait=lambda ahead: placeholder.info(queue_message(ahead)))
-    placeholder.empty()
+    job = current_job()
+    if job is not None:  # a shared press's worker: its watchers show the queue
+        slots.acquire(on_wait=lambda ahead: job_waits(job, ahead))
+    else:
+        placeholder = (area if area is not None else st).empty()
+        slots.acquire(on_wait=lambda ahead: placeholder.info(queue_message(ahead)))
+        placeholder.empty()
     _held.slot = True
     try:
         yield
@@ -395,20 +436,27 @@ class _LiveView:
         self.status.info(queue_message(sessions_ahead))
 
     def redraw(self, run: TrainingRun, started: float) -> None:
+        self.show_progress(run, started)
+        self.show_chart(run)
+
+    def show_progress(self, run: TrainingRun, started: float) -> None:
         elapsed = time.perf_counter() - started
         done = run.progress
         remaining = elapsed * (1 - done) / done if done > 0 else float("nan")
         epoch_number = min(run.batches_completed // run.batches_per_epoch + 1, run.epochs_planned)
         batch_number = run.batches_completed - (epoch_number - 1) * run.batches_per_epoch
         time_left = f"{remaining:,.0f} s left" if math.isfinite(remaining) else "estimating time left"
+        shared = f" · one training for {run.job.session_count} sessions" if run.job and run.job.session_count > 1 else ""
         self.status.empty()
         self.progress.progress(
             done,
             text=(
                 f"Epoch {epoch_number}/{run.epochs_planned} · batch {batch_number}/{run.batches_per_epoch}"
-                f" · {elapsed:,.1f} s elapsed · {time_left}"
+                f" · {elapsed:,.1f} s elapsed · {time_left}{shared}"
             ),
         )
+
+    def show_chart(self, run: TrainingRun) -> None:
         draw_runs(self.chart, [*self.earlier_runs, run], self.metrics, self.references)
         if self.draw_snapshot is not None and run.snapshots:
             self.draw_snapshot(self.snapshot, run.snapshots[-1], run)
@@ -557,7 +605,8 @@ def train_live(
     the history learned so far and the model in its last trained state.
     """
     metrics = metrics or ["loss"]
-    area = area if area is not None else st.container()
+    job = current_job()  # set when this is a shared press's worker thread, which draws nothing
+    area = area if area is not None or job is not None else st.container()
     if hasattr(x, "batch_sizes"):
         # A dataset that makes its own batches (for instance sentences bucketed by length) says
         # how many examples each holds, so that batch losses can be told apart from Keras's means.
@@ -569,10 +618,10 @@ def train_live(
         batch_sizes = [min(batch_size, sample_count - start) for start in range(0, sample_count, batch_size)]
         fit_data = {"x": x, "y": y, "batch_size": batch_size, "shuffle": shuffle}
     batches_per_epoch = max(1, len(batch_sizes))
-    earlier_runs = list(page_runs(page_key))
+    earlier_runs = list(job.runs if job is not None else page_runs(page_key))
     # `area.container()` appends to a container, but replaces the content of an `st.empty`: a page
     # that trains several models in a row hands every call the same `st.empty` to keep one chart.
-    view = _LiveView(area.container(), metrics, earlier_runs, references, draw_snapshot)
+    view = None if job is not None else _LiveView(area.container(), metrics, earlier_runs, references, draw_snapshot)
     run = TrainingRun(
         label=unique_label(label, earlier_runs),
         settings=dict(settings or {}),
@@ -587,12 +636,21 @@ def train_live(
     slots = training_slots()
     slot_held_outside = getattr(_held, "slot", False)  # by `training_slot`, around the page's preparation
     if not slot_held_outside:
-        slots.acquire(on_wait=view.show_queue)
-    started = time.perf_counter()
-    _remember(page_key, run)
+        slots.acquire(on_wait=view.show_queue if job is None else lambda ahead: job_waits(job, ahead))
+    started = run.started = time.perf_counter()
+    if job is not None:
+        # The watchers copy the job's runs as they appear, and draw them with the owner's snapshot view.
+        job.draw_snapshot = draw_snapshot
+        job.runs.append(run)
+        job.status = "training"
+        # Between batches the worker only asks whether anybody still watches.
+        redraw, redraw_seconds = job.check_stop, 0.0
+    else:
+        _remember(page_key, run)
+        redraw = lambda: view.redraw(run, started)  # noqa: E731
     try:
         recorder = _make_recorder(
-            run, batch_sizes, lambda: view.redraw(run, started), redraw_seconds, smoothing, snapshot, snapshots_per_epoch
+            run, batch_sizes, redraw, redraw_seconds, smoothing, snapshot, snapshots_per_epoch
         )
         model.fit(
             **fit_data,
@@ -617,9 +675,191 @@ def train_live(
         if not slot_held_outside:
             slots.release()
         run.released.set()
+    if view is None:
+        return run
     view.progress.empty()
     draw_runs(view.chart, [*earlier_runs, run], metrics, references)
     if draw_snapshot is not None and run.snapshots:
         draw_snapshot(view.snapshot, run.snapshots[-1], run)
     return run
 
+
+
+# --- Identical presses train once ---------------------------------------------------------------
+
+
+# Every watcher of a shared press redraws its own page; together they may spend this share of one
+# core on drawing, so thirty watchers redraw their charts less often than one (progress stays live).
+WATCHERS_DRAW_BUDGET = 0.15
+PROGRESS_SECONDS = 0.5
+# How long a last watcher who pressed Stop waits for the worker to stop, to keep the model it trained.
+STOP_WAIT_SECONDS = 15.0
+
+
+@st.cache_resource(show_spinner=False)
+def press_registry() -> PressRegistry:
+    """The one registry of shared presses of this process (see lib/engine/shared_presses.py)."""
+    return PressRegistry()
+
+
+def job_waits(job: PressJob, sessions_ahead: int) -> None:
+    """A shared press's worker waits for a slot: tell its watchers, and give up when none is left."""
+    job.check_stop()
+    job.message = queue_message(sessions_ahead)
+
+
+class _NullArea:
+    """The `area` a shared press's worker trains into: it draws nothing, since each watcher draws the
+    job's records into its own page. Any Streamlit call on it returns it again, so `area.empty().info(…)`
+    and `with area.container():` work unchanged in the pages' training functions."""
+
+    def __getattr__(self, name: str):
+        return self._ignore
+
+    def _ignore(self, *args, **kwargs):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *problem) -> bool:
+        return False
+
+
+def _session_id() -> str:
+    """This browser session's own name for the shared presses' count of who trained what."""
+    return st.session_state.setdefault("shared_presses::session", uuid.uuid4().hex)
+
+
+def offer_own_training(page_key: str, share: dict[str, Any], disabled: bool = False) -> bool:
+    """Under a run served from the cache for the page's current settings: say so, and offer a
+    "Train my own" button, which trains a private press. Returns whether it was pressed."""
+    runs = page_runs(page_key)
+    newest = runs[-1] if runs else None
+    if newest is None or newest.served != SERVED or newest.job is None \
+            or newest.job.key != press_key(page_key, share):
+        return False
+    row = st.container(horizontal=True, vertical_alignment="center")
+    row.info(f"These curves were trained at {newest.job.started:%H:%M} for another session with the same "
+             "settings and seed, and are replayed here: the model is the same one. Press **Train my own** to "
+             "train a separate copy (or change the seed for a different draw).", icon=":material/replay:")
+    return row.button("Train my own", icon=":material/fitness_center:", disabled=disabled,
+                      key=f"train_my_own::{page_key}")
+
+
+def _copy_run(source: TrainingRun, page_key: str, job: PressJob, served: str) -> TrainingRun:
+    """This session's own record of a shared press's run, kept in its run table."""
+    copy = TrainingRun(
+        label=unique_label(source.label, page_runs(page_key)),
+        settings=dict(source.settings),
+        metrics=list(source.metrics),
+        epochs_planned=source.epochs_planned,
+        batches_per_epoch=source.batches_per_epoch,
+        job=job,
+        served=served,
+    )
+    copy.started = source.started
+    _remember(page_key, copy)
+    return copy
+
+
+def _follow(copy: TrainingRun, source: TrainingRun, *, settled: bool) -> None:
+    """Bring a copy up to date with the job's run: new curve points, snapshots and counts; once the
+    source is settled (trained and measured), its status, model and results too."""
+    copy.batch_rows.extend(source.batch_rows[len(copy.batch_rows):])
+    copy.epoch_rows.extend(source.epoch_rows[len(copy.epoch_rows):])
+    copy.snapshots.extend(source.snapshots[len(copy.snapshots):])
+    copy.batches_completed, copy.epochs_completed = source.batches_completed, source.epochs_completed
+    if settled and copy.status == "training":
+        copy.status, copy.seconds = source.status, source.seconds
+        copy.model, copy.results = source.model, dict(source.results)
+
+
+def _sync(job: PressJob, copies: list[TrainingRun], page_key: str, served: str) -> None:
+    """Copy the job's runs into this session: a run is settled once a later one has started (the page
+    measured it before training the next) or the job has ended."""
+    sources = list(job.runs)
+    ended = job.ended.is_set()
+    for index, source in enumerate(sources):
+        if index == len(copies):
+            copies.append(_copy_run(source, page_key, job, served))
+        _follow(copies[index], source, settled=ended or index < len(sources) - 1)
+
+
+def watch_press(page_key: str, metrics: list[str], train: Callable[[Any], object], share: dict[str, Any],
+                area, references: list[dict] | None = None, *, private: bool = False) -> list[TrainingRun]:
+    """Press Train on a shared key: join the training of that key if one runs, take its finished runs
+    from the cache if it trained already, or start it; then draw it live until it ends.
+
+    This session keeps its own copies of the job's runs. Stop or a moved setting ends the watching
+    here alone (the copies stay as stopped at the epoch seen); the training goes on for the others,
+    and stops when nobody watches. The last watcher to leave waits a moment for it to stop, so that it
+    keeps the model trained so far, as a page that trains in its own thread does.
+    """
+    registry = press_registry()
+    key = press_key(page_key, share)
+    if private:
+        key = press_key(page_key, {**share, "private": f"{_session_id()}:{time.time_ns()}"})
+    job, how = registry.join_or_start(key, page_key, _session_id(), lambda job: train(_NullArea()), private=private)
+    copies: list[TrainingRun] = []
+    if how == "cached":
+        _sync(job, copies, page_key, SERVED)
+        for copy in copies:
+            copy.released.set()
+        draw_runs(area, page_runs(page_key), metrics, references)
+        return copies
+    earlier = list(page_runs(page_key))
+    waiting = area.empty()
+    view = None
+    last_chart, chart_cost = 0.0, 0.0
+    try:
+        while True:
+            ended = job.ended.wait(timeout=PROGRESS_SECONDS)
+            _sync(job, copies, page_key, JOINED)
+            if ended:
+                break
+            if not copies:
+                waiting.info(job.message or "Preparing the training…", icon=":material/hourglass_top:")
+                continue
+            if view is None:
+                waiting.empty()
+                view = _LiveView(area.container(), metrics, earlier, references, job.draw_snapshot)
+            # Earlier runs of the same press (the ConvNet before the MLP) are drawn with the current one.
+            view.earlier_runs = [*earlier, *copies[:-1]]
+            view.show_progress(copies[-1], copies[-1].started)
+            now = time.perf_counter()
+            if now - last_chart >= max(DEFAULT_REDRAW_SECONDS, chart_cost * max(1, job.watchers) / WATCHERS_DRAW_BUDGET):
+                view.show_chart(copies[-1])
+                last_chart = time.perf_counter()
+                chart_cost = last_chart - now
+    except BaseException:
+        _leave(registry, job, copies, page_key)
+        raise
+    finally:
+        for copy in copies:
+            copy.released.set()
+    registry.detach(job)
+    waiting.empty()
+    if view is not None:
+        view.progress.empty()
+        view.status.empty()
+    if job.status == FAILED:
+        area.error(f"The training failed: {job.error}. Nothing else was lost; press Train to try again.",
+                   icon=":material/error:")
+    draw_runs(view.chart if view is not None else area, page_runs(page_key), metrics, references)
+    if view is not None and view.draw_snapshot is not None and copies and copies[-1].snapshots:
+        view.draw_snapshot(view.snapshot, copies[-1].snapshots[-1], copies[-1])
+    return copies
+
+
+def _leave(registry: PressRegistry, job: PressJob, copies: list[TrainingRun], page_key: str) -> None:
+    """This session stops watching (Stop, a moved setting, a closed tab). Its copies end as stopped at
+    what it saw; when it was the last watcher, the training stops too, and the copy of the run cut
+    short keeps the model (the worker stops at its next batch)."""
+    last = registry.detach(job)
+    if last and job.ended.wait(timeout=STOP_WAIT_SECONDS):
+        _sync(job, copies, page_key, JOINED)
+    for copy in copies:
+        if copy.status == "training":
+            copy.status = "stopped"
+            copy.seconds = time.perf_counter() - copy.started

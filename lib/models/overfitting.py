@@ -19,9 +19,11 @@ def build_digit_mlp(hidden_units: int, seed: int = 0):
     return compile_classifier(build_mlp((8, 8), [hidden_units], 10, seed=seed, name="digit_mlp"))
 
 
-def train_digit_mlp(page_key: str, splits: DigitSplits, hidden_units: int, epochs: int, area) -> TrainingRun:
-    model = build_digit_mlp(hidden_units)
+def train_digit_mlp(page_key: str, splits: DigitSplits, hidden_units: int, epochs: int, area,
+                    seed: int = 0) -> TrainingRun:
+    model = build_digit_mlp(hidden_units, seed=seed)
     label = f"{len(splits.y_train):,} examples · {hidden_units} hidden units · {model.count_params():,} parameters"
+    label += f" · seed {seed}" if seed else ""
     return train_live(
         model,
         splits.x_train,
@@ -31,7 +33,7 @@ def train_digit_mlp(page_key: str, splits: DigitSplits, hidden_units: int, epoch
         batch_size=DEMO_BATCH_SIZE,
         label=label,
         page_key=page_key,
-        settings={"examples": len(splits.y_train), "hidden_units": hidden_units, "epochs": epochs},
+        settings={"examples": len(splits.y_train), "hidden_units": hidden_units, "epochs": epochs, "seed": seed},
         metrics=DEMO_METRICS,
         area=area,
     )

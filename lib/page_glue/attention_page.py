@@ -79,15 +79,17 @@ class AttentionSettings:
     epochs: int = SCRATCH_DEFAULT_EPOCHS
     train_sentences: int = SCRATCH_DEFAULT_TRAIN
     sampling_probability: float = 0.0
+    seed: int = 0
 
     def build(self, vocabularies: tuple[Vocabulary, Vocabulary]):
         return build_attention_seq2seq(len(vocabularies[0]), len(vocabularies[1]), self.score, self.units,
-                                       self.embedding_size, seed=0)
+                                       self.embedding_size, seed=self.seed)
 
     @property
     def label(self) -> str:
+        seed = f" · seed {self.seed}" if self.seed else ""
         return (f"attention ({self.score}) · GRU {self.units} · emb {self.embedding_size} · "
-                f"{self.train_sentences:,} pairs · {self.epochs} epochs")
+                f"{self.train_sentences:,} pairs · {self.epochs} epochs{seed}")
 
 
 def parameter_table(settings: AttentionSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:

@@ -80,17 +80,19 @@ class TransformerSettings:
     # Which head the live view follows (kept with the run, so its replay draws the right words).
     watched_layer: str = "decoder_2_cross_attention"
     watched_head: int = 0
+    seed: int = 0
 
     def build(self, vocabularies: tuple[Vocabulary, Vocabulary]):
         return build_transformer(len(vocabularies[0]), len(vocabularies[1]), self.layers, self.heads, self.model_size,
-                                 self.feed_forward_size, self.dropout, self.positions, self.causal_mask, seed=0)
+                                 self.feed_forward_size, self.dropout, self.positions, self.causal_mask, seed=self.seed)
 
     @property
     def label(self) -> str:
         longest = f" · ≤{self.longest_training_sentence} words" if self.longest_training_sentence else ""
         mask = "" if self.causal_mask else " · NO causal mask"
+        seed = f" · seed {self.seed}" if self.seed else ""
         return (f"Transformer {self.layers}×{self.heads} heads · d {self.model_size} · ff {self.feed_forward_size} · "
-                f"{self.positions} positions{mask} · {self.train_sentences:,} pairs{longest} · {self.epochs} epochs")
+                f"{self.positions} positions{mask} · {self.train_sentences:,} pairs{longest} · {self.epochs} epochs{seed}")
 
 
 def parameter_table(settings: TransformerSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:

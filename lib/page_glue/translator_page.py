@@ -96,7 +96,7 @@ ADVERSARIAL_WEIGHTS = (0.1, 0.3, 1.0, 3.0)
 
 @dataclass(frozen=True)
 class ScratchSettings:
-    """What the page's "Train from scratch" controls set (and the seed, which only scripts change)."""
+    """What the page's "Train from scratch" controls set."""
 
     cell: str = DEFAULT_SETTINGS["cell"]
     units: int = DEFAULT_SETTINGS["units"]
@@ -436,6 +436,12 @@ def translator_for(model, vocabularies: tuple[Vocabulary, Vocabulary]):
     return translator_class(model, *vocabularies)
 
 
+def press_settings(settings, corpus_id: str) -> dict:
+    """Everything a translator page's press depends on: its settings (the seed among them) and its
+    corpus (the grammar, or an upload by its content hash). Runs keep it; identical presses share."""
+    return {**asdict(settings), "corpus": corpus_id}
+
+
 def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings, area,
                        references: list[dict] | None = None, extra_metrics: tuple[str, ...] = (),
                        metric_callbacks: Callable[[object], list] | None = None, **live_view) -> TrainingRun:
@@ -479,7 +485,7 @@ def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings, 
             epochs=settings.epochs,
             label=settings.label if corpus_id == GRAMMAR_KEY else f"{settings.label} · your pairs",
             page_key=page_key,
-            settings={**asdict(settings), "corpus": corpus_id},
+            settings=press_settings(settings, corpus_id),
             metrics=["loss", "token_accuracy", "bleu", *extra_metrics],
             area=area,
             metric_callbacks=[held_out_bleu_callback(translator, corpus.test),
