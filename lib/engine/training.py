@@ -275,7 +275,18 @@ def live_training(
         train(area)
     else:
         draw_runs(area, page_runs(page_key), metrics, references)
+    if share is not None:
+        shared_run_note(page_key)
     return pressed or own
+
+
+def shared_run_note(page_key: str) -> None:
+    """Under the chart: how this session got its newest run, when another session's press shared it."""
+    runs = page_runs(page_key)
+    newest = runs[-1] if runs else None
+    if newest is not None and newest.job is not None and (newest.served == SERVED or newest.job.session_count > 1):
+        st.caption(f"Newest run, {newest.display_label}: {newest.status_text}. Sessions that press Train with the "
+                   "same settings and seed share one training; change the seed for a run of your own.")
 
 
 SEED_HELP = ("The seed of the model's first weights (and of its batches' order where the page sets it). Everyone who "
