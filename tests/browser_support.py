@@ -120,6 +120,12 @@ def wait_until_idle(page, timeout_ms: int = 90_000) -> None:
     page.wait_for_selector(IDLE, timeout=timeout_ms)
 
 
+def assert_no_exception(page) -> None:
+    """No exception box on the page (Streamlit draws one where a script raised)."""
+    exceptions = page.locator("[data-testid=stException]")
+    assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
 def open_expander(page, label: str) -> None:
     """Open the expander labelled `label` and wait for its opening animation to end.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -17,6 +18,16 @@ os.environ[WARM_UP_VARIABLE] = "0"
 # TensorFlow's import alone takes about 4 s here; the first training page run also builds models.
 APPTEST_TIMEOUT = 120
 ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(autouse=True)
+def fresh_press_registry():
+    """Each test starts as a fresh server would, with no shared press running or cached in this process
+    (AppTest sessions of one test may still share; see tests/test_shared_presses.py)."""
+    yield
+    training = sys.modules.get("lib.engine.training")
+    if training is not None:
+        training.press_registry.clear()
 
 
 @pytest.fixture(scope="session")

@@ -60,8 +60,9 @@ def test_a_second_press_queues_and_trains_when_the_slot_frees(browser, one_slot_
     # still training when the second one comes.
     contexts = [browser.new_context(viewport={"width": 1400, "height": 3000}) for _ in range(2)]
     first, second = (context.new_page() for context in contexts)
-    for page in (first, second):
-        page.goto(f"{one_slot_app_url}/attention?units=64&training_pairs=3000&epochs=20")
+    # Two seeds: with one, the second press would join the first's training instead of queueing.
+    for page, seed in ((first, 1), (second, 2)):
+        page.goto(f"{one_slot_app_url}/attention?units=64&training_pairs=3000&epochs=20&seed={seed}")
         wait_until_idle(page, timeout_ms=180_000)
         expect(slider(page, "Units")).to_have_attribute("aria-valuetext", "64")
     first.get_by_role("button", name="Train from scratch").click()
