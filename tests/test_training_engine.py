@@ -350,3 +350,42 @@ def test_snapshots_are_taken_evenly_through_each_epoch_and_the_latest_is_drawn()
     assert [epoch for epoch, _ in drawn] == sorted(epoch for epoch, _ in drawn)
     assert drawn[-1][0] == 2.0
     assert app.markdown[-1].value == "snapshot at epoch 2.00: 32 batches"
+
+
+def token_accuracy_script():
+    """The translator's trainer on length-bucketed batches: a masked token accuracy weights each
+    batch by its real words, which differ from batch to batch by ten times and more."""
+    import numpy as np
+    import streamlit as st
+
+    from lib.data.corpus import PAD_ID, Vocabulary, encode_pairs
+    from lib.data.grammar import make_corpus
+    from lib.engine.training import train_live
+    from lib.models.seq2seq import build_seq2seq, bucketed_dataset, compile_seq2seq
+
+    corpus = make_corpus(400, 20, seed=3)
+    source = Vocabulary.from_sentences(english for english, _ in corpus.train)
+    target = Vocabulary.from_sentences(french for _, french in corpus.train)
+    train = encode_pairs(corpus.train, source, target)
+    data = bucketed_dataset(train, 16, seed=0)
+    # The real target words of each batch of the first epoch (later epochs deal the sentences afresh).
+    st.session_state["tokens"] = [int((train.decoder_target[rows] != PAD_ID).sum()) for rows in data.batches]
+    model = compile_seq2seq(build_seq2seq(len(source), len(target), units=16, embedding_size=8), 0.02)
+    held_out = encode_pairs(corpus.test, source, target)
+    train_live(model, data, validation_data=((held_out.encoder_input, held_out.decoder_input), held_out.decoder_target),
+               epochs=1, label="tokens", page_key="engine_test", metrics=["loss", "token_accuracy"], smoothing=0.0)
+    st.write(f"{np.ptp(st.session_state['tokens'])}")
+
+
+def test_a_token_weighted_accuracy_is_drawn_batch_by_batch_within_0_and_1_and_averages_to_the_epoch():
+    app = AppTest.from_function(token_accuracy_script, default_timeout=APPTEST_TIMEOUT).run()
+    assert not app.exception
+    run = runs_of(app)[0]
+    tokens = app.session_state["tokens"]
+    assert max(tokens) > 8 * min(tokens)  # batches of very different lengths
+    accuracies = [row["value"] for row in run.batch_rows if row["metric"] == "token_accuracy"]
+    assert len(accuracies) == len(tokens)
+    assert all(0.0 <= value <= 1.0 for value in accuracies), max(accuracies)
+    # Weighted by each batch's real words, the batch values give back the epoch's figure.
+    epoch = next(row["value"] for row in run.epoch_rows if row["metric"] == "token_accuracy" and row["split"] == "train")
+    assert sum(a * t for a, t in zip(accuracies, tokens)) / sum(tokens) == pytest.approx(epoch, rel=1e-4, abs=1e-5)

@@ -481,10 +481,16 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
                    snapshots_per_epoch: int = 4):
     """A Keras callback that turns Keras's running epoch means back into true per-batch values.
 
-    Keras 3 reports, after batch b, the sample-weighted mean over the epoch so far. With S_b samples
-    seen, the batch's own value is (S_b·mean_b − S_{b−1}·mean_{b−1}) / n_b. The chart shows an
-    exponential moving average of those values, bias-corrected so it does not start at zero; the
-    running epoch mean would instead draw a false saw-tooth at every epoch boundary.
+    Keras 3 reports, after batch b, a running mean over the epoch so far, each batch weighted as its
+    metric weights it: the loss by the batch's sentences, a masked token accuracy by the batch's real
+    tokens. Where a metric is such a ratio of two running sums (a `Mean`'s total and count, a token
+    accuracy's correct and total), the batch's own value is read from the sums themselves: the change
+    of the numerator over the change of the denominator. For any other metric it falls back on the
+    batch's sample count: with S_b samples seen, (S_b·mean_b − S_{b−1}·mean_{b−1}) / n_b. Weighting a
+    token metric by sentences instead drew accuracies above 1 when batches of long sentences followed
+    batches of short ones. The chart shows an exponential moving average of the batch values,
+    bias-corrected so it does not start at zero; the running epoch mean would instead draw a false
+    saw-tooth at every epoch boundary.
 
     With `snapshot`, it also keeps what `snapshot()` returns (the page's second live view) before
     the first batch and `snapshots_per_epoch` times per epoch, evenly spaced in batches.
@@ -505,12 +511,29 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
             self.smoothing_steps = 0
 
         def on_train_begin(self, logs=None):
+            self.sums: dict[str, tuple] | None = None  # found after the first batch, once Keras has built its metrics
             if snapshot is not None:
                 take_snapshot()
 
         def on_epoch_begin(self, epoch, logs=None):
             self.samples_seen = 0
             self.previous_means: dict[str, float] = {}
+            # Keras resets its metrics before each epoch, so every running sum starts the epoch at zero.
+            self.previous_sums: dict[str, tuple[float, float]] = {}
+
+        def batch_value(self, metric: str, mean: float, in_this_batch: int, seen_after: int) -> float:
+            if self.sums is None:
+                self.sums = ratio_sums(self.model, run.metrics)
+            if metric in self.sums:
+                numerator, denominator = read_sums(self.sums[metric])
+                before_numerator, before_denominator = self.previous_sums.get(metric, (0.0, 0.0))
+                self.previous_sums[metric] = (numerator, denominator)
+                # Only trusted while the running sums give the mean Keras reports.
+                if denominator - before_denominator > 0 and math.isclose(
+                        numerator / max(denominator, 1e-12), mean, rel_tol=1e-3, abs_tol=1e-5):
+                    return (numerator - before_numerator) / (denominator - before_denominator)
+            previous = self.previous_means.get(metric, 0.0)
+            return (seen_after * mean - self.samples_seen * previous) / in_this_batch
 
         def on_train_batch_end(self, batch, logs=None):
             logs = logs or {}
@@ -523,8 +546,7 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
                 if metric not in logs:
                     continue
                 mean = float(logs[metric])
-                previous = self.previous_means.get(metric, 0.0)
-                batch_value = (seen_after * mean - self.samples_seen * previous) / in_this_batch
+                batch_value = self.batch_value(metric, mean, in_this_batch, seen_after)
                 self.previous_means[metric] = mean
                 smoothed = smoothing * self.smoothed.get(metric, 0.0) + (1 - smoothing) * batch_value
                 self.smoothed[metric] = smoothed
@@ -565,6 +587,25 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
             self.maybe_redraw()
 
     return LiveRecorder()
+
+
+def ratio_sums(model, metrics: list[str]) -> dict[str, tuple]:
+    """For each charted metric that Keras keeps as a ratio of two running sums (its two scalar
+    variables: a `Mean`'s total and count, a token accuracy's correct and total), those variables."""
+    found: dict[str, tuple] = {}
+    pending = list(getattr(model, "metrics", []))
+    while pending:
+        metric = pending.pop(0)
+        pending.extend(getattr(metric, "metrics", []) if type(metric).__name__ == "CompileMetrics" else [])
+        variables = list(getattr(metric, "variables", []))
+        if metric.name in metrics and metric.name not in found and len(variables) == 2 \
+                and all(tuple(variable.shape) == () for variable in variables):
+            found[metric.name] = tuple(variables)
+    return found
+
+
+def read_sums(sums: tuple) -> tuple[float, float]:
+    return float(sums[0].numpy()), float(sums[1].numpy())
 
 
 # --- The engine --------------------------------------------------------------------------------
