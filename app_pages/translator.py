@@ -318,5 +318,6 @@ else:
         "held-out sentences, then on the held-out sentences grouped by English length. Long sentences must pass "
         "through the one final state of the encoder: the attention page removes that bottleneck."
     )
+choice.say_what_bleu_means()
 
 link.finish()
