@@ -221,6 +221,7 @@ else:
     st.markdown(long_sentence_reading(by_length))
     st.caption("Same held-out sentences for every model: the shipped ones, and the runs of this session on the "
                "Translator page and on this one (Bahdanau et al., 2014, Fig. 2, measured the same way).")
+choice.say_what_bleu_means()
 st.subheader("Recency against content")
 st.markdown(
     "The notes: an RNN's hidden vector gives more importance to the most recent timestep, and attention lets "

@@ -13,13 +13,18 @@ st.markdown(
 )
 
 st.header("Course map")
-columns = st.columns(3)
-for index, course_page in enumerate(COURSE_PAGES):
-    with columns[index % 3].container(border=True):
-        st.caption(f"{index + 1} · Notes: {course_page.notes_section}")
-        st.subheader(course_page.title)
-        st.markdown(course_page.question)
-        st.page_link(course_page.path, label=f"Open {course_page.title}", icon=course_page.icon)
+# One row of columns per CARDS_PER_ROW pages, filled in the course's order: a narrow screen stacks
+# each row's columns, so the cards still read 1, 2, 3, 4, ... (three columns filled side by side
+# stacked into 1, 4, 7, 2, 5, ... on a phone).
+CARDS_PER_ROW = 3
+for row_start in range(0, len(COURSE_PAGES), CARDS_PER_ROW):
+    row = COURSE_PAGES[row_start:row_start + CARDS_PER_ROW]
+    for index, (column, course_page) in enumerate(zip(st.columns(CARDS_PER_ROW), row), start=row_start):
+        with column.container(border=True, height="stretch", key=f"course_card_{index}"):
+            st.caption(f"{index + 1} · Notes: {course_page.notes_section}")
+            st.subheader(course_page.title)
+            st.markdown(course_page.question)
+            st.page_link(course_page.path, label=f"Open {course_page.title}", icon=course_page.icon)
 
 st.header("Using it in a workshop")
 st.markdown(

@@ -257,6 +257,7 @@ if not table.empty:
                                y_title="Corpus BLEU (greedy)"), width="stretch")
     st.caption("Same held-out sentences for every model: the three shipped ones, and this session's runs on the "
                "Translator, Attention and Transformer pages.")
+choice.say_what_bleu_means()
 st.subheader("Cost against length, measured on this machine")
 st.markdown("Self-attention compares every word with every word, so its work grows with the square of the length, "
             "but all positions are computed at once; a recurrent encoder does work in proportion to the length, one "

@@ -170,15 +170,17 @@ embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value
 layers = controls[3].slider("Layers", 1, 3, 1, key="layers", bind=URL)
 train_sentences = training_pairs_slider(controls[4], corpus, SCRATCH_DEFAULT_TRAIN)
 epochs = controls[5].slider("Epochs", 1, 30, SCRATCH_DEFAULT_EPOCHS, key="epochs", bind=URL)
-training_controls = st.columns([2, 2, 2], vertical_alignment="bottom")
-training = training_controls[0].segmented_control(
+# The choice has a row of its own: in a third of the row its three options overflowed at 1,400 px
+# and "professor forcing" could be neither read nor clicked without scrolling the control.
+training = st.segmented_control(
     "Training", TRAINING_CHOICES, default=TEACHER_FORCING, required=True, key="training", bind=URL,
     help="Teacher forcing alone, or one of the notes' two remedies for its train/test mismatch.")
-sampling = training_controls[1].slider(
+training_controls = st.columns(2, gap="large")
+sampling = training_controls[0].slider(
     "Scheduled sampling p", 0.0, 0.5, SUGGESTED_SAMPLING, step=0.05, key="sampling", bind=URL,
     disabled=training != SCHEDULED_SAMPLING,
     help="Probability of feeding the model its own guess instead of the gold word in training.")
-adversarial_weight = training_controls[2].select_slider(
+adversarial_weight = training_controls[1].select_slider(
     "Professor forcing weight", ADVERSARIAL_WEIGHTS, value=DEFAULT_ADVERSARIAL_WEIGHT, key="adversarial_weight",
     bind=URL, disabled=training != PROFESSOR_FORCING,
     help="How much fooling the discriminator counts beside predicting the next word.")
@@ -319,5 +321,6 @@ else:
         "held-out sentences, then on the held-out sentences grouped by English length. Long sentences must pass "
         "through the one final state of the encoder: the attention page removes that bottleneck."
     )
+choice.say_what_bleu_means()
 
 link.finish()
