@@ -12,12 +12,14 @@ instead. Train, Stop and uploads are never bound: a link reproduces settings, ne
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import streamlit as st
 
 URL = "query-params"
+_LOGGER = logging.getLogger(__name__)
 
 # Query parameters that Streamlit itself reads (embedding options); they are not settings of a page.
 STREAMLIT_PARAMETERS = frozenset({"embed", "embed_options"})
@@ -119,7 +121,8 @@ def refuse_values_no_control_can_take() -> None:
     `st.number_input` raises OverflowError). Both are refused here the way Streamlit refuses an invalid
     value, whatever the widget, so `SettingsLink` names them in its note like any value the page could
     not take. A widget that opens empty (its default is None) keeps taking an empty link. Installed
-    once per process; the rule is the same for every session.
+    once per process; the rule is the same for every session. It wraps a method of Streamlit's session
+    state (pinned: streamlit==1.67.0); tests/test_url_sweep.py fails if that method changes under it.
     """
     from streamlit.runtime.state.session_state import SessionState
 
@@ -133,8 +136,8 @@ def refuse_values_no_control_can_take() -> None:
                 return False
             if self._new_session_state[user_key] is not None or metadata.deserializer(None) is None:
                 return True
-        except Exception:  # noqa: BLE001 - any value a link carries that fails to convert is refused, not raised.
-            pass
+        except Exception as error:  # noqa: BLE001 - a link's value that fails to convert is refused, never raised.
+            _LOGGER.debug("Refused the link's value for %r: %r", user_key, error)
         if widget_id in self._new_widget_state:
             del self._new_widget_state[widget_id]
         self._new_session_state.pop(user_key, None)
