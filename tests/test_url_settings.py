@@ -75,6 +75,25 @@ def test_values_a_control_cannot_take_are_named_and_the_page_keeps_its_own():
     assert app.select_slider(key="hidden_units").value == 512
 
 
+def test_an_empty_value_for_a_control_that_always_holds_one_is_named_and_the_page_keeps_its_default():
+    # Issue 25: `?training=` emptied the required "Training" control and the page received None.
+    app = open_link("translator", {"training": "", "sentence": ["the cat", "the dog"]})
+    assert app.get("button_group")[0].value == "teacher forcing"
+    [note] = link_notes(app)
+    assert "`training=` is not a value this control can take; it shows **teacher forcing**" in note
+    # A repeated parameter for a one-value control: the box takes the last, and the note says so.
+    assert "`sentence=the cat, the dog` is not a value this control can take; it shows **the dog**" in note
+
+
+def test_a_number_no_control_can_hold_is_named_instead_of_breaking_the_page():
+    # `examples=inf` made Streamlit's integer box raise OverflowError while reading the link.
+    app = open_link("parameter_sharing", {"examples": "inf", "image_height": "1e308"})
+    [note] = link_notes(app)
+    assert "`examples=inf` is not a value this control can take; it shows **10000**" in note
+    assert "`image_height=1e308`" in note
+    assert app.number_input(key="examples").value == 10_000
+
+
 def test_the_note_goes_once_the_control_is_set_and_the_link_follows_the_controls():
     app = open_link("parameter_sharing", {"epochs": "999"})
     assert link_notes(app)

@@ -12,12 +12,14 @@ instead. Train, Stop and uploads are never bound: a link reproduces settings, ne
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import streamlit as st
 
 URL = "query-params"
+_LOGGER = logging.getLogger(__name__)
 
 # Query parameters that Streamlit itself reads (embedding options); they are not settings of a page.
 STREAMLIT_PARAMETERS = frozenset({"embed", "embed_options"})
@@ -106,6 +108,48 @@ def ignored_values(requested: dict[str, list[str]]) -> list[IgnoredValue]:
             continue
         ignored.append(IgnoredValue(key, ", ".join(asked), _shown(widget, st.session_state[key])))
     return ignored
+
+
+def refuse_values_no_control_can_take() -> None:
+    """Make Streamlit refuse a link's value that a control cannot hold, instead of breaking the page with it.
+
+    Streamlit seeds a bound widget from the URL after checking that the value parses and is one of the
+    widget's options, and clears the parameter (the widget opens on its default) when it is not. Two
+    kinds of value still get through in 1.67: one that would leave a control that always holds a value
+    without one (`?training=` empties a required `st.segmented_control`, and the page received None),
+    and one whose conversion fails with an error Streamlit does not expect (`?examples=inf`: an integer
+    `st.number_input` raises OverflowError). Both are refused here the way Streamlit refuses an invalid
+    value, whatever the widget, so `SettingsLink` names them in its note like any value the page could
+    not take. A widget that opens empty (its default is None) keeps taking an empty link. Installed
+    once per process; the rule is the same for every session. It wraps a method of Streamlit's session
+    state (pinned: streamlit==1.67.0); tests/test_url_sweep.py fails if that method changes under it.
+    """
+    from streamlit.runtime.state.session_state import SessionState
+
+    if getattr(SessionState._seed_widget_from_url, "refuses_values_no_control_can_take", False):
+        return
+    seed = SessionState._seed_widget_from_url
+
+    def seed_only_values_a_control_can_take(self, metadata, user_key, widget_id, url_value):
+        try:
+            if not seed(self, metadata, user_key, widget_id, url_value):
+                return False
+            if self._new_session_state[user_key] is not None or metadata.deserializer(None) is None:
+                return True
+        except Exception as error:  # noqa: BLE001 - a link's value that fails to convert is refused, never raised.
+            _LOGGER.debug("Refused the link's value for %r: %r", user_key, error)
+        if widget_id in self._new_widget_state:
+            del self._new_widget_state[widget_id]
+        self._new_session_state.pop(user_key, None)
+        self._clear_url_param(user_key)
+        return False
+
+    seed_only_values_a_control_can_take.refuses_values_no_control_can_take = True
+    SessionState._seed_widget_from_url = seed_only_values_a_control_can_take
+
+
+# A page binds a widget with `bind=URL`, so it has imported this module before its first bound widget.
+refuse_values_no_control_can_take()
 
 
 def share_box(page_path: str, presets: list[Preset] = ()) -> None:
@@ -231,9 +275,11 @@ def _takes(widget, asked: list[str], value) -> bool:
 
     try:
         requested = parse_url_param(asked if len(asked) > 1 else asked[0], widget.value_type)
-    except (ValueError, TypeError, IndexError):
+    except (ValueError, TypeError, IndexError, ArithmeticError):
         return False
     written = widget.serializer(value)
+    if len(asked) > 1 and not isinstance(written, list):
+        return False  # A repeated parameter for a control of one value: it took only one of them.
     if isinstance(requested, list) and not isinstance(written, list):
         written = [written]
     if isinstance(written, list) and not isinstance(requested, list):
@@ -249,8 +295,15 @@ def _shown(widget, value) -> str:
 
 
 def _short(text: str, limit: int = 60) -> str:
-    """A value as a note quotes it: a long text (a sentence of 400 characters) is cut, not repeated whole."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+    """A value as a note quotes it: a long text (a sentence of 400 characters) is cut, not repeated whole.
+
+    A character that cannot be printed (a NUL, a line break) or that would end the note's code span
+    (a backtick) is written as the address writes it (%00, %0A, %60), so the note shows what was asked.
+    """
+    length = len(text)
+    text = text if length <= limit else text[:limit]
+    text = "".join(c if c.isprintable() and c != "`" else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
+    return text if length <= limit else f"{text}… ({length:,} characters)"
 
 
 def _number(item) -> str:
