@@ -80,8 +80,9 @@ translator = choose_model(PAGE_KEY, corpus_id, corpus, PRETRAINED, pretrained_at
 NEEDS_SENTENCE = "Type an English sentence in the box above: this part runs on its translation."
 
 
-def formula_section(step_column, scale: float) -> int:
+def formula_section(step_column, scale: float, translator, prepared, trace) -> int:
     """Section 1 on the sentence: the model's own score, softmax and summary at one decoder step."""
+    english_words = prepared.words
     step_number = step_column.slider("Decoder step", 1, len(trace.steps), min(3, len(trace.steps)), key="step",
                                      bind=URL, help="q is the decoder's state at this step of the greedy translation below.")
     previous = [START_ID, *translator.target_vocabulary.encode([step.chosen for step in trace.steps[: step_number - 1]])]
@@ -104,15 +105,15 @@ def formula_section(step_column, scale: float) -> int:
     own = trace.steps[step_number - 1].extras["attention"][: len(english_words)]
     agreement = (f"At scale 1 these α are the model's own: they differ from row {step_number} ({writes}) of the map in "
                  f"section 2 by at most {np.abs(formula['weights'] - own).max():.1e}. " if scale == 1 else "")
-    picture = ("for the dot score, the zᵢ that point the way q points score highest"
-               if formula["score"] == "dot" else
-               f"the {formula['score']} score passes q and zᵢ through learned weights first, so where q sits "
-               "does not say alone which zᵢ scores highest")
+    highest = ("the zᵢ with the largest dot product with q, not to the one nearest to q" if formula["score"] == "dot"
+               else "the zᵢ that the learned weights favour, not to the one nearest to q")
     sizes = ("Dot products of long vectors are large, so the softmax can be sharp at scale 1; the Transformer divides "
              "its scores by √d_k (the keys' length) for this reason. " if formula["score"] != "additive" else "")
     st.caption(
-        f"q and every zᵢ have {len(formula['query'])} numbers; the bars are exact, the picture is their projection on "
-        f"the two main directions of the zᵢ (size: αᵢ; q and z are named by their colour): {picture}. {agreement}"
+        f"q and every zᵢ have {len(formula['query'])} numbers; the bars are exact. The picture projects q, the zᵢ and z "
+        "on the two main directions of the zᵢ (size: αᵢ; q and z are named by their colour): z lands at the α-weighted "
+        f"mean of the zᵢ points, but q's distance to a zᵢ there is not their score, {score_formula}: the highest "
+        f"score goes to {highest}. {agreement}"
         f"The α sum to {formula['weights'].sum():.3f}; the largest is {formula['weights'].max():.3f} at scale {scale:g}; "
         f"‖z‖ = {np.linalg.norm(formula['summary']):.2f}. {sizes}Scale 0.01 flattens the softmax towards "
         f"1/n = {1 / len(english_words):.3f}."
@@ -120,8 +121,9 @@ def formula_section(step_column, scale: float) -> int:
     return step_number
 
 
-def translation_section(step_number: int) -> None:
+def translation_section(step_number: int, translator, corpus, text: str, prepared, trace, beam) -> None:
     """Section 2 on the sentence: greedy and beam translations, the attention map, the intervention."""
+    english_words = prepared.words
     greedy_column, beam_column = st.columns(2, gap="large")
     for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
                                   (beam_column, "Beam search, width 4", beam.text)):
@@ -163,7 +165,6 @@ sentence = choose_sentence(corpus, translator.source_vocabulary)
 if sentence is not None:
     text, prepared = sentence
     trace, beam = translate(translator, prepared.ids, beam_width=4)
-    english_words = prepared.words
 
 # --- 1. The formula ---------------------------------------------------------------------------------
 st.header("1 · The notes' formula, on the model's own vectors")
@@ -175,7 +176,7 @@ if sentence is None:
     step_number = None
     st.info(NEEDS_SENTENCE, icon=":material/edit:")
 else:
-    step_number = formula_section(step_column, scale)
+    step_number = formula_section(step_column, scale, translator, prepared, trace)
 with st.expander("Compute one attention step by hand", expanded=False):
     st.markdown("Four 2-D vectors zᵢ and a query q; edit any number. The app runs the notes' three lines, with "
                 "their dot-product score q·zᵢ, at the scale chosen above.")
@@ -195,7 +196,7 @@ st.header("2 · Translate, and see where it looks")
 if sentence is None:
     st.info(NEEDS_SENTENCE, icon=":material/edit:")
 else:
-    translation_section(step_number)
+    translation_section(step_number, translator, corpus, text, prepared, trace, beam)
 
 # --- 3. Train ------------------------------------------------------------------------------------------
 st.header("3 · Train from scratch, and watch the alignment form")
@@ -216,7 +217,7 @@ english, french, alignment, snapshot, draw_snapshot = fixed_sentence_view(corpus
 st.markdown(f"The heatmap follows one held-out pair: *{english}* → *{french}*"
             + (" (gold alignment outlined)." if alignment is not None else "."))
 st.caption(f"{ROWS_CAPTION} The model reads the reference French words (teacher forcing), so the rows are those "
-           f"words and </s>. The chart's BLEU (held-out, greedy) decodes {min(LIVE_BLEU_SENTENCES, len(corpus.test))} "
+           f"words and </s>. The live chart's “BLEU (held-out, greedy)” decodes {min(LIVE_BLEU_SENTENCES, len(corpus.test))} "
            f"held-out sentences at each epoch's end, a sample for speed; the table of section 4 decodes all "
            f"{len(corpus.test)}.")
 metrics = ["loss", "token_accuracy", "bleu"] + (["alignment_accuracy"] if corpus.test_alignments is not None else [])

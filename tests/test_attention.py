@@ -164,7 +164,7 @@ def test_the_formula_with_the_models_own_score_gives_its_alpha_at_every_decoding
         previous = [START_ID]
         for step in trace.steps:
             query, bank = translator.query_and_bank(ids, previous)
-            scores, weights, summary = attention.attention_numpy(query, bank, score=score, parameters=parameters)
+            _, weights, summary = attention.attention_numpy(query, bank, score=score, parameters=parameters)
             own = step.extras["attention"][: len(ids)]
             np.testing.assert_allclose(weights, own, atol=1e-5)
             np.testing.assert_allclose(summary, own @ bank, atol=1e-4)

@@ -117,6 +117,7 @@ def test_the_comparison_shows_long_sentences_holding_up_with_attention():
 
 def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
     app = open_page(PAGE)
+    widget(app, "selectbox", "Score").set_value("general").run()  # Not the shipped model's dot: section 1 follows.
     widget(app, "select_slider", "Units").set_value(64).run()
     widget(app, "select_slider", "Training pairs").set_value(3000).run()
     widget(app, "slider", "Epochs").set_value(2).run()
@@ -136,7 +137,7 @@ def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
     assert any(s.label == "Moment of training (epochs)" for s in app.select_slider)
     assert any(frame["gold"].any() for frame in heatmaps(app))
     table = next(f.value for f in app.dataframe if "Alignment accuracy" in f.value.columns)
-    assert any(model.startswith("Attention: attention (dot) · GRU 64") for model in table["Model"])
+    assert any(model.startswith("Attention: attention (general) · GRU 64") for model in table["Model"])
     # The comparison says which rows shipped and how the session's run ended, as every page's run table does.
     status = dict(zip(table["Model"], table["Status"]))
     assert status["pretrained attention (shipped)"] == "shipped"
@@ -144,6 +145,14 @@ def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
     model = widget(app, "selectbox", "Model")
     model.set_value(model.options[1]).run()
     assert not app.exception and output(app, "Greedy decoding")
+    # Section 1 now computes the trained model's own general score, and its bars are section 2's row.
+    assert any("This model's score is the **general q·W·zᵢ" in m.value for m in app.markdown)
+    text = output(app, "Greedy decoding")
+    written = ([] if text.startswith("(nothing") else text.split()) + ["</s>"]
+    step = min(3, len(written))
+    widget(app, "slider", "Decoder step").set_value(step).run()
+    assert np.allclose(bars(app, "alpha")["alpha"].to_numpy(), heatmap_row(app, f"{step} {written[step - 1]}"),
+                       atol=1e-3)
 
 
 def test_recency_against_content_is_measured_on_both_shipped_models():
