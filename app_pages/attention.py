@@ -172,11 +172,14 @@ step_column, scale_column = st.columns(2)
 scale = scale_column.select_slider("Scale on the scores (temperature⁻¹)", [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
                                    value=1.0, key="scale", bind=URL,
                                    help="1 is what the model computes. Small: a flat softmax; large: one-hot.")
-if sentence is None:
-    step_number = None
-    st.info(NEEDS_SENTENCE, icon=":material/edit:")
-else:
-    step_number = formula_section(step_column, scale, translator, prepared, trace)
+# What needs a sentence sits in one container, so every later setting keeps its place whether or not there
+# is a sentence (see `show_sentence_note` on why a moved setting matters).
+with st.container():
+    if sentence is None:
+        step_number = None
+        st.info(NEEDS_SENTENCE, icon=":material/edit:")
+    else:
+        step_number = formula_section(step_column, scale, translator, prepared, trace)
 with st.expander("Compute one attention step by hand", expanded=False):
     st.markdown("Four 2-D vectors zᵢ and a query q; edit any number. The app runs the notes' three lines, with "
                 "their dot-product score q·zᵢ, at the scale chosen above.")
@@ -193,10 +196,11 @@ with st.expander("Compute one attention step by hand", expanded=False):
 
 # --- 2. Translate -----------------------------------------------------------------------------------
 st.header("2 · Translate, and see where it looks")
-if sentence is None:
-    st.info(NEEDS_SENTENCE, icon=":material/edit:")
-else:
-    translation_section(step_number, translator, corpus, text, prepared, trace, beam)
+with st.container():
+    if sentence is None:
+        st.info(NEEDS_SENTENCE, icon=":material/edit:")
+    else:
+        translation_section(step_number, translator, corpus, text, prepared, trace, beam)
 
 # --- 3. Train ------------------------------------------------------------------------------------------
 st.header("3 · Train from scratch, and watch the alignment form")

@@ -225,12 +225,18 @@ def test_every_attention_map_labels_its_rows_by_the_word_being_written():
 
 
 def test_an_empty_sentence_keeps_every_section_that_does_not_need_one():
+    from tests.test_url_settings import moved, setting_places
+
     app = open_page(PAGE)
     headers = [h.value for h in app.header]
     subheaders = [h.value for h in app.subheader]
     widget(app, "selectbox", "English sentence").set_value("Type your own…").run()
+    typed = setting_places(app)
     widget(app, "text_input", "Your sentence").set_value("").run()
     assert not app.exception
+    empty = setting_places(app)
+    assert {"scale", "score", "units", "epochs"} <= empty.keys() and "step" not in empty
+    assert moved(typed, empty) == {}  # Every setting still drawn keeps its place (and so its link).
     assert [h.value for h in app.header] == headers and len(headers) == 4
     later = [h for h in subheaders if not h.startswith("Intervene")]  # The intervention needs a sentence.
     assert later and set(later) <= {h.value for h in app.subheader}
