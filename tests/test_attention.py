@@ -149,6 +149,41 @@ def test_attention_numpy_mask_gives_exactly_zero_weight():
     assert (none == 0).all() and (empty_summary == 0).all()
 
 
+@pytest.mark.parametrize("score", attention.SCORES)
+def test_the_formula_with_the_models_own_score_gives_its_alpha_at_every_decoding_step(translators, small_corpus,
+                                                                                       score):
+    """Section 1 of the page recomputes α in NumPy from q, the zᵢ and the attention layer's weights; it
+    must be the row the model's own layer gives, step by step, whatever the score."""
+    translator = translators[score]
+    parameters = translator.score_parameters()
+    assert set(parameters) == {"dot": set(), "general": {"W"}, "additive": {"W1", "W2", "v"}}[score]
+    largest_dot_gap = 0.0
+    for english, _ in small_corpus[0].test[:3]:
+        ids = translator.source_vocabulary.encode(english)
+        trace = decoding.greedy_decode(translator, ids, max_length=8)
+        previous = [START_ID]
+        for step in trace.steps:
+            query, bank = translator.query_and_bank(ids, previous)
+            _, weights, summary = attention.attention_numpy(query, bank, score=score, parameters=parameters)
+            own = step.extras["attention"][: len(ids)]
+            np.testing.assert_allclose(weights, own, atol=1e-5)
+            np.testing.assert_allclose(summary, own @ bank, atol=1e-4)
+            _, dot_weights, _ = attention.attention_numpy(query, bank)
+            largest_dot_gap = max(largest_dot_gap, float(np.abs(dot_weights - own).max()))
+            previous.append(translator.target_vocabulary.index[step.chosen])
+    # The plain q·zᵢ is the model's α only for the dot score: for the others it would draw other bars.
+    assert largest_dot_gap < 1e-5 if score == "dot" else largest_dot_gap > 0.05
+
+
+def test_score_numpy_by_hand():
+    q, bank = np.array([1.0, 2.0]), np.array([[1.0, 0.0], [0.0, 1.0]])
+    w = np.array([[0.0, 1.0], [1.0, 0.0]])  # A Dense kernel: zᵢ @ W swaps zᵢ's two numbers.
+    np.testing.assert_allclose(attention.score_numpy(q, bank), [1.0, 2.0])
+    np.testing.assert_allclose(attention.score_numpy(q, bank, "general", {"W": w}), [2.0, 1.0])
+    additive = attention.score_numpy(q, bank, "additive", {"W1": np.eye(2), "W2": w, "v": np.array([[1.0], [-1.0]])})
+    np.testing.assert_allclose(additive, [math.tanh(1.0) - math.tanh(3.0), math.tanh(2.0) - math.tanh(2.0)])
+
+
 # --------------------------------------------------------------------------------------------------
 # The step-by-step decoder is the teacher-forced model
 # --------------------------------------------------------------------------------------------------

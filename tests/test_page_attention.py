@@ -117,6 +117,7 @@ def test_the_comparison_shows_long_sentences_holding_up_with_attention():
 
 def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
     app = open_page(PAGE)
+    widget(app, "selectbox", "Score").set_value("general").run()  # Not the shipped model's dot: section 1 follows.
     widget(app, "select_slider", "Units").set_value(64).run()
     widget(app, "select_slider", "Training pairs").set_value(3000).run()
     widget(app, "slider", "Epochs").set_value(2).run()
@@ -136,7 +137,7 @@ def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
     assert any(s.label == "Moment of training (epochs)" for s in app.select_slider)
     assert any(frame["gold"].any() for frame in heatmaps(app))
     table = next(f.value for f in app.dataframe if "Alignment accuracy" in f.value.columns)
-    assert any(model.startswith("Attention: attention (dot) · GRU 64") for model in table["Model"])
+    assert any(model.startswith("Attention: attention (general) · GRU 64") for model in table["Model"])
     # The comparison says which rows shipped and how the session's run ended, as every page's run table does.
     status = dict(zip(table["Model"], table["Status"]))
     assert status["pretrained attention (shipped)"] == "shipped"
@@ -144,6 +145,14 @@ def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
     model = widget(app, "selectbox", "Model")
     model.set_value(model.options[1]).run()
     assert not app.exception and output(app, "Greedy decoding")
+    # Section 1 now computes the trained model's own general score, and its bars are section 2's row.
+    assert any("This model's score is the **general q·W·zᵢ" in m.value for m in app.markdown)
+    text = output(app, "Greedy decoding")
+    written = ([] if text.startswith("(nothing") else text.split()) + ["</s>"]
+    step = min(3, len(written))
+    widget(app, "slider", "Decoder step").set_value(step).run()
+    assert np.allclose(bars(app, "alpha")["alpha"].to_numpy(), heatmap_row(app, f"{step} {written[step - 1]}"),
+                       atol=1e-3)
 
 
 def test_recency_against_content_is_measured_on_both_shipped_models():
@@ -173,3 +182,105 @@ def test_a_held_out_sentence_translated_exactly_shows_its_gold_alignment():
     heatmap = heatmaps(app)[0]
     assert heatmap["gold"].any()
     assert any("gold alignment is outlined" in c.value for c in app.caption)
+
+
+# --------------------------------------------------------------------------------------------------
+# Teaching fidelity (issue 25): every label says what the numbers are
+# --------------------------------------------------------------------------------------------------
+
+
+def heatmap_row(app, label: str) -> np.ndarray:
+    heatmap = heatmaps(app)[0]
+    return heatmap[heatmap["french"] == label].sort_values("english_position")["weight"].to_numpy()
+
+
+def test_the_formulas_bars_are_the_heatmaps_row_and_the_page_names_the_score():
+    app = open_page(PAGE)
+    assert any("This model's score is the **dot product q·zᵢ" in m.value for m in app.markdown)
+    for step, label in ((3, "3 chat"), (6, "6 pas")):
+        widget(app, "slider", "Decoder step").set_value(step).run()
+        assert np.allclose(bars(app, "alpha")["alpha"].to_numpy(), heatmap_row(app, label), atol=1e-3)
+    assert any("differ from row 6 (pas) of the map in section 2" in c.value for c in app.caption)
+
+
+def test_the_picture_draws_q_and_labels_only_the_words():
+    app = open_page(PAGE)
+    picture = next(frame for frame in charts(app) if "kind" in frame.columns and "label" in frame.columns)
+    kinds = picture.set_index("kind")
+    assert {"q (decoder state)", "z = Σ αᵢ zᵢ"} <= set(picture["kind"])
+    words = picture[picture["kind"] == "zᵢ (encoder states)"]["label"].tolist()
+    assert words == EXAMPLE.split()
+    # q and z carry no text of their own (their colour in the legend names them): no label over a word's.
+    assert (kinds.loc[["q (decoder state)", "z = Σ αᵢ zᵢ"], "label"] == "").all()
+
+
+def test_every_attention_map_labels_its_rows_by_the_word_being_written():
+    app = open_page(PAGE)
+    written = output(app, "Greedy decoding").split() + ["</s>"]
+    heatmap = heatmaps(app)[0]
+    rows = heatmap.sort_values("french_position")["french"].drop_duplicates().tolist()
+    assert rows == [f"{number} {word}" for number, word in enumerate(written, start=1)]
+    convention = "Row: the French word being written; columns: the English words read."
+    assert sum(convention in c.value for c in app.caption) >= 2  # Section 2's map and the live training map.
+
+
+def test_an_empty_sentence_keeps_every_section_that_does_not_need_one():
+    from tests.test_url_settings import moved, setting_places
+
+    app = open_page(PAGE)
+    headers = [h.value for h in app.header]
+    subheaders = [h.value for h in app.subheader]
+    widget(app, "selectbox", "English sentence").set_value("Type your own…").run()
+    typed = setting_places(app)
+    widget(app, "text_input", "Your sentence").set_value("").run()
+    assert not app.exception
+    empty = setting_places(app)
+    assert {"scale", "score", "units", "epochs"} <= empty.keys() and "step" not in empty
+    assert moved(typed, empty) == {}  # Every setting still drawn keeps its place (and so its link).
+    assert [h.value for h in app.header] == headers and len(headers) == 4
+    later = [h for h in subheaders if not h.startswith("Intervene")]  # The intervention needs a sentence.
+    assert later and set(later) <= {h.value for h in app.subheader}
+    assert sum("Type an English sentence in the box above" in i.value for i in app.info) == 2
+    assert any(b.label == "Train from scratch" for b in app.button)
+    assert any("Alignment accuracy" in f.value.columns for f in app.dataframe)  # Section 4's table.
+    assert any(e.label == "Share these settings" for e in app.expander)  # link.finish() ran.
+    assert all("3 chat" not in set(frame["french"]) for frame in heatmaps(app))  # No translation drawn.
+
+
+def test_the_live_bleu_chart_says_how_many_sentences_it_decodes():
+    from lib.models.decoding import LIVE_BLEU_SENTENCES
+
+    app = open_page(PAGE)
+    assert any(f"decodes {LIVE_BLEU_SENTENCES} held-out sentences" in c.value and "decodes all 500" in c.value
+               for c in app.caption)
+    assert any("The same 500 held-out sentences for every model" in c.value for c in app.caption)
+
+
+def test_section_1_computes_each_scores_own_alpha_on_small_models():
+    """The page's `formula_on_model` on a dot, a general and an additive model (small, untrained, their
+    weights spread so that α is far from uniform): its α is the model's own at every greedy step."""
+    from lib.data.corpus import START_ID, Vocabulary
+    from lib.data.grammar import make_corpus
+    from lib.models import attention, decoding
+    from lib.page_glue.attention_page import QUERY_KIND, formula_on_model, vectors_frame
+
+    built = make_corpus(200, 20, seed=4)
+    english = Vocabulary.from_sentences(e for e, _ in built.train)
+    french = Vocabulary.from_sentences(f for _, f in built.train)
+    generator = np.random.default_rng(7)
+    for score in attention.SCORES:
+        model = attention.build_attention_seq2seq(len(english), len(french), score=score, units=16, embedding_size=8,
+                                                  seed=2)
+        model.set_weights([w + generator.normal(0, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()])
+        translator = attention.AttentionTranslator(model, english, french)
+        ids = english.encode(built.test[0][0])
+        trace = decoding.greedy_decode(translator, ids, max_length=8)
+        previous = [START_ID]
+        for step in trace.steps:
+            formula = formula_on_model(translator, ids, previous, 1.0)
+            assert formula["score"] == score
+            np.testing.assert_allclose(formula["weights"], step.extras["attention"][: len(ids)], atol=1e-5)
+            previous.append(french.index[step.chosen])
+        picture = vectors_frame(formula, built.test[0][0].split())
+        q = picture[picture["kind"] == QUERY_KIND]
+        assert len(q) == 1 and np.allclose(q[["x", "y"]].to_numpy()[0], formula["query_2d"])

@@ -123,8 +123,13 @@ def test_walkthrough_of_a_decoder_layer_reads_the_models_own_translation(transla
     translation = decoding.greedy_decode(translator, [5, 9, 14]).token_ids
     assert walk["X"].shape == (1 + len(translation), 16) and walk["X_keys"].shape == (3, 16)
     np.testing.assert_allclose(walk["weights"], walk["keras_weights"], atol=1e-5)
-    fully_masked = np.full((2, 3), -np.inf)
-    np.testing.assert_allclose(transformer._softmax_rows(fully_masked), 1 / 3)  # As Keras: uniform, no NaN.
+    import keras
+
+    scores = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
+    allowed = np.array([[True, False, True], [False, False, False]])  # The second row fully masked.
+    by_keras = np.asarray(keras.layers.Softmax()(scores.astype("float32"), mask=allowed))
+    np.testing.assert_allclose(transformer._softmax_rows(np.where(allowed, scores, -np.inf)), by_keras, atol=1e-6)
+    assert (by_keras[1] == 0).all()  # As Keras: a fully masked row is all 0 (not uniform), and no NaN.
 
 
 # --------------------------------------------------------------------------------------------------

@@ -55,18 +55,44 @@ _MASKED_SCORE = -1e9
 # --------------------------------------------------------------------------------------------------
 
 
+SCORE_FORMULAS = {"dot": "q·zᵢ", "general": "q·W·zᵢ", "additive": "v·tanh(W₁q + W₂zᵢ)"}
+
+
+def score_numpy(query: np.ndarray, bank: np.ndarray, score: str = "dot",
+                parameters: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """The score of q against every zᵢ, in NumPy, as `ContentAttention` computes it: (n,).
+
+    "dot" is q·zᵢ; "general" is q·W·zᵢ with `parameters["W"]`; "additive" is v·tanh(W₁q + W₂zᵢ) with
+    `parameters["W1"]`, `["W2"]` and `["v"]`. These are Keras Dense kernels, which map a row vector x to
+    x @ kernel: so "general" computes q·(zᵢ @ W), and "additive" tanh(q @ W1 + zᵢ @ W2) @ v.
+    """
+    query, bank = np.asarray(query, dtype=np.float64), np.asarray(bank, dtype=np.float64)
+    if score == "dot":
+        return bank @ query
+    weight = {name: np.asarray(value, dtype=np.float64) for name, value in (parameters or {}).items()}
+    if score == "general":
+        return (bank @ weight["W"]) @ query
+    if score == "additive":
+        return np.tanh(query @ weight["W1"] + bank @ weight["W2"]) @ weight["v"].reshape(-1)
+    raise ValueError(f"Unknown score {score!r}; expected one of {SCORES}.")
+
+
 def attention_numpy(query: np.ndarray, bank: np.ndarray, scale: float = 1.0,
-                    mask: np.ndarray | None = None, values: np.ndarray | None = None
+                    mask: np.ndarray | None = None, values: np.ndarray | None = None,
+                    score: str = "dot", parameters: dict[str, np.ndarray] | None = None,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The notes' formula for one query: scores q·zᵢ (times `scale`), α = softmax(scores), z = Σ αᵢ zᵢ.
 
     `query` is (d,), `bank` (n, d); returns (scores, weights, summary). Masked-out vectors get
-    weight 0. The page runs the same three lines on a hand-made example and on the model's vectors.
+    weight 0 (all of them masked: every weight 0, as the model's layer gives). The page runs the
+    same three lines on a hand-made example and on the model's vectors; with `score` and
+    `parameters` (see `score_numpy`, and `AttentionTranslator.score_parameters`) the scores are
+    the model's own general or additive ones instead of the notes' dot product.
     With `values` (n, …), the bank holds keys and the summary mixes the values instead: the
     Transformer page's key-value memory.
     """
-    query, bank = np.asarray(query, dtype=np.float64), np.asarray(bank, dtype=np.float64)
-    scores = bank @ query * scale
+    bank = np.asarray(bank, dtype=np.float64)
+    scores = score_numpy(query, bank, score, parameters) * scale
     keep = np.ones(len(bank), dtype=bool) if mask is None else np.asarray(mask, dtype=bool)
     exponentials = np.zeros(len(bank))
     if keep.any():
@@ -102,7 +128,8 @@ def _keras_classes():
         has only v, no W₁ or W₂: it assumes the caller projected q and z). Keras's built-in layers
         also lack the weights-only output this page draws, so the three are written here. Scores
         on <pad> are set to -1e9 before the softmax, and the weights are multiplied by the mask
-        after it, so attention on <pad> is exactly 0. `seed` seeds the initial W, W₁, W₂ and v, so
+        after it, so attention on <pad> is exactly 0 (and a row with every word masked is all 0, as
+        Keras's own masked softmax gives, not uniform). `seed` seeds the initial W, W₁, W₂ and v, so
         that a model built with a seed is the same model every time, whatever its score.
         """
 
@@ -371,6 +398,17 @@ class AttentionTranslator:
         for word in previous_ids:
             query, decoder_state = self._query(np.asarray([[word]], dtype=np.int32), decoder_state)
         return np.asarray(query)[0, 0], state[1][0]
+
+    def score_parameters(self) -> dict[str, np.ndarray]:
+        """The attention layer's learned weights, for `score_numpy`: none for "dot", W for "general",
+        W1, W2 and v for "additive" (Keras Dense kernels, as NumPy arrays)."""
+        layer = self.attention_layer
+        if layer.score == "general":
+            return {"W": np.asarray(layer.bank_projection.kernel)}
+        if layer.score == "additive":
+            return {"W1": np.asarray(layer.query_projection.kernel), "W2": np.asarray(layer.bank_projection.kernel),
+                    "v": np.asarray(layer.vector.kernel)}
+        return {}
 
     def teacher_forced_probabilities(self, encoded: EncodedPairs, batch_size: int = 256) -> np.ndarray:
         """Next-word probabilities on gold decoder inputs: (sentences, positions, words)."""

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 # The text box translates at most this many English words; longer input is cut with a warning.
 MAX_INPUT_WORDS = 40
+# Held-out sentences the live BLEU chart decodes at each epoch's end (a sample: the tables decode them all).
+LIVE_BLEU_SENTENCES = 200
 
 
 # --------------------------------------------------------------------------------------------------
@@ -344,7 +346,8 @@ def evaluate_translator(
 
 
 def held_out_bleu_callback(
-    translator: StepTranslator, pairs: Sequence[tuple[str, str]], max_sentences: int = 200, seed: int = 0
+    translator: StepTranslator, pairs: Sequence[tuple[str, str]], max_sentences: int = LIVE_BLEU_SENTENCES,
+    seed: int = 0,
 ) -> "keras.callbacks.Callback":
     """A Keras callback that, at each epoch's end, greedily decodes held-out sentences and writes
     `logs["val_bleu"]` (0-100) and `logs["val_greedy_accuracy"]` (0-1) for the chart.

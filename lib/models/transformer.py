@@ -586,14 +586,13 @@ def encoder_outputs(translator: TransformerTranslator, source_ids) -> np.ndarray
 
 
 def _softmax_rows(masked_scores: np.ndarray) -> np.ndarray:
-    """Softmax of each row, where −∞ is a masked key; a row masked entirely becomes uniform, as in
-    Keras (which adds −10⁹ to masked scores, so that all of a row's scores stay equal)."""
+    """Softmax of each row, where −∞ is a masked key; a row masked entirely becomes all 0, as in
+    Keras 3.15 (its masked softmax sets masked scores to −10⁹, then zeroes the masked weights)."""
     largest = masked_scores.max(axis=-1, keepdims=True)
     # Shifting by the row's largest score keeps exp() from overflowing; a fully masked row has none.
     exponentials = np.exp(masked_scores - np.where(np.isfinite(largest), largest, 0.0))
     totals = exponentials.sum(axis=-1, keepdims=True)
-    uniform = np.full_like(exponentials, 1.0 / max(masked_scores.shape[-1], 1))
-    return np.where(totals > 0, exponentials / np.where(totals > 0, totals, 1.0), uniform)
+    return exponentials / np.where(totals > 0, totals, 1.0)
 
 
 def head_walkthrough(

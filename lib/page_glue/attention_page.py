@@ -130,6 +130,12 @@ def measure_pretrained_attention_evaluation() -> dict:
 
 # --- Attention maps ---------------------------------------------------------------------------------
 
+# One convention for every attention map (the Transformer page's too): row t is decoder step t, labelled
+# by the French word it writes (its output, as in Bahdanau et al.'s figures); the columns are the English words.
+ROWS_TITLE, COLUMNS_TITLE = "French word being written", "English words read"
+ROWS_CAPTION = ("Row: the French word being written; columns: the English words read. Row t is decoder step t, "
+                "labelled by the word it outputs (as in Bahdanau et al.'s figures); each row sums to 1.")
+
 
 def fixed_sentence(corpus: Corpus) -> int:
     """The held-out pair whose attention the live view draws: for the grammar, the first with a
@@ -144,7 +150,10 @@ def fixed_sentence(corpus: Corpus) -> int:
 
 
 def attention_map(translator: AttentionTranslator, english: str, french: str) -> np.ndarray:
-    """The teacher-forced attention of one pair: (French words + </s>, English words), rows summing to 1."""
+    """The teacher-forced attention of one pair: (French words + </s>, English words), rows summing to 1.
+
+    Row t is the decoder step that has read <s> and the gold French words before word t, and writes
+    word t (the last row writes </s>): labelled by the word it writes, as every map of the page is."""
     encoded = encode_pairs([(english, french)], translator.source_vocabulary, translator.target_vocabulary)
     weights, _ = translator.teacher_forced(encoded)
     return weights[0, : len(tokenize(french)) + 1, : len(tokenize(english))]
@@ -189,7 +198,8 @@ def fixed_sentence_view(corpus: Corpus):
 
     def draw_snapshot(placeholder, taken: dict, run: TrainingRun) -> None:
         frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), english_words, french_words, alignment)
-        show(placeholder, attention_heatmap(frame, title=f"Epoch {taken['epoch']:.2f}", cell=22), width="content")
+        show(placeholder, attention_heatmap(frame, title=f"Epoch {taken['epoch']:.2f}", cell=22, x_title=COLUMNS_TITLE,
+                                            y_title=ROWS_TITLE), width="content")
 
     return english, french, alignment, snapshot, draw_snapshot
 
@@ -232,26 +242,37 @@ def alignment_callbacks(corpus: Corpus):
 
 def formula_on_model(translator: AttentionTranslator, source_ids: list[int], previous_ids: list[int],
                      scale: float) -> dict:
-    """The notes' three lines on the real q and zᵢ of one decoding step, and a 2-D picture of them.
+    """The three lines of the notes on the real q and zᵢ of one decoding step, with the model's own
+    score (dot, general or additive, from its learned weights), and a 2-D picture of them.
 
-    The picture is a PCA of the zᵢ (centred; q and z projected on the same two axes), so distances
-    there are only a shadow of the 256-dimensional ones; the bars are the exact numbers.
+    At scale 1 the weights are the model's own attention row at that step. The picture is a PCA of
+    the zᵢ (centred; q and z projected on the same two axes), so distances there are only a shadow
+    of the 256-dimensional ones; the bars are the exact numbers.
     """
+    score = translator.settings["score"]
     query, bank = translator.query_and_bank(source_ids, previous_ids)
-    scores, weights, summary = attention_numpy(query, bank, scale)
+    scores, weights, summary = attention_numpy(query, bank, scale, score=score,
+                                               parameters=translator.score_parameters())
     centre = bank.mean(axis=0)
     _, _, axes = np.linalg.svd(bank - centre, full_matrices=False)
     axes = axes[:2] if len(axes) >= 2 else np.vstack([axes, np.zeros_like(axes)])[:2]
     project = lambda vector: (np.asarray(vector) - centre) @ axes.T  # noqa: E731 (a one-line projection)
-    return {"query": query, "bank": bank, "scores": scores, "weights": weights, "summary": summary,
+    return {"score": score, "query": query, "bank": bank, "scores": scores, "weights": weights, "summary": summary,
             "bank_2d": project(bank), "query_2d": project(query), "summary_2d": project(summary)}
 
 
+QUERY_KIND, SUMMARY_KIND, BANK_KIND = "q (decoder state)", "z = Σ αᵢ zᵢ", "zᵢ (encoder states)"
+
+
 def vectors_frame(formula: dict, english_words: list[str]) -> pd.DataFrame:
-    rows = [{"x": point[0], "y": point[1], "label": word, "kind": "zᵢ (encoder states)", "size": float(weight)}
+    """The points of the 2-D picture: every zᵢ labelled with its English word, and q and z, which the
+    legend names (their colour) instead of a text label, so no label of theirs lands on a word's."""
+    rows = [{"x": point[0], "y": point[1], "label": word, "kind": BANK_KIND, "size": float(weight)}
             for word, point, weight in zip(english_words, formula["bank_2d"], formula["weights"])]
-    rows.append({"x": formula["summary_2d"][0], "y": formula["summary_2d"][1], "label": "z = Σ αᵢ zᵢ",
-                 "kind": "z = Σ αᵢ zᵢ", "size": 0.6})
+    rows.append({"x": formula["query_2d"][0], "y": formula["query_2d"][1], "label": "", "kind": QUERY_KIND,
+                 "size": 0.6})
+    rows.append({"x": formula["summary_2d"][0], "y": formula["summary_2d"][1], "label": "", "kind": SUMMARY_KIND,
+                 "size": 0.6})
     return pd.DataFrame(rows)
 
 
