@@ -9,7 +9,7 @@ from lib.app.url_settings import URL, SettingsLink
 from lib.data.series import SeriesUploadError, parse_uploaded_series
 from lib.engine.charts import line_chart, time_chart
 from lib.engine.diagrams import unrolled_rnn_dot
-from lib.engine.training import live_training, page_runs
+from lib.engine.training import live_training, page_runs, seed_control
 from lib.page_glue.recurrence import (
     AUTOREGRESSIVE_KINDS,
     NEURAL_KINDS,
@@ -129,13 +129,14 @@ st.caption(
 
 # --- 2. The models ------------------------------------------------------------------------------------
 st.header("2 · The models")
-model_columns = st.columns([3, 1, 1, 1, 1])
+model_columns = st.columns([3, 1, 1, 1, 1, 1])
 kinds = model_columns[0].multiselect("Neural models to train", NEURAL_KINDS, default=list(NEURAL_KINDS), key="models",
                                      bind=URL)
 units = model_columns[1].select_slider("Units", [8, 16, 32, 64, 128], value=32, key="units", bind=URL)
 layers = model_columns[2].slider("Stacked layers", 1, 3, 1, key="layers", bind=URL)
 epochs = model_columns[3].slider("Epochs", 1, 30, 5, key="epochs", bind=URL)
 bidirectional = model_columns[4].checkbox("Bidirectional", key="bidirectional", bind=URL, help="Also read the window backwards (the window is all in the past).")
+seed = seed_control(model_columns[5])
 settings = ForecasterSettings(units=units, stacked_layers=layers, bidirectional=bidirectional, epochs=epochs)
 
 parameter_rows = [
@@ -167,10 +168,14 @@ references = [
 live_training(
     PAGE_KEY,
     ["loss", error_metric],
-    lambda area: train_forecasters(PAGE_KEY, series_id, kinds, data, settings, unit, source.step, area, references),
+    lambda area: train_forecasters(PAGE_KEY, series_id, kinds, data, settings, unit, source.step, area, references,
+                                   seed=seed),
     train_label="Train the selected models",
     disabled=not kinds,
     references=references,
+    # The series (an upload by its content hash, with its noise), the window, the models and the seed.
+    share={"series": series_id, "history": history, "horizon": horizon, "kinds": list(kinds), "seed": seed,
+           **settings.__dict__},
 )
 
 measure_stopped_runs(page_runs(PAGE_KEY), series_id, data)

@@ -6,7 +6,7 @@ import streamlit as st
 from lib.app.presets import PRESETS
 from lib.app.url_settings import URL, SettingsLink
 from lib.engine.charts import line_chart
-from lib.engine.training import live_training, page_runs
+from lib.engine.training import live_training, page_runs, seed_control
 from lib.models.long_memory import (
     CLIP_NORM,
     DEFAULT_BUDGET,
@@ -189,7 +189,7 @@ else:
                    f"one it measured: {measured}")
 
 setup_names = list(SETUPS)
-live_controls = st.columns([2, 3, 3, 2])
+live_controls = st.columns([2, 3, 3, 2, 2])
 live_setup = live_controls[0].radio(
     "Setup", setup_names, index=setup_names.index(contrast.setup) if contrast else 0,
     format_func=lambda name: SETUPS[name].title, key="memory_setup", bind=URL,
@@ -199,12 +199,15 @@ live_lag = live_controls[2].select_slider("Lag", SWEEP_LAGS, value=contrast.lag 
                                           key="memory_lag", bind=URL)
 live_clip = live_controls[3].toggle("Clip the SimpleRNN", key="memory_clipping", bind=URL,
                                     help=f"Caps the global norm of the SimpleRNN's gradient at {CLIP_NORM:g} before each update.")
+live_seed = seed_control(live_controls[4])
 if not live_cells:
     st.info("Choose at least one cell to train.")
 if live_training(
     PAGE_KEY, ["loss", "accuracy"],
-    lambda area: train_memory_press(PAGE_KEY, live_cells, SETUPS[live_setup], live_lag, live_clip, area),
+    lambda area: train_memory_press(PAGE_KEY, live_cells, SETUPS[live_setup], live_lag, live_clip, area,
+                                    seed=live_seed),
     disabled=not live_cells,
+    share={"setup": live_setup, "cells": list(live_cells), "lag": live_lag, "clip": live_clip, "seed": live_seed},
 ):
     st.rerun()  # Redraw from the stored runs, so that section 2 shows the trained cells' gradients too.
 

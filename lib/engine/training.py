@@ -876,8 +876,10 @@ def watch_press(page_key: str, metrics: list[str], train: Callable[[Any], object
             if view is None:
                 waiting.empty()
                 view = _LiveView(area.container(), metrics, earlier, references, job.draw_snapshot)
-            # Earlier runs of the same press (the ConvNet before the MLP) are drawn with the current one.
+            # Earlier runs of the same press (the ConvNet before the MLP) are drawn with the current one,
+            # and each run of the press brings its own second view (its curves beside the earlier ones').
             view.earlier_runs = [*earlier, *copies[:-1]]
+            view.draw_snapshot = job.draw_snapshot if view.snapshot is not None else None
             view.show_progress(copies[-1], copies[-1].started)
             now = time.perf_counter()
             if now - last_chart >= max(DEFAULT_REDRAW_SECONDS, chart_cost * max(1, job.watchers) / WATCHERS_DRAW_BUDGET):

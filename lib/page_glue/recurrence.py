@@ -322,8 +322,10 @@ def train_forecasters(
     step: str,
     area,
     references: list[dict] | None = None,
+    seed: int = 0,
 ) -> list[TrainingRun]:
-    """Train the chosen neural models one after another, each as one run of the page's chart.
+    """Train the chosen neural models one after another, each as one run of the page's chart (their
+    first weights drawn from `seed`).
 
     Each run keeps its test forecast in `run.results`, so the table and the forecast chart can be
     drawn on later reruns without the model.
@@ -335,13 +337,13 @@ def train_forecasters(
     scale = float(data.normalizer.std)
     metric = error_metric_name(unit)
     for kind in kinds:
-        model = build_forecaster(kind, data.history, settings, scale, unit)
+        model = build_forecaster(kind, data.history, settings, scale, unit, seed=seed)
         shape = (
             f"{settings.units} units"
             + (f" × {settings.stacked_layers} layers" if settings.stacked_layers > 1 and kind != "Window MLP" else "")
             + (" · bidirectional" if settings.bidirectional and kind != "Window MLP" else "")
         )
-        label = f"{kind} · {shape} · T={data.history} · h={data.horizon} ({step}s)"
+        label = f"{kind} · {shape} · T={data.history} · h={data.horizon} ({step}s)" + (f" · seed {seed}" if seed else "")
         run = train_live(
             model,
             data.x_train,
@@ -352,7 +354,7 @@ def train_forecasters(
             label=label,
             page_key=page_key,
             settings={"kind": kind, "series": series_key, "history": data.history, "horizon": data.horizon,
-                      **settings.__dict__},
+                      "seed": seed, **settings.__dict__},
             metrics=["loss", metric],
             area=area,
             references=references,

@@ -383,7 +383,7 @@ def train_memory_press(page_key: str, cells: list[str], setup: TrainingSetup, la
             fresh_sequences(lag, DEFAULT_BUDGET, seed),
             validation_data=(x_held_out, y_held_out),
             epochs=DEFAULT_BUDGET.rounds,
-            label=memory_run_label(cell, lag, setup, clip_norm),
+            label=memory_run_label(cell, lag, setup, clip_norm) + (f" · seed {seed}" if seed else ""),
             page_key=page_key,
             settings={"cell": cell, "lag": lag, "setup": setup.name, "clip_norm": clip_norm or 0.0, "seed": seed,
                       "press": press_id},
