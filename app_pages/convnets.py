@@ -9,7 +9,7 @@ from lib.app.presets import PRESETS
 from lib.app.url_settings import URL, SettingsLink
 from lib.engine.charts import FIELD_STATUS_COLOURS, accuracy_by_shift_chart, line_chart, pixel_grid_chart, pixel_image
 from lib.engine.params import count_mlp_layers, total_params
-from lib.engine.training import accuracy_runs_table, live_training, page_runs
+from lib.engine.training import accuracy_runs_table, live_training, page_runs, seed_control
 from lib.models.convnets import (
     DEFAULT_CANVAS_SIDE,
     DEFAULT_SPEC,
@@ -339,9 +339,10 @@ st.markdown(
     "parameters, both on **centred digits only**; then both are tested on the 360 held-out digits moved by "
     "0 to k pixels in eight directions."
 )
-train_controls = st.columns(4)
+train_controls = st.columns(5)
 canvas = train_controls[0].select_slider("Canvas side (pixels)", CANVAS_CHOICES, DEFAULT_CANVAS_SIDE, key="canvas", bind=URL)
 epochs = train_controls[1].slider("Epochs", 1, 40, DEFAULT_CONVNET_EPOCHS, key="epochs", bind=URL)
+seed = seed_control(train_controls[4])
 train_spec = training_spec(spec, canvas)
 train_problem = validate_stack(train_spec)
 if train_problem:
@@ -354,13 +355,17 @@ else:
     train_controls[3].metric(f"MLP: {hidden} hidden units", f"{mlp_parameters:,}",
                              help="The one-hidden-layer MLP whose count is closest to the ConvNet's.")
 
+# The press's number names its two runs ("ConvNet #2", "MLP #2") and pairs them, so it is part of what
+# a shared press depends on: a room's first presses share, and so do its second ones.
+press_number = next_press_number(page_runs(PAGE_KEY))
 trained = live_training(
     PAGE_KEY,
     ["loss", "accuracy"],
     lambda area: train_convnet_and_mlp(PAGE_KEY, train_spec, digits_on_canvas(canvas), epochs, area,
-                                       press_number=next_press_number(page_runs(PAGE_KEY))),
+                                       press_number=press_number, seed=seed),
     train_label="Train the ConvNet, then the MLP",
     disabled=bool(train_problem),
+    share={"spec": repr(train_spec), "canvas": canvas, "epochs": epochs, "seed": seed, "press": press_number},
 )
 if trained:
     st.rerun()  # Redraw the whole page from the stored runs, the trained field of section 2 included.

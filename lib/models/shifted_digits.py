@@ -268,7 +268,7 @@ def train_convnet_and_mlp(
         build_matched_mlp(spec.input_side, spec.channels, formula, seed=seed, classes=spec.classes), learning_rate
     )
     hidden = matched_mlp_hidden_size(spec.input_side**2 * spec.channels, formula, spec.classes)
-    canvas = f"{spec.input_side}×{spec.input_side}"
+    canvas = f"{spec.input_side}×{spec.input_side}" + (f" · seed {seed}" if seed else "")
     models = [
         ("ConvNet", convnet, f"ConvNet #{press_number} · {describe_stack(spec)} · {formula:,} params · {canvas}",
          formula),
