@@ -185,7 +185,7 @@ def run_statuses(snapshot: dict) -> list[str]:
     return statuses
 
 
-def open_page(url: str, spec: PageSpec, epochs: int | None) -> dict:
+def open_page(url: str, spec: PageSpec, epochs: int | None, seed: int | None = None) -> dict:
     snapshot = interact(url, {"page": spec.url_path})
     if epochs is not None:
         try:
@@ -193,7 +193,17 @@ def open_page(url: str, spec: PageSpec, epochs: int | None) -> dict:
                                       "widget_state": {action_key(snapshot, "Epochs"): epochs}})
         except AgentError:
             pass  # outside this page's Epochs range: the page keeps its default (the report says which)
+    if seed is not None:
+        snapshot = interact(url, {"session_id": snapshot["session_id"],
+                                  "widget_state": {action_key(snapshot, "Seed"): seed}})
     return snapshot
+
+
+def room_seed(arguments, number: int) -> int:
+    """The seed a room's session presses with. Identical presses train once (lib/engine/shared_presses.py),
+    and the press alone has trained the default seed already, so the room presses another one: the
+    same for everyone (the usual room: the instructor says "press Train"), or one each (the worst case)."""
+    return arguments.room_seed + (number if arguments.distinct_seeds else 0)
 
 
 def press_train(url: str, snapshot: dict, spec: PageSpec) -> dict:
@@ -492,7 +502,9 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
 
     # 2. One session alone.
     solo = open_page(url, spec, arguments.epochs)
-    for _ in range(arguments.solo_repeats):
+    for repeat in range(arguments.solo_repeats):
+        # A seed of its own each time: a second press of the same settings would be served from the cache.
+        solo = interact(url, {"session_id": solo["session_id"], "widget_state": {action_key(solo, "Seed"): repeat}})
         began, cpu_before = time.perf_counter(), cpu_seconds(server_pid)
         snapshot = press_train(url, solo, spec)
         result.solo_seconds.append(time.perf_counter() - began)
@@ -514,15 +526,15 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
     for number in range(arguments.browsers):
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
-        page.goto(f"{url}/{spec.url_path}", wait_until="domcontentloaded")
+        page.goto(f"{url}/{spec.url_path}?seed={room_seed(arguments, number)}", wait_until="domcontentloaded")
         wait_until_idle(page, timeout_ms=300_000)
         browser_trainers.append(BrowserTrainer(page, "stop" if number % 2 == 0 else "slider"))
     result.browsers = browser_trainers
     agent_count = arguments.sessions - arguments.browsers
     with ThreadPoolExecutor(max_workers=6) as pool:
-        def timed_open(_):
+        def timed_open(number):
             began = time.perf_counter()
-            snapshot = open_page(url, spec, arguments.epochs)
+            snapshot = open_page(url, spec, arguments.epochs, room_seed(arguments, arguments.browsers + number))
             return snapshot, time.perf_counter() - began
         opened = list(pool.map(timed_open, range(agent_count)))
     agents = [snapshot for snapshot, _ in opened]
@@ -581,7 +593,8 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
         result.trainer_seconds.append(seconds)
         result.problems += [f"trainer: {problem}" for problem in page_exceptions(outcome)]
         statuses = run_statuses(outcome)
-        if statuses and all(status == "finished" for status in statuses):
+        # "finished", or "finished · trained once for 28 sessions" when the presses were shared.
+        if statuses and all(status.startswith("finished") for status in statuses):
             result.room_completed += 1
         else:
             result.problems.append(f"trainer: runs not all finished: {statuses}")
@@ -638,6 +651,9 @@ def report(result: PageResult, idle: float, arguments) -> None:
     print(f"room: {result.room_completed} of {len(result.trainer_seconds)} agent trainers finished in "
           f"{result.room_seconds:.1f} s (each: median {statistics.median(result.trainer_seconds or [0]):.1f} s): "
           f"{room_rate:.2f} trainings/min, {ratio:.2f} x one session alone (target >= {TARGET_RATIO})")
+    print(f"the last participant had a finished run {result.room_seconds:.1f} s after the press: "
+          f"{result.room_seconds / solo:.2f} x one press alone (target for the usual room <= 1.5; "
+          f"{'one seed for everyone' if not arguments.distinct_seeds else 'a seed each'})")
     if result.room_cpu:
         # Where the cores went while the room trained: if the server's CPU per finished training grows
         # far beyond one press alone, the room thrashes; if the cores went elsewhere (Chromium drawing
@@ -712,6 +728,10 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=4, help="trainers driven by Chromium (Stop / slider)")
     parser.add_argument("--epochs", type=int, default=None, help="set the page's Epochs slider first (agent sessions)")
     parser.add_argument("--solo-repeats", type=int, default=2)
+    parser.add_argument("--room-seed", type=int, default=100,
+                        help="the seed the room presses with (the press alone trains the page's default seed)")
+    parser.add_argument("--distinct-seeds", action="store_true",
+                        help="each session presses its own seed (room-seed + its number): no press is shared")
     parser.add_argument("--act-after", type=float, default=3.0, help="seconds of training before Stop / the slider")
     parser.add_argument("--agent-ttl", type=int, default=60, help="server.agentSessionTTL for this server; keep it above the time the room takes to open "
                              "(at 20 s, 28 sessions opened 6 at a time expired before the press)")

@@ -911,7 +911,8 @@ def _leave(registry: PressRegistry, job: PressJob, copies: list[TrainingRun], pa
     what it saw; when it was the last watcher, the training stops too, and the copy of the run cut
     short keeps the model (the worker stops at its next batch)."""
     last = registry.detach(job)
-    if last and job.ended.wait(timeout=STOP_WAIT_SECONDS):
+    # A job still preparing (before its first batch) has trained nothing to keep: no reason to wait.
+    if last and job.runs and job.ended.wait(timeout=STOP_WAIT_SECONDS):
         _sync(job, copies, page_key, JOINED)
     for copy in copies:
         if copy.status == "training":

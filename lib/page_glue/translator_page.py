@@ -607,7 +607,8 @@ def mismatch_reading(table: pd.DataFrame) -> str:
         text += (f" With {best['Training']} the gap is {verb} than with teacher forcing alone "
                  f"({best['Gap (points)']:.1f} against {plain_gap:.1f} points).")
     text += (" Compare runs with the same other settings, since training longer also moves both numbers, and "
-             "one run per choice is one seed: the shipped measurement below says how much seeds alone move them.")
+             "one run per choice is one seed: the shipped measurement below says how much seeds alone move them "
+             "(change the Seed setting to draw another run of your own).")
     return text
 
 
