@@ -35,7 +35,9 @@ from lib.page_glue.attention_page import (
     long_sentence_reading,
     parameter_table,
     pretrained_attention,
+    pretrained_attention_evaluation,
     pretrained_attention_figures,
+    shipped_alignment_reading,
     vectors_frame,
 )
 from lib.page_glue.translator_page import (
@@ -255,8 +257,7 @@ st.caption(
     "Alignment accuracy: the share of held-out French words (teacher-forced) whose largest α falls on the English "
     "word the grammar says it translates (ne and pas → not, articles → their determiner; words without one, such as "
     "the des of a bare plural, are not counted). No other teaching tool can show it: a real corpus has no gold alignments. "
-    "The shipped model scores 91 %: 430 of its 441 misses are ne, n' and pas, which it reads from the words around "
-    "\"not\" (does, the verb) where the rule puts both on \"not\" (data/README.md)."
+    + (shipped_alignment_reading(pretrained_attention_evaluation()) if corpus_id == GRAMMAR_KEY else "")
 )
 
 # --- 4. Why it helps ----------------------------------------------------------------------------------

@@ -390,3 +390,27 @@ def test_shipped_model_translates_and_aligns_the_example():
     hits = sum(seen == gold for seen, gold in zip(looked_at, EXAMPLE_ALIGNMENT))
     # Measured: 7 of 9. The model looks at "does" for ne, and at the next word "the" for pas.
     assert hits >= 7, list(zip(EXAMPLE_FRENCH.split(), looked_at))
+
+
+def test_the_shipped_alignment_reading_is_written_from_its_measured_misses():
+    from lib.page_glue.attention_page import shipped_alignment_reading
+
+    measured = {"alignment_accuracy": 0.9126, "alignment_missed": 441,
+                "alignment_misses": {"pas": 215, "ne": 141, "n'": 74, "sont": 5}}
+    reading = shipped_alignment_reading(measured)
+    assert "91%" in reading and "430 of its 441 misses are pas, ne, n'" in reading and '"not"' in reading
+    other = shipped_alignment_reading({"alignment_accuracy": 0.5, "alignment_missed": 10,
+                                       "alignment_misses": {"sont": 6, "est": 3, "le": 1, "la": 0}})
+    assert "50%" in other and "10 of its 10 misses are sont, est, le" in other and "not" not in other
+    assert shipped_alignment_reading({}) == ""
+
+
+def test_alignment_counts_name_the_missed_words():
+    from lib.data.corpus import EncodedPairs
+    from lib.models.attention import alignment_counts
+
+    # One sentence, three French words (ids 5, 6, 7) aligned to English 0, 1, 1; the model looks at 0, 1, 0.
+    weights = np.array([[[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]], dtype=np.float32)
+    encoded = EncodedPairs(encoder_input=np.array([[3, 4]]), decoder_input=np.array([[1, 5, 6]]),
+                           decoder_target=np.array([[5, 6, 7]]))
+    assert alignment_counts(weights, encoded, [[0, 1, 1]]) == (2, 3, {7: 1})

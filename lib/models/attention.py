@@ -463,16 +463,28 @@ def alignment_accuracy(weights: np.ndarray, encoded: EncodedPairs, alignments: S
     that chose that word. `alignments[s][t]` is the English index of French word t, or -1 (no
     single English word: such words are not counted). Words beyond an array's length are skipped.
     """
+    hits, total, _ = alignment_counts(weights, encoded, alignments)
+    return hits / total if total else float("nan")
+
+
+def alignment_counts(weights: np.ndarray, encoded: EncodedPairs,
+                     alignments: Sequence[Sequence[int]]) -> tuple[int, int, dict[int, int]]:
+    """`alignment_accuracy`'s counts: hits, aligned words, and the misses by French word id."""
     hits = total = 0
+    misses: dict[int, int] = {}
     for sentence, alignment in enumerate(alignments):
         for position, english_index in enumerate(alignment):
             if english_index < 0 or position >= weights.shape[1] or english_index >= weights.shape[2]:
                 continue
-            if encoded.decoder_target[sentence, position] == PAD_ID:
+            word = int(encoded.decoder_target[sentence, position])
+            if word == PAD_ID:
                 continue
             total += 1
-            hits += int(np.argmax(weights[sentence, position]) == english_index)
-    return hits / total if total else float("nan")
+            if np.argmax(weights[sentence, position]) == english_index:
+                hits += 1
+            else:
+                misses[word] = misses.get(word, 0) + 1
+    return hits, total, misses
 
 
 def gold_weights(encoded: EncodedPairs, alignments: Sequence[Sequence[int]]) -> np.ndarray:

@@ -364,7 +364,7 @@ OWN_SENTENCE = "Type your own…"
 def choose_sentence(corpus: Corpus, vocabulary: Vocabulary, held_out_shown: int = 12) -> tuple[str, PreparedSource] | None:
     """The sentence box of the attention pages: the example, a few held-out sentences, or the
     user's own, prepared for the model. Shows the prompt or warning the text calls for; returns
-    None when there is nothing to translate (the page then stops)."""
+    None when there is nothing to translate (the page then shows what needs no sentence)."""
     held_out = [english for english, _ in corpus.test[:held_out_shown]]
     options = [EXAMPLE_SENTENCE, *[s for s in held_out if s != EXAMPLE_SENTENCE], OWN_SENTENCE]
     picked = st.selectbox("English sentence", options, help="The example, held-out sentences, or your own.",
