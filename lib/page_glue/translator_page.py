@@ -789,6 +789,10 @@ def family_runs(page_keys: list[str], corpus_id: str, corpus: Corpus) -> list[tu
     return [(FAMILY_PAGES[key], run) for key in page_keys for run in trained_runs(key, corpus_id, corpus)]
 
 
+# As many timed translations as scripts/train_translator.py times for a shipped model's figure.
+TIMED_TRANSLATIONS = 20
+
+
 def _milliseconds_per_sentence(translator) -> float:
     """Median time of one greedy translation of the example sentence (after a first, traced call)."""
     import time
@@ -796,7 +800,7 @@ def _milliseconds_per_sentence(translator) -> float:
     ids = translator.source_vocabulary.encode(EXAMPLE_SENTENCE)
     greedy_decode(translator, ids)
     timings = []
-    for _ in range(5):
+    for _ in range(TIMED_TRANSLATIONS):
         started = time.perf_counter()
         greedy_decode(translator, ids)
         timings.append(time.perf_counter() - started)
@@ -810,7 +814,9 @@ def family_table(shipped: list[ShippedModel], page_keys: list[str], corpus_id: s
     if corpus_id == GRAMMAR_KEY:
         for model in shipped:
             figures, evaluation = model.figures(), model.evaluation()
-            rows.append({"Model": model.label, "Status": SHIPPED_STATUS, "Parameters": figures["parameters"],
+            rows.append({"Model": model.label, "Status": SHIPPED_STATUS,
+                         "Measured on": "its training machine (shipped figures)",
+                         "Pairs per epoch": figures["train_sentences"], "Parameters": figures["parameters"],
                          "Training (s)": figures["training_seconds"],
                          "Seconds per epoch": figures["training_seconds"] / figures["epochs"],
                          "BLEU": evaluation["bleu"], "Exact matches": evaluation["exact_match"],
@@ -821,14 +827,16 @@ def family_table(shipped: list[ShippedModel], page_keys: list[str], corpus_id: s
         if "ms_per_sentence" not in run.results:
             run.results["ms_per_sentence"] = _milliseconds_per_sentence(run.model)
         epochs = run.epochs_completed + run.batches_completed % run.batches_per_epoch / run.batches_per_epoch
-        rows.append({"Model": f"{page}: {run.display_label}", "Status": run.status_text,
+        rows.append({"Model": f"{page}: {run.display_label}", "Status": run.status_text, "Measured on": "this server",
+                     "Pairs per epoch": run.settings.get("train_sentences"),
                      "Parameters": int(model.count_params()) if model is not None else None,
                      "Training (s)": run.seconds, "Seconds per epoch": run.seconds / max(epochs, 1e-9),
                      "BLEU": run.results["bleu"], "Exact matches": run.results["exact_match"],
                      "Alignment accuracy": run.final("alignment_accuracy"),
                      "ms per sentence": run.results["ms_per_sentence"]})
-    return pd.DataFrame(rows, columns=["Model", "Status", "Parameters", "Training (s)", "Seconds per epoch", "BLEU",
-                                       "Exact matches", "Alignment accuracy", "ms per sentence"])
+    return pd.DataFrame(rows, columns=["Model", "Status", "Measured on", "Pairs per epoch", "Parameters", "Training (s)",
+                                       "Seconds per epoch", "BLEU", "Exact matches", "Alignment accuracy",
+                                       "ms per sentence"])
 
 
 # A stopped run's status ("stopped at epoch 0.2 of 3") was cut off at Streamlit's automatic width at
@@ -842,13 +850,19 @@ RUN_LABEL_COLUMNS = {
 
 FAMILY_TABLE_COLUMNS = {
     **RUN_LABEL_COLUMNS,
+    "Measured on": st.column_config.TextColumn(
+        help="Shipped rows were measured on the machine that trained them (data/<model>/metrics.json); this "
+             "session's rows on this server. Times compare within a group, not across: machines differ by several times."),
+    "Pairs per epoch": st.column_config.NumberColumn(format="localized"),
     "Parameters": st.column_config.NumberColumn(format="localized"),
     "Training (s)": st.column_config.NumberColumn(format="%.0f"),
-    "Seconds per epoch": st.column_config.NumberColumn(format="%.1f"),
+    "Seconds per epoch": st.column_config.NumberColumn(format="%.1f", help="Per epoch of the row's own pairs per epoch."),
     "BLEU": st.column_config.NumberColumn(format="%.1f"),
     "Exact matches": st.column_config.NumberColumn(format="percent"),
     "Alignment accuracy": st.column_config.NumberColumn(format="percent"),
-    "ms per sentence": st.column_config.NumberColumn(format="%.1f", help="One greedy translation of the example sentence, median of 5."),
+    "ms per sentence": st.column_config.NumberColumn(
+        format="%.1f", help=f"One greedy translation of the example sentence, median of {TIMED_TRANSLATIONS}, "
+                            "on the machine the row was measured on."),
 }
 
 
