@@ -15,6 +15,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from lib.data.corpus import PAD_ID, START_ID
+from lib.engine.graph_lock import builds_graph
 from lib.models.seq2seq import _keras_classes, decoding_models, masked_crossentropy, model_settings
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
@@ -27,6 +28,7 @@ DISCRIMINATOR_LEARNING_RATE = 0.001
 DEFAULT_ADVERSARIAL_WEIGHT = 1.0
 
 
+@builds_graph
 def build_discriminator(state_size: int, units: int = DISCRIMINATOR_UNITS, seed: int = 0) -> "keras.Model":
     """Lamb et al.'s discriminator: a bidirectional GRU reads a decoder's hidden-state sequence
     (batch, time, state_size), an MLP on its two final states gives one logit per sequence,
@@ -81,6 +83,7 @@ def professor_forcing_class():
         teacher-forced, as for the other trainers.
         """
 
+        @builds_graph
         def __init__(self, seq2seq, adversarial_weight: float = DEFAULT_ADVERSARIAL_WEIGHT,
                      discriminator_units: int = DISCRIMINATOR_UNITS, seed: int = 0, **kwargs):
             super().__init__(seq2seq, sampling_probability=0.0, seed=seed, **kwargs)
