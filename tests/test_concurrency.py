@@ -111,3 +111,72 @@ def test_the_lock_is_reentrant_and_training_runs_outside_it():
     finally:
         release.set()
         holder.join(timeout=60)
+
+
+# A script that imports the app's warm-up, starts it, waits for a moment of its loading, and ends.
+EXIT_PROBE = """
+import sys, time
+from lib.app import warm_up
+
+moment, opened_files, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+warm_up.START_DELAY_SECONDS = 0.0
+assert warm_up.enabled()
+warm_up.start_warm_up()
+if moment == "tensorflow":
+    while "tensorflow" not in sys.modules:  # The warm-up is importing TensorFlow.
+        time.sleep(0.01)
+else:
+    while not warm_up.tensorflow_ready():
+        time.sleep(0.05)
+    import h5py
+
+    opened = []
+
+    class Watched(h5py.File):  # Keras reads a .keras file's weights through h5py.File.
+        def __init__(self, *args, **kwargs):
+            opened.append(args)
+            super().__init__(*args, **kwargs)
+
+    h5py.File = Watched
+    while len(opened) < opened_files:
+        time.sleep(0.001)
+time.sleep(delay)
+print("exiting", flush=True)
+"""
+
+
+@pytest.mark.parametrize("moment, opened_files, delay", [
+    ("tensorflow", 0, 0.0),  # While the warm-up imports TensorFlow.
+    ("weights", 1, 0.0),  # As it opens the shipped translator's weights.
+    ("weights", 2, 0.05),  # While it reads the attention model's weights.
+])
+def test_a_script_that_imports_the_app_exits_while_the_warm_up_loads(tmp_path, moment, opened_files, delay):
+    """Before, a script or AppTest run that ended while the warm-up was reading a .keras file hung in
+    h5py at exit, or died of SIGSEGV or SIGABRT. It must end, and cleanly. (60 s only detects a hang:
+    the exit waits for one model's load at most.)"""
+    import os
+    import subprocess
+    import sys
+
+    from lib.app.warm_up import WARM_UP_VARIABLE
+    from tests.conftest import ROOT
+
+    environment = {**os.environ, WARM_UP_VARIABLE: "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with open(tmp_path / "stderr.txt", "w") as errors:
+        probe = subprocess.Popen([sys.executable, "-c", EXIT_PROBE, moment, str(opened_files), str(delay)],
+                                 cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=errors, text=True)
+        watchdog = threading.Timer(600, probe.kill)  # Only if the probe never reaches its moment.
+        watchdog.start()
+        try:
+            reached = probe.stdout.readline().strip() == "exiting"
+            try:
+                code = probe.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                probe.kill()
+                probe.wait()
+                pytest.fail(f"the process hung at exit ({moment}, {opened_files} files opened, +{delay} s)")
+        finally:
+            watchdog.cancel()
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert reached, stderr[-3000:]
+    assert code == 0, f"exit code {code}: {stderr[-3000:]}"
