@@ -15,7 +15,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from lib.data.corpus import PAD_ID, START_ID
-from lib.engine.graph_lock import builds_graph
+from lib.engine.graph_lock import GRAPH_LOCK, builds_graph
 from lib.models.seq2seq import _keras_classes, decoding_models, masked_crossentropy, model_settings
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
@@ -83,7 +83,6 @@ def professor_forcing_class():
         teacher-forced, as for the other trainers.
         """
 
-        @builds_graph
         def __init__(self, seq2seq, adversarial_weight: float = DEFAULT_ADVERSARIAL_WEIGHT,
                      discriminator_units: int = DISCRIMINATOR_UNITS, seed: int = 0, **kwargs):
             super().__init__(seq2seq, sampling_probability=0.0, seed=seed, **kwargs)
@@ -97,8 +96,9 @@ def professor_forcing_class():
             self.with_context = settings["context_every_step"]
             # The teacher-forced run with the last decoder layer's outputs: `.output` is a layer's
             # output in the graph it was first called in, the training model's.
-            self.forced_model = keras.Model(
-                seq2seq.inputs, [seq2seq.output, seq2seq.get_layer(self.last_decoder).output[0]])
+            with GRAPH_LOCK:  # Here, not as a decorator: Keras inspects a model's __init__ for its config.
+                self.forced_model = keras.Model(
+                    seq2seq.inputs, [seq2seq.output, seq2seq.get_layer(self.last_decoder).output[0]])
             self.encoder_model, _ = decoding_models(seq2seq)
             self.discriminator = build_discriminator(settings["units"], discriminator_units, seed)
             self.discriminator_optimizer = keras.optimizers.Adam(DISCRIMINATOR_LEARNING_RATE, clipnorm=5.0)
