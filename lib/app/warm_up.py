@@ -11,6 +11,16 @@ TensorFlow itself; a visitor who arrives while a cache is being filled waits onl
 
 Set RNN_PLAYGROUND_WARM_UP=0 to turn it off (the test suite does, so that each test measures its own
 page, and so does the cold-start benchmark's "before").
+
+The thread never holds its process at exit, nor crashes it. The warm-up thread is a daemon, and a
+daemon thread is frozen where it stands when the interpreter finalizes: frozen inside h5py (reading
+a `.keras` file's weights) it kept h5py's lock, and the main thread then hung in h5py's `__dealloc__`;
+the process also died of SIGSEGV or SIGABRT, there or while TensorFlow's import was under way and
+the exit hooks of the libraries it had imported ran (a script or AppTest run that imported the app
+and ended; `streamlit run` was spared). So a second, non-daemon thread waits for the main thread to
+end; the interpreter waits for it before its exit hooks and finalization. It asks the warm-up to
+stop and waits for the part in progress (TensorFlow's import, the corpus, one model's load and
+tracing, or its figures) to end; the warm-up checks the request between parts.
 """
 
 from __future__ import annotations
@@ -34,6 +44,8 @@ _LOGGER = logging.getLogger("rnn_playground.warm_up")
 # cold_start.py). The first view is drawn well within this delay, and nobody reaches a training
 # page's first cache much sooner.
 START_DELAY_SECONDS = 3.0
+# At exit, the longest wait for the part in progress to end (parts take seconds; this is a backstop).
+EXIT_WAIT_SECONDS = 60.0
 
 
 # Two threads importing TensorFlow at once can break it: one thread starts with `import keras`
@@ -44,6 +56,8 @@ START_DELAY_SECONDS = 3.0
 # sessions. So TensorFlow is imported in one place, under one lock, before any course page runs.
 _TENSORFLOW_IMPORT = threading.Lock()
 _TENSORFLOW_READY = threading.Event()
+# Set once the main thread has ended: the warm-up stops before its next part.
+_STOPPING = threading.Event()
 
 
 def freeze_long_lived_objects() -> None:
@@ -84,26 +98,30 @@ def ensure_tensorflow() -> None:
         _TENSORFLOW_READY.set()
 
 
+def _in_turn(*parts) -> None:
+    """Run each part unless the process is exiting (see `stop_at_exit`)."""
+    for part in parts:
+        if _STOPPING.is_set():
+            return
+        part()
+
+
 def _translator_caches() -> None:
     from lib.page_glue.translator_page import default_corpus, pretrained_evaluation, pretrained_translator
 
-    default_corpus()
-    pretrained_translator()
-    pretrained_evaluation()
+    _in_turn(default_corpus, pretrained_translator, pretrained_evaluation)
 
 
 def _attention_caches() -> None:
     from lib.page_glue.attention_page import pretrained_attention, pretrained_attention_evaluation
 
-    pretrained_attention()
-    pretrained_attention_evaluation()
+    _in_turn(pretrained_attention, pretrained_attention_evaluation)
 
 
 def _transformer_caches() -> None:
     from lib.page_glue.transformer_page import pretrained_transformer, pretrained_transformer_evaluation
 
-    pretrained_transformer()
-    pretrained_transformer_evaluation()
+    _in_turn(pretrained_transformer, pretrained_transformer_evaluation)
 
 
 # What a first visit of each page waited for, in the order of the course (a room starts at the top).
@@ -133,13 +151,32 @@ def enabled() -> bool:
 def start_warm_up() -> WarmUp:
     """Start the process's one warm-up thread (cached: later calls return the same record at once)."""
     state = WarmUp()
-    threading.Thread(target=_warm, args=(state,), name="rnn-playground-warm-up", daemon=True).start()
+    warm_up = threading.Thread(target=_warm, args=(state,), name="rnn-playground-warm-up", daemon=True)
+    warm_up.start()
+    threading.Thread(target=stop_at_exit, args=(warm_up,), name="rnn-playground-warm-up-exit").start()
     return state
 
 
+def stop_at_exit(warm_up: threading.Thread) -> None:
+    """Once the main thread has ended, ask the warm-up to stop and wait for the part in progress to end.
+
+    This thread is not a daemon: the interpreter waits for it (`threading._shutdown`) before running
+    the exit hooks of the libraries and finalizing. The main thread counts as ended from that moment.
+    """
+    threading.main_thread().join()
+    _STOPPING.set()
+    warm_up.join(EXIT_WAIT_SECONDS)
+    if warm_up.is_alive():
+        _LOGGER.warning("The warm-up was still busy %.0f s after the main thread ended.", EXIT_WAIT_SECONDS)
+
+
 def _warm(state: WarmUp) -> None:
-    time.sleep(START_DELAY_SECONDS)
+    if _STOPPING.wait(START_DELAY_SECONDS):
+        return
     for name, step in STEPS:
+        if _STOPPING.is_set():
+            _LOGGER.info("Warm-up stopped: the process is exiting.")
+            return
         began = time.perf_counter()
         try:
             step()
@@ -147,6 +184,8 @@ def _warm(state: WarmUp) -> None:
             state.failed.append((name, repr(error)))
             _LOGGER.warning("Warm-up of %s failed: %r", name, error)
             continue
+        if _STOPPING.is_set():  # The step stopped part-way.
+            return
         state.done.append((name, time.perf_counter() - began))
         _LOGGER.info("Warm-up: %s ready in %.1f s", name, time.perf_counter() - began)
     # The corpus and the pretrained translators are as long-lived as TensorFlow's modules.

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 
 from lib.data.corpus import PAD_ID, EncodedPairs, Vocabulary
+from lib.engine.graph_lock import builds_graph
 from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
@@ -228,6 +229,7 @@ def attention_layer_counts(source_vocabulary_size: int, target_vocabulary_size: 
     return counts
 
 
+@builds_graph
 def build_attention_seq2seq(
     source_vocabulary_size: int,
     target_vocabulary_size: int,
@@ -311,6 +313,7 @@ class AttentionTranslator:
     `step_with_attention` takes the attention row from the caller instead: the page's intervention.
     """
 
+    @builds_graph
     def __init__(self, model: "keras.Model", source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
         import keras
         import tensorflow as tf

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lib.engine.graph_lock import builds_graph
+
 
 def _dense_initializer(seed: int):
     import keras
@@ -16,6 +18,7 @@ def _dense_initializer(seed: int):
     return keras.initializers.GlorotUniform(seed=seed)
 
 
+@builds_graph
 def build_mlp(
     input_shape: Sequence[int], hidden_sizes: Sequence[int], outputs: int, *, seed: int = 0, name: str = "mlp"
 ):
@@ -37,6 +40,7 @@ def build_mlp(
     return keras.Model(inputs, outputs_layer, name=name)
 
 
+@builds_graph
 def build_small_convnet(
     input_shape: Sequence[int],
     outputs: int,

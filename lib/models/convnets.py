@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from lib.engine.graph_lock import builds_graph
 from lib.engine.params import LayerCount, count_conv2d_params, count_dense_params, count_mlp_layers, total_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
@@ -335,6 +336,7 @@ def _conv_trunk(inputs, spec: ConvStackSpec, seed: int):
     return features
 
 
+@builds_graph
 def build_convnet(spec: ConvStackSpec = DEFAULT_SPEC, seed: int = 0, name: str = "convnet") -> "keras.Model":
     """The ConvNet of `spec`: conv trunk, then global average pooling (or flatten), then a softmax layer."""
     import keras
@@ -353,6 +355,7 @@ def build_convnet(spec: ConvStackSpec = DEFAULT_SPEC, seed: int = 0, name: str =
     return keras.Model(inputs, outputs, name=name)
 
 
+@builds_graph
 def build_feature_extractor(spec: ConvStackSpec = DEFAULT_SPEC, seed: int = 0) -> "keras.Model":
     """The conv trunk alone, freshly initialised: input image → last feature map."""
     import keras
@@ -366,6 +369,7 @@ def _trunk_layers(model) -> list:
     return [layer for layer in model.layers if layer.name.startswith(("conv_", "pool_"))]
 
 
+@builds_graph
 def trunk_of(model) -> "keras.Model":
     """The trunk of a built ConvNet, sharing its weights: image → last conv or pooling output."""
     import keras
@@ -407,6 +411,7 @@ def first_layer_filters(model) -> np.ndarray:
     return kernel.mean(axis=2)
 
 
+@builds_graph
 def feature_maps(model, image: np.ndarray, layer_index: int = 0) -> np.ndarray:
     """The feature maps (side, side, filters) of conv layer `layer_index` (0-based, after its ReLU) for one image."""
     import keras
@@ -419,6 +424,7 @@ def feature_maps(model, image: np.ndarray, layer_index: int = 0) -> np.ndarray:
     return np.asarray(probe(batch, training=False))[0]
 
 
+@builds_graph
 def trunk_up_to(model, layer_number: int) -> "keras.Model":
     """A built ConvNet's trunk up to conv layer `layer_number` (1-based) and its pooling, sharing the weights."""
     import keras

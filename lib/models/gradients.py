@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pandas as pd
 
+from lib.engine.graph_lock import builds_graph
 from lib.models.long_memory import RECURRENT_CELL_NAMES, build_long_memory_model, make_long_memory_data
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
@@ -70,6 +71,7 @@ def activation_derivatives(points) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+@builds_graph
 def build_deep_mlp(depth: int, activation: str, init_scale: float, width: int = 32, seed: int = 0) -> "keras.Model":
     """`depth` hidden layers of `width` units, each a Dense (l = U·h) followed by its activation (h = f(l)).
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from lib.engine.graph_lock import builds_graph
 from lib.engine.params import count_recurrent_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the builders import it.
@@ -276,6 +277,7 @@ def make_optimizer(setup: TrainingSetup, clip_norm: float | None = None):
     raise ValueError(f"Unknown optimizer {setup.optimizer!r}.")
 
 
+@builds_graph
 def build_long_memory_model(
     cell: str,
     units: int = DEFAULT_BUDGET.units,

@@ -15,6 +15,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from lib.data.corpus import PAD_ID, START_ID
+from lib.engine.graph_lock import GRAPH_LOCK, builds_graph
 from lib.models.seq2seq import _keras_classes, decoding_models, masked_crossentropy, model_settings
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
@@ -27,6 +28,7 @@ DISCRIMINATOR_LEARNING_RATE = 0.001
 DEFAULT_ADVERSARIAL_WEIGHT = 1.0
 
 
+@builds_graph
 def build_discriminator(state_size: int, units: int = DISCRIMINATOR_UNITS, seed: int = 0) -> "keras.Model":
     """Lamb et al.'s discriminator: a bidirectional GRU reads a decoder's hidden-state sequence
     (batch, time, state_size), an MLP on its two final states gives one logit per sequence,
@@ -94,8 +96,9 @@ def professor_forcing_class():
             self.with_context = settings["context_every_step"]
             # The teacher-forced run with the last decoder layer's outputs: `.output` is a layer's
             # output in the graph it was first called in, the training model's.
-            self.forced_model = keras.Model(
-                seq2seq.inputs, [seq2seq.output, seq2seq.get_layer(self.last_decoder).output[0]])
+            with GRAPH_LOCK:  # Here, not as a decorator: Keras inspects a model's __init__ for its config.
+                self.forced_model = keras.Model(
+                    seq2seq.inputs, [seq2seq.output, seq2seq.get_layer(self.last_decoder).output[0]])
             self.encoder_model, _ = decoding_models(seq2seq)
             self.discriminator = build_discriminator(settings["units"], discriminator_units, seed)
             self.discriminator_optimizer = keras.optimizers.Adam(DISCRIMINATOR_LEARNING_RATE, clipnorm=5.0)

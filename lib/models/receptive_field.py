@@ -13,13 +13,13 @@ here), and imports Keras and TensorFlow inside functions only.
 from __future__ import annotations
 
 import functools
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from lib.engine.graph_lock import GRAPH_LOCK
 from lib.models.convnets import (
     POOL_SIZE,
     ConvStackSpec,
@@ -159,9 +159,6 @@ def _trunk_geometry(trunk) -> tuple:
     return tuple(trunk.input.shape[1:]), tuple(layers)
 
 
-_twin_lock = threading.Lock()
-
-
 @functools.lru_cache(maxsize=32)
 def _linear_twin(geometry: tuple) -> "keras.Model":
     """A model with the trunk's geometry and every nonlinearity and sign removed.
@@ -179,7 +176,7 @@ def _linear_twin(geometry: tuple) -> "keras.Model":
     import keras
 
     input_shape, layers = geometry
-    with _twin_lock:
+    with GRAPH_LOCK:
         inputs = keras.Input(shape=input_shape, name="image")
         features = inputs
         for index, (kind, window, strides, dilation, padding) in enumerate(layers, start=1):

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lib.data.corpus import PAD_ID, EncodedPairs, Vocabulary
+from lib.engine.graph_lock import builds_graph
 from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
@@ -112,6 +113,7 @@ def _recurrent_layer(cell: str, units: int, name: str, seed: int):
     )
 
 
+@builds_graph
 def build_seq2seq(
     source_vocabulary_size: int,
     target_vocabulary_size: int,
@@ -483,6 +485,7 @@ def _fit(array: np.ndarray, length: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 
 
+@builds_graph
 def decoding_models(model: "keras.Model") -> tuple["keras.Model", "keras.Model"]:
     """The encoder model and the one-step decoder model of a `build_seq2seq` model, over its own layers.
 
@@ -543,6 +546,7 @@ class Seq2SeqTranslator:
     item of the decoding state: `encode` returns it, and `step` passes it on unchanged.
     """
 
+    @builds_graph
     def __init__(self, model: "keras.Model", source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
         import tensorflow as tf
 
@@ -615,6 +619,7 @@ def save_translator(translator, directory: str | Path, model_file: str = MODEL_F
     (directory / TARGET_VOCABULARY_FILE).write_text(translator.target_vocabulary.to_json() + "\n", encoding="utf-8")
 
 
+@builds_graph
 def load_translator(directory: str | Path = TRANSLATOR_DIRECTORY, model_file: str = MODEL_FILE,
                     translator_class: type | None = None):
     """Load a translator saved by `save_translator` (the shipped one by default), ready to decode.

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Literal, Sequence
 
 import numpy as np
 
+from lib.engine.graph_lock import builds_graph
+
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the builders import it.
     import keras
 
@@ -354,6 +356,7 @@ def _output_layer(seed: int, layer_index: int):
     return keras.layers.Dense(1, kernel_initializer=kernel, name="forecast")
 
 
+@builds_graph
 def build_window_mlp(
     history: int, hidden_units: int | Sequence[int] = 32, seed: int = 0, learning_rate: float = 1e-3
 ) -> "keras.Model":
@@ -391,6 +394,7 @@ def _recurrent_layer(cell: str, units: int, return_sequences: bool, seed: int, l
     )
 
 
+@builds_graph
 def build_recurrent_forecaster(
     cell: RecurrentCellName,
     history: int,
@@ -438,6 +442,7 @@ def build_recurrent_forecaster(
     return _compile(keras.Model(inputs, outputs, name=name), learning_rate)
 
 
+@builds_graph
 def build_linear_autoregressive_keras(history: int, seed: int = 0, learning_rate: float = 1e-2) -> "keras.Model":
     """The autoregressive model as a Keras Dense(1) on the window, trained by gradient descent.
 

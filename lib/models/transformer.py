@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from lib.data.corpus import PAD_ID, START_ID, EncodedPairs, Vocabulary
+from lib.engine.graph_lock import GRAPH_LOCK, builds_graph
 from lib.engine.params import LayerCount, count_dense_params, count_layer_norm_params, count_multi_head_attention_params
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
@@ -350,6 +351,7 @@ def attention_layer_names(layers: int) -> list[str]:
     return names
 
 
+@builds_graph
 def build_transformer(
     source_vocabulary_size: int,
     target_vocabulary_size: int,
@@ -459,6 +461,7 @@ class TransformerTranslator:
     cross-attention in the last decoder layer, averaged over its heads: (batch, S).
     """
 
+    @builds_graph
     def __init__(self, model: "keras.Model", source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
         import keras
         import tensorflow as tf
@@ -552,8 +555,9 @@ class TransformerTranslator:
 
         if name not in self._walkthrough_models:
             tap = self._taps[name]
-            self._walkthrough_models[name] = keras.Model(
-                self._tap_inputs, [tap["query"], tap["keys"], tap["mask"], tap["weights"]])
+            with GRAPH_LOCK:
+                self._walkthrough_models[name] = keras.Model(
+                    self._tap_inputs, [tap["query"], tap["keys"], tap["mask"], tap["weights"]])
         query, keys, mask, weights = self._walkthrough_models[name](
             [np.asarray([list(source_ids)], dtype=np.int32), np.asarray([list(target_in)], dtype=np.int32)],
             training=False)
@@ -561,6 +565,7 @@ class TransformerTranslator:
                 "weights": np.asarray(weights)[0]}
 
 
+@builds_graph
 def encoder_without_positions(translator: TransformerTranslator) -> "keras.Model":
     """The translator's encoder, with its trained weights, minus the position encoding: English ids →
     (batch, S, d). Self-attention and the per-word network treat every position alike, so this
@@ -673,6 +678,7 @@ def head_walkthrough(
 # --------------------------------------------------------------------------------------------------
 
 
+@builds_graph
 def with_heads_silenced(translator: TransformerTranslator, silenced: set[tuple[str, int]]) -> TransformerTranslator:
     """A translator over a copy of the model in which each (attention layer name, head) in `silenced`
     contributes nothing: its rows of the layer's output projection are zero.

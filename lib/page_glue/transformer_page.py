@@ -353,15 +353,18 @@ def encoder_costs(model_size: int = 128, lengths: tuple[int, ...] = COST_LENGTHS
     import keras
     import tensorflow as tf
 
+    from lib.engine.graph_lock import GRAPH_LOCK
     from lib.models.transformer import _encoder
 
     settings = {**DEFAULT_SETTINGS, "model_size": model_size, "feed_forward_size": 2 * model_size, "dropout": 0.0,
                 "max_positions": max(lengths) + 1}
-    source = keras.Input(shape=(None,), dtype="int32")
-    transformer = keras.Model(source, _encoder(source, vocabulary_size, settings, lambda name, make: make(name), {}))
-    gru_input = keras.Input(shape=(None,), dtype="int32")
-    recurrent = keras.Model(gru_input, keras.layers.GRU(model_size, return_sequences=True)(
-        keras.layers.Embedding(vocabulary_size, model_size)(gru_input)))
+    with GRAPH_LOCK:  # One thread at a time builds Keras graphs (lib/engine/graph_lock.py).
+        source = keras.Input(shape=(None,), dtype="int32")
+        transformer = keras.Model(source, _encoder(source, vocabulary_size, settings,
+                                                   lambda name, make: make(name), {}))
+        gru_input = keras.Input(shape=(None,), dtype="int32")
+        recurrent = keras.Model(gru_input, keras.layers.GRU(model_size, return_sequences=True)(
+            keras.layers.Embedding(vocabulary_size, model_size)(gru_input)))
     rows = []
     generator = np.random.default_rng(0)
     for name, model in (("Transformer encoder (self-attention)", transformer), ("GRU encoder (recurrence)", recurrent)):
