@@ -64,7 +64,8 @@ def test_a_second_press_queues_and_trains_when_the_slot_frees(browser, one_slot_
     for page, seed in ((first, 1), (second, 2)):
         page.goto(f"{one_slot_app_url}/attention?units=64&training_pairs=3000&epochs=20&seed={seed}")
         wait_until_idle(page, timeout_ms=180_000)
-        expect(slider(page, "Units")).to_have_attribute("aria-valuetext", "64")
+        # Under load the page's run may begin after the first idle check: wait for the control itself.
+        expect(slider(page, "Units")).to_have_attribute("aria-valuetext", "64", timeout=120_000)
     first.get_by_role("button", name="Train from scratch").click()
     expect(first.get_by_test_id("stProgress")).to_be_visible(timeout=120_000)
 
