@@ -184,3 +184,30 @@ def test_two_sessions_pressing_the_same_settings_get_one_training_and_a_third_is
     mine_now = newcomer.session_state[RUNS][-1]
     assert mine_now.job is not served.job and mine_now.served == "joined"
     assert mine_now.status_text == "finished" and mine_now.label.endswith("· run 2")
+
+
+def test_two_sessions_of_a_translator_page_share_the_training_and_its_measurement():
+    """The translator pages prepare inside their training slot and measure the model after training: in a
+    shared press both happen once, in the worker, and each session gets the measured translator."""
+
+    def translator_page() -> AppTest:
+        app = AppTest.from_file(str(ROOT / "app_pages" / "translator.py"), default_timeout=APPTEST_TIMEOUT)
+        app.query_params.update({"training_pairs": "3000", "epochs": "2", "units": "64"})
+        return app.run()
+
+    first, second = translator_page(), translator_page()
+    presses = [threading.Thread(target=press_train, args=(first, "Train from scratch"))]
+    presses[0].start()
+    wait_for_running_press(timeout=APPTEST_TIMEOUT)
+    presses.append(threading.Thread(target=press_train, args=(second, "Train from scratch")))
+    presses[1].start()
+    for press in presses:
+        press.join(timeout=2 * APPTEST_TIMEOUT)
+    for app in (first, second):
+        assert not app.exception
+    (mine,), (theirs,) = (app.session_state["training_runs::translator"] for app in (first, second))
+    assert mine.job is theirs.job and mine.status_text == "finished · trained once for 2 sessions"
+    # One measurement, on the held-out sentences, handed to both: the same translator and the same figures.
+    assert mine.model is theirs.model and type(mine.model).__name__ == "Seq2SeqTranslator"
+    assert mine.results["bleu"] == theirs.results["bleu"] and "teacher_forced_accuracy" in mine.results
+    assert mine.results is not theirs.results  # each session's own copy of the figures

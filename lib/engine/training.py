@@ -81,6 +81,10 @@ class TrainingRun:
     # this session "joined" the training or was "served" it from the cache after it had finished.
     job: PressJob | None = field(default=None, repr=False, compare=False)
     served: str = ""
+    # The job's own run this copy follows; and whether this session was the last to watch it, so that
+    # the model the job stopped with is this copy's, even if the job stopped after the session left.
+    source: TrainingRun | None = field(default=None, repr=False, compare=False)
+    heir: bool = False
 
     @property
     def progress(self) -> float:
@@ -150,7 +154,18 @@ def page_runs(page_key: str) -> list[TrainingRun]:
     for run in runs:
         if run.status == "training" and run.trainer_thread != threading.get_ident():
             run.released.wait(timeout=RELEASE_WAIT_SECONDS)
+        if run.heir and run.model is None and run.job is not None and run.job.ended.is_set():
+            inherit(run)
     return runs
+
+
+def inherit(copy: TrainingRun) -> None:
+    """The last watcher's copy of a shared press takes the model the job stopped with (and anything it
+    measured): what a session that trains in its own thread keeps when it presses Stop."""
+    copy.heir = False
+    if copy.source is not None:
+        _follow(copy, copy.source, settled=False)  # the batches it trained until it noticed nobody watched
+        copy.model, copy.results = copy.source.model, dict(copy.source.results)
 
 
 def clear_page_runs(page_key: str) -> None:
@@ -810,7 +825,7 @@ def _copy_run(source: TrainingRun, page_key: str, job: PressJob, served: str) ->
         job=job,
         served=served,
     )
-    copy.started = source.started
+    copy.started, copy.source = source.started, source
     _remember(page_key, copy)
     return copy
 
@@ -918,3 +933,6 @@ def _leave(registry: PressRegistry, job: PressJob, copies: list[TrainingRun], pa
         if copy.status == "training":
             copy.status = "stopped"
             copy.seconds = time.perf_counter() - copy.started
+            # Still running after the wait (an epoch's end measuring, on a busy server): the model is
+            # taken when the page next reads its runs after the job has stopped (`page_runs`).
+            copy.heir = last
