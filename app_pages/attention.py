@@ -272,7 +272,7 @@ else:
     show(st, line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
                                y_title="Corpus BLEU (greedy)"), width="stretch")
     st.markdown(long_sentence_reading(long_sentence_ranges(corpus_id)))
-    st.caption(f"Table and chart: the same {len(corpus.test)} held-out sentences for every model: the shipped ones, and the runs of this "
+    st.caption(f"The same {len(corpus.test)} held-out sentences for every model: the shipped ones, and the runs of this "
                "session on the Translator page and on this one (Bahdanau et al., 2014, Fig. 2, measured the same way).")
 choice.say_what_bleu_means()
 st.subheader("Recency against content")
