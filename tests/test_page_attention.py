@@ -6,6 +6,7 @@ the alignment accuracy and the heatmap's snapshots, then compares with the Trans
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from tests.test_pages import chart_data, open_page
 
@@ -290,7 +291,7 @@ def test_section_1_computes_each_scores_own_alpha_on_small_models():
 # --- The long-sentence comparison: one BLEU definition, its interval and its sentences -----------------------
 
 
-def _ranges(long_set: str, attention_low: float) -> "pd.DataFrame":
+def _ranges(long_set: str, attention_low: float) -> pd.DataFrame:
     from lib.page_glue.attention_page import PRETRAINED, PRETRAINED_TRANSLATOR
 
     rows = [
@@ -299,8 +300,6 @@ def _ranges(long_set: str, attention_low: float) -> "pd.DataFrame":
         (PRETRAINED_TRANSLATOR, long_set, 21, 30, 187, 43.2, 39.4, 47.8, 1.7),
         (PRETRAINED, long_set, 21, 30, 187, 97.6, attention_low, 98.9, 2.3),
     ]
-    import pandas as pd
-
     return pd.DataFrame(rows, columns=["model", "sentence_set", "min_words", "max_words", "sentences", "bleu", "low",
                                        "high", "decoding_seconds"])
 
@@ -322,8 +321,6 @@ def test_the_long_sentence_reading_states_the_numbers_it_is_given():
 
 
 def test_the_comparison_uses_the_long_set_when_an_evaluation_has_it_and_the_held_out_ones_otherwise():
-    import pandas as pd
-
     from lib.page_glue.translator_page import LONG_HELD_OUT, LONG_HELD_OUT_EXAMPLES, ShippedModel, length_range_frame
 
     def examples(lengths, wrong_every: int) -> list[dict]:
