@@ -349,7 +349,8 @@ def _range_figure(row: pd.Series) -> str:
 def _sentences_used(row: pd.Series) -> str:
     words = f"{row['min_words']}-{row['max_words']} English words"
     if row["sentence_set"] == LONG_HELD_OUT:
-        return f"{row['sentences']} long held-out sentences of {words}"
+        return (f"{row['sentences']} long held-out sentences of {words} (drawn from the grammar apart from the "
+                f"{HELD_OUT_PAIRS}, none of them in training)")
     return f"the {row['sentences']} sentences of {words} among the {HELD_OUT_PAIRS} held out"
 
 
@@ -374,7 +375,7 @@ def long_sentence_reading(ranges: pd.DataFrame) -> str:
                  else f"{_sentences_used(plain_long)} and {_sentences_used(attention_long)}")
     seconds = [r["decoding_seconds"] for r in (plain_long, attention_long) if r["sentence_set"] == LONG_HELD_OUT]
     decoding = (f" Decoding the long set took {' and '.join(f'{value:.1f} s' for value in seconds)} (batched greedy "
-                "decoding, once, by scripts/evaluate_shipped.py, not in this server); a run of this session is measured on the "
+                "decoding, once, by scripts/evaluate_shipped.py, not by this server); a run of this session is measured on the "
                 f"{HELD_OUT_PAIRS} held-out sentences only, so its press does not pay for it." if seconds else "")
     return (
         f"On {long_sets}, the shipped models score {_range_figure(plain_long)} BLEU without attention and "
