@@ -32,6 +32,7 @@ from lib.page_glue.attention_page import (
     influence_frames,
     influence_reading,
     intervene,
+    long_sentence_ranges,
     long_sentence_reading,
     parameter_table,
     pretrained_attention,
@@ -270,7 +271,7 @@ else:
     by_length = family_by_length(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
     show(st, line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
                                y_title="Corpus BLEU (greedy)"), width="stretch")
-    st.markdown(long_sentence_reading(by_length))
+    st.markdown(long_sentence_reading(long_sentence_ranges(corpus_id)))
     st.caption(f"The same {len(corpus.test)} held-out sentences for every model: the shipped ones, and the runs of this "
                "session on the Translator page and on this one (Bahdanau et al., 2014, Fig. 2, measured the same way).")
 choice.say_what_bleu_means()

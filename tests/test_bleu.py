@@ -11,8 +11,9 @@ import math
 import numpy as np
 import pytest
 
-from lib.data.bleu import bleu_by_source_length, corpus_bleu, exact_match_rate
-from lib.data.grammar import generate_pairs
+from lib.data.bleu import bleu_by_source_length, bleu_over_lengths, bootstrap_interval, corpus_bleu, exact_match_rate
+from lib.data.corpus import Corpus
+from lib.data.grammar import LONG_HELD_OUT_SEED, generate_pairs, long_held_out_pairs
 
 
 def test_identical_outputs_score_100_and_disjoint_ones_0():
@@ -57,6 +58,54 @@ def test_bleu_by_source_length_groups_sentences():
     assert frame.loc[0, "bleu"] == pytest.approx(100.0) and frame.loc[0, "exact_match"] == 1.0
     assert frame.loc[3, "bleu"] == 0.0
     assert (frame["model"] == "seq2seq").all()
+
+
+def _noisy(pairs, seed: int, drop: float = 0.15) -> list[str]:
+    """French references with about `drop` of their words left out: imperfect translations."""
+    random = np.random.default_rng(seed)
+    return [" ".join(word for word in french.split() if random.random() > drop) for _, french in pairs]
+
+
+def test_bleu_over_a_length_range_is_corpus_bleu_pooled_over_its_sentences():
+    pairs = generate_pairs(300, seed=5)
+    sources, references = [english for english, _ in pairs], [french for _, french in pairs]
+    hypotheses = _noisy(pairs, seed=1)
+    chosen = [i for i, source in enumerate(sources) if 11 <= len(source.split()) <= 20]
+    pooled = bleu_over_lengths(sources, hypotheses, references, 11, 20)
+    assert pooled["sentences"] == len(chosen) > 20
+    assert pooled["bleu"] == pytest.approx(corpus_bleu([hypotheses[i] for i in chosen], [references[i] for i in chosen]))
+    # Not the sentence-weighted mean of the groups' BLEU (the definition the pages used before).
+    groups = bleu_by_source_length(sources, hypotheses, references, bins=(11, 16, 21))
+    groups = groups[groups["max_words"] <= 20]
+    weighted = float(np.average(groups["bleu"], weights=groups["sentences"]))
+    assert pooled["bleu"] != pytest.approx(weighted, abs=1e-9)
+    assert bleu_over_lengths(sources, hypotheses, references, 31, 40)["sentences"] == 0
+
+
+def test_the_bootstrap_interval_holds_the_estimate_and_narrows_with_more_sentences():
+    pairs = generate_pairs(800, seed=6)
+    references, hypotheses = [french for _, french in pairs], _noisy(pairs, seed=2, drop=0.3)
+    widths = []
+    for count in (40, 800):
+        estimate = corpus_bleu(hypotheses[:count], references[:count])
+        low, high = bootstrap_interval(hypotheses[:count], references[:count], seed=0)
+        assert low < estimate < high
+        widths.append(high - low)
+    assert widths[1] < widths[0] / 2
+    # Seeded: the same interval every time.
+    assert bootstrap_interval(hypotheses[:40], references[:40], seed=0) == bootstrap_interval(hypotheses[:40], references[:40], seed=0)
+
+
+def test_long_held_out_sentences_are_long_distinct_and_never_in_the_corpus():
+    # A corpus holding the first long sentences the draw would give: they must be skipped.
+    first = long_held_out_pairs(Corpus(train=[], test=[], seed=0), count=30)
+    corpus = Corpus(train=first[:20], test=first[20:25], seed=0)
+    pairs = long_held_out_pairs(corpus, count=50, seed=LONG_HELD_OUT_SEED)
+    english = [sentence for sentence, _ in pairs]
+    assert len(set(english)) == 50
+    assert all(21 <= len(sentence.split()) <= 30 for sentence in english)
+    assert not set(english) & {sentence for sentence, _ in first[:25]}
+    assert set(english) >= {sentence for sentence, _ in first[25:]}
 
 
 import sacrebleu  # noqa: E402  (a test requirement, in requirements-dev.txt: the reference implementation)

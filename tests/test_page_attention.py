@@ -6,6 +6,7 @@ the alignment accuracy and the heatmap's snapshots, then compares with the Trans
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from tests.test_pages import chart_data, open_page
 
@@ -112,7 +113,8 @@ def test_the_comparison_shows_long_sentences_holding_up_with_attention():
     by_length = next(frame for frame in charts(app) if "bleu" in frame.columns and "model" in frame.columns)
     long = by_length[by_length["min_words"] >= 21].groupby("model")["bleu"].mean()
     assert long["pretrained attention (shipped)"] - long["pretrained seq2seq, no attention (shipped)"] >= 20
-    assert any("on sentences of 21 words or more" in m.value for m in app.markdown)
+    reading = next(m.value for m in app.markdown if "long held-out sentences" in m.value)
+    assert "200 long held-out sentences of 21-30 English words" in reading and "corpus BLEU pooled over" in reading
 
 
 def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
@@ -284,3 +286,75 @@ def test_section_1_computes_each_scores_own_alpha_on_small_models():
         picture = vectors_frame(formula, built.test[0][0].split())
         q = picture[picture["kind"] == QUERY_KIND]
         assert len(q) == 1 and np.allclose(q[["x", "y"]].to_numpy()[0], formula["query_2d"])
+
+
+# --- The long-sentence comparison: one BLEU definition, its interval and its sentences -----------------------
+
+
+def _ranges(long_set: str, attention_low: float) -> pd.DataFrame:
+    from lib.page_glue.attention_page import PRETRAINED, PRETRAINED_TRANSLATOR
+
+    rows = [
+        (PRETRAINED_TRANSLATOR, "held_out", 1, 10, 371, 99.1, 98.7, 99.5, float("nan")),
+        (PRETRAINED, "held_out", 1, 10, 371, 99.9, 99.8, 100.0, float("nan")),
+        (PRETRAINED_TRANSLATOR, long_set, 21, 30, 187, 43.2, 39.4, 47.8, 1.7),
+        (PRETRAINED, long_set, 21, 30, 187, 97.6, attention_low, 98.9, 2.3),
+    ]
+    return pd.DataFrame(rows, columns=["model", "sentence_set", "min_words", "max_words", "sentences", "bleu", "low",
+                                       "high", "decoding_seconds"])
+
+
+def test_the_long_sentence_reading_states_the_numbers_it_is_given():
+    from lib.page_glue.attention_page import long_sentence_reading
+
+    reading = long_sentence_reading(_ranges("long_held_out", 96.1))
+    for figure in ("43.2 (95 % interval 39.4-47.8)", "97.6 (95 % interval 96.1-98.9)", "+54.4 BLEU",
+                   "187 long held-out sentences of 21-30 English words", "99.1 (95 % interval 98.7-99.5)",
+                   "the 371 sentences of 1-10 English words among the 500 held out", "1.7 s and 2.3 s",
+                   "do not overlap", "corpus BLEU pooled over all the sentences of its length range", "1,000 bootstrap"):
+        assert figure in reading, figure
+    # Intervals that overlap are said to, and without the long set the figures name the 500 held out.
+    older = long_sentence_reading(_ranges("held_out", 45.0))
+    assert "the two intervals overlap" in older and "long held-out" not in older
+    assert "the 187 sentences of 21-30 English words among the 500 held out" in older
+    assert long_sentence_reading(_ranges("held_out", 45.0).iloc[:0]) == ""
+
+
+def test_the_comparison_uses_the_long_set_when_an_evaluation_has_it_and_the_held_out_ones_otherwise():
+    from lib.page_glue.translator_page import LONG_HELD_OUT, LONG_HELD_OUT_EXAMPLES, ShippedModel, length_range_frame
+
+    def examples(lengths, wrong_every: int) -> list[dict]:
+        rows = []
+        for index, length in enumerate(lengths):
+            reference = " ".join(f"w{index}x{k}" for k in range(length))
+            output = reference if index % wrong_every else " ".join(reference.split()[: length // 2])
+            rows.append({"English": " ".join(["a"] * length), "Reference": reference, "Greedy output": output})
+        return rows
+
+    older = {"examples": pd.DataFrame(examples([5] * 30 + [24] * 8, wrong_every=3))}
+    newer = {**older, LONG_HELD_OUT_EXAMPLES: examples([22] * 60, wrong_every=4),
+             LONG_HELD_OUT: {"sentences": 60, "decoding_seconds": 0.8}}
+    frame = length_range_frame([ShippedModel("older", dict, lambda: older), ShippedModel("newer", dict, lambda: newer)])
+    long = frame[frame["min_words"] == 21].set_index("model")
+    assert long.loc["older", "sentence_set"] == "held_out" and long.loc["older", "sentences"] == 8
+    assert long.loc["newer", "sentence_set"] == "long_held_out" and long.loc["newer", "sentences"] == 60
+    assert long.loc["newer", "decoding_seconds"] == 0.8
+    assert (frame["low"] <= frame["bleu"]).all() and (frame["bleu"] <= frame["high"]).all()
+    assert (frame[frame["min_words"] == 1]["sentences"] == 30).all()
+
+
+def test_the_shipped_evaluations_hold_the_long_held_out_outputs():
+    from lib.app.shipped_evaluations import load_evaluation
+    from lib.data.grammar import long_held_out_pairs
+    from lib.page_glue.translator_page import LONG_HELD_OUT, LONG_HELD_OUT_EXAMPLES, default_corpus
+    from scripts.evaluate_shipped import SHIPPED
+
+    corpus = default_corpus()
+    pairs = long_held_out_pairs(corpus)
+    training = {english for english, _ in corpus.train}
+    assert not training & {english for english, _ in pairs}
+    for directory, model_file, _ in SHIPPED:
+        evaluation = load_evaluation(directory, model_file, corpus)
+        assert evaluation is not None and LONG_HELD_OUT in evaluation, directory
+        assert [row["English"] for row in evaluation[LONG_HELD_OUT_EXAMPLES]] == [english for english, _ in pairs]
+        assert evaluation[LONG_HELD_OUT]["sentences"] == 200 and evaluation[LONG_HELD_OUT]["decoding_seconds"] > 0

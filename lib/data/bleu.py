@@ -118,3 +118,53 @@ def bleu_by_source_length(
             "exact_match": exact_match_rate(group_hypotheses, group_references),
         })
     return pd.DataFrame(rows, columns=["model", "lengths", "min_words", "max_words", "sentences", "bleu", "exact_match"])
+
+
+# --- BLEU over a range of lengths, with a bootstrap interval ---------------------------------------------
+#
+# One definition for every "BLEU on sentences of N to M words" the pages and the README quote: corpus
+# BLEU pooled over all the sentences whose English has N to M words (their n-gram counts summed, one
+# division per order), exactly `corpus_bleu` of those sentences, and not a mean of per-group scores.
+
+BOOTSTRAP_RESAMPLES = 1000
+BOOTSTRAP_LEVEL = 0.95
+
+
+def in_length_range(sources: Sequence[str], min_words: int, max_words: int) -> np.ndarray:
+    """Indices of the sentences whose English (space-separated) has `min_words` to `max_words` words."""
+    lengths = np.asarray([len(source.split()) for source in sources], dtype=np.int64)
+    return np.flatnonzero((lengths >= min_words) & (lengths <= max_words))
+
+
+def bootstrap_interval(
+    hypotheses: Sequence[str], references: Sequence[str], resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL, seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of corpus BLEU: the sentences are drawn with replacement, as many
+    as there are, `resamples` times (seeded), and corpus BLEU is pooled over each draw."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} outputs but {len(references)} references.")
+    if not hypotheses:
+        return float("nan"), float("nan")
+    statistics = np.stack([bleu_statistics(h, r) for h, r in zip(hypotheses, references)])
+    draws = np.random.default_rng(seed).integers(0, len(statistics), size=(resamples, len(statistics)))
+    scores = np.asarray([bleu_from_statistics(statistics[draw].sum(axis=0)) for draw in draws])
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(scores, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def bleu_over_lengths(
+    sources: Sequence[str], hypotheses: Sequence[str], references: Sequence[str], min_words: int, max_words: int,
+    resamples: int = BOOTSTRAP_RESAMPLES, level: float = BOOTSTRAP_LEVEL, seed: int = 0,
+) -> dict:
+    """Corpus BLEU pooled over the sentences of `min_words` to `max_words` English words, with its
+    percentile bootstrap interval: {"sentences", "bleu", "low", "high"} (BLEU nan when none is that long)."""
+    chosen = in_length_range(sources, min_words, max_words)
+    group_hypotheses = [hypotheses[i] for i in chosen]
+    group_references = [references[i] for i in chosen]
+    if not len(chosen):
+        return {"sentences": 0, "bleu": float("nan"), "low": float("nan"), "high": float("nan")}
+    low, high = bootstrap_interval(group_hypotheses, group_references, resamples, level, seed)
+    return {"sentences": int(len(chosen)), "bleu": corpus_bleu(group_hypotheses, group_references),
+            "low": low, "high": high}

@@ -732,3 +732,30 @@ def make_corpus(train_count: int = 8000, test_count: int = 500, seed: int = 0, m
         seed=seed,
         test_alignments=[alignment for _, (_, alignment) in chosen[:test_count]],
     )
+
+
+# Another stream than `make_corpus`'s (seed, seed + 1,000,003, …) for the long held-out sentences.
+LONG_HELD_OUT_SEED = 2_126_025
+
+
+def long_held_out_pairs(
+    corpus: Corpus, count: int = 200, min_words: int = 21, max_words: int = 30, seed: int = LONG_HELD_OUT_SEED
+) -> list[tuple[str, str]]:
+    """`count` distinct pairs whose English has `min_words` to `max_words` words, none in `corpus`.
+
+    The corpus's 500 held-out sentences hold few long ones (27 of 21-30 words in the default corpus),
+    too few to tell two models apart there. These are drawn from the same grammar under the same
+    rule as the corpus (both sides 3 to 30 words, French counted as `tokenize` does), from another
+    seed, keeping only English sentences that are in neither the corpus's training nor its held-out part.
+    """
+    seen = {english for english, _ in corpus.train} | {english for english, _ in corpus.test}
+    sampler = _Sampler(np.random.default_rng(seed))
+    pairs: list[tuple[str, str]] = []
+    while len(pairs) < count:
+        english, french, alignment = render_aligned(sampler.sentence())
+        english_length = len(english.split())
+        if not min_words <= english_length <= max_words or not 3 <= len(alignment) <= 30 or english in seen:
+            continue
+        seen.add(english)
+        pairs.append((english, french))
+    return pairs

@@ -45,14 +45,18 @@ from lib.models.decoding import greedy_decode
 from lib.models.seq2seq import load_metrics
 from lib.page_glue.translator_page import (
     GRAMMAR_KEY,
+    HELD_OUT_PAIRS,
+    LONG_HELD_OUT,
+    LONG_WORDS,
     SHIPPED_SEQ2SEQ,
     SHIPPED_TRANSLATOR,
+    SHORT_WORDS,
     ShippedModel,
     default_corpus,
     evaluation_results,
     family_runs,
     layer_counts_frame,
-    mean_bleu,
+    length_range_frame,
     remembered,
     traced,
 )
@@ -333,17 +337,55 @@ def comparison_runs(corpus_id: str, corpus: Corpus) -> list[tuple[str, TrainingR
     return family_runs(COMPARED_PAGES, corpus_id, corpus)
 
 
-def long_sentence_reading(by_length: pd.DataFrame) -> str:
-    """What the BLEU-by-length chart shows for the two shipped models, written from its numbers."""
-    if not {PRETRAINED, PRETRAINED_TRANSLATOR} <= set(by_length["model"]):
+def long_sentence_ranges(corpus_id: str) -> pd.DataFrame:
+    """`length_range_frame` of the two shipped models, on the grammar only (their sentences)."""
+    return length_range_frame(SHIPPED) if corpus_id == GRAMMAR_KEY else pd.DataFrame(columns=["model"])
+
+
+def _range_figure(row: pd.Series) -> str:
+    return f"{row['bleu']:.1f} (95 % interval {row['low']:.1f}-{row['high']:.1f})"
+
+
+def _sentences_used(row: pd.Series) -> str:
+    words = f"{row['min_words']}-{row['max_words']} English words"
+    if row["sentence_set"] == LONG_HELD_OUT:
+        return (f"{row['sentences']} long held-out sentences of {words} (drawn from the grammar apart from the "
+                f"{HELD_OUT_PAIRS}, none of them in training)")
+    return f"the {row['sentences']} sentences of {words} among the {HELD_OUT_PAIRS} held out"
+
+
+def long_sentence_reading(ranges: pd.DataFrame) -> str:
+    """What the shipped models score on short and on long sentences, written from `length_range_frame`'s
+    numbers (pooled BLEU, its bootstrap interval, the sentences each figure uses)."""
+    if not {PRETRAINED, PRETRAINED_TRANSLATOR} <= set(ranges["model"]):
         return ""
-    long_sentences = int(by_length[(by_length["model"] == PRETRAINED) & (by_length["min_words"] >= 21)]["sentences"].sum())
-    short = [mean_bleu(by_length, model, 0, 10) for model in (PRETRAINED_TRANSLATOR, PRETRAINED)]
-    long = [mean_bleu(by_length, model, 21, 10_000) for model in (PRETRAINED_TRANSLATOR, PRETRAINED)]
-    return (f"On sentences of up to 10 English words the shipped models score {short[0]:.1f} (no attention) and "
-            f"{short[1]:.1f} BLEU (attention); on sentences of 21 words or more, {long[0]:.1f} and {long[1]:.1f}: "
-            f"attention is {long[1] - long[0]:+.1f} BLEU on long sentences ({long_sentences} held-out sentences; the "
-            "mean over groups is weighted by their sentences).")
+
+    def row(model: str, words: tuple[int, int]) -> pd.Series:
+        return ranges[(ranges["model"] == model) & (ranges["min_words"] == words[0])
+                      & (ranges["max_words"] == words[1])].iloc[0]
+
+    plain_long, attention_long = row(PRETRAINED_TRANSLATOR, LONG_WORDS), row(PRETRAINED, LONG_WORDS)
+    plain_short, attention_short = row(PRETRAINED_TRANSLATOR, SHORT_WORDS), row(PRETRAINED, SHORT_WORDS)
+    if attention_long["low"] > plain_long["high"] or plain_long["low"] > attention_long["high"]:
+        apart = "the two intervals do not overlap"
+    else:
+        apart = "the two intervals overlap, so these sentences cannot tell the models apart"
+    same_long = plain_long["sentence_set"] == attention_long["sentence_set"]
+    long_sets = (_sentences_used(plain_long) if same_long
+                 else f"{_sentences_used(plain_long)} and {_sentences_used(attention_long)}")
+    seconds = [r["decoding_seconds"] for r in (plain_long, attention_long) if r["sentence_set"] == LONG_HELD_OUT]
+    decoding = (f" Decoding the long set took {' and '.join(f'{value:.1f} s' for value in seconds)} (batched greedy "
+                "decoding, once, by scripts/evaluate_shipped.py, not by this server); a run of this session is measured on the "
+                f"{HELD_OUT_PAIRS} held-out sentences only, so its press does not pay for it." if seconds else "")
+    return (
+        f"On {long_sets}, the shipped models score {_range_figure(plain_long)} BLEU without attention and "
+        f"{_range_figure(attention_long)} with it: attention is {attention_long['bleu'] - plain_long['bleu']:+.1f} "
+        f"BLEU on long sentences, and {apart}. On {_sentences_used(plain_short)}: "
+        f"{_range_figure(plain_short)} and {_range_figure(attention_short)}. Each figure is corpus BLEU pooled over "
+        "all the sentences of its length range (their n-gram matches summed, as sacreBLEU does), not a mean of the "
+        "chart's groups; the interval is the 2.5th to 97.5th percentile of that BLEU over 1,000 bootstrap resamples "
+        "of those sentences." + decoding
+    )
 
 
 # --- Section 4: recency against content ---------------------------------------------------------------

@@ -14,6 +14,7 @@ lib.data.bleu) holds no Streamlit; this module decides what is shared and cached
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -25,7 +26,7 @@ import streamlit as st
 from lib.app.shipped_evaluations import load_evaluation
 from lib.app.uploads import upload_box
 from lib.app.url_settings import URL
-from lib.data.bleu import bleu_by_source_length
+from lib.data.bleu import bleu_by_source_length, bleu_over_lengths
 from lib.data.corpus import (
     Corpus,
     SentencePairsError,
@@ -36,12 +37,13 @@ from lib.data.corpus import (
     split_pairs,
     tokenize,
 )
-from lib.data.grammar import generate_pairs, make_corpus
+from lib.data.grammar import LONG_HELD_OUT_SEED, generate_pairs, long_held_out_pairs, make_corpus
 from lib.engine.training import TrainingRun, page_runs, train_live, training_slot
 from lib.models.decoding import (
     beam_search,
     evaluate_translator,
     greedy_decode,
+    greedy_decode_batch,
     held_out_bleu_callback,
     PreparedSource,
     prepare_source,
@@ -877,7 +879,67 @@ def family_by_length(shipped: list[ShippedModel], page_keys: list[str], corpus_i
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "min_words", "bleu"])
 
 
-def mean_bleu(by_length: pd.DataFrame, model: str, low: int, high: int) -> float:
-    """BLEU of one model over the length groups inside [low, high], weighted by their sentences."""
-    rows = by_length[(by_length["model"] == model) & (by_length["min_words"] >= low) & (by_length["max_words"] <= high)]
-    return float(np.average(rows["bleu"], weights=rows["sentences"])) if len(rows) else float("nan")
+# BLEU over a range of English lengths, one definition everywhere (lib/data/bleu.py): corpus BLEU pooled
+# over every sentence of the range, with a 95 % percentile bootstrap interval (1,000 resamples, seed 0).
+SHORT_WORDS = (1, 10)
+LONG_WORDS = (21, 30)
+# The shipped models' long held-out set (lib/data/grammar.py, long_held_out_pairs), decoded once by
+# scripts/evaluate_shipped.py; an older evaluation.json has neither key.
+LONG_HELD_OUT = "long_held_out"
+LONG_HELD_OUT_EXAMPLES = "long_held_out_examples"
+LONG_HELD_OUT_COUNT = 200
+HELD_OUT_SET = "held_out"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def range_bleu(model: str, examples: pd.DataFrame, min_words: int, max_words: int) -> dict:
+    """Pooled BLEU of one model's outputs (columns English, Reference, Greedy output) over the sentences
+    of `min_words` to `max_words` English words, with its bootstrap interval; cached by the model's
+    label and its outputs, so the 1,000 resamples run once per model and range."""
+    return bleu_over_lengths(list(examples["English"]), list(examples["Greedy output"]), list(examples["Reference"]),
+                             min_words, max_words)
+
+
+def long_held_out_results(translator) -> dict:
+    """A shipped model's greedy outputs on the long held-out sentences, and the time decoding them takes
+    (median of 3 batched decodings after a first one): added to its evaluation.json by
+    scripts/evaluate_shipped.py, never measured during a session's press."""
+    import time
+
+    pairs = long_held_out_pairs(default_corpus(), LONG_HELD_OUT_COUNT, *LONG_WORDS)
+    evaluation = evaluate_translator(translator, pairs)
+    encoded = encode_pairs(pairs, translator.source_vocabulary, translator.target_vocabulary)
+    timings = []
+    for _ in range(4):
+        started = time.perf_counter()
+        greedy_decode_batch(translator, encoded.encoder_input, max_length=encoded.decoder_target.shape[1])
+        timings.append(time.perf_counter() - started)
+    digest = hashlib.sha256("\n".join(f"{english}\t{french}" for english, french in pairs).encode("utf-8")).hexdigest()
+    return {
+        LONG_HELD_OUT: {"sentences": len(pairs), "min_words": LONG_WORDS[0], "max_words": LONG_WORDS[1],
+                        "seed": LONG_HELD_OUT_SEED, "pairs_sha256": digest,
+                        "decoding_seconds": float(np.median(timings[1:]))},
+        LONG_HELD_OUT_EXAMPLES: pd.DataFrame({"English": evaluation.sources, "Reference": evaluation.references,
+                                              "Greedy output": evaluation.hypotheses}),
+    }
+
+
+def length_range_frame(shipped: list[ShippedModel]) -> pd.DataFrame:
+    """Each shipped model's pooled BLEU with its interval on short sentences (1-10 words, of the 500
+    held out) and on long ones (21-30 words: the long held-out set when its evaluation has it, else
+    those of the 500 held out). Columns: model, sentence_set (HELD_OUT_SET or LONG_HELD_OUT), min_words,
+    max_words, sentences, bleu, low, high, decoding_seconds (of the long set; nan otherwise)."""
+    rows = []
+    for model in shipped:
+        evaluation = model.evaluation()
+        long_examples = evaluation.get(LONG_HELD_OUT_EXAMPLES)
+        for (low, high) in (SHORT_WORDS, LONG_WORDS):
+            if (low, high) == LONG_WORDS and long_examples is not None and len(long_examples):
+                examples, sentence_set = pd.DataFrame(long_examples), LONG_HELD_OUT
+                seconds = float(evaluation.get(LONG_HELD_OUT, {}).get("decoding_seconds", float("nan")))
+            else:
+                examples, sentence_set, seconds = pd.DataFrame(evaluation["examples"]), HELD_OUT_SET, float("nan")
+            rows.append({"model": model.label, "sentence_set": sentence_set, "min_words": low, "max_words": high,
+                         **range_bleu(model.label, examples, low, high), "decoding_seconds": seconds})
+    return pd.DataFrame(rows, columns=["model", "sentence_set", "min_words", "max_words", "sentences", "bleu", "low",
+                                       "high", "decoding_seconds"])
