@@ -537,9 +537,11 @@ def attention_grid(frame: pd.DataFrame, *, cell: int = 11) -> alt.TopLevelMixin:
 
 
 def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diverging: bool = True,
-                   columns: list[str] | None = None, numbered: bool = True) -> alt.TopLevelMixin:
+                   columns: list[str] | None = None, numbered: bool = True,
+                   cell_width: int | None = None) -> alt.TopLevelMixin:
     """A small matrix (rows = words, numbered so that a repeated word stays two rows) as coloured
-    cells, for the Q, K, V walkthrough; −∞ (masked) cells are grey."""
+    cells, for the Q, K, V walkthrough; −∞ (masked) cells are grey. Cells are `cell` pixels high and
+    `cell_width` (default `cell`) wide; column labels that would overlap are thinned out."""
     import numpy as np
 
     values = np.asarray(matrix, dtype=float)
@@ -555,11 +557,11 @@ def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diver
              else alt.Scale(scheme="blues", domain=[0, max(limit, 1e-9)]))
     base = alt.Chart(frame).encode(
         x=alt.X("column:N", sort=columns, title=None, axis=alt.Axis(labels=len(columns) <= 40, labelAngle=-50,
-                                                                      labelOverlap=False)),
+                                                                      labelOverlap=(cell_width or cell) < 12)),
         y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelOverlap=len(rows) > 30)),
     )
     cells = base.mark_rect().encode(
         color=alt.condition("datum.masked", alt.value("#bbbbbb"), alt.Color("shown:Q", title=None, scale=scale)),
         tooltip=["row:N", "column:N", alt.Tooltip("value:Q", format=".3f")],
     )
-    return _style(cells.properties(width=alt.Step(cell), height=alt.Step(cell), title=title))
+    return _style(cells.properties(width=alt.Step(cell_width or cell), height=alt.Step(cell), title=title))
