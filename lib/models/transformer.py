@@ -777,8 +777,8 @@ def encoder_timings(
     traced call. Rows {"model": "<encoder>, <pass>", "length", "milliseconds"}, and the lengths left out.
 
     The lengths are measured from the shortest up; with `budget_seconds`, a length whose measure would
-    (at the growth seen so far, and at least four times the last length's cost) end past the budget is
-    left out, and so are all the longer ones.
+    end past the budget (counting the time so far, tracing included, and four times the last length's
+    calls, or more for a longer step) is left out, and so are all the longer ones.
     """
     import keras
     import tensorflow as tf
@@ -813,15 +813,15 @@ def encoder_timings(
             growth = max(4.0, (length / lengths[index - 1]) ** 2)
             if time.perf_counter() - started + growth * last_seconds > budget_seconds:
                 return rows, lengths[index:]
-        length_started = time.perf_counter()
         ids = generator.integers(4, vocabulary_size, size=(sentences, length)).astype(np.int32)
+        last_seconds = 0.0
         for label, function in functions:
-            function(ids)  # Traced once, not timed.
+            function(ids)  # Traced at the first length only (any length fits the signature); not timed.
             timings = []
             for _ in range(repeats):
                 begun = time.perf_counter()
                 np.asarray(function(ids))
                 timings.append(time.perf_counter() - begun)
             rows.append({"model": label, "length": length, "milliseconds": 1000 * float(np.median(timings))})
-        last_seconds = time.perf_counter() - length_started
+            last_seconds += (repeats + 1) * float(np.median(timings))  # A length's calls, the untimed one too.
     return rows, []
