@@ -158,7 +158,7 @@ else:
         show(st, grid, width="content")
     st.caption(f"In each small map a row is a query and a column a key. In the decoder's maps: {ROW_CAPTION[0].lower()}"
                f"{ROW_CAPTION[1:]}")
-    enlarge_column, map_column = st.columns([1, 3], gap="large")
+    enlarge_column, map_column = st.columns([2, 5], gap="large")
     kind = enlarge_column.selectbox("Enlarge", list(grids), key="grid_kind", bind=URL)
     layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()), key="grid_layer", bind=URL)
     head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()), key="grid_head", bind=URL)

@@ -65,6 +65,7 @@ def test_one_head_by_hand_matches_the_keras_layer_and_shows_the_mask():
     assert not app.exception
     masked = next(frame for frame in charts(app) if "masked" in frame.columns and frame["masked"].any())
     assert masked["masked"].sum() > 0
+    assert masked["shown"].notna().all()  # A masked cell is drawn (grey), not dropped from the chart.
     assert any("a triangle" in c.value for c in app.caption)
 
 
@@ -298,3 +299,21 @@ def test_a_shuffle_always_changes_the_sentence():
     assert changing_order([5], seed=0) is None and changing_order([6, 6, 6], seed=0) is None
     text = permutation_text(["cat"], {"order": None}, "sinusoidal")
     assert "too short to shuffle" in text
+
+
+def test_the_walkthrough_matrices_are_laid_out_to_fit_the_page():
+    from lib.page_glue.transformer_page import (
+        CONTENT_WIDTH,
+        charts_per_row,
+        labels_width,
+    )
+
+    example = ["the", "small", "cat", "does", "not", "see", "the", "green", "houses"]
+    words = [f"{i + 1} {word}" for i, word in enumerate(example)]
+    assert charts_per_row(160, words, 3) == 3  # Q, K and V (d_k = 32 in 160 pixels) side by side.
+    assert charts_per_row(14 * 9, words, 4) == 4
+    assert charts_per_row(14 * 12, words, 4) == 2  # Three would fit a row: two by two instead of 3 + 1.
+    assert charts_per_row(14 * 40, words, 4) == 1  # 40 words: one matrix a row.
+    for cells, count in ((160, 3), (14 * 9, 4), (14 * 12, 4), (14 * 20, 4)):
+        per_row = charts_per_row(cells, words, count)
+        assert per_row * (cells + labels_width(words)) <= CONTENT_WIDTH

@@ -550,7 +550,8 @@ def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diver
     frame = pd.DataFrame([{"row": rows[r], "column": columns[c], "value": values[r, c],
                            "masked": not np.isfinite(values[r, c])}
                           for r in range(values.shape[0]) for c in range(values.shape[1])])
-    frame["shown"] = frame["value"].where(~frame["masked"])
+    # Masked cells take the grey of the condition below; a null there would drop them from the chart.
+    frame["shown"] = frame["value"].where(~frame["masked"], 0.0)
     finite = np.abs(values[np.isfinite(values)])
     limit = float(finite.max()) if finite.size else 1.0
     scale = (alt.Scale(scheme="redblue", domain=[-limit, limit], reverse=True) if diverging
@@ -558,7 +559,8 @@ def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diver
     base = alt.Chart(frame).encode(
         x=alt.X("column:N", sort=columns, title=None, axis=alt.Axis(labels=len(columns) <= 40, labelAngle=-50,
                                                                       labelOverlap=(cell_width or cell) < 12)),
-        y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelOverlap=len(rows) > 30)),
+        # Streamlit's theme sets labelFlush, which pushes the first row's label onto the second's.
+        y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelOverlap=len(rows) > 30, labelFlush=False)),
     )
     cells = base.mark_rect().encode(
         color=alt.condition("datum.masked", alt.value("#bbbbbb"), alt.Color("shown:Q", title=None, scale=scale)),

@@ -9,6 +9,7 @@ from `lib.page_glue.attention_page`; this module adds only what is the Transform
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,20 +197,26 @@ def grid_specifications(translator: TransformerTranslator, source_ids: list[int]
         for title, frame in head_frames_of(translator, source_ids, english).items()})
 
 
-# The walkthrough's matrices: rows of 14 pixels, tall enough for a word's label; three matrices of d_k
-# columns side by side in about 160 pixels each (plus their labels), so that Q, K and V fit the page at
-# 1,280 pixels wide.
-WALK_ROW_HEIGHT = 14
+# The walkthrough's matrices: rows of 16 pixels, so that each row's word (12-pixel labels) stands clear
+# of the next; the scores' columns 14 pixels wide; three matrices of d_k columns side by side in about
+# 160 pixels each (plus their labels), so that Q, K and V fit the page at 1,280 pixels wide.
+WALK_ROW_HEIGHT = 16
+WALK_COLUMN_WIDTH = 14
 WALK_MATRIX_WIDTH = 160
-# The page's content width at 1,280 pixels (Streamlit's sidebar open), and what a matrix's row labels,
-# padding and the gap between columns take besides its cells.
-CONTENT_WIDTH = 730
-LABELS_WIDTH = 100
+# The page's content width at 1,280 pixels (Streamlit's sidebar open: about 815 pixels), a little less.
+CONTENT_WIDTH = 800
 
 
-def charts_per_row(cells_width: int, most: int = 4) -> int:
-    """How many matrices of `cells_width` pixels of cells fit side by side in the page's content width."""
-    return max(1, min(most, CONTENT_WIDTH // (cells_width + LABELS_WIDTH)))
+def labels_width(labels: list[str]) -> int:
+    """About what a matrix's row labels (12-pixel font), their padding and the gap between columns take."""
+    return 20 + 6 * max((len(label) for label in labels), default=0)
+
+
+def charts_per_row(cells_width: int, labels: list[str], count: int) -> int:
+    """How many of `count` matrices of `cells_width` pixels of cells to draw side by side: as many as fit
+    the page's content width, spread evenly over the rows they need (four that fit three a row: two by two)."""
+    fit = max(1, min(count, CONTENT_WIDTH // (cells_width + labels_width(labels))))
+    return math.ceil(count / math.ceil(count / fit))
 
 
 def walkthrough(translator: TransformerTranslator, source_ids: list[int], layer_name: str, head: int) -> dict:
@@ -223,6 +230,7 @@ def walkthrough(translator: TransformerTranslator, source_ids: list[int], layer_
         keys = read if not encoder and "self" in layer_name else walk["key_words"]
         key_dim = walk["key_dim"]
         key_labels = [f"{i + 1} {word}" for i, word in enumerate(keys)]
+        row_labels = [f"{i + 1} {word}" for i, word in enumerate([*queries, *keys])]
         # Rows tall enough for their word; d_k columns as narrow as it takes for three matrices side by side.
         narrow = max(1, min(9, WALK_MATRIX_WIDTH // key_dim))
         charts = {name: specification(matrix_heatmap(walk[name], queries if name == "Q" else keys,
@@ -233,12 +241,13 @@ def walkthrough(translator: TransformerTranslator, source_ids: list[int], layer_
                                        ("masked_scores", "masked (grey: −∞)", True),
                                        ("weights", "softmax, row by row", False)):
             charts[name] = specification(matrix_heatmap(walk[name], queries, title=title, cell=WALK_ROW_HEIGHT,
-                                                        diverging=diverging, columns=key_labels))
+                                                        cell_width=WALK_COLUMN_WIDTH, diverging=diverging,
+                                                        columns=key_labels))
         charts["output"] = specification(matrix_heatmap(walk["output"], queries, cell=WALK_ROW_HEIGHT, cell_width=narrow,
                                                         title=f"output = weights · V ({len(queries)} × {key_dim})"))
         return {**walk, "query_words": queries, "key_words": keys, "charts": charts,
-                "matrices_per_row": charts_per_row(narrow * key_dim),
-                "scores_per_row": charts_per_row(WALK_ROW_HEIGHT * len(keys)),
+                "matrices_per_row": charts_per_row(narrow * key_dim, row_labels, 3),
+                "scores_per_row": charts_per_row(WALK_COLUMN_WIDTH * len(keys), row_labels, 4),
                 "largest_difference": float(np.abs(walk["weights"] - walk["keras_weights"]).max())}
 
     return remembered(translator, "walkthroughs", (tuple(source_ids), layer_name, head), compute)
@@ -252,7 +261,7 @@ def _position_charts(encoding: np.ndarray, title: str) -> tuple[dict, dict]:
     """A position table as a heatmap (position × its first dimensions) and a few of its columns as curves."""
     positions = min(POSITIONS_SHOWN, len(encoding))
     heatmap = matrix_heatmap(encoding[:positions, :DIMENSIONS_SHOWN], [f"position {p}" for p in range(positions)],
-                             title=title, cell=7, numbered=False)
+                             title=title, cell=7, cell_width=5, numbered=False)  # 64 columns in 320 pixels.
     dimensions = [d for d in (0, 1, 10, 11, 40, 41) if d < encoding.shape[1]]
     curves = pd.DataFrame([{"position": p, "value": float(encoding[p, d]), "dimension": f"dimension {d}"}
                            for d in dimensions for p in range(positions)])
@@ -572,8 +581,10 @@ def cost_reading(costs: pd.DataFrame, left_out: list[int] = (), model_size: int 
             f"(d = {model_size}); before that the projections and the feed-forward network, whose work grows "
             "only with the length, do most of it. ")
     if len(early) >= 2:
+        exponent = growth_exponent(early)
         text += (f"From {early['length'].min():,} to {early['length'].max():,} words the Transformer's time grows as "
-                 f"length^{growth_exponent(early):.2f}. ")
+                 f"length^{exponent:.2f}" + (": slower than the length, as the fixed cost of each call still weighs "
+                                              "on so short an input. " if exponent < 0.9 else ". "))
     if len(dominated) >= 2:
         exponent = growth_exponent(dominated)
         lo, hi = dominated["length"].min(), dominated["length"].max()
