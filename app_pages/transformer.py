@@ -260,7 +260,7 @@ if replayable:
     keys_words, queries_words = head_view(corpus, run_layer, run_head)[2:4]
     x_title, y_title = map_titles(run_layer.replace("_", " "))
     show(st, attention_heatmap(attention_frame(np.asarray(taken["value"], dtype=np.float32), keys_words, queries_words),
-                                      title=f"{replay_run.display_label}: {run_layer.replace('_', ' ')}, head {run_head + 1}, "
+                                      title=f"{run_layer.replace('_', ' ')}, head {run_head + 1}, "
                                             f"epoch {taken['epoch']:.2f}", x_title=x_title, y_title=y_title), width="content")
     if run_layer.startswith("decoder"):
         st.caption(ROW_CAPTION)

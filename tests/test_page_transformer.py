@@ -251,6 +251,9 @@ def test_the_causal_mask_reading_follows_the_measured_figures():
     reading = mask_reading([masked, peeking])
     assert "overstates what the model does on its own by 59.0 points" in reading
     assert "could read the very word it had to predict" in reading and "loses 68.0 BLEU" in reading
+    assert "Neither run translates yet" not in reading
+    untrained = mask_reading([fabricated_run(True, 0.21, 0.04, 0.4, 3.5), fabricated_run(False, 0.27, 0.04, 0.3, 3.4)])
+    assert "Neither run translates yet (BLEU under 10)" in untrained
     # A small gap is read as small, not as decoding falling apart.
     close = fabricated_run(False, 0.96, 0.93, 78.5, 0.18)
     reading = mask_reading([masked, close])

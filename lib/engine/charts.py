@@ -470,8 +470,9 @@ def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26,
     french = list(frame.sort_values("french_position")["french"].drop_duplicates())
     base = alt.Chart(frame).encode(
         x=alt.X("english:N", sort=english, title=x_title,
-                axis=alt.Axis(labelAngle=-50, orient="top", labelLimit=120, labelOverlap=False)),
-        y=alt.Y("french:N", sort=french, title=y_title, axis=alt.Axis(labelLimit=120, labelOverlap=False)),
+                axis=alt.Axis(labelAngle=-50, orient="top", labelLimit=120, labelOverlap=False, labelFlush=False)),
+        y=alt.Y("french:N", sort=french, title=y_title,
+                axis=alt.Axis(labelLimit=120, labelOverlap=False, labelFlush=False)),  # See matrix_heatmap.
     )
     cells = base.mark_rect().encode(
         color=alt.Color("weight:Q", title="α", scale=alt.Scale(domain=[0, 1], scheme="blues")),

@@ -436,6 +436,8 @@ VIEW_SETTINGS = ("watched_layer", "watched_head")
 # Gaps smaller than these (BLEU points, token-accuracy points in %) are read as "about the same".
 BLEU_GAP = 5.0
 ACCURACY_GAP = 5.0
+# Below this BLEU a run has not learned to translate, and the reading says so.
+UNTRAINED_BLEU = 10.0
 
 
 def _masked(run: TrainingRun) -> bool:
@@ -519,6 +521,9 @@ def mask_reading(runs: list[TrainingRun]) -> str:
     else:
         text += (f"Their BLEU is within {BLEU_GAP:.0f} points ({bleu_change:+.1f} without the mask): on these "
                  "sentences the mask made little difference to the translations.")
+    if max(a.results["bleu"], b.results["bleu"]) < UNTRAINED_BLEU:
+        text += (f" Neither run translates yet (BLEU under {UNTRAINED_BLEU:.0f}): train both longer for a "
+                 "comparison that says more.")
     return text
 
 
