@@ -314,7 +314,7 @@ def test_the_walkthrough_matrices_are_laid_out_to_fit_the_page():
     example = ["the", "small", "cat", "does", "not", "see", "the", "green", "houses"]
     words = [f"{i + 1} {word}" for i, word in enumerate(example)]
     assert charts_per_row(160, words, 3) == 3  # Q, K and V (d_k = 32 in 160 pixels) side by side.
-    assert charts_per_row(14 * 9, words, 4) == 4
+    assert charts_per_row(14 * 9, words, 4) == 2  # Four of 9 words would not fit a row: two by two.
     assert charts_per_row(14 * 12, words, 4) == 2  # Three would fit a row: two by two instead of 3 + 1.
     assert charts_per_row(14 * 40, words, 4) == 1  # 40 words: one matrix a row.
     for cells, count in ((160, 3), (14 * 9, 4), (14 * 12, 4), (14 * 20, 4)):

@@ -209,7 +209,7 @@ CONTENT_WIDTH = 800
 
 def labels_width(labels: list[str]) -> int:
     """About what a matrix's row labels (12-pixel font), their padding and the gap between columns take."""
-    return 20 + 6 * max((len(label) for label in labels), default=0)
+    return 24 + 7 * max((len(label) for label in labels), default=0)
 
 
 def charts_per_row(cells_width: int, labels: list[str], count: int) -> int:
