@@ -50,7 +50,9 @@ def test_transformer_translates_silences_a_head_trains_and_stops(browser, app_ur
     expect(page.get_by_text("Replay the live map")).to_be_visible()
     # The comparison is far down the page, inside Streamlit's scrolling main area.
     # The data grid writes its cells into the page only once it is on screen.
-    comparison = page.get_by_test_id("stDataFrame").last
+    # The three translators' table is the one under section 5's heading (the FLOP count's table comes after it).
+    page.get_by_role("heading", name="5 · No recurrence").scroll_into_view_if_needed()
+    comparison = page.get_by_test_id("stDataFrame").filter(has_text="Seconds per epoch")
     comparison.scroll_into_view_if_needed()
     expect(comparison).to_contain_text("Seconds per epoch", timeout=15_000)
     expect(comparison).to_contain_text("(stopped)")
