@@ -16,9 +16,13 @@ from lib.models.transformer import POSITION_NAMES, POSITIONS, attention_layer_na
 from lib.page_glue.attention_page import attention_frame
 from lib.page_glue.transformer_page import (
     COMPARED_PAGES,
+    COST_HEADS,
+    COST_LAYERS,
+    COST_MODEL_SIZE,
     KNOCKOUT_SENTENCES,
     PAGE_KEY,
     PRETRAINED,
+    ROW_CAPTION,
     SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
     SHIPPED,
@@ -26,6 +30,7 @@ from lib.page_glue.transformer_page import (
     TransformerSettings,
     cost_reading,
     encoder_costs,
+    flop_breakdown,
     grid_specifications,
     head_frames_of,
     head_view,
@@ -35,7 +40,8 @@ from lib.page_glue.transformer_page import (
     mask_view,
     parameter_table,
     permutation_check,
-    position_specifications,
+    permutation_text,
+    position_view,
     pretrained_transformer,
     silenced_bleu,
     silenced_translator,
@@ -73,10 +79,17 @@ translator = choose_model(PAGE_KEY, corpus_id, corpus, PRETRAINED, pretrained_tr
                           "The shipped Transformer, or one you trained in section 4.")
 is_shipped = translator is pretrained_transformer()
 sentence = choose_sentence(corpus, translator.source_vocabulary)
-if sentence is None:
-    st.stop()
-text, prepared = sentence
-english = prepared.words
+# Without a sentence only what reads one waits for it; every other section stays.
+prepared = sentence[1] if sentence is not None else None
+english = prepared.words if prepared is not None else []
+WAITING = "Type an English sentence above to see this part."
+
+
+def in_rows(specifications: list[dict], per_row: int) -> None:
+    """Charts drawn at their own size, `per_row` side by side."""
+    for start in range(0, len(specifications), per_row):
+        for column, chart in zip(st.columns(per_row), specifications[start : start + per_row]):
+            show(column, chart, width="content")
 
 # --- 1. Query, key, value ------------------------------------------------------------------------------
 st.header("1 · Query, key, value: a soft dictionary")
@@ -100,7 +113,8 @@ memory_column.dataframe(pd.DataFrame({"item": memory["item"], "score q·k × sca
                         hide_index=True, column_config={"α": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)})
 query_column.metric("Returned value: Σ α · value", f"{returned[0]:,.1f} kg")
 best = memory["item"].iloc[int(np.argmax(scores))]
-query_column.caption(f"The closest key is **{best}**'s. At scale {sharpness:g} the memory returns "
+query_column.caption(f"The key with the largest dot product q·k (not the nearest one: a longer key in the same "
+                     f"direction scores more) is **{best}**'s. At scale {sharpness:g} the memory returns "
                      + ("almost exactly its value: a hard lookup." if weights.max() > 0.99 else "a blend of the values."))
 
 st.subheader("The real thing: one head of the trained model")
@@ -109,40 +123,53 @@ layer_column, head_column = st.columns(2)
 layer_name = layer_column.selectbox("Attention layer", layer_names, format_func=lambda name: name.replace("_", " "),
                                       key="walk_layer", bind=URL)
 head = head_column.slider("Head", 1, translator.settings["heads"], 1, key="walk_head", bind=URL) - 1
-walk = walkthrough(translator, prepared.ids, layer_name, head)
-queries_words, keys_words = walk["query_words"], walk["key_words"]
-st.markdown(f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1]}). This head projects it to "
-            f"d_k = {walk['key_dim']}: Q = X·W_Q, K = X·W_K, V = X·W_V"
-            + (" (K and V from the encoder's output)." if "cross" in layer_name else " (self-attention: all three from X)."))
-for column, name in zip(st.columns(3), ("Q", "K", "V")):
-    show(column, walk["charts"][name], width="content")
-for column, name in zip(st.columns(5), ("scores", "scaled_scores", "masked_scores", "weights", "output")):
-    show(column, walk["charts"][name], width="content")
-st.caption("Then W_O mixes the heads' outputs into the layer's output. The weights "
-           f"computed here by hand match the Keras layer's own to {walk['largest_difference']:.1e}."
-           + (" The decoder's self-attention mask is a triangle: a French word sees only the words before it."
-              if layer_name.startswith("decoder") and "self" in layer_name else ""))
+if prepared is None:
+    st.caption(WAITING)
+else:
+    walk = walkthrough(translator, prepared.ids, layer_name, head)
+    queries_words, keys_words = walk["query_words"], walk["key_words"]
+    st.markdown(f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1]}). This head projects it to "
+                f"d_k = {walk['key_dim']}: Q = X·W_Q, K = X·W_K, V = X·W_V"
+                + (" (K and V from the encoder's output)." if "cross" in layer_name
+                   else " (self-attention: all three from X)."))
+    in_rows([walk["charts"][name] for name in ("Q", "K", "V")], walk["matrices_per_row"])
+    in_rows([walk["charts"][name] for name in ("scores", "scaled_scores", "masked_scores", "weights")],
+            walk["scores_per_row"])
+    in_rows([walk["charts"]["output"]], 1)
+    st.caption("Then W_O mixes the heads' outputs into the layer's output. The weights "
+               f"computed here by hand match the Keras layer's own to {walk['largest_difference']:.1e}."
+               + (" The decoder's self-attention mask is a triangle: a French word sees only the words before it."
+                  if layer_name.startswith("decoder") and "self" in layer_name else "")
+               + (f" {ROW_CAPTION}" if layer_name.startswith("decoder") else ""))
 
 # --- 2. Heads and layers -------------------------------------------------------------------------------
 st.header("2 · Heads and layers: what each one looks at")
-trace, beam = translate(translator, prepared.ids, beam_width=4)
-greedy_column, beam_column = st.columns(2, gap="large")
-for column, title, output in ((greedy_column, "Greedy decoding", trace.text), (beam_column, "Beam search, width 4", beam.text)):
-    with column.container(border=True):
-        st.caption(title)
-        st.markdown(f"#### {output or '(nothing: </s> first)'}")
-grids = head_frames_of(translator, prepared.ids, english)
-for title, grid in grid_specifications(translator, prepared.ids, english).items():
-    st.markdown(f"**{title}** (rows: layers; columns: heads; hover for the words)")
-    show(st, grid, width="content")
-enlarge_column, map_column = st.columns([1, 3], gap="large")
-kind = enlarge_column.selectbox("Enlarge", list(grids), key="grid_kind", bind=URL)
-layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()), key="grid_layer", bind=URL)
-head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()), key="grid_head", bind=URL)
-chosen = grids[kind][(grids[kind]["layer"] == layer_label) & (grids[kind]["head"] == head_label)]
-x_title, y_title = map_titles(kind)
-show(map_column, attention_heatmap(chosen, title=f"{kind}, {layer_label}, {head_label}", x_title=x_title,
-                                          y_title=y_title), width="content")
+if prepared is None:
+    st.caption(WAITING)
+else:
+    trace, beam = translate(translator, prepared.ids, beam_width=4)
+    greedy_column, beam_column = st.columns(2, gap="large")
+    for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
+                                  (beam_column, "Beam search, width 4", beam.text)):
+        with column.container(border=True):
+            st.caption(title)
+            st.markdown(f"#### {output or '(nothing: </s> first)'}")
+    grids = head_frames_of(translator, prepared.ids, english)
+    for title, grid in grid_specifications(translator, prepared.ids, english).items():
+        st.markdown(f"**{title}** (rows: layers; columns: heads; hover for the words)")
+        show(st, grid, width="content")
+    st.caption(f"In each small map a row is a query and a column a key. In the decoder's maps: {ROW_CAPTION[0].lower()}"
+               f"{ROW_CAPTION[1:]}")
+    enlarge_column, map_column = st.columns([2, 5], gap="large")
+    kind = enlarge_column.selectbox("Enlarge", list(grids), key="grid_kind", bind=URL)
+    layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()), key="grid_layer", bind=URL)
+    head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()), key="grid_head", bind=URL)
+    chosen = grids[kind][(grids[kind]["layer"] == layer_label) & (grids[kind]["head"] == head_label)]
+    x_title, y_title = map_titles(kind)
+    show(map_column, attention_heatmap(chosen, title=f"{kind}, {layer_label}, {head_label}", x_title=x_title,
+                                       y_title=y_title), width="content")
+    if kind.startswith("decoder"):
+        map_column.caption(ROW_CAPTION)
 
 st.subheader("Silence heads")
 head_options = [f"{name.replace('_attention', '').replace('_', ' ')} · head {h + 1}"
@@ -156,24 +183,27 @@ knocked = silenced_translator(translator, silenced, is_shipped)
 before_column, after_column = st.columns(2, gap="large")
 bleu_all = silenced_bleu(translator, (), is_shipped, corpus)
 bleu_now = silenced_bleu(translator, silenced, is_shipped, corpus)
-knocked_text = translate(knocked, prepared.ids, beam_width=1)[0].text if silenced else trace.text
 before_column.metric(f"BLEU, every head (first {KNOCKOUT_SENTENCES} held-out)", f"{bleu_all:.1f}")
 after_column.metric(f"BLEU, {len(silenced)} head(s) silenced", f"{bleu_now:.1f}", f"{bleu_now - bleu_all:+.1f}")
-st.markdown(f"Greedy translation with those heads silenced: **{knocked_text or '(nothing)'}**")
+if prepared is not None:
+    knocked_text = translate(knocked if silenced else translator, prepared.ids, beam_width=1)[0].text
+    st.markdown(f"Greedy translation with those heads silenced: **{knocked_text or '(nothing)'}**")
 st.caption("A silenced head's rows of the output projection W_O are zeroed in a copy of the model; the model every "
            "participant uses is never changed.")
 
 # --- 3. Positions ----------------------------------------------------------------------------------------
 st.header("3 · Positions: why a model with no recurrence needs them")
-position_column, curve_column = st.columns(2, gap="large")
-heatmap, curves = position_specifications(translator.settings["model_size"])
-show(position_column, heatmap, width="content")
-show(curve_column, curves, width="stretch")
-permutation = permutation_check(translator, prepared.ids)
-st.markdown(f"Shuffled: *{' '.join(english[i] for i in permutation['order'])}*. The same encoder, weights and all, "
-            f"**without** its position encoding returns the same vectors, permuted: largest difference "
-            f"{permutation['without']:.1e}. **With** positions, the shuffled words get other vectors: largest "
-            f"difference {permutation['with']:.2f}.")
+positions_shown = position_view(translator)
+st.markdown(positions_shown["text"])
+if positions_shown["charts"] is not None:
+    heatmap, curves = positions_shown["charts"]
+    position_column, curve_column = st.columns([3, 2], gap="medium")
+    show(position_column, heatmap, width="content")
+    show(curve_column, curves, width="stretch")
+if prepared is None:
+    st.caption(WAITING)
+else:
+    st.markdown(permutation_text(english, permutation_check(translator, prepared.ids), positions_shown["kind"]))
 
 # --- 4. Train ---------------------------------------------------------------------------------------------
 st.header("4 · Train from scratch: settings, positions and the causal mask")
@@ -208,7 +238,8 @@ watched = view_column.selectbox("Live map of", watchable, index=watchable.index(
 watched_head = view_head_column.slider("Its head", 1, heads, 1, key="live_head", bind=URL) - 1
 settings = replace(settings, watched_layer=watched, watched_head=watched_head, seed=seed_control(seed_column))
 held_english, held_french, _, _, snapshot, draw_snapshot = head_view(corpus, watched, watched_head)
-st.markdown(f"The live map follows one held-out pair: *{held_english}* → *{held_french}*.")
+st.markdown(f"The live map follows one held-out pair: *{held_english}* → *{held_french}*."
+            + (f" {ROW_CAPTION}" if watched.startswith("decoder") else ""))
 trained_now = live_training(
     PAGE_KEY, ["loss", "token_accuracy", "bleu"],
     lambda area: train_from_scratch(PAGE_KEY, corpus_id, corpus, settings, area, snapshot=snapshot,
@@ -231,19 +262,23 @@ if replayable:
     keys_words, queries_words = head_view(corpus, run_layer, run_head)[2:4]
     x_title, y_title = map_titles(run_layer.replace("_", " "))
     show(st, attention_heatmap(attention_frame(np.asarray(taken["value"], dtype=np.float32), keys_words, queries_words),
-                                      title=f"{replay_run.display_label}: {run_layer.replace('_', ' ')}, head {run_head + 1}, "
+                                      title=f"{run_layer.replace('_', ' ')}, head {run_head + 1}, "
                                             f"epoch {taken['epoch']:.2f}", x_title=x_title, y_title=y_title), width="content")
+    if run_layer.startswith("decoder"):
+        st.caption(ROW_CAPTION)
 reading = mask_reading(runs)
 if reading:
     st.markdown(reading)
-pair = mask_pair(runs)
+pair = mask_pair(runs, with_models=True)
 if pair is not None:
+    x_title, y_title = map_titles("decoder self-attention")
     for column, run in zip(st.columns(2, gap="large"), pair):
         frame, translation = mask_view(run, corpus)
-        show(column, attention_heatmap(frame, title=("with" if run.results["causal_mask"] else "WITHOUT") +
+        show(column, attention_heatmap(frame, title=("with" if run.settings["causal_mask"] else "WITHOUT") +
                                        " the causal mask: decoder layer 1 self-attention, head 1", cell=20,
-                                       x_title="French so far (keys)", y_title="French (queries)"), width="content")
+                                       x_title=x_title, y_title=y_title), width="content")
         column.markdown(f"Its greedy translation of the pair's English: **{translation or '(nothing)'}**")
+    st.caption(ROW_CAPTION)
 if not reading:
     st.caption("Train once with the causal mask and once without it (same other settings) to see why it exists.")
 
@@ -259,15 +294,24 @@ if not table.empty:
                "Translator, Attention and Transformer pages.")
 choice.say_what_bleu_means()
 st.subheader("Cost against length, measured on this machine")
-st.markdown("Self-attention compares every word with every word, so its work grows with the square of the length, "
-            "but all positions are computed at once; a recurrent encoder does work in proportion to the length, one "
-            "step after another.")
-if st.button("Measure (about 30 s)", icon=":material/timer:"):
+st.markdown("Self-attention compares every word with every word: its scores and their weighted sum grow with the "
+            "square of the length, but all positions are computed at once. Each layer also projects every word to "
+            "its query, key, value and output, and passes it through the feed-forward network: work that grows "
+            "only with the length, and that dominates until the sentence is several times as long as d is wide. "
+            "A recurrent encoder does work in proportion to the length, one step after another.")
+breakdown = flop_breakdown()
+st.dataframe(breakdown, hide_index=True, width="stretch", column_config={
+    "Attention's share": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+    **{name: st.column_config.NumberColumn(format="%.1f") for name in breakdown.columns if name.endswith("(M)")}})
+st.caption(f"Millions of operations for one sentence through a {COST_LAYERS}-layer encoder of d = {COST_MODEL_SIZE}, "
+           f"d_ff = {2 * COST_MODEL_SIZE}, {COST_HEADS} heads, counted from the matrix sizes "
+           "(`lib.models.transformer.encoder_flops`).")
+if st.button("Measure (about 20 s)", icon=":material/timer:"):
     st.session_state["encoder_costs"] = encoder_costs()
 if "encoder_costs" in st.session_state:
-    costs = st.session_state["encoder_costs"]
-    show(st, line_chart(costs, "length", "milliseconds", "model", x_title="Sentence length (tokens, 8 sentences)",
-                               y_title="Milliseconds", log_x=True, log_y=True), width="stretch")
-    st.markdown(cost_reading(costs))
+    costs, left_out = st.session_state["encoder_costs"]
+    show(st, line_chart(costs, "length", "milliseconds", "model", x_title="Sentence length (tokens, one sentence)",
+                        y_title="Milliseconds", log_x=True, log_y=True), width="stretch")
+    st.markdown(cost_reading(costs, left_out))
 
 link.finish()

@@ -5,6 +5,7 @@ stopped mid-run and kept; a screenshot is kept to look at."""
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 import pytest
 from playwright.sync_api import expect
@@ -49,11 +50,44 @@ def test_transformer_translates_silences_a_head_trains_and_stops(browser, app_ur
     expect(page.get_by_text("Replay the live map")).to_be_visible()
     # The comparison is far down the page, inside Streamlit's scrolling main area.
     # The data grid writes its cells into the page only once it is on screen.
-    comparison = page.get_by_test_id("stDataFrame").last
+    # The three translators' table is the one under section 5's heading (the FLOP count's table comes after it).
+    page.get_by_role("heading", name="5 · No recurrence").scroll_into_view_if_needed()
+    comparison = page.get_by_test_id("stDataFrame").filter(has_text="Seconds per epoch")
     comparison.scroll_into_view_if_needed()
     expect(comparison).to_contain_text("Seconds per epoch", timeout=15_000)
     expect(comparison).to_contain_text("(stopped)")
     page.wait_for_timeout(1500)  # Let the charts finish drawing before the picture.
     page.screenshot(path=str(ARTIFACTS / "transformer-trained.png"), full_page=True)
     assert_no_exception(page)
+    context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 1400])
+def test_one_heads_matrices_fit_the_page_and_their_words_can_be_read(browser, app_url: str, width: int):
+    context = browser.new_context(viewport={"width": width, "height": 2400})
+    page = context.new_page()
+    page.goto(f"{app_url}/transformer")
+    wait_until_idle(page, timeout_ms=180_000)
+    assert_no_exception(page)
+    # The walkthrough's eight matrices (Q, K, V, four steps of the scores, the output) are the page's first charts.
+    charts = page.get_by_test_id("stVegaLiteChart").locator("svg.marks")
+    expect(charts.nth(7)).to_be_visible(timeout=60_000)
+    boxes = page.evaluate("""() => {
+        const main = document.querySelector('[data-testid=stMainBlockContainer]');
+        const style = getComputedStyle(main), box = main.getBoundingClientRect();
+        const charts = [...document.querySelectorAll('[data-testid=stVegaLiteChart] svg.marks')].slice(0, 8);
+        const labels = [...charts[0].querySelectorAll('text')].filter(t => /^\\d+ /.test(t.textContent))
+            .map(t => { const r = t.getBoundingClientRect(); return [r.top, r.bottom]; });
+        return {left: box.left + parseFloat(style.paddingLeft), right: box.right - parseFloat(style.paddingRight),
+                charts: charts.map(c => { const r = c.getBoundingClientRect(); return [r.left, r.right, r.top]; }),
+                labels};
+    }""")
+    for left, right, _ in boxes["charts"]:
+        assert boxes["left"] - 1 <= left and right <= boxes["right"] + 1, (boxes["left"], boxes["right"], left, right)
+    for (_, right, top), (left, _, next_top) in zip(boxes["charts"], boxes["charts"][1:]):
+        assert next_top != top or left >= right  # Side by side, none runs over its neighbour.
+    # Q's rows: one label per word of the example sentence, none running into the next.
+    labels = sorted(boxes["labels"])
+    assert len(labels) == 9
+    assert all(bottom <= next_top + 0.5 for (_, bottom), (next_top, _) in pairwise(labels)), labels
     context.close()

@@ -128,8 +128,21 @@ def test_walkthrough_of_a_decoder_layer_reads_the_models_own_translation(transla
     scores = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]])
     allowed = np.array([[True, False, True], [False, False, False]])  # The second row fully masked.
     by_keras = np.asarray(keras.layers.Softmax()(scores.astype("float32"), mask=allowed))
-    np.testing.assert_allclose(transformer._softmax_rows(np.where(allowed, scores, -np.inf)), by_keras, atol=1e-6)
+    np.testing.assert_allclose(transformer.softmax_rows(np.where(allowed, scores, -np.inf)), by_keras, atol=1e-6)
     assert (by_keras[1] == 0).all()  # As Keras: a fully masked row is all 0 (not uniform), and no NaN.
+
+
+def test_a_fully_masked_row_attends_to_nothing_as_in_keras(translator):
+    # An English sentence of <pad> only: every cross-attention row has all its keys masked. Keras 3.15
+    # then gives weights of zero (not a uniform row), and the walkthrough's softmax does the same.
+    walk = transformer.head_walkthrough(translator, [PAD_ID, PAD_ID, PAD_ID], "decoder_1_cross_attention", head=0,
+                                        target_in=[START_ID, 7])
+    assert not walk["mask"].any()
+    np.testing.assert_array_equal(walk["keras_weights"], 0.0)
+    np.testing.assert_array_equal(walk["weights"], 0.0)
+    assert np.all(np.isfinite(walk["output"]))
+    partly = np.array([[0.0, -np.inf, 1.0], [-np.inf, -np.inf, -np.inf]])
+    np.testing.assert_allclose(transformer.softmax_rows(partly), [[1 / (1 + np.e), 0, np.e / (1 + np.e)], [0, 0, 0]])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -293,3 +306,28 @@ def test_save_and_load_in_safe_mode(translator, uneven_batch, tmp_path):
 
     model = keras.saving.load_model(tmp_path / transformer.MODEL_FILE, compile=False, safe_mode=True)
     assert model.get_layer("french_self_attention_mask").causal
+
+
+# --------------------------------------------------------------------------------------------------
+# Cost against length
+# --------------------------------------------------------------------------------------------------
+
+
+def test_encoder_flops_by_hand():
+    # L = 10, d = 4, d_ff = 8, 2 heads, 1 layer: projections 4·2·10·4·4 = 1,280; feed-forward 2·2·10·4·8 =
+    # 1,280; attention 2·2·10·10·4 + 5·2·10·10 = 1,600 + 1,000 = 2,600.
+    flops = transformer.encoder_flops(10, 4, 8, 2, layers=1)
+    assert (flops["projections"], flops["feed-forward"], flops["attention"]) == (1280, 1280, 2600)
+    assert flops["attention share"] == pytest.approx(2600 / 5160)
+    assert transformer.encoder_flops(10, 4, 8, 2, layers=3)["attention"] == 3 * 2600
+    shares = [transformer.encoder_flops(length, 128, 256, 4)["attention share"] for length in (16, 128, 512, 2048)]
+    assert shares == sorted(shares) and shares[0] < 0.05 and shares[-1] > 0.75
+
+
+def test_the_encoder_alone_has_the_settings_it_is_given():
+    encoder = transformer.transformer_encoder(50, model_size=16, heads=2, layers=1, feed_forward_size=24,
+                                              positions="none")
+    output = np.asarray(encoder(np.asarray([[5, 9, 14]], dtype=np.int32)))
+    assert output.shape == (1, 3, 16)
+    assert {layer.name for layer in encoder.layers} >= {"encoder_1_self_attention", "encoder_output_norm"}
+    assert "encoder_2_self_attention" not in {layer.name for layer in encoder.layers}

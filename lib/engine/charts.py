@@ -470,8 +470,9 @@ def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26,
     french = list(frame.sort_values("french_position")["french"].drop_duplicates())
     base = alt.Chart(frame).encode(
         x=alt.X("english:N", sort=english, title=x_title,
-                axis=alt.Axis(labelAngle=-50, orient="top", labelLimit=120, labelOverlap=False)),
-        y=alt.Y("french:N", sort=french, title=y_title, axis=alt.Axis(labelLimit=120, labelOverlap=False)),
+                axis=alt.Axis(labelAngle=-50, orient="top", labelLimit=120, labelOverlap=False, labelFlush=False)),
+        y=alt.Y("french:N", sort=french, title=y_title,
+                axis=alt.Axis(labelLimit=120, labelOverlap=False, labelFlush=False)),  # See matrix_heatmap.
     )
     cells = base.mark_rect().encode(
         color=alt.Color("weight:Q", title="α", scale=alt.Scale(domain=[0, 1], scheme="blues")),
@@ -537,9 +538,11 @@ def attention_grid(frame: pd.DataFrame, *, cell: int = 11) -> alt.TopLevelMixin:
 
 
 def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diverging: bool = True,
-                   columns: list[str] | None = None, numbered: bool = True) -> alt.TopLevelMixin:
+                   columns: list[str] | None = None, numbered: bool = True,
+                   cell_width: int | None = None) -> alt.TopLevelMixin:
     """A small matrix (rows = words, numbered so that a repeated word stays two rows) as coloured
-    cells, for the Q, K, V walkthrough; −∞ (masked) cells are grey."""
+    cells, for the Q, K, V walkthrough; −∞ (masked) cells are grey. Cells are `cell` pixels high and
+    `cell_width` (default `cell`) wide; column labels that would overlap are thinned out."""
     import numpy as np
 
     values = np.asarray(matrix, dtype=float)
@@ -548,18 +551,20 @@ def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diver
     frame = pd.DataFrame([{"row": rows[r], "column": columns[c], "value": values[r, c],
                            "masked": not np.isfinite(values[r, c])}
                           for r in range(values.shape[0]) for c in range(values.shape[1])])
-    frame["shown"] = frame["value"].where(~frame["masked"])
+    # Masked cells take the grey of the condition below; a null there would drop them from the chart.
+    frame["shown"] = frame["value"].where(~frame["masked"], 0.0)
     finite = np.abs(values[np.isfinite(values)])
     limit = float(finite.max()) if finite.size else 1.0
     scale = (alt.Scale(scheme="redblue", domain=[-limit, limit], reverse=True) if diverging
              else alt.Scale(scheme="blues", domain=[0, max(limit, 1e-9)]))
     base = alt.Chart(frame).encode(
         x=alt.X("column:N", sort=columns, title=None, axis=alt.Axis(labels=len(columns) <= 40, labelAngle=-50,
-                                                                      labelOverlap=False)),
-        y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelOverlap=len(rows) > 30)),
+                                                                      labelOverlap=(cell_width or cell) < 12)),
+        # Streamlit's theme sets labelFlush, which pushes the first row's label onto the second's.
+        y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelOverlap=len(rows) > 30, labelFlush=False)),
     )
     cells = base.mark_rect().encode(
         color=alt.condition("datum.masked", alt.value("#bbbbbb"), alt.Color("shown:Q", title=None, scale=scale)),
         tooltip=["row:N", "column:N", alt.Tooltip("value:Q", format=".3f")],
     )
-    return _style(cells.properties(width=alt.Step(cell), height=alt.Step(cell), title=title))
+    return _style(cells.properties(width=alt.Step(cell_width or cell), height=alt.Step(cell), title=title))

@@ -1,7 +1,7 @@
 """The Transformer of the Transformer page: an encoder-decoder built from attention alone.
 
 The notes' Transformer (Vaswani et al., 2017) drops the recurrence of the Translator and Attention
-pages. Each word is embedded (scaled by √d), a position encoding is added, and then:
+pages. Each word is embedded (scaled by √d, d the model's width), a position encoding is added, and then:
 
 - every encoder layer lets each English word attend to all the English words (self-attention,
   several heads at once), then passes each word through the same small ReLU network;
@@ -10,7 +10,8 @@ pages. Each word is embedded (scaled by √d), a position encoding is added, and
 - a softmax over French words reads the decoder's last layer at every position.
 
 Nothing here is recurrent, so without a position encoding the encoder cannot tell word order at all:
-shuffling the English words shuffles its outputs the same way (`encoder_outputs` shows it). The
+shuffling the English words shuffles its outputs the same way (`encoder_without_positions` builds
+that encoder from a trained model's weights, to compare with the model's own `encoder_outputs`). The
 positions can be "none", "sinusoidal" (the paper's, computed for any length) or "learned" (a table,
 whose rows past the training lengths keep their random start).
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -343,6 +345,17 @@ def _decoder(target_in, source, encoder_output, target_vocabulary_size: int, set
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2)))(y)
 
 
+@builds_graph
+def transformer_encoder(source_vocabulary_size: int, **settings) -> "keras.Model":
+    """A fresh encoder alone, English ids (batch, S) → (batch, S, d), with `DEFAULT_SETTINGS` overridden
+    by `settings` (its `max_positions` defaults to `MAX_POSITIONS`)."""
+    import keras
+
+    settings = {**DEFAULT_SETTINGS, "max_positions": MAX_POSITIONS, **settings}
+    source = keras.Input(shape=(None,), dtype="int32")
+    return keras.Model(source, _encoder(source, source_vocabulary_size, settings, lambda name, make: make(name), {}))
+
+
 def attention_layer_names(layers: int) -> list[str]:
     """The names of every attention layer, encoder first, in the order data flows through them."""
     names = [f"encoder_{number}_self_attention" for number in range(1, layers + 1)]
@@ -590,14 +603,15 @@ def encoder_outputs(translator: TransformerTranslator, source_ids) -> np.ndarray
 # --------------------------------------------------------------------------------------------------
 
 
-def _softmax_rows(masked_scores: np.ndarray) -> np.ndarray:
-    """Softmax of each row, where −∞ is a masked key; a row masked entirely becomes all 0, as in
-    Keras 3.15 (its masked softmax sets masked scores to −10⁹, then zeroes the masked weights)."""
+def softmax_rows(masked_scores: np.ndarray) -> np.ndarray:
+    """Softmax of each row, where −∞ is a masked key; a row masked entirely becomes all zeros, as in
+    Keras 3.15 (its masked softmax zeroes the masked weights, so such a row attends to nothing and the
+    head's output there is the bias alone), not a uniform row."""
     largest = masked_scores.max(axis=-1, keepdims=True)
     # Shifting by the row's largest score keeps exp() from overflowing; a fully masked row has none.
     exponentials = np.exp(masked_scores - np.where(np.isfinite(largest), largest, 0.0))
     totals = exponentials.sum(axis=-1, keepdims=True)
-    return exponentials / np.where(totals > 0, totals, 1.0)
+    return np.where(totals > 0, exponentials / np.where(totals > 0, totals, 1.0), 0.0)
 
 
 def head_walkthrough(
@@ -652,7 +666,7 @@ def head_walkthrough(
     scaled = scores / math.sqrt(key_dim)
     mask = tensors["mask"]
     masked = np.where(mask, scaled, -np.inf)
-    weights = _softmax_rows(masked)
+    weights = softmax_rows(masked)
     output = weights @ v
 
     def words(vocabulary: Vocabulary, ids: list[int]) -> list[str]:
@@ -722,3 +736,100 @@ def load_transformer_translator(directory: str | Path = TRANSFORMER_DIRECTORY) -
 
     _keras_classes()  # Registers the mask and position layers before the file names them.
     return load_translator(directory, MODEL_FILE, TransformerTranslator)
+
+
+# --------------------------------------------------------------------------------------------------
+# Cost against length
+# --------------------------------------------------------------------------------------------------
+
+# Operations per attention score besides the two matrix products: scaling, masking, the softmax's
+# shift by the row's largest score, exponential and division.
+SOFTMAX_OPERATIONS_PER_SCORE = 5
+
+
+def encoder_flops(length: int, model_size: int, feed_forward_size: int, heads: int, layers: int = 2) -> dict[str, float]:
+    """Floating-point operations of one sentence of `length` words through the encoder's layers, by part.
+
+    A product of an (m × n) and an (n × p) matrix costs 2·m·n·p operations. Per layer: the query, key,
+    value and output projections, 4 · 2·L·d²; the scores Q·Kᵀ, h heads of 2·L²·(d/h), that is 2·L²·d;
+    the softmax, about `SOFTMAX_OPERATIONS_PER_SCORE` per score, h·L² scores; the weights times V,
+    2·L²·d again; the feed-forward network, 2 · 2·L·d·d_ff. Only the scores, their softmax and the
+    weights times V grow with L² ("attention" here); the projections and feed-forward network grow
+    with L, so attention outweighs them only once L passes about 4d (with d_ff = 2d).
+    """
+    size, hidden = model_size, feed_forward_size
+    projections = 4 * 2 * length * size * size
+    feed_forward = 2 * 2 * length * size * hidden
+    attention = 2 * 2 * length * length * size + SOFTMAX_OPERATIONS_PER_SCORE * heads * length * length
+    return {"projections": layers * projections, "feed-forward": layers * feed_forward, "attention": layers * attention,
+            "attention share": attention / (projections + feed_forward + attention)}
+
+
+TRANSFORMER_COST_NAME = "Transformer encoder (self-attention)"
+GRU_COST_NAME = "GRU encoder (recurrence)"
+COST_PASSES = ("forward pass", "training step")
+
+
+def encoder_timings(
+    model_size: int = 128,
+    lengths: Sequence[int] = (16, 32, 64, 128, 256, 512, 1024, 2048),
+    repeats: int = 3,
+    sentences: int = 1,
+    vocabulary_size: int = 171,
+    budget_seconds: float | None = None,
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Time of one forward pass and of one training step, on `sentences` random sentences of each length,
+    of a Transformer encoder (`DEFAULT_SETTINGS`' layers and heads, d_ff = 2d, no dropout) and of a GRU
+    encoder of the same width: measured on this machine, now, the median of `repeats` after a first
+    traced call. Rows {"model": "<encoder>, <pass>", "length", "milliseconds"}, and the lengths left out.
+
+    The lengths are measured from the shortest up; with `budget_seconds`, a length whose measure would
+    end past the budget (counting the time so far, tracing included, and four times the last length's
+    calls, or more for a longer step) is left out, and so are all the longer ones.
+    """
+    import keras
+    import tensorflow as tf
+
+    lengths = sorted(int(length) for length in lengths)
+    transformer = transformer_encoder(vocabulary_size, model_size=model_size, feed_forward_size=2 * model_size,
+                                      dropout=0.0, max_positions=max(lengths) + 1)
+    with GRAPH_LOCK:  # One thread at a time builds Keras graphs (lib/engine/graph_lock.py).
+        gru_input = keras.Input(shape=(None,), dtype="int32")
+        recurrent = keras.Model(gru_input, keras.layers.GRU(model_size, return_sequences=True)(
+            keras.layers.Embedding(vocabulary_size, model_size)(gru_input)))
+    functions = []
+    for name, model in ((TRANSFORMER_COST_NAME, transformer), (GRU_COST_NAME, recurrent)):
+        optimizer = keras.optimizers.SGD(0.0)
+        forward = tf.function(lambda ids, model=model: model(ids, training=False),
+                              input_signature=[tf.TensorSpec((None, None), tf.int32)])
+
+        def train_step(ids, model=model, optimizer=optimizer):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(tf.square(model(ids, training=True)))
+            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
+            return loss
+
+        step = tf.function(train_step, input_signature=[tf.TensorSpec((None, None), tf.int32)])
+        functions += [(f"{name}, {COST_PASSES[0]}", forward), (f"{name}, {COST_PASSES[1]}", step)]
+
+    rows: list[dict[str, Any]] = []
+    generator = np.random.default_rng(0)
+    started = time.perf_counter()
+    last_seconds = None
+    for index, length in enumerate(lengths):
+        if budget_seconds is not None and last_seconds is not None:
+            growth = max(4.0, (length / lengths[index - 1]) ** 2)
+            if time.perf_counter() - started + growth * last_seconds > budget_seconds:
+                return rows, lengths[index:]
+        ids = generator.integers(4, vocabulary_size, size=(sentences, length)).astype(np.int32)
+        last_seconds = 0.0
+        for label, function in functions:
+            function(ids)  # Traced at the first length only (any length fits the signature); not timed.
+            timings = []
+            for _ in range(repeats):
+                begun = time.perf_counter()
+                np.asarray(function(ids))
+                timings.append(time.perf_counter() - begun)
+            rows.append({"model": label, "length": length, "milliseconds": 1000 * float(np.median(timings))})
+            last_seconds += (repeats + 1) * float(np.median(timings))  # A length's calls, the untimed one too.
+    return rows, []

@@ -9,7 +9,7 @@ from `lib.page_glue.attention_page`; this module adds only what is the Transform
 
 from __future__ import annotations
 
-import time
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,18 +18,23 @@ import streamlit as st
 
 from lib.app.shipped_evaluations import load_evaluation
 from lib.data.bleu import corpus_bleu
-from lib.data.corpus import START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
+from lib.data.corpus import END, START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
 from lib.engine.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show, specification
 from lib.engine.training import TrainingRun
 from lib.models.decoding import greedy_decode, greedy_decode_batch
 from lib.models.seq2seq import load_metrics
 from lib.models.transformer import (
+    COST_PASSES,
     DEFAULT_LEARNING_RATE,
     DEFAULT_SETTINGS,
+    GRU_COST_NAME,
+    TRANSFORMER_COST_NAME,
     TRANSFORMER_DIRECTORY,
     MODEL_FILE as TRANSFORMER_MODEL_FILE,
     TransformerTranslator,
     build_transformer,
+    encoder_flops,
+    encoder_timings,
     encoder_without_positions,
     head_walkthrough,
     load_transformer_translator,
@@ -137,22 +142,34 @@ SHIPPED = [
 # --- Heads and layers ---------------------------------------------------------------------------------
 
 
-def decoder_input(translator: TransformerTranslator, source_ids: list[int]) -> tuple[list[int], list[str]]:
-    """<s> and the model's own greedy translation: the decoder's input whose attention the page shows."""
+# One convention with the Attention page: a decoder map's row is the step at which the decoder writes a
+# French word, labelled by that word (its output there), not by the word it reads at that step.
+ROW_CAPTION = ("Row: the French word being written at that step (the decoder's output there). It reads <s> and "
+               "the words written before it, so each row is one word later than the decoder's input.")
+
+
+def decoder_steps(translator: TransformerTranslator, source_ids: list[int]) -> tuple[list[int], list[str], list[str]]:
+    """The decoder's input whose attention the page shows (<s> and the model's own greedy translation),
+    the words it reads at each step, and the word it writes at each step (the rows of a decoder map).
+
+    Step t reads input word t and writes word t + 1, the last step writing </s>; if decoding hit its
+    length cap before </s>, the last word read has no written word, and that step is left out.
+    """
     trace = greedy_decode(translator, source_ids)
-    return [START_ID, *trace.token_ids], [START, *trace.words]
+    written = [*trace.words, END] if trace.stopped_at_end else list(trace.words)
+    return [START_ID, *trace.token_ids][: len(written)], [START, *trace.words][: len(written)], written
 
 
 def head_frames(translator: TransformerTranslator, source_ids: list[int], english: list[str]) -> dict[str, pd.DataFrame]:
     """Every attention layer's heads for one sentence, by kind ("encoder self-attention", …): long
     frames of `attention_frame` with the layer and head, for `lib.engine.charts.attention_grid`."""
-    target_in, french = decoder_input(translator, source_ids)
+    target_in, read, written = decoder_steps(translator, source_ids)
     maps = translator.attention_maps(source_ids, target_in)
     frames: dict[str, list[pd.DataFrame]] = {}
     for name, weights in maps.items():
         stack, number, kind = name.split("_", 2)
-        queries = english if stack == "encoder" else french
-        keys = french if kind == "self_attention" and stack == "decoder" else english
+        queries = english if stack == "encoder" else written
+        keys = read if kind == "self_attention" and stack == "decoder" else english
         title = f"{stack} {KIND_NAMES[kind]}"
         for head, head_weights in enumerate(weights):
             frame = attention_frame(head_weights, keys, queries).assign(layer=f"layer {number}", head=f"head {head + 1}")
@@ -161,12 +178,12 @@ def head_frames(translator: TransformerTranslator, source_ids: list[int], englis
 
 
 def map_titles(stack_and_kind: str) -> tuple[str, str]:
-    """Axis titles of a map: (keys, queries)."""
+    """Axis titles of a map: (keys, queries). A decoder map's rows are the French words being written."""
     if stack_and_kind.startswith("encoder"):
         return "English (keys)", "English (queries)"
     if "self" in stack_and_kind:
-        return "French so far (keys)", "French (queries)"
-    return "English (keys: the encoder's output)", "French (queries)"
+        return "French read so far (keys: the decoder's input)", "French word being written (row)"
+    return "English (keys: the encoder's output)", "French word being written (row)"
 
 
 def head_frames_of(translator: TransformerTranslator, source_ids: list[int], english: list[str]) -> dict[str, pd.DataFrame]:
@@ -182,58 +199,166 @@ def grid_specifications(translator: TransformerTranslator, source_ids: list[int]
         for title, frame in head_frames_of(translator, source_ids, english).items()})
 
 
+# The walkthrough's matrices: rows of 16 pixels, so that each row's word (12-pixel labels) stands clear
+# of the next; the scores' columns 14 pixels wide; three matrices of d_k columns side by side in about
+# 160 pixels each (plus their labels), so that Q, K and V fit the page at 1,280 pixels wide.
+WALK_ROW_HEIGHT = 16
+WALK_COLUMN_WIDTH = 14
+WALK_MATRIX_WIDTH = 160
+# The page's content width at 1,280 pixels (Streamlit's sidebar open: about 815 pixels), a little less.
+CONTENT_WIDTH = 800
+
+
+def labels_width(labels: list[str]) -> int:
+    """About what a matrix's row labels (12-pixel font), their padding and the gap between columns take."""
+    return 24 + 7 * max((len(label) for label in labels), default=0)
+
+
+def charts_per_row(cells_width: int, labels: list[str], count: int) -> int:
+    """How many of `count` matrices of `cells_width` pixels of cells to draw side by side: as many as fit
+    the page's content width, spread evenly over the rows they need (four that fit three a row: two by two)."""
+    fit = max(1, min(count, CONTENT_WIDTH // (cells_width + labels_width(labels))))
+    return math.ceil(count / math.ceil(count / fit))
+
+
 def walkthrough(translator: TransformerTranslator, source_ids: list[int], layer_name: str, head: int) -> dict:
     """One head's computation (`lib.models.transformer.head_walkthrough`) and the specifications of its
     matrices (Q, K, V, then scores → scaled → masked → softmax), remembered per sentence and head."""
     def compute() -> dict:
-        walk = head_walkthrough(translator, source_ids, layer_name, head)
-        queries, keys = walk["query_words"], walk["key_words"]
+        encoder = layer_name.startswith("encoder")
+        target_in, read, written = (None, [], []) if encoder else decoder_steps(translator, source_ids)
+        walk = head_walkthrough(translator, source_ids, layer_name, head, target_in=target_in)
+        queries = walk["query_words"] if encoder else written
+        keys = read if not encoder and "self" in layer_name else walk["key_words"]
+        key_dim = walk["key_dim"]
         key_labels = [f"{i + 1} {word}" for i, word in enumerate(keys)]
+        row_labels = [f"{i + 1} {word}" for i, word in enumerate([*queries, *keys])]
+        # Rows tall enough for their word; d_k columns as narrow as it takes for three matrices side by side.
+        narrow = max(1, min(9, WALK_MATRIX_WIDTH // key_dim))
         charts = {name: specification(matrix_heatmap(walk[name], queries if name == "Q" else keys,
                                                      title=f"{name} ({len(queries if name == 'Q' else keys)} × "
-                                                           f"{walk['key_dim']})", cell=9))
+                                                           f"{key_dim})", cell=WALK_ROW_HEIGHT, cell_width=narrow))
                   for name in ("Q", "K", "V")}
-        for name, title, diverging in (("scores", "Q·Kᵀ", True), ("scaled_scores", f"÷ √{walk['key_dim']}", True),
+        for name, title, diverging in (("scores", "Q·Kᵀ", True), ("scaled_scores", f"÷ √d_k = √{key_dim}", True),
                                        ("masked_scores", "masked (grey: −∞)", True),
                                        ("weights", "softmax, row by row", False)):
-            charts[name] = specification(matrix_heatmap(walk[name], queries, title=title, cell=14, diverging=diverging,
+            charts[name] = specification(matrix_heatmap(walk[name], queries, title=title, cell=WALK_ROW_HEIGHT,
+                                                        cell_width=WALK_COLUMN_WIDTH, diverging=diverging,
                                                         columns=key_labels))
-        charts["output"] = specification(matrix_heatmap(walk["output"], queries, cell=9,
-                                                        title=f"output = weights · V ({len(queries)} × {walk['key_dim']})"))
-        return {**walk, "charts": charts,
+        charts["output"] = specification(matrix_heatmap(walk["output"], queries, cell=WALK_ROW_HEIGHT, cell_width=narrow,
+                                                        title=f"output = weights · V ({len(queries)} × {key_dim})"))
+        return {**walk, "query_words": queries, "key_words": keys, "charts": charts,
+                "matrices_per_row": charts_per_row(narrow * key_dim, row_labels, 3),
+                "scores_per_row": charts_per_row(WALK_COLUMN_WIDTH * len(keys), row_labels, 4),
                 "largest_difference": float(np.abs(walk["weights"] - walk["keras_weights"]).max())}
 
     return remembered(translator, "walkthroughs", (tuple(source_ids), layer_name, head), compute)
 
 
-@st.cache_data(show_spinner=False)
-def position_specifications(model_size: int, positions: int = 50) -> tuple[dict, dict]:
-    """The sinusoidal encoding as a heatmap (position × the first 64 dimensions) and a few of its curves."""
-    encoding = sinusoidal_encoding(positions, model_size)
-    heatmap = matrix_heatmap(encoding[:, :64], [f"position {p}" for p in range(positions)],
-                             title="Sinusoidal encoding: position × dimension (first 64)", cell=7, numbered=False)
-    curves = pd.DataFrame([{"position": p, "value": encoding[p, d], "dimension": f"dimension {d}"}
-                           for d in (0, 1, 10, 11, 40, 41) for p in range(positions)])
+POSITIONS_SHOWN = 50
+DIMENSIONS_SHOWN = 64
+
+
+def _position_charts(encoding: np.ndarray, title: str) -> tuple[dict, dict]:
+    """A position table as a heatmap (position × its first dimensions) and a few of its columns as curves."""
+    positions = min(POSITIONS_SHOWN, len(encoding))
+    heatmap = matrix_heatmap(encoding[:positions, :DIMENSIONS_SHOWN], [f"position {p}" for p in range(positions)],
+                             title=title, cell=7, cell_width=5, numbered=False)  # 64 columns in 320 pixels.
+    dimensions = [d for d in (0, 1, 10, 11, 40, 41) if d < encoding.shape[1]]
+    curves = pd.DataFrame([{"position": p, "value": float(encoding[p, d]), "dimension": f"dimension {d}"}
+                           for d in dimensions for p in range(positions)])
     return specification(heatmap), specification(line_chart(curves, "position", "value", "dimension",
                                                             x_title="Position", y_title="Value"))
 
 
+@st.cache_data(show_spinner=False)
+def sinusoidal_specifications(model_size: int) -> tuple[dict, dict]:
+    return _position_charts(sinusoidal_encoding(POSITIONS_SHOWN, model_size),
+                            f"Sinusoidal encoding: position × dimension (first {DIMENSIONS_SHOWN})")
+
+
+def position_view(translator: TransformerTranslator) -> dict:
+    """The selected model's own position encoding: its kind, the charts of its English table (computed
+    for the sinusoid, read from the model's weights for a learned table, none without positions), and
+    a sentence saying what it is."""
+    settings = translator.settings
+    kind, size = settings["positions"], settings["model_size"]
+    if kind == "none":
+        return {"kind": kind, "charts": None,
+                "text": "This model was trained **without** a position encoding: each word enters the encoder as "
+                        "its word vector alone, wherever it sits in the sentence."}
+    if kind == "sinusoidal":
+        return {"kind": kind, "charts": sinusoidal_specifications(size),
+                "text": f"This model adds the sinusoidal encoding to each word vector: d = {size} numbers per "
+                        "position, sines and cosines of falling frequencies, computed for any length, no parameter."}
+
+    def learned() -> dict:
+        import keras
+
+        table = keras.ops.convert_to_numpy(translator.model.get_layer("english_positions").table)
+        return {"kind": kind, "charts": _position_charts(
+                    table, f"Learned English positions (from its weights): position × dimension (first {DIMENSIONS_SHOWN})"),
+                "text": f"This model learned its own position table: {len(table)} rows of d = {size} numbers, one "
+                        "row added to the word vector at each position. Only positions its training sentences reached "
+                        "were trained; the rows past them keep their random start."}
+
+    return remembered(translator, "positions", None, learned)
+
+
+def changing_order(ids, seed: int = 0, tries: int = 20) -> np.ndarray | None:
+    """A seeded permutation of the positions that changes the sequence of ids (a shuffle of a few words
+    can return them in order, or swap two equal words), or None when no permutation can: fewer than
+    two different words."""
+    ids = np.asarray(ids)
+    if len(set(ids.tolist())) < 2:
+        return None
+    generator = np.random.default_rng(seed)
+    for _ in range(tries):
+        order = generator.permutation(len(ids))
+        if not np.array_equal(ids[order], ids):
+            return order
+    return np.roll(np.arange(len(ids)), -1)  # A rotation by one changes any sequence not made of one word.
+
+
 def permutation_check(translator: TransformerTranslator, source_ids: list[int]) -> dict:
-    """Shuffle the sentence (seeded by its length) and compare the encoder's outputs, with and
-    without its position encoding, against the original outputs permuted the same way."""
+    """Shuffle the sentence (`changing_order`, seeded by its length) and compare the encoder's outputs
+    with the original outputs permuted the same way: the model's own encoder ("model") and, for a
+    model with positions, the same encoder minus its position encoding ("without")."""
     def compute() -> dict:
-        order = np.random.default_rng(len(source_ids)).permutation(len(source_ids))
+        order = changing_order(source_ids, seed=len(source_ids))
+        if order is None:
+            return {"order": None}
         shuffled = [source_ids[i] for i in order]
-        plain = remembered(translator, "encoder_without_positions", None, lambda: encoder_without_positions(translator))
-        original_rows = np.asarray(plain(np.asarray([source_ids], dtype=np.int32), training=False))[0]
-        shuffled_rows = np.asarray(plain(np.asarray([shuffled], dtype=np.int32), training=False))[0]
-        with_positions = translator.encode(np.asarray([source_ids], dtype=np.int32))[0][0]
-        with_positions_shuffled = translator.encode(np.asarray([shuffled], dtype=np.int32))[0][0]
-        return {"order": order,
-                "without": float(np.abs(shuffled_rows - original_rows[order]).max()),
-                "with": float(np.abs(with_positions_shuffled - with_positions[order]).max())}
+        result = {"order": order}
+        model = translator.encode(np.asarray([source_ids], dtype=np.int32))[0][0]
+        model_shuffled = translator.encode(np.asarray([shuffled], dtype=np.int32))[0][0]
+        result["model"] = float(np.abs(model_shuffled - model[order]).max())
+        if translator.settings["positions"] != "none":
+            plain = remembered(translator, "encoder_without_positions", None,
+                               lambda: encoder_without_positions(translator))
+            original_rows = np.asarray(plain(np.asarray([source_ids], dtype=np.int32), training=False))[0]
+            shuffled_rows = np.asarray(plain(np.asarray([shuffled], dtype=np.int32), training=False))[0]
+            result["without"] = float(np.abs(shuffled_rows - original_rows[order]).max())
+        return result
 
     return remembered(translator, "permutations", tuple(source_ids), compute)
+
+
+def permutation_text(words: list[str], check: dict, positions: str) -> str:
+    """What the shuffle shows, from its measured differences and the model's position setting."""
+    if check["order"] is None:
+        return (f"*{' '.join(words)}* is too short to shuffle: it takes two different words. Type a longer "
+                "sentence to see what a shuffle does to the encoder.")
+    shuffled = f"Shuffled: *{' '.join(words[i] for i in check['order'])}*. "
+    if positions == "none":
+        return (shuffled + "This model's encoder returns the original sentence's vectors, permuted the same way: "
+                f"largest difference {check['model']:.1e}, rounding. Without positions that is exact: a word's "
+                "attention weights come from comparing its vector with every word's, and its output is a weighted "
+                "sum over all the words, which no order changes; the feed-forward network then treats each "
+                "position alike. The encoder sees a bag of words.")
+    return (shuffled + f"The same encoder, weights and all, **without** its {positions} position encoding returns the "
+            f"same vectors, permuted: largest difference {check['without']:.1e}. **With** its {positions} positions, "
+            f"the shuffled words get other vectors: largest difference {check['model']:.2f}.")
 
 
 # --- Silencing heads ------------------------------------------------------------------------------------
@@ -288,7 +413,8 @@ def head_view(corpus: Corpus, layer_name: str, head: int):
     `draw_snapshot(placeholder, snapshot, run)` for head `head` of attention layer `layer_name`."""
     english, french = corpus.test[fixed_sentence(corpus)]
     english_words, french_words = tokenize(english), tokenize(french)
-    queries = english_words if layer_name.startswith("encoder") else [START, *french_words]
+    # Teacher-forced: the decoder reads <s> and the reference, and writes the reference and </s>.
+    queries = english_words if layer_name.startswith("encoder") else [*french_words, END]
     keys = [START, *french_words] if layer_name.startswith("decoder") and "self" in layer_name else english_words
     x_title, y_title = map_titles(layer_name.replace("_", " "))
 
@@ -307,99 +433,182 @@ def head_view(corpus: Corpus, layer_name: str, head: int):
     return english, french, keys, queries, snapshot, draw_snapshot
 
 
-def mask_pair(runs: list[TrainingRun]) -> tuple[TrainingRun, TrainingRun] | None:
-    """This session's newest runs with and without the causal mask, if it has both."""
-    kept = [run for run in runs if run.model is not None]  # Older runs keep their figures, not their model.
-    with_mask = [run for run in kept if run.results.get("causal_mask", True)]
-    without = [run for run in kept if not run.results.get("causal_mask", True)]
-    return (with_mask[-1], without[-1]) if with_mask and without else None
+# Settings that do not change what a run learns: the live map only watches.
+VIEW_SETTINGS = ("watched_layer", "watched_head")
+# Gaps smaller than these (BLEU points, token-accuracy points in %) are read as "about the same".
+BLEU_GAP = 5.0
+ACCURACY_GAP = 5.0
+# Below this BLEU a run has not learned to translate, and the reading says so.
+UNTRAINED_BLEU = 10.0
+
+
+def _masked(run: TrainingRun) -> bool:
+    return bool(run.settings.get("causal_mask", run.results.get("causal_mask", True)))
+
+
+def settings_apart(first: TrainingRun, second: TrainingRun) -> list[str]:
+    """The training settings two runs differ in, besides the causal mask (the live map's choice aside);
+    "length of training" too when one was stopped at another point than the other."""
+    names = (set(first.settings) | set(second.settings)) - {"causal_mask", *VIEW_SETTINGS}
+    apart = sorted(name for name in names if first.settings.get(name) != second.settings.get(name))
+    if first.batches_completed != second.batches_completed:
+        apart.append("length of training")
+    return apart
+
+
+def mask_pair(runs: list[TrainingRun], with_models: bool = False) -> tuple[TrainingRun, TrainingRun] | None:
+    """The newest pair of this session's runs (with the causal mask, without it) that differ in the mask
+    alone, or None. With `with_models`, only runs that still hold their model (older runs keep their
+    figures, not their model)."""
+    kept = [run for run in runs if run.model is not None] if with_models else list(runs)
+    pairs = [(a, b) for a in kept if _masked(a) for b in kept if not _masked(b) and not settings_apart(a, b)]
+    if not pairs:
+        return None
+    order = {id(run): index for index, run in enumerate(kept)}
+    return max(pairs, key=lambda pair: sorted((order[id(pair[0])], order[id(pair[1])]), reverse=True))
 
 
 def mask_view(run: TrainingRun, corpus: Corpus) -> tuple[pd.DataFrame, str]:
     """The first decoder layer's self-attention (head 1, teacher-forced) of the held-out pair the
-    live view follows, and the run's own greedy translation of its English sentence."""
+    live view follows, and the run's own greedy translation of its English sentence. Columns are the
+    words the decoder reads (<s> and the reference), rows the words it writes (the reference and </s>)."""
     english, french = corpus.test[fixed_sentence(corpus)]
     translator = run.model
     source = translator.source_vocabulary.encode(english)
-    target_words = [START, *tokenize(french)]
-    weights = translator.attention_maps(source, [START_ID, *translator.target_vocabulary.encode(tokenize(french))])
-    frame = attention_frame(weights["decoder_1_self_attention"][0], target_words, target_words)
+    french_words = tokenize(french)
+    weights = translator.attention_maps(source, [START_ID, *translator.target_vocabulary.encode(french_words)])
+    frame = attention_frame(weights["decoder_1_self_attention"][0], [START, *french_words], [*french_words, END])
     return frame, greedy_decode(translator, source).text
 
 
 def mask_reading(runs: list[TrainingRun]) -> str:
-    """The causal mask's lesson from this session's runs: training loss against greedy BLEU, with and without it."""
-    with_mask = [run for run in runs if run.results.get("causal_mask", True)]
-    without = [run for run in runs if not run.results.get("causal_mask", True)]
+    """What this session's runs say about the causal mask, from their figures: the newest pair that
+    differs in the mask alone, teacher-forced against greedy token accuracy and BLEU, with and without
+    it. Empty when the session has not trained both kinds; a note when no pair differs in the mask alone."""
+    with_mask = [run for run in runs if _masked(run)]
+    without = [run for run in runs if not _masked(run)]
     if not with_mask or not without:
         return ""
-    a, b = with_mask[-1], without[-1]
-    return (f"With the causal mask: training loss {a.final('loss', 'train'):.3f}, held-out greedy BLEU {a.results['bleu']:.1f}. "
-            f"Without it: training loss {b.final('loss', 'train'):.3f}, BLEU {b.results['bleu']:.1f}. In training the "
-            "unmasked decoder could read the very word it had to predict (it sits one position later in its input), so "
-            "its loss says little; at test time that word does not exist yet, and greedy decoding falls apart.")
+    pair = mask_pair(runs)
+    if pair is None:
+        apart = settings_apart(with_mask[-1], without[-1])
+        return ("Your runs with and without the causal mask differ in other settings too (the newest two in "
+                f"{', '.join(name.replace('_', ' ') for name in apart)}), so they cannot show what the mask alone "
+                "does: train again changing only the mask.")
+    a, b = pair
+
+    def figures(run: TrainingRun) -> str:
+        loss = run.final("loss", "train")
+        return ((f"training loss {loss:.3f}, " if loss is not None else "")
+                + f"held-out token accuracy {100 * run.results['teacher_forced_accuracy']:.1f}% teacher-forced and "
+                  f"{100 * run.results['greedy_accuracy']:.1f}% decoding greedily, BLEU {run.results['bleu']:.1f}")
+
+    gap_with = 100 * (a.results["teacher_forced_accuracy"] - a.results["greedy_accuracy"])
+    gap_without = 100 * (b.results["teacher_forced_accuracy"] - b.results["greedy_accuracy"])
+    bleu_change = b.results["bleu"] - a.results["bleu"]
+    text = f"With the causal mask: {figures(a)}. Without it: {figures(b)}. "
+    if gap_without - gap_with >= ACCURACY_GAP:
+        text += (f"Without the mask, teacher forcing overstates what the model does on its own by {gap_without:.1f} "
+                 f"points of accuracy ({gap_with:.1f} with it): in training the unmasked decoder could read the very "
+                 "word it had to predict (it sits one position later in its input); decoding greedily, that word "
+                 "does not exist yet. ")
+    else:
+        text += (f"Teacher-forced and greedy accuracy are {gap_without:.1f} points apart without the mask and "
+                 f"{gap_with:.1f} with it: the gap the mask should open did not show in these runs. ")
+    if bleu_change <= -BLEU_GAP:
+        text += f"Greedy decoding loses {-bleu_change:.1f} BLEU without the mask."
+    elif bleu_change >= BLEU_GAP:
+        text += (f"Here the run without the mask translates better ({bleu_change:+.1f} BLEU), against what the mask "
+                 "is for: with so short a training, chance can outweigh it; train both longer to see.")
+    else:
+        text += (f"Their BLEU is within {BLEU_GAP:.0f} points ({bleu_change:+.1f} without the mask): on these "
+                 "sentences the mask made little difference to the translations.")
+    if max(a.results["bleu"], b.results["bleu"]) < UNTRAINED_BLEU:
+        text += (f" Neither run translates yet (BLEU under {UNTRAINED_BLEU:.0f}): train both longer for a "
+                 "comparison that says more.")
+    return text
 
 
 # --- Cost against length ----------------------------------------------------------------------------------
 
-COST_LENGTHS = (10, 20, 40, 80, 160, 320)
+COST_LENGTHS = (16, 32, 64, 128, 256, 512, 1024, 2048)
+COST_MODEL_SIZE = 128
+COST_HEADS = DEFAULT_SETTINGS["heads"]
+COST_LAYERS = DEFAULT_SETTINGS["layers"]
+# The button's measure stops before a length that would take it past this many seconds (about 17 s for
+# every length up to 2,048 on 2 idle cores, when written).
+COST_BUDGET_SECONDS = 25.0
+# The exponent is fitted where attention does at least this share of the encoder's operations.
+ATTENTION_DOMINATES = 0.5
 
 
-def encoder_costs(model_size: int = 128, lengths: tuple[int, ...] = COST_LENGTHS, repeats: int = 3,
-                  vocabulary_size: int = 171) -> pd.DataFrame:
-    """Time of one forward pass and of one training step of a Transformer encoder (2 layers, 4 heads)
-    and of a GRU encoder of the same width, on 8 random sentences of each length: measured on this
-    machine, now, median of `repeats` after a first traced call."""
-    import keras
-    import tensorflow as tf
-
-    from lib.engine.graph_lock import GRAPH_LOCK
-    from lib.models.transformer import _encoder
-
-    settings = {**DEFAULT_SETTINGS, "model_size": model_size, "feed_forward_size": 2 * model_size, "dropout": 0.0,
-                "max_positions": max(lengths) + 1}
-    with GRAPH_LOCK:  # One thread at a time builds Keras graphs (lib/engine/graph_lock.py).
-        source = keras.Input(shape=(None,), dtype="int32")
-        transformer = keras.Model(source, _encoder(source, vocabulary_size, settings,
-                                                   lambda name, make: make(name), {}))
-        gru_input = keras.Input(shape=(None,), dtype="int32")
-        recurrent = keras.Model(gru_input, keras.layers.GRU(model_size, return_sequences=True)(
-            keras.layers.Embedding(vocabulary_size, model_size)(gru_input)))
+def flop_breakdown(model_size: int = COST_MODEL_SIZE, lengths=COST_LENGTHS, heads: int = COST_HEADS,
+                   layers: int = COST_LAYERS) -> pd.DataFrame:
+    """`lib.models.transformer.encoder_flops` per length (d_ff = 2d): millions of operations by part, and
+    attention's share."""
     rows = []
-    generator = np.random.default_rng(0)
-    for name, model in (("Transformer encoder (self-attention)", transformer), ("GRU encoder (recurrence)", recurrent)):
-        optimizer = keras.optimizers.SGD(0.0)
-        forward = tf.function(lambda ids, model=model: model(ids, training=False),
-                              input_signature=[tf.TensorSpec((None, None), tf.int32)])
-
-        def train_step(ids, model=model, optimizer=optimizer):
-            with tf.GradientTape() as tape:
-                loss = tf.reduce_mean(tf.square(model(ids, training=True)))
-            optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_weights), model.trainable_weights))
-            return loss
-
-        step = tf.function(train_step, input_signature=[tf.TensorSpec((None, None), tf.int32)])
-        for length in lengths:
-            ids = generator.integers(4, vocabulary_size, size=(8, length)).astype(np.int32)
-            for what, function in (("forward pass", forward), ("training step", step)):
-                function(ids)  # Traced once, not timed.
-                timings = []
-                for _ in range(repeats):
-                    started = time.perf_counter()
-                    np.asarray(function(ids))
-                    timings.append(time.perf_counter() - started)
-                rows.append({"model": f"{name}, {what}", "length": length, "milliseconds": 1000 * float(np.median(timings))})
+    for length in lengths:
+        flops = encoder_flops(length, model_size, 2 * model_size, heads, layers)
+        rows.append({"Length": int(length),
+                     "Projections (M)": flops["projections"] / 1e6, "Feed-forward (M)": flops["feed-forward"] / 1e6,
+                     "Attention: scores, softmax, weights·V (M)": flops["attention"] / 1e6,
+                     "Attention's share": flops["attention share"]})
     return pd.DataFrame(rows)
 
 
-def cost_reading(costs: pd.DataFrame) -> str:
-    """How each model's forward time grows from the shortest to the longest length, as a power of the length."""
-    parts = []
-    for model, rows in costs[costs["model"].str.endswith("forward pass")].groupby("model", sort=False):
-        rows = rows.sort_values("length")
-        first, last = rows.iloc[0], rows.iloc[-1]
-        growth = np.log(last["milliseconds"] / first["milliseconds"]) / np.log(last["length"] / first["length"])
-        parts.append(f"{model.split(',')[0]}: {first['milliseconds']:.1f} ms at {first['length']} words, "
-                     f"{last['milliseconds']:.1f} ms at {last['length']} (time ∝ length^{growth:.2f})")
-    return "; ".join(parts) + "."
+def encoder_costs(model_size: int = COST_MODEL_SIZE, lengths=COST_LENGTHS, repeats: int = 3,
+                  budget_seconds: float | None = COST_BUDGET_SECONDS) -> tuple[pd.DataFrame, list[int]]:
+    """`lib.models.transformer.encoder_timings` as a frame (one sentence at a time), and the lengths
+    that the time budget left out."""
+    rows, left_out = encoder_timings(model_size, lengths, repeats=repeats, budget_seconds=budget_seconds)
+    return pd.DataFrame(rows, columns=["model", "length", "milliseconds"]), left_out
 
+
+def growth_exponent(rows: pd.DataFrame) -> float:
+    """The slope of log(milliseconds) against log(length), fitted by least squares."""
+    return float(np.polyfit(np.log(rows["length"]), np.log(rows["milliseconds"]), 1)[0])
+
+
+def cost_reading(costs: pd.DataFrame, left_out: list[int] = (), model_size: int = COST_MODEL_SIZE,
+                 heads: int = COST_HEADS) -> str:
+    """The forward passes' growth with length, read from the measure: the Transformer's exponent fitted
+    where attention does most of its operations (from the analytic breakdown), the GRU's over the same
+    lengths, and what the lengths before that show."""
+    forward = costs[costs["model"].str.endswith(COST_PASSES[0])]
+    transformer = forward[forward["model"].str.startswith(TRANSFORMER_COST_NAME)].sort_values("length")
+    recurrent = forward[forward["model"].str.startswith(GRU_COST_NAME)].sort_values("length")
+    share = {length: encoder_flops(length, model_size, 2 * model_size, heads)["attention share"]
+             for length in transformer["length"]}
+    crossing = next((length for length in range(1, 100_000)
+                     if encoder_flops(length, model_size, 2 * model_size, heads)["attention share"]
+                     >= ATTENTION_DOMINATES), None)
+    dominated = transformer[transformer["length"].map(share) >= ATTENTION_DOMINATES]
+    early = transformer[transformer["length"].map(share) < ATTENTION_DOMINATES]
+    text = (f"By the count above, attention does half of the encoder's operations from about {crossing:,} words "
+            f"(d = {model_size}); before that the projections and the feed-forward network, whose work grows "
+            "only with the length, do most of it. ")
+    if len(early) >= 2:
+        exponent = growth_exponent(early)
+        text += (f"From {early['length'].min():,} to {early['length'].max():,} words the Transformer's time grows as "
+                 f"length^{exponent:.2f}" + (": slower than the length, as the fixed cost of each call still weighs "
+                                              "on so short an input. " if exponent < 0.9 else ". "))
+    if len(dominated) >= 2:
+        exponent = growth_exponent(dominated)
+        lo, hi = dominated["length"].min(), dominated["length"].max()
+        text += (f"From {lo:,} to {hi:,} words, where attention dominates, it grows as length^{exponent:.2f}: ")
+        if exponent >= 1.5:
+            text += "the square of the length shows. "
+        elif exponent >= 1.2:
+            text += "faster than the length, on its way to its square (still partly the linear parts). "
+        else:
+            text += "no faster than the length on this machine: the quadratic part did not show here. "
+        gru = recurrent[recurrent["length"].between(lo, hi)]
+        if len(gru) >= 2:
+            text += f"Over the same lengths the GRU's grows as length^{growth_exponent(gru):.2f}. "
+    else:
+        text += (f"The measure did not reach {crossing:,} words at two lengths or more, so it cannot show the "
+                 "quadratic part; its growth mostly measures the linear parts. ")
+    if left_out:
+        text += (f"Left out to keep the measure under {COST_BUDGET_SECONDS:.0f} s on this machine now: "
+                 f"{', '.join(f'{length:,}' for length in left_out)} words.")
+    return text.strip()
