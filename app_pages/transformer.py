@@ -123,53 +123,57 @@ layer_column, head_column = st.columns(2)
 layer_name = layer_column.selectbox("Attention layer", layer_names, format_func=lambda name: name.replace("_", " "),
                                       key="walk_layer", bind=URL)
 head = head_column.slider("Head", 1, translator.settings["heads"], 1, key="walk_head", bind=URL) - 1
-if prepared is None:
-    st.caption(WAITING)
-else:
-    walk = walkthrough(translator, prepared.ids, layer_name, head)
-    queries_words, keys_words = walk["query_words"], walk["key_words"]
-    st.markdown(f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1]}). This head projects it to "
-                f"d_k = {walk['key_dim']}: Q = X·W_Q, K = X·W_K, V = X·W_V"
-                + (" (K and V from the encoder's output)." if "cross" in layer_name
-                   else " (self-attention: all three from X)."))
-    in_rows([walk["charts"][name] for name in ("Q", "K", "V")], walk["matrices_per_row"])
-    in_rows([walk["charts"][name] for name in ("scores", "scaled_scores", "masked_scores", "weights")],
-            walk["scores_per_row"])
-    in_rows([walk["charts"]["output"]], 1)
-    st.caption("Then W_O mixes the heads' outputs into the layer's output. The weights "
-               f"computed here by hand match the Keras layer's own to {walk['largest_difference']:.1e}."
-               + (" The decoder's self-attention mask is a triangle: a French word sees only the words before it."
-                  if layer_name.startswith("decoder") and "self" in layer_name else "")
-               + (f" {ROW_CAPTION}" if layer_name.startswith("decoder") else ""))
+# What needs a sentence sits in one container per section: with a sentence or without, every later
+# setting keeps its place in the page's tree (a moved setting can lose its link: lib/app/url_settings.py).
+with st.container():
+    if prepared is None:
+        st.caption(WAITING)
+    else:
+        walk = walkthrough(translator, prepared.ids, layer_name, head)
+        queries_words, keys_words = walk["query_words"], walk["key_words"]
+        st.markdown(f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1]}). This head projects it to "
+                    f"d_k = {walk['key_dim']}: Q = X·W_Q, K = X·W_K, V = X·W_V"
+                    + (" (K and V from the encoder's output)." if "cross" in layer_name
+                       else " (self-attention: all three from X)."))
+        in_rows([walk["charts"][name] for name in ("Q", "K", "V")], walk["matrices_per_row"])
+        in_rows([walk["charts"][name] for name in ("scores", "scaled_scores", "masked_scores", "weights")],
+                walk["scores_per_row"])
+        in_rows([walk["charts"]["output"]], 1)
+        st.caption("Then W_O mixes the heads' outputs into the layer's output. The weights "
+                   f"computed here by hand match the Keras layer's own to {walk['largest_difference']:.1e}."
+                   + (" The decoder's self-attention mask is a triangle: a French word sees only the words before it."
+                      if layer_name.startswith("decoder") and "self" in layer_name else "")
+                   + (f" {ROW_CAPTION}" if layer_name.startswith("decoder") else ""))
 
 # --- 2. Heads and layers -------------------------------------------------------------------------------
 st.header("2 · Heads and layers: what each one looks at")
-if prepared is None:
-    st.caption(WAITING)
-else:
-    trace, beam = translate(translator, prepared.ids, beam_width=4)
-    greedy_column, beam_column = st.columns(2, gap="large")
-    for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
-                                  (beam_column, "Beam search, width 4", beam.text)):
-        with column.container(border=True):
-            st.caption(title)
-            st.markdown(f"#### {output or '(nothing: </s> first)'}")
-    grids = head_frames_of(translator, prepared.ids, english)
-    for title, grid in grid_specifications(translator, prepared.ids, english).items():
-        st.markdown(f"**{title}** (rows: layers; columns: heads; hover for the words)")
-        show(st, grid, width="content")
-    st.caption(f"In each small map a row is a query and a column a key. In the decoder's maps: {ROW_CAPTION[0].lower()}"
-               f"{ROW_CAPTION[1:]}")
-    enlarge_column, map_column = st.columns([2, 5], gap="large")
-    kind = enlarge_column.selectbox("Enlarge", list(grids), key="grid_kind", bind=URL)
-    layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()), key="grid_layer", bind=URL)
-    head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()), key="grid_head", bind=URL)
-    chosen = grids[kind][(grids[kind]["layer"] == layer_label) & (grids[kind]["head"] == head_label)]
-    x_title, y_title = map_titles(kind)
-    show(map_column, attention_heatmap(chosen, title=f"{kind}, {layer_label}, {head_label}", x_title=x_title,
-                                       y_title=y_title), width="content")
-    if kind.startswith("decoder"):
-        map_column.caption(ROW_CAPTION)
+with st.container():
+    if prepared is None:
+        st.caption(WAITING)
+    else:
+        trace, beam = translate(translator, prepared.ids, beam_width=4)
+        greedy_column, beam_column = st.columns(2, gap="large")
+        for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
+                                      (beam_column, "Beam search, width 4", beam.text)):
+            with column.container(border=True):
+                st.caption(title)
+                st.markdown(f"#### {output or '(nothing: </s> first)'}")
+        grids = head_frames_of(translator, prepared.ids, english)
+        for title, grid in grid_specifications(translator, prepared.ids, english).items():
+            st.markdown(f"**{title}** (rows: layers; columns: heads; hover for the words)")
+            show(st, grid, width="content")
+        st.caption(f"In each small map a row is a query and a column a key. In the decoder's maps: {ROW_CAPTION[0].lower()}"
+                   f"{ROW_CAPTION[1:]}")
+        enlarge_column, map_column = st.columns([2, 5], gap="large")
+        kind = enlarge_column.selectbox("Enlarge", list(grids), key="grid_kind", bind=URL)
+        layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()), key="grid_layer", bind=URL)
+        head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()), key="grid_head", bind=URL)
+        chosen = grids[kind][(grids[kind]["layer"] == layer_label) & (grids[kind]["head"] == head_label)]
+        x_title, y_title = map_titles(kind)
+        show(map_column, attention_heatmap(chosen, title=f"{kind}, {layer_label}, {head_label}", x_title=x_title,
+                                           y_title=y_title), width="content")
+        if kind.startswith("decoder"):
+            map_column.caption(ROW_CAPTION)
 
 st.subheader("Silence heads")
 head_options = [f"{name.replace('_attention', '').replace('_', ' ')} · head {h + 1}"
@@ -185,9 +189,10 @@ bleu_all = silenced_bleu(translator, (), is_shipped, corpus)
 bleu_now = silenced_bleu(translator, silenced, is_shipped, corpus)
 before_column.metric(f"BLEU, every head (first {KNOCKOUT_SENTENCES} held-out)", f"{bleu_all:.1f}")
 after_column.metric(f"BLEU, {len(silenced)} head(s) silenced", f"{bleu_now:.1f}", f"{bleu_now - bleu_all:+.1f}")
-if prepared is not None:
-    knocked_text = translate(knocked if silenced else translator, prepared.ids, beam_width=1)[0].text
-    st.markdown(f"Greedy translation with those heads silenced: **{knocked_text or '(nothing)'}**")
+with st.container():
+    if prepared is not None:
+        knocked_text = translate(knocked if silenced else translator, prepared.ids, beam_width=1)[0].text
+        st.markdown(f"Greedy translation with those heads silenced: **{knocked_text or '(nothing)'}**")
 st.caption("A silenced head's rows of the output projection W_O are zeroed in a copy of the model; the model every "
            "participant uses is never changed.")
 
@@ -200,10 +205,11 @@ if positions_shown["charts"] is not None:
     position_column, curve_column = st.columns([3, 2], gap="medium")
     show(position_column, heatmap, width="content")
     show(curve_column, curves, width="stretch")
-if prepared is None:
-    st.caption(WAITING)
-else:
-    st.markdown(permutation_text(english, permutation_check(translator, prepared.ids), positions_shown["kind"]))
+with st.container():
+    if prepared is None:
+        st.caption(WAITING)
+    else:
+        st.markdown(permutation_text(english, permutation_check(translator, prepared.ids), positions_shown["kind"]))
 
 # --- 4. Train ---------------------------------------------------------------------------------------------
 st.header("4 · Train from scratch: settings, positions and the causal mask")
