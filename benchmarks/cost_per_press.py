@@ -143,9 +143,26 @@ def child(page_path: str, overrides: list[str] | None = None) -> None:
         print("RESULT_JSON " + json.dumps({"trains": False}))
         return
     load_before = os.getloadavg()[0]
+    profile_path = os.environ.get("COST_PER_PRESS_PROFILE")  # where to write a cProfile of the press
+    if profile_path:  # The page runs in a thread of its own: profile the threads started from here on (wall time).
+        import cProfile
+        import threading
+
+        profiles: list = []
+
+        def start_profile(frame, event, argument):
+            sys.setprofile(None)
+            profiles.append(cProfile.Profile())
+            profiles[-1].enable()
+
+        threading.setprofile(start_profile)
     cpu_started, started = time.process_time(), time.perf_counter()
     button.click().run()
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    if profile_path:
+        threading.setprofile(None)
+        for number, profile in enumerate(profiles):
+            profile.dump_stats(f"{profile_path}.{number}")
     if app.exception:
         raise RuntimeError(app.exception[0].value)
     print("RESULT_JSON " + json.dumps({
