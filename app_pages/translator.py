@@ -271,7 +271,7 @@ if shipped_runs is not None:
     })
     # The measurement names the press it trained; the page's default may have changed since.
     at_default = (int(first["train_sentences"]), int(first["epochs"])) == (SCRATCH_DEFAULT_TRAIN, SCRATCH_DEFAULT_EPOCHS)
-    press_words = "The page's default press" if at_default else "A longer press than the page's default"
+    press_words = "The page's default press" if at_default else "A press other than the page's default"
     st.caption(
         f"{press_words} ({int(first['units'])} units, {int(first['train_sentences']):,} pairs, "
         f"{int(first['epochs'])} epochs) trained each way through this page's own code, means over {seed_words}; "
