@@ -269,8 +269,11 @@ if shipped_runs is not None:
         "Press (s)": st.column_config.NumberColumn(format="%.0f"),
         "Press ÷ teacher forcing": st.column_config.NumberColumn(format="%.2f"),
     })
+    # The measurement names the press it trained; the page's default may have changed since.
+    at_default = (int(first["train_sentences"]), int(first["epochs"])) == (SCRATCH_DEFAULT_TRAIN, SCRATCH_DEFAULT_EPOCHS)
+    press_words = "The page's default press" if at_default else "A press other than the page's default"
     st.caption(
-        f"The page's default press ({int(first['units'])} units, {int(first['train_sentences']):,} pairs, "
+        f"{press_words} ({int(first['units'])} units, {int(first['train_sentences']):,} pairs, "
         f"{int(first['epochs'])} epochs) trained each way through this page's own code, means over {seed_words}; "
         f"measured on {first['date']} on {first['machine']} (load average {first['load_average']}) by "
         "scripts/exposure_bias.py (data/translator/exposure_bias.csv). Same held-out sentences as the table above."

@@ -57,9 +57,13 @@ from lib.page_glue.translator_page import (
 PAGE_KEY = "transformer"
 PRETRAINED = "pretrained Transformer (shipped)"
 COMPARED_PAGES = ["translator", "attention", "transformer"]
-SCRATCH_DEFAULT_TRAIN = 24_000
+# "Train from scratch" defaults: half the pairs of the earlier default; a Transformer press also pays
+# a fixed cost (tracing its graphs, decoding without a key-value cache), so fewer pairs save less
+# here than on the other pages, and 6,000 pairs left it at about half the BLEU (docs/press-cost.md).
+SCRATCH_DEFAULT_TRAIN = 12_000
 SCRATCH_DEFAULT_EPOCHS = 2
-SNAPSHOTS_PER_EPOCH = 12
+# The live head map's snapshots per epoch (each is drawn for every session watching).
+SNAPSHOTS_PER_EPOCH = 6
 # Held-out sentences on which a silenced head's cost is measured: enough for a stable BLEU, few
 # enough that a room trying heads one after another waits about a second for each.
 KNOCKOUT_SENTENCES = 100
