@@ -52,6 +52,7 @@ from lib.page_glue.translator_page import (
     decoded_so_far,
     family_by_length,
     family_table,
+    greedy_and_beam_columns,
     parameter_expander,
     press_settings,
     train_from_scratch,
@@ -128,12 +129,7 @@ def formula_section(step_column, scale: float, translator, prepared, trace) -> i
 def translation_section(step_number: int, translator, corpus, text: str, prepared, trace, beam) -> None:
     """Section 2 on the sentence: greedy and beam translations, the attention map, the intervention."""
     english_words = prepared.words
-    greedy_column, beam_column = st.columns(2, gap="large")
-    for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
-                                  (beam_column, "Beam search, width 4", beam.text)):
-        with column.container(border=True):
-            st.caption(title)
-            st.markdown(f"#### {output or '(nothing: </s> first)'}")
+    greedy_and_beam_columns(trace, beam, 4)
     french_words = [step.chosen for step in trace.steps]  # Row t: the word step t writes.
     weights = np.stack([step.extras["attention"][: len(english_words)] for step in trace.steps])
     map_column, step_column = st.columns([3, 2], gap="large")

@@ -55,6 +55,7 @@ from lib.page_glue.translator_page import (
     choose_sentence,
     family_by_length,
     family_table,
+    greedy_and_beam_columns,
     parameter_expander,
     press_settings,
     train_from_scratch,
@@ -152,12 +153,7 @@ with st.container():
         st.caption(WAITING)
     else:
         trace, beam = translate(translator, prepared.ids, beam_width=4)
-        greedy_column, beam_column = st.columns(2, gap="large")
-        for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
-                                      (beam_column, "Beam search, width 4", beam.text)):
-            with column.container(border=True):
-                st.caption(title)
-                st.markdown(f"#### {output or '(nothing: </s> first)'}")
+        greedy_and_beam_columns(trace, beam, 4)
         grids = head_frames_of(translator, prepared.ids, english)
         for title, grid in grid_specifications(translator, prepared.ids, english).items():
             st.markdown(f"**{title}** (rows: layers; columns: heads; hover for the words)")

@@ -35,6 +35,7 @@ from lib.page_glue.translator_page import (
     exposure_bias_reading,
     exposure_bias_summary,
     exposure_bias_table,
+    greedy_and_beam_columns,
     held_out_lengths,
     mismatch_reading,
     mismatch_table,
@@ -118,12 +119,7 @@ with st.container():
     if prepared.usable:
         beam_width = st.slider("Beam width", 1, 10, 4, help="1 is greedy decoding.", key="beam", bind=URL)
         trace, beam = translate(translator, prepared.ids, beam_width)
-        greedy_column, beam_column = st.columns(2, gap="large")
-        for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
-                                      (beam_column, f"Beam search, width {beam_width}", beam.text)):
-            with column.container(border=True):
-                st.caption(title)
-                st.markdown(f"#### {output or '(nothing: </s> first)'}")
+        greedy_and_beam_columns(trace, beam, beam_width)
         agree = "agree" if trace.token_ids == beam.token_ids else "differ"
         st.markdown(
             f"Greedy and beam search **{agree}**. Log-probability of the whole output (with </s>): greedy "

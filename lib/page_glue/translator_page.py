@@ -317,6 +317,16 @@ def remembered(translator, kind: str, key, compute: Callable[[], object]):
     return memory[key]
 
 
+def greedy_and_beam_columns(trace, beam, beam_width: int) -> None:
+    """The two translations of the translator pages side by side: greedy decoding, and beam search."""
+    greedy_column, beam_column = st.columns(2, gap="large")
+    for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
+                                  (beam_column, f"Beam search, width {beam_width}", beam.text)):
+        with column.container(border=True):
+            st.caption(title)
+            st.markdown(f"#### {output or '(nothing: </s> first)'}")
+
+
 def translate(translator, source_ids: list[int], beam_width: int):
     """Greedy decoding traced step by step, and beam search, of one prepared sentence (remembered)."""
     return remembered(translator, "translations", (tuple(int(i) for i in source_ids), int(beam_width)),
