@@ -429,7 +429,8 @@ def browser_act(trainer: BrowserTrainer, spec: PageSpec) -> None:
     if trainer.action == "stop":
         page.get_by_role("button", name="Stop").click()
     else:
-        thumb = page.get_by_test_id("stSlider").filter(has_text=spec.slider_label).get_by_role("slider")
+        # By its exact label: a trained translator page also has a "Moment of training (epochs)" slider.
+        thumb = page.get_by_label(spec.slider_label, exact=True)
         thumb.focus()
         thumb.press(spec.slider_key)
     trainer.acted = time.monotonic()
