@@ -446,8 +446,12 @@ def browser_finish(trainer: BrowserTrainer) -> None:
     trainer.exception = boxes.first.inner_text() if boxes.count() else ""
     kept_run = re.compile("stopped at epoch|finished")
     try:
+        # A run table, a run's sentence, or the note under the chart of a shared press (a session that left a
+        # press still training for others keeps its curves, not a model to measure for the tables).
         expect(page.get_by_test_id("stDataFrame").filter(has_text=kept_run)
-               .or_(page.get_by_test_id("stMarkdown").filter(has_text=SENTENCE_STATUS)).first).to_be_visible(timeout=30_000)
+               .or_(page.get_by_test_id("stMarkdown").filter(has_text=SENTENCE_STATUS))
+               .or_(page.get_by_text(re.compile(r"^Newest run, .*: (stopped at epoch|finished)"))).first
+               ).to_be_visible(timeout=30_000)
         trainer.kept = True
     except AssertionError:
         trainer.kept = False

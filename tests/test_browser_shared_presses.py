@@ -39,6 +39,7 @@ def test_a_second_identical_press_joins_the_training_and_a_stop_detaches_only_it
 
     first.get_by_role("button", name="Stop").click()
     expect(shared_note(first)).to_contain_text("stopped at epoch", timeout=60_000)
+    expect(shared_note(first)).to_contain_text("it trained on for others")
     wait_until_idle(first)
     # The other session's training goes on: its progress still moves after the first one left.
     progress = second.get_by_test_id("stProgress")

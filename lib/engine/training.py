@@ -85,6 +85,9 @@ class TrainingRun:
     # the model the job stopped with is this copy's, even if the job stopped after the session left.
     source: TrainingRun | None = field(default=None, repr=False, compare=False)
     heir: bool = False
+    # Set when this session left a shared press that went on training for others: its copy has the
+    # curves it saw but no model (the model was still training); the same press again gets the run.
+    left_shared: bool = False
 
     @property
     def progress(self) -> float:
@@ -96,6 +99,8 @@ class TrainingRun:
         text = self.status
         if self.status == "stopped":
             text = f"stopped at epoch {self.batches_completed / self.batches_per_epoch:.1f} of {self.epochs_planned}"
+            if self.left_shared:
+                text += " (it trained on for others: press Train again on these settings to get the finished run)"
         if self.job is not None and self.served == SERVED:
             text += f" · trained at {self.job.started:%H:%M} for another session"
         elif self.job is not None and self.job.session_count > 1:
@@ -755,10 +760,13 @@ def train_live(
 # --- Identical presses train once ---------------------------------------------------------------
 
 
-# Every watcher of a shared press redraws its own page; together they may spend this share of one
-# core on drawing, so thirty watchers redraw their charts less often than one (progress stays live).
-WATCHERS_DRAW_BUDGET = 0.15
+# Every watcher of a shared press redraws its own page, in the same process as the training, whose
+# Python parts (Keras's loop, the callbacks) wait for the interpreter's lock while a watcher draws. So the
+# watchers together may spend this share of one core on their charts, and each updates its progress
+# line every PROGRESS_SECONDS × (watchers / PROGRESS_WATCHERS): thirty watchers redraw less often than one.
+WATCHERS_DRAW_BUDGET = 0.05
 PROGRESS_SECONDS = 0.5
+PROGRESS_WATCHERS = 5
 # How long a last watcher who pressed Stop waits for the worker to stop, to keep the model it trained.
 STOP_WAIT_SECONDS = 15.0
 
@@ -881,7 +889,7 @@ def watch_press(page_key: str, metrics: list[str], train: Callable[[Any], object
     last_chart, chart_cost = 0.0, 0.0
     try:
         while True:
-            ended = job.ended.wait(timeout=PROGRESS_SECONDS)
+            ended = job.ended.wait(timeout=PROGRESS_SECONDS * max(1.0, job.watchers / PROGRESS_WATCHERS))
             _sync(job, copies, page_key, JOINED)
             if ended:
                 break
@@ -936,3 +944,4 @@ def _leave(registry: PressRegistry, job: PressJob, copies: list[TrainingRun], pa
             # Still running after the wait (an epoch's end measuring, on a busy server): the model is
             # taken when the page next reads its runs after the job has stopped (`page_runs`).
             copy.heir = last
+            copy.left_shared = not last

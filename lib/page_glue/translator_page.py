@@ -524,7 +524,9 @@ def measure_run(run: TrainingRun, corpus_id: str, corpus: Corpus, translator=Non
     if translator is None:
         translator = translator_for(run.model, corpus_vocabularies(corpus_id, corpus))
     run.model = translator
-    run.results = {"corpus": corpus_id, **run.settings, **evaluation_results(translator, corpus.test, run.display_label)}
+    run.results = {"corpus": corpus_id, **run.settings, **evaluation_results(translator, corpus.test, run.display_label),
+                   # Timed here, once per run: every session that shares the run then reads the same figure.
+                   "ms_per_sentence": _milliseconds_per_sentence(translator)}
 
 
 def trained_runs(page_key: str, corpus_id: str, corpus: Corpus) -> list[TrainingRun]:
