@@ -34,8 +34,9 @@ from lib.models import long_memory  # noqa: E402
 
 COLUMNS = [
     "task", "cell", "p", "seed", "setup", "solved", "sequences_to_success", "sequences_trained",
-    "final_max_error", "final_recall_accuracy", "last_loss", "tests", "test_sequences", "units", "batch_size",
-    "learning_rate", "forget_gate_bias", "max_sequences", "parameters", "seconds",
+    "sequences_before_cell", "final_max_error", "final_recall_accuracy", "last_loss", "tests", "test_sequences",
+    "error_at", "staged", "state_output_zero", "lstm_activation", "units", "batch_size", "learning_rate", "forget_gate_bias", "input_gate_bias",
+    "max_sequences", "parameters", "seconds",
 ]
 
 
@@ -46,24 +47,40 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--delays", type=int, nargs="+", default=list(long_memory.PAPER_DELAYS))
     parser.add_argument("--seeds", type=int, nargs="+", default=list(long_memory.PAPER_SEEDS))
     parser.add_argument("--max-sequences", type=int, default=long_memory.PAPER_SETUP.max_sequences)
-    parser.add_argument("--forget-gate-bias", type=float, default=None,
-                        help="Start the LSTM's forget-gate biases here (default: Keras's unit_forget_bias, 1).")
-    parser.add_argument("--setup-name", default=long_memory.PAPER_SETUP.name)
+    parser.add_argument("--setup", choices=list(long_memory.PAPER_SETUPS), default=long_memory.PAPER_SETUP.name)
     parser.add_argument("--output", type=Path, default=long_memory.PAPER_FILE)
     parser.add_argument("--resume", action="store_true", help="Keep the rows already in the output file.")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--table", action="store_true",
+                        help="Only print the output file as data/README.md's table (sequences to success per seed), then stop.")
     return parser.parse_args(argv)
+
+
+def markdown_table(runs: pd.DataFrame) -> str:
+    """A row per setup, task and p; a column per cell: each seed's training sequences to success, or "—" (not
+    within the budget)."""
+    cells = [cell for cell in long_memory.RECURRENT_CELL_NAMES if cell in set(runs["cell"])]
+    lines = ["| setup | task | p | " + " | ".join(cells) + " |", "| --- | --- | ---: |" + " --- |" * len(cells)]
+    for (setup, task, p), rows in runs.groupby(["setup", "task", "p"], sort=True):
+        entries = []
+        for cell in cells:
+            point = rows[rows["cell"] == cell].sort_values("seed")
+            entries.append(" / ".join(f"{int(value):,}" if value == value else "—" for value in point["sequences_to_success"]) or "")
+        lines.append(f"| {setup} | {task} | {p} | " + " | ".join(entries) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     arguments = parse_arguments(argv)
+    if arguments.table:
+        print(markdown_table(pd.read_csv(arguments.output)))
+        return
     import tensorflow as tf
 
     # One thread: the sweep shares the machine.
     tf.config.threading.set_intra_op_parallelism_threads(arguments.threads)
     tf.config.threading.set_inter_op_parallelism_threads(arguments.threads)
-    setup = dataclasses.replace(long_memory.PAPER_SETUP, name=arguments.setup_name,
-                                max_sequences=arguments.max_sequences, forget_gate_bias=arguments.forget_gate_bias)
+    setup = dataclasses.replace(long_memory.PAPER_SETUPS[arguments.setup], max_sequences=arguments.max_sequences)
     rows: list[dict] = []
     if arguments.resume and arguments.output.exists():
         rows = pd.read_csv(arguments.output).to_dict("records")

@@ -389,7 +389,7 @@ def _paper_runs(lstm_solves_100: bool) -> pd.DataFrame:
             for cell in ("LSTM", "SimpleRNN"):
                 for seed in (0, 1):
                     solved = cell == "LSTM" and (p == 10 or lstm_solves_100)
-                    rows.append({"setup": "modern", "task": task, "cell": cell, "p": p, "seed": seed,
+                    rows.append({"setup": lm.PAPER_SETUP.name, "task": task, "cell": cell, "p": p, "seed": seed,
                                  "solved": solved, "sequences_to_success": 6_000 + 2_000 * seed if solved else np.nan,
                                  "max_sequences": 20_000, "final_recall_accuracy": 1.0 if solved else 0.5})
     return pd.DataFrame(rows)
@@ -413,7 +413,7 @@ def test_page_reads_the_papers_task_as_the_lstm_remembering_and_explains_the_var
     assert "the paper: 100 % of 18 trials, 5,040 on average" in text and "5,680 on average" in text
     assert "Why the variant above reads the other way" in text
     assert "lag 50: SimpleRNN 0.46 against LSTM 0.13" in text
-    table = paper_task_table(summary, "modern")
+    table = paper_task_table(summary, lm.PAPER_SETUP.name)
     lstm_row = table[(table["task"] == "2a") & (table["p"] == 100) & (table["cell"] == "LSTM")].iloc[0]
     assert lstm_row["solved (seeds)"] == "2 of 2" and "5,040" in lstm_row["the paper (p = 100)"]
     simple_row = table[(table["task"] == "2a") & (table["p"] == 100) & (table["cell"] == "SimpleRNN")].iloc[0]

@@ -22,6 +22,7 @@ Keras is imported inside the builders only, so that importing this module stays 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from dataclasses import dataclass
@@ -617,6 +618,7 @@ class PaperSetup:
     batch_size: int = 16
     learning_rate: float = 1e-2
     optimizer: str = "adam"
+    beta_2: float = 0.999  # Adam's decay of its running mean of squared gradients (Keras's default).
     initializer: str = "keras"
     initial_range: float = 0.2
     forget_bias: bool = True
@@ -624,15 +626,67 @@ class PaperSetup:
     input_gate_bias: float | None = None
     output_gate_bias: float | None = None
     max_sequences: int = 20_000
+    # The paper's construction for this task: the recurrent part reaches the output only once the error of the
+    # net without it has stopped decreasing (mean loss of the last `stage_window` updates less than
+    # `stage_decrease` below the window before) or, in 2a, every step but the last meets the criterion. Without it, the 99 steps whose answer needs no memory
+    # erase the first symbol from the state before the last step's error can teach the net to keep it.
+    staged: bool = True
+    # Where the error signals are: "every step" (tasks 2a and 2b: "permanently trying to predict the next
+    # symbol") or "end" (only the last step's answer, as in the paper's task 2c; meaningful for 2b, whose
+    # criterion is read at the end only).
+    error_at: str = "every step"
+    # Start the weights from the state to the output units at zero: then the state's first-symbol content does
+    # not perturb the 99 memoryless predictions, whose errors would otherwise teach the cell to drop it.
+    state_output_zero: bool = False
+    # The LSTM's cell input and output squashing: Keras's "tanh", or "linear", closer to the paper's 2a cell
+    # (h the identity), whose output cannot saturate when the distractors' writes pile up in the cell.
+    lstm_activation: str = "tanh"
+    stage_window: int = 25
+    stage_decrease: float = 0.1
+
+    def lstm_cell(self) -> str:
+        """The LSTM cell of this setup, in words."""
+        forget = self.forget_gate_bias if self.forget_gate_bias is not None else (1.0 if self.forget_bias else 0.0)
+        squash = "no squashing of the cell's input and output" if self.lstm_activation == "linear" else f"{self.lstm_activation} squashing"
+        gate = f", input-gate bias {self.input_gate_bias:g}" if self.input_gate_bias else ""
+        return f"forget-gate bias {forget:g} (the gate starts at {1 / (1 + np.exp(-forget)):.9g}), {squash}{gate}"
 
     def describe(self) -> str:
         weights = "Keras's default initialisers" if self.initializer == "keras" else f"every weight uniform in ±{self.initial_range:g}"
         optimizer = f"Adam (learning rate {self.learning_rate:g})" if self.optimizer == "adam" else f"SGD (learning rate {self.learning_rate:g})"
         return (f"{self.units} units, {weights}, {optimizer}, batches of {self.batch_size} fresh sequences, "
-                f"at most {self.max_sequences:,} training sequences")
+                f"at most {self.max_sequences:,} training sequences; LSTM cell: {self.lstm_cell()}")
 
 
-PAPER_SETUP = PaperSetup(name="modern")
+# The setup of the shipped runs: Adam and Keras's initialisers for every cell, and for the LSTM the 1997 cell of
+# task 2a as far as Keras's LSTM allows: a forget gate pinned open (bias 20: σ(20) = 1 - 2e-9, and its gradient
+# vanishes with σ', so it stays there; the 1997 cell had no forget gate), the cell's input and output not
+# squashed (the paper's h is the identity), the input gate biased towards zero against "internal state drift"
+# (section 4). The state's weights to the output units start at zero, for every cell alike.
+PAPER_SETUP = PaperSetup(name="paper_cell", forget_gate_bias=20.0, input_gate_bias=-3.0, lstm_activation="linear",
+                         state_output_zero=True, staged=False)
+# The same, with Keras's own LSTM cell (forget-gate bias 1, tanh): what the page's other experiments train.
+KERAS_CELL_SETUP = dataclasses.replace(PAPER_SETUP, name="keras_cell", forget_gate_bias=None, input_gate_bias=None,
+                                       lstm_activation="tanh")
+PAPER_SETUPS: dict[str, PaperSetup] = {setup.name: setup for setup in (PAPER_SETUP, KERAS_CELL_SETUP)}
+
+
+@functools.cache
+def _state_switch_class():
+    """The layer that lets the recurrent state reach the output only once it is switched on (built on first use)."""
+    import keras
+
+    class StateSwitch(keras.layers.Layer):
+        """Multiplies the recurrent state by a non-trainable 0 or 1: the paper's "memory cell ... added once
+        the error has stopped decreasing" (section 5.2, its remedy (1) for the "abuse problem", section 4)."""
+
+        def build(self, input_shape):
+            self.on = self.add_weight(shape=(), initializer="zeros", trainable=False, name="on")
+
+        def call(self, state):
+            return state * self.on
+
+    return StateSwitch
 
 
 def build_paper_model(cell: str, p: int, setup: PaperSetup = PAPER_SETUP, seed: int = 0) -> "keras.Model":
@@ -649,13 +703,20 @@ def build_paper_model(cell: str, p: int, setup: PaperSetup = PAPER_SETUP, seed: 
     else:
         initializers = [keras.initializers.GlorotUniform(seed=seed * 1009 + 1), keras.initializers.Orthogonal(seed=seed * 1009 + 2),
                         keras.initializers.GlorotUniform(seed=seed * 1009 + 3)]
-    options = {"unit_forget_bias": setup.forget_bias} if cell == "LSTM" else {}
+    options = {"unit_forget_bias": setup.forget_bias, "activation": setup.lstm_activation} if cell == "LSTM" else {}
     inputs = keras.Input(shape=(None, p + 1), name="symbols")
     recurrent = layer_classes[cell](setup.units, return_sequences=True, kernel_initializer=initializers[0],
                                     recurrent_initializer=initializers[1], name=cell.lower(), **options)
     state = recurrent(inputs)
-    both = keras.layers.Concatenate(name="state_and_input")([state, inputs])
-    outputs = keras.layers.Dense(p + 1, activation="softmax", kernel_initializer=initializers[2], name="next_symbol")(both)
+    if setup.staged:
+        state = _state_switch_class()(name="state_switch")(state)
+    # The output units read the state and the input: one linear map of each, summed, then a softmax. The
+    # state's map may start at zero, so that at first the state changes no prediction (see `PaperSetup`).
+    from_state = keras.layers.Dense(p + 1, use_bias=False, name="from_state", kernel_initializer=(
+        "zeros" if setup.state_output_zero else initializers[2]))(state)
+    from_input = keras.layers.Dense(p + 1, kernel_initializer=initializers[2], name="from_input")(inputs)
+    logits = keras.layers.Add(name="logits")([from_state, from_input])
+    outputs = keras.layers.Activation("softmax", name="next_symbol")(logits)
     model = keras.Model(inputs, outputs, name=f"paper_{cell.lower()}")
     gate_biases = (setup.input_gate_bias, setup.forget_gate_bias, setup.output_gate_bias)
     if cell == "LSTM" and any(value is not None for value in gate_biases):
@@ -686,7 +747,7 @@ def train_paper_task(task: str, cell: str, p: int, seed: int = 0, setup: PaperSe
 
     model = build_paper_model(cell, p, setup, seed)
     if setup.optimizer == "adam":
-        optimizer = keras.optimizers.Adam(learning_rate=setup.learning_rate)
+        optimizer = keras.optimizers.Adam(learning_rate=setup.learning_rate, beta_2=setup.beta_2)
     else:
         optimizer = keras.optimizers.SGD(learning_rate=setup.learning_rate)
     loss_function = keras.losses.SparseCategoricalCrossentropy()
@@ -696,7 +757,10 @@ def train_paper_task(task: str, cell: str, p: int, seed: int = 0, setup: PaperSe
     def train_step(symbols, targets):
         with tf.GradientTape() as tape:
             probabilities = model(tf.one_hot(symbols, width), training=True)
-            loss = loss_function(targets, probabilities)
+            if setup.error_at == "end":
+                loss = loss_function(targets[:, -1], probabilities[:, -1])
+            else:
+                loss = loss_function(targets, probabilities)
         gradients = tape.gradient(loss, model.trainable_variables)
         optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         return loss, probabilities
@@ -715,14 +779,26 @@ def train_paper_task(task: str, cell: str, p: int, seed: int = 0, setup: PaperSe
     two_sequences[0, [0, -1]], two_sequences[1, [0, -1]] = symbols["x"], symbols["y"]
     started = time.perf_counter()
     seen, update, solved_at, tests, losses, test = 0, 0, None, 0, [], None
+    switch = model.get_layer("state_switch") if setup.staged else None
+    cell_added_at = 0 if switch is None else None
+    window = setup.stage_window
+    answered_without_memory = False
     while seen < setup.max_sequences:
+        if cell_added_at is None and (answered_without_memory or (
+                len(losses) >= 2 * window and len(losses) % window == 0
+                and np.mean(losses[-window:]) > (1.0 - setup.stage_decrease) * np.mean(losses[-2 * window:-window]))):
+            switch.on.assign(1.0)
+            cell_added_at = seen
         batch = make_paper_sequences(task, p, setup.batch_size, seed=[seed, p, task_id, 0, update])
         inputs, targets = paper_inputs_and_targets(batch)
         loss, probabilities = train_step(inputs, targets)
         losses.append(float(loss))
         seen += setup.batch_size
         update += 1
-        if not paper_success(paper_max_errors(probabilities.numpy(), targets, task)):
+        # 2a: every step but the last, which alone needs the memory, already meets the criterion.
+        answered_without_memory = task == "2a" and paper_success(
+            paper_max_errors(probabilities.numpy()[:, :-1], targets[:, :-1], task))
+        if cell_added_at is None or not paper_success(paper_max_errors(probabilities.numpy(), targets, task)):
             continue
         tests += 1
         test = two_sequences if task == "2a" else make_paper_sequences(
@@ -739,10 +815,13 @@ def train_paper_task(task: str, cell: str, p: int, seed: int = 0, setup: PaperSe
         "solved": solved_at is not None,
         "sequences_to_success": int(solved_at) if solved_at is not None else None,
         "sequences_trained": int(seen),
+        "sequences_before_cell": int(cell_added_at) if cell_added_at is not None else None,
         "final_max_error": float(paper_max_errors(probabilities, targets, task).max()),
         "final_recall_accuracy": float(np.mean(np.argmax(probabilities[:, -1], axis=-1) == targets[:, -1])),
         "last_loss": float(np.mean(losses[-10:])),
         "tests": tests, "test_sequences": int(len(test)),
+        "error_at": setup.error_at, "staged": setup.staged, "state_output_zero": setup.state_output_zero,
+        "lstm_activation": setup.lstm_activation,
         "units": setup.units, "batch_size": setup.batch_size, "learning_rate": setup.learning_rate,
         "forget_gate_bias": setup.forget_gate_bias if setup.forget_gate_bias is not None else (1.0 if setup.forget_bias else 0.0),
         "input_gate_bias": setup.input_gate_bias if setup.input_gate_bias is not None else 0.0,
@@ -769,6 +848,9 @@ def summarise_paper_task(runs: pd.DataFrame) -> pd.DataFrame:
         budget=("max_sequences", "max"),
         mean_recall=("final_recall_accuracy", "mean"),
     ).reset_index()
+    for column in ("units", "batch_size", "learning_rate", "forget_gate_bias"):
+        if column in runs:
+            summary[column] = grouped[column].first().to_numpy()
     order = {name: index for index, name in enumerate(RECURRENT_CELL_NAMES)}
     summary["cell_order"] = summary["cell"].map(order)
     summary = summary.sort_values(["setup", "task", "p", "cell_order"]).drop(columns="cell_order")

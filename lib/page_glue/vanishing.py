@@ -32,6 +32,8 @@ from lib.models.long_memory import (
     DEFAULT_BUDGET,
     MODERN,
     NOTES_EXPECTED_MAX_LAG,
+    PAPER_SETUP,
+    PAPER_SETUPS,
     SOLVED_ACCURACY,
     SWEEP_SEEDS,
     Contrast,
@@ -352,22 +354,35 @@ def variant_reversals(memory_summary: pd.DataFrame, setup: str = MODERN.name, sh
     return reversals
 
 
-def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFrame | None) -> list[str]:
+def _reach(rows: pd.DataFrame, cell: str) -> str:
+    """One cell's delays, sorted into met by every seed, by some, and by none."""
+    rows = rows[rows["cell"] == cell]
+    every = rows[rows["solved_seeds"] == rows["seeds"]]["p"].tolist()
+    some = rows[(rows["solved_seeds"] > 0) & (rows["solved_seeds"] < rows["seeds"])]["p"].tolist()
+    none = rows[rows["solved_seeds"] == 0]["p"].tolist()
+    parts = ([f"every seed at p = {_listing(every)}"] if every else []) + (
+        [f"some seeds at p = {_listing(some)}"] if some else []) + ([f"no seed at p = {_listing(none, 'or')}"] if none else [])
+    return ", ".join(parts)
+
+
+def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFrame | None,
+                       main_setup: str = PAPER_SETUP.name) -> list[str]:
     """What the paper's task shows next to the 8-symbol variant, every number from the two shipped files.
 
-    Per setup and task: where the notes' ordering (the LSTM remembers longer than the SimpleRNN) held;
-    the LSTM's sequences to success at p = 100 beside the paper's; then, if the variant reversed the
-    ordering where the paper's task kept it, why the two tasks differ.
+    For the main setup, task by task: where the notes' ordering (the LSTM meets the criterion with more
+    seeds than the SimpleRNN) held, and the LSTM at p = 100 beside the paper's figure; for any other
+    setup (Keras's own LSTM cell), where its LSTM met the criterion; then, if the variant above reversed
+    the ordering where the paper's task kept it, why the two tasks differ.
     """
     if summary is None or summary.empty:
         return ["The runs of the paper's task (`scripts/paper_memory_task.py`, data/paper_memory_task.csv) are not "
                 "shipped with this copy, so this section shows only the variant above."]
     lines = []
     held_anywhere = False
-    for (setup, task), rows in summary.groupby(["setup", "task"], sort=False):
+    main = summary[summary["setup"] == main_setup]
+    for task, rows in main.groupby("task", sort=False):
         holds, fails = _ordering_on_paper_task(rows)
         held_anywhere = held_anywhere or bool(holds)
-        title = f"**Task {task}, setup {setup}**"
         parts = []
         if holds:
             parts.append(f"the LSTM met the paper's criterion with more seeds than the SimpleRNN at p = {_listing(holds)}")
@@ -383,7 +398,13 @@ def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFram
             parts.append(f"at p = 100 {measured}" + (
                 f" (the paper: {paper.success_percent:.0f} % of {paper.trials} trials, {paper.sequences:,} on average)"
                 if paper is not None and paper.sequences else ""))
-        lines.append(f"{title}: " + ("; ".join(parts) if parts else "no delay with both cells measured yet") + ".")
+        lines.append(f"**Task {task}**: " + ("; ".join(parts) if parts else "no delay with both cells measured yet") + ".")
+    for setup, rows in summary[summary["setup"] != main_setup].groupby("setup", sort=False):
+        known = PAPER_SETUPS.get(setup)
+        name = f"{setup} ({known.lstm_cell()})" if known else setup
+        for task, task_rows in rows.groupby("task", sort=False):
+            if (task_rows["cell"] == "LSTM").any():
+                lines.append(f"**Task {task} with the LSTM cell of setup {name}**: {_reach(task_rows, 'LSTM')}.")
     if memory_summary is None:
         return lines
     reversals = variant_reversals(memory_summary)
@@ -395,7 +416,7 @@ def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFram
             "distractors, so a unit that switches on when it sees x and stays on has solved it; in the variant the "
             "symbol to recall is one of the same 8 symbols as every distractor, so the net must also tell step 0 from "
             "every later step by position alone and shut its memory to 8 kinds of input after the first, with 3 bits "
-            "to keep instead of 1 and one error signal per sequence instead of one per step."
+            "to keep instead of 1; and the variant trains Keras's LSTM cell as it ships."
         )
     elif reversals:
         lines.append("The variant above reversed the notes' ordering at lag" + ("s " if len(reversals) > 1 else " ")
