@@ -440,3 +440,26 @@ def test_page_reading_without_the_shipped_file():
     lines = paper_task_reading(None, _variant_summary())
     assert len(lines) == 1 and "not shipped" in lines[0]
     assert lm.load_paper_task(REPO_ROOT / "data" / "no_such_file.csv") is None
+
+
+def test_page_reads_keras_cell_runs_on_their_own_line():
+    from lib.page_glue.vanishing import paper_setup_caption, paper_task_reading
+
+    runs = _paper_runs(lstm_solves_100=True)
+    keras_runs = runs[runs["cell"] == "LSTM"].assign(setup=lm.KERAS_CELL_SETUP.name)
+    keras_runs.loc[keras_runs["p"] == 100, ["solved", "sequences_to_success"]] = [False, np.nan]
+    summary = lm.summarise_paper_task(pd.concat([runs, keras_runs], ignore_index=True))
+    text = "\n".join(paper_task_reading(summary, None))
+    assert f"**Task 2a with the LSTM cell of setup {lm.KERAS_CELL_SETUP.name} (forget-gate bias 1" in text
+    assert "every seed at p = 10, no seed at p = 100" in text
+    assert "tanh squashing" in paper_setup_caption(lm.KERAS_CELL_SETUP.name)
+    assert "no squashing" in paper_setup_caption(lm.PAPER_SETUP.name)
+
+
+def test_the_shipped_setups_differ_only_in_the_lstm_cell():
+    paper, keras_cell = lm.PAPER_SETUP, lm.KERAS_CELL_SETUP
+    assert paper.forget_gate_bias == 20 and paper.input_gate_bias == -3 and paper.lstm_activation == "linear"
+    assert keras_cell.forget_gate_bias is None and keras_cell.forget_bias and keras_cell.lstm_activation == "tanh"
+    same = {field: value for field, value in vars(paper).items()
+            if field not in {"name", "forget_gate_bias", "input_gate_bias", "lstm_activation"}}
+    assert same == {field: getattr(keras_cell, field) for field in same}

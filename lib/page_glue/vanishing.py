@@ -321,7 +321,8 @@ def paper_task_table(summary: pd.DataFrame, setup: str) -> pd.DataFrame:
             "solved (seeds)": f"{row.solved_seeds} of {row.seeds}",
             "training sequences to success": (
                 f"{_sequences(row.mean_sequences)} (mean; {_sequences(row.min_sequences)}–{_sequences(row.max_sequences)})"
-                if row.solved_seeds else f"none within {int(row.budget):,}"),
+                if row.solved_seeds > 1 else _sequences(row.mean_sequences) if row.solved_seeds
+                else f"none within {int(row.budget):,}"),
             "the paper (p = 100)": paper_text,
         })
     return pd.DataFrame(rows)
@@ -352,6 +353,12 @@ def variant_reversals(memory_summary: pd.DataFrame, setup: str = MODERN.name, sh
         if simple > lstm:
             reversals.append((int(lag), simple, lstm))
     return reversals
+
+
+def paper_setup_caption(setup: str) -> str:
+    """What a setup of the paper's task trains, for the caption under its table."""
+    known = PAPER_SETUPS.get(setup)
+    return f"Setup `{setup}`: {known.describe()}." if known else f"Setup `{setup}`."
 
 
 def _reach(rows: pd.DataFrame, cell: str) -> str:
