@@ -452,6 +452,10 @@ def test_page_reads_keras_cell_runs_on_their_own_line():
     text = "\n".join(paper_task_reading(summary, None))
     assert f"**Task 2a with the LSTM cell of setup {lm.KERAS_CELL_SETUP.name} (forget-gate bias 1" in text
     assert "every seed at p = 10, no seed at p = 100" in text
+    assert "**The cell matters too**" in text and "task 2a, p = 100 (0 of 2 against 2 of 2)" in text
+    # When both cells do as well, nothing is said about the cell.
+    same = lm.summarise_paper_task(pd.concat([runs, runs[runs["cell"] == "LSTM"].assign(setup=lm.KERAS_CELL_SETUP.name)]))
+    assert "The cell matters" not in "\n".join(paper_task_reading(same, None))
     assert "tanh squashing" in paper_setup_caption(lm.KERAS_CELL_SETUP.name)
     assert "no squashing" in paper_setup_caption(lm.PAPER_SETUP.name)
 
