@@ -414,8 +414,11 @@ def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFram
         if not lstm_100.empty:
             row = lstm_100.iloc[0]
             paper = paper_result(task)
+            batch = int(row["batch_size"]) if "batch_size" in row and row["batch_size"] == row["batch_size"] else None
+            updates = (f" ({_sequences(row['mean_sequences'] / batch)} updates of {batch} sequences; the paper updated "
+                       "after every sequence)") if batch and batch > 1 and row["solved_seeds"] else ""
             measured = (f"the LSTM succeeded with {row['solved_seeds']} of {row['seeds']} seeds after "
-                        f"{_sequences(row['mean_sequences'])} training sequences on average" if row["solved_seeds"]
+                        f"{_sequences(row['mean_sequences'])} training sequences on average{updates}" if row["solved_seeds"]
                         else f"no LSTM seed succeeded within {int(row['budget']):,} training sequences")
             parts.append(f"at p = 100 {measured}" + (
                 f" (the paper: {paper.success_percent:.0f} % of {paper.trials} trials, {paper.sequences:,} on average)"
