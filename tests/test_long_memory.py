@@ -420,6 +420,8 @@ def test_page_reads_the_papers_task_as_the_lstm_remembering_and_explains_the_var
     simple_row = table[(table["task"] == "2a") & (table["p"] == 100) & (table["cell"] == "SimpleRNN")].iloc[0]
     assert simple_row["training sequences to success"] == "none within 20,000"
     assert "BPTT: 0 % of 18 trials within 5,000,000" == simple_row["the paper (p = 100)"]
+    simple_2b = table[(table["task"] == "2b") & (table["p"] == 100) & (table["cell"] == "SimpleRNN")].iloc[0]
+    assert simple_2b["the paper (p = 100)"] == "BPTT, RTRL, CH: failed"  # The paper gives no trial count there.
 
 
 def test_page_reads_a_failed_lstm_as_such_and_does_not_claim_the_paper_restored_the_order():

@@ -532,7 +532,7 @@ class PaperResult:
     task: str
     method: str
     delay: int
-    trials: int
+    trials: int | None  # None where the paper does not say how many.
     success_percent: float
     sequences: int | None  # Mean sequences until success; None when no trial succeeded.
     stopped_after: int | None  # The budget of the methods that never succeeded.
@@ -547,7 +547,7 @@ PAPER_RESULTS: tuple[PaperResult, ...] = (
     PaperResult("2a", "BPTT", 100, 18, 0.0, None, PAPER_STOP_SEQUENCES, "Table 2"),
     PaperResult("2a", "CH (neural sequence chunker)", 100, 18, 33.0, 32_400, None, "Table 2"),
     PaperResult("2a", "LSTM", 100, 18, 100.0, 5_040, None, "Table 2"),
-    PaperResult("2b", "BPTT, RTRL, CH", 100, 18, 0.0, None, None, "section 5.2, task 2b, results"),
+    PaperResult("2b", "BPTT, RTRL, CH", 100, None, 0.0, None, None, "section 5.2, task 2b, results"),
     PaperResult("2b", "LSTM", 100, 18, 100.0, 5_680, None, "section 5.2, task 2b, results"),
 )
 PAPER_REFERENCE = ("Hochreiter and Schmidhuber, Long Short-Term Memory, Neural Computation 9(8):1735-1780, 1997, "

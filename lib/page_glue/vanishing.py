@@ -314,6 +314,8 @@ def paper_task_table(summary: pd.DataFrame, setup: str) -> pd.DataFrame:
             paper_text = ""
         elif paper.sequences is not None:
             paper_text = f"{paper.method}: {paper.success_percent:.0f} % of {paper.trials} trials, {paper.sequences:,} sequences"
+        elif paper.trials is None:
+            paper_text = f"{paper.method}: failed"
         else:
             paper_text = f"{paper.method}: {paper.success_percent:.0f} % of {paper.trials} trials" + (
                 f" within {paper.stopped_after:,}" if paper.stopped_after else "")
