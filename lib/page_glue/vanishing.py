@@ -331,16 +331,18 @@ def paper_task_table(summary: pd.DataFrame, setup: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _ordering_on_paper_task(rows: pd.DataFrame) -> tuple[list[int], list[int]]:
-    """The delays p at which the LSTM met the criterion with more seeds than the SimpleRNN, and those where not."""
-    holds, fails = [], []
+def _ordering_on_paper_task(rows: pd.DataFrame) -> dict[str, list[int]]:
+    """The delays p sorted by how the LSTM and the SimpleRNN compared: "holds" (the LSTM met the criterion with
+    more seeds), "reversed" (the SimpleRNN with more), "tied" (as many, at least one each) and "neither"."""
+    sorted_ = {"holds": [], "reversed": [], "tied": [], "neither": []}
     for p, at_p in rows.groupby("p"):
         by_cell = at_p.set_index("cell")
         if not {"LSTM", "SimpleRNN"} <= set(by_cell.index):
             continue
-        lstm, simple = by_cell.loc["LSTM"], by_cell.loc["SimpleRNN"]
-        (holds if lstm["solved_seeds"] > simple["solved_seeds"] else fails).append(int(p))
-    return holds, fails
+        lstm, simple = int(by_cell.loc["LSTM", "solved_seeds"]), int(by_cell.loc["SimpleRNN", "solved_seeds"])
+        key = "holds" if lstm > simple else "reversed" if simple > lstm else "tied" if lstm else "neither"
+        sorted_[key].append(int(p))
+    return sorted_
 
 
 def variant_reversals(memory_summary: pd.DataFrame, setup: str = MODERN.name, shortest_lag: int = 20) -> list[tuple[int, float, float]]:
@@ -405,13 +407,17 @@ def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFram
     held_anywhere = False
     main = summary[summary["setup"] == main_setup]
     for task, rows in main.groupby("task", sort=False):
-        holds, fails = _ordering_on_paper_task(rows)
-        held_anywhere = held_anywhere or bool(holds)
+        ordering = _ordering_on_paper_task(rows)
+        held_anywhere = held_anywhere or bool(ordering["holds"])
         parts = []
-        if holds:
-            parts.append(f"the LSTM met the paper's criterion with more seeds than the SimpleRNN at p = {_listing(holds)}")
-        if fails:
-            parts.append(f"not at p = {_listing(fails, 'or')}")
+        if ordering["holds"]:
+            parts.append(f"the LSTM met the paper's criterion with more seeds than the SimpleRNN at p = {_listing(ordering['holds'])}")
+        if ordering["tied"]:
+            parts.append(f"both with as many seeds at p = {_listing(ordering['tied'])}")
+        if ordering["reversed"]:
+            parts.append(f"the SimpleRNN with more seeds at p = {_listing(ordering['reversed'])}")
+        if ordering["neither"]:
+            parts.append(f"neither at p = {_listing(ordering['neither'], 'or')}")
         lstm_100 = rows[(rows["cell"] == "LSTM") & (rows["p"] == 100)]
         if not lstm_100.empty:
             row = lstm_100.iloc[0]
