@@ -33,6 +33,7 @@ from lib.page_glue.vanishing import (
     gradient_kept,
     latest_press,
     paper_setup_caption,
+    paper_setups_in_order,
     paper_task_reading,
     paper_task_summary,
     paper_task_table,
@@ -184,7 +185,7 @@ st.markdown(
 )
 paper_summary = paper_task_summary()
 if paper_summary is not None:
-    for paper_setup in paper_summary["setup"].unique():
+    for paper_setup in paper_setups_in_order(paper_summary):
         st.dataframe(paper_task_table(paper_summary, paper_setup), hide_index=True, width="stretch")
         st.caption(paper_setup_caption(paper_setup))
 for line in paper_task_reading(paper_summary, summary):

@@ -40,6 +40,10 @@ COLUMNS = [
 ]
 
 
+INTEGER_COLUMNS = ["p", "seed", "sequences_to_success", "sequences_trained", "sequences_before_cell", "tests",
+                   "test_sequences", "units", "batch_size", "max_sequences", "parameters"]
+
+
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(long_memory.PAPER_TASKS))
@@ -100,6 +104,8 @@ def main(argv: list[str] | None = None) -> None:
         row = long_memory.train_paper_task(task, cell, p, seed, setup)
         rows.append(row)
         frame = pd.DataFrame(rows)[COLUMNS].sort_values(["setup", "seed", "p", "task", "cell"], kind="stable")
+        # Counts stay whole numbers (an empty cell where a run never succeeded), the rest four significant digits.
+        frame = frame.astype({column: "Int64" for column in INTEGER_COLUMNS})
         arguments.output.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(arguments.output, index=False, float_format="%.4g")
         outcome = (f"solved after {row['sequences_to_success']:,} sequences" if row["solved"]

@@ -410,7 +410,7 @@ def test_page_reads_the_papers_task_as_the_lstm_remembering_and_explains_the_var
     summary = lm.summarise_paper_task(_paper_runs(lstm_solves_100=True))
     text = "\n".join(paper_task_reading(summary, _variant_summary()))
     assert "more seeds than the SimpleRNN at p = 10 and 100" in text
-    assert "succeeded with 2 of 2 seeds after 7,000 training sequences on average (438 updates of 16 sequences" in text
+    assert "succeeded with 2 of 2 seeds after 7,000 training sequences on average, 438 updates of 16" in text
     assert "the paper: 100 % of 18 trials, 5,040 on average" in text and "5,680 on average" in text
     assert "Why the variant above reads the other way" in text
     assert "lag 50: SimpleRNN 0.46 against LSTM 0.13" in text
@@ -458,7 +458,7 @@ def test_page_reads_keras_cell_runs_on_their_own_line():
     keras_runs.loc[keras_runs["p"] == 100, ["solved", "sequences_to_success"]] = [False, np.nan]
     summary = lm.summarise_paper_task(pd.concat([runs, keras_runs], ignore_index=True))
     text = "\n".join(paper_task_reading(summary, None))
-    assert f"**Task 2a with the LSTM cell of setup {lm.KERAS_CELL_SETUP.name} (forget-gate bias 1" in text
+    assert f"**Task 2a with the LSTM cell of setup {lm.KERAS_CELL_SETUP.name} (forget-gate bias 1, tanh" in text
     assert "every seed at p = 10, no seed at p = 100" in text
     assert "**The cell matters too**" in text and "task 2a, p = 100 (0 of 2 against 2 of 2)" in text
     # When both cells do as well, nothing is said about the cell.
@@ -466,6 +466,8 @@ def test_page_reads_keras_cell_runs_on_their_own_line():
     assert "The cell matters" not in "\n".join(paper_task_reading(same, None))
     assert "tanh squashing" in paper_setup_caption(lm.KERAS_CELL_SETUP.name)
     assert "no squashing" in paper_setup_caption(lm.PAPER_SETUP.name)
+    from lib.page_glue.vanishing import paper_setups_in_order
+    assert paper_setups_in_order(summary) == [lm.PAPER_SETUP.name, lm.KERAS_CELL_SETUP.name]  # The main one first.
 
 
 def test_the_shipped_setups_differ_only_in_the_lstm_cell():

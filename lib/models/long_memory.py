@@ -649,7 +649,7 @@ class PaperSetup:
         forget = self.forget_gate_bias if self.forget_gate_bias is not None else (1.0 if self.forget_bias else 0.0)
         squash = "no squashing of the cell's input and output" if self.lstm_activation == "linear" else f"{self.lstm_activation} squashing"
         gate = f", input-gate bias {self.input_gate_bias:g}" if self.input_gate_bias else ""
-        return f"forget-gate bias {forget:g} (the gate starts at {1 / (1 + np.exp(-forget)):.9g}), {squash}{gate}"
+        return f"forget-gate bias {forget:g}, {squash}{gate}"
 
     def describe(self) -> str:
         weights = "Keras's default initialisers" if self.initializer == "keras" else f"every weight uniform in ±{self.initial_range:g}"

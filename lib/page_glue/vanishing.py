@@ -360,6 +360,12 @@ def variant_reversals(memory_summary: pd.DataFrame, setup: str = MODERN.name, sh
     return reversals
 
 
+def paper_setups_in_order(summary: pd.DataFrame) -> list[str]:
+    """The setups of the shipped runs, the main one (`PAPER_SETUP`) first."""
+    names = list(dict.fromkeys(summary["setup"]))
+    return sorted(names, key=lambda name: (name != PAPER_SETUP.name, names.index(name)))
+
+
 def paper_setup_caption(setup: str) -> str:
     """What a setup of the paper's task trains, for the caption under its table."""
     known = PAPER_SETUPS.get(setup)
@@ -423,14 +429,14 @@ def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFram
             row = lstm_100.iloc[0]
             paper = paper_result(task)
             batch = int(row["batch_size"]) if "batch_size" in row and row["batch_size"] == row["batch_size"] else None
-            updates = (f" ({_sequences(row['mean_sequences'] / batch)} updates of {batch} sequences; the paper updated "
-                       "after every sequence)") if batch and batch > 1 and row["solved_seeds"] else ""
+            updates = (f", {_sequences(row['mean_sequences'] / batch)} updates of {batch}"
+                       if batch and batch > 1 and row["solved_seeds"] else "")
             measured = (f"the LSTM succeeded with {row['solved_seeds']} of {row['seeds']} seeds after "
                         f"{_sequences(row['mean_sequences'])} training sequences on average{updates}" if row["solved_seeds"]
                         else f"no LSTM seed succeeded within {int(row['budget']):,} training sequences")
             parts.append(f"at p = 100 {measured}" + (
-                f" (the paper: {paper.success_percent:.0f} % of {paper.trials} trials, {paper.sequences:,} on average)"
-                if paper is not None and paper.sequences else ""))
+                f" (the paper: {paper.success_percent:.0f} % of {paper.trials} trials, {paper.sequences:,} on average, "
+                "one update per sequence)" if paper is not None and paper.sequences else ""))
         lines.append(f"**Task {task}**: " + ("; ".join(parts) if parts else "no delay with both cells measured yet") + ".")
     for setup, rows in summary[summary["setup"] != main_setup].groupby("setup", sort=False):
         known = PAPER_SETUPS.get(setup)
