@@ -13,6 +13,8 @@ from lib.models.long_memory import (
     DEFAULT_LAG,
     LONGEST_DEFAULT_LAG,
     NOTES_EXPECTED_MAX_LAG,
+    PAPER_ERROR_THRESHOLD,
+    PAPER_TEST_SEQUENCES,
     SETUPS,
     SWEEP_LAGS,
 )
@@ -30,6 +32,11 @@ from lib.page_glue.vanishing import (
     gradient_frame,
     gradient_kept,
     latest_press,
+    paper_setup_caption,
+    paper_setups_in_order,
+    paper_task_reading,
+    paper_task_summary,
+    paper_task_table,
     sweep_accuracy,
     sweep_chart_frame,
     sweep_reading,
@@ -167,6 +174,22 @@ for column, setup in zip(st.columns(len(SETUPS), gap="large"), SETUPS.values()):
         )
         for line in sweep_reading(setup.name):
             st.markdown(line)
+st.subheader("The same claim on the task that established it")
+st.markdown(
+    "Hochreiter and Schmidhuber's experiment 2 (1997, section 5.2) is easier than the variant above in one decisive "
+    "way: the symbol to recall is **x or y, two symbols that never occur among the distractors** a₁ … a₍ₚ₋₁₎, and the "
+    "net predicts the next symbol at every step. Task 2a has one fixed distractor string, task 2b random distractors. "
+    f"Success is the paper's: the largest output error below {PAPER_ERROR_THRESHOLD:g} on {PAPER_TEST_SEQUENCES:,} "
+    "test sequences; the table counts the training sequences each seed needed (`scripts/paper_memory_task.py`, "
+    "see data/README.md)."
+)
+paper_summary = paper_task_summary()
+if paper_summary is not None:
+    for paper_setup in paper_setups_in_order(paper_summary):
+        st.dataframe(paper_task_table(paper_summary, paper_setup), hide_index=True, width="stretch")
+        st.caption(paper_setup_caption(paper_setup))
+for line in paper_task_reading(paper_summary, summary):
+    st.markdown(line)
 st.markdown(
     "**The notes expect:** about " + ", ".join(f"{steps} steps for {cell}" for cell, steps in NOTES_EXPECTED_MAX_LAG.items())
     + ". The shipped sweep (`scripts/long_memory_sweep.py`, see data/README.md) is measured once; train below to "

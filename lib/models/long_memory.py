@@ -22,6 +22,7 @@ Keras is imported inside the builders only, so that importing this module stays 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from dataclasses import dataclass
@@ -499,3 +500,365 @@ def clearest_contrast(summary: pd.DataFrame, longest_lag: int = LONGEST_DEFAULT_
         -round(contrast.lstm_mean_accuracy - contrast.simple_rnn_mean_accuracy, 3),
         contrast.lag,
     ))
+
+
+# --- The paper's own task: Hochreiter and Schmidhuber (1997), experiment 2 ------------------------
+#
+# Section 5.2 of the paper ("Experiment 2: noise-free and noisy sequences"), read in the published
+# text (Neural Computation 9(8):1735-1780). There are p + 1 input symbols a_1 … a_(p-1), a_p = x,
+# a_(p+1) = y, each one-hot over p + 1 units; a sequence has p + 1 elements and starts and ends with
+# the same one of x or y, which never occur in between, and the net "permanently tries to predict
+# the next symbol". Task 2a: the middle is always the fixed string a_1 … a_(p-1) ("only two very
+# similar sequences", each with probability 0.5). Task 2b: the middle is p - 1 symbols drawn at
+# random from a_1 … a_(p-1). The recurrent part only has to carry one bit (x or y) for p steps.
+#
+# Symbol indices here: a_i is i - 1 (0 … p - 2), x is p - 1, y is p.
+
+PAPER_TASKS: tuple[str, ...] = ("2a", "2b")
+PAPER_DELAYS: tuple[int, ...] = (10, 50, 100)
+PAPER_SEEDS: tuple[int, ...] = (0, 1, 2)
+# The paper's success criterion (both tasks): "after training, during 10,000 successive, randomly chosen
+# input sequences, the maximal absolute error of all output units is always below 0.25" (2a: at every
+# step; 2b: "below 0.25 at sequence end").
+PAPER_ERROR_THRESHOLD = 0.25
+PAPER_TEST_SEQUENCES = 10_000
+# "Due to limited computation time, training is stopped after 5 million sequence presentations."
+PAPER_STOP_SEQUENCES = 5_000_000
+PAPER_FILE = Path(__file__).parents[2] / "data" / "paper_memory_task.csv"
+
+
+@dataclass(frozen=True)
+class PaperResult:
+    """One figure of the paper at p = 100, with where it stands in the paper."""
+
+    task: str
+    method: str
+    delay: int
+    trials: int | None  # None where the paper does not say how many.
+    success_percent: float
+    sequences: int | None  # Mean sequences until success; None when no trial succeeded.
+    stopped_after: int | None  # The budget of the methods that never succeeded.
+    source: str
+
+
+# Hochreiter and Schmidhuber (1997), Table 2 (task 2a, means of 18 trials) and the text of task 2b
+# ("On average (mean of 18 trials), success for p = 100 was achieved after 5,680 sequence presentations";
+# "the chunker failed to solve this task (so did BPTT and RTRL, of course)").
+PAPER_RESULTS: tuple[PaperResult, ...] = (
+    PaperResult("2a", "RTRL", 100, 18, 0.0, None, PAPER_STOP_SEQUENCES, "Table 2"),
+    PaperResult("2a", "BPTT", 100, 18, 0.0, None, PAPER_STOP_SEQUENCES, "Table 2"),
+    PaperResult("2a", "CH (neural sequence chunker)", 100, 18, 33.0, 32_400, None, "Table 2"),
+    PaperResult("2a", "LSTM", 100, 18, 100.0, 5_040, None, "Table 2"),
+    PaperResult("2b", "BPTT, RTRL, CH", 100, None, 0.0, None, None, "section 5.2, task 2b, results"),
+    PaperResult("2b", "LSTM", 100, 18, 100.0, 5_680, None, "section 5.2, task 2b, results"),
+)
+PAPER_REFERENCE = ("Hochreiter and Schmidhuber, Long Short-Term Memory, Neural Computation 9(8):1735-1780, 1997, "
+                   "section 5.2")
+
+
+def paper_symbols(p: int) -> dict[str, int]:
+    """The indices of x and y in the one-hot alphabet of p + 1 symbols (a_1 … a_(p-1) come first)."""
+    return {"x": p - 1, "y": p}
+
+
+def make_paper_sequences(task: str, p: int, count: int, seed=0) -> np.ndarray:
+    """`count` whole sequences of task 2a or 2b as symbol indices, shape (count, p + 1), int32.
+
+    Element 0 and element p are the same symbol, x or y with probability 0.5 each; elements 1 … p - 1
+    are a_1 … a_(p-1) in order (2a) or drawn uniformly from a_1 … a_(p-1) (2b).
+    """
+    if task not in PAPER_TASKS:
+        raise ValueError(f"Unknown task {task!r}; use one of {', '.join(PAPER_TASKS)}.")
+    if p < 2:
+        raise ValueError("The delay p must be at least 2 (one distractor).")
+    if count < 1:
+        raise ValueError("At least one sequence is needed.")
+    generator = np.random.default_rng(seed)
+    symbols = paper_symbols(p)
+    first = np.where(generator.random(count) < 0.5, symbols["x"], symbols["y"]).astype(np.int32)
+    if task == "2a":
+        middle = np.broadcast_to(np.arange(p - 1, dtype=np.int32), (count, p - 1))
+    else:
+        middle = generator.integers(0, p - 1, size=(count, p - 1)).astype(np.int32)
+    return np.concatenate([first[:, None], middle, first[:, None]], axis=1)
+
+
+def paper_inputs_and_targets(sequences: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Next-symbol prediction: the net reads elements 0 … p - 1 and predicts elements 1 … p."""
+    return sequences[:, :-1], sequences[:, 1:]
+
+
+def paper_max_errors(probabilities: np.ndarray, targets: np.ndarray, task: str) -> np.ndarray:
+    """Per sequence, the paper's error: the largest |output - target| over all output units, taken at
+    every step (2a) or at the sequence end only (2b). `probabilities` (count, p, p + 1), `targets` (count, p)."""
+    if task == "2b":
+        probabilities, targets = probabilities[:, -1:], targets[:, -1:]
+    one_hot = np.eye(probabilities.shape[-1], dtype=probabilities.dtype)[targets]
+    return np.abs(probabilities - one_hot).max(axis=(1, 2))
+
+
+def paper_success(max_errors: np.ndarray, threshold: float = PAPER_ERROR_THRESHOLD) -> bool:
+    """The paper's criterion: every tested sequence's largest output error is below the threshold."""
+    return bool(np.all(np.asarray(max_errors) < threshold))
+
+
+@dataclass(frozen=True)
+class PaperSetup:
+    """How a run of the paper's task is trained: everything but the cell, the task and p.
+
+    `units` recurrent units; the output layer (softmax over the p + 1 symbols) reads the recurrent layer
+    and, as in the paper ("each layer has connections from all layers below"), the input itself.
+    `initializer` "keras" keeps Keras's defaults; "uniform" draws every weight from ±`initial_range`
+    (the paper's [-0.2, 0.2]). `forget_bias` is the LSTM's `unit_forget_bias` (bias 1); `forget_gate_bias`,
+    when set, starts the forget-gate biases at that value instead; `input_gate_bias` the input gate's
+    (the paper's remedy for "internal state drift": "initially bias the input gate towards zero"), and
+    `output_gate_bias` the output gate's (its remedy for the "abuse problem").
+    """
+
+    name: str
+    units: int = 8
+    batch_size: int = 16
+    learning_rate: float = 1e-2
+    optimizer: str = "adam"
+    beta_2: float = 0.999  # Adam's decay of its running mean of squared gradients (Keras's default).
+    initializer: str = "keras"
+    initial_range: float = 0.2
+    forget_bias: bool = True
+    forget_gate_bias: float | None = None
+    input_gate_bias: float | None = None
+    output_gate_bias: float | None = None
+    max_sequences: int = 20_000
+    # The paper's construction for this task: the recurrent part reaches the output only once the error of the
+    # net without it has stopped decreasing (mean loss of the last `stage_window` updates less than
+    # `stage_decrease` below the window before) or, in 2a, every step but the last meets the criterion. Without it, the 99 steps whose answer needs no memory
+    # erase the first symbol from the state before the last step's error can teach the net to keep it.
+    staged: bool = True
+    # Where the error signals are: "every step" (tasks 2a and 2b: "permanently trying to predict the next
+    # symbol") or "end" (only the last step's answer, as in the paper's task 2c; meaningful for 2b, whose
+    # criterion is read at the end only).
+    error_at: str = "every step"
+    # Start the weights from the state to the output units at zero: then the state's first-symbol content does
+    # not perturb the 99 memoryless predictions, whose errors would otherwise teach the cell to drop it.
+    state_output_zero: bool = False
+    # The LSTM's cell input and output squashing: Keras's "tanh", or "linear", closer to the paper's 2a cell
+    # (h the identity), whose output cannot saturate when the distractors' writes pile up in the cell.
+    lstm_activation: str = "tanh"
+    stage_window: int = 25
+    stage_decrease: float = 0.1
+
+    def lstm_cell(self) -> str:
+        """The LSTM cell of this setup, in words."""
+        forget = self.forget_gate_bias if self.forget_gate_bias is not None else (1.0 if self.forget_bias else 0.0)
+        squash = "no squashing of the cell's input and output" if self.lstm_activation == "linear" else f"{self.lstm_activation} squashing"
+        gate = f", input-gate bias {self.input_gate_bias:g}" if self.input_gate_bias else ""
+        return f"forget-gate bias {forget:g}, {squash}{gate}"
+
+    def describe(self) -> str:
+        weights = "Keras's default initialisers" if self.initializer == "keras" else f"every weight uniform in ±{self.initial_range:g}"
+        optimizer = f"Adam (learning rate {self.learning_rate:g})" if self.optimizer == "adam" else f"SGD (learning rate {self.learning_rate:g})"
+        return (f"{self.units} units, {weights}, {optimizer}, batches of {self.batch_size} fresh sequences, "
+                f"at most {self.max_sequences:,} training sequences; LSTM cell: {self.lstm_cell()}")
+
+
+# The setup of the shipped runs: Adam and Keras's initialisers for every cell, and for the LSTM the 1997 cell of
+# task 2a as far as Keras's LSTM allows: a forget gate pinned open (bias 20: σ(20) = 1 - 2e-9, and its gradient
+# vanishes with σ', so it stays there; the 1997 cell had no forget gate), the cell's input and output not
+# squashed (the paper's h is the identity), the input gate biased towards zero against "internal state drift"
+# (section 4). The state's weights to the output units start at zero, for every cell alike.
+PAPER_SETUP = PaperSetup(name="paper_cell", forget_gate_bias=20.0, input_gate_bias=-3.0, lstm_activation="linear",
+                         state_output_zero=True, staged=False)
+# The same, with Keras's own LSTM cell (forget-gate bias 1, tanh): what the page's other experiments train.
+KERAS_CELL_SETUP = dataclasses.replace(PAPER_SETUP, name="keras_cell", forget_gate_bias=None, input_gate_bias=None,
+                                       lstm_activation="tanh")
+PAPER_SETUPS: dict[str, PaperSetup] = {setup.name: setup for setup in (PAPER_SETUP, KERAS_CELL_SETUP)}
+
+
+@functools.cache
+def _state_switch_class():
+    """The layer that lets the recurrent state reach the output only once it is switched on (built on first use)."""
+    import keras
+
+    class StateSwitch(keras.layers.Layer):
+        """Multiplies the recurrent state by a non-trainable 0 or 1: the paper's "memory cell ... added once
+        the error has stopped decreasing" (section 5.2, its remedy (1) for the "abuse problem", section 4)."""
+
+        def build(self, input_shape):
+            self.on = self.add_weight(shape=(), initializer="zeros", trainable=False, name="on")
+
+        def call(self, state):
+            return state * self.on
+
+    return StateSwitch
+
+
+def build_paper_model(cell: str, p: int, setup: PaperSetup = PAPER_SETUP, seed: int = 0) -> "keras.Model":
+    """Recurrent layer over the one-hot symbols; a softmax at every step over the p + 1 symbols, reading
+    the recurrent state and the current input (the paper's shortcut from the input to the output units)."""
+    import keras
+
+    layer_classes = {"SimpleRNN": keras.layers.SimpleRNN, "LSTM": keras.layers.LSTM, "GRU": keras.layers.GRU}
+    if cell not in layer_classes:
+        raise ValueError(f"Unknown cell {cell!r}; use one of {', '.join(RECURRENT_CELL_NAMES)}.")
+    if setup.initializer == "uniform":
+        initializers = [keras.initializers.RandomUniform(-setup.initial_range, setup.initial_range, seed=seed * 1009 + k)
+                        for k in (1, 2, 3)]
+    else:
+        initializers = [keras.initializers.GlorotUniform(seed=seed * 1009 + 1), keras.initializers.Orthogonal(seed=seed * 1009 + 2),
+                        keras.initializers.GlorotUniform(seed=seed * 1009 + 3)]
+    options = {"unit_forget_bias": setup.forget_bias, "activation": setup.lstm_activation} if cell == "LSTM" else {}
+    inputs = keras.Input(shape=(None, p + 1), name="symbols")
+    recurrent = layer_classes[cell](setup.units, return_sequences=True, kernel_initializer=initializers[0],
+                                    recurrent_initializer=initializers[1], name=cell.lower(), **options)
+    state = recurrent(inputs)
+    if setup.staged:
+        state = _state_switch_class()(name="state_switch")(state)
+    # The output units read the state and the input: one linear map of each, summed, then a softmax. The
+    # state's map may start at zero, so that at first the state changes no prediction (see `PaperSetup`).
+    from_state = keras.layers.Dense(p + 1, use_bias=False, name="from_state", kernel_initializer=(
+        "zeros" if setup.state_output_zero else initializers[2]))(state)
+    from_input = keras.layers.Dense(p + 1, kernel_initializer=initializers[2], name="from_input")(inputs)
+    logits = keras.layers.Add(name="logits")([from_state, from_input])
+    outputs = keras.layers.Activation("softmax", name="next_symbol")(logits)
+    model = keras.Model(inputs, outputs, name=f"paper_{cell.lower()}")
+    gate_biases = (setup.input_gate_bias, setup.forget_gate_bias, setup.output_gate_bias)
+    if cell == "LSTM" and any(value is not None for value in gate_biases):
+        bias = recurrent.cell.bias
+        values = keras.ops.convert_to_numpy(bias).copy()
+        units = setup.units  # Keras orders the gates' biases i, f, c, o.
+        if setup.input_gate_bias is not None:
+            values[:units] = setup.input_gate_bias
+        if setup.forget_gate_bias is not None:
+            values[units:2 * units] = setup.forget_gate_bias
+        if setup.output_gate_bias is not None:
+            values[3 * units:] = setup.output_gate_bias
+        bias.assign(values)
+    return model
+
+
+def train_paper_task(task: str, cell: str, p: int, seed: int = 0, setup: PaperSetup = PAPER_SETUP) -> dict:
+    """Train on fresh sequences until the paper's criterion holds, or the budget of sequences runs out.
+
+    Each update trains on a batch of fresh sequences; the outputs it computed before the update are a
+    free first look at the criterion. When every sequence of the batch passes, the model (frozen) is
+    tested as the paper says: 2a on its only two sequences (10,000 random picks of them test nothing
+    more), 2b on 10,000 fresh sequences. `sequences_to_success` is the number of training sequences
+    seen when that test first passed.
+    """
+    import keras
+    import tensorflow as tf
+
+    model = build_paper_model(cell, p, setup, seed)
+    if setup.optimizer == "adam":
+        optimizer = keras.optimizers.Adam(learning_rate=setup.learning_rate, beta_2=setup.beta_2)
+    else:
+        optimizer = keras.optimizers.SGD(learning_rate=setup.learning_rate)
+    loss_function = keras.losses.SparseCategoricalCrossentropy()
+    width = p + 1
+
+    @tf.function(reduce_retracing=True)
+    def train_step(symbols, targets):
+        with tf.GradientTape() as tape:
+            probabilities = model(tf.one_hot(symbols, width), training=True)
+            if setup.error_at == "end":
+                loss = loss_function(targets[:, -1], probabilities[:, -1])
+            else:
+                loss = loss_function(targets, probabilities)
+        gradients = tape.gradient(loss, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        return loss, probabilities
+
+    @tf.function(reduce_retracing=True)
+    def predict(symbols):
+        return model(tf.one_hot(symbols, width), training=False)
+
+    def probabilities_of(sequences: np.ndarray, chunk: int = 500) -> np.ndarray:
+        inputs = paper_inputs_and_targets(sequences)[0]
+        return np.concatenate([predict(inputs[start:start + chunk]).numpy() for start in range(0, len(inputs), chunk)])
+
+    task_id = PAPER_TASKS.index(task)
+    symbols = paper_symbols(p)
+    two_sequences = np.stack([make_paper_sequences("2a", p, 1)[0]] * 2)
+    two_sequences[0, [0, -1]], two_sequences[1, [0, -1]] = symbols["x"], symbols["y"]
+    started = time.perf_counter()
+    seen, update, solved_at, tests, losses, test = 0, 0, None, 0, [], None
+    switch = model.get_layer("state_switch") if setup.staged else None
+    cell_added_at = 0 if switch is None else None
+    window = setup.stage_window
+    answered_without_memory = False
+    while seen < setup.max_sequences:
+        if cell_added_at is None and (answered_without_memory or (
+                len(losses) >= 2 * window and len(losses) % window == 0
+                and np.mean(losses[-window:]) > (1.0 - setup.stage_decrease) * np.mean(losses[-2 * window:-window]))):
+            switch.on.assign(1.0)
+            cell_added_at = seen
+        batch = make_paper_sequences(task, p, setup.batch_size, seed=[seed, p, task_id, 0, update])
+        inputs, targets = paper_inputs_and_targets(batch)
+        loss, probabilities = train_step(inputs, targets)
+        losses.append(float(loss))
+        seen += setup.batch_size
+        update += 1
+        # 2a: every step but the last, which alone needs the memory, already meets the criterion.
+        answered_without_memory = task == "2a" and paper_success(
+            paper_max_errors(probabilities.numpy()[:, :-1], targets[:, :-1], task))
+        if cell_added_at is None or not paper_success(paper_max_errors(probabilities.numpy(), targets, task)):
+            continue
+        tests += 1
+        test = two_sequences if task == "2a" else make_paper_sequences(
+            task, p, PAPER_TEST_SEQUENCES, seed=[seed, p, task_id, 1, tests])
+        if paper_success(paper_max_errors(probabilities_of(test), paper_inputs_and_targets(test)[1], task)):
+            solved_at = seen
+            break
+    if test is None:
+        test = two_sequences if task == "2a" else make_paper_sequences(task, p, 1000, seed=[seed, p, task_id, 2])
+    targets = paper_inputs_and_targets(test)[1]
+    probabilities = probabilities_of(test)
+    return {
+        "task": task, "cell": cell, "p": int(p), "seed": int(seed), "setup": setup.name,
+        "solved": solved_at is not None,
+        "sequences_to_success": int(solved_at) if solved_at is not None else None,
+        "sequences_trained": int(seen),
+        "sequences_before_cell": int(cell_added_at) if cell_added_at is not None else None,
+        "final_max_error": float(paper_max_errors(probabilities, targets, task).max()),
+        "final_recall_accuracy": float(np.mean(np.argmax(probabilities[:, -1], axis=-1) == targets[:, -1])),
+        "last_loss": float(np.mean(losses[-10:])),
+        "tests": tests, "test_sequences": int(len(test)),
+        "error_at": setup.error_at, "staged": setup.staged, "state_output_zero": setup.state_output_zero,
+        "lstm_activation": setup.lstm_activation,
+        "units": setup.units, "batch_size": setup.batch_size, "learning_rate": setup.learning_rate,
+        "forget_gate_bias": setup.forget_gate_bias if setup.forget_gate_bias is not None else (1.0 if setup.forget_bias else 0.0),
+        "input_gate_bias": setup.input_gate_bias if setup.input_gate_bias is not None else 0.0,
+        "max_sequences": setup.max_sequences, "parameters": model.count_params(),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def load_paper_task(path: Path = PAPER_FILE) -> pd.DataFrame | None:
+    """The shipped runs of the paper's task (scripts/paper_memory_task.py), or None if the file is absent."""
+    return pd.read_csv(path) if Path(path).exists() else None
+
+
+def summarise_paper_task(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per setup, task, cell and p: seeds run, seeds that met the paper's criterion, and the mean, lowest and
+    highest number of training sequences the successful seeds needed (NaN when none succeeded)."""
+    grouped = runs.groupby(["setup", "task", "cell", "p"], sort=False)
+    summary = grouped.agg(
+        seeds=("seed", "nunique"),
+        solved_seeds=("solved", lambda values: int(pd.Series(values).astype(bool).sum())),
+        mean_sequences=("sequences_to_success", "mean"),
+        min_sequences=("sequences_to_success", "min"),
+        max_sequences=("sequences_to_success", "max"),
+        budget=("max_sequences", "max"),
+        mean_recall=("final_recall_accuracy", "mean"),
+    ).reset_index()
+    for column in ("units", "batch_size", "learning_rate", "forget_gate_bias"):
+        if column in runs:
+            summary[column] = grouped[column].first().to_numpy()
+    order = {name: index for index, name in enumerate(RECURRENT_CELL_NAMES)}
+    summary["cell_order"] = summary["cell"].map(order)
+    summary = summary.sort_values(["setup", "task", "p", "cell_order"]).drop(columns="cell_order")
+    return summary.reset_index(drop=True)
+
+
+def paper_result(task: str, method: str = "LSTM") -> PaperResult | None:
+    """The paper's figure for a task and method at p = 100 (None if the paper gives none)."""
+    return next((result for result in PAPER_RESULTS if result.task == task and result.method == method), None)
