@@ -103,11 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     if arguments.table:
         print(markdown_tables(pd.read_csv(arguments.output)))
         return
-    import tensorflow as tf
-
-    # One thread: the sweep shares the machine, and one thread also makes its timings comparable.
-    tf.config.threading.set_intra_op_parallelism_threads(arguments.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(arguments.threads)
+    long_memory.limit_tensorflow_threads(arguments.threads)
     budget = long_memory.DEFAULT_BUDGET
     rows: list[dict] = []
     if arguments.resume and arguments.output.exists():

@@ -79,11 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     if arguments.table:
         print(markdown_table(pd.read_csv(arguments.output)))
         return
-    import tensorflow as tf
-
-    # One thread: the sweep shares the machine.
-    tf.config.threading.set_intra_op_parallelism_threads(arguments.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(arguments.threads)
+    long_memory.limit_tensorflow_threads(arguments.threads)
     setup = dataclasses.replace(long_memory.PAPER_SETUPS[arguments.setup], max_sequences=arguments.max_sequences)
     rows: list[dict] = []
     if arguments.resume and arguments.output.exists():

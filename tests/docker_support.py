@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.apt_mirror import debian_mirror
 from tests.browser_support import ROOT, free_port, haproxy_server_addresses
 
 COMPOSE_FILE = ROOT / "deploy" / "compose.yaml"
@@ -71,7 +72,7 @@ def build_python_standin() -> None:
     with tempfile.TemporaryDirectory(prefix="python-standin-") as work:
         root = Path(work) / "rootfs"
         subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-pip,ca-certificates",
-                        "bookworm", str(root), "http://deb.debian.org/debian"],
+                        "bookworm", str(root), debian_mirror()],  # the archive the machine's apt uses
                        check=True, capture_output=True, timeout=900)
         # The official image's commands are `python` and `pip`, and its pip installs system-wide.
         (root / "usr/local/bin/python").symlink_to("/usr/bin/python3")

@@ -862,3 +862,12 @@ def summarise_paper_task(runs: pd.DataFrame) -> pd.DataFrame:
 def paper_result(task: str, method: str = "LSTM") -> PaperResult | None:
     """The paper's figure for a task and method at p = 100 (None if the paper gives none)."""
     return next((result for result in PAPER_RESULTS if result.task == task and result.method == method), None)
+
+
+def limit_tensorflow_threads(threads: int) -> None:
+    """For the sweep scripts only (never the app's process): TensorFlow on `threads` threads, so that a
+    sweep shares the machine and its timings compare from run to run."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
