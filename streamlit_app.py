@@ -19,7 +19,9 @@ keep_keras_state_between_reruns()
 
 # The tab icon ships with the app (assets/icon.png, drawn by the project): a :material/ icon there
 # is fetched from a font host, which a workshop room without internet cannot reach.
-st.set_page_config(page_title="RNN Playground", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
+st.set_page_config(
+    page_title="RNN Playground", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide"
+)
 
 # The first page view of the process starts filling the shared caches in the background (lib/app/warm_up.py).
 if warm_up_enabled():

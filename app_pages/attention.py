@@ -80,40 +80,95 @@ st.caption(
 choice = choose_corpus("attention_corpus_choice", "attention_pairs_upload")
 corpus, corpus_id = choice.corpus, choice.corpus_id
 
-translator = choose_model(PAGE_KEY, corpus_id, corpus, PRETRAINED, pretrained_attention,
-                          "The shipped attention model, or one you trained in section 3.")
+translator = choose_model(
+    PAGE_KEY,
+    corpus_id,
+    corpus,
+    PRETRAINED,
+    pretrained_attention,
+    "The shipped attention model, or one you trained in section 3.",
+)
 NEEDS_SENTENCE = "Type an English sentence in the box above: this part runs on its translation."
 
 
 def formula_section(step_column, scale: float, translator, prepared, trace) -> int:
     """Section 1 on the sentence: the model's own score, softmax and summary at one decoder step."""
     english_words = prepared.words
-    step_number = step_column.slider("Decoder step", 1, len(trace.steps), min(3, len(trace.steps)), key="step",
-                                     bind=URL, help="q is the decoder's state at this step of the greedy translation below.")
-    previous = [START_ID, *translator.target_vocabulary.encode([step.chosen for step in trace.steps[: step_number - 1]])]
+    step_number = step_column.slider(
+        "Decoder step",
+        1,
+        len(trace.steps),
+        min(3, len(trace.steps)),
+        key="step",
+        bind=URL,
+        help="q is the decoder's state at this step of the greedy translation below.",
+    )
+    previous = [
+        START_ID,
+        *translator.target_vocabulary.encode([step.chosen for step in trace.steps[: step_number - 1]]),
+    ]
     formula = formula_on_model(translator, prepared.ids, previous, scale)
     score_formula = SCORE_FORMULAS[formula["score"]]
     writes = trace.steps[step_number - 1].chosen
-    st.markdown(f"This model's score is the **{SCORE_NAMES[formula['score']]}**. The bars compute score = "
-                f"{score_formula}" + (" from the model's vectors" if formula["score"] == "dot" else
-                                      " from the model's vectors and its learned weights")
-                + f", then α = softmax(score) and z = Σᵢ αᵢ zᵢ. Step {step_number}: the decoder has read "
-                f"`{decoded_so_far(trace, step_number)}` and writes **{writes}**.")
-    bars = pd.DataFrame({"word": [f"{i + 1} {w}" for i, w in enumerate(english_words)], "score": formula["scores"],
-                         "alpha": formula["weights"], "top": formula["weights"] == formula["weights"].max()})
+    st.markdown(
+        f"This model's score is the **{SCORE_NAMES[formula['score']]}**. The bars compute score = "
+        f"{score_formula}"
+        + (
+            " from the model's vectors"
+            if formula["score"] == "dot"
+            else " from the model's vectors and its learned weights"
+        )
+        + f", then α = softmax(score) and z = Σᵢ αᵢ zᵢ. Step {step_number}: the decoder has read "
+        f"`{decoded_so_far(trace, step_number)}` and writes **{writes}**."
+    )
+    bars = pd.DataFrame(
+        {
+            "word": [f"{i + 1} {w}" for i, w in enumerate(english_words)],
+            "score": formula["scores"],
+            "alpha": formula["weights"],
+            "top": formula["weights"] == formula["weights"].max(),
+        }
+    )
     score_column, alpha_column, picture_column = st.columns(3, gap="medium")
-    show(score_column, bar_chart(bars, "word", "score", x_title="English word i", y_title=f"{scale:g} × {score_formula}",
-                                 highlight="top"), width="stretch")
-    show(alpha_column, bar_chart(bars, "word", "alpha", x_title="English word i", y_title="αᵢ = softmax(scores)",
-                                 highlight="top", domain=(0, 1)), width="stretch")
+    show(
+        score_column,
+        bar_chart(
+            bars, "word", "score", x_title="English word i", y_title=f"{scale:g} × {score_formula}", highlight="top"
+        ),
+        width="stretch",
+    )
+    show(
+        alpha_column,
+        bar_chart(
+            bars,
+            "word",
+            "alpha",
+            x_title="English word i",
+            y_title="αᵢ = softmax(scores)",
+            highlight="top",
+            domain=(0, 1),
+        ),
+        width="stretch",
+    )
     show(picture_column, vectors_chart(vectors_frame(formula, english_words)), width="stretch")
     own = trace.steps[step_number - 1].extras["attention"][: len(english_words)]
-    agreement = (f"At scale 1 these α are the model's own: they differ from row {step_number} ({writes}) of the map in "
-                 f"section 2 by at most {np.abs(formula['weights'] - own).max():.1e}. " if scale == 1 else "")
-    highest = ("the zᵢ with the largest dot product with q, not to the one nearest to q" if formula["score"] == "dot"
-               else "the zᵢ that the learned weights favour, not to the one nearest to q")
-    sizes = ("Dot products of long vectors are large, so the softmax can be sharp at scale 1; the Transformer divides "
-             "its scores by √d_k (the keys' length) for this reason. " if formula["score"] != "additive" else "")
+    agreement = (
+        f"At scale 1 these α are the model's own: they differ from row {step_number} ({writes}) of the map in "
+        f"section 2 by at most {np.abs(formula['weights'] - own).max():.1e}. "
+        if scale == 1
+        else ""
+    )
+    highest = (
+        "the zᵢ with the largest dot product with q, not to the one nearest to q"
+        if formula["score"] == "dot"
+        else "the zᵢ that the learned weights favour, not to the one nearest to q"
+    )
+    sizes = (
+        "Dot products of long vectors are large, so the softmax can be sharp at scale 1; the Transformer divides "
+        "its scores by √d_k (the keys' length) for this reason. "
+        if formula["score"] != "additive"
+        else ""
+    )
     st.caption(
         f"q and every zᵢ have {len(formula['query'])} numbers; the bars are exact. The picture projects q, the zᵢ and z "
         "on the two main directions of the zᵢ (size: αᵢ; q and z are named by their colour): z lands at the α-weighted "
@@ -134,31 +189,56 @@ def translation_section(step_number: int, translator, corpus, text: str, prepare
     weights = np.stack([step.extras["attention"][: len(english_words)] for step in trace.steps])
     map_column, step_column = st.columns([3, 2], gap="large")
     gold = held_out_alignment(corpus, text, trace.text)
-    show(map_column, attention_heatmap(attention_frame(weights, english_words, french_words, gold),
-                                       title="Attention of greedy decoding (rows sum to 1)",
-                                       x_title=COLUMNS_TITLE, y_title=ROWS_TITLE), width="content")
-    map_column.caption(ROWS_CAPTION + (" A held-out sentence translated exactly as its reference: the grammar's gold "
-                                       "alignment is outlined." if gold is not None else ""))
+    show(
+        map_column,
+        attention_heatmap(
+            attention_frame(weights, english_words, french_words, gold),
+            title="Attention of greedy decoding (rows sum to 1)",
+            x_title=COLUMNS_TITLE,
+            y_title=ROWS_TITLE,
+        ),
+        width="content",
+    )
+    map_column.caption(
+        ROWS_CAPTION
+        + (
+            " A held-out sentence translated exactly as its reference: the grammar's gold alignment is outlined."
+            if gold is not None
+            else ""
+        )
+    )
     with step_column:
         st.markdown(f"Step **{step_number}** (the slider of section 1) reads `{decoded_so_far(trace, step_number)}`:")
-        st.dataframe(candidates_at(trace, step_number), hide_index=True, width="stretch", column_config={
-            "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)})
+        st.dataframe(
+            candidates_at(trace, step_number),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0)
+            },
+        )
     st.subheader("Intervene: make one step look elsewhere")
     at_column, where_column, result_column = st.columns([1, 1, 2], gap="medium")
-    at_step = at_column.slider("At step", 1, len(trace.steps), min(2, len(trace.steps)), key="intervene_step",
-                               bind=URL)
+    at_step = at_column.slider("At step", 1, len(trace.steps), min(2, len(trace.steps)), key="intervene_step", bind=URL)
     targets = {f"{i + 1} {w}": i for i, w in enumerate(english_words)} | {"uniform over the sentence": None}
-    target_name = where_column.selectbox("Attend only to", list(targets), index=len(english_words) - 1,
-                                         key="attend_to", bind=URL)
+    target_name = where_column.selectbox(
+        "Attend only to", list(targets), index=len(english_words) - 1, key="attend_to", bind=URL
+    )
     changed = intervene(translator, prepared.ids, at_step, targets[target_name])
     with result_column.container(border=True):
         st.caption(f"Greedy decoding with step {at_step} attending to “{target_name}”")
         st.markdown(f"#### {changed.text or '(nothing: </s> first)'}")
     same = changed.token_ids == trace.token_ids
-    st.caption(("The translation is unchanged: that step's word did not depend on where it looked." if same else
-                f"Step {at_step} now writes **{changed.steps[at_step - 1].chosen}** instead of "
-                f"**{trace.steps[at_step - 1].chosen}**, and every later word follows from it: the summary z decides "
-                "the word.") + f" Sentences longer than {MAX_INPUT_WORDS} words are cut.")
+    st.caption(
+        (
+            "The translation is unchanged: that step's word did not depend on where it looked."
+            if same
+            else f"Step {at_step} now writes **{changed.steps[at_step - 1].chosen}** instead of "
+            f"**{trace.steps[at_step - 1].chosen}**, and every later word follows from it: the summary z decides "
+            "the word."
+        )
+        + f" Sentences longer than {MAX_INPUT_WORDS} words are cut."
+    )
 
 
 sentence = choose_sentence(corpus, translator.source_vocabulary)
@@ -169,9 +249,14 @@ if sentence is not None:
 # --- 1. The formula ---------------------------------------------------------------------------------
 st.header("1 · The notes' formula, on the model's own vectors")
 step_column, scale_column = st.columns(2)
-scale = scale_column.select_slider("Scale on the scores (temperature⁻¹)", [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
-                                   value=1.0, key="scale", bind=URL,
-                                   help="1 is what the model computes. Small: a flat softmax; large: one-hot.")
+scale = scale_column.select_slider(
+    "Scale on the scores (temperature⁻¹)",
+    [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+    value=1.0,
+    key="scale",
+    bind=URL,
+    help="1 is what the model computes. Small: a flat softmax; large: one-hot.",
+)
 # What needs a sentence sits in one container, so every later setting keeps its place whether or not there
 # is a sentence (see `show_sentence_note` on why a moved setting matters).
 with st.container():
@@ -181,17 +266,29 @@ with st.container():
     else:
         step_number = formula_section(step_column, scale, translator, prepared, trace)
 with st.expander("Compute one attention step by hand", expanded=False):
-    st.markdown("Four 2-D vectors zᵢ and a query q; edit any number. The app runs the notes' three lines, with "
-                "their dot-product score q·zᵢ, at the scale chosen above.")
-    hand = st.data_editor(pd.DataFrame({"vector": ["z1", "z2", "z3", "z4", "q"], "x": [1.0, 0.0, -1.0, 0.5, 2.0],
-                                        "y": [0.0, 1.0, 0.0, 0.5, 1.0]}),
-                          disabled=["vector"], hide_index=True, key="hand_example",
-                          column_config={"x": st.column_config.NumberColumn(min_value=-100.0, max_value=100.0),
-                                         "y": st.column_config.NumberColumn(min_value=-100.0, max_value=100.0)})
+    st.markdown(
+        "Four 2-D vectors zᵢ and a query q; edit any number. The app runs the notes' three lines, with "
+        "their dot-product score q·zᵢ, at the scale chosen above."
+    )
+    hand = st.data_editor(
+        pd.DataFrame(
+            {"vector": ["z1", "z2", "z3", "z4", "q"], "x": [1.0, 0.0, -1.0, 0.5, 2.0], "y": [0.0, 1.0, 0.0, 0.5, 1.0]}
+        ),
+        disabled=["vector"],
+        hide_index=True,
+        key="hand_example",
+        column_config={
+            "x": st.column_config.NumberColumn(min_value=-100.0, max_value=100.0),
+            "y": st.column_config.NumberColumn(min_value=-100.0, max_value=100.0),
+        },
+    )
     values = hand[["x", "y"]].astype(float).fillna(0.0).to_numpy()
     hand_scores, hand_weights, hand_summary = attention_numpy(values[4], values[:4], scale)
-    st.dataframe(pd.DataFrame({"zᵢ": ["z1", "z2", "z3", "z4"], f"{scale:g} × q·zᵢ": hand_scores, "αᵢ": hand_weights}),
-                 hide_index=True, column_config={"αᵢ": st.column_config.NumberColumn(format="%.4f")})
+    st.dataframe(
+        pd.DataFrame({"zᵢ": ["z1", "z2", "z3", "z4"], f"{scale:g} × q·zᵢ": hand_scores, "αᵢ": hand_weights}),
+        hide_index=True,
+        column_config={"αᵢ": st.column_config.NumberColumn(format="%.4f")},
+    )
     st.markdown(f"z = Σ αᵢ zᵢ = ({hand_summary[0]:.4f}, {hand_summary[1]:.4f}), at scale {scale:g}.")
 
 # --- 2. Translate -----------------------------------------------------------------------------------
@@ -205,8 +302,9 @@ with st.container():
 # --- 3. Train ------------------------------------------------------------------------------------------
 st.header("3 · Train from scratch, and watch the alignment form")
 controls = st.columns(6)
-score = controls[0].selectbox("Score", SCORES, format_func=lambda name: SCORE_NAMES[name].split(" (")[0],
-                                key="score", bind=URL)
+score = controls[0].selectbox(
+    "Score", SCORES, format_func=lambda name: SCORE_NAMES[name].split(" (")[0], key="score", bind=URL
+)
 units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256, key="units", bind=URL)
 embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64, key="embedding", bind=URL)
 train_sentences = training_pairs_slider(controls[3], corpus, SCRATCH_DEFAULT_TRAIN)
@@ -217,22 +315,39 @@ settings = AttentionSettings(score, units, embedding_size, epochs, int(train_sen
 total = parameter_expander(parameter_table(settings, choice.vocabularies))
 too_big = total > MAX_PARAMETERS
 if too_big:
-    st.warning(f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds.", icon=":material/memory:")
+    st.warning(
+        f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds.", icon=":material/memory:"
+    )
 english, french, alignment, snapshot, draw_snapshot = fixed_sentence_view(corpus)
-st.markdown(f"The heatmap follows one held-out pair: *{english}* → *{french}*"
-            + (" (gold alignment outlined)." if alignment is not None else "."))
-st.caption(f"{ROWS_CAPTION} The model reads the reference French words (teacher forcing), so the rows are those "
-           f"words and </s>. The live chart's “BLEU (held-out, greedy)” decodes {min(LIVE_BLEU_SENTENCES, len(corpus.test))} "
-           f"held-out sentences at each epoch's end, a sample for speed; the table of section 4 decodes all "
-           f"{len(corpus.test)}.")
+st.markdown(
+    f"The heatmap follows one held-out pair: *{english}* → *{french}*"
+    + (" (gold alignment outlined)." if alignment is not None else ".")
+)
+st.caption(
+    f"{ROWS_CAPTION} The model reads the reference French words (teacher forcing), so the rows are those "
+    f"words and </s>. The live chart's “BLEU (held-out, greedy)” decodes {min(LIVE_BLEU_SENTENCES, len(corpus.test))} "
+    f"held-out sentences at each epoch's end, a sample for speed; the table of section 4 decodes all "
+    f"{len(corpus.test)}."
+)
 metrics = ["loss", "token_accuracy", "bleu"] + (["alignment_accuracy"] if corpus.test_alignments is not None else [])
 trained_now = live_training(
-    PAGE_KEY, metrics,
+    PAGE_KEY,
+    metrics,
     lambda area: train_from_scratch(
-        PAGE_KEY, corpus_id, corpus, settings, area, extra_metrics=tuple(metrics[3:]),
-        metric_callbacks=alignment_callbacks(corpus), snapshot=snapshot, draw_snapshot=draw_snapshot,
-        snapshots_per_epoch=SNAPSHOTS_PER_EPOCH),
-    train_label="Train from scratch", disabled=too_big, share=press_settings(settings, corpus_id),
+        PAGE_KEY,
+        corpus_id,
+        corpus,
+        settings,
+        area,
+        extra_metrics=tuple(metrics[3:]),
+        metric_callbacks=alignment_callbacks(corpus),
+        snapshot=snapshot,
+        draw_snapshot=draw_snapshot,
+        snapshots_per_epoch=SNAPSHOTS_PER_EPOCH,
+    ),
+    train_label="Train from scratch",
+    disabled=too_big,
+    share=press_settings(settings, corpus_id),
 )
 if trained_now:
     st.rerun()  # Once more from the top, so the model list offers the new model at once.
@@ -241,14 +356,26 @@ if replayable:
     st.subheader("Replay the alignment forming")
     run_names = {run.display_label: run for run in replayable}
     replay_run = run_names[st.selectbox("Run", list(run_names), index=len(run_names) - 1)]
-    moment = st.select_slider("Moment of training (epochs)", options=list(range(len(replay_run.snapshots))),
-                              value=len(replay_run.snapshots) - 1,
-                              format_func=lambda index: f"{replay_run.snapshots[index]['epoch']:.2f}")
+    moment = st.select_slider(
+        "Moment of training (epochs)",
+        options=list(range(len(replay_run.snapshots))),
+        value=len(replay_run.snapshots) - 1,
+        format_func=lambda index: f"{replay_run.snapshots[index]['epoch']:.2f}",
+    )
     taken = replay_run.snapshots[moment]
-    frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), tokenize(english),
-                            [*tokenize(french), END], alignment)
-    show(st, attention_heatmap(frame, title=f"{replay_run.display_label}: epoch {taken['epoch']:.2f}",
-                               x_title=COLUMNS_TITLE, y_title=ROWS_TITLE), width="content")
+    frame = attention_frame(
+        np.asarray(taken["value"], dtype=np.float32), tokenize(english), [*tokenize(french), END], alignment
+    )
+    show(
+        st,
+        attention_heatmap(
+            frame,
+            title=f"{replay_run.display_label}: epoch {taken['epoch']:.2f}",
+            x_title=COLUMNS_TITLE,
+            y_title=ROWS_TITLE,
+        ),
+        width="content",
+    )
     st.caption(ROWS_CAPTION)
 st.caption(
     "Alignment accuracy: the share of held-out French words (teacher-forced) whose largest α falls on the English "
@@ -265,11 +392,23 @@ if table.empty:
 else:
     st.dataframe(table, hide_index=True, width="stretch", column_config=FAMILY_TABLE_COLUMNS)
     by_length = family_by_length(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
-    show(st, line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
-                               y_title="Corpus BLEU (greedy)"), width="stretch")
+    show(
+        st,
+        line_chart(
+            by_length,
+            "min_words",
+            "bleu",
+            "model",
+            x_title="English sentence length (words, from)",
+            y_title="Corpus BLEU (greedy)",
+        ),
+        width="stretch",
+    )
     st.markdown(long_sentence_reading(long_sentence_ranges(corpus_id)))
-    st.caption(f"The same {len(corpus.test)} held-out sentences for every model: the shipped ones, and the runs of this "
-               "session on the Translator page and on this one (Bahdanau et al., 2014, Fig. 2, measured the same way).")
+    st.caption(
+        f"The same {len(corpus.test)} held-out sentences for every model: the shipped ones, and the runs of this "
+        "session on the Translator page and on this one (Bahdanau et al., 2014, Fig. 2, measured the same way)."
+    )
 choice.say_what_bleu_means()
 st.subheader("Recency against content")
 st.markdown(
@@ -281,20 +420,43 @@ st.markdown(
     "for it the first English words are the most recent; for the attention model, the count from the end)."
 )
 if corpus.test_alignments is None:
-    st.info("Only the grammar knows which English word each French word translates: choose it above.",
-            icon=":material/info:")
+    st.info(
+        "Only the grammar knows which English word each French word translates: choose it above.",
+        icon=":material/info:",
+    )
 elif st.toggle("Measure (about 20 s the first time on this server, and per new run)", key="measure_influence"):
     by_offset, by_distance = influence_frames(corpus_id, corpus)
     offset_column, distance_column = st.columns(2, gap="large")
-    show(offset_column, line_chart(by_offset, "offset", "share", "model", x_title="English position − aligned position",
-                                          y_title="Share of the evidence"), width="stretch")
-    show(distance_column, line_chart(by_distance, "read_after", "share", "model",
-                                            x_title="Words the encoder read after the aligned word",
-                                            y_title="Share on the aligned word"), width="stretch")
+    show(
+        offset_column,
+        line_chart(
+            by_offset,
+            "offset",
+            "share",
+            "model",
+            x_title="English position − aligned position",
+            y_title="Share of the evidence",
+        ),
+        width="stretch",
+    )
+    show(
+        distance_column,
+        line_chart(
+            by_distance,
+            "read_after",
+            "share",
+            "model",
+            x_title="Words the encoder read after the aligned word",
+            y_title="Share on the aligned word",
+        ),
+        width="stretch",
+    )
     st.markdown(influence_reading(by_distance))
 if corpus_id == GRAMMAR_KEY:
     figures = pretrained_attention_figures()
-    st.caption(f"The shipped attention model: `{figures['command']}` on {figures['date']}, {figures['epochs']} epochs "
-               f"in {figures['training_seconds']:.0f} s ({figures['machine']}).")
+    st.caption(
+        f"The shipped attention model: `{figures['command']}` on {figures['date']}, {figures['epochs']} epochs "
+        f"in {figures['training_seconds']:.0f} s ({figures['machine']})."
+    )
 
 link.finish()

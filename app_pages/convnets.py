@@ -96,17 +96,45 @@ def layer_controls(index: int) -> ConvLayerSpec:
     shown = "visible" if index == 0 else "collapsed"
     row = st.columns([0.5, 1, 1, 1, 1, 1, 1], vertical_alignment="bottom")
     row[0].markdown(f"**conv {index + 1}**")
-    filters = row[1].selectbox("Filters", FILTER_CHOICES, FILTER_CHOICES.index(default.filters),
-                               key=f"filters_{index}", label_visibility=shown, bind=URL)
-    kernel = row[2].selectbox("Kernel k×k", KERNEL_CHOICES, KERNEL_CHOICES.index(default.kernel_size),
-                              format_func=lambda k: f"{k}×{k}", key=f"kernel_{index}", label_visibility=shown, bind=URL)
-    stride = row[3].selectbox("Stride", [1, 2, 3], default.stride - 1, key=f"stride_{index}", label_visibility=shown, bind=URL)
-    dilation = row[4].selectbox("Dilation", [1, 2, 3, 4], default.dilation - 1, key=f"dilation_{index}",
-                                label_visibility=shown, bind=URL)
-    padding = row[5].selectbox("Padding", ["same", "valid"], ["same", "valid"].index(default.padding),
-                               key=f"padding_{index}", label_visibility=shown, bind=URL)
-    pool = row[6].selectbox("Pooling after", list(POOL_CHOICES), list(POOL_CHOICES.values()).index(default.pool),
-                            key=f"pool_{index}", label_visibility=shown, bind=URL)
+    filters = row[1].selectbox(
+        "Filters",
+        FILTER_CHOICES,
+        FILTER_CHOICES.index(default.filters),
+        key=f"filters_{index}",
+        label_visibility=shown,
+        bind=URL,
+    )
+    kernel = row[2].selectbox(
+        "Kernel k×k",
+        KERNEL_CHOICES,
+        KERNEL_CHOICES.index(default.kernel_size),
+        format_func=lambda k: f"{k}×{k}",
+        key=f"kernel_{index}",
+        label_visibility=shown,
+        bind=URL,
+    )
+    stride = row[3].selectbox(
+        "Stride", [1, 2, 3], default.stride - 1, key=f"stride_{index}", label_visibility=shown, bind=URL
+    )
+    dilation = row[4].selectbox(
+        "Dilation", [1, 2, 3, 4], default.dilation - 1, key=f"dilation_{index}", label_visibility=shown, bind=URL
+    )
+    padding = row[5].selectbox(
+        "Padding",
+        ["same", "valid"],
+        ["same", "valid"].index(default.padding),
+        key=f"padding_{index}",
+        label_visibility=shown,
+        bind=URL,
+    )
+    pool = row[6].selectbox(
+        "Pooling after",
+        list(POOL_CHOICES),
+        list(POOL_CHOICES.values()).index(default.pool),
+        key=f"pool_{index}",
+        label_visibility=shown,
+        bind=URL,
+    )
     return ConvLayerSpec(filters, kernel, stride, dilation, padding, POOL_CHOICES[pool])
 
 
@@ -139,12 +167,20 @@ with text_column:
 # --- 1. Parameters ---------------------------------------------------------------------------------
 st.header("1 · Parameters: one kernel for every position")
 shape_controls = st.columns([1, 1, 1, 2])
-layer_count = shape_controls[0].slider("Conv layers", MIN_CONV_LAYERS, MAX_CONV_LAYERS, len(DEFAULT_SPEC.layers),
-                                            key="conv_layers", bind=URL)
+layer_count = shape_controls[0].slider(
+    "Conv layers", MIN_CONV_LAYERS, MAX_CONV_LAYERS, len(DEFAULT_SPEC.layers), key="conv_layers", bind=URL
+)
 input_side = shape_controls[1].slider("Image side (pixels)", 8, 64, DEFAULT_CANVAS_SIDE, key="image_side", bind=URL)
 channels = shape_controls[2].number_input("Channels", 1, 4, 1, key="image_channels", bind=URL)
-head = shape_controls[3].radio("Head", list(HEADS), format_func=HEADS.get, horizontal=True, key="head", bind=URL,
-                               help="Global average pooling keeps one number per filter; Flatten keeps every position.")
+head = shape_controls[3].radio(
+    "Head",
+    list(HEADS),
+    format_func=HEADS.get,
+    horizontal=True,
+    key="head",
+    bind=URL,
+    help="Global average pooling keeps one number per filter; Flatten keeps every position.",
+)
 with st.container(border=True):
     layers = tuple(layer_controls(index) for index in range(layer_count))
 spec = ConvStackSpec(input_side=int(input_side), channels=int(channels), layers=layers, head=head)
@@ -160,48 +196,80 @@ mlp_table = mlp_layer_table(spec.input_side, spec.channels, [mlp_hidden])
 metrics = st.columns(4)
 metrics[0].metric("ConvNet parameters (formula)", f"{parameters:,}")
 agreement = "agrees" if table["agrees"].all() else "DISAGREES"
-metrics[1].metric("Keras count_params()", f"{int(table['keras count_params()'].sum()):,}",
-                  help=f"The real Keras model, layer by layer: it {agreement} with the formula.")
+metrics[1].metric(
+    "Keras count_params()",
+    f"{int(table['keras count_params()'].sum()):,}",
+    help=f"The real Keras model, layer by layer: it {agreement} with the formula.",
+)
 metrics[2].metric("Conv layers alone", f"{conv_parameter_count(spec):,}")
-metrics[3].metric(f"MLP with {mlp_hidden} hidden units", f"{int(mlp_table['parameters'].sum()):,}",
-                  help="One hidden layer of 100 units, the notes' example, on the same image.")
+metrics[3].metric(
+    f"MLP with {mlp_hidden} hidden units",
+    f"{int(mlp_table['parameters'].sum()):,}",
+    help="One hidden layer of 100 units, the notes' example, on the same image.",
+)
 st.dataframe(
-    table[["layer", "kind", "output", "formula", "parameters", "keras count_params()", "agrees",
-           "depends_on_image_size"]].rename(
-        columns={"layer": "Layer", "kind": "Kind", "output": "Output", "formula": "Weights + biases",
-                 "parameters": "Parameters", "keras count_params()": "Keras count_params()",
-                 "agrees": "Agrees", "depends_on_image_size": "Grows with the image?"}),
+    table[
+        ["layer", "kind", "output", "formula", "parameters", "keras count_params()", "agrees", "depends_on_image_size"]
+    ].rename(
+        columns={
+            "layer": "Layer",
+            "kind": "Kind",
+            "output": "Output",
+            "formula": "Weights + biases",
+            "parameters": "Parameters",
+            "keras count_params()": "Keras count_params()",
+            "agrees": "Agrees",
+            "depends_on_image_size": "Grows with the image?",
+        }
+    ),
     hide_index=True,
-    column_config={name: st.column_config.NumberColumn(format="localized")
-                   for name in ("Parameters", "Keras count_params()")},
+    column_config={
+        name: st.column_config.NumberColumn(format="localized") for name in ("Parameters", "Keras count_params()")
+    },
 )
 table_column, chart_column = st.columns([5, 4], gap="large")
 with table_column:
     st.markdown(f"The MLP that would see the same {spec.input_side}×{spec.input_side}×{spec.channels} image:")
     st.dataframe(
         mlp_table[["layer", "formula", "parameters", "depends_on_image_size"]].rename(
-            columns={"layer": "Layer", "formula": "Weights + biases", "parameters": "Parameters",
-                     "depends_on_image_size": "Grows with the image?"}),
+            columns={
+                "layer": "Layer",
+                "formula": "Weights + biases",
+                "parameters": "Parameters",
+                "depends_on_image_size": "Grows with the image?",
+            }
+        ),
         hide_index=True,
         column_config={"Parameters": st.column_config.NumberColumn(format="localized")},
     )
     biggest_side = 1024
-    growth = parameters_by_input_side(spec, sorted({8, 16, 32, 64, 128, 256, 512, biggest_side, spec.input_side}),
-                                      [mlp_hidden])
+    growth = parameters_by_input_side(
+        spec, sorted({8, 16, 32, 64, 128, 256, 512, biggest_side, spec.input_side}), [mlp_hidden]
+    )
     largest = growth[growth["image side (pixels)"] == biggest_side].set_index("part")["parameters"]
     st.markdown(
         f"From 8×8 to {biggest_side:,}×{biggest_side:,} pixels the conv layers keep "
         f"**{conv_parameter_count(spec):,}** parameters: a kernel has k×k×channels weights per filter wherever it "
         "slides. The MLP's first layer has one "
         f"weight per pixel and unit, and reaches **{int(largest['MLP']):,}**."
-        + (" The *Flatten* head grows like the MLP: it gives every position of the last map its own weights."
-           if spec.head == "flatten" else "")
+        + (
+            " The *Flatten* head grows like the MLP: it gives every position of the last map its own weights."
+            if spec.head == "flatten"
+            else ""
+        )
     )
 with chart_column:
     st.altair_chart(
-        line_chart(growth, "image side (pixels)", "parameters", "part",
-                   x_title="Square image side (pixels, log scale)", y_title="Parameters (log scale)",
-                   log_x=True, log_y=True),
+        line_chart(
+            growth,
+            "image side (pixels)",
+            "parameters",
+            "part",
+            x_title="Square image side (pixels, log scale)",
+            y_title="Parameters (log scale)",
+            log_x=True,
+            log_y=True,
+        ),
         width="stretch",
         height=400,
     )
@@ -215,18 +283,44 @@ st.markdown(
 )
 field_table = receptive_field_frame(spec)
 st.dataframe(
-    field_table[["layer", "kind", "kernel", "stride", "dilation", "effective_kernel", "padding_before",
-                 "output_side", "jump", "receptive_field", "first_pixel"]].rename(
-        columns={"layer": "Layer", "kind": "Kind", "kernel": "Kernel", "stride": "Stride", "dilation": "Dilation",
-                 "effective_kernel": "k_eff", "padding_before": "Zeros padded before", "output_side": "Output side",
-                 "jump": "Jump", "receptive_field": "Receptive field", "first_pixel": "First unit starts at"}),
+    field_table[
+        [
+            "layer",
+            "kind",
+            "kernel",
+            "stride",
+            "dilation",
+            "effective_kernel",
+            "padding_before",
+            "output_side",
+            "jump",
+            "receptive_field",
+            "first_pixel",
+        ]
+    ].rename(
+        columns={
+            "layer": "Layer",
+            "kind": "Kind",
+            "kernel": "Kernel",
+            "stride": "Stride",
+            "dilation": "Dilation",
+            "effective_kernel": "k_eff",
+            "padding_before": "Zeros padded before",
+            "output_side": "Output side",
+            "jump": "Jump",
+            "receptive_field": "Receptive field",
+            "first_pixel": "First unit starts at",
+        }
+    ),
     hide_index=True,
 )
 unit_controls = st.columns(3)
 with unit_controls[0]:
-    field_layer = (st.slider("A unit of conv layer", 1, layer_count, layer_count, key=f"field_layer_{layer_count}",
-                               bind=URL)
-                   if layer_count > 1 else 1)
+    field_layer = (
+        st.slider("A unit of conv layer", 1, layer_count, layer_count, key=f"field_layer_{layer_count}", bind=URL)
+        if layer_count > 1
+        else 1
+    )
 field_spec = replace(spec, layers=spec.layers[:field_layer])
 field_side = trunk_output_side(field_spec)
 with unit_controls[1]:
@@ -243,27 +337,47 @@ field_size = int(field_table.loc[field_table["layer"].str.endswith(f"_{field_lay
 box = (square.row0, square.row1, square.col0, square.col1)
 grids = st.columns(3)
 grids[0].altair_chart(
-    pixel_grid_chart(formula_frame, "formula", side=spec.input_side, box=box,
-                     colours={"in the formula's square": FIELD_STATUS_COLOURS["formula and gradient"],
-                              "outside": FIELD_STATUS_COLOURS["outside"]},
-                     title=f"Formula: a {field_size}×{field_size} square"),
+    pixel_grid_chart(
+        formula_frame,
+        "formula",
+        side=spec.input_side,
+        box=box,
+        colours={
+            "in the formula's square": FIELD_STATUS_COLOURS["formula and gradient"],
+            "outside": FIELD_STATUS_COLOURS["outside"],
+        },
+        title=f"Formula: a {field_size}×{field_size} square",
+    ),
     width="content",
 )
 grids[1].altair_chart(
-    pixel_grid_chart(comparison, "status", side=spec.input_side, box=box, colours=FIELD_STATUS_COLOURS,
-                     title="Measured: input pixels with a non-zero gradient"),
+    pixel_grid_chart(
+        comparison,
+        "status",
+        side=spec.input_side,
+        box=box,
+        colours=FIELD_STATUS_COLOURS,
+        title="Measured: input pixels with a non-zero gradient",
+    ),
     width="content",
 )
 grids[2].altair_chart(
-    pixel_grid_chart(comparison, "gradient", side=spec.input_side, box=box, value_title="|gradient|",
-                     title="Gradient magnitude: the effective field"),
+    pixel_grid_chart(
+        comparison,
+        "gradient",
+        side=spec.input_side,
+        box=box,
+        value_title="|gradient|",
+        title="Gradient magnitude: the effective field",
+    ),
     width="content",
 )
 counts = comparison["status"].value_counts()
 inside = int(formula.sum())
 if counts.get("formula only", 0) == 0 and counts.get("gradient only", 0) == 0:
-    cut = (" (the square is cut by the image border: the rest of it lies in the zero padding)"
-           if clipped != square else "")
+    cut = (
+        " (the square is cut by the image border: the rest of it lies in the zero padding)" if clipped != square else ""
+    )
     st.success(
         f"Formula and gradient agree: unit ({unit_row}, {unit_col}) of layer {field_layer} depends on exactly the "
         f"**{inside:,}** input pixels of the formula's square{cut}. The gradient is taken on a linear twin of the real "
@@ -283,8 +397,10 @@ pair = latest_pair(page_runs(PAGE_KEY))
 trained_run = pair[0] if pair and pair[0].model is not None else None
 st.subheader("On the trained ConvNet, with a real digit")
 if trained_run is None:
-    st.info("Train the ConvNet in section 3: its real gradient, with its ReLUs and max poolings, then appears here.",
-            icon=":material/school:")
+    st.info(
+        "Train the ConvNet in section 3: its real gradient, with its ReLUs and max poolings, then appears here.",
+        icon=":material/school:",
+    )
 else:
     trained_spec = trained_run.results["spec"]
     trained_layer = min(field_layer, len(trained_spec.layers))
@@ -294,8 +410,14 @@ else:
     digits = digits_on_canvas(trained_spec.input_side)
     digit_index = st.slider("Held-out digit", 0, len(digits.y_validation) - 1, 0, key="field_digit")
     image = digits.x_validation[digit_index]
-    real = measured_field(trunk_up_to(trained_run.model, trained_layer), trained_spec.input_side, 1, *trained_unit,
-                          channel=None, image=image)
+    real = measured_field(
+        trunk_up_to(trained_run.model, trained_layer),
+        trained_spec.input_side,
+        1,
+        *trained_unit,
+        channel=None,
+        image=image,
+    )
     real_formula = theoretical_mask(trained_field_spec, *trained_unit)
     real_square = theoretical_field(trained_field_spec, *trained_unit)[1]
     real_box = (real_square.row0, real_square.row1, real_square.col0, real_square.col1)
@@ -303,19 +425,36 @@ else:
     real_comparison["ink"] = image[..., 0].ravel()
     trained_grids = st.columns(3)
     trained_grids[0].altair_chart(
-        pixel_grid_chart(real_comparison, "ink", side=trained_spec.input_side, box=real_box, value_title="ink",
-                         title=f"Digit {digits.y_validation[digit_index]}, unit {trained_unit} "
-                               f"of layer {trained_layer}"),
+        pixel_grid_chart(
+            real_comparison,
+            "ink",
+            side=trained_spec.input_side,
+            box=real_box,
+            value_title="ink",
+            title=f"Digit {digits.y_validation[digit_index]}, unit {trained_unit} of layer {trained_layer}",
+        ),
         width="content",
     )
     trained_grids[1].altair_chart(
-        pixel_grid_chart(real_comparison, "status", side=trained_spec.input_side, box=real_box,
-                         colours=FIELD_STATUS_COLOURS, title="Trained gradient ≠ 0, against the formula"),
+        pixel_grid_chart(
+            real_comparison,
+            "status",
+            side=trained_spec.input_side,
+            box=real_box,
+            colours=FIELD_STATUS_COLOURS,
+            title="Trained gradient ≠ 0, against the formula",
+        ),
         width="content",
     )
     trained_grids[2].altair_chart(
-        pixel_grid_chart(real_comparison, "gradient", side=trained_spec.input_side, box=real_box,
-                         value_title="|gradient|", title="Trained gradient magnitude"),
+        pixel_grid_chart(
+            real_comparison,
+            "gradient",
+            side=trained_spec.input_side,
+            box=real_box,
+            value_title="|gradient|",
+            title="Trained gradient magnitude",
+        ),
         width="content",
     )
     reached = int((real.support & real_formula).sum())
@@ -324,11 +463,18 @@ else:
         f"The trained network's gradient reaches **{reached:,} of the {int(real_formula.sum()):,}** pixels of the "
         f"formula's square"
         + (" and none outside it" if outside == 0 else f", and **{outside} outside it (the formula would be wrong)**")
-        + ". " + ("The effective field is smaller than the theoretical one: a ReLU that is off passes no gradient, "
-                  "and a max pooling passes it to the winner of its window only. "
-                  if reached < real_formula.sum() else "Here every pixel of the square matters. ")
-        + ("This is the model trained in section 3, on its own canvas and stack."
-           if trained_field_spec != field_spec else "")
+        + ". "
+        + (
+            "The effective field is smaller than the theoretical one: a ReLU that is off passes no gradient, "
+            "and a max pooling passes it to the winner of its window only. "
+            if reached < real_formula.sum()
+            else "Here every pixel of the square matters. "
+        )
+        + (
+            "This is the model trained in section 3, on its own canvas and stack."
+            if trained_field_spec != field_spec
+            else ""
+        )
     )
 
 # --- 3. Training on real digits, and translation --------------------------------------------------------
@@ -340,7 +486,9 @@ st.markdown(
     "0 to k pixels in eight directions."
 )
 train_controls = st.columns(5)
-canvas = train_controls[0].select_slider("Canvas side (pixels)", CANVAS_CHOICES, DEFAULT_CANVAS_SIDE, key="canvas", bind=URL)
+canvas = train_controls[0].select_slider(
+    "Canvas side (pixels)", CANVAS_CHOICES, DEFAULT_CANVAS_SIDE, key="canvas", bind=URL
+)
 epochs = train_controls[1].slider("Epochs", 1, 40, DEFAULT_CONVNET_EPOCHS, key="epochs", bind=URL)
 seed = seed_control(train_controls[4])
 train_spec = training_spec(spec, canvas)
@@ -352,8 +500,11 @@ else:
     hidden = matched_mlp_hidden_size(canvas * canvas, train_parameters)
     train_controls[2].metric("ConvNet parameters", f"{train_parameters:,}")
     mlp_parameters = total_params(count_mlp_layers(canvas * canvas, [hidden], 10))
-    train_controls[3].metric(f"MLP: {hidden} hidden units", f"{mlp_parameters:,}",
-                             help="The one-hidden-layer MLP whose count is closest to the ConvNet's.")
+    train_controls[3].metric(
+        f"MLP: {hidden} hidden units",
+        f"{mlp_parameters:,}",
+        help="The one-hidden-layer MLP whose count is closest to the ConvNet's.",
+    )
 
 # The press's number names its two runs ("ConvNet #2", "MLP #2") and pairs them, so it is part of what
 # a shared press depends on: a room's first presses share, and so do its second ones.
@@ -361,8 +512,9 @@ press_number = next_press_number(page_runs(PAGE_KEY))
 trained = live_training(
     PAGE_KEY,
     ["loss", "accuracy"],
-    lambda area: train_convnet_and_mlp(PAGE_KEY, train_spec, digits_on_canvas(canvas), epochs, area,
-                                       press_number=press_number, seed=seed),
+    lambda area: train_convnet_and_mlp(
+        PAGE_KEY, train_spec, digits_on_canvas(canvas), epochs, area, press_number=press_number, seed=seed
+    ),
     train_label="Train the ConvNet, then the MLP",
     disabled=bool(train_problem),
     share={"spec": repr(train_spec), "canvas": canvas, "epochs": epochs, "seed": seed, "press": press_number},
@@ -379,15 +531,20 @@ link.finish()
 
 pair = latest_pair(page_runs(PAGE_KEY))
 if pair is None:
-    st.info("No trained pair yet: press **Train the ConvNet, then the MLP** (about 15 s with the defaults).",
-            icon=":material/play_arrow:")
+    st.info(
+        "No trained pair yet: press **Train the ConvNet, then the MLP** (about 15 s with the defaults).",
+        icon=":material/play_arrow:",
+    )
     st.stop()
 convnet_run, mlp_run = pair
 max_shift = convnet_run.results["max_shift"]
 
 st.subheader("Translation test")
-largest = (st.slider("Largest shift k (pixels)", 0, max_shift, max_shift, key=f"largest_shift_{max_shift}")
-           if max_shift > 0 else 0)
+largest = (
+    st.slider("Largest shift k (pixels)", 0, max_shift, max_shift, key=f"largest_shift_{max_shift}")
+    if max_shift > 0
+    else 0
+)
 st.altair_chart(
     accuracy_by_shift_chart(translation_frame(runs, largest), y_title="Accuracy, 360 held-out digits", chance=0.1),
     width="stretch",
@@ -423,26 +580,43 @@ st.subheader("What the first layer learned")
 filters = convnet_run.results["filters"]
 filter_column, map_column = st.columns([1, 2], gap="large")
 with filter_column:
-    st.markdown(f"The {filters.shape[-1]} learned {filters.shape[0]}×{filters.shape[0]} kernels of conv 1 "
-                "(teal positive, red negative weights):")
+    st.markdown(
+        f"The {filters.shape[-1]} learned {filters.shape[0]}×{filters.shape[0]} kernels of conv 1 "
+        "(teal positive, red negative weights):"
+    )
     shown_filters = range(min(filters.shape[-1], 32))
-    st.image([pixel_image(filters[..., f], max(6, 48 // filters.shape[0]), diverging=True) for f in shown_filters],
-             caption=[f"filter {f + 1}" for f in shown_filters], width=64, output_format="PNG")
+    st.image(
+        [pixel_image(filters[..., f], max(6, 48 // filters.shape[0]), diverging=True) for f in shown_filters],
+        caption=[f"filter {f + 1}" for f in shown_filters],
+        width=64,
+        output_format="PNG",
+    )
 with map_column:
     if convnet_run.model is None:
         st.info("Feature maps need the model, and only the latest runs keep theirs: train again to see them.")
     else:
-        digit_choice = st.selectbox("Digit for the feature maps", range(len(gallery)),
-                                    format_func=lambda i: f"the {labels[i]} of the gallery", key="map_digit")
+        digit_choice = st.selectbox(
+            "Digit for the feature maps",
+            range(len(gallery)),
+            format_func=lambda i: f"the {labels[i]} of the gallery",
+            key="map_digit",
+        )
         maps = feature_maps(convnet_run.model, shifted[digit_choice][..., np.newaxis], 0)
-        pooled_by = ("so global average pooling sees the same features wherever it is"
-                     if convnet_run.results["spec"].head == "global_average"
-                     else "but the Flatten head gives each position its own weights, so it sees them elsewhere")
-        st.markdown(f"Its feature maps in conv 1, moved as in the gallery ({dx:+d}, {dy:+d}): the maps move with "
-                    f"the digit, {pooled_by}. One grey scale for all maps: a pale map is a filter this digit barely "
-                    "excites.")
+        pooled_by = (
+            "so global average pooling sees the same features wherever it is"
+            if convnet_run.results["spec"].head == "global_average"
+            else "but the Flatten head gives each position its own weights, so it sees them elsewhere"
+        )
+        st.markdown(
+            f"Its feature maps in conv 1, moved as in the gallery ({dx:+d}, {dy:+d}): the maps move with "
+            f"the digit, {pooled_by}. One grey scale for all maps: a pale map is a filter this digit barely "
+            "excites."
+        )
         shown_maps = range(min(maps.shape[-1], 16))
         peak = max(float(maps.max()), 1e-6)
-        st.image([pixel_image(shifted[digit_choice], 4)]
-                 + [pixel_image(maps[..., f], 4, limit=peak) for f in shown_maps],
-                 caption=["input"] + [f"filter {f + 1}" for f in shown_maps], width=96, output_format="PNG")
+        st.image(
+            [pixel_image(shifted[digit_choice], 4)] + [pixel_image(maps[..., f], 4, limit=peak) for f in shown_maps],
+            caption=["input"] + [f"filter {f + 1}" for f in shown_maps],
+            width=96,
+            output_format="PNG",
+        )

@@ -18,7 +18,7 @@ st.header("Course map")
 # stacked into 1, 4, 7, 2, 5, ... on a phone).
 CARDS_PER_ROW = 3
 for row_start in range(0, len(COURSE_PAGES), CARDS_PER_ROW):
-    row = COURSE_PAGES[row_start:row_start + CARDS_PER_ROW]
+    row = COURSE_PAGES[row_start : row_start + CARDS_PER_ROW]
     for index, (column, course_page) in enumerate(zip(st.columns(CARDS_PER_ROW), row), start=row_start):
         with column.container(border=True, height="stretch", key=f"course_card_{index}"):
             st.caption(f"{index + 1} · Notes: {course_page.notes_section}")

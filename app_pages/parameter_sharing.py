@@ -56,7 +56,9 @@ with controls:
         for i in range(layer_count)
     ]
     outputs = st.number_input("Outputs (classes)", 1, 1_000, 10, key="outputs", bind=URL)
-    examples = st.number_input("Training examples you have", 1, 1_000_000_000, 10_000, step=1_000, key="examples", bind=URL)
+    examples = st.number_input(
+        "Training examples you have", 1, 1_000_000_000, 10_000, step=1_000, key="examples", bind=URL
+    )
 
 input_size = int(height * width * channels)
 layers = count_mlp_layers(input_size, hidden_sizes, outputs)
@@ -88,11 +90,24 @@ with results:
     st.dataframe(
         pd.DataFrame(
             [
-                {"Layer": l.name, "Weights": l.weights, "Biases": l.biases, "Parameters": l.total, "Formula": l.formula}
-                for l in layers
+                {
+                    "Layer": layer.name,
+                    "Weights": layer.weights,
+                    "Biases": layer.biases,
+                    "Parameters": layer.total,
+                    "Formula": layer.formula,
+                }
+                for layer in layers
             ]
-            + [{"Layer": "Total", "Weights": sum(l.weights for l in layers), "Biases": sum(l.biases for l in layers),
-                "Parameters": parameters, "Formula": ""}]
+            + [
+                {
+                    "Layer": "Total",
+                    "Weights": sum(layer.weights for layer in layers),
+                    "Biases": sum(layer.biases for layer in layers),
+                    "Parameters": parameters,
+                    "Formula": "",
+                }
+            ]
         ),
         hide_index=True,
         column_config={
@@ -109,7 +124,9 @@ st.markdown(
 )
 st.altair_chart(ratio_gauge(ratio, RATIO_BANDS), width="stretch", height=120)
 st.markdown(f"**{parameters:,} parameters for {examples:,} examples: {ratio:,.3g} per example.** Verdict: {verdict}.")
-st.caption(f"The notes' example, 10,000 parameters for 10 examples, is a ratio of 1,000: “{ratio_verdict(10_000, 10)[1]}”.")
+st.caption(
+    f"The notes' example, 10,000 parameters for 10 examples, is a ratio of 1,000: “{ratio_verdict(10_000, 10)[1]}”."
+)
 
 # --- 3. A ConvNet on the same input --------------------------------------------------------------
 st.header("3 · Share the weights: a ConvNet on the same image")
@@ -122,13 +139,19 @@ with text_column:
         "then global average pooling gives the classifier one number per filter. The image's height and "
         "width appear nowhere in the count."
     )
-    st.metric("ConvNet parameters", f"{conv_parameters:,}", delta=f"{conv_parameters - parameters:,} vs the MLP",
-              delta_color="inverse")
+    st.metric(
+        "ConvNet parameters",
+        f"{conv_parameters:,}",
+        delta=f"{conv_parameters - parameters:,} vs the MLP",
+        delta_color="inverse",
+    )
     if parameters <= BUILD_CAP_PARAMS:
         built = built_convnet_parameter_count((height, width, channels), outputs)
         st.caption(f"Keras `count_params()` of the real ConvNet: {built:,}.")
     st.dataframe(
-        pd.DataFrame([{"Layer": l.name, "Parameters": l.total, "Formula": l.formula} for l in conv_layers]),
+        pd.DataFrame(
+            [{"Layer": layer.name, "Parameters": layer.total, "Formula": layer.formula} for layer in conv_layers]
+        ),
         hide_index=True,
         column_config={"Parameters": st.column_config.NumberColumn(format="localized")},
     )
@@ -159,7 +182,9 @@ demo_controls = st.columns(5)
 train_count = demo_controls[0].select_slider(
     "Training examples", [20, 50, 100, 200, 500, 1000, max_train_count()], value=100, key="training_examples", bind=URL
 )
-demo_hidden = demo_controls[1].select_slider("Hidden units", [8, 32, 128, 512, 1024], value=512, key="hidden_units", bind=URL)
+demo_hidden = demo_controls[1].select_slider(
+    "Hidden units", [8, 32, 128, 512, 1024], value=512, key="hidden_units", bind=URL
+)
 epochs = demo_controls[2].slider("Epochs", 5, 150, 60, step=5, key="epochs", bind=URL)
 demo_parameters = total_params(count_mlp_layers(64, [demo_hidden], 10))
 demo_ratio, demo_verdict = ratio_verdict(demo_parameters, train_count)

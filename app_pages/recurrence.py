@@ -19,9 +19,10 @@ from lib.page_glue.recurrence import (
     ForecasterSettings,
     baseline_error_sweep,
     baseline_results,
-    context_sweep_shapes,
     comparison_table,
+    context_sweep_shapes,
     default_press_summary,
+    error_metric_name,
     forecast_week,
     forecaster_layer_counts,
     forecasting_data,
@@ -31,7 +32,6 @@ from lib.page_glue.recurrence import (
     network_errors,
     runs_matching,
     split_frame,
-    error_metric_name,
     test_weeks,
     train_forecasters,
     verdict,
@@ -70,20 +70,32 @@ st.markdown(default_press_summary())
 source_names = {key: source.label for key, source in SOURCES.items()}
 if UPLOAD_KEY in st.session_state:
     source_names["upload"] = UPLOAD_SOURCE.label
-source_key = st.radio("Series", list(source_names), format_func=source_names.get, horizontal=True, key="series_choice",
-                      bind=URL)
+source_key = st.radio(
+    "Series", list(source_names), format_func=source_names.get, horizontal=True, key="series_choice", bind=URL
+)
 upload_box(
-    "Upload your own series (CSV: a time column and a value column)", "CSV file, up to 5 MB", ["csv", "txt"],
-    uploader_key="series_upload", parse=parse_uploaded_series, error_type=SeriesUploadError,
-    store_key=UPLOAD_KEY, choice_key="series_choice", kept="the series it had",
+    "Upload your own series (CSV: a time column and a value column)",
+    "CSV file, up to 5 MB",
+    ["csv", "txt"],
+    uploader_key="series_upload",
+    parse=parse_uploaded_series,
+    error_type=SeriesUploadError,
+    store_key=UPLOAD_KEY,
+    choice_key="series_choice",
+    kept="the series it had",
 )
 
 source = UPLOAD_SOURCE if source_key == "upload" else SOURCES[source_key]
 noise = 0.0
 if source.max_noise:
     noise = st.slider(
-        "Observation noise: standard deviation added to every value", 0.0, source.max_noise, 0.0, step=0.01,
-        key=f"noise_{source_key}", bind=URL,
+        "Observation noise: standard deviation added to every value",
+        0.0,
+        source.max_noise,
+        0.0,
+        step=0.01,
+        key=f"noise_{source_key}",
+        bind=URL,
         help="Seeded Gaussian noise, as a measuring instrument would add: the dynamics underneath stay the same.",
     )
 if noise:
@@ -102,12 +114,20 @@ st.caption(source.caveat)
 
 task_columns = st.columns(2)
 history = task_columns[0].slider(
-    f"History T: the last T {source.step}s the models read", source.min_history, source.max_history, source.default_history,
-    key=f"history_{source_key}", bind=URL,
+    f"History T: the last T {source.step}s the models read",
+    source.min_history,
+    source.max_history,
+    source.default_history,
+    key=f"history_{source_key}",
+    bind=URL,
 )
 horizon = task_columns[1].slider(
-    f"Horizon h: forecast h {source.step}s ahead", 1, source.max_horizon, source.default_horizon,
-    key=f"horizon_{source_key}", bind=URL,
+    f"Horizon h: forecast h {source.step}s ahead",
+    1,
+    source.max_horizon,
+    source.default_horizon,
+    key=f"horizon_{source_key}",
+    bind=URL,
 )
 try:
     data = forecasting_data(series["value"].to_numpy(), history, horizon)
@@ -116,9 +136,15 @@ except ValueError as problem:
     st.stop()
 
 st.altair_chart(
-    time_chart(split_frame(series, data), "time", "value", "part", y_title=f"Temperature ({unit})" if unit == "°C" else "Value",
-               series_title="Split (in time order)",
-               colours={"train": "#2e282a", "validation": "#17bebb", "test": "#e4572e"}),
+    time_chart(
+        split_frame(series, data),
+        "time",
+        "value",
+        "part",
+        y_title=f"Temperature ({unit})" if unit == "°C" else "Value",
+        series_title="Split (in time order)",
+        colours={"train": "#2e282a", "validation": "#17bebb", "test": "#e4572e"},
+    ),
     width="stretch",
 )
 st.caption(
@@ -130,12 +156,18 @@ st.caption(
 # --- 2. The models ------------------------------------------------------------------------------------
 st.header("2 · The models")
 model_columns = st.columns([3, 1, 1, 1, 1, 1])
-kinds = model_columns[0].multiselect("Neural models to train", NEURAL_KINDS, default=list(NEURAL_KINDS), key="models",
-                                     bind=URL)
+kinds = model_columns[0].multiselect(
+    "Neural models to train", NEURAL_KINDS, default=list(NEURAL_KINDS), key="models", bind=URL
+)
 units = model_columns[1].select_slider("Units", [8, 16, 32, 64, 128], value=32, key="units", bind=URL)
 layers = model_columns[2].slider("Stacked layers", 1, 3, 1, key="layers", bind=URL)
 epochs = model_columns[3].slider("Epochs", 1, 30, 5, key="epochs", bind=URL)
-bidirectional = model_columns[4].checkbox("Bidirectional", key="bidirectional", bind=URL, help="Also read the window backwards (the window is all in the past).")
+bidirectional = model_columns[4].checkbox(
+    "Bidirectional",
+    key="bidirectional",
+    bind=URL,
+    help="Also read the window backwards (the window is all in the past).",
+)
 seed = seed_control(model_columns[5])
 settings = ForecasterSettings(units=units, stacked_layers=layers, bidirectional=bidirectional, epochs=epochs)
 
@@ -143,13 +175,19 @@ parameter_rows = [
     {
         "Model": kind,
         "Parameters": sum(layer.total for layer in forecaster_layer_counts(kind, history, settings)),
-        "How they are counted": " + ".join(f"[{layer.formula}]" for layer in forecaster_layer_counts(kind, history, settings)) or "none: it copies a past value",
+        "How they are counted": " + ".join(
+            f"[{layer.formula}]" for layer in forecaster_layer_counts(kind, history, settings)
+        )
+        or "none: it copies a past value",
         "Shared across time?": "yes" if kind in RECURRENT_KINDS else "no",
     }
     for kind in ["Persistence", *AUTOREGRESSIVE_KINDS, *NEURAL_KINDS]
 ]
-st.dataframe(pd.DataFrame(parameter_rows), hide_index=True,
-             column_config={"Parameters": st.column_config.NumberColumn(format="localized")})
+st.dataframe(
+    pd.DataFrame(parameter_rows),
+    hide_index=True,
+    column_config={"Parameters": st.column_config.NumberColumn(format="localized")},
+)
 st.caption(
     "The autoregressive model of order T and the window MLP have one weight per step of the window, so they grow "
     "with T; the order-1 (Markov) model reads the last value only; the recurrent networks reuse U and W at every "
@@ -162,20 +200,31 @@ baselines = baseline_results(data, source.period)
 error_metric = error_metric_name(unit)
 truth_validation = data.normalizer.inverse_transform(data.y_validation)
 references = [
-    {"run": f"{result.name} (validation)", "metric": error_metric, "value": mean_absolute_error(truth_validation, result.validation_forecast)}
+    {
+        "run": f"{result.name} (validation)",
+        "metric": error_metric,
+        "value": mean_absolute_error(truth_validation, result.validation_forecast),
+    }
     for result in baselines
 ]
 live_training(
     PAGE_KEY,
     ["loss", error_metric],
-    lambda area: train_forecasters(PAGE_KEY, series_id, kinds, data, settings, unit, source.step, area, references,
-                                   seed=seed),
+    lambda area: train_forecasters(
+        PAGE_KEY, series_id, kinds, data, settings, unit, source.step, area, references, seed=seed
+    ),
     train_label="Train the selected models",
     disabled=not kinds,
     references=references,
     # The series (an upload by its content hash, with its noise), the window, the models and the seed.
-    share={"series": series_id, "history": history, "horizon": horizon, "kinds": list(kinds), "seed": seed,
-           **settings.__dict__},
+    share={
+        "series": series_id,
+        "history": history,
+        "horizon": horizon,
+        "kinds": list(kinds),
+        "seed": seed,
+        **settings.__dict__,
+    },
 )
 
 measure_stopped_runs(page_runs(PAGE_KEY), series_id, data)
@@ -194,17 +243,29 @@ st.dataframe(
 )
 st.markdown(verdict(table, unit))
 if not comparable_runs:
-    st.info("The table holds the baselines only: press **Train the selected models** to add the neural networks.",
-            icon=":material/play_arrow:")
+    st.info(
+        "The table holds the baselines only: press **Train the selected models** to add the neural networks.",
+        icon=":material/play_arrow:",
+    )
 
 week_count = test_weeks(data, source.step)
-week = st.slider("Which stretch of the test part to show", 1, week_count, 1, key="week", bind=URL) if week_count > 1 else 1
-forecasts = {result.name: result.test_forecast for result in baselines if not result.name.startswith("Persistence (last")}
+week = (
+    st.slider("Which stretch of the test part to show", 1, week_count, 1, key="week", bind=URL) if week_count > 1 else 1
+)
+forecasts = {
+    result.name: result.test_forecast for result in baselines if not result.name.startswith("Persistence (last")
+}
 forecasts.update({run.display_label.split(" · ")[0]: run.results["test_forecast"] for run in comparable_runs})
 st.altair_chart(
-    time_chart(forecast_week(series, data, forecasts, week - 1, source.step), "time", "value", "model",
-               y_title=f"Temperature ({unit})" if unit == "°C" else "Value", series_title="Forecast",
-               colours={"Truth": "#2e282a"}),
+    time_chart(
+        forecast_week(series, data, forecasts, week - 1, source.step),
+        "time",
+        "value",
+        "model",
+        y_title=f"Temperature ({unit})" if unit == "°C" else "Value",
+        series_title="Forecast",
+        colours={"Truth": "#2e282a"},
+    ),
     width="stretch",
 )
 
@@ -225,13 +286,27 @@ sweep = pd.concat(
 )
 by_history_column, by_horizon_column = st.columns(2)
 by_history_column.altair_chart(
-    line_chart(sweep[sweep["horizon"] == horizon], "history", "test_error", "model",
-               x_title=f"History T ({source.step}s, log scale), h = {horizon}", y_title=f"Test MAE ({unit})", log_x=True),
+    line_chart(
+        sweep[sweep["horizon"] == horizon],
+        "history",
+        "test_error",
+        "model",
+        x_title=f"History T ({source.step}s, log scale), h = {horizon}",
+        y_title=f"Test MAE ({unit})",
+        log_x=True,
+    ),
     width="stretch",
 )
 by_horizon_column.altair_chart(
-    line_chart(sweep[sweep["history"] == history], "horizon", "test_error", "model",
-               x_title=f"Horizon h ({source.step}s, log scale), T = {history}", y_title=f"Test MAE ({unit})", log_x=True),
+    line_chart(
+        sweep[sweep["history"] == history],
+        "horizon",
+        "test_error",
+        "model",
+        x_title=f"Horizon h ({source.step}s, log scale), T = {history}",
+        y_title=f"Test MAE ({unit})",
+        log_x=True,
+    ),
     width="stretch",
 )
 

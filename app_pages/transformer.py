@@ -76,8 +76,14 @@ st.markdown(
 )
 choice = choose_corpus("transformer_corpus_choice", "transformer_pairs_upload")
 corpus, corpus_id = choice.corpus, choice.corpus_id
-translator = choose_model(PAGE_KEY, corpus_id, corpus, PRETRAINED, pretrained_transformer,
-                          "The shipped Transformer, or one you trained in section 4.")
+translator = choose_model(
+    PAGE_KEY,
+    corpus_id,
+    corpus,
+    PRETRAINED,
+    pretrained_transformer,
+    "The shipped Transformer, or one you trained in section 4.",
+)
 is_shipped = translator is pretrained_transformer()
 sentence = choose_sentence(corpus, translator.source_vocabulary)
 # Without a sentence only what reads one waits for it; every other section stays.
@@ -92,37 +98,66 @@ def in_rows(specifications: list[dict], per_row: int) -> None:
         for column, chart in zip(st.columns(per_row), specifications[start : start + per_row]):
             show(column, chart, width="content")
 
+
 # --- 1. Query, key, value ------------------------------------------------------------------------------
 st.header("1 · Query, key, value: a soft dictionary")
-st.markdown("A memory of (key, value) pairs. The query is compared to every key (a dot product), the scores go "
-            "through a softmax, and the memory returns the values mixed by those weights. Edit anything.")
+st.markdown(
+    "A memory of (key, value) pairs. The query is compared to every key (a dot product), the scores go "
+    "through a softmax, and the memory returns the values mixed by those weights. Edit anything."
+)
 memory_column, query_column = st.columns([3, 2], gap="large")
 memory = memory_column.data_editor(
-    pd.DataFrame({"item": ["cat", "dog", "car", "house"], "key x": [1.0, 0.8, -1.0, -0.6], "key y": [0.2, 0.5, 0.1, -1.0],
-                  "value (kg)": [4.0, 20.0, 1200.0, 90000.0]}),
-    hide_index=True, key="memory", num_rows="fixed",
-    column_config={c: st.column_config.NumberColumn(min_value=-1e6, max_value=1e6) for c in ("key x", "key y", "value (kg)")})
-query = np.array([query_column.number_input("Query x", -10.0, 10.0, 1.0, 0.1, key="query_x", bind=URL),
-                  query_column.number_input("Query y", -10.0, 10.0, 0.4, 0.1, key="query_y", bind=URL)])
-sharpness = query_column.select_slider("Scale on the scores", [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0], value=1.0,
-                                       key="lookup_scale", bind=URL,
-                                       help="Large: the softmax becomes one-hot, and the memory a hard lookup.")
+    pd.DataFrame(
+        {
+            "item": ["cat", "dog", "car", "house"],
+            "key x": [1.0, 0.8, -1.0, -0.6],
+            "key y": [0.2, 0.5, 0.1, -1.0],
+            "value (kg)": [4.0, 20.0, 1200.0, 90000.0],
+        }
+    ),
+    hide_index=True,
+    key="memory",
+    num_rows="fixed",
+    column_config={
+        c: st.column_config.NumberColumn(min_value=-1e6, max_value=1e6) for c in ("key x", "key y", "value (kg)")
+    },
+)
+query = np.array(
+    [
+        query_column.number_input("Query x", -10.0, 10.0, 1.0, 0.1, key="query_x", bind=URL),
+        query_column.number_input("Query y", -10.0, 10.0, 0.4, 0.1, key="query_y", bind=URL),
+    ]
+)
+sharpness = query_column.select_slider(
+    "Scale on the scores",
+    [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
+    value=1.0,
+    key="lookup_scale",
+    bind=URL,
+    help="Large: the softmax becomes one-hot, and the memory a hard lookup.",
+)
 keys = memory[["key x", "key y"]].astype(float).fillna(0.0).to_numpy()
 values = memory[["value (kg)"]].astype(float).fillna(0.0).to_numpy()
 scores, weights, returned = attention_numpy(query, keys, sharpness, values=values)
-memory_column.dataframe(pd.DataFrame({"item": memory["item"], "score q·k × scale": scores, "α": weights}),
-                        hide_index=True, column_config={"α": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)})
+memory_column.dataframe(
+    pd.DataFrame({"item": memory["item"], "score q·k × scale": scores, "α": weights}),
+    hide_index=True,
+    column_config={"α": st.column_config.ProgressColumn(format="%.3f", min_value=0.0, max_value=1.0)},
+)
 query_column.metric("Returned value: Σ α · value", f"{returned[0]:,.1f} kg")
 best = memory["item"].iloc[int(np.argmax(scores))]
-query_column.caption(f"The key with the largest dot product q·k (not the nearest one: a longer key in the same "
-                     f"direction scores more) is **{best}**'s. At scale {sharpness:g} the memory returns "
-                     + ("almost exactly its value: a hard lookup." if weights.max() > 0.99 else "a blend of the values."))
+query_column.caption(
+    f"The key with the largest dot product q·k (not the nearest one: a longer key in the same "
+    f"direction scores more) is **{best}**'s. At scale {sharpness:g} the memory returns "
+    + ("almost exactly its value: a hard lookup." if weights.max() > 0.99 else "a blend of the values.")
+)
 
 st.subheader("The real thing: one head of the trained model")
 layer_names = attention_layer_names(translator.settings["layers"])
 layer_column, head_column = st.columns(2)
-layer_name = layer_column.selectbox("Attention layer", layer_names, format_func=lambda name: name.replace("_", " "),
-                                      key="walk_layer", bind=URL)
+layer_name = layer_column.selectbox(
+    "Attention layer", layer_names, format_func=lambda name: name.replace("_", " "), key="walk_layer", bind=URL
+)
 head = head_column.slider("Head", 1, translator.settings["heads"], 1, key="walk_head", bind=URL) - 1
 # What needs a sentence sits in one container per section: with a sentence or without, every later
 # setting keeps its place in the page's tree (a moved setting can lose its link: lib/app/url_settings.py).
@@ -132,19 +167,31 @@ with st.container():
     else:
         walk = walkthrough(translator, prepared.ids, layer_name, head)
         queries_words, keys_words = walk["query_words"], walk["key_words"]
-        st.markdown(f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1]}). This head projects it to "
-                    f"d_k = {walk['key_dim']}: Q = X·W_Q, K = X·W_K, V = X·W_V"
-                    + (" (K and V from the encoder's output)." if "cross" in layer_name
-                       else " (self-attention: all three from X)."))
+        st.markdown(
+            f"X has one row per word ({len(queries_words)} × {walk['X'].shape[1]}). This head projects it to "
+            f"d_k = {walk['key_dim']}: Q = X·W_Q, K = X·W_K, V = X·W_V"
+            + (
+                " (K and V from the encoder's output)."
+                if "cross" in layer_name
+                else " (self-attention: all three from X)."
+            )
+        )
         in_rows([walk["charts"][name] for name in ("Q", "K", "V")], walk["matrices_per_row"])
-        in_rows([walk["charts"][name] for name in ("scores", "scaled_scores", "masked_scores", "weights")],
-                walk["scores_per_row"])
+        in_rows(
+            [walk["charts"][name] for name in ("scores", "scaled_scores", "masked_scores", "weights")],
+            walk["scores_per_row"],
+        )
         in_rows([walk["charts"]["output"]], 1)
-        st.caption("Then W_O mixes the heads' outputs into the layer's output. The weights "
-                   f"computed here by hand match the Keras layer's own to {walk['largest_difference']:.1e}."
-                   + (" The decoder's self-attention mask is a triangle: a French word sees only the words before it."
-                      if layer_name.startswith("decoder") and "self" in layer_name else "")
-                   + (f" {ROW_CAPTION}" if layer_name.startswith("decoder") else ""))
+        st.caption(
+            "Then W_O mixes the heads' outputs into the layer's output. The weights "
+            f"computed here by hand match the Keras layer's own to {walk['largest_difference']:.1e}."
+            + (
+                " The decoder's self-attention mask is a triangle: a French word sees only the words before it."
+                if layer_name.startswith("decoder") and "self" in layer_name
+                else ""
+            )
+            + (f" {ROW_CAPTION}" if layer_name.startswith("decoder") else "")
+        )
 
 # --- 2. Heads and layers -------------------------------------------------------------------------------
 st.header("2 · Heads and layers: what each one looks at")
@@ -158,26 +205,41 @@ with st.container():
         for title, grid in grid_specifications(translator, prepared.ids, english).items():
             st.markdown(f"**{title}** (rows: layers; columns: heads; hover for the words)")
             show(st, grid, width="content")
-        st.caption(f"In each small map a row is a query and a column a key. In the decoder's maps: {ROW_CAPTION[0].lower()}"
-                   f"{ROW_CAPTION[1:]}")
+        st.caption(
+            f"In each small map a row is a query and a column a key. In the decoder's maps: {ROW_CAPTION[0].lower()}"
+            f"{ROW_CAPTION[1:]}"
+        )
         enlarge_column, map_column = st.columns([2, 5], gap="large")
         kind = enlarge_column.selectbox("Enlarge", list(grids), key="grid_kind", bind=URL)
-        layer_label = enlarge_column.selectbox("Layer", sorted(grids[kind]["layer"].unique()), key="grid_layer", bind=URL)
+        layer_label = enlarge_column.selectbox(
+            "Layer", sorted(grids[kind]["layer"].unique()), key="grid_layer", bind=URL
+        )
         head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()), key="grid_head", bind=URL)
         chosen = grids[kind][(grids[kind]["layer"] == layer_label) & (grids[kind]["head"] == head_label)]
         x_title, y_title = map_titles(kind)
-        show(map_column, attention_heatmap(chosen, title=f"{kind}, {layer_label}, {head_label}", x_title=x_title,
-                                           y_title=y_title), width="content")
+        show(
+            map_column,
+            attention_heatmap(chosen, title=f"{kind}, {layer_label}, {head_label}", x_title=x_title, y_title=y_title),
+            width="content",
+        )
         if kind.startswith("decoder"):
             map_column.caption(ROW_CAPTION)
 
 st.subheader("Silence heads")
-head_options = [f"{name.replace('_attention', '').replace('_', ' ')} · head {h + 1}"
-                for name in layer_names for h in range(translator.settings["heads"])]
-option_heads = {label: (name, h) for label, (name, h) in zip(
-    head_options, [(name, h) for name in layer_names for h in range(translator.settings["heads"])])}
-silenced_labels = st.pills("Heads to silence at inference", head_options, selection_mode="multi", key="silenced_heads",
-                          bind=URL)
+head_options = [
+    f"{name.replace('_attention', '').replace('_', ' ')} · head {h + 1}"
+    for name in layer_names
+    for h in range(translator.settings["heads"])
+]
+option_heads = {
+    label: (name, h)
+    for label, (name, h) in zip(
+        head_options, [(name, h) for name in layer_names for h in range(translator.settings["heads"])]
+    )
+}
+silenced_labels = st.pills(
+    "Heads to silence at inference", head_options, selection_mode="multi", key="silenced_heads", bind=URL
+)
 silenced = tuple(sorted(option_heads[label] for label in silenced_labels))
 knocked = silenced_translator(translator, silenced, is_shipped)
 before_column, after_column = st.columns(2, gap="large")
@@ -189,8 +251,10 @@ with st.container():
     if prepared is not None:
         knocked_text = translate(knocked if silenced else translator, prepared.ids, beam_width=1)[0].text
         st.markdown(f"Greedy translation with those heads silenced: **{knocked_text or '(nothing)'}**")
-st.caption("A silenced head's rows of the output projection W_O are zeroed in a copy of the model; the model every "
-           "participant uses is never changed.")
+st.caption(
+    "A silenced head's rows of the output projection W_O are zeroed in a copy of the model; the model every "
+    "participant uses is never changed."
+)
 
 # --- 3. Positions ----------------------------------------------------------------------------------------
 st.header("3 · Positions: why a model with no recurrence needs them")
@@ -213,40 +277,91 @@ row = st.columns(5)
 layers = row[0].slider("Layers", 1, 4, 2, key="layers", bind=URL)
 heads = row[1].select_slider("Heads", [1, 2, 4, 8], value=4, key="heads", bind=URL)
 model_size = row[2].select_slider("Model width d", [64, 128, 256], value=128, key="width", bind=URL)
-feed_forward_size = row[3].select_slider("Feed-forward width", [128, 256, 512, 1024], value=256,
-                                         key="feed_forward", bind=URL)
+feed_forward_size = row[3].select_slider(
+    "Feed-forward width", [128, 256, 512, 1024], value=256, key="feed_forward", bind=URL
+)
 dropout = row[4].slider("Dropout", 0.0, 0.3, 0.1, 0.05, key="dropout", bind=URL)
 row = st.columns(5)
-positions = row[0].selectbox("Positions", POSITIONS, index=1, format_func=lambda name: POSITION_NAMES[name].split(" (")[0],
-                             key="positions", bind=URL)
+positions = row[0].selectbox(
+    "Positions",
+    POSITIONS,
+    index=1,
+    format_func=lambda name: POSITION_NAMES[name].split(" (")[0],
+    key="positions",
+    bind=URL,
+)
 train_sentences = training_pairs_slider(row[1], corpus, SCRATCH_DEFAULT_TRAIN)
 epochs = row[2].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS, key="epochs", bind=URL)
-longest = row[3].select_slider("Longest training sentence", ["any", 10, 15, 20], value="any", key="longest", bind=URL,
-                               help="Train on short sentences only, to see how each kind of positions copes with "
-                                    "held-out sentences longer than any it was trained on.")
-causal_mask = row[4].toggle("Causal mask", value=True, key="causal_mask", bind=URL,
-                            help="Off: each French position may also read the words after it, in training.")
-settings = TransformerSettings(layers, heads, model_size, feed_forward_size, dropout, positions, causal_mask, epochs,
-                               int(train_sentences), None if longest == "any" else int(longest))
+longest = row[3].select_slider(
+    "Longest training sentence",
+    ["any", 10, 15, 20],
+    value="any",
+    key="longest",
+    bind=URL,
+    help="Train on short sentences only, to see how each kind of positions copes with "
+    "held-out sentences longer than any it was trained on.",
+)
+causal_mask = row[4].toggle(
+    "Causal mask",
+    value=True,
+    key="causal_mask",
+    bind=URL,
+    help="Off: each French position may also read the words after it, in training.",
+)
+settings = TransformerSettings(
+    layers,
+    heads,
+    model_size,
+    feed_forward_size,
+    dropout,
+    positions,
+    causal_mask,
+    epochs,
+    int(train_sentences),
+    None if longest == "any" else int(longest),
+)
 total = parameter_expander(parameter_table(settings, choice.vocabularies))
 too_big = total > MAX_PARAMETERS or model_size % heads != 0
 if too_big:
-    st.warning(f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds."
-               if total > MAX_PARAMETERS else "The model width must divide into the heads.", icon=":material/memory:")
+    st.warning(
+        f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds."
+        if total > MAX_PARAMETERS
+        else "The model width must divide into the heads.",
+        icon=":material/memory:",
+    )
 view_column, view_head_column, seed_column = st.columns(3)
 watchable = attention_layer_names(layers)
-watched = view_column.selectbox("Live map of", watchable, index=watchable.index(f"decoder_{layers}_cross_attention"),
-                                format_func=lambda name: name.replace("_", " "), key="live_map", bind=URL)
+watched = view_column.selectbox(
+    "Live map of",
+    watchable,
+    index=watchable.index(f"decoder_{layers}_cross_attention"),
+    format_func=lambda name: name.replace("_", " "),
+    key="live_map",
+    bind=URL,
+)
 watched_head = view_head_column.slider("Its head", 1, heads, 1, key="live_head", bind=URL) - 1
 settings = replace(settings, watched_layer=watched, watched_head=watched_head, seed=seed_control(seed_column))
 held_english, held_french, _, _, snapshot, draw_snapshot = head_view(corpus, watched, watched_head)
-st.markdown(f"The live map follows one held-out pair: *{held_english}* → *{held_french}*."
-            + (f" {ROW_CAPTION}" if watched.startswith("decoder") else ""))
+st.markdown(
+    f"The live map follows one held-out pair: *{held_english}* → *{held_french}*."
+    + (f" {ROW_CAPTION}" if watched.startswith("decoder") else "")
+)
 trained_now = live_training(
-    PAGE_KEY, ["loss", "token_accuracy", "bleu"],
-    lambda area: train_from_scratch(PAGE_KEY, corpus_id, corpus, settings, area, snapshot=snapshot,
-                                    draw_snapshot=draw_snapshot, snapshots_per_epoch=SNAPSHOTS_PER_EPOCH),
-    train_label="Train from scratch", disabled=too_big, share=press_settings(settings, corpus_id),
+    PAGE_KEY,
+    ["loss", "token_accuracy", "bleu"],
+    lambda area: train_from_scratch(
+        PAGE_KEY,
+        corpus_id,
+        corpus,
+        settings,
+        area,
+        snapshot=snapshot,
+        draw_snapshot=draw_snapshot,
+        snapshots_per_epoch=SNAPSHOTS_PER_EPOCH,
+    ),
+    train_label="Train from scratch",
+    disabled=too_big,
+    share=press_settings(settings, corpus_id),
 )
 if trained_now:
     st.rerun()
@@ -256,16 +371,26 @@ if replayable:
     st.subheader("Replay the live map")
     names = {run.display_label: run for run in replayable}
     replay_run = names[st.selectbox("Run", list(names), index=len(names) - 1)]
-    moment = st.select_slider("Moment of training (epochs)", options=list(range(len(replay_run.snapshots))),
-                              value=len(replay_run.snapshots) - 1,
-                              format_func=lambda index: f"{replay_run.snapshots[index]['epoch']:.2f}")
+    moment = st.select_slider(
+        "Moment of training (epochs)",
+        options=list(range(len(replay_run.snapshots))),
+        value=len(replay_run.snapshots) - 1,
+        format_func=lambda index: f"{replay_run.snapshots[index]['epoch']:.2f}",
+    )
     taken = replay_run.snapshots[moment]
     run_layer, run_head = replay_run.settings["watched_layer"], replay_run.settings["watched_head"]
     keys_words, queries_words = head_view(corpus, run_layer, run_head)[2:4]
     x_title, y_title = map_titles(run_layer.replace("_", " "))
-    show(st, attention_heatmap(attention_frame(np.asarray(taken["value"], dtype=np.float32), keys_words, queries_words),
-                                      title=f"{run_layer.replace('_', ' ')}, head {run_head + 1}, "
-                                            f"epoch {taken['epoch']:.2f}", x_title=x_title, y_title=y_title), width="content")
+    show(
+        st,
+        attention_heatmap(
+            attention_frame(np.asarray(taken["value"], dtype=np.float32), keys_words, queries_words),
+            title=f"{run_layer.replace('_', ' ')}, head {run_head + 1}, epoch {taken['epoch']:.2f}",
+            x_title=x_title,
+            y_title=y_title,
+        ),
+        width="content",
+    )
     if run_layer.startswith("decoder"):
         st.caption(ROW_CAPTION)
 reading = mask_reading(runs)
@@ -276,9 +401,18 @@ if pair is not None:
     x_title, y_title = map_titles("decoder self-attention")
     for column, run in zip(st.columns(2, gap="large"), pair):
         frame, translation = mask_view(run, corpus)
-        show(column, attention_heatmap(frame, title=("with" if run.settings["causal_mask"] else "WITHOUT") +
-                                       " the causal mask: decoder layer 1 self-attention, head 1", cell=20,
-                                       x_title=x_title, y_title=y_title), width="content")
+        show(
+            column,
+            attention_heatmap(
+                frame,
+                title=("with" if run.settings["causal_mask"] else "WITHOUT")
+                + " the causal mask: decoder layer 1 self-attention, head 1",
+                cell=20,
+                x_title=x_title,
+                y_title=y_title,
+            ),
+            width="content",
+        )
         column.markdown(f"Its greedy translation of the pair's English: **{translation or '(nothing)'}**")
     st.caption(ROW_CAPTION)
 if not reading:
@@ -290,30 +424,64 @@ table = family_table(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
 if not table.empty:
     st.dataframe(table, hide_index=True, width="stretch", column_config=FAMILY_TABLE_COLUMNS)
     by_length = family_by_length(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
-    show(st, line_chart(by_length, "min_words", "bleu", "model", x_title="English sentence length (words, from)",
-                               y_title="Corpus BLEU (greedy)"), width="stretch")
-    st.caption("Same held-out sentences for every model: the three shipped ones, and this session's runs on the "
-               "Translator, Attention and Transformer pages.")
+    show(
+        st,
+        line_chart(
+            by_length,
+            "min_words",
+            "bleu",
+            "model",
+            x_title="English sentence length (words, from)",
+            y_title="Corpus BLEU (greedy)",
+        ),
+        width="stretch",
+    )
+    st.caption(
+        "Same held-out sentences for every model: the three shipped ones, and this session's runs on the "
+        "Translator, Attention and Transformer pages."
+    )
 choice.say_what_bleu_means()
 st.subheader("Cost against length, measured on this machine")
-st.markdown("Self-attention compares every word with every word: its scores and their weighted sum grow with the "
-            "square of the length, but all positions are computed at once. Each layer also projects every word to "
-            "its query, key, value and output, and passes it through the feed-forward network: work that grows "
-            "only with the length, and that dominates until the sentence is several times as long as d is wide. "
-            "A recurrent encoder does work in proportion to the length, one step after another.")
+st.markdown(
+    "Self-attention compares every word with every word: its scores and their weighted sum grow with the "
+    "square of the length, but all positions are computed at once. Each layer also projects every word to "
+    "its query, key, value and output, and passes it through the feed-forward network: work that grows "
+    "only with the length, and that dominates until the sentence is several times as long as d is wide. "
+    "A recurrent encoder does work in proportion to the length, one step after another."
+)
 breakdown = flop_breakdown()
-st.dataframe(breakdown, hide_index=True, width="stretch", column_config={
-    "Attention's share": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-    **{name: st.column_config.NumberColumn(format="%.1f") for name in breakdown.columns if name.endswith("(M)")}})
-st.caption(f"Millions of operations for one sentence through a {COST_LAYERS}-layer encoder of d = {COST_MODEL_SIZE}, "
-           f"d_ff = {2 * COST_MODEL_SIZE}, {COST_HEADS} heads, counted from the matrix sizes "
-           "(`lib.models.transformer.encoder_flops`).")
+st.dataframe(
+    breakdown,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "Attention's share": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+        **{name: st.column_config.NumberColumn(format="%.1f") for name in breakdown.columns if name.endswith("(M)")},
+    },
+)
+st.caption(
+    f"Millions of operations for one sentence through a {COST_LAYERS}-layer encoder of d = {COST_MODEL_SIZE}, "
+    f"d_ff = {2 * COST_MODEL_SIZE}, {COST_HEADS} heads, counted from the matrix sizes "
+    "(`lib.models.transformer.encoder_flops`)."
+)
 if st.button("Measure (about 20 s)", icon=":material/timer:"):
     st.session_state["encoder_costs"] = encoder_costs()
 if "encoder_costs" in st.session_state:
     costs, left_out = st.session_state["encoder_costs"]
-    show(st, line_chart(costs, "length", "milliseconds", "model", x_title="Sentence length (tokens, one sentence)",
-                        y_title="Milliseconds", log_x=True, log_y=True), width="stretch")
+    show(
+        st,
+        line_chart(
+            costs,
+            "length",
+            "milliseconds",
+            "model",
+            x_title="Sentence length (tokens, one sentence)",
+            y_title="Milliseconds",
+            log_x=True,
+            log_y=True,
+        ),
+        width="stretch",
+    )
     st.markdown(cost_reading(costs, left_out))
 
 link.finish()

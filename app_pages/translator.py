@@ -61,7 +61,7 @@ PAGE_PATH = "translator"
 st.title("Translator")
 link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
 st.markdown(
-    "> *A kind of \"Encoder-Decoder\" architecture. Trick in the decoder RNN: reinject the output at time t "
+    '> *A kind of "Encoder-Decoder" architecture. Trick in the decoder RNN: reinject the output at time t '
     "into the input at time t+1; when the symbol </s> is generated, stop. The Seq2seq is trained end-to-end. "
     "Teacher forcing: use the gold output at every timestep in the decoder. But this creates a mismatch "
     "between training and testing.*  — the notes"
@@ -83,15 +83,23 @@ source_vocabulary, target_vocabulary = choice.vocabularies
 st.dataframe(sample_pairs(corpus), hide_index=True, width="stretch")
 st.caption(
     f"{len(corpus.train):,} training pairs and {len(corpus.test):,} held-out pairs; no held-out English sentence "
-    "appears in training. " + (
+    "appears in training. "
+    + (
         "The grammar has gender and number agreement, adjectives after the noun and ne … pas."
-        if corpus_key == GRAMMAR_KEY else "Your pairs, split at random (seeded)."
+        if corpus_key == GRAMMAR_KEY
+        else "Your pairs, split at random (seeded)."
     )
 )
 lengths_column, vocabulary_column = st.columns([3, 2], gap="large")
 lengths_column.altair_chart(
-    line_chart(held_out_lengths(corpus.test), "words", "sentences", "language",
-               x_title="Held-out sentence length (words)", y_title="Held-out sentences"),
+    line_chart(
+        held_out_lengths(corpus.test),
+        "words",
+        "sentences",
+        "language",
+        x_title="Held-out sentence length (words)",
+        y_title="Held-out sentences",
+    ),
     width="stretch",
 )
 with vocabulary_column:
@@ -99,8 +107,10 @@ with vocabulary_column:
         st.dataframe(vocabulary_frames(corpus_id, corpus)[0], hide_index=True, height=300)
     with st.expander(f"French vocabulary: {len(target_vocabulary):,} words"):
         st.dataframe(vocabulary_frames(corpus_id, corpus)[1], hide_index=True, height=300)
-    st.caption("Word-level tokens: ids 0-3 are <pad> (padding), <s> (start of the French sentence), </s> (end) "
-               "and <unk> (a word the vocabulary does not hold).")
+    st.caption(
+        "Word-level tokens: ids 0-3 are <pad> (padding), <s> (start of the French sentence), </s> (end) "
+        "and <unk> (a word the vocabulary does not hold)."
+    )
 
 # --- 2. Translate -------------------------------------------------------------------------------------
 st.header("2 · Translate")
@@ -124,7 +134,11 @@ with st.container():
         st.markdown(
             f"Greedy and beam search **{agree}**. Log-probability of the whole output (with </s>): greedy "
             f"{trace.log_probability:.2f}, beam {beam.log_probability:.2f}"
-            + ("" if trace.stopped_at_end else f". Greedy decoding hit the length cap ({len(trace.steps) - 1} words) before </s>")
+            + (
+                ""
+                if trace.stopped_at_end
+                else f". Greedy decoding hit the length cap ({len(trace.steps) - 1} words) before </s>"
+            )
             + "."
         )
         st.subheader("Greedy decoding, step by step")
@@ -132,21 +146,41 @@ with st.container():
         step_column, table_column = st.columns([1, 2], gap="medium")
         with step_column:
             st.markdown(f"Decoder input so far: `{decoded_so_far(trace, step_number)}`")
-            st.dataframe(candidates_at(trace, step_number), hide_index=True, width="stretch", column_config={
-                "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
-            })
+            st.dataframe(
+                candidates_at(trace, step_number),
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "Probability": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0),
+                },
+            )
             chosen = trace.steps[step_number - 1].chosen
-            st.caption(f"Step {step_number} feeds **{chosen}** back as the next input" if chosen != "</s>"
-                       else f"Step {step_number} writes </s>: decoding stops.")
+            st.caption(
+                f"Step {step_number} feeds **{chosen}** back as the next input"
+                if chosen != "</s>"
+                else f"Step {step_number} writes </s>: decoding stops."
+            )
         with table_column:
-            st.dataframe(step_table(trace), hide_index=True, width="stretch", height=min(400, 38 + 35 * len(trace.steps)),
-                         column_config={"Its probability": st.column_config.NumberColumn(format="percent")})
+            st.dataframe(
+                step_table(trace),
+                hide_index=True,
+                width="stretch",
+                height=min(400, 38 + 35 * len(trace.steps)),
+                column_config={"Its probability": st.column_config.NumberColumn(format="percent")},
+            )
         with st.expander(f"Beam search's finished candidates (width {beam_width})"):
-            st.dataframe(beam.candidates, hide_index=True, width="stretch", column_config={
-                "log_probability": st.column_config.NumberColumn(format="%.3f"),
-                "score": st.column_config.NumberColumn("score (log-probability per word)", format="%.3f"),
-            })
-st.caption(f"Sentences longer than {MAX_INPUT_WORDS} words are cut; decoding stops at </s> or after 2 × (English words) + 5 words.")
+            st.dataframe(
+                beam.candidates,
+                hide_index=True,
+                width="stretch",
+                column_config={
+                    "log_probability": st.column_config.NumberColumn(format="%.3f"),
+                    "score": st.column_config.NumberColumn("score (log-probability per word)", format="%.3f"),
+                },
+            )
+st.caption(
+    f"Sentences longer than {MAX_INPUT_WORDS} words are cut; decoding stops at </s> or after 2 × (English words) + 5 words."
+)
 
 # --- 3. Train from scratch ----------------------------------------------------------------------------
 st.header("3 · Train from scratch, and measure the train/test mismatch")
@@ -169,54 +203,115 @@ epochs = controls[5].slider("Epochs", 1, 30, SCRATCH_DEFAULT_EPOCHS, key="epochs
 # The choice has a row of its own: in a third of the row its three options overflowed at 1,400 px
 # and "professor forcing" could be neither read nor clicked without scrolling the control.
 training = st.segmented_control(
-    "Training", TRAINING_CHOICES, default=TEACHER_FORCING, required=True, key="training", bind=URL,
-    help="Teacher forcing alone, or one of the notes' two remedies for its train/test mismatch.")
+    "Training",
+    TRAINING_CHOICES,
+    default=TEACHER_FORCING,
+    required=True,
+    key="training",
+    bind=URL,
+    help="Teacher forcing alone, or one of the notes' two remedies for its train/test mismatch.",
+)
 training_controls = st.columns(2, gap="large")
 sampling = training_controls[0].slider(
-    "Scheduled sampling p", 0.0, 0.5, SUGGESTED_SAMPLING, step=0.05, key="sampling", bind=URL,
+    "Scheduled sampling p",
+    0.0,
+    0.5,
+    SUGGESTED_SAMPLING,
+    step=0.05,
+    key="sampling",
+    bind=URL,
     disabled=training != SCHEDULED_SAMPLING,
-    help="Probability of feeding the model its own guess instead of the gold word in training.")
+    help="Probability of feeding the model its own guess instead of the gold word in training.",
+)
 adversarial_weight = training_controls[1].select_slider(
-    "Professor forcing weight", ADVERSARIAL_WEIGHTS, value=DEFAULT_ADVERSARIAL_WEIGHT, key="adversarial_weight",
-    bind=URL, disabled=training != PROFESSOR_FORCING,
-    help="How much fooling the discriminator counts beside predicting the next word.")
+    "Professor forcing weight",
+    ADVERSARIAL_WEIGHTS,
+    value=DEFAULT_ADVERSARIAL_WEIGHT,
+    key="adversarial_weight",
+    bind=URL,
+    disabled=training != PROFESSOR_FORCING,
+    help="How much fooling the discriminator counts beside predicting the next word.",
+)
 context_every_step = st.toggle(
-    "Context at every decoder step", value=True, key="context_every_step", bind=URL,
+    "Context at every decoder step",
+    value=True,
+    key="context_every_step",
+    bind=URL,
     help="On: the encoder's final state starts the decoder and is also read at every step and by the softmax "
-         "(Cho et al., 2014). Off: it only starts the decoder, which must carry the sentence in its own state.",
+    "(Cho et al., 2014). Off: it only starts the decoder, which must carry the sentence in its own state.",
 )
 seed = seed_control(st.columns(4)[0])
-settings = ScratchSettings(cell, units, embedding_size, layers, epochs, int(train_sentences), sampling,
-                           context_every_step, training, adversarial_weight, seed)
+settings = ScratchSettings(
+    cell,
+    units,
+    embedding_size,
+    layers,
+    epochs,
+    int(train_sentences),
+    sampling,
+    context_every_step,
+    training,
+    adversarial_weight,
+    seed,
+)
 if training == PROFESSOR_FORCING:
     st.caption(
         "Professor forcing runs the decoder twice per batch and trains a discriminator beside it: a press costs "
         "2 to 5 times teacher forcing's here (measured below, on a host whose load swung between 3 and 18). The chart gains the discriminator's accuracy: "
-        "50 % means it cannot tell the free run from the teacher-forced one.")
+        "50 % means it cannot tell the free run from the teacher-forced one."
+    )
 
 parameters = parameter_table(settings, (source_vocabulary, target_vocabulary))
 total = int(parameters["Parameters"].sum())
 st.dataframe(
-    pd.concat([parameters, pd.DataFrame([{"Layer": "total", "Weights": int(parameters["Weights"].sum()),
-                                          "Biases": int(parameters["Biases"].sum()), "Parameters": total,
-                                          "How it is counted": "sum of the layers"}])], ignore_index=True),
+    pd.concat(
+        [
+            parameters,
+            pd.DataFrame(
+                [
+                    {
+                        "Layer": "total",
+                        "Weights": int(parameters["Weights"].sum()),
+                        "Biases": int(parameters["Biases"].sum()),
+                        "Parameters": total,
+                        "How it is counted": "sum of the layers",
+                    }
+                ]
+            ),
+        ],
+        ignore_index=True,
+    ),
     hide_index=True,
-    column_config={name: st.column_config.NumberColumn(format="localized") for name in ("Weights", "Biases", "Parameters")},
+    column_config={
+        name: st.column_config.NumberColumn(format="localized") for name in ("Weights", "Biases", "Parameters")
+    },
 )
 too_big = total > MAX_PARAMETERS
 if too_big:
-    st.warning(f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds: choose fewer units or layers.",
-               icon=":material/memory:")
+    st.warning(
+        f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds: choose fewer units or layers.",
+        icon=":material/memory:",
+    )
 
 figures = pretrained_figures() if corpus_key == GRAMMAR_KEY else None
-references = [
-    {"run": "pretrained (shipped), held out", "metric": "token_accuracy", "value": figures["held_out"]["teacher_forced_accuracy"]},
-    {"run": "pretrained (shipped), held out", "metric": "bleu", "value": figures["held_out"]["bleu"]},
-] if figures else None
+references = (
+    [
+        {
+            "run": "pretrained (shipped), held out",
+            "metric": "token_accuracy",
+            "value": figures["held_out"]["teacher_forced_accuracy"],
+        },
+        {"run": "pretrained (shipped), held out", "metric": "bleu", "value": figures["held_out"]["bleu"]},
+    ]
+    if figures
+    else None
+)
 # The discriminator's accuracy gets a panel once a professor-forcing run exists or is about to.
 chart_metrics = ["loss", "token_accuracy", "bleu"] + (
-    ["discriminator_accuracy"] if training == PROFESSOR_FORCING
-    or any(run.results.get("training") == PROFESSOR_FORCING for run in runs) else [])
+    ["discriminator_accuracy"]
+    if training == PROFESSOR_FORCING or any(run.results.get("training") == PROFESSOR_FORCING for run in runs)
+    else []
+)
 trained_now = live_training(
     PAGE_KEY,
     chart_metrics,
@@ -242,49 +337,83 @@ shipped_runs = exposure_bias_table() if corpus_key == GRAMMAR_KEY else None
 accuracy_format = st.column_config.NumberColumn(format="percent")
 if not mismatch.empty:
     st.subheader("The mismatch, measured on the same held-out sentences")
-    st.dataframe(mismatch, hide_index=True, width="stretch", column_config={
-        **RUN_LABEL_COLUMNS,
-        "Teacher-forced token accuracy": accuracy_format,
-        "Greedy token accuracy": accuracy_format,
-        "Gap (points)": st.column_config.NumberColumn(format="%.1f"),
-        "BLEU": st.column_config.NumberColumn(format="%.1f"),
-        "Exact matches": accuracy_format,
-    })
+    st.dataframe(
+        mismatch,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            **RUN_LABEL_COLUMNS,
+            "Teacher-forced token accuracy": accuracy_format,
+            "Greedy token accuracy": accuracy_format,
+            "Gap (points)": st.column_config.NumberColumn(format="%.1f"),
+            "BLEU": st.column_config.NumberColumn(format="%.1f"),
+            "Exact matches": accuracy_format,
+        },
+    )
     st.markdown(mismatch_reading(mismatch))
 if shipped_runs is not None:
     first = shipped_runs.iloc[0]
     seeds = shipped_runs.groupby("training")["seed"].nunique()
-    seed_words = (f"{seeds.min()} seeds each" if seeds.min() == seeds.max()
-                  else ", ".join(f"{training}: {count} seed{'s' if count != 1 else ''}" for training, count in seeds.items()))
+    seed_words = (
+        f"{seeds.min()} seeds each"
+        if seeds.min() == seeds.max()
+        else ", ".join(f"{training}: {count} seed{'s' if count != 1 else ''}" for training, count in seeds.items())
+    )
     st.subheader("Teacher forcing and its two remedies at the same budget (measured beforehand)")
-    st.dataframe(exposure_bias_summary(shipped_runs), hide_index=True, width="stretch", column_config={
-        "Teacher-forced token accuracy": accuracy_format,
-        "Greedy token accuracy": accuracy_format,
-        "Gap (points)": st.column_config.NumberColumn(format="%.1f"),
-        "BLEU": st.column_config.NumberColumn(format="%.1f"),
-        "Press (s)": st.column_config.NumberColumn(format="%.0f"),
-        "Press ÷ teacher forcing": st.column_config.NumberColumn(format="%.2f"),
-    })
+    st.dataframe(
+        exposure_bias_summary(shipped_runs),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "Teacher-forced token accuracy": accuracy_format,
+            "Greedy token accuracy": accuracy_format,
+            "Gap (points)": st.column_config.NumberColumn(format="%.1f"),
+            "BLEU": st.column_config.NumberColumn(format="%.1f"),
+            "Press (s)": st.column_config.NumberColumn(format="%.0f"),
+            "Press ÷ teacher forcing": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
     # The measurement names the press it trained; the page's default may have changed since.
-    at_default = (int(first["train_sentences"]), int(first["epochs"])) == (SCRATCH_DEFAULT_TRAIN, SCRATCH_DEFAULT_EPOCHS)
+    at_default = (int(first["train_sentences"]), int(first["epochs"])) == (
+        SCRATCH_DEFAULT_TRAIN,
+        SCRATCH_DEFAULT_EPOCHS,
+    )
     press_words = "The page's default press" if at_default else "A press other than the page's default"
     st.caption(
         f"{press_words} ({int(first['units'])} units, {int(first['train_sentences']):,} pairs, "
         f"{int(first['epochs'])} epochs) trained each way through this page's own code, means over {seed_words}; "
         f"measured on {first['date']} on {first['machine']} (load average {first['load_average']}) by "
         "scripts/exposure_bias.py (data/translator/exposure_bias.csv). Same held-out sentences as the table above."
-        + (" One seed is one draw: seeds alone move these numbers, by how much is not measured here."
-           if seeds.min() < 2 else ""))
+        + (
+            " One seed is one draw: seeds alone move these numbers, by how much is not measured here."
+            if seeds.min() < 2
+            else ""
+        )
+    )
     st.markdown(exposure_bias_reading(exposure_bias_summary(shipped_runs)))
 by_training = training_frame(runs, shipped_runs)
 if not by_training.empty:
-    st.altair_chart(points_chart(by_training, "training", "accuracy", "measured", "source",
-                                 x_title="Training", y_title="Held-out token accuracy"), width="stretch")
-    st.caption("One point per run: teacher-forced against greedy token accuracy on the same held-out sentences. "
-               "This session's runs (those with the newest run's other settings) beside the shipped measurement's.")
+    st.altair_chart(
+        points_chart(
+            by_training,
+            "training",
+            "accuracy",
+            "measured",
+            "source",
+            x_title="Training",
+            y_title="Held-out token accuracy",
+        ),
+        width="stretch",
+    )
+    st.caption(
+        "One point per run: teacher-forced against greedy token accuracy on the same held-out sentences. "
+        "This session's runs (those with the newest run's other settings) beside the shipped measurement's."
+    )
 if not runs:
-    st.info("Press **Train from scratch** to train your own model; it then appears in the translator's model list.",
-            icon=":material/play_arrow:")
+    st.info(
+        "Press **Train from scratch** to train your own model; it then appears in the translator's model list.",
+        icon=":material/play_arrow:",
+    )
 
 with st.expander("Professor forcing, how it is trained here"):
     st.graphviz_chart(professor_forcing_dot())
@@ -307,14 +436,27 @@ scores = bleu_table(runs, pretrained)
 if scores.empty:
     st.info("Train a model in section 3 to measure it on your pairs' held-out sentences.", icon=":material/play_arrow:")
 else:
-    st.dataframe(scores, hide_index=True, width="stretch", column_config={
-        "BLEU": st.column_config.NumberColumn(format="%.1f"),
-        "Exact matches": st.column_config.NumberColumn(format="percent"),
-    })
+    st.dataframe(
+        scores,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "BLEU": st.column_config.NumberColumn(format="%.1f"),
+            "Exact matches": st.column_config.NumberColumn(format="percent"),
+        },
+    )
     by_length = bleu_by_length_frame(runs, pretrained)
-    st.altair_chart(line_chart(by_length, "min_words", "bleu", "model",
-                               x_title="English sentence length (words, from)", y_title="Corpus BLEU (greedy)"),
-                    width="stretch")
+    st.altair_chart(
+        line_chart(
+            by_length,
+            "min_words",
+            "bleu",
+            "model",
+            x_title="English sentence length (words, from)",
+            y_title="Corpus BLEU (greedy)",
+        ),
+        width="stretch",
+    )
     st.caption(
         f"Corpus BLEU (0-100, 4-grams, as sacrebleu computes it) of greedy decoding on the {len(corpus.test):,} "
         "held-out sentences, then on the held-out sentences grouped by English length. Long sentences must pass "

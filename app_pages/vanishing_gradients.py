@@ -21,22 +21,22 @@ from lib.models.long_memory import (
 from lib.page_glue.vanishing import (
     activation_frame,
     bptt_terms,
-    gate_traces,
-    latest_trained_models,
-    mlp_gradients,
-    mlp_gradients_chart,
-    probe_sequence,
-    recurrent_gradients,
     default_contrast,
+    gate_traces,
     gradient_chart,
     gradient_frame,
     gradient_kept,
     latest_press,
+    latest_trained_models,
+    mlp_gradients,
+    mlp_gradients_chart,
     paper_setup_caption,
     paper_setups_in_order,
     paper_task_reading,
     paper_task_summary,
     paper_task_table,
+    probe_sequence,
+    recurrent_gradients,
     sweep_accuracy,
     sweep_chart_frame,
     sweep_reading,
@@ -62,9 +62,7 @@ st.header("1 · The MLP case: a product of derivatives")
 chain_column, derivative_column = st.columns(2, gap="large")
 with chain_column:
     # Two rows of two: on one line the chain is wider than half the main column at 1,400 px.
-    st.latex(
-        r"\begin{aligned} l_1 &= U X, & h_1 &= \tanh(l_1),\\ l_2 &= V h_1, & y &= \tanh(l_2) \end{aligned}"
-    )
+    st.latex(r"\begin{aligned} l_1 &= U X, & h_1 &= \tanh(l_1),\\ l_2 &= V h_1, & y &= \tanh(l_2) \end{aligned}")
     st.latex(
         r"\frac{\partial E}{\partial l_1} = \frac{\partial E}{\partial y}\,"
         r"\underbrace{\tanh'(l_2)}_{\le 1}\,V\,\underbrace{\tanh'(l_1)}_{\le 1}"
@@ -75,16 +73,30 @@ with chain_column:
     )
 with derivative_column:
     st.altair_chart(
-        line_chart(activation_frame(), "x", "derivative", "activation", x_title="Pre-activation",
-                   y_title="Derivative of the activation"),
+        line_chart(
+            activation_frame(),
+            "x",
+            "derivative",
+            "activation",
+            x_title="Pre-activation",
+            y_title="Derivative of the activation",
+        ),
         width="stretch",
     )
 
 mlp_controls = st.columns(3)
 depth = mlp_controls[0].slider("Depth (layers)", 2, 30, 10, key="mlp_depth", bind=URL)
 activation = mlp_controls[1].selectbox("Activation", ["tanh", "sigmoid", "relu"], key="mlp_activation", bind=URL)
-init_scale = mlp_controls[2].slider("Initialisation scale", 0.25, 2.0, 1.0, step=0.05, key="mlp_init_scale", bind=URL,
-                                    help="Multiplies the Glorot-uniform initial weights of every layer.")
+init_scale = mlp_controls[2].slider(
+    "Initialisation scale",
+    0.25,
+    2.0,
+    1.0,
+    step=0.05,
+    key="mlp_init_scale",
+    bind=URL,
+    help="Multiplies the Glorot-uniform initial weights of every layer.",
+)
 mlp_norms = mlp_gradients(depth, activation, init_scale)
 st.altair_chart(mlp_gradients_chart(mlp_norms), width="stretch")
 weights = mlp_norms[mlp_norms["quantity"] == "weights"].set_index("layer")["gradient_norm"]
@@ -107,10 +119,19 @@ st.markdown(
 )
 rnn_controls = st.columns(4)
 length = rnn_controls[0].slider("Sequence length T", 10, 200, 100, step=10, key="bptt_length", bind=URL)
-recurrent_scale = rnn_controls[1].slider("Recurrent weights' scale", 0.5, 1.5, 1.0, step=0.05, key="bptt_recurrent_scale", bind=URL,
-                                         help="Multiplies the orthogonal recurrent matrix: below 1 vanishes, above 1 explodes.")
-clip_choice = rnn_controls[2].select_slider("Gradient clipping (global norm)", ["off", 0.1, 1.0, 10.0], value="off",
-                                            key="bptt_clipping", bind=URL)
+recurrent_scale = rnn_controls[1].slider(
+    "Recurrent weights' scale",
+    0.5,
+    1.5,
+    1.0,
+    step=0.05,
+    key="bptt_recurrent_scale",
+    bind=URL,
+    help="Multiplies the orthogonal recurrent matrix: below 1 vanishes, above 1 explodes.",
+)
+clip_choice = rnn_controls[2].select_slider(
+    "Gradient clipping (global norm)", ["off", 0.1, 1.0, 10.0], value="off", key="bptt_clipping", bind=URL
+)
 cells = rnn_controls[3].multiselect("Cells", CELLS, default=CELLS, key="bptt_cells", bind=URL)
 clip_norm = None if clip_choice == "off" else float(clip_choice)
 if cells:
@@ -118,20 +139,40 @@ if cells:
     step_norms = step_norms.assign(cell=step_norms["cell"] + " at initialisation")
     trained = latest_trained_models(page_runs(PAGE_KEY), cells)
     if trained:
-        step_norms = pd.concat([step_norms, *(trained_gradients(run.model, run.settings["cell"], length).assign(
-            cell=f"{run.settings['cell']} after training (lag {run.settings['lag']})") for run in trained)],
-            ignore_index=True)
+        step_norms = pd.concat(
+            [
+                step_norms,
+                *(
+                    trained_gradients(run.model, run.settings["cell"], length).assign(
+                        cell=f"{run.settings['cell']} after training (lag {run.settings['lag']})"
+                    )
+                    for run in trained
+                ),
+            ],
+            ignore_index=True,
+        )
     plotted = "clipped_gradient_norm" if clip_norm else "gradient_norm"
     st.altair_chart(
-        line_chart(step_norms, "steps_back", plotted, "cell", x_title="Steps back from the last step (T − k)",
-                   y_title="Gradient norm (log scale)", log_y=True),
+        line_chart(
+            step_norms,
+            "steps_back",
+            plotted,
+            "cell",
+            x_title="Steps back from the last step (T − k)",
+            y_title="Gradient norm (log scale)",
+            log_y=True,
+        ),
         width="stretch",
     )
-    st.dataframe(totals, hide_index=True, column_config={
-        "total gradient norm": st.column_config.NumberColumn(format="%.3g"),
-        "after clipping": st.column_config.NumberColumn(format="%.3g"),
-        "scaled by": st.column_config.NumberColumn(format="%.3g"),
-    })
+    st.dataframe(
+        totals,
+        hide_index=True,
+        column_config={
+            "total gradient norm": st.column_config.NumberColumn(format="%.3g"),
+            "after clipping": st.column_config.NumberColumn(format="%.3g"),
+            "scaled by": st.column_config.NumberColumn(format="%.3g"),
+        },
+    )
     if not trained:
         st.caption("Train a cell in section 3 to add its curve after training beside the one at initialisation.")
     st.caption(
@@ -142,14 +183,26 @@ if cells:
 else:
     st.info("Choose at least one cell.")
 
-truncation = st.slider("Truncated BPTT: keep the last k steps", 1, length, min(20, length), key="bptt_truncation", bind=URL)
-terms = bptt_terms(length, truncation).assign(term=lambda f: f["kept"].map({True: "kept", False: "dropped by truncation"}))
+truncation = st.slider(
+    "Truncated BPTT: keep the last k steps", 1, length, min(20, length), key="bptt_truncation", bind=URL
+)
+terms = bptt_terms(length, truncation).assign(
+    term=lambda f: f["kept"].map({True: "kept", False: "dropped by truncation"})
+)
 st.altair_chart(
-    line_chart(terms, "steps_back", "jacobians_in_product", "term", x_title="Steps back (T − k)",
-               y_title="Jacobians in the term's product"),
+    line_chart(
+        terms,
+        "steps_back",
+        "jacobians_in_product",
+        "term",
+        x_title="Steps back (T − k)",
+        y_title="Jacobians in the term's product",
+    ),
     width="stretch",
 )
-st.caption(f"Truncating at k = {truncation} keeps {truncation} of the {length} terms of the sum: the ones with the shortest products.")
+st.caption(
+    f"Truncating at k = {truncation} keeps {truncation} of the {length} terms of the sum: the ones with the shortest products."
+)
 
 # --- 3. The long-memory experiment ---------------------------------------------------------------------
 st.header("3 · How far back can each cell remember?")
@@ -159,7 +212,8 @@ st.markdown(
     f"batch is **{DEFAULT_BUDGET.batch_size} sequences never seen before**, drawn from a seeded stream, so nothing "
     f"can be memorised; every cell gets the same budget at every lag, **{DEFAULT_BUDGET.updates:,} updates** of "
     f"{DEFAULT_BUDGET.units} units, and is measured on {DEFAULT_BUDGET.held_out_examples} fixed held-out sequences. "
-    "Two setups: " + "; ".join(f"**{setup.title}** ({setup.describe()})" for setup in SETUPS.values())
+    "Two setups: "
+    + "; ".join(f"**{setup.title}** ({setup.describe()})" for setup in SETUPS.values())
     + f". Clipping caps the SimpleRNN's gradient at a global norm of {CLIP_NORM:g}."
 )
 summary = sweep_summary()
@@ -168,8 +222,15 @@ for column, setup in zip(st.columns(len(SETUPS), gap="large"), SETUPS.values()):
     with column:
         st.subheader(setup.title)
         st.altair_chart(
-            line_chart(sweep_chart_frame(summary, setup.name), "lag", "accuracy", "variant",
-                       x_title="Lag (steps, log scale)", y_title="Held-out accuracy (mean of seeds)", log_x=True),
+            line_chart(
+                sweep_chart_frame(summary, setup.name),
+                "lag",
+                "accuracy",
+                "variant",
+                x_title="Lag (steps, log scale)",
+                y_title="Held-out accuracy (mean of seeds)",
+                log_x=True,
+            ),
             width="stretch",
         )
         for line in sweep_reading(setup.name):
@@ -191,7 +252,8 @@ if paper_summary is not None:
 for line in paper_task_reading(paper_summary, summary):
     st.markdown(line)
 st.markdown(
-    "**The notes expect:** about " + ", ".join(f"{steps} steps for {cell}" for cell, steps in NOTES_EXPECTED_MAX_LAG.items())
+    "**The notes expect:** about "
+    + ", ".join(f"{steps} steps for {cell}" for cell, steps in NOTES_EXPECTED_MAX_LAG.items())
     + ". The shipped sweep (`scripts/long_memory_sweep.py`, see data/README.md) is measured once; train below to "
     "see one point of it happen, and the gradient that reaches each step back while the cells learn."
 )
@@ -204,31 +266,48 @@ else:
         f"{contrast.simple_rnn_mean_accuracy:.2f}). The press trains seed 0 of the sweep."
     )
     if contrast.every_seed:
-        st.success(f"The default below, **{SETUPS[contrast.setup].title}, lag {contrast.lag}**, is where the sweep "
-                   f"showed the notes' contrast with every seed: {measured}")
+        st.success(
+            f"The default below, **{SETUPS[contrast.setup].title}, lag {contrast.lag}**, is where the sweep "
+            f"showed the notes' contrast with every seed: {measured}"
+        )
     else:
-        st.warning(f"**No point of the sweep up to lag {LONGEST_DEFAULT_LAG} showed the notes' contrast with every "
-                   f"seed.** The default below, {SETUPS[contrast.setup].title}, lag {contrast.lag}, is the clearest "
-                   f"one it measured: {measured}")
+        st.warning(
+            f"**No point of the sweep up to lag {LONGEST_DEFAULT_LAG} showed the notes' contrast with every "
+            f"seed.** The default below, {SETUPS[contrast.setup].title}, lag {contrast.lag}, is the clearest "
+            f"one it measured: {measured}"
+        )
 
 setup_names = list(SETUPS)
 live_controls = st.columns([2, 3, 3, 2, 2])
 live_setup = live_controls[0].radio(
-    "Setup", setup_names, index=setup_names.index(contrast.setup) if contrast else 0,
-    format_func=lambda name: SETUPS[name].title, key="memory_setup", bind=URL,
+    "Setup",
+    setup_names,
+    index=setup_names.index(contrast.setup) if contrast else 0,
+    format_func=lambda name: SETUPS[name].title,
+    key="memory_setup",
+    bind=URL,
 )
-live_cells = live_controls[1].multiselect("Cells to train", CELLS, default=["SimpleRNN", "LSTM"], key="memory_cells", bind=URL)
-live_lag = live_controls[2].select_slider("Lag", SWEEP_LAGS, value=contrast.lag if contrast else DEFAULT_LAG,
-                                          key="memory_lag", bind=URL)
-live_clip = live_controls[3].toggle("Clip the SimpleRNN", key="memory_clipping", bind=URL,
-                                    help=f"Caps the global norm of the SimpleRNN's gradient at {CLIP_NORM:g} before each update.")
+live_cells = live_controls[1].multiselect(
+    "Cells to train", CELLS, default=["SimpleRNN", "LSTM"], key="memory_cells", bind=URL
+)
+live_lag = live_controls[2].select_slider(
+    "Lag", SWEEP_LAGS, value=contrast.lag if contrast else DEFAULT_LAG, key="memory_lag", bind=URL
+)
+live_clip = live_controls[3].toggle(
+    "Clip the SimpleRNN",
+    key="memory_clipping",
+    bind=URL,
+    help=f"Caps the global norm of the SimpleRNN's gradient at {CLIP_NORM:g} before each update.",
+)
 live_seed = seed_control(live_controls[4])
 if not live_cells:
     st.info("Choose at least one cell to train.")
 if live_training(
-    PAGE_KEY, ["loss", "accuracy"],
-    lambda area: train_memory_press(PAGE_KEY, live_cells, SETUPS[live_setup], live_lag, live_clip, area,
-                                    seed=live_seed),
+    PAGE_KEY,
+    ["loss", "accuracy"],
+    lambda area: train_memory_press(
+        PAGE_KEY, live_cells, SETUPS[live_setup], live_lag, live_clip, area, seed=live_seed
+    ),
     disabled=not live_cells,
     share={"setup": live_setup, "cells": list(live_cells), "lag": live_lag, "clip": live_clip, "seed": live_seed},
 ):
@@ -252,12 +331,22 @@ for run in recent:
     shipped = sweep_accuracy(settings["cell"], settings["lag"], settings["setup"], settings["clip_norm"])
     kept = gradient_kept(run)
     if reached is None:
-        st.markdown(f"**{run.display_label}**: stopped before its first round of {DEFAULT_BUDGET.updates_per_round} updates ended.")
+        st.markdown(
+            f"**{run.display_label}**: stopped before its first round of {DEFAULT_BUDGET.updates_per_round} updates ended."
+        )
         continue
-    comparison = f"; the shipped sweep measured {shipped:.2f} (mean of seeds) at the same point" if shipped is not None else ""
-    gradient = (f" The gradient reaching the symbol to recall, {settings['lag']} steps back, was {kept[0]:.1e} of the "
-                f"last step's at update 0 and {kept[1]:.1e} at the end." if kept else "")
-    st.markdown(f"**{run.display_label}**: held-out accuracy **{reached:.2f}** ({run.status_text}){comparison}.{gradient}")
+    comparison = (
+        f"; the shipped sweep measured {shipped:.2f} (mean of seeds) at the same point" if shipped is not None else ""
+    )
+    gradient = (
+        f" The gradient reaching the symbol to recall, {settings['lag']} steps back, was {kept[0]:.1e} of the "
+        f"last step's at update 0 and {kept[1]:.1e} at the end."
+        if kept
+        else ""
+    )
+    st.markdown(
+        f"**{run.display_label}**: held-out accuracy **{reached:.2f}** ({run.status_text}){comparison}.{gradient}"
+    )
 
 # --- 4. Inside the LSTM --------------------------------------------------------------------------------
 st.header("4 · Inside the LSTM: gates that let information through")
@@ -272,13 +361,21 @@ if lstm_runs:
     gate_columns = st.columns(2)
     for index, quantity in enumerate(["forget gate", "input gate", "output gate", "cell state"]):
         gate_columns[index % 2].altair_chart(
-            line_chart(traces[traces["quantity"] == quantity], "step", "value", "unit", x_title="Step",
-                       y_title=quantity.capitalize()),
+            line_chart(
+                traces[traces["quantity"] == quantity],
+                "step",
+                "value",
+                "unit",
+                x_title="Step",
+                y_title=quantity.capitalize(),
+            ),
             width="stretch",
         )
 else:
-    st.info("Train an LSTM in section 3 to see its input, forget and output gates and its cell state, step by step.",
-            icon=":material/play_arrow:")
+    st.info(
+        "Train an LSTM in section 3 to see its input, forget and output gates and its cell state, step by step.",
+        icon=":material/play_arrow:",
+    )
 
 st.subheader("The notes' remedies, and where to try each one here")
 st.markdown(

@@ -155,13 +155,17 @@ def long_sentence_bleu(loaders: dict | None = None) -> dict:
     for name, load in loaders.items():
         translator = load()
         evaluation = evaluate_translator(translator, corpus.test)
-        long = [index for index, source in enumerate(evaluation.sources)
-                if LONG_WORDS[0] <= len(source.split()) <= LONG_WORDS[1]]
+        long = [
+            index
+            for index, source in enumerate(evaluation.sources)
+            if LONG_WORDS[0] <= len(source.split()) <= LONG_WORDS[1]
+        ]
         figures[name] = {
             "overall": evaluation.bleu,
             "long": corpus_bleu([evaluation.hypotheses[i] for i in long], [evaluation.references[i] for i in long]),
-            "long_exact": statistics.mean(evaluation.hypotheses[i].split() == evaluation.references[i].split()
-                                          for i in long),
+            "long_exact": statistics.mean(
+                evaluation.hypotheses[i].split() == evaluation.references[i].split() for i in long
+            ),
             "sentences": len(long),
             "seconds": evaluation.seconds,
         }
@@ -242,8 +246,13 @@ def plain_press(settings, corpus) -> dict:
     no callbacks at all; encoding and building on its clock too, as in the press."""
     import lib.page_glue.translator_page as page
     from lib.data.corpus import encode_pairs, tokenize
-    from lib.models.seq2seq import (DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, bucketed_dataset, compile_seq2seq,
-                                    cosine_learning_rate)
+    from lib.models.seq2seq import (
+        DEFAULT_BATCH_SIZE,
+        DEFAULT_LEARNING_RATE,
+        bucketed_dataset,
+        compile_seq2seq,
+        cosine_learning_rate,
+    )
 
     started, cpu_started = time.perf_counter(), time.process_time()
     vocabularies = page.corpus_vocabularies(page.GRAMMAR_KEY, corpus)
@@ -256,18 +265,35 @@ def plain_press(settings, corpus) -> dict:
     model = settings.build(vocabularies)
     batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=0)
     peak = getattr(settings, "learning_rate", DEFAULT_LEARNING_RATE)
-    trainer = compile_seq2seq(model, cosine_learning_rate(settings.epochs * len(batches), peak),
-                              sampling_probability=settings.sampling_probability)
+    trainer = compile_seq2seq(
+        model,
+        cosine_learning_rate(settings.epochs * len(batches), peak),
+        sampling_probability=settings.sampling_probability,
+    )
     fit_started = time.perf_counter()
-    fitted = trainer.fit(batches, validation_data=(test.inputs, test.decoder_target), epochs=settings.epochs,
-                         shuffle=False, verbose=0)
+    fitted = trainer.fit(
+        batches, validation_data=(test.inputs, test.decoder_target), epochs=settings.epochs, shuffle=False, verbose=0
+    )
     finished = time.perf_counter()
-    return {"press": finished - started, "fit": finished - fit_started, "cpu": time.process_time() - cpu_started,
-            "accuracy": [float(value) for value in fitted.history["val_token_accuracy"]]}
+    return {
+        "press": finished - started,
+        "fit": finished - fit_started,
+        "cpu": time.process_time() - cpu_started,
+        "accuracy": [float(value) for value in fitted.history["val_token_accuracy"]],
+    }
 
 
-def engine_press(page_key: str, settings, corpus, area, view=None, snapshots_per_epoch: int | None = None,
-                 extra_metrics: tuple[str, ...] = (), timed_callbacks: dict | None = None, probe: bool = False) -> dict:
+def engine_press(
+    page_key: str,
+    settings,
+    corpus,
+    area,
+    view=None,
+    snapshots_per_epoch: int | None = None,
+    extra_metrics: tuple[str, ...] = (),
+    timed_callbacks: dict | None = None,
+    probe: bool = False,
+) -> dict:
     """A page's "Train from scratch": `lib.page_glue.translator_page.train_from_scratch` with `settings`, the
     engine's chart and the held-out BLEU, and the page's additions, each behind a thin timer:
     `view` = (snapshot, draw_snapshot), the live view's functions, snapshotted `snapshots_per_epoch`
@@ -300,35 +326,62 @@ def engine_press(page_key: str, settings, corpus, area, view=None, snapshots_per
                     probe_started = time.perf_counter()
                     on_clock = probe_started - clock["started"] - probe_seconds[0]
                     if not encoded:
-                        encoded["test"] = encode_pairs(corpus.test, translator.source_vocabulary,
-                                                       translator.target_vocabulary)
+                        encoded["test"] = encode_pairs(
+                            corpus.test, translator.source_vocabulary, translator.target_vocabulary
+                        )
                     probes.append((on_clock, teacher_forced_accuracy(translator, encoded["test"])))
                     probe_seconds[0] += time.perf_counter() - probe_started
                     return taken
 
-            live_view = {"snapshot": snapshot, "draw_snapshot": costs.timed("heatmap redraws", draw_snapshot),
-                         "snapshots_per_epoch": snapshots_per_epoch}
+            live_view = {
+                "snapshot": snapshot,
+                "draw_snapshot": costs.timed("heatmap redraws", draw_snapshot),
+                "snapshots_per_epoch": snapshots_per_epoch,
+            }
 
         def metric_callbacks(translator) -> list:
-            own = [callback for name, factory in (timed_callbacks or {}).items()
-                   for callback in costs.timed_epoch_ends(name, factory(translator))]
+            own = [
+                callback
+                for name, factory in (timed_callbacks or {}).items()
+                for callback in costs.timed_epoch_ends(name, factory(translator))
+            ]
             return [*own, epoch_clock(history, probe_seconds, clock)]
 
         started, cpu_started = time.perf_counter(), time.process_time()
-        run = page.train_from_scratch(page_key, page.GRAMMAR_KEY, corpus, settings, area, extra_metrics=extra_metrics,
-                                      metric_callbacks=metric_callbacks, **live_view)
+        run = page.train_from_scratch(
+            page_key,
+            page.GRAMMAR_KEY,
+            corpus,
+            settings,
+            area,
+            extra_metrics=extra_metrics,
+            metric_callbacks=metric_callbacks,
+            **live_view,
+        )
         press, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         page.held_out_bleu_callback, training.draw_runs = original_bleu, original_draw_runs
-    return {"press": press - probe_seconds[0], "fit": run.seconds - probe_seconds[0], "cpu": cpu, "history": history,
-            # Where the press's time went: before fit's first batch, in training, after its last epoch.
-            "phases": (clock["started"] - started, clock["ended"] - clock["started"] - probe_seconds[0],
-                       started + press - clock["ended"]),
-            "costs": costs.as_dict(), "snapshots": len(run.snapshots), "batches_per_epoch": run.batches_per_epoch,
-            "teacher_forced_accuracy": run.results["teacher_forced_accuracy"], "bleu": run.results["bleu"],
-            "alignment_accuracy": run.final("alignment_accuracy"), "probe_seconds": probe_seconds[0],
-            # The probe's points: (epochs, seconds on the clock, accuracy); snapshots are kept in order.
-            "probes": [(taken["epoch"], seconds, accuracy) for taken, (seconds, accuracy) in zip(run.snapshots, probes)]}
+    return {
+        "press": press - probe_seconds[0],
+        "fit": run.seconds - probe_seconds[0],
+        "cpu": cpu,
+        "history": history,
+        # Where the press's time went: before fit's first batch, in training, after its last epoch.
+        "phases": (
+            clock["started"] - started,
+            clock["ended"] - clock["started"] - probe_seconds[0],
+            started + press - clock["ended"],
+        ),
+        "costs": costs.as_dict(),
+        "snapshots": len(run.snapshots),
+        "batches_per_epoch": run.batches_per_epoch,
+        "teacher_forced_accuracy": run.results["teacher_forced_accuracy"],
+        "bleu": run.results["bleu"],
+        "alignment_accuracy": run.final("alignment_accuracy"),
+        "probe_seconds": probe_seconds[0],
+        # The probe's points: (epochs, seconds on the clock, accuracy); snapshots are kept in order.
+        "probes": [(taken["epoch"], seconds, accuracy) for taken, (seconds, accuracy) in zip(run.snapshots, probes)],
+    }
 
 
 def run_press(job: str, area) -> dict:
@@ -346,28 +399,42 @@ def run_press(job: str, area) -> dict:
     settings = attention_page.AttentionSettings()
     _, _, _, snapshot, draw_snapshot = attention_page.fixed_sentence_view(corpus)
     extra = ("alignment_accuracy",) if corpus.test_alignments is not None else ()
-    return engine_press(attention_page.PAGE_KEY, settings, corpus, area, view=(snapshot, draw_snapshot),
-                        snapshots_per_epoch=attention_page.SNAPSHOTS_PER_EPOCH, extra_metrics=extra,
-                        timed_callbacks={"alignment accuracy": attention_page.alignment_callbacks(corpus)},
-                        probe=job == "attention_probe")
+    return engine_press(
+        attention_page.PAGE_KEY,
+        settings,
+        corpus,
+        area,
+        view=(snapshot, draw_snapshot),
+        snapshots_per_epoch=attention_page.SNAPSHOTS_PER_EPOCH,
+        extra_metrics=extra,
+        timed_callbacks={"alignment accuracy": attention_page.alignment_callbacks(corpus)},
+        probe=job == "attention_probe",
+    )
 
 
 # --- Report -----------------------------------------------------------------------------------------
 
 
-def press_pairs(repeats: int, engine_job: str, plain_job: str, module: str = "benchmarks.attention") -> tuple[list, list]:
+def press_pairs(
+    repeats: int, engine_job: str, plain_job: str, module: str = "benchmarks.attention"
+) -> tuple[list, list]:
     """`repeats` pairs of presses of `module`'s `run_press`, through the engine and plain, alternating
     which goes first; each printed as it ends. Returns (engine results, plain results)."""
     engine, plain = [], []
     for repeat in range(repeats):
-        for job in ((engine_job, plain_job) if repeat % 2 == 0 else (plain_job, engine_job)):
+        for job in (engine_job, plain_job) if repeat % 2 == 0 else (plain_job, engine_job):
             result = measure_press(job, module)
             (engine if job == engine_job else plain).append(result)
-            print(f"repeat {repeat + 1}: {job:15} press {result['press']:6.1f} s, fit {result['fit']:6.1f} s, "
-                  f"CPU {result['cpu']:6.1f} s"
-                  + (f"; per epoch: {_rounded(result['history'])}" if job == engine_job
-                     else f"; held-out token accuracy per epoch: {[round(a, 4) for a in result['accuracy']]}"),
-                  flush=True)
+            print(
+                f"repeat {repeat + 1}: {job:15} press {result['press']:6.1f} s, fit {result['fit']:6.1f} s, "
+                f"CPU {result['cpu']:6.1f} s"
+                + (
+                    f"; per epoch: {_rounded(result['history'])}"
+                    if job == engine_job
+                    else f"; held-out token accuracy per epoch: {[round(a, 4) for a in result['accuracy']]}"
+                ),
+                flush=True,
+            )
     return engine, plain
 
 
@@ -380,18 +447,29 @@ def report_presses(engine: list, plain: list) -> dict:
     plain_press = statistics.median(r["press"] for r in plain)
     cpu_ratio = statistics.median(r["cpu"] for r in engine) / statistics.median(r["cpu"] for r in plain)
     print()
-    print(f"press through the engine (median of {len(engine)}): whole press {engine_press:.1f} s, its fit "
-          f"{engine_fit:.1f} s ({engine[-1]['snapshots']} heatmap snapshots, {engine[-1]['batches_per_epoch']} "
-          f"batches per epoch); plain: {plain_press:.1f} s, its fit {plain_fit:.1f} s")
+    print(
+        f"press through the engine (median of {len(engine)}): whole press {engine_press:.1f} s, its fit "
+        f"{engine_fit:.1f} s ({engine[-1]['snapshots']} heatmap snapshots, {engine[-1]['batches_per_epoch']} "
+        f"batches per epoch); plain: {plain_press:.1f} s, its fit {plain_fit:.1f} s"
+    )
     for name, (calls, seconds) in sorted(engine[-1]["costs"].items()):
-        print(f"    last engine press, {name}: {calls} calls, {seconds:.2f} s ({seconds / engine[-1]['fit']:.1%} of its fit)")
+        print(
+            f"    last engine press, {name}: {calls} calls, {seconds:.2f} s ({seconds / engine[-1]['fit']:.1%} of its fit)"
+        )
     before, training_seconds, after = engine[-1]["phases"]
-    print(f"    last engine press: {before:.1f} s before fit's first batch, {training_seconds:.1f} s from it to "
-          f"on_train_end, {after:.1f} s after (of which {engine[-1]['fit'] - training_seconds:.1f} s still inside "
-          "`fit`'s clock, with set-up: the rest is the final draw and the held-out measurement)")
+    print(
+        f"    last engine press: {before:.1f} s before fit's first batch, {training_seconds:.1f} s from it to "
+        f"on_train_end, {after:.1f} s after (of which {engine[-1]['fit'] - training_seconds:.1f} s still inside "
+        "`fit`'s clock, with set-up: the rest is the final draw and the held-out measurement)"
+    )
     print(f"    CPU seconds of the process (all threads), press against plain: {cpu_ratio:.2f}")
-    return {"engine_fit": engine_fit, "plain_fit": plain_fit, "engine_press": engine_press,
-            "plain_press": plain_press, "cpu_ratio": cpu_ratio}
+    return {
+        "engine_fit": engine_fit,
+        "plain_fit": plain_fit,
+        "engine_press": engine_press,
+        "plain_press": plain_press,
+        "cpu_ratio": cpu_ratio,
+    }
 
 
 def first_reaching(history: list, level: float):
@@ -413,80 +491,120 @@ def main() -> None:
     print(f"{'Home again, after the Attention page':50} {summary(reruns['home_after'])}")
     print(f"{'Attention: Decoder step (1..' + str(reruns['decoder_steps']) + ')':50} {summary(reruns['step'])}")
     print(f"{'Attention: Scale on the scores (7 values)':50} {summary(reruns['scale'])}")
-    print(f"first run of the Attention page (loads and measures the shipped models): {reruns['first']:.1f} s",
-          flush=True)
+    print(
+        f"first run of the Attention page (loads and measures the shipped models): {reruns['first']:.1f} s", flush=True
+    )
 
     bleu = long_sentence_bleu()
     gap = bleu["attention"]["long"] - bleu["seq2seq"]["long"]
-    print(f"held-out BLEU, {LONG_WORDS[0]}-{LONG_WORDS[1]} English words ({bleu['attention']['sentences']} pairs): "
-          f"attention {bleu['attention']['long']:.1f}, seq2seq {bleu['seq2seq']['long']:.1f} (gap {gap:+.1f}; "
-          f"exact matches {bleu['attention']['long_exact']:.0%} and {bleu['seq2seq']['long_exact']:.0%}); overall "
-          f"(500 pairs): attention {bleu['attention']['overall']:.1f}, seq2seq {bleu['seq2seq']['overall']:.1f}",
-          flush=True)
+    print(
+        f"held-out BLEU, {LONG_WORDS[0]}-{LONG_WORDS[1]} English words ({bleu['attention']['sentences']} pairs): "
+        f"attention {bleu['attention']['long']:.1f}, seq2seq {bleu['seq2seq']['long']:.1f} (gap {gap:+.1f}; "
+        f"exact matches {bleu['attention']['long_exact']:.0%} and {bleu['seq2seq']['long_exact']:.0%}); overall "
+        f"(500 pairs): attention {bleu['attention']['overall']:.1f}, seq2seq {bleu['seq2seq']['overall']:.1f}",
+        flush=True,
+    )
 
     translator = measure_press("translator")
-    print(f"translator default press: {translator['press']:.1f} s (fit {translator['fit']:.1f} s); per epoch "
-          f"(epoch, s, held-out token accuracy): {_rounded(translator['history'])}", flush=True)
+    print(
+        f"translator default press: {translator['press']:.1f} s (fit {translator['fit']:.1f} s); per epoch "
+        f"(epoch, s, held-out token accuracy): {_rounded(translator['history'])}",
+        flush=True,
+    )
     probe = measure_press("attention_probe")
-    print(f"attention press with the probe: fit {probe['fit']:.1f} s once its {probe['probe_seconds']:.1f} s of "
-          f"probing is taken off; per epoch: {_rounded(probe['history'])}", flush=True)
+    print(
+        f"attention press with the probe: fit {probe['fit']:.1f} s once its {probe['probe_seconds']:.1f} s of "
+        f"probing is taken off; per epoch: {_rounded(probe['history'])}",
+        flush=True,
+    )
     engine, plain = press_pairs(arguments.repeats, "attention", "attention_plain")
 
     # --- 2. The press against plain fit
     medians = report_presses(engine, plain)
     engine_fit, plain_fit, engine_press, plain_press, cpu_ratio = (
-        medians[key] for key in ("engine_fit", "plain_fit", "engine_press", "plain_press", "cpu_ratio"))
+        medians[key] for key in ("engine_fit", "plain_fit", "engine_press", "plain_press", "cpu_ratio")
+    )
 
     # --- 4. Time to the Translator's accuracy
     level = translator["history"][-1][2]
     translator_seconds = translator["history"][-1][1]
     reached = [first_reaching(r["history"], level) for r in engine]
     probe_reached = next((point for point in probe["probes"] if point[2] >= level), None)
-    print(f"Translator default press: held-out token accuracy {level:.4f} at the end of its fit "
-          f"({translator_seconds:.1f} s; measured after it: {translator['teacher_forced_accuracy']:.4f})")
+    print(
+        f"Translator default press: held-out token accuracy {level:.4f} at the end of its fit "
+        f"({translator_seconds:.1f} s; measured after it: {translator['teacher_forced_accuracy']:.4f})"
+    )
     for index, point in enumerate(reached):
-        print(f"    attention press {index + 1}: " + (f"reached at the end of epoch {point[0]} after {point[1]:.1f} s"
-                                                      if point else "not reached"))
+        print(
+            f"    attention press {index + 1}: "
+            + (f"reached at the end of epoch {point[0]} after {point[1]:.1f} s" if point else "not reached")
+        )
     if probe_reached:
-        print(f"    probe: first at {probe_reached[2]:.4f} at epoch {probe_reached[0]:.2f} after about "
-              f"{probe_reached[1]:.1f} s (probe points, epoch/s/accuracy: {[(round(p, 2), round(s, 1), round(a, 4)) for p, s, a in probe['probes']]})")
+        print(
+            f"    probe: first at {probe_reached[2]:.4f} at epoch {probe_reached[0]:.2f} after about "
+            f"{probe_reached[1]:.1f} s (probe points, epoch/s/accuracy: {[(round(p, 2), round(s, 1), round(a, 4)) for p, s, a in probe['probes']]})"
+        )
 
     load_end = os.getloadavg()
     print()
     print("RESULT summary")
-    print(f"RESULT attention_step_rerun_median_ms={statistics.median(reruns['step']) * 1e3:.0f} "
-          f"worst={max(reruns['step']) * 1e3:.0f} over_home={statistics.median(reruns['step']) / home:.2f} "
-          f"(target < {TARGET_RERUN_SECONDS * 1e3:.0f} ms -> "
-          f"{'met' if statistics.median(reruns['step']) < TARGET_RERUN_SECONDS else 'NOT met'})")
-    print(f"RESULT attention_scale_rerun_median_ms={statistics.median(reruns['scale']) * 1e3:.0f} "
-          f"worst={max(reruns['scale']) * 1e3:.0f} over_home={statistics.median(reruns['scale']) / home:.2f} "
-          f"(target < {TARGET_RERUN_SECONDS * 1e3:.0f} ms -> "
-          f"{'met' if statistics.median(reruns['scale']) < TARGET_RERUN_SECONDS else 'NOT met'})")
-    print(f"RESULT home_rerun_median_ms={home * 1e3:.0f} (after the page: "
-          f"{statistics.median(reruns['home_after']) * 1e3:.0f})")
+    print(
+        f"RESULT attention_step_rerun_median_ms={statistics.median(reruns['step']) * 1e3:.0f} "
+        f"worst={max(reruns['step']) * 1e3:.0f} over_home={statistics.median(reruns['step']) / home:.2f} "
+        f"(target < {TARGET_RERUN_SECONDS * 1e3:.0f} ms -> "
+        f"{'met' if statistics.median(reruns['step']) < TARGET_RERUN_SECONDS else 'NOT met'})"
+    )
+    print(
+        f"RESULT attention_scale_rerun_median_ms={statistics.median(reruns['scale']) * 1e3:.0f} "
+        f"worst={max(reruns['scale']) * 1e3:.0f} over_home={statistics.median(reruns['scale']) / home:.2f} "
+        f"(target < {TARGET_RERUN_SECONDS * 1e3:.0f} ms -> "
+        f"{'met' if statistics.median(reruns['scale']) < TARGET_RERUN_SECONDS else 'NOT met'})"
+    )
+    print(
+        f"RESULT home_rerun_median_ms={home * 1e3:.0f} (after the page: "
+        f"{statistics.median(reruns['home_after']) * 1e3:.0f})"
+    )
     print(f"RESULT attention_first_page_run_s={reruns['first']:.1f}")
-    print(f"RESULT attention_press_over_plain={engine_press / plain_press:.2f} "
-          f"(whole press {engine_press:.1f} s / plain encode+build+fit {plain_press:.1f} s; target <= "
-          f"{TARGET_PRESS_RATIO:.2f} -> {'met' if engine_press / plain_press <= TARGET_PRESS_RATIO else 'NOT met'})")
+    print(
+        f"RESULT attention_press_over_plain={engine_press / plain_press:.2f} "
+        f"(whole press {engine_press:.1f} s / plain encode+build+fit {plain_press:.1f} s; target <= "
+        f"{TARGET_PRESS_RATIO:.2f} -> {'met' if engine_press / plain_press <= TARGET_PRESS_RATIO else 'NOT met'})"
+    )
     print(f"RESULT attention_press_cpu_over_plain_cpu={cpu_ratio:.2f} (for information: less moved by other jobs)")
-    print(f"RESULT attention_engine_fit_over_plain_fit={engine_fit / plain_fit:.2f} "
-          f"({engine_fit:.1f} s / {plain_fit:.1f} s; target <= {TARGET_PRESS_RATIO:.2f} -> "
-          f"{'met' if engine_fit / plain_fit <= TARGET_PRESS_RATIO else 'NOT met'})")
-    print(f"RESULT long_sentence_bleu attention={bleu['attention']['long']:.1f} seq2seq={bleu['seq2seq']['long']:.1f} "
-          f"gap={gap:+.1f} (n={bleu['attention']['sentences']}; target gap >= {TARGET_LONG_BLEU_GAP:.0f} -> "
-          f"{'met' if gap >= TARGET_LONG_BLEU_GAP else 'NOT met'})")
+    print(
+        f"RESULT attention_engine_fit_over_plain_fit={engine_fit / plain_fit:.2f} "
+        f"({engine_fit:.1f} s / {plain_fit:.1f} s; target <= {TARGET_PRESS_RATIO:.2f} -> "
+        f"{'met' if engine_fit / plain_fit <= TARGET_PRESS_RATIO else 'NOT met'})"
+    )
+    print(
+        f"RESULT long_sentence_bleu attention={bleu['attention']['long']:.1f} seq2seq={bleu['seq2seq']['long']:.1f} "
+        f"gap={gap:+.1f} (n={bleu['attention']['sentences']}; target gap >= {TARGET_LONG_BLEU_GAP:.0f} -> "
+        f"{'met' if gap >= TARGET_LONG_BLEU_GAP else 'NOT met'})"
+    )
     print(f"RESULT overall_bleu attention={bleu['attention']['overall']:.1f} seq2seq={bleu['seq2seq']['overall']:.1f}")
-    print(f"RESULT translator_default_press_s={translator['press']:.1f} fit={translator_seconds:.1f} "
-          f"final_val_token_accuracy={level:.4f}")
+    print(
+        f"RESULT translator_default_press_s={translator['press']:.1f} fit={translator_seconds:.1f} "
+        f"final_val_token_accuracy={level:.4f}"
+    )
     for index, point in enumerate(reached):
-        print(f"RESULT attention_press{index + 1}_to_translator_accuracy_s="
-              + (f"{point[1]:.1f} (end of epoch {point[0]}; over the Translator's fit: {point[1] / translator_seconds:.2f}; "
-                 f"over its whole press: {point[1] / translator['press']:.2f})" if point else "not_reached"))
+        print(
+            f"RESULT attention_press{index + 1}_to_translator_accuracy_s="
+            + (
+                f"{point[1]:.1f} (end of epoch {point[0]}; over the Translator's fit: {point[1] / translator_seconds:.2f}; "
+                f"over its whole press: {point[1] / translator['press']:.2f})"
+                if point
+                else "not_reached"
+            )
+        )
     if probe_reached:
-        print(f"RESULT attention_probe_to_translator_accuracy_s={probe_reached[1]:.1f} (epoch {probe_reached[0]:.2f}; "
-              f"over the Translator's fit: {probe_reached[1] / translator_seconds:.2f})")
-    print(f"RESULT attention_press_final_val_token_accuracy={engine[-1]['history'][-1][2]:.4f} "
-          f"bleu={engine[-1]['bleu']:.1f} alignment_accuracy={engine[-1]['alignment_accuracy'] or float('nan'):.4f}")
+        print(
+            f"RESULT attention_probe_to_translator_accuracy_s={probe_reached[1]:.1f} (epoch {probe_reached[0]:.2f}; "
+            f"over the Translator's fit: {probe_reached[1] / translator_seconds:.2f})"
+        )
+    print(
+        f"RESULT attention_press_final_val_token_accuracy={engine[-1]['history'][-1][2]:.4f} "
+        f"bleu={engine[-1]['bleu']:.1f} alignment_accuracy={engine[-1]['alignment_accuracy'] or float('nan'):.4f}"
+    )
     print(f"RESULT load_average start={load_start[0]:.2f} end={load_end[0]:.2f} (1 min)")
     print(f"RESULT attention_benchmark_runtime_s={time.perf_counter() - began:.0f}")
 

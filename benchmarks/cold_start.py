@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 
-from lib.app.warm_up import WARM_UP_VARIABLE  # noqa: E402
 from benchmarks.memory import rss_mb  # noqa: E402
+from lib.app.warm_up import WARM_UP_VARIABLE  # noqa: E402
 from tests.browser_support import chromium, served_app, wait_until_idle  # noqa: E402
 
 PAGES = {
@@ -94,10 +94,13 @@ def main() -> None:
                 warm_memory = rss_mb(server.pid)
                 after = first_open(browser, f"{url}/{page_key}", title)
             rows.append((page_key, before, after, home_warming, warm_up_seconds))
-            print(f"{page_key:18s} first open before {before:6.2f} s ({before / home_cold:5.1f}× home), "
-                  f"after warm-up {after:6.2f} s ({after / home_cold:5.1f}× home); "
-                  f"home while the warm-up starts {home_warming:.2f} s ({home_warming / home_cold:.2f}× home cold); "
-                  f"warm-up took {warm_up_seconds:.1f} s; server memory once warm {warm_memory:.0f} MB", flush=True)
+            print(
+                f"{page_key:18s} first open before {before:6.2f} s ({before / home_cold:5.1f}× home), "
+                f"after warm-up {after:6.2f} s ({after / home_cold:5.1f}× home); "
+                f"home while the warm-up starts {home_warming:.2f} s ({home_warming / home_cold:.2f}× home cold); "
+                f"warm-up took {warm_up_seconds:.1f} s; server memory once warm {warm_memory:.0f} MB",
+                flush=True,
+            )
     print(f"load average at end: {os.getloadavg()}")
     print("\n| Page | First open, no warm-up | After the warm-up | Ratio after/before |")
     print("| --- | --- | --- | --- |")

@@ -75,13 +75,20 @@ def bench_script(variant: str) -> None:
             build_matched_mlp(spec.input_side, 1, convnet_parameter_count(spec)), DEFAULT_LEARNING_RATE
         )
         for model in (convnet, mlp):
-            model.fit(digits.x_train, digits.y_train, validation_data=(digits.x_validation, digits.y_validation),
-                      epochs=DEFAULT_CONVNET_EPOCHS, batch_size=DEFAULT_BATCH_SIZE, verbose=0)
+            model.fit(
+                digits.x_train,
+                digits.y_train,
+                validation_data=(digits.x_validation, digits.y_validation),
+                epochs=DEFAULT_CONVNET_EPOCHS,
+                batch_size=DEFAULT_BATCH_SIZE,
+                verbose=0,
+            )
         accuracies = {}
     else:
         runs = train_convnet_and_mlp("bench", spec, digits, DEFAULT_CONVNET_EPOCHS, st.container())
-        accuracies = {run.results["kind"]: run.results["translation"].set_index("shift")["accuracy"].to_dict()
-                      for run in runs}
+        accuracies = {
+            run.results["kind"]: run.results["translation"].set_index("shift")["accuracy"].to_dict() for run in runs
+        }
     st.session_state["elapsed"] = time.perf_counter() - started
     st.session_state["accuracies"] = accuracies
 
@@ -104,10 +111,20 @@ def measure_redraws() -> tuple[list[float], list[float]]:
         return next(s for s in app.slider if s.label == label)
 
     moves = [
-        ("Unit column", 3), ("Unit row", 12), ("Unit column", 8), ("Unit row", 8),
-        ("A unit of conv layer", 1), ("A unit of conv layer", 2), ("A unit of conv layer", 3),
-        ("Conv layers", 5), ("Unit column", 2), ("Conv layers", 3),
-        ("Image side (pixels)", 32), ("Unit row", 20), ("Image side (pixels)", 64), ("Image side (pixels)", 16),
+        ("Unit column", 3),
+        ("Unit row", 12),
+        ("Unit column", 8),
+        ("Unit row", 8),
+        ("A unit of conv layer", 1),
+        ("A unit of conv layer", 2),
+        ("A unit of conv layer", 3),
+        ("Conv layers", 5),
+        ("Unit column", 2),
+        ("Conv layers", 3),
+        ("Image side (pixels)", 32),
+        ("Unit row", 20),
+        ("Image side (pixels)", 64),
+        ("Image side (pixels)", 16),
     ]
     new, seen, visited = [], [], set()
     for _ in range(2):
@@ -127,7 +144,7 @@ def main() -> None:
     measure_training("plain")  # Warm-up: imports TensorFlow and traces the Keras functions once.
     plain, page, accuracies = [], [], {}
     for repetition in range(REPETITIONS):
-        for variant in (("plain", "page") if repetition % 2 == 0 else ("page", "plain")):
+        for variant in ("plain", "page") if repetition % 2 == 0 else ("page", "plain"):
             elapsed, measured = measure_training(variant)
             (plain if variant == "plain" else page).append(elapsed)
             accuracies = measured or accuracies
@@ -135,14 +152,20 @@ def main() -> None:
     plain_median, page_median = statistics.median(plain), statistics.median(page)
     new, seen = measure_redraws()
     print()
-    print(f"ConvNet + matched MLP, default settings: page {page_median:.1f} s (with the translation test), "
-          f"plain fit {plain_median:.1f} s (ratio {page_median / plain_median:.2f}); "
-          f"target under 15 s -> {'met' if page_median < 15 else 'NOT met'}")
+    print(
+        f"ConvNet + matched MLP, default settings: page {page_median:.1f} s (with the translation test), "
+        f"plain fit {plain_median:.1f} s (ratio {page_median / plain_median:.2f}); "
+        f"target under 15 s -> {'met' if page_median < 15 else 'NOT met'}"
+    )
     for kind, by_shift in accuracies.items():
-        print(f"  {kind:7} accuracy by shift: " + ", ".join(f"{shift}: {value:.3f}" for shift, value in by_shift.items()))
-    print(f"sections 1-2 rerun after a slider change: median {statistics.median(new + seen):.2f} s "
-          f"(new values {statistics.median(new):.2f} s, max {max(new):.2f} s; seen values "
-          f"{statistics.median(seen):.2f} s); target under 1 s")
+        print(
+            f"  {kind:7} accuracy by shift: " + ", ".join(f"{shift}: {value:.3f}" for shift, value in by_shift.items())
+        )
+    print(
+        f"sections 1-2 rerun after a slider change: median {statistics.median(new + seen):.2f} s "
+        f"(new values {statistics.median(new):.2f} s, max {max(new):.2f} s; seen values "
+        f"{statistics.median(seen):.2f} s); target under 1 s"
+    )
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"RESULT convnets_press_page_median_s={page_median:.1f}")
     print(f"RESULT convnets_press_plain_median_s={plain_median:.1f}")

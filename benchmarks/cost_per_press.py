@@ -101,8 +101,11 @@ def reading(runs: list) -> dict:
         results = getattr(run, "results", None) or {}
         if not results:
             continue
-        figures = {key: float(results[key]) for key in ("teacher_forced_accuracy", "greedy_accuracy", "bleu")
-                   if results.get(key) is not None}
+        figures = {
+            key: float(results[key])
+            for key in ("teacher_forced_accuracy", "greedy_accuracy", "bleu")
+            if results.get(key) is not None
+        }
         if "teacher_forced_accuracy" in figures and "greedy_accuracy" in figures:
             figures["gap_points"] = 100 * (figures["teacher_forced_accuracy"] - figures["greedy_accuracy"])
         alignment = run.final("alignment_accuracy")
@@ -165,25 +168,41 @@ def child(page_path: str, overrides: list[str] | None = None) -> None:
             profile.dump_stats(f"{profile_path}.{number}")
     if app.exception:
         raise RuntimeError(app.exception[0].value)
-    print("RESULT_JSON " + json.dumps({
-        "trains": True, "label": button.label, "cpu": cpu, "wall": wall,
-        "runs": [run.label for run in trained], "statuses": [run.status for run in trained],
-        "fit_seconds": sum(run.seconds for run in trained), "load": [load_before, os.getloadavg()[0]],
-        "settings": {key: value for key, value in (trained[-1].settings if trained else {}).items()
-                     if isinstance(value, (int, float, str, bool))},
-        "reading": reading(trained),
-    }))
+    print(
+        "RESULT_JSON "
+        + json.dumps(
+            {
+                "trains": True,
+                "label": button.label,
+                "cpu": cpu,
+                "wall": wall,
+                "runs": [run.label for run in trained],
+                "statuses": [run.status for run in trained],
+                "fit_seconds": sum(run.seconds for run in trained),
+                "load": [load_before, os.getloadavg()[0]],
+                "settings": {
+                    key: value
+                    for key, value in (trained[-1].settings if trained else {}).items()
+                    if isinstance(value, (int, float, str, bool))
+                },
+                "reading": reading(trained),
+            }
+        )
+    )
 
 
 def measure(page_path: str, root: Path | None = None, overrides: list[str] | None = None) -> dict:
     """One press of the page in a fresh process, with the code under `root` (default: this tree)."""
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RNN_PLAYGROUND_WARM_UP": "0",
-                   ROOT_VARIABLE: str(root or HERE)}
+    environment = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RNN_PLAYGROUND_WARM_UP": "0",
+        ROOT_VARIABLE: str(root or HERE),
+    }
     command = [sys.executable, str(Path(__file__).resolve()), "--child", page_path]
     for override in overrides or []:
         command += ["--set", override]
-    completed = subprocess.run(command, env=environment, cwd=root or HERE,
-                               capture_output=True, text=True, check=False)
+    completed = subprocess.run(command, env=environment, cwd=root or HERE, capture_output=True, text=True, check=False)
     lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT_JSON ")]
     if completed.returncode != 0 or not lines:
         raise RuntimeError(f"{page_path} failed:\n{completed.stderr[-3000:]}")
@@ -200,10 +219,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="CPU seconds per default press of each page (see the docstring).")
     parser.add_argument("--room", type=int, default=ROOM, help="participants, one press each")
     parser.add_argument("--pages", nargs="*", help="url paths of the pages to measure (default: every page)")
-    parser.add_argument("--baseline", metavar="REF", help="a git ref: measure its code and the current code alternately")
+    parser.add_argument(
+        "--baseline", metavar="REF", help="a git ref: measure its code and the current code alternately"
+    )
     parser.add_argument("--repeats", type=int, default=1, help="with --baseline: presses of each, per page")
-    parser.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
-                        help="override a page-glue constant in the current code's presses (see the docstring)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="MODULE.NAME=VALUE",
+        help="override a page-glue constant in the current code's presses (see the docstring)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
@@ -214,8 +240,10 @@ def main() -> None:
         return
     pages = [page for page in COURSE_PAGES if not arguments.pages or page.url_path in arguments.pages]
     load_start = os.getloadavg()
-    print(f"load average at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} on "
-          f"{os.cpu_count()} CPUs", flush=True)
+    print(
+        f"load average at start: {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} on {os.cpu_count()} CPUs",
+        flush=True,
+    )
     rows = []
     for page in pages:
         result = measure(page.path, overrides=arguments.set)
@@ -223,56 +251,82 @@ def main() -> None:
             print(f"{page.title}: no training button", flush=True)
             continue
         finished = all(status == "finished" for status in result["statuses"])
-        print(f"{page.title}: '{result['label']}' {result['cpu']:.1f} CPU s, {result['wall']:.1f} s wall "
-              f"({result['cpu'] / result['wall']:.2f} cores busy), {len(result['runs'])} runs "
-              f"({'all finished' if finished else result['statuses']}; {result['fit_seconds']:.1f} s in fit), "
-              f"load average {result['load'][0]:.2f} -> {result['load'][1]:.2f}; runs: {result['runs']}; "
-              f"reading: {describe(result['reading'])}", flush=True)
+        print(
+            f"{page.title}: '{result['label']}' {result['cpu']:.1f} CPU s, {result['wall']:.1f} s wall "
+            f"({result['cpu'] / result['wall']:.2f} cores busy), {len(result['runs'])} runs "
+            f"({'all finished' if finished else result['statuses']}; {result['fit_seconds']:.1f} s in fit), "
+            f"load average {result['load'][0]:.2f} -> {result['load'][1]:.2f}; runs: {result['runs']}; "
+            f"reading: {describe(result['reading'])}",
+            flush=True,
+        )
         rows.append((page, result))
     load_end = os.getloadavg()
 
     room = arguments.room
     print()
-    print(f"| Page | What the default press trains | CPU seconds per press | Wall seconds alone | "
-          f"A room of {room}, one press each | Minutes on {CORES[0]} cores | Minutes on {CORES[1]} cores |")
+    print(
+        f"| Page | What the default press trains | CPU seconds per press | Wall seconds alone | "
+        f"A room of {room}, one press each | Minutes on {CORES[0]} cores | Minutes on {CORES[1]} cores |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for page, result in rows:
         core_minutes = room * result["cpu"] / 60
-        print(f"| {page.title} | {len(result['runs'])} model{'s' if len(result['runs']) != 1 else ''} | "
-              f"{result['cpu']:.0f} | {result['wall']:.0f} | about {core_minutes:.0f} core-minutes | "
-              f"{room_minutes(result['cpu'], result['wall'], room, CORES[0]):.0f} | "
-              f"{room_minutes(result['cpu'], result['wall'], room, CORES[1]):.0f} |")
+        print(
+            f"| {page.title} | {len(result['runs'])} model{'s' if len(result['runs']) != 1 else ''} | "
+            f"{result['cpu']:.0f} | {result['wall']:.0f} | about {core_minutes:.0f} core-minutes | "
+            f"{room_minutes(result['cpu'], result['wall'], room, CORES[0]):.0f} | "
+            f"{room_minutes(result['cpu'], result['wall'], room, CORES[1]):.0f} |"
+        )
     total = sum(result["cpu"] for _, result in rows)
-    print(f"| Every page once | | {total:.0f} | | about {room * total / 60:.0f} core-minutes | "
-          f"{room * total / CORES[0] / 60:.0f} | {room * total / CORES[1] / 60:.0f} |")
+    print(
+        f"| Every page once | | {total:.0f} | | about {room * total / 60:.0f} core-minutes | "
+        f"{room * total / CORES[0] / 60:.0f} | {room * total / CORES[1] / 60:.0f} |"
+    )
     print()
     print(f"load average at the end: {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
     for page, result in rows:
-        print(f"RESULT cost_{page.url_path}_cpu_s={result['cpu']:.1f} wall_s={result['wall']:.1f} "
-              f"room{room}_core_minutes={room * result['cpu'] / 60:.1f}")
+        print(
+            f"RESULT cost_{page.url_path}_cpu_s={result['cpu']:.1f} wall_s={result['wall']:.1f} "
+            f"room{room}_core_minutes={room * result['cpu'] / 60:.1f}"
+        )
     print(f"RESULT load_average start={load_start[0]:.2f} end={load_end[0]:.2f} (1 min)")
 
 
 def describe(reading_figures: dict) -> str:
-    names = {"teacher_forced_accuracy": "teacher-forced {:.1%}", "greedy_accuracy": "greedy {:.1%}",
-             "gap_points": "gap {:.1f} points", "bleu": "BLEU {:.1f}", "alignment_accuracy": "alignment {:.1%}",
-             "bleu_short": "BLEU ≤10 words {:.1f}", "bleu_long": "BLEU ≥21 words {:.1f}"}
+    names = {
+        "teacher_forced_accuracy": "teacher-forced {:.1%}",
+        "greedy_accuracy": "greedy {:.1%}",
+        "gap_points": "gap {:.1f} points",
+        "bleu": "BLEU {:.1f}",
+        "alignment_accuracy": "alignment {:.1%}",
+        "bleu_short": "BLEU ≤10 words {:.1f}",
+        "bleu_long": "BLEU ≥21 words {:.1f}",
+    }
     return ", ".join(form.format(reading_figures[key]) for key, form in names.items() if key in reading_figures) or "-"
 
 
 def compare(arguments) -> None:
     """Baseline against current, alternating, in one run; the baseline's worktree removed at the end."""
     pages = [page for page in COURSE_PAGES if not arguments.pages or page.url_path in arguments.pages]
-    commit = subprocess.run(["git", "rev-parse", "--short", arguments.baseline], cwd=HERE, capture_output=True,
-                            text=True, check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", arguments.baseline], cwd=HERE, capture_output=True, text=True, check=True
+    ).stdout.strip()
     directory = Path(tempfile.mkdtemp(prefix="cost-baseline-"))
     worktree = directory / "baseline"
-    subprocess.run(["git", "worktree", "add", "--detach", str(worktree), arguments.baseline], cwd=HERE,
-                   capture_output=True, text=True, check=True)
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(worktree), arguments.baseline],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     load_start = os.getloadavg()
-    print(f"baseline {arguments.baseline} ({commit}) against the working tree; load average at start: "
-          f"{load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} on {os.cpu_count()} CPUs"
-          + (f"; current overrides: {arguments.set}" if arguments.set else ""), flush=True)
+    print(
+        f"baseline {arguments.baseline} ({commit}) against the working tree; load average at start: "
+        f"{load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f} on {os.cpu_count()} CPUs"
+        + (f"; current overrides: {arguments.set}" if arguments.set else ""),
+        flush=True,
+    )
     rows = []
     try:
         for page in pages:
@@ -283,32 +337,41 @@ def compare(arguments) -> None:
                     if not result["trains"]:
                         break
                     presses[side].append(result)
-                    print(f"{page.title} {side} #{repeat + 1}: {result['cpu']:.1f} CPU s, {result['wall']:.1f} s wall, "
-                          f"load {result['load'][0]:.2f}; {describe(result['reading'])}; "
-                          f"{[run for run in result['runs']]} {result['statuses']}", flush=True)
+                    print(
+                        f"{page.title} {side} #{repeat + 1}: {result['cpu']:.1f} CPU s, {result['wall']:.1f} s wall, "
+                        f"load {result['load'][0]:.2f}; {describe(result['reading'])}; "
+                        f"{[run for run in result['runs']]} {result['statuses']}",
+                        flush=True,
+                    )
             if presses["baseline"] and presses["current"]:
                 rows.append((page, presses))
     finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=HERE, capture_output=True, check=False)
+        subprocess.run(
+            ["git", "worktree", "remove", "--force", str(worktree)], cwd=HERE, capture_output=True, check=False
+        )
         shutil.rmtree(directory, ignore_errors=True)
         subprocess.run(["git", "worktree", "prune"], cwd=HERE, capture_output=True, check=False)
     load_end = os.getloadavg()
     print()
-    print(f"| Page | Baseline CPU s | Current CPU s | Ratio | Baseline reading | Current reading |")
+    print("| Page | Baseline CPU s | Current CPU s | Ratio | Baseline reading | Current reading |")
     print("| --- | --- | --- | --- | --- | --- |")
     for page, presses in rows:
         before = statistics.median(result["cpu"] for result in presses["baseline"])
         after = statistics.median(result["cpu"] for result in presses["current"])
-        print(f"| {page.title} | {before:.0f} | {after:.0f} | {before / after:.1f}× | "
-              f"{describe(presses['baseline'][-1]['reading'])} | {describe(presses['current'][-1]['reading'])} |")
+        print(
+            f"| {page.title} | {before:.0f} | {after:.0f} | {before / after:.1f}× | "
+            f"{describe(presses['baseline'][-1]['reading'])} | {describe(presses['current'][-1]['reading'])} |"
+        )
     print()
     print(f"load average at the end: {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
     for page, presses in rows:
         before = statistics.median(result["cpu"] for result in presses["baseline"])
         after = statistics.median(result["cpu"] for result in presses["current"])
-        print(f"RESULT cost_{page.url_path}_baseline_cpu_s={before:.1f} current_cpu_s={after:.1f} "
-              f"ratio={before / after:.2f} baseline_reading={json.dumps(presses['baseline'][-1]['reading'])} "
-              f"current_reading={json.dumps(presses['current'][-1]['reading'])}")
+        print(
+            f"RESULT cost_{page.url_path}_baseline_cpu_s={before:.1f} current_cpu_s={after:.1f} "
+            f"ratio={before / after:.2f} baseline_reading={json.dumps(presses['baseline'][-1]['reading'])} "
+            f"current_reading={json.dumps(presses['current'][-1]['reading'])}"
+        )
 
 
 if __name__ == "__main__":

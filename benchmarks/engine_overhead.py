@@ -102,15 +102,16 @@ def bench_script(train_count: int, hidden_units: int, epochs: int) -> None:
             timings[variant] = time.perf_counter() - start
         elif variant == "recorder":
             run = training.TrainingRun(
-                label="recorder", settings={}, metrics=list(DEMO_METRICS), epochs_planned=epochs,
+                label="recorder",
+                settings={},
+                metrics=list(DEMO_METRICS),
+                epochs_planned=epochs,
                 batches_per_epoch=-(-len(splits.y_train) // DEMO_BATCH_SIZE),
             )
             start = time.perf_counter()
             count = len(splits.y_train)
             batch_sizes = [min(DEMO_BATCH_SIZE, count - start) for start in range(0, count, DEMO_BATCH_SIZE)]
-            recorder = training._make_recorder(
-                run, batch_sizes, lambda: None, training.DEFAULT_REDRAW_SECONDS, 0.8
-            )
+            recorder = training._make_recorder(run, batch_sizes, lambda: None, training.DEFAULT_REDRAW_SECONDS, 0.8)
             model.fit(splits.x_train, splits.y_train, callbacks=[recorder], **fit_arguments)
             timings[variant] = time.perf_counter() - start
         else:
@@ -195,7 +196,8 @@ def main() -> None:
     live_redraw_ms = {}
     for name, train_count, hidden_units, epochs, repetitions in CASES:
         app = AppTest.from_function(
-            bench_script, kwargs=dict(train_count=train_count, hidden_units=hidden_units, epochs=epochs),
+            bench_script,
+            kwargs=dict(train_count=train_count, hidden_units=hidden_units, epochs=epochs),
             default_timeout=600,
         )
         # Untimed warm-up: imports TensorFlow, traces nothing that is reused (fresh models), warms caches.
@@ -221,8 +223,11 @@ def main() -> None:
                 cpu_samples[variant].append(app.session_state["cpu"][variant])
             redraw_calls.append(app.session_state["redraws"]["calls"])
             redraw_seconds.append(app.session_state["redraws"]["seconds"])
-            print(f"  {name} rep {repetition + 1}/{repetitions}: "
-                  + "  ".join(f"{v}={timings[v]:.2f}s" for v in VARIANTS), flush=True)
+            print(
+                f"  {name} rep {repetition + 1}/{repetitions}: "
+                + "  ".join(f"{v}={timings[v]:.2f}s" for v in VARIANTS),
+                flush=True,
+            )
         last_runs[name] = app.session_state["training_runs::bench_engine"][-1]
         live_redraw_ms[name] = app.session_state["redraw_ms"]
         medians = {variant: statistics.median(samples[variant]) for variant in VARIANTS}
@@ -231,8 +236,19 @@ def main() -> None:
         cpu_medians = {variant: statistics.median(cpu_samples[variant]) for variant in VARIANTS}
         calls = statistics.median(redraw_calls)
         mean_redraw = sum(redraw_seconds) / max(sum(redraw_calls), 1)
-        rows.append((name, repetitions, medians, calls, mean_redraw, statistics.median(redraw_seconds),
-                     minimums, paired, cpu_medians))
+        rows.append(
+            (
+                name,
+                repetitions,
+                medians,
+                calls,
+                mean_redraw,
+                statistics.median(redraw_seconds),
+                minimums,
+                paired,
+                cpu_medians,
+            )
+        )
         results += [
             (f"{name}_plain_median_s", medians["plain"]),
             (f"{name}_recorder_median_s", medians["recorder"]),
@@ -248,23 +264,31 @@ def main() -> None:
         ]
 
     print()
-    print(f"{'case':32} {'reps':>4} {'plain s':>8} {'recorder s':>10} {'engine s':>9} "
-          f"{'eng/plain':>9} {'redraws':>7} {'ms/redraw':>9} {'redraw s':>8}")
+    print(
+        f"{'case':32} {'reps':>4} {'plain s':>8} {'recorder s':>10} {'engine s':>9} "
+        f"{'eng/plain':>9} {'redraws':>7} {'ms/redraw':>9} {'redraw s':>8}"
+    )
     for name, repetitions, medians, calls, mean_redraw, redraw_total, _, _, _ in rows:
         ratio = medians["engine"] / medians["plain"]
-        print(f"{name:32} {repetitions:>4} {medians['plain']:>8.2f} {medians['recorder']:>10.2f} "
-              f"{medians['engine']:>9.2f} {ratio:>9.3f} {calls:>7.0f} {mean_redraw * 1000:>9.1f} "
-              f"{redraw_total:>8.2f}")
+        print(
+            f"{name:32} {repetitions:>4} {medians['plain']:>8.2f} {medians['recorder']:>10.2f} "
+            f"{medians['engine']:>9.2f} {ratio:>9.3f} {calls:>7.0f} {mean_redraw * 1000:>9.1f} "
+            f"{redraw_total:>8.2f}"
+        )
     print()
     print("Robustness on a noisy host: ratio of the fastest runs, and median of per-repetition ratios")
     print("and the process CPU time (all threads) of each variant, median")
-    print(f"{'case':32} {'min plain s':>11} {'min engine s':>12} {'min ratio':>9} {'paired ratio':>12} "
-          f"{'CPU plain s':>11} {'CPU engine s':>12} {'CPU ratio':>9}")
+    print(
+        f"{'case':32} {'min plain s':>11} {'min engine s':>12} {'min ratio':>9} {'paired ratio':>12} "
+        f"{'CPU plain s':>11} {'CPU engine s':>12} {'CPU ratio':>9}"
+    )
     for name, _, _, _, _, _, minimums, paired, cpu_medians in rows:
-        print(f"{name:32} {minimums['plain']:>11.2f} {minimums['engine']:>12.2f} "
-              f"{minimums['engine'] / minimums['plain']:>9.3f} {paired:>12.3f} "
-              f"{cpu_medians['plain']:>11.2f} {cpu_medians['engine']:>12.2f} "
-              f"{cpu_medians['engine'] / cpu_medians['plain']:>9.3f}")
+        print(
+            f"{name:32} {minimums['plain']:>11.2f} {minimums['engine']:>12.2f} "
+            f"{minimums['engine'] / minimums['plain']:>9.3f} {paired:>12.3f} "
+            f"{cpu_medians['plain']:>11.2f} {cpu_medians['engine']:>12.2f} "
+            f"{cpu_medians['engine'] / cpu_medians['plain']:>9.3f}"
+        )
     print(f"target: engine/plain <= {TARGET}")
 
     print()
@@ -281,8 +305,10 @@ def main() -> None:
     print(f"{'history of':32} {'rows':>6} {'history_frame':>13} {'training_chart':>14} {'to_dict':>8} {'json':>6}")
     for name, run in last_runs.items():
         steps = redraw_breakdown(run, run.metrics)
-        print(f"{name:32} {steps['rows']:>6} {steps['history_frame'] * 1e3:>13.1f} "
-              f"{steps['training_chart'] * 1e3:>14.1f} {steps['to_dict'] * 1e3:>8.1f} {steps['json'] * 1e3:>6.1f}")
+        print(
+            f"{name:32} {steps['rows']:>6} {steps['history_frame'] * 1e3:>13.1f} "
+            f"{steps['training_chart'] * 1e3:>14.1f} {steps['to_dict'] * 1e3:>8.1f} {steps['json'] * 1e3:>6.1f}"
+        )
         total = steps["training_chart"] + steps["to_dict"]
         results.append((f"{name}_altair_training_chart_to_dict_ms", total * 1000))
 

@@ -113,7 +113,10 @@ def main() -> None:
     checks: dict[str, bool] = {}
     log_path = ROOT / "test-artifacts" / "memory-benchmark-server.log"
     health_started = time.perf_counter()
-    with served_app(log_path, extra_env={"TF_CPP_MIN_LOG_LEVEL": "2", "RNN_PLAYGROUND_WARM_UP": "0"}) as (url, server), chromium() as browser:
+    with (
+        served_app(log_path, extra_env={"TF_CPP_MIN_LOG_LEVEL": "2", "RNN_PLAYGROUND_WARM_UP": "0"}) as (url, server),
+        chromium() as browser,
+    ):
         startup = time.perf_counter() - health_started
         idle = settled_rss_mb(server.pid)
         figures.append(("idle (server up, no session)", idle, "idle"))
@@ -166,15 +169,25 @@ def main() -> None:
     print(f"{'server state':34} {'RSS MB':>8} {'x idle':>7}")
     for label, value, _ in figures:
         print(f"{label:34} {value:>8.1f} {value / idle:>7.2f}")
-    print(f"TensorFlow mapped: idle={checks['tf_loaded_idle']} after Home={checks['tf_loaded_after_home']} "
-          f"after Parameter sharing={checks['tf_loaded_after_sharing']}")
-    print(f"server startup to healthy: {startup:.1f} s; training click-to-idle: "
-          + ", ".join(f"{s:.1f} s" for s in train_seconds))
-    print("during training: server CPU " + ", ".join(f"{c:.1f} s" for c in train_server_cpu)
-          + "; Chromium + Playwright CPU " + ", ".join(f"{c:.1f} s" for c in train_browser_cpu)
-          + f" (both on the same {os.cpu_count()} cores)")
-    print(f"target: Home < {TARGET_HOME_MB} MB without TensorFlow -> "
-          f"{'met' if home < TARGET_HOME_MB and not checks['tf_loaded_after_home'] else 'NOT met'}")
+    print(
+        f"TensorFlow mapped: idle={checks['tf_loaded_idle']} after Home={checks['tf_loaded_after_home']} "
+        f"after Parameter sharing={checks['tf_loaded_after_sharing']}"
+    )
+    print(
+        f"server startup to healthy: {startup:.1f} s; training click-to-idle: "
+        + ", ".join(f"{s:.1f} s" for s in train_seconds)
+    )
+    print(
+        "during training: server CPU "
+        + ", ".join(f"{c:.1f} s" for c in train_server_cpu)
+        + "; Chromium + Playwright CPU "
+        + ", ".join(f"{c:.1f} s" for c in train_browser_cpu)
+        + f" (both on the same {os.cpu_count()} cores)"
+    )
+    print(
+        f"target: Home < {TARGET_HOME_MB} MB without TensorFlow -> "
+        f"{'met' if home < TARGET_HOME_MB and not checks['tf_loaded_after_home'] else 'NOT met'}"
+    )
     print()
     for _, value, key in figures:
         print(f"RESULT rss_{key}_mb={value:.1f}")

@@ -56,8 +56,12 @@ def matmul_rate(size: int = 2048, repeats: int = 5) -> dict:
     for _ in range(repeats):
         tf.matmul(ta, tb).numpy()
     tf_cpu, tf_wall = time.process_time() - seconds, time.perf_counter() - wall_started
-    return {"numpy_gflops_per_cpu_s": flops / numpy_cpu / 1e9, "numpy_gflops_per_wall_s": flops / numpy_wall / 1e9,
-            "tf_gflops_per_cpu_s": flops / tf_cpu / 1e9, "tf_gflops_per_wall_s": flops / tf_wall / 1e9}
+    return {
+        "numpy_gflops_per_cpu_s": flops / numpy_cpu / 1e9,
+        "numpy_gflops_per_wall_s": flops / numpy_wall / 1e9,
+        "tf_gflops_per_cpu_s": flops / tf_cpu / 1e9,
+        "tf_gflops_per_wall_s": flops / tf_wall / 1e9,
+    }
 
 
 def page_parts(page: str):
@@ -122,16 +126,18 @@ def layer_counts(page: str, settings, vocabularies):
     if page == "translator":
         from lib.models.seq2seq import seq2seq_layer_counts
 
-        return seq2seq_layer_counts(*sizes, settings.cell, settings.units, settings.embedding_size, settings.layers,
-                                    settings.context_every_step)
+        return seq2seq_layer_counts(
+            *sizes, settings.cell, settings.units, settings.embedding_size, settings.layers, settings.context_every_step
+        )
     if page == "attention":
         from lib.models.attention import attention_layer_counts
 
         return attention_layer_counts(*sizes, settings.score, settings.units, settings.embedding_size)
     from lib.models.transformer import transformer_layer_counts
 
-    return transformer_layer_counts(*sizes, settings.layers, settings.heads, settings.model_size,
-                                    settings.feed_forward_size, settings.positions)
+    return transformer_layer_counts(
+        *sizes, settings.layers, settings.heads, settings.model_size, settings.feed_forward_size, settings.positions
+    )
 
 
 def press_flops(page: str, settings, corpus, vocabularies, pairs: int, epochs: int) -> dict:
@@ -140,7 +146,6 @@ def press_flops(page: str, settings, corpus, vocabularies, pairs: int, epochs: i
     encoder's to English tokens, the decoder's and the softmax's to French ones; a cross-attention's
     key and value projections to English ones), plus the attention products (scores and the weighted
     sum: 4 × length × width per query and layer). Embedding lookups and element-wise work are left out."""
-    import numpy as np
 
     from lib.data.corpus import encode_pairs
     from lib.models.seq2seq import DEFAULT_BATCH_SIZE, bucketed_batches
@@ -149,7 +154,9 @@ def press_flops(page: str, settings, corpus, vocabularies, pairs: int, epochs: i
     batches = bucketed_batches(encoded, DEFAULT_BATCH_SIZE)
     source_lengths = (encoded.encoder_input != 0).sum(axis=1)
     target_lengths = (encoded.decoder_target != 0).sum(axis=1)
-    padded_tokens = sum(len(rows) * int(max(source_lengths[rows].max(), target_lengths[rows].max())) for rows in batches)
+    padded_tokens = sum(
+        len(rows) * int(max(source_lengths[rows].max(), target_lengths[rows].max())) for rows in batches
+    )
     # Per padded position of a batch of length L: source-side and target-side weights, and L-long attention products.
     source_weights = target_weights = 0
     for count in layer_counts(page, settings, vocabularies):
@@ -172,8 +179,12 @@ def press_flops(page: str, settings, corpus, vocabularies, pairs: int, epochs: i
     else:
         products = 0
     forward = dense + products
-    return {"padded_tokens_per_side": padded_tokens, "real_tokens": int(source_lengths.sum() + target_lengths.sum()),
-            "forward_gflop_per_epoch": forward / 1e9, "training_gflop": 3 * forward * epochs / 1e9}
+    return {
+        "padded_tokens_per_side": padded_tokens,
+        "real_tokens": int(source_lengths.sum() + target_lengths.sum()),
+        "forward_gflop_per_epoch": forward / 1e9,
+        "training_gflop": 3 * forward * epochs / 1e9,
+    }
 
 
 def main() -> None:
@@ -199,8 +210,10 @@ def main() -> None:
         settings, corpus = page_parts(page)
         vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
         if not arguments.no_measures:
-            print(f"{page} epoch-end and final measures (CPU s): {measures_cost(settings, corpus, vocabularies)}",
-                  flush=True)
+            print(
+                f"{page} epoch-end and final measures (CPU s): {measures_cost(settings, corpus, vocabularies)}",
+                flush=True,
+            )
         if "batch" in arguments.levers:
             for batch_size in (64, 128, 256):
                 cost = train_cost(settings, corpus, vocabularies, arguments.pairs, batch_size)

@@ -79,8 +79,14 @@ def bench_script(variant: str, series_key: str = "hourly") -> None:
         if variant == "plain":
             for kind in kinds:
                 model = build_forecaster(kind, data.history, settings, float(data.normalizer.std), unit)
-                model.fit(data.x_train, data.y_train, validation_data=(data.x_validation, data.y_validation),
-                          epochs=settings.epochs, batch_size=64, verbose=0)
+                model.fit(
+                    data.x_train,
+                    data.y_train,
+                    validation_data=(data.x_validation, data.y_validation),
+                    epochs=settings.epochs,
+                    batch_size=64,
+                    verbose=0,
+                )
         else:
             train_forecasters("bench", series_key, kinds, data, settings, unit, source.step, st.container())
         elapsed = time.perf_counter() - started
@@ -103,17 +109,21 @@ def main() -> None:
     measure("plain")  # Warm-up: imports TensorFlow and traces the Keras functions once.
     plain, page, first_points = [], [], []
     for repetition in range(REPETITIONS):
-        for variant in (("plain", "page") if repetition % 2 == 0 else ("page", "plain")):
+        for variant in ("plain", "page") if repetition % 2 == 0 else ("page", "plain"):
             elapsed, first_point = measure(variant)
             (plain if variant == "plain" else page).append(elapsed)
             if variant == "page":
                 first_points.append(first_point)
-            print(f"repetition {repetition + 1}: {variant:5} {elapsed:6.1f} s"
-                  + (f"  first chart point after {first_point:.2f} s" if variant == "page" else ""))
+            print(
+                f"repetition {repetition + 1}: {variant:5} {elapsed:6.1f} s"
+                + (f"  first chart point after {first_point:.2f} s" if variant == "page" else "")
+            )
     plain_median, page_median = statistics.median(plain), statistics.median(page)
     print()
-    print(f"SimpleRNN + LSTM + GRU, default settings: page {page_median:.1f} s, plain fit {plain_median:.1f} s "
-          f"(ratio {page_median / plain_median:.2f}); target under 20 s -> {'met' if page_median < 20 else 'NOT met'}")
+    print(
+        f"SimpleRNN + LSTM + GRU, default settings: page {page_median:.1f} s, plain fit {plain_median:.1f} s "
+        f"(ratio {page_median / plain_median:.2f}); target under 20 s -> {'met' if page_median < 20 else 'NOT met'}"
+    )
     print(f"first chart point: median {statistics.median(first_points):.2f} s; target under 2 s")
     print(f"RESULT recurrence_three_rnns_page_median_s={page_median:.1f}")
     print(f"RESULT recurrence_three_rnns_plain_median_s={plain_median:.1f}")
@@ -123,14 +133,16 @@ def main() -> None:
     # The default press (all four neural models) on the new default series against the old one.
     presses = {"mackey_glass": [], "hourly": []}
     for repetition in range(REPETITIONS):
-        for series_key in (("mackey_glass", "hourly") if repetition % 2 == 0 else ("hourly", "mackey_glass")):
+        for series_key in ("mackey_glass", "hourly") if repetition % 2 == 0 else ("hourly", "mackey_glass"):
             elapsed, _ = measure("press", series_key)
             presses[series_key].append(elapsed)
             print(f"repetition {repetition + 1}: default press on {series_key:12} {elapsed:6.1f} s")
     new_median, old_median = statistics.median(presses["mackey_glass"]), statistics.median(presses["hourly"])
     print()
-    print(f"default press (window MLP + SimpleRNN + LSTM + GRU): Mackey-Glass {new_median:.1f} s, hourly "
-          f"temperatures {old_median:.1f} s (ratio {new_median / old_median:.2f})")
+    print(
+        f"default press (window MLP + SimpleRNN + LSTM + GRU): Mackey-Glass {new_median:.1f} s, hourly "
+        f"temperatures {old_median:.1f} s (ratio {new_median / old_median:.2f})"
+    )
     print(f"RESULT recurrence_default_press_mackey_glass_median_s={new_median:.1f}")
     print(f"RESULT recurrence_default_press_hourly_median_s={old_median:.1f}")
     print(f"RESULT recurrence_default_press_mackey_glass_over_hourly={new_median / old_median:.2f}")

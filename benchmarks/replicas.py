@@ -76,7 +76,7 @@ def memory_by_container(containers: list[str]) -> dict[str, float]:
     for line in lines:
         name, used = line.split()[0], line.split()[1]
         number = used.rstrip("KMGiB")
-        memory[name] = float(number) * units[used[len(number):]]
+        memory[name] = float(number) * units[used[len(number) :]]
     return memory
 
 
@@ -92,8 +92,10 @@ class MemoryWatch:
             time.sleep(2)
 
     def peak(self, since: float) -> dict[str, float]:
-        return {name: max((sample[name] for at, sample in self.samples if at >= since and name in sample), default=0.0)
-                for name in self.containers}
+        return {
+            name: max((sample[name] for at, sample in self.samples if at >= since and name in sample), default=0.0)
+            for name in self.containers
+        }
 
     def stop(self) -> None:
         self.running = False
@@ -124,8 +126,9 @@ def train_once(session: Session, spec) -> tuple[float, list[str], list[str]]:
 def measure_layout(layout: str, arguments) -> dict:
     replicas, cpus = (int(part) for part in layout.split("x"))
     spec = PAGES[arguments.page]
-    with compose_stack(WORK_DIR / layout, replicas=replicas, overrides=(AGENT_OVERRIDE,),
-                       extra_env={"REPLICA_CPUS": str(cpus)}) as stack:
+    with compose_stack(
+        WORK_DIR / layout, replicas=replicas, overrides=(AGENT_OVERRIDE,), extra_env={"REPLICA_CPUS": str(cpus)}
+    ) as stack:
         apps = [name for name in stack["containers"] if "-app-" in name]
         for replica_url in stack["replicas"].values():
             Session(replica_url).interact({})  # a page view starts the replica's warm-up
@@ -155,9 +158,20 @@ def measure_layout(layout: str, arguments) -> dict:
         exceptions = sum(len(found) for _, _, found in results)
     baseline = solo[-1]
     ratio = (finished / room_seconds) / (1 / baseline)
-    return {"layout": layout, "replicas": replicas, "cpus": cpus, "solo": solo, "room_seconds": room_seconds,
-            "finished": finished, "trainers": len(trainers), "exceptions": exceptions, "ratio": ratio,
-            "spread": spread, "idle": idle, "peak": peak}
+    return {
+        "layout": layout,
+        "replicas": replicas,
+        "cpus": cpus,
+        "solo": solo,
+        "room_seconds": room_seconds,
+        "finished": finished,
+        "trainers": len(trainers),
+        "exceptions": exceptions,
+        "ratio": ratio,
+        "spread": spread,
+        "idle": idle,
+        "peak": peak,
+    }
 
 
 def main() -> None:
@@ -178,16 +192,26 @@ def main() -> None:
         results.append(result)
         print(f"\n== {layout}: {result['replicas']} replica(s) of {result['cpus']} CPU(s), page {arguments.page} ==")
         print(f"  sessions per replica (HAProxy's cookie): {sorted(result['spread'].values(), reverse=True)}")
-        print(f"  one session alone: {', '.join(f'{seconds:.1f} s' for seconds in result['solo'])} (last is the baseline)")
-        print(f"  room: {result['finished']} of {result['trainers']} finished in {result['room_seconds']:.1f} s, "
-              f"{result['exceptions']} exceptions; {result['ratio']:.2f} x one session alone")
+        print(
+            f"  one session alone: {', '.join(f'{seconds:.1f} s' for seconds in result['solo'])} (last is the baseline)"
+        )
+        print(
+            f"  room: {result['finished']} of {result['trainers']} finished in {result['room_seconds']:.1f} s, "
+            f"{result['exceptions']} exceptions; {result['ratio']:.2f} x one session alone"
+        )
         for name in sorted(result["idle"]):
-            print(f"  {name}: {result['idle'][name]:,.0f} MB idle (warm) -> {result['peak'][name]:,.0f} MB at the room's peak")
-        print(f"  all replicas: {sum(result['idle'].values()):,.0f} MB idle -> {sum(result['peak'].values()):,.0f} MB peak (sum of peaks)")
+            print(
+                f"  {name}: {result['idle'][name]:,.0f} MB idle (warm) -> {result['peak'][name]:,.0f} MB at the room's peak"
+            )
+        print(
+            f"  all replicas: {sum(result['idle'].values()):,.0f} MB idle -> {sum(result['peak'].values()):,.0f} MB peak (sum of peaks)"
+        )
     first = results[0]
     for result in results[1:]:
-        print(f"\nroom time {result['layout']} / {first['layout']}: {result['room_seconds'] / first['room_seconds']:.2f} "
-              f"(trainings per minute: {first['room_seconds'] / result['room_seconds']:.2f} x)")
+        print(
+            f"\nroom time {result['layout']} / {first['layout']}: {result['room_seconds'] / first['room_seconds']:.2f} "
+            f"(trainings per minute: {first['room_seconds'] / result['room_seconds']:.2f} x)"
+        )
 
 
 if __name__ == "__main__":

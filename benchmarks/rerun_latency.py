@@ -77,8 +77,9 @@ def on_page(app: AppTest, title: str) -> None:
 
 
 def summary(samples: list[float]) -> str:
-    return (f"{statistics.median(samples) * 1e3:8.1f} {min(samples) * 1e3:8.1f} "
-            f"{max(samples) * 1e3:8.1f} {len(samples):>4}")
+    return (
+        f"{statistics.median(samples) * 1e3:8.1f} {min(samples) * 1e3:8.1f} {max(samples) * 1e3:8.1f} {len(samples):>4}"
+    )
 
 
 def main() -> None:
@@ -188,7 +189,9 @@ def main() -> None:
     print(f"{'unpatched (Streamlit resets Keras): Home':46} {summary(home_unpatched)}")
     print(f"{'unpatched (Streamlit resets Keras): Param. page':46} {summary(page_unpatched)}")
     print(f"first run of Parameter sharing (imports TensorFlow): {first_page_run:.2f} s")
-    print(f"target: warm page rerun median < {TARGET_SECONDS * 1e3:.0f} ms; page/home = {both_median / home_median:.2f}")
+    print(
+        f"target: warm page rerun median < {TARGET_SECONDS * 1e3:.0f} ms; page/home = {both_median / home_median:.2f}"
+    )
     print()
     print(f"RESULT home_rerun_median_ms={home_median * 1e3:.1f}")
     print(f"RESULT sharing_slider_rerun_median_ms={slider_median * 1e3:.1f}")

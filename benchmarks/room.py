@@ -121,7 +121,9 @@ def interact(url: str, body: dict, timeout: float = 1800, opener: urllib.request
     send = opener.open if opener is not None else urllib.request.urlopen
     while True:
         request = urllib.request.Request(
-            f"{url}/_stcore/agent/interact", data=json.dumps(body).encode(), method="POST",
+            f"{url}/_stcore/agent/interact",
+            data=json.dumps(body).encode(),
+            method="POST",
             headers={"Content-Type": "application/json"},
         )
         try:
@@ -181,7 +183,11 @@ def run_statuses(snapshot: dict) -> list[str]:
         if "Status" not in names:
             continue
         column = names.index("Status")
-        statuses += [row[column] for row in data.get("preview", {}).get("rows", []) if row[column] not in ("closed form", "shipped")]
+        statuses += [
+            row[column]
+            for row in data.get("preview", {}).get("rows", [])
+            if row[column] not in ("closed form", "shipped")
+        ]
     return statuses
 
 
@@ -189,13 +195,15 @@ def open_page(url: str, spec: PageSpec, epochs: int | None, seed: int | None = N
     snapshot = interact(url, {"page": spec.url_path})
     if epochs is not None:
         try:
-            snapshot = interact(url, {"session_id": snapshot["session_id"],
-                                      "widget_state": {action_key(snapshot, "Epochs"): epochs}})
+            snapshot = interact(
+                url, {"session_id": snapshot["session_id"], "widget_state": {action_key(snapshot, "Epochs"): epochs}}
+            )
         except AgentError:
             pass  # outside this page's Epochs range: the page keeps its default (the report says which)
     if seed is not None:
-        snapshot = interact(url, {"session_id": snapshot["session_id"],
-                                  "widget_state": {action_key(snapshot, "Seed"): seed}})
+        snapshot = interact(
+            url, {"session_id": snapshot["session_id"], "widget_state": {action_key(snapshot, "Seed"): seed}}
+        )
     return snapshot
 
 
@@ -207,7 +215,9 @@ def room_seed(arguments, number: int) -> int:
 
 
 def press_train(url: str, snapshot: dict, spec: PageSpec) -> dict:
-    return interact(url, {"session_id": snapshot["session_id"], "trigger": {"key": action_key(snapshot, spec.train_label)}})
+    return interact(
+        url, {"session_id": snapshot["session_id"], "trigger": {"key": action_key(snapshot, spec.train_label)}}
+    )
 
 
 # --- Memory ------------------------------------------------------------------------------------
@@ -259,8 +269,12 @@ def malloc_trim(pid: int) -> bool:
     import subprocess
 
     try:
-        completed = subprocess.run(["gdb", "-p", str(pid), "-batch", "-ex", "call (int) malloc_trim(0)"],
-                                   capture_output=True, text=True, timeout=120)
+        completed = subprocess.run(
+            ["gdb", "-p", str(pid), "-batch", "-ex", "call (int) malloc_trim(0)"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
     return completed.returncode == 0
@@ -291,11 +305,16 @@ class CpuReading:
     moment: float
 
     @classmethod
-    def now(cls, server_pid: int) -> "CpuReading":
-        return cls(cpu_seconds(server_pid), browser_cpu_seconds(server_pid), sum(os.times()[:2]),
-                   machine_busy_seconds(), time.monotonic())
+    def now(cls, server_pid: int) -> CpuReading:
+        return cls(
+            cpu_seconds(server_pid),
+            browser_cpu_seconds(server_pid),
+            sum(os.times()[:2]),
+            machine_busy_seconds(),
+            time.monotonic(),
+        )
 
-    def since(self, earlier: "CpuReading") -> dict[str, float]:
+    def since(self, earlier: CpuReading) -> dict[str, float]:
         spent = {
             "server": self.server - earlier.server,
             "Chromium and Playwright": self.browsers - earlier.browsers,
@@ -306,7 +325,7 @@ class CpuReading:
         return spent
 
 
-def memory_after_close(result: "PageResult") -> float:
+def memory_after_close(result: PageResult) -> float:
     """The last memory figure of a page's room before the --trim diagnostic (what the server keeps by itself)."""
     return [value for label, value in result.memory.items() if label != TRIM_LABEL][-1]
 
@@ -448,10 +467,13 @@ def browser_finish(trainer: BrowserTrainer) -> None:
     try:
         # A run table, a run's sentence, or the note under the chart of a shared press (a session that left a
         # press still training for others keeps its curves, not a model to measure for the tables).
-        expect(page.get_by_test_id("stDataFrame").filter(has_text=kept_run)
-               .or_(page.get_by_test_id("stMarkdown").filter(has_text=SENTENCE_STATUS))
-               .or_(page.get_by_text(re.compile(r"^Newest run, .*: (stopped at epoch|finished)"))).first
-               ).to_be_visible(timeout=30_000)
+        expect(
+            page.get_by_test_id("stDataFrame")
+            .filter(has_text=kept_run)
+            .or_(page.get_by_test_id("stMarkdown").filter(has_text=SENTENCE_STATUS))
+            .or_(page.get_by_text(re.compile(r"^Newest run, .*: (stopped at epoch|finished)")))
+            .first
+        ).to_be_visible(timeout=30_000)
         trainer.kept = True
     except AssertionError:
         trainer.kept = False
@@ -522,8 +544,11 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
     # The Chromium newcomer times its quiet visits now, before the room opens, and waits for the press.
     room_pressed = threading.Event()
     browser_newcomer = BrowserNewcomer(url, begin=room_pressed) if arguments.browser_newcomer else None
-    while (browser_newcomer is not None and browser_newcomer._thread.is_alive()
-           and len(getattr(browser_newcomer, "quiet", [])) < BrowserNewcomer.quiet_visits):
+    while (
+        browser_newcomer is not None
+        and browser_newcomer._thread.is_alive()
+        and len(getattr(browser_newcomer, "quiet", [])) < BrowserNewcomer.quiet_visits
+    ):
         time.sleep(0.5)
 
     # 3. The room opens: the browsers first, so that no agent session sits idle past its TTL before the press.
@@ -537,10 +562,12 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
     result.browsers = browser_trainers
     agent_count = arguments.sessions - arguments.browsers
     with ThreadPoolExecutor(max_workers=6) as pool:
+
         def timed_open(number):
             began = time.perf_counter()
             snapshot = open_page(url, spec, arguments.epochs, room_seed(arguments, arguments.browsers + number))
             return snapshot, time.perf_counter() - began
+
         opened = list(pool.map(timed_open, range(agent_count)))
     agents = [snapshot for snapshot, _ in opened]
     result.open_seconds = [seconds for _, seconds in opened]
@@ -586,11 +613,14 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
         browser_newcomer.stop()
         result.browser_newcomer_seconds = browser_newcomer.seconds
         result.browser_newcomer_quiet = getattr(browser_newcomer, "quiet", [])
-        result.browser_newcomer_slow = [(at - pressed, seconds) for at, seconds in browser_newcomer.visits
-                                        if seconds > SLOW_VISIT_SECONDS]
+        result.browser_newcomer_slow = [
+            (at - pressed, seconds) for at, seconds in browser_newcomer.visits if seconds > SLOW_VISIT_SECONDS
+        ]
         result.problems += [f"browser newcomer: {problem}" for problem in browser_newcomer.problems]
-    result.trainer_finishes = sorted([seconds for seconds, _ in finished]
-                                     + [trainer.acted - pressed for trainer in browser_trainers if trainer.acted])
+    result.trainer_finishes = sorted(
+        [seconds for seconds, _ in finished]
+        + [trainer.acted - pressed for trainer in browser_trainers if trainer.acted]
+    )
     for seconds, outcome in finished:
         if isinstance(outcome, Exception):
             result.problems.append(f"trainer: {outcome!r}")
@@ -646,61 +676,92 @@ def report(result: PageResult, idle: float, arguments) -> None:
     room_rate = 60.0 * result.room_completed / result.room_seconds if result.room_seconds else 0.0
     ratio = room_rate / solo_rate
     key = result.page
-    print(f"\n=== {key}: {arguments.sessions} sessions open, {arguments.trainers} press Train at once "
-          f"({arguments.browsers} of them in Chromium: {sum(t.action == 'stop' for t in result.browsers)} press Stop, "
-          f"{sum(t.action == 'slider' for t in result.browsers)} move a slider) ===")
-    print("one session alone: " + ", ".join(f"{seconds:.1f} s" for seconds in result.solo_seconds)
-          + f" per press (the last is the baseline): {solo_rate:.2f} trainings/min; server CPU per press "
-          + ", ".join(f"{seconds:.1f} s" for seconds in result.solo_cpu)
-          + f" ({result.solo_cpu[-1] / solo:.2f} cores busy)")
-    print(f"room: {result.room_completed} of {len(result.trainer_seconds)} agent trainers finished in "
-          f"{result.room_seconds:.1f} s (each: median {statistics.median(result.trainer_seconds or [0]):.1f} s): "
-          f"{room_rate:.2f} trainings/min, {ratio:.2f} x one session alone (target >= {TARGET_RATIO})")
-    print(f"the last participant had a finished run {result.room_seconds:.1f} s after the press: "
-          f"{result.room_seconds / solo:.2f} x one press alone (target for the usual room <= 1.5; "
-          f"{'one seed for everyone' if not arguments.distinct_seeds else 'a seed each'})")
+    print(
+        f"\n=== {key}: {arguments.sessions} sessions open, {arguments.trainers} press Train at once "
+        f"({arguments.browsers} of them in Chromium: {sum(t.action == 'stop' for t in result.browsers)} press Stop, "
+        f"{sum(t.action == 'slider' for t in result.browsers)} move a slider) ==="
+    )
+    print(
+        "one session alone: "
+        + ", ".join(f"{seconds:.1f} s" for seconds in result.solo_seconds)
+        + f" per press (the last is the baseline): {solo_rate:.2f} trainings/min; server CPU per press "
+        + ", ".join(f"{seconds:.1f} s" for seconds in result.solo_cpu)
+        + f" ({result.solo_cpu[-1] / solo:.2f} cores busy)"
+    )
+    print(
+        f"room: {result.room_completed} of {len(result.trainer_seconds)} agent trainers finished in "
+        f"{result.room_seconds:.1f} s (each: median {statistics.median(result.trainer_seconds or [0]):.1f} s): "
+        f"{room_rate:.2f} trainings/min, {ratio:.2f} x one session alone (target >= {TARGET_RATIO})"
+    )
+    print(
+        f"the last participant had a finished run {result.room_seconds:.1f} s after the press: "
+        f"{result.room_seconds / solo:.2f} x one press alone (target for the usual room <= 1.5; "
+        f"{'one seed for everyone' if not arguments.distinct_seeds else 'a seed each'})"
+    )
     if result.room_cpu:
         # Where the cores went while the room trained: if the server's CPU per finished training grows
         # far beyond one press alone, the room thrashes; if the cores went elsewhere (Chromium drawing
         # the browsers' charts on this same machine), the server was starved instead.
         available = result.room_cpu["wall"] * (os.cpu_count() or 1)
-        print(f"CPU while the room trained ({result.room_cpu['wall']:.0f} s x {os.cpu_count()} cores = {available:.0f} core-seconds):")
+        print(
+            f"CPU while the room trained ({result.room_cpu['wall']:.0f} s x {os.cpu_count()} cores = {available:.0f} core-seconds):"
+        )
         for name, seconds in result.room_cpu.items():
             if name != "wall":
                 print(f"  {name:45} {seconds:8.1f} s ({seconds / available:.0%})")
         if result.room_completed:
             per_training = result.room_cpu["server"] / result.room_completed
-            print(f"  server CPU per finished agent training: {per_training:.1f} s against {result.solo_cpu[-1]:.1f} s alone "
-                  f"(an upper bound: the browsers' cut-short trainings are in the server's time too)")
+            print(
+                f"  server CPU per finished agent training: {per_training:.1f} s against {result.solo_cpu[-1]:.1f} s alone "
+                f"(an upper bound: the browsers' cut-short trainings are in the server's time too)"
+            )
     if result.open_seconds:
-        print(f"opening the page ({len(result.open_seconds)} agent sessions, 6 at a time): median "
-              f"{statistics.median(result.open_seconds):.2f} s, worst {max(result.open_seconds):.2f} s")
+        print(
+            f"opening the page ({len(result.open_seconds)} agent sessions, 6 at a time): median "
+            f"{statistics.median(result.open_seconds):.2f} s, worst {max(result.open_seconds):.2f} s"
+        )
     if result.newcomer_seconds:
-        print(f"newcomer's home page while the room trains ({len(result.newcomer_seconds)} visits): median "
-              f"{statistics.median(result.newcomer_seconds):.2f} s, worst {max(result.newcomer_seconds):.2f} s")
-        print(f"  visits over {SLOW_VISIT_SECONDS:.0f} s (began s after the press: seconds): "
-              + (", ".join(f"{at:.0f}: {seconds:.2f}" for at, seconds in result.newcomer_slow) or "none"))
+        print(
+            f"newcomer's home page while the room trains ({len(result.newcomer_seconds)} visits): median "
+            f"{statistics.median(result.newcomer_seconds):.2f} s, worst {max(result.newcomer_seconds):.2f} s"
+        )
+        print(
+            f"  visits over {SLOW_VISIT_SECONDS:.0f} s (began s after the press: seconds): "
+            + (", ".join(f"{at:.0f}: {seconds:.2f}" for at, seconds in result.newcomer_slow) or "none")
+        )
     if result.browser_newcomer_seconds:
-        print(f"newcomer's home page in Chromium, nothing cached ({len(result.browser_newcomer_seconds)} visits): median "
-              f"{statistics.median(result.browser_newcomer_seconds):.2f} s, worst {max(result.browser_newcomer_seconds):.2f} s "
-              f"(before the room opened: " + ", ".join(f"{seconds:.2f}" for seconds in result.browser_newcomer_quiet) + " s)")
-        print(f"  visits over {SLOW_VISIT_SECONDS:.0f} s (began s after the press: seconds): "
-              + (", ".join(f"{at:.0f}: {seconds:.2f}" for at, seconds in result.browser_newcomer_slow) or "none"))
+        print(
+            f"newcomer's home page in Chromium, nothing cached ({len(result.browser_newcomer_seconds)} visits): median "
+            f"{statistics.median(result.browser_newcomer_seconds):.2f} s, worst {max(result.browser_newcomer_seconds):.2f} s "
+            f"(before the room opened: "
+            + ", ".join(f"{seconds:.2f}" for seconds in result.browser_newcomer_quiet)
+            + " s)"
+        )
+        print(
+            f"  visits over {SLOW_VISIT_SECONDS:.0f} s (began s after the press: seconds): "
+            + (", ".join(f"{at:.0f}: {seconds:.2f}" for at, seconds in result.browser_newcomer_slow) or "none")
+        )
     if result.trainer_finishes:
-        print("trainings ended (s after the press; agents finished, browsers stopped or moved a slider): "
-              + ", ".join(f"{seconds:.0f}" for seconds in result.trainer_finishes))
+        print(
+            "trainings ended (s after the press; agents finished, browsers stopped or moved a slider): "
+            + ", ".join(f"{seconds:.0f}" for seconds in result.trainer_finishes)
+        )
     for trainer in result.browsers:
         acted = f"{trainer.acted - trainer.pressed:.1f} s after its press" if trainer.acted else "never"
-        print(f"browser ({trainer.action}): acted {acted}; exception: {trainer.exception[:80] or 'none'}; "
-              f"run kept: {trainer.kept}")
+        print(
+            f"browser ({trainer.action}): acted {acted}; exception: {trainer.exception[:80] or 'none'}; "
+            f"run kept: {trainer.kept}"
+        )
     print(f"{'server memory':52} {'RSS MB':>8} {'- idle':>8}")
     for label, value in result.memory.items():
         print(f"{label:52} {value:>8.0f} {value - idle:>+8.0f}")
     opened = result.memory.get(f"{arguments.sessions} sessions open", idle)
     end = result.memory.get("room end", idle)
     if arguments.trainers:
-        print(f"per open session: {(opened - result.memory['one session trained']) / max(1, arguments.sessions):.1f} MB; "
-              f"per training session at the room's end: {(end - opened) / arguments.trainers:.1f} MB")
+        print(
+            f"per open session: {(opened - result.memory['one session trained']) / max(1, arguments.sessions):.1f} MB; "
+            f"per training session at the room's end: {(end - opened) / arguments.trainers:.1f} MB"
+        )
     print(f"sessions the server still counts after the room closed: {result.sessions_left}")
     print("problems: " + ("none" if not result.problems else f"{len(result.problems)}"))
     for problem in result.problems[:30]:
@@ -733,18 +794,38 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=4, help="trainers driven by Chromium (Stop / slider)")
     parser.add_argument("--epochs", type=int, default=None, help="set the page's Epochs slider first (agent sessions)")
     parser.add_argument("--solo-repeats", type=int, default=2)
-    parser.add_argument("--room-seed", type=int, default=100,
-                        help="the seed the room presses with (the press alone trains the page's default seed)")
-    parser.add_argument("--distinct-seeds", action="store_true",
-                        help="each session presses its own seed (room-seed + its number): no press is shared")
+    parser.add_argument(
+        "--room-seed",
+        type=int,
+        default=100,
+        help="the seed the room presses with (the press alone trains the page's default seed)",
+    )
+    parser.add_argument(
+        "--distinct-seeds",
+        action="store_true",
+        help="each session presses its own seed (room-seed + its number): no press is shared",
+    )
     parser.add_argument("--act-after", type=float, default=3.0, help="seconds of training before Stop / the slider")
-    parser.add_argument("--agent-ttl", type=int, default=60, help="server.agentSessionTTL for this server; keep it above the time the room takes to open "
-                             "(at 20 s, 28 sessions opened 6 at a time expired before the press)")
-    parser.add_argument("--disconnected-ttl", type=int, default=120, help="server.disconnectedSessionTTL (Streamlit's default)")
-    parser.add_argument("--trim", action="store_true",
-                        help="after the sessions close, call malloc_trim(0) in the server with gdb (diagnostic)")
-    parser.add_argument("--browser-newcomer", action="store_true",
-                        help=f"also time a newcomer in Chromium (a fresh context every {BROWSER_NEWCOMER_EVERY_SECONDS:.0f} s)")
+    parser.add_argument(
+        "--agent-ttl",
+        type=int,
+        default=60,
+        help="server.agentSessionTTL for this server; keep it above the time the room takes to open "
+        "(at 20 s, 28 sessions opened 6 at a time expired before the press)",
+    )
+    parser.add_argument(
+        "--disconnected-ttl", type=int, default=120, help="server.disconnectedSessionTTL (Streamlit's default)"
+    )
+    parser.add_argument(
+        "--trim",
+        action="store_true",
+        help="after the sessions close, call malloc_trim(0) in the server with gdb (diagnostic)",
+    )
+    parser.add_argument(
+        "--browser-newcomer",
+        action="store_true",
+        help=f"also time a newcomer in Chromium (a fresh context every {BROWSER_NEWCOMER_EVERY_SECONDS:.0f} s)",
+    )
     parser.add_argument("--server-env", nargs="*", default=[], help="NAME=VALUE for the server's environment")
     arguments = parser.parse_args()
     arguments.browsers = min(arguments.browsers, arguments.trainers, arguments.sessions)
@@ -752,11 +833,17 @@ def main() -> None:
     started = time.perf_counter()
     server_env = {"TF_CPP_MIN_LOG_LEVEL": "2", **dict(item.split("=", 1) for item in arguments.server_env)}
     log_path = ROOT / "test-artifacts" / "room-benchmark-server.log"
-    flags = ["--server.enableAgentApi=true", "--server.agentWaitTimeout=1800",
-             f"--server.agentSessionTTL={arguments.agent_ttl}", "--server.agentMaxSessions=200",
-             f"--server.disconnectedSessionTTL={arguments.disconnected_ttl}"]
-    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} CPUs; load average "
-          f"{' '.join(f'{value:.2f}' for value in os.getloadavg())}; server env {server_env}")
+    flags = [
+        "--server.enableAgentApi=true",
+        "--server.agentWaitTimeout=1800",
+        f"--server.agentSessionTTL={arguments.agent_ttl}",
+        "--server.agentMaxSessions=200",
+        f"--server.disconnectedSessionTTL={arguments.disconnected_ttl}",
+    ]
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} CPUs; load average "
+        f"{' '.join(f'{value:.2f}' for value in os.getloadavg())}; server env {server_env}"
+    )
     with served_app(log_path, extra_env=server_env, extra_args=flags) as (url, server), chromium() as browser:
         sampler = MemorySampler(server.pid)
         before_warm_up = sampler.now()

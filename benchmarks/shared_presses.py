@@ -73,8 +73,11 @@ def main() -> None:
     press_registry.clear()
     gc.collect()
     baseline = rss_mb()
-    print(f"baseline (page open, one press trained and dropped, cache empty): {baseline:.0f} MB RSS; "
-          f"caps: {MAX_CACHED_PRESSES} presses, {MAX_CACHED_BYTES / 2**20:.0f} MB of weights", flush=True)
+    print(
+        f"baseline (page open, one press trained and dropped, cache empty): {baseline:.0f} MB RSS; "
+        f"caps: {MAX_CACHED_PRESSES} presses, {MAX_CACHED_BYTES / 2**20:.0f} MB of weights",
+        flush=True,
+    )
     growth = []
     for number in range(arguments.presses):
         press(app, number + 1)
@@ -82,15 +85,20 @@ def main() -> None:
         stats = press_registry().stats()
         now = rss_mb()
         growth.append(now - baseline)
-        print(f"press {number + 1}: RSS {now:.0f} MB (+{now - baseline:.0f}); cache holds {stats['cached']} presses, "
-              f"estimated {stats['cached_bytes'] / 2**20:.1f} MB of weights", flush=True)
+        print(
+            f"press {number + 1}: RSS {now:.0f} MB (+{now - baseline:.0f}); cache holds {stats['cached']} presses, "
+            f"estimated {stats['cached_bytes'] / 2**20:.1f} MB of weights",
+            flush=True,
+        )
     stats = press_registry().stats()
     full = min(arguments.presses, MAX_CACHED_PRESSES)
     per_press = growth[full - 1] / full if full else float("nan")
     estimate = stats["cached_bytes"] / max(stats["cached"], 1) / 2**20
-    print(f"\n{arguments.page}: {per_press:.1f} MB of RSS per cached press when the cache filled ({full} presses), "
-          f"against {estimate:.1f} MB of weights estimated per press ({per_press / estimate:.1f} x the estimate); "
-          f"after {arguments.presses} presses the cache holds {stats['cached']} and RSS is +{growth[-1]:.0f} MB")
+    print(
+        f"\n{arguments.page}: {per_press:.1f} MB of RSS per cached press when the cache filled ({full} presses), "
+        f"against {estimate:.1f} MB of weights estimated per press ({per_press / estimate:.1f} x the estimate); "
+        f"after {arguments.presses} presses the cache holds {stats['cached']} and RSS is +{growth[-1]:.0f} MB"
+    )
     print(f"RESULT shared_presses_{arguments.page}_rss_per_cached_press_mb={per_press:.1f}")
     print(f"RESULT shared_presses_{arguments.page}_estimate_per_press_mb={estimate:.1f}")
     print(f"RESULT shared_presses_{arguments.page}_rss_growth_full_mb={growth[-1]:.0f}")

@@ -65,7 +65,14 @@ def default_press_parts():
     """The Recurrence page's default press, as (data, [(kind, build)]), from the page's own defaults:
     the first series of the page's radio, its default history and horizon, every neural kind (the
     multiselect's default) and `ForecasterSettings()`."""
-    from lib.page_glue.recurrence import NEURAL_KINDS, SOURCES, ForecasterSettings, build_forecaster, forecasting_data, load_source
+    from lib.page_glue.recurrence import (
+        NEURAL_KINDS,
+        SOURCES,
+        ForecasterSettings,
+        build_forecaster,
+        forecasting_data,
+        load_source,
+    )
 
     source_key = next(iter(SOURCES))
     source = SOURCES[source_key]
@@ -74,8 +81,9 @@ def default_press_parts():
     settings = ForecasterSettings()
     unit = series.attrs.get("units", "units")
     scale = float(data.normalizer.std)
-    builders = [(kind, lambda kind=kind: build_forecaster(kind, data.history, settings, scale, unit))
-                for kind in NEURAL_KINDS]
+    builders = [
+        (kind, lambda kind=kind: build_forecaster(kind, data.history, settings, scale, unit)) for kind in NEURAL_KINDS
+    ]
     return data, settings, builders
 
 
@@ -89,8 +97,14 @@ def recurrence_press():
 
     def press():
         for _, build in builders:
-            build().fit(data.x_train, data.y_train, validation_data=(data.x_validation, data.y_validation),
-                        epochs=settings.epochs, batch_size=BATCH_SIZE, verbose=0)
+            build().fit(
+                data.x_train,
+                data.y_train,
+                validation_data=(data.x_validation, data.y_validation),
+                epochs=settings.epochs,
+                batch_size=BATCH_SIZE,
+                verbose=0,
+            )
 
     return warm_up, press
 
@@ -146,8 +160,19 @@ def child(press_name: str) -> None:
         thread.join()
     pair = time.perf_counter() - started
     pair_cpu = time.process_time() - cpu_started
-    print("RESULT_JSON " + json.dumps({"alone": alone, "alone_cpu": alone_cpu, "pair": pair, "pair_cpu": pair_cpu,
-                                       "pair_each": sorted(walls), "threads": len(os.listdir("/proc/self/task"))}))
+    print(
+        "RESULT_JSON "
+        + json.dumps(
+            {
+                "alone": alone,
+                "alone_cpu": alone_cpu,
+                "pair": pair,
+                "pair_cpu": pair_cpu,
+                "pair_each": sorted(walls),
+                "threads": len(os.listdir("/proc/self/task")),
+            }
+        )
+    )
 
 
 def run_configuration(config: str, press_name: str) -> dict:
@@ -157,8 +182,9 @@ def run_configuration(config: str, press_name: str) -> dict:
     if config != "default":
         intra, inter = config.split(",")
         environment.update(TF_NUM_INTRAOP_THREADS=intra, TF_NUM_INTEROP_THREADS=inter)
-    completed = subprocess.run([sys.executable, __file__, "--child", press_name], env=environment, capture_output=True,
-                               text=True, check=False)
+    completed = subprocess.run(
+        [sys.executable, __file__, "--child", press_name], env=environment, capture_output=True, text=True, check=False
+    )
     lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT_JSON ")]
     if completed.returncode != 0 or not lines:
         raise RuntimeError(f"configuration {config} failed:\n{completed.stderr[-3000:]}")
@@ -166,12 +192,19 @@ def run_configuration(config: str, press_name: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="TensorFlow thread pools with two trainings at once (see the docstring).")
+    parser = argparse.ArgumentParser(
+        description="TensorFlow thread pools with two trainings at once (see the docstring)."
+    )
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--configs", nargs="+", default=DEFAULT_CONFIGS,
-                        help='"default", or "INTRA,INTER" thread counts')
-    parser.add_argument("--press", choices=sorted(PRESSES), default="recurrence",
-                        help="whose default press: the Recurrence page's four models, or the Attention page's model")
+    parser.add_argument(
+        "--configs", nargs="+", default=DEFAULT_CONFIGS, help='"default", or "INTRA,INTER" thread counts'
+    )
+    parser.add_argument(
+        "--press",
+        choices=sorted(PRESSES),
+        default="recurrence",
+        help="whose default press: the Recurrence page's four models, or the Attention page's model",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.child:
@@ -179,17 +212,22 @@ def main() -> None:
         return
     configs = arguments.configs
     load_before = os.getloadavg()
-    print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} "
-          f"on {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f} on {os.cpu_count()} CPUs",
+        flush=True,
+    )
     results: dict[str, list[dict]] = {config: [] for config in configs}
     for repeat in range(arguments.repeats):
         shift = repeat % len(configs)
         for config in configs[shift:] + configs[:shift]:
             result = run_configuration(config, arguments.press)
             results[config].append(result)
-            print(f"repeat {repeat + 1}: {config:8} alone {result['alone']:6.1f} s (CPU {result['alone_cpu']:5.1f} s)  "
-                  f"pair {result['pair']:6.1f} s (CPU {result['pair_cpu']:5.1f} s; each {result['pair_each'][0]:.1f} "
-                  f"and {result['pair_each'][1]:.1f} s)  load {os.getloadavg()[0]:.2f}", flush=True)
+            print(
+                f"repeat {repeat + 1}: {config:8} alone {result['alone']:6.1f} s (CPU {result['alone_cpu']:5.1f} s)  "
+                f"pair {result['pair']:6.1f} s (CPU {result['pair_cpu']:5.1f} s; each {result['pair_each'][0]:.1f} "
+                f"and {result['pair_each'][1]:.1f} s)  load {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
     load_after = os.getloadavg()
 
     def median(config: str, key: str) -> float:
@@ -197,26 +235,34 @@ def main() -> None:
 
     baseline = configs[0]
     print()
-    print(f"{arguments.press.capitalize()} page's default press by plain fit; medians of {arguments.repeats}; ratios against '{baseline}'")
-    print(f"{'intra,inter':12} {'alone s':>8} {'x':>6} {'pair s':>8} {'x':>6} {'trainings/min':>13} {'x':>6} "
-          f"{'CPU alone s':>11} {'x':>6} {'CPU pair s':>10} {'x':>6} {'per CPU-min':>11}")
+    print(
+        f"{arguments.press.capitalize()} page's default press by plain fit; medians of {arguments.repeats}; ratios against '{baseline}'"
+    )
+    print(
+        f"{'intra,inter':12} {'alone s':>8} {'x':>6} {'pair s':>8} {'x':>6} {'trainings/min':>13} {'x':>6} "
+        f"{'CPU alone s':>11} {'x':>6} {'CPU pair s':>10} {'x':>6} {'per CPU-min':>11}"
+    )
     for config in configs:
         alone, pair = median(config, "alone"), median(config, "pair")
         alone_cpu, pair_cpu = median(config, "alone_cpu"), median(config, "pair_cpu")
         per_minute = 2 * 60 / pair
-        print(f"{config:12} {alone:>8.1f} {alone / median(baseline, 'alone'):>6.2f} {pair:>8.1f} "
-              f"{pair / median(baseline, 'pair'):>6.2f} {per_minute:>13.2f} "
-              f"{per_minute / (2 * 60 / median(baseline, 'pair')):>6.2f} {alone_cpu:>11.1f} "
-              f"{alone_cpu / median(baseline, 'alone_cpu'):>6.2f} {pair_cpu:>10.1f} "
-              f"{pair_cpu / median(baseline, 'pair_cpu'):>6.2f} {2 * 60 / pair_cpu:>11.2f}")
+        print(
+            f"{config:12} {alone:>8.1f} {alone / median(baseline, 'alone'):>6.2f} {pair:>8.1f} "
+            f"{pair / median(baseline, 'pair'):>6.2f} {per_minute:>13.2f} "
+            f"{per_minute / (2 * 60 / median(baseline, 'pair')):>6.2f} {alone_cpu:>11.1f} "
+            f"{alone_cpu / median(baseline, 'alone_cpu'):>6.2f} {pair_cpu:>10.1f} "
+            f"{pair_cpu / median(baseline, 'pair_cpu'):>6.2f} {2 * 60 / pair_cpu:>11.2f}"
+        )
     print("(per CPU-min: trainings of the pair per CPU-minute, the throughput of a container whose CPU quota is")
     print(" the limit; wall times on a shared host also depend on how many threads compete with other jobs)")
     print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     for config in configs:
         name = "default" if config == "default" else config.replace(",", "_")
-        print(f"RESULT threads_{name}_alone_s={median(config, 'alone'):.1f} pair_s={median(config, 'pair'):.1f} "
-              f"alone_over_default={median(config, 'alone') / median(baseline, 'alone'):.2f} "
-              f"pair_over_default={median(config, 'pair') / median(baseline, 'pair'):.2f}")
+        print(
+            f"RESULT threads_{name}_alone_s={median(config, 'alone'):.1f} pair_s={median(config, 'pair'):.1f} "
+            f"alone_over_default={median(config, 'alone') / median(baseline, 'alone'):.2f} "
+            f"pair_over_default={median(config, 'pair') / median(baseline, 'pair'):.2f}"
+        )
     print(f"RESULT load_average before={load_before[0]:.2f} after={load_after[0]:.2f} (1 min)")
 
 

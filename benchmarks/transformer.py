@@ -139,10 +139,17 @@ def run_press(job: str, area) -> dict:
     settings = transformer_page.TransformerSettings()
     if job == "transformer_plain":
         return plain_press(settings, corpus)
-    _, _, _, _, snapshot, draw_snapshot = transformer_page.head_view(corpus, settings.watched_layer,
-                                                                     settings.watched_head)
-    return engine_press(transformer_page.PAGE_KEY, settings, corpus, area, view=(snapshot, draw_snapshot),
-                        snapshots_per_epoch=transformer_page.SNAPSHOTS_PER_EPOCH)
+    _, _, _, _, snapshot, draw_snapshot = transformer_page.head_view(
+        corpus, settings.watched_layer, settings.watched_head
+    )
+    return engine_press(
+        transformer_page.PAGE_KEY,
+        settings,
+        corpus,
+        area,
+        view=(snapshot, draw_snapshot),
+        snapshots_per_epoch=transformer_page.SNAPSHOTS_PER_EPOCH,
+    )
 
 
 # --- 4. Training time per epoch against an attention GRU of the same size ---------------------------
@@ -153,8 +160,10 @@ def matching_units(parameters: int, vocabularies, embedding_size: int) -> int:
     from lib.models.attention import attention_layer_counts
 
     def count(units: int) -> int:
-        return sum(c.total for c in attention_layer_counts(len(vocabularies[0]), len(vocabularies[1]), "dot", units,
-                                                           embedding_size))
+        return sum(
+            c.total
+            for c in attention_layer_counts(len(vocabularies[0]), len(vocabularies[1]), "dot", units, embedding_size)
+        )
 
     return min(range(32, 1025, 2), key=lambda units: abs(count(units) - parameters))
 
@@ -164,15 +173,27 @@ def epoch_fit(kind: str, train, vocabularies, units: int) -> dict:
     import keras
 
     from lib.models.attention import build_attention_seq2seq
-    from lib.models.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE, bucketed_dataset, compile_seq2seq, cosine_learning_rate
+    from lib.models.seq2seq import (
+        DEFAULT_BATCH_SIZE,
+        DEFAULT_LEARNING_RATE,
+        bucketed_dataset,
+        compile_seq2seq,
+        cosine_learning_rate,
+    )
     from lib.page_glue import attention_page, transformer_page
 
     if kind == "transformer":
         settings = transformer_page.TransformerSettings()
         model, peak = settings.build(vocabularies), settings.learning_rate
     else:
-        model = build_attention_seq2seq(len(vocabularies[0]), len(vocabularies[1]), "dot", units,
-                                        attention_page.AttentionSettings().embedding_size, seed=0)
+        model = build_attention_seq2seq(
+            len(vocabularies[0]),
+            len(vocabularies[1]),
+            "dot",
+            units,
+            attention_page.AttentionSettings().embedding_size,
+            seed=0,
+        )
         peak = DEFAULT_LEARNING_RATE
     batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=0)
     trainer = compile_seq2seq(model, cosine_learning_rate(len(batches), peak))
@@ -184,14 +205,22 @@ def epoch_fit(kind: str, train, vocabularies, units: int) -> dict:
                 clock["first_batch"] = time.perf_counter() - clock["started"]
 
     cpu_started = time.process_time()
-    fitted = trainer.fit(batches, epochs=1, shuffle=False, verbose=0, callbacks=[epoch_clock(history, clock=clock),
-                                                                                 FirstBatch()])
+    fitted = trainer.fit(
+        batches, epochs=1, shuffle=False, verbose=0, callbacks=[epoch_clock(history, clock=clock), FirstBatch()]
+    )
     cpu = time.process_time() - cpu_started
     epoch = history[0][1]
     steady = (epoch - clock["first_batch"]) * len(batches) / (len(batches) - 1)
-    return {"epoch": epoch, "first_batch": clock["first_batch"], "steady": steady, "cpu": cpu,
-            "batches": len(batches), "parameters": int(model.count_params()),
-            "loss": float(fitted.history["loss"][-1]), "token_accuracy": float(fitted.history["token_accuracy"][-1])}
+    return {
+        "epoch": epoch,
+        "first_batch": clock["first_batch"],
+        "steady": steady,
+        "cpu": cpu,
+        "batches": len(batches),
+        "parameters": int(model.count_params()),
+        "loss": float(fitted.history["loss"][-1]),
+        "token_accuracy": float(fitted.history["token_accuracy"][-1]),
+    }
 
 
 def measure_epochs(repeats: int) -> dict:
@@ -207,13 +236,16 @@ def measure_epochs(repeats: int) -> dict:
     units = matching_units(counted, vocabularies, attention_page.AttentionSettings().embedding_size)
     results: dict[str, list] = {"transformer": [], "gru": []}
     for repeat in range(repeats):
-        for kind in (("transformer", "gru") if repeat % 2 == 0 else ("gru", "transformer")):
+        for kind in ("transformer", "gru") if repeat % 2 == 0 else ("gru", "transformer"):
             result = epoch_fit(kind, train, vocabularies, units)
             results[kind].append(result)
-            print(f"repeat {repeat + 1}: {kind:11} one epoch ({result['batches']} batches) {result['epoch']:6.1f} s "
-                  f"(first batch {result['first_batch']:.1f} s; steady pace {result['steady']:.1f} s per epoch), "
-                  f"CPU {result['cpu']:6.1f} s; training loss {result['loss']:.3f}, token accuracy "
-                  f"{result['token_accuracy']:.4f}", flush=True)
+            print(
+                f"repeat {repeat + 1}: {kind:11} one epoch ({result['batches']} batches) {result['epoch']:6.1f} s "
+                f"(first batch {result['first_batch']:.1f} s; steady pace {result['steady']:.1f} s per epoch), "
+                f"CPU {result['cpu']:6.1f} s; training loss {result['loss']:.3f}, token accuracy "
+                f"{result['token_accuracy']:.4f}",
+                flush=True,
+            )
     return {"units": units, "counted": counted, **results}
 
 
@@ -242,47 +274,62 @@ def main() -> None:
     print(f"{'Transformer: Head (1..' + str(reruns['heads']) + ')':50} {summary(reruns['head'])}")
     print(f"{'Transformer: heads silenced, set seen before':50} {summary(reruns['silence'])}")
     print(f"{'Transformer: heads silenced, each set first time':50} {summary(reruns['uncached'])}")
-    print(f"first run of the Transformer page (loads and measures the shipped models): {reruns['first']:.1f} s; "
-          f"first silencing of all: {reruns['uncached'][0]:.2f} s, then the next sets' first: "
-          f"{', '.join(f'{s:.2f}' for s in cached)} s; metrics on screen at the end: {reruns['metrics']}", flush=True)
+    print(
+        f"first run of the Transformer page (loads and measures the shipped models): {reruns['first']:.1f} s; "
+        f"first silencing of all: {reruns['uncached'][0]:.2f} s, then the next sets' first: "
+        f"{', '.join(f'{s:.2f}' for s in cached)} s; metrics on screen at the end: {reruns['metrics']}",
+        flush=True,
+    )
 
     # --- 3. BLEU
     from lib.models.attention import load_attention_translator
     from lib.models.seq2seq import load_translator
     from lib.models.transformer import load_transformer_translator
 
-    bleu = long_sentence_bleu({"transformer": load_transformer_translator, "attention": load_attention_translator,
-                               "seq2seq": load_translator})
+    bleu = long_sentence_bleu(
+        {"transformer": load_transformer_translator, "attention": load_attention_translator, "seq2seq": load_translator}
+    )
     figures = shipped_figures()
     for name in SHIPPED:
-        print(f"held-out BLEU, {name:11}: overall {bleu[name]['overall']:5.1f} (metrics.json "
-              f"{figures[name]['held_out']['bleu']:.1f}); {LONG_WORDS[0]}-{LONG_WORDS[1]} English words "
-              f"({bleu[name]['sentences']} pairs) {bleu[name]['long']:5.1f}, exact matches {bleu[name]['long_exact']:.0%}; "
-              f"evaluation took {bleu[name]['seconds']:.1f} s", flush=True)
+        print(
+            f"held-out BLEU, {name:11}: overall {bleu[name]['overall']:5.1f} (metrics.json "
+            f"{figures[name]['held_out']['bleu']:.1f}); {LONG_WORDS[0]}-{LONG_WORDS[1]} English words "
+            f"({bleu[name]['sentences']} pairs) {bleu[name]['long']:5.1f}, exact matches {bleu[name]['long_exact']:.0%}; "
+            f"evaluation took {bleu[name]['seconds']:.1f} s",
+            flush=True,
+        )
 
     # --- 4. Per epoch (before the presses: it also warms TensorFlow's training code for both sides)
     epochs = measure_epochs(arguments.repeats)
     transformer_parameters = epochs["transformer"][-1]["parameters"]
     gru_parameters = epochs["gru"][-1]["parameters"]
-    epoch_ratio = (statistics.median(r["epoch"] for r in epochs["transformer"])
-                   / statistics.median(r["epoch"] for r in epochs["gru"]))
-    steady_ratio = (statistics.median(r["steady"] for r in epochs["transformer"])
-                    / statistics.median(r["steady"] for r in epochs["gru"]))
-    epoch_cpu_ratio = (statistics.median(r["cpu"] for r in epochs["transformer"])
-                       / statistics.median(r["cpu"] for r in epochs["gru"]))
+    epoch_ratio = statistics.median(r["epoch"] for r in epochs["transformer"]) / statistics.median(
+        r["epoch"] for r in epochs["gru"]
+    )
+    steady_ratio = statistics.median(r["steady"] for r in epochs["transformer"]) / statistics.median(
+        r["steady"] for r in epochs["gru"]
+    )
+    epoch_cpu_ratio = statistics.median(r["cpu"] for r in epochs["transformer"]) / statistics.median(
+        r["cpu"] for r in epochs["gru"]
+    )
     shipped_per_epoch = {name: figures[name]["training_seconds"] / figures[name]["epochs"] for name in SHIPPED}
-    print(f"parameters: Transformer {transformer_parameters:,} (the page's table: {epochs['counted']:,}), attention "
-          f"GRU {epochs['units']} units {gru_parameters:,} ({gru_parameters / transformer_parameters - 1:+.1%}); "
-          f"for reference, metrics.json seconds per epoch of 48,000 pairs (other runs, with validation): "
-          f"Transformer {shipped_per_epoch['transformer']:.1f}, attention GRU 256 {shipped_per_epoch['attention']:.1f} "
-          f"(ratio {shipped_per_epoch['transformer'] / shipped_per_epoch['attention']:.2f})", flush=True)
+    print(
+        f"parameters: Transformer {transformer_parameters:,} (the page's table: {epochs['counted']:,}), attention "
+        f"GRU {epochs['units']} units {gru_parameters:,} ({gru_parameters / transformer_parameters - 1:+.1%}); "
+        f"for reference, metrics.json seconds per epoch of 48,000 pairs (other runs, with validation): "
+        f"Transformer {shipped_per_epoch['transformer']:.1f}, attention GRU 256 {shipped_per_epoch['attention']:.1f} "
+        f"(ratio {shipped_per_epoch['transformer'] / shipped_per_epoch['attention']:.2f})",
+        flush=True,
+    )
 
     # --- 2. Presses
     engine, plain = press_pairs(arguments.repeats, "transformer", "transformer_plain", MODULE)
     medians = report_presses(engine, plain)
-    print(f"    last engine press: held-out BLEU {engine[-1]['bleu']:.1f}, teacher-forced token accuracy "
-          f"{engine[-1]['teacher_forced_accuracy']:.4f}; plain's final held-out token accuracy "
-          f"{plain[-1]['accuracy'][-1]:.4f}")
+    print(
+        f"    last engine press: held-out BLEU {engine[-1]['bleu']:.1f}, teacher-forced token accuracy "
+        f"{engine[-1]['teacher_forced_accuracy']:.4f}; plain's final held-out token accuracy "
+        f"{plain[-1]['accuracy'][-1]:.4f}"
+    )
 
     load_end = os.getloadavg()
     press_ratio = medians["engine_press"] / medians["plain_press"]
@@ -290,30 +337,46 @@ def main() -> None:
     print()
     print("RESULT summary")
     for name, key in (("head", "head"), ("silence_cached", "silence")):
-        print(f"RESULT transformer_{name}_rerun_median_ms={statistics.median(reruns[key]) * 1e3:.0f} "
-              f"worst={max(reruns[key]) * 1e3:.0f} over_home={statistics.median(reruns[key]) / home:.2f}")
-    print(f"RESULT transformer_silence_first_uncached_ms={reruns['uncached'][0] * 1e3:.0f} "
-          f"over_home={reruns['uncached'][0] / home:.2f} (the other sets' first: median "
-          f"{statistics.median(cached) * 1e3:.0f} ms)")
-    print(f"RESULT home_rerun_median_ms={home * 1e3:.0f} (after the page: "
-          f"{statistics.median(reruns['home_after']) * 1e3:.0f})")
+        print(
+            f"RESULT transformer_{name}_rerun_median_ms={statistics.median(reruns[key]) * 1e3:.0f} "
+            f"worst={max(reruns[key]) * 1e3:.0f} over_home={statistics.median(reruns[key]) / home:.2f}"
+        )
+    print(
+        f"RESULT transformer_silence_first_uncached_ms={reruns['uncached'][0] * 1e3:.0f} "
+        f"over_home={reruns['uncached'][0] / home:.2f} (the other sets' first: median "
+        f"{statistics.median(cached) * 1e3:.0f} ms)"
+    )
+    print(
+        f"RESULT home_rerun_median_ms={home * 1e3:.0f} (after the page: "
+        f"{statistics.median(reruns['home_after']) * 1e3:.0f})"
+    )
     print(f"RESULT transformer_first_page_run_s={reruns['first']:.1f}")
-    print(f"RESULT transformer_press_over_plain={press_ratio:.2f} (whole press {medians['engine_press']:.1f} s / plain "
-          f"encode+build+fit {medians['plain_press']:.1f} s; target <= {TARGET_PRESS_RATIO:.2f} -> "
-          f"{'met' if press_ratio <= TARGET_PRESS_RATIO else 'NOT met'})")
-    print(f"RESULT transformer_engine_fit_over_plain_fit={fit_ratio:.2f} ({medians['engine_fit']:.1f} s / "
-          f"{medians['plain_fit']:.1f} s; target <= {TARGET_PRESS_RATIO:.2f} -> "
-          f"{'met' if fit_ratio <= TARGET_PRESS_RATIO else 'NOT met'})")
-    print(f"RESULT transformer_press_cpu_over_plain_cpu={medians['cpu_ratio']:.2f} (for information: less moved by "
-          "other jobs)")
+    print(
+        f"RESULT transformer_press_over_plain={press_ratio:.2f} (whole press {medians['engine_press']:.1f} s / plain "
+        f"encode+build+fit {medians['plain_press']:.1f} s; target <= {TARGET_PRESS_RATIO:.2f} -> "
+        f"{'met' if press_ratio <= TARGET_PRESS_RATIO else 'NOT met'})"
+    )
+    print(
+        f"RESULT transformer_engine_fit_over_plain_fit={fit_ratio:.2f} ({medians['engine_fit']:.1f} s / "
+        f"{medians['plain_fit']:.1f} s; target <= {TARGET_PRESS_RATIO:.2f} -> "
+        f"{'met' if fit_ratio <= TARGET_PRESS_RATIO else 'NOT met'})"
+    )
+    print(
+        f"RESULT transformer_press_cpu_over_plain_cpu={medians['cpu_ratio']:.2f} (for information: less moved by "
+        "other jobs)"
+    )
     print("RESULT overall_bleu " + " ".join(f"{name}={bleu[name]['overall']:.1f}" for name in SHIPPED))
-    print(f"RESULT long_sentence_bleu ({LONG_WORDS[0]}-{LONG_WORDS[1]} words, n={bleu['transformer']['sentences']}) "
-          + " ".join(f"{name}={bleu[name]['long']:.1f}" for name in SHIPPED))
-    print(f"RESULT epoch_transformer_over_attention_gru={epoch_ratio:.2f} (medians "
-          f"{statistics.median(r['epoch'] for r in epochs['transformer']):.1f} s / "
-          f"{statistics.median(r['epoch'] for r in epochs['gru']):.1f} s, {epochs['transformer'][-1]['batches']} "
-          f"batches; steady pace {steady_ratio:.2f}; CPU {epoch_cpu_ratio:.2f}; parameters {transformer_parameters:,} "
-          f"and {gru_parameters:,} (GRU {epochs['units']} units))")
+    print(
+        f"RESULT long_sentence_bleu ({LONG_WORDS[0]}-{LONG_WORDS[1]} words, n={bleu['transformer']['sentences']}) "
+        + " ".join(f"{name}={bleu[name]['long']:.1f}" for name in SHIPPED)
+    )
+    print(
+        f"RESULT epoch_transformer_over_attention_gru={epoch_ratio:.2f} (medians "
+        f"{statistics.median(r['epoch'] for r in epochs['transformer']):.1f} s / "
+        f"{statistics.median(r['epoch'] for r in epochs['gru']):.1f} s, {epochs['transformer'][-1]['batches']} "
+        f"batches; steady pace {steady_ratio:.2f}; CPU {epoch_cpu_ratio:.2f}; parameters {transformer_parameters:,} "
+        f"and {gru_parameters:,} (GRU {epochs['units']} units))"
+    )
     print(f"RESULT load_average start={load_start[0]:.2f} end={load_end[0]:.2f} (1 min)")
     print(f"RESULT transformer_benchmark_runtime_s={time.perf_counter() - began:.0f}")
 

@@ -75,8 +75,13 @@ def bench_loading_and_translating() -> dict[str, float]:
         started = time.perf_counter()
         translator.model(inputs, training=False)
         forward.append(time.perf_counter() - started)
-    return {"load": load, "plain_load": plain_load, "first": first, "median": statistics.median(timings),
-            "forward": statistics.median(forward)}
+    return {
+        "load": load,
+        "plain_load": plain_load,
+        "first": first,
+        "median": statistics.median(timings),
+        "forward": statistics.median(forward),
+    }
 
 
 def bench_scratch(variant: str) -> None:
@@ -98,8 +103,9 @@ def bench_scratch(variant: str) -> None:
 
         def on_epoch_end(self, epoch, logs=None):
             accuracy = (logs or {}).get("val_token_accuracy", 0.0)
-            reached.setdefault("history", []).append((epoch + 1, round(time.perf_counter() - self.started, 1),
-                                                      round(float(accuracy), 4)))
+            reached.setdefault("history", []).append(
+                (epoch + 1, round(time.perf_counter() - self.started, 1), round(float(accuracy), 4))
+            )
             if accuracy >= 0.9 and "seconds" not in reached:  # TARGET_ACCURACY (AppTest sees this function only)
                 reached["seconds"] = time.perf_counter() - self.started
                 reached["epoch"] = epoch + 1
@@ -139,9 +145,16 @@ def bench_scratch(variant: str) -> None:
         model = seq2seq.build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), **seq2seq.DEFAULT_SETTINGS)
         steps = settings.epochs * -(-len(train) // seq2seq.DEFAULT_BATCH_SIZE)
         trainer = seq2seq.compile_seq2seq(model, seq2seq.cosine_learning_rate(steps))
-        trainer.fit(train.inputs, train.decoder_target, validation_data=(test.inputs, test.decoder_target),
-                    epochs=settings.epochs, batch_size=seq2seq.DEFAULT_BATCH_SIZE, shuffle=True, verbose=0,
-                    callbacks=[StopAt90()])
+        trainer.fit(
+            train.inputs,
+            train.decoder_target,
+            validation_data=(test.inputs, test.decoder_target),
+            epochs=settings.epochs,
+            batch_size=seq2seq.DEFAULT_BATCH_SIZE,
+            shuffle=True,
+            verbose=0,
+            callbacks=[StopAt90()],
+        )
     st.session_state["total"] = time.perf_counter() - started
     st.session_state["reached"] = reached
 
@@ -163,18 +176,29 @@ def main() -> None:
 
     print(f"importing Keras and TensorFlow: {time.perf_counter() - started:.2f} s")
     figures = bench_loading_and_translating()
-    print(f"load_translator {figures['load']:.3f} s (keras load_model alone {figures['plain_load']:.3f} s); "
-          f"target under 1 s -> {'met' if figures['load'] < 1 else 'NOT met'}")
-    print(f"one sentence, greedy: first call {figures['first']:.3f} s (traces the graphs), then median "
-          f"{figures['median'] * 1000:.1f} ms (one teacher-forced forward pass: {figures['forward'] * 1000:.1f} ms); "
-          f"target under 0.1 s -> {'met' if figures['median'] < 0.1 else 'NOT met'}")
+    print(
+        f"load_translator {figures['load']:.3f} s (keras load_model alone {figures['plain_load']:.3f} s); "
+        f"target under 1 s -> {'met' if figures['load'] < 1 else 'NOT met'}"
+    )
+    print(
+        f"one sentence, greedy: first call {figures['first']:.3f} s (traces the graphs), then median "
+        f"{figures['median'] * 1000:.1f} ms (one teacher-forced forward pass: {figures['forward'] * 1000:.1f} ms); "
+        f"target under 0.1 s -> {'met' if figures['median'] < 0.1 else 'NOT met'}"
+    )
     results = {}
     for variant in [*(f"page{index + 1}" for index in range(arguments.repeats)), "plain"]:
         results[variant] = measure_scratch("plain" if variant == "plain" else "page")
         reached = results[variant]
-        print(f"{variant:5}: " + (f"90 % after {reached['seconds']:.1f} s (epoch {reached['epoch']})"
-                                  if "seconds" in reached else f"90 % not reached in {len(reached.get('history', []))} epochs")
-              + f"; per epoch (epoch, s, held-out token accuracy): {reached.get('history')}", flush=True)
+        print(
+            f"{variant:5}: "
+            + (
+                f"90 % after {reached['seconds']:.1f} s (epoch {reached['epoch']})"
+                if "seconds" in reached
+                else f"90 % not reached in {len(reached.get('history', []))} epochs"
+            )
+            + f"; per epoch (epoch, s, held-out token accuracy): {reached.get('history')}",
+            flush=True,
+        )
     print()
     print(f"RESULT translator_load_s={figures['load']:.3f}")
     print(f"RESULT translator_keras_load_model_s={figures['plain_load']:.3f}")
@@ -183,18 +207,25 @@ def main() -> None:
     print(f"RESULT translator_forward_pass_median_s={figures['forward']:.4f}")
     for variant, reached in results.items():
         seconds = reached.get("seconds")
-        print(f"RESULT translator_scratch_to_90_{variant}_s={seconds:.1f}" if seconds is not None
-              else f"RESULT translator_scratch_to_90_{variant}_s=not_reached")
+        print(
+            f"RESULT translator_scratch_to_90_{variant}_s={seconds:.1f}"
+            if seconds is not None
+            else f"RESULT translator_scratch_to_90_{variant}_s=not_reached"
+        )
         for level in (0.85, 0.88):
             first = next((s for _, s, accuracy in reached.get("history", []) if accuracy >= level), None)
             print(f"RESULT translator_scratch_to_{round(level * 100)}_{variant}_s={first}")
         history = reached.get("history") or [(0, 0.0, 0.0)]
         best = max(history, key=lambda row: row[2])
         print(f"RESULT translator_scratch_{variant}_best_accuracy={best[2]:.4f} (epoch {best[0]}, {best[1]} s)")
-    page_seconds = [reached["seconds"] for variant, reached in results.items() if variant != "plain" and "seconds" in reached]
+    page_seconds = [
+        reached["seconds"] for variant, reached in results.items() if variant != "plain" and "seconds" in reached
+    ]
     if page_seconds and results["plain"].get("seconds"):
-        print(f"RESULT translator_scratch_page_over_plain={statistics.median(page_seconds) / results['plain']['seconds']:.2f}"
-              " (median page run / plain)")
+        print(
+            f"RESULT translator_scratch_page_over_plain={statistics.median(page_seconds) / results['plain']['seconds']:.2f}"
+            " (median page run / plain)"
+        )
 
 
 if __name__ == "__main__":

@@ -70,7 +70,13 @@ def press_script(variant: str) -> None:
 
     import streamlit as st
 
-    from lib.models.long_memory import DEFAULT_BUDGET, SETUPS, build_long_memory_model, fresh_sequences, held_out_sequences
+    from lib.models.long_memory import (
+        DEFAULT_BUDGET,
+        SETUPS,
+        build_long_memory_model,
+        fresh_sequences,
+        held_out_sequences,
+    )
     from lib.page_glue.vanishing import default_contrast, train_memory_press
 
     contrast = default_contrast()
@@ -81,8 +87,11 @@ def press_script(variant: str) -> None:
     else:
         for cell in ("SimpleRNN", "LSTM"):
             build_long_memory_model(cell, setup=setup).fit(
-                fresh_sequences(lag, DEFAULT_BUDGET, 0), validation_data=held_out_sequences(lag),
-                epochs=DEFAULT_BUDGET.rounds, shuffle=False, verbose=0,
+                fresh_sequences(lag, DEFAULT_BUDGET, 0),
+                validation_data=held_out_sequences(lag),
+                epochs=DEFAULT_BUDGET.rounds,
+                shuffle=False,
+                verbose=0,
             )
     st.session_state["elapsed"] = time.perf_counter() - started
     st.session_state["setting"] = f"{setup.name}, lag {lag}"
@@ -104,9 +113,15 @@ def main() -> None:
         timings = measure_redraws()
         home = statistics.median(timings["home"])
         print(f"home page rerun (baseline): {home * 1e3:.1f} ms")
-        for name, label in (("depth", "section 1, MLP depth"), ("length", "section 2, length T"), ("scale", "section 2, recurrent scale")):
+        for name, label in (
+            ("depth", "section 1, MLP depth"),
+            ("length", "section 2, length T"),
+            ("scale", "section 2, recurrent scale"),
+        ):
             median = statistics.median(timings[name])
-            print(f"{label:32} median {median:.2f} s, worst {max(timings[name]):.2f} s (x{median / home:.0f} the home page); target < 2 s")
+            print(
+                f"{label:32} median {median:.2f} s, worst {max(timings[name]):.2f} s (x{median / home:.0f} the home page); target < 2 s"
+            )
             print(f"RESULT vanishing_{name}_rerun_median_s={median:.2f}")
             print(f"RESULT vanishing_{name}_rerun_worst_s={max(timings[name]):.2f}")
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -116,9 +131,11 @@ def main() -> None:
         times[variant], setting = measure_press(variant)
         print(f"{variant:10} {times[variant]:6.1f} s  ({setting})")
     page = times["page"]
-    print(f"default press, SimpleRNN + LSTM: page {page:.1f} s; plain fit of the same {times['plain']:.1f} s "
-          f"(ratio {page / times['plain']:.2f}); the Recurrence page's default press {times['recurrence']:.1f} s "
-          f"(ratio {page / times['recurrence']:.2f})")
+    print(
+        f"default press, SimpleRNN + LSTM: page {page:.1f} s; plain fit of the same {times['plain']:.1f} s "
+        f"(ratio {page / times['plain']:.2f}); the Recurrence page's default press {times['recurrence']:.1f} s "
+        f"(ratio {page / times['recurrence']:.2f})"
+    )
     print(f"RESULT vanishing_press_page_s={page:.1f}")
     print(f"RESULT vanishing_press_over_plain={page / times['plain']:.2f}")
     print(f"RESULT vanishing_press_over_recurrence_press={page / times['recurrence']:.2f}")

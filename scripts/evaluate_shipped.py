@@ -45,8 +45,11 @@ SHIPPED = [
     (TRANSFORMER_DIRECTORY, TRANSFORMER_MODEL_FILE, measure_pretrained_transformer_evaluation),
 ]
 # The loaded shipped model of each directory, for the long held-out set.
-TRANSLATORS = {TRANSLATOR_DIRECTORY: pretrained_translator, ATTENTION_DIRECTORY: pretrained_attention,
-               TRANSFORMER_DIRECTORY: pretrained_transformer}
+TRANSLATORS = {
+    TRANSLATOR_DIRECTORY: pretrained_translator,
+    ATTENTION_DIRECTORY: pretrained_attention,
+    TRANSFORMER_DIRECTORY: pretrained_transformer,
+}
 
 
 def stored_results(directory: Path) -> dict:
@@ -61,9 +64,11 @@ def main(long_only: bool = False) -> None:
         results = stored_results(directory) if long_only else measure()
         results.update(long_held_out_results(TRANSLATORS[directory]()))
         path = save_evaluation(results, directory, model_file, corpus)
-        print(f"{path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}: BLEU {results['bleu']:.1f}, "
-              f"greedy accuracy {results['greedy_accuracy']:.3f}, long held-out set decoded in "
-              f"{results[LONG_HELD_OUT]['decoding_seconds']:.2f} s, measured in {time.perf_counter() - started:.1f} s")
+        print(
+            f"{path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}: BLEU {results['bleu']:.1f}, "
+            f"greedy accuracy {results['greedy_accuracy']:.3f}, long held-out set decoded in "
+            f"{results[LONG_HELD_OUT]['decoding_seconds']:.2f} s, measured in {time.perf_counter() - started:.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -38,14 +38,29 @@ from lib.page_glue.translator_page import (  # noqa: E402  (Streamlit and pandas
     EXPOSURE_BIAS_FILE,
     PROFESSOR_FORCING,
     SCHEDULED_SAMPLING,
-    SUGGESTED_SAMPLING,
     TEACHER_FORCING,
 )
 
 MACHINE = "2 cores (AMD EPYC), 24 GB, no GPU, shared with other jobs"
-COLUMNS = ["date", "machine", "load_average", "training", "sampling_probability", "adversarial_weight", "seed",
-           "units", "train_sentences", "epochs", "teacher_forced_accuracy", "greedy_accuracy", "gap_points", "bleu",
-           "exact_match", "seconds", "final_discriminator_accuracy"]
+COLUMNS = [
+    "date",
+    "machine",
+    "load_average",
+    "training",
+    "sampling_probability",
+    "adversarial_weight",
+    "seed",
+    "units",
+    "train_sentences",
+    "epochs",
+    "teacher_forced_accuracy",
+    "greedy_accuracy",
+    "gap_points",
+    "bleu",
+    "exact_match",
+    "seconds",
+    "final_discriminator_accuracy",
+]
 
 
 def press(training: str, seed: int) -> None:
@@ -57,25 +72,35 @@ def press(training: str, seed: int) -> None:
     settings = page.ScratchSettings(training=training, seed=seed, sampling_probability=page.SUGGESTED_SAMPLING)
     run = page.train_from_scratch("exposure_bias", page.GRAMMAR_KEY, page.default_corpus(), settings, st.container())
     st.session_state["row"] = {
-        "training": training, "sampling_probability": settings.sampling_probability,
-        "adversarial_weight": settings.adversarial_weight, "seed": seed, "units": settings.units,
-        "train_sentences": settings.train_sentences, "epochs": settings.epochs,
+        "training": training,
+        "sampling_probability": settings.sampling_probability,
+        "adversarial_weight": settings.adversarial_weight,
+        "seed": seed,
+        "units": settings.units,
+        "train_sentences": settings.train_sentences,
+        "epochs": settings.epochs,
         "teacher_forced_accuracy": round(run.results["teacher_forced_accuracy"], 5),
         "greedy_accuracy": round(run.results["greedy_accuracy"], 5),
         "gap_points": round(100 * (run.results["teacher_forced_accuracy"] - run.results["greedy_accuracy"]), 3),
-        "bleu": round(run.results["bleu"], 3), "exact_match": round(run.results["exact_match"], 4),
+        "bleu": round(run.results["bleu"], 3),
+        "exact_match": round(run.results["exact_match"], 4),
         "seconds": round(run.seconds, 1),
-        "final_discriminator_accuracy": (round(run.final("discriminator_accuracy", "train"), 4)
-                                         if training == page.PROFESSOR_FORCING else ""),
+        "final_discriminator_accuracy": (
+            round(run.final("discriminator_accuracy", "train"), 4) if training == page.PROFESSOR_FORCING else ""
+        ),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--trainings", nargs="+", default=[TEACHER_FORCING, SCHEDULED_SAMPLING, PROFESSOR_FORCING],
-                        choices=[TEACHER_FORCING, SCHEDULED_SAMPLING, PROFESSOR_FORCING],
-                        help="the ways of training to press for each seed, in this order")
+    parser.add_argument(
+        "--trainings",
+        nargs="+",
+        default=[TEACHER_FORCING, SCHEDULED_SAMPLING, PROFESSOR_FORCING],
+        choices=[TEACHER_FORCING, SCHEDULED_SAMPLING, PROFESSOR_FORCING],
+        help="the ways of training to press for each seed, in this order",
+    )
     parser.add_argument("--fresh", action="store_true", help="start a new CSV instead of appending")
     parser.add_argument("--output", type=Path, default=EXPOSURE_BIAS_FILE)
     arguments = parser.parse_args()
@@ -89,15 +114,25 @@ def main() -> None:
             app = AppTest.from_function(press, kwargs={"training": training, "seed": seed}, default_timeout=3600).run()
             if app.exception:
                 raise SystemExit(f"{training}, seed {seed}: {app.exception[0].value}")
-            row = {"date": datetime.date.today().isoformat(), "machine": MACHINE,
-                   "load_average": f"{load_before:.1f}-{os.getloadavg()[0]:.1f}", **app.session_state["row"]}
+            row = {
+                "date": datetime.date.today().isoformat(),
+                "machine": MACHINE,
+                "load_average": f"{load_before:.1f}-{os.getloadavg()[0]:.1f}",
+                **app.session_state["row"],
+            }
             with arguments.output.open("a", newline="", encoding="utf-8") as handle:
                 csv.DictWriter(handle, COLUMNS).writerow(row)
-            print(f"{training:20s} seed {seed}: teacher-forced {row['teacher_forced_accuracy']:.4f} greedy "
-                  f"{row['greedy_accuracy']:.4f} gap {row['gap_points']:.2f} BLEU {row['bleu']:.2f} "
-                  f"fit {row['seconds']:.0f} s (whole press {time.perf_counter() - started:.0f} s, load {row['load_average']})"
-                  + (f" discriminator {row['final_discriminator_accuracy']}" if row["final_discriminator_accuracy"] != ""
-                     else ""), flush=True)
+            print(
+                f"{training:20s} seed {seed}: teacher-forced {row['teacher_forced_accuracy']:.4f} greedy "
+                f"{row['greedy_accuracy']:.4f} gap {row['gap_points']:.2f} BLEU {row['bleu']:.2f} "
+                f"fit {row['seconds']:.0f} s (whole press {time.perf_counter() - started:.0f} s, load {row['load_average']})"
+                + (
+                    f" discriminator {row['final_discriminator_accuracy']}"
+                    if row["final_discriminator_accuracy"] != ""
+                    else ""
+                ),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -72,8 +72,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=REPO_ROOT / "data" / "long_memory_sweep.csv")
     parser.add_argument("--resume", action="store_true", help="Keep the rows already in the output file.")
     parser.add_argument("--threads", type=int, default=1, help="TensorFlow's intra- and inter-op threads.")
-    parser.add_argument("--table", action="store_true",
-                        help="Only print the output file as data/README.md's tables (accuracy per seed), then stop.")
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="Only print the output file as data/README.md's tables (accuracy per seed), then stop.",
+    )
     return parser.parse_args(argv)
 
 
@@ -86,8 +89,12 @@ def markdown_tables(sweep: pd.DataFrame) -> str:
         rows = sweep[sweep["setup"] == setup.name]
         if rows.empty:
             continue
-        lines = [f"{setup.title} ({setup.describe()}):", "", "| lag | " + " | ".join(variants) + " |",
-                 "| ---: |" + " --- |" * len(variants)]
+        lines = [
+            f"{setup.title} ({setup.describe()}):",
+            "",
+            "| lag | " + " | ".join(variants) + " |",
+            "| ---: |" + " --- |" * len(variants),
+        ]
         for lag in sorted(rows["lag"].unique()):
             cells = []
             for variant in variants:
@@ -128,7 +135,9 @@ def main(argv: list[str] | None = None) -> None:
             cell, lag, seed=seed, setup=long_memory.SETUPS[setup], clip_norm=clip_norm or None, budget=budget
         )
         rows.append(row)
-        frame = pd.DataFrame(rows)[SWEEP_COLUMNS].sort_values(["seed", "lag", "setup", "cell", "clip_norm"], kind="stable")
+        frame = pd.DataFrame(rows)[SWEEP_COLUMNS].sort_values(
+            ["seed", "lag", "setup", "cell", "clip_norm"], kind="stable"
+        )
         arguments.output.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(arguments.output, index=False, float_format="%.4f")
         elapsed = time.perf_counter() - sweep_started
@@ -138,7 +147,10 @@ def main(argv: list[str] | None = None) -> None:
             f"in {row['seconds']:.1f} s; sweep {elapsed / 60:.1f} min",
             flush=True,
         )
-    print(f"Wrote {arguments.output} ({len(rows)} rows) in {(time.perf_counter() - sweep_started) / 60:.1f} min.", flush=True)
+    print(
+        f"Wrote {arguments.output} ({len(rows)} rows) in {(time.perf_counter() - sweep_started) / 60:.1f} min.",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

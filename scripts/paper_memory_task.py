@@ -33,15 +33,48 @@ import pandas as pd  # noqa: E402
 from lib.models import long_memory  # noqa: E402
 
 COLUMNS = [
-    "task", "cell", "p", "seed", "setup", "solved", "sequences_to_success", "sequences_trained",
-    "sequences_before_cell", "final_max_error", "final_recall_accuracy", "last_loss", "tests", "test_sequences",
-    "error_at", "staged", "state_output_zero", "lstm_activation", "units", "batch_size", "learning_rate", "forget_gate_bias", "input_gate_bias",
-    "max_sequences", "parameters", "seconds",
+    "task",
+    "cell",
+    "p",
+    "seed",
+    "setup",
+    "solved",
+    "sequences_to_success",
+    "sequences_trained",
+    "sequences_before_cell",
+    "final_max_error",
+    "final_recall_accuracy",
+    "last_loss",
+    "tests",
+    "test_sequences",
+    "error_at",
+    "staged",
+    "state_output_zero",
+    "lstm_activation",
+    "units",
+    "batch_size",
+    "learning_rate",
+    "forget_gate_bias",
+    "input_gate_bias",
+    "max_sequences",
+    "parameters",
+    "seconds",
 ]
 
 
-INTEGER_COLUMNS = ["p", "seed", "sequences_to_success", "sequences_trained", "sequences_before_cell", "tests",
-                   "test_sequences", "units", "batch_size", "max_sequences", "parameters"]
+INTEGER_COLUMNS = [
+    "p",
+    "seed",
+    "sequences_to_success",
+    "sequences_trained",
+    "sequences_before_cell",
+    "tests",
+    "test_sequences",
+    "units",
+    "batch_size",
+    "max_sequences",
+    "parameters",
+]
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,8 +88,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=long_memory.PAPER_FILE)
     parser.add_argument("--resume", action="store_true", help="Keep the rows already in the output file.")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--table", action="store_true",
-                        help="Only print the output file as data/README.md's table (sequences to success per seed), then stop.")
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="Only print the output file as data/README.md's table (sequences to success per seed), then stop.",
+    )
     return parser.parse_args(argv)
 
 
@@ -69,7 +105,10 @@ def markdown_table(runs: pd.DataFrame) -> str:
         entries = []
         for cell in cells:
             point = rows[rows["cell"] == cell].sort_values("seed")
-            entries.append(" / ".join(f"{int(value):,}" if value == value else "—" for value in point["sequences_to_success"]) or "")
+            entries.append(
+                " / ".join(f"{int(value):,}" if value == value else "—" for value in point["sequences_to_success"])
+                or ""
+            )
         lines.append(f"| {setup} | {task} | {p} | " + " | ".join(entries) + " |")
     return "\n".join(lines)
 
@@ -93,8 +132,11 @@ def main(argv: list[str] | None = None) -> None:
         for cell in arguments.cells
         if (setup.name, task, cell, p, seed) not in done
     ]
-    print(f"{len(plan)} runs on {platform.node()} ({os.cpu_count()} CPUs, TensorFlow on {arguments.threads} thread): "
-          f"{setup}", flush=True)
+    print(
+        f"{len(plan)} runs on {platform.node()} ({os.cpu_count()} CPUs, TensorFlow on {arguments.threads} thread): "
+        f"{setup}",
+        flush=True,
+    )
     started = time.perf_counter()
     for index, (task, cell, p, seed) in enumerate(plan, start=1):
         row = long_memory.train_paper_task(task, cell, p, seed, setup)
@@ -104,11 +146,17 @@ def main(argv: list[str] | None = None) -> None:
         frame = frame.astype({column: "Int64" for column in INTEGER_COLUMNS})
         arguments.output.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(arguments.output, index=False, float_format="%.4g")
-        outcome = (f"solved after {row['sequences_to_success']:,} sequences" if row["solved"]
-                   else f"not solved in {row['sequences_trained']:,} (max error {row['final_max_error']:.2f}, "
-                        f"recall {row['final_recall_accuracy']:.2f})")
-        print(f"[{index}/{len(plan)}] {setup.name} {task} {cell:>9} p {p:>3} seed {seed}: {outcome} in "
-              f"{row['seconds']:.0f} s; sweep {(time.perf_counter() - started) / 60:.1f} min", flush=True)
+        outcome = (
+            f"solved after {row['sequences_to_success']:,} sequences"
+            if row["solved"]
+            else f"not solved in {row['sequences_trained']:,} (max error {row['final_max_error']:.2f}, "
+            f"recall {row['final_recall_accuracy']:.2f})"
+        )
+        print(
+            f"[{index}/{len(plan)}] {setup.name} {task} {cell:>9} p {p:>3} seed {seed}: {outcome} in "
+            f"{row['seconds']:.0f} s; sweep {(time.perf_counter() - started) / 60:.1f} min",
+            flush=True,
+        )
     print(f"Wrote {arguments.output} ({len(rows)} rows).", flush=True)
 
 

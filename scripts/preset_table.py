@@ -15,8 +15,10 @@ def preset_table() -> str:
     titles = {course_page.url_path: course_page.title for course_page in COURSE_PAGES}
     rows = ["| Page | Preset | Link (after the app's address) | What it shows |", "| --- | --- | --- | --- |"]
     for page_key, presets in PRESETS.items():
-        rows += [f"| {titles[page_key]} | {preset.name} | `/{page_key}?{preset.query()}` | {preset.shows} |"
-                 for preset in presets]
+        rows += [
+            f"| {titles[page_key]} | {preset.name} | `/{page_key}?{preset.query()}` | {preset.shows} |"
+            for preset in presets
+        ]
     return "\n".join(rows)
 
 

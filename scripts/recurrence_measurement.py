@@ -57,7 +57,9 @@ def press_script(series_key: str, noise: float, history: int, horizon: int, epoc
     unit = series.attrs.get("units", "units")
     data = forecasting_data(series["value"].to_numpy(), history, horizon)
     settings = dataclasses.replace(ForecasterSettings(), epochs=epochs)
-    runs = train_forecasters("measure", series_key, list(NEURAL_KINDS), data, settings, unit, source.step, st.container())
+    runs = train_forecasters(
+        "measure", series_key, list(NEURAL_KINDS), data, settings, unit, source.step, st.container()
+    )
     table = comparison_table(data, baseline_results(data, source.period), runs, unit)
     st.session_state["table"] = table
     st.session_state["verdict"] = verdict(table, unit)
@@ -79,15 +81,22 @@ def main() -> None:
         history, horizon = (int(part) for part in shape.split(":"))
         app = AppTest.from_function(
             press_script,
-            kwargs={"series_key": arguments.series, "noise": arguments.noise, "history": history,
-                    "horizon": horizon, "epochs": epochs},
+            kwargs={
+                "series_key": arguments.series,
+                "noise": arguments.noise,
+                "history": history,
+                "horizon": horizon,
+                "epochs": epochs,
+            },
             default_timeout=1800,
         ).run()
         if app.exception:
             raise RuntimeError(app.exception[0].value)
         table = app.session_state["table"]
         print(f"\n=== {arguments.series}, noise {arguments.noise:g}, T = {history}, h = {horizon}, {epochs} epochs ===")
-        columns = [column for column in table.columns if column.startswith(("Model", "Test MAE", "Parameters", "Training"))]
+        columns = [
+            column for column in table.columns if column.startswith(("Model", "Test MAE", "Parameters", "Training"))
+        ]
         print(table[columns].to_string(index=False, float_format=lambda value: f"{value:.4f}"))
         print(app.session_state["verdict"])
         if arguments.record and shape == arguments.shapes[0]:
@@ -101,18 +110,20 @@ def record(table, series_key: str, noise: float, history: int, horizon: int, epo
     from lib.page_glue.recurrence import DEFAULT_PRESSES_FILE
 
     error_column = next(column for column in table.columns if column.startswith("Test MAE") and "°F" not in column)
-    rows = pd.DataFrame({
-        "date": datetime.date.today().isoformat(),
-        "series": series_key,
-        "noise": noise,
-        "history": history,
-        "horizon": horizon,
-        "epochs": epochs,
-        # A trained network's row is named "LSTM · 32 units · …": keep its kind only.
-        "model": table["Model"].str.split(" · ").str[0],
-        "test_mae": table[error_column].round(5),
-        "unit": "°C" if "°C" in error_column else "units",
-    })
+    rows = pd.DataFrame(
+        {
+            "date": datetime.date.today().isoformat(),
+            "series": series_key,
+            "noise": noise,
+            "history": history,
+            "horizon": horizon,
+            "epochs": epochs,
+            # A trained network's row is named "LSTM · 32 units · …": keep its kind only.
+            "model": table["Model"].str.split(" · ").str[0],
+            "test_mae": table[error_column].round(5),
+            "unit": "°C" if "°C" in error_column else "units",
+        }
+    )
     if DEFAULT_PRESSES_FILE.exists():
         kept = pd.read_csv(DEFAULT_PRESSES_FILE)
         rows = pd.concat([kept[kept["series"] != series_key], rows], ignore_index=True)

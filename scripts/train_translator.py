@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 from lib.data.bleu import bleu_by_source_length  # noqa: E402
 from lib.data.corpus import Vocabulary, encode_pairs  # noqa: E402
-from lib.data.grammar import make_corpus
+from lib.data.grammar import make_corpus  # noqa: E402
 from lib.models import attention, decoding, seq2seq, transformer  # noqa: E402
 
 DEFAULT_TRAIN_SENTENCES = 48000
@@ -48,11 +48,18 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=DEFAULT_TRAIN_SENTENCES)
     parser.add_argument("--test", type=int, default=DEFAULT_TEST_SENTENCES)
     parser.add_argument("--model", choices=("seq2seq", "attention", "transformer"), default="seq2seq")
-    parser.add_argument("--output", type=Path, default=None,
-                        help="default: data/translator/ for seq2seq, data/attention/ for attention")
+    parser.add_argument(
+        "--output", type=Path, default=None, help="default: data/translator/ for seq2seq, data/attention/ for attention"
+    )
     arguments = parser.parse_args()
-    output = arguments.output or {"seq2seq": seq2seq.TRANSLATOR_DIRECTORY, "attention": attention.ATTENTION_DIRECTORY,
-                                  "transformer": transformer.TRANSFORMER_DIRECTORY}[arguments.model]
+    output = (
+        arguments.output
+        or {
+            "seq2seq": seq2seq.TRANSLATOR_DIRECTORY,
+            "attention": attention.ATTENTION_DIRECTORY,
+            "transformer": transformer.TRANSFORMER_DIRECTORY,
+        }[arguments.model]
+    )
 
     import keras
     import tensorflow as tf
@@ -61,8 +68,9 @@ def main() -> None:
     source_vocabulary = Vocabulary.from_sentences(english for english, _ in corpus.train)
     target_vocabulary = Vocabulary.from_sentences(french for _, french in corpus.train)
     train = encode_pairs(corpus.train, source_vocabulary, target_vocabulary)
-    test = encode_pairs(corpus.test, source_vocabulary, target_vocabulary,
-                        max_target_length=train.decoder_target.shape[1] - 1)
+    test = encode_pairs(
+        corpus.test, source_vocabulary, target_vocabulary, max_target_length=train.decoder_target.shape[1] - 1
+    )
     if arguments.model == "seq2seq":
         settings = {**seq2seq.DEFAULT_SETTINGS, "seed": arguments.seed}
         model = seq2seq.build_seq2seq(len(source_vocabulary), len(target_vocabulary), **settings)
@@ -78,12 +86,17 @@ def main() -> None:
         translator_class = transformer.TransformerTranslator
         save, load = transformer.save_transformer_translator, transformer.load_transformer_translator
     # The Transformer learns with a smaller step than the recurrent models (lib/models/transformer.py says why).
-    peak_learning_rate = transformer.DEFAULT_LEARNING_RATE if arguments.model == "transformer" else seq2seq.DEFAULT_LEARNING_RATE
+    peak_learning_rate = (
+        transformer.DEFAULT_LEARNING_RATE if arguments.model == "transformer" else seq2seq.DEFAULT_LEARNING_RATE
+    )
     batches = seq2seq.bucketed_dataset(train, seq2seq.DEFAULT_BATCH_SIZE, seed=arguments.seed)
-    trainer = seq2seq.compile_seq2seq(model, seq2seq.cosine_learning_rate(arguments.epochs * len(batches), peak_learning_rate),
-                                      seed=arguments.seed)
-    print(f"{len(corpus.train)} training and {len(corpus.test)} held-out pairs; vocabularies "
-          f"{len(source_vocabulary)} English and {len(target_vocabulary)} French; {model.count_params():,} parameters")
+    trainer = seq2seq.compile_seq2seq(
+        model, seq2seq.cosine_learning_rate(arguments.epochs * len(batches), peak_learning_rate), seed=arguments.seed
+    )
+    print(
+        f"{len(corpus.train)} training and {len(corpus.test)} held-out pairs; vocabularies "
+        f"{len(source_vocabulary)} English and {len(target_vocabulary)} French; {model.count_params():,} parameters"
+    )
 
     history: list[dict] = []
 
@@ -94,20 +107,33 @@ def main() -> None:
             self.started = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
-            row = {"epoch": epoch + 1, "seconds": round(time.perf_counter() - self.started, 1),
-                   **{key: round(float(value), 4) for key, value in (logs or {}).items()}}
+            row = {
+                "epoch": epoch + 1,
+                "seconds": round(time.perf_counter() - self.started, 1),
+                **{key: round(float(value), 4) for key, value in (logs or {}).items()},
+            }
             history.append(row)
             print(row, flush=True)
 
     started = time.perf_counter()
-    trainer.fit(batches, validation_data=(test.inputs, test.decoder_target), epochs=arguments.epochs,
-                shuffle=False, verbose=0, callbacks=[Record()])  # The dataset deals its own seeded batches.
+    trainer.fit(
+        batches,
+        validation_data=(test.inputs, test.decoder_target),
+        epochs=arguments.epochs,
+        shuffle=False,
+        verbose=0,
+        callbacks=[Record()],
+    )  # The dataset deals its own seeded batches.
     training_seconds = time.perf_counter() - started
     seconds_to_90 = next((row["seconds"] for row in history if row["val_token_accuracy"] >= 0.9), None)
 
     translator = translator_class(model, source_vocabulary, target_vocabulary)
-    evaluation = decoding.evaluate_translator(translator, corpus.test, max_target_length=test.decoder_target.shape[1] - 1)
-    by_length = bleu_by_source_length(evaluation.sources, evaluation.hypotheses, evaluation.references, model=arguments.model)
+    evaluation = decoding.evaluate_translator(
+        translator, corpus.test, max_target_length=test.decoder_target.shape[1] - 1
+    )
+    by_length = bleu_by_source_length(
+        evaluation.sources, evaluation.hypotheses, evaluation.references, model=arguments.model
+    )
     save(translator, output)
 
     started = time.perf_counter()
@@ -125,8 +151,10 @@ def main() -> None:
         timings.append(time.perf_counter() - started)
 
     metrics = {
-        "command": "python scripts/train_translator.py" + "".join(
-            f" --{name} {value}" for name, value in vars(arguments).items()
+        "command": "python scripts/train_translator.py"
+        + "".join(
+            f" --{name} {value}"
+            for name, value in vars(arguments).items()
             if name != "output" and value != parser.get_default(name)
         ),
         "date": datetime.date.today().isoformat(),
@@ -155,9 +183,10 @@ def main() -> None:
     }
     if arguments.model == "attention" and getattr(corpus, "test_alignments", None) is not None:
         weights, _ = loaded.teacher_forced(test)
-        metrics["held_out"]["alignment_accuracy"] = round(attention.alignment_accuracy(weights, test, corpus.test_alignments), 4)
-    (output / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n",
-                                                   encoding="utf-8")
+        metrics["held_out"]["alignment_accuracy"] = round(
+            attention.alignment_accuracy(weights, test, corpus.test_alignments), 4
+        )
+    (output / "metrics.json").write_text(json.dumps(metrics, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps({key: value for key, value in metrics.items() if key != "history"}, indent=1, ensure_ascii=False))
 
 

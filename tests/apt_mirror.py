@@ -30,8 +30,11 @@ def _uris(path: Path) -> list[str]:
 
 def debian_mirror() -> str:
     """The first Debian archive (not its security archive) among the machine's apt sources."""
-    files = [APT / "sources.list", *sorted((APT / "sources.list.d").glob("*.sources")),
-             *sorted((APT / "sources.list.d").glob("*.list"))]
+    files = [
+        APT / "sources.list",
+        *sorted((APT / "sources.list.d").glob("*.sources")),
+        *sorted((APT / "sources.list.d").glob("*.list")),
+    ]
     for path in files:
         if path.is_file():
             for uri in _uris(path):

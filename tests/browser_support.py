@@ -24,8 +24,13 @@ HAPROXY_CONFIG = ROOT / "deploy" / "haproxy.cfg"
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which this
 # machine's closed network refuses; --no-sandbox because CI runs as root.
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
 
@@ -48,7 +53,10 @@ def free_port(addresses: tuple[str, ...] = ("127.0.0.1",)) -> int:
 
 @contextlib.contextmanager
 def served_app(
-    log_path: Path, extra_env: dict[str, str] | None = None, address: str = "127.0.0.1", port: int | None = None,
+    log_path: Path,
+    extra_env: dict[str, str] | None = None,
+    address: str = "127.0.0.1",
+    port: int | None = None,
     extra_args: list[str] | None = None,
 ) -> Iterator[tuple[str, subprocess.Popen]]:
     """`streamlit run` headless on a loopback address and port (by default 127.0.0.1 and a free
@@ -59,8 +67,17 @@ def served_app(
     with open(log_path, "w") as log:
         server = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-                "--server.headless", "true", "--server.port", str(port), "--server.address", address,
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "streamlit_app.py"),
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                address,
                 *(extra_args or []),
             ],
             cwd=ROOT,
@@ -168,7 +185,7 @@ def loopback_dns(addresses: list[str]) -> Iterator[int]:
             end = 12
             while query[end] != 0:
                 end += query[end] + 1
-            question, question_type = query[12:end + 5], struct.unpack(">H", query[end + 1:end + 3])[0]
+            question, question_type = query[12 : end + 5], struct.unpack(">H", query[end + 1 : end + 3])[0]
             records = [
                 # A pointer to the question's name (offset 12), type A, class IN, 5 s to live, 4 bytes.
                 struct.pack(">HHHIH", 0xC00C, 1, 1, 5, 4) + socket.inet_aton(address)

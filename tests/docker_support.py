@@ -36,20 +36,27 @@ STANDINS = Path(__file__).resolve().parent / "docker"
 HOST_CERTIFICATES = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
-def docker(*args: str, timeout: float = 120, check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def docker(
+    *args: str, timeout: float = 120, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run the docker command line and return what it printed (raise with its output if it failed and `check`)."""
-    completed = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout,
-                               env={**os.environ, **(env or {})})
+    completed = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
     if check and completed.returncode != 0:
-        raise RuntimeError(f"docker {' '.join(args)} failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}")
+        raise RuntimeError(
+            f"docker {' '.join(args)} failed ({completed.returncode}):\n{completed.stdout}\n{completed.stderr}"
+        )
     return completed
 
 
 def require_docker() -> None:
     """Fail with what to do when no Docker engine or no Compose v2 answers."""
     if shutil.which("docker") is None or docker("info", check=False, timeout=30).returncode != 0:
-        raise RuntimeError("No Docker engine answers: install one (Debian: apt-get install -y docker.io) and "
-                           "start it (dockerd); .ci/run shows how CI does it.")
+        raise RuntimeError(
+            "No Docker engine answers: install one (Debian: apt-get install -y docker.io) and "
+            "start it (dockerd); .ci/run shows how CI does it."
+        )
     if docker("compose", "version", check=False).returncode != 0:
         raise RuntimeError("`docker compose` (Compose v2) is missing; .ci/run shows how CI installs it.")
 
@@ -67,13 +74,25 @@ def base_image(name: str, build_standin) -> str:
 def build_python_standin() -> None:
     """Debian bookworm with its Python 3.11 and pip as `python`/`pip`, imported as python:3.11-slim-bookworm."""
     if shutil.which("debootstrap") is None:
-        raise RuntimeError("Docker Hub is unreachable and debootstrap is missing (apt-get install -y debootstrap), "
-                           f"so no stand-in for {PYTHON_IMAGE} can be built.")
+        raise RuntimeError(
+            "Docker Hub is unreachable and debootstrap is missing (apt-get install -y debootstrap), "
+            f"so no stand-in for {PYTHON_IMAGE} can be built."
+        )
     with tempfile.TemporaryDirectory(prefix="python-standin-") as work:
         root = Path(work) / "rootfs"
-        subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-pip,ca-certificates",
-                        "bookworm", str(root), debian_mirror()],  # the archive the machine's apt uses
-                       check=True, capture_output=True, timeout=900)
+        subprocess.run(
+            [
+                "debootstrap",
+                "--variant=minbase",
+                "--include=python3,python3-pip,ca-certificates",
+                "bookworm",
+                str(root),
+                debian_mirror(),
+            ],  # the archive the machine's apt uses
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
         # The official image's commands are `python` and `pip`, and its pip installs system-wide.
         (root / "usr/local/bin/python").symlink_to("/usr/bin/python3")
         (root / "usr/local/bin/pip").symlink_to("/usr/bin/pip3")
@@ -81,14 +100,29 @@ def build_python_standin() -> None:
         shutil.copyfile(HOST_CERTIFICATES, root / "etc/ssl/certs/ca-certificates.crt")
         shutil.rmtree(root / "var/cache/apt/archives", ignore_errors=True)
         archive = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "import", "-c", "ENV LANG=C.UTF-8", "-c", 'CMD ["python3"]', "-", PYTHON_IMAGE],
-                       stdin=archive.stdout, check=True, capture_output=True, timeout=600)
+        subprocess.run(
+            ["docker", "import", "-c", "ENV LANG=C.UTF-8", "-c", 'CMD ["python3"]', "-", PYTHON_IMAGE],
+            stdin=archive.stdout,
+            check=True,
+            capture_output=True,
+            timeout=600,
+        )
         archive.wait(timeout=60)
 
 
 def build_haproxy_standin() -> None:
-    docker("buildx", "build", "--network", "host", "-t", HAPROXY_IMAGE,
-           "-f", str(STANDINS / "haproxy-standin.Dockerfile"), str(STANDINS), timeout=900)
+    docker(
+        "buildx",
+        "build",
+        "--network",
+        "host",
+        "-t",
+        HAPROXY_IMAGE,
+        "-f",
+        str(STANDINS / "haproxy-standin.Dockerfile"),
+        str(STANDINS),
+        timeout=900,
+    )
 
 
 def build_app_image() -> subprocess.CompletedProcess:
@@ -97,8 +131,20 @@ def build_app_image() -> subprocess.CompletedProcess:
     With `--network host`: the build machine's engine runs without iptables, so a build container on
     Docker's own network has no way out to PyPI; the Dockerfile's steps are the same either way.
     """
-    return docker("buildx", "build", "--network", "host", "--progress", "plain",
-                  "-f", str(DOCKERFILE), "-t", APP_IMAGE, str(ROOT), timeout=1800)
+    return docker(
+        "buildx",
+        "build",
+        "--network",
+        "host",
+        "--progress",
+        "plain",
+        "-f",
+        str(DOCKERFILE),
+        "-t",
+        APP_IMAGE,
+        str(ROOT),
+        timeout=1800,
+    )
 
 
 def prepare_images(build_app: bool = True) -> dict[str, str]:
@@ -118,12 +164,15 @@ def compose_files(overrides: tuple[Path, ...] = ()) -> list[str]:
     return [option for path in (COMPOSE_FILE, *overrides) for option in ("-f", str(path))]
 
 
-def compose(project: str, *args: str, env: dict[str, str] | None = None, timeout: float = 600,
-            overrides: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+def compose(
+    project: str, *args: str, env: dict[str, str] | None = None, timeout: float = 600, overrides: tuple[Path, ...] = ()
+) -> subprocess.CompletedProcess:
     return docker("compose", *compose_files(overrides), "-p", project, *args, env=env, timeout=timeout)
 
 
-def wait_for_settled_network(since: float, settle_s: float = 20.0, quiet_s: float = 5.0, timeout_s: float = 90.0) -> None:
+def wait_for_settled_network(
+    since: float, settle_s: float = 20.0, quiet_s: float = 5.0, timeout_s: float = 90.0
+) -> None:
     """Wait until the host's interfaces have been quiet for `quiet_s` and `settle_s` have passed since `since`.
 
     Chromium fails its requests in flight with ERR_NETWORK_CHANGED when the host's interfaces change,
@@ -153,8 +202,9 @@ def wait_for_settled_network(since: float, settle_s: float = 20.0, quiet_s: floa
 
 
 @contextlib.contextmanager
-def compose_stack(work_dir: Path, replicas: int = 2, overrides: tuple[Path, ...] = (),
-                  extra_env: dict[str, str] | None = None) -> Iterator[dict]:
+def compose_stack(
+    work_dir: Path, replicas: int = 2, overrides: tuple[Path, ...] = (), extra_env: dict[str, str] | None = None
+) -> Iterator[dict]:
     """deploy/compose.yaml up with `replicas` replicas of the built image, on a free port; yields the
     proxy's url, each replica's url by HAProxy's server name, the path of HAProxy's log (followed
     into a file), the project's name and its container names; takes it all down afterwards.
@@ -171,17 +221,39 @@ def compose_stack(work_dir: Path, replicas: int = 2, overrides: tuple[Path, ...]
         compose(project, "up", "-d", "--wait", env=env, timeout=900, overrides=overrides)
         wait_for_settled_network(since=time.monotonic())
         with open(log_path, "w") as log:
-            follower = subprocess.Popen(["docker", "compose", *compose_files(overrides), "-p", project, "logs", "-f",
-                                         "--no-log-prefix", "--no-color", "proxy"], stdout=log, stderr=subprocess.STDOUT)
+            follower = subprocess.Popen(
+                [
+                    "docker",
+                    "compose",
+                    *compose_files(overrides),
+                    "-p",
+                    project,
+                    "logs",
+                    "-f",
+                    "--no-log-prefix",
+                    "--no-color",
+                    "proxy",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 30
         while len(named := haproxy_server_addresses(log_path)) < replicas and time.monotonic() < deadline:
             time.sleep(0.2)
         containers = compose(project, "ps", "-a", "--format", "{{.Name}}", env=env, overrides=overrides).stdout.split()
-        yield {"url": f"http://127.0.0.1:{port}", "replicas": {name: f"http://{address}:8501" for name, address in named.items()},
-               "log_path": log_path, "project": project, "containers": containers, "env": env}
+        yield {
+            "url": f"http://127.0.0.1:{port}",
+            "replicas": {name: f"http://{address}:8501" for name, address in named.items()},
+            "log_path": log_path,
+            "project": project,
+            "containers": containers,
+            "env": env,
+        }
     finally:
         if follower is not None:
             follower.terminate()
         with contextlib.suppress(Exception):
-            (work_dir / "compose-logs.txt").write_text(compose(project, "logs", "--no-color", env=env, overrides=overrides).stdout)
+            (work_dir / "compose-logs.txt").write_text(
+                compose(project, "logs", "--no-color", env=env, overrides=overrides).stdout
+            )
         compose(project, "down", "--remove-orphans", env=env, timeout=300, overrides=overrides)

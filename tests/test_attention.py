@@ -38,9 +38,14 @@ def translators(small_corpus):
     _, english, french = small_corpus
     return {
         score: attention.AttentionTranslator(
-            sharpened(attention.build_attention_seq2seq(len(english), len(french), score=score, units=UNITS,
-                                                        embedding_size=EMBEDDING, seed=1)),
-            english, french)
+            sharpened(
+                attention.build_attention_seq2seq(
+                    len(english), len(french), score=score, units=UNITS, embedding_size=EMBEDDING, seed=1
+                )
+            ),
+            english,
+            french,
+        )
         for score in attention.SCORES
     }
 
@@ -93,8 +98,9 @@ def test_extra_padding_columns_change_nothing_on_the_real_words(translators, une
     """Masks are explicit: if the encoder or the attention read <pad>, more of it would move the numbers."""
     translator = translators[score]
     words = uneven_batch.encoder_input.shape[1]
-    wider = EncodedPairs(np.pad(uneven_batch.encoder_input, ((0, 0), (0, 6))), uneven_batch.decoder_input,
-                         uneven_batch.decoder_target)
+    wider = EncodedPairs(
+        np.pad(uneven_batch.encoder_input, ((0, 0), (0, 6))), uneven_batch.decoder_input, uneven_batch.decoder_target
+    )
     weights, probabilities = translator.teacher_forced(uneven_batch)
     wider_weights, wider_probabilities = translator.teacher_forced(wider)
     np.testing.assert_allclose(wider_probabilities, probabilities, atol=1e-5)
@@ -150,8 +156,7 @@ def test_attention_numpy_mask_gives_exactly_zero_weight():
 
 
 @pytest.mark.parametrize("score", attention.SCORES)
-def test_the_formula_with_the_models_own_score_gives_its_alpha_at_every_decoding_step(translators, small_corpus,
-                                                                                       score):
+def test_the_formula_with_the_models_own_score_gives_its_alpha_at_every_decoding_step(translators, small_corpus, score):
     """Section 1 of the page recomputes α in NumPy from q, the zᵢ and the attention layer's weights; it
     must be the row the model's own layer gives, step by step, whatever the score."""
     translator = translators[score]
@@ -211,8 +216,9 @@ def test_feeding_gold_words_step_by_step_equals_teacher_forcing(translators, une
         steps = int(real_targets[sentence].sum())
         state = translator.encode(uneven_batch.encoder_input[sentence, :words])
         for position in range(steps):
-            step_probabilities, state, extras = translator.step(uneven_batch.decoder_input[sentence, position:position + 1],
-                                                                state)
+            step_probabilities, state, extras = translator.step(
+                uneven_batch.decoder_input[sentence, position : position + 1], state
+            )
             np.testing.assert_allclose(step_probabilities[0], probabilities[sentence, position], atol=1e-4)
             np.testing.assert_allclose(extras["attention"][0], weights[sentence, position, :words], atol=1e-4)
 
@@ -336,8 +342,10 @@ def test_parameter_counts_match_keras(score, units, embedding_size):
 def test_build_is_seeded_for_every_score(score):
     """The same settings and seed give the same model (the general and additive scores' W, W₁, W₂
     and v included), so two presses of Train with one setting draw the same curve."""
-    first, second, other = (attention.build_attention_seq2seq(30, 40, score=score, units=8, embedding_size=4, seed=seed)
-                            for seed in (3, 3, 4))
+    first, second, other = (
+        attention.build_attention_seq2seq(30, 40, score=score, units=8, embedding_size=4, seed=seed)
+        for seed in (3, 3, 4)
+    )
     for variable, a, b, c in zip(first.weights, first.get_weights(), second.get_weights(), other.get_weights()):
         np.testing.assert_array_equal(a, b, err_msg=variable.path)
         assert not np.array_equal(a, c) or not a.any(), variable.path  # biases start at 0 whatever the seed
@@ -358,7 +366,10 @@ def test_save_and_load_give_the_same_translation_and_attention(translators, smal
     assert attention.is_attention_model(loaded.model)
     for english, _ in small_corpus[0].test[:3]:
         ids = translator.source_vocabulary.encode(english)
-        before, after = decoding.greedy_decode(translator, ids, max_length=10), decoding.greedy_decode(loaded, ids, max_length=10)
+        before, after = (
+            decoding.greedy_decode(translator, ids, max_length=10),
+            decoding.greedy_decode(loaded, ids, max_length=10),
+        )
         assert after.token_ids == before.token_ids
         for old, new in zip(before.steps, after.steps):
             np.testing.assert_allclose(new.extras["attention"], old.extras["attention"], atol=1e-6)
@@ -373,8 +384,12 @@ EXAMPLE_ALIGNMENT = (0, 1, 2, 4, 5, 4, 6, 8, 7)
 
 
 def test_the_hand_written_alignment_is_the_grammars():
-    tree = Clause(subject=NounPhrase("cat", adjectives=("small",)), verb="see", negated=True,
-                  object=NounPhrase("house", plural=True, adjectives=("green",)))
+    tree = Clause(
+        subject=NounPhrase("cat", adjectives=("small",)),
+        verb="see",
+        negated=True,
+        object=NounPhrase("house", plural=True, adjectives=("green",)),
+    )
     assert render_aligned(tree) == (EXAMPLE_ENGLISH, EXAMPLE_FRENCH, EXAMPLE_ALIGNMENT)
 
 
@@ -395,12 +410,16 @@ def test_shipped_model_translates_and_aligns_the_example():
 def test_the_shipped_alignment_reading_is_written_from_its_measured_misses():
     from lib.page_glue.attention_page import shipped_alignment_reading
 
-    measured = {"alignment_accuracy": 0.9126, "alignment_missed": 441,
-                "alignment_misses": {"pas": 215, "ne": 141, "n'": 74, "sont": 5}}
+    measured = {
+        "alignment_accuracy": 0.9126,
+        "alignment_missed": 441,
+        "alignment_misses": {"pas": 215, "ne": 141, "n'": 74, "sont": 5},
+    }
     reading = shipped_alignment_reading(measured)
     assert "91%" in reading and "430 of its 441 misses are pas, ne, n'" in reading and '"not"' in reading
-    other = shipped_alignment_reading({"alignment_accuracy": 0.5, "alignment_missed": 10,
-                                       "alignment_misses": {"sont": 6, "est": 3, "le": 1, "la": 0}})
+    other = shipped_alignment_reading(
+        {"alignment_accuracy": 0.5, "alignment_missed": 10, "alignment_misses": {"sont": 6, "est": 3, "le": 1, "la": 0}}
+    )
     assert "50%" in other and "10 of its 10 misses are sont, est, le" in other and "not" not in other
     assert shipped_alignment_reading({}) == ""
 
@@ -411,6 +430,7 @@ def test_alignment_counts_name_the_missed_words():
 
     # One sentence, three French words (ids 5, 6, 7) aligned to English 0, 1, 1; the model looks at 0, 1, 0.
     weights = np.array([[[0.9, 0.1], [0.2, 0.8], [0.7, 0.3]]], dtype=np.float32)
-    encoded = EncodedPairs(encoder_input=np.array([[3, 4]]), decoder_input=np.array([[1, 5, 6]]),
-                           decoder_target=np.array([[5, 6, 7]]))
+    encoded = EncodedPairs(
+        encoder_input=np.array([[3, 4]]), decoder_input=np.array([[1, 5, 6]]), decoder_target=np.array([[5, 6, 7]])
+    )
     assert alignment_counts(weights, encoded, [[0, 1, 1]]) == (2, 3, {7: 1})

@@ -38,7 +38,9 @@ def test_brevity_penalty_by_hand():
 def test_counts_are_clipped_by_the_reference():
     # "the the the the": one "the" in the reference, so 1/4 unigram precision, and no bigram matches.
     value = corpus_bleu(["the the the the"], ["the cat sleeps here"])
-    expected = 100 * math.exp((math.log(1 / 4) + math.log(1 / (2 * 3)) + math.log(1 / (4 * 2)) + math.log(1 / (8 * 1))) / 4)
+    expected = 100 * math.exp(
+        (math.log(1 / 4) + math.log(1 / (2 * 3)) + math.log(1 / (4 * 2)) + math.log(1 / (8 * 1))) / 4
+    )
     assert value == pytest.approx(expected)
 
 
@@ -73,7 +75,9 @@ def test_bleu_over_a_length_range_is_corpus_bleu_pooled_over_its_sentences():
     chosen = [i for i, source in enumerate(sources) if 11 <= len(source.split()) <= 20]
     pooled = bleu_over_lengths(sources, hypotheses, references, 11, 20)
     assert pooled["sentences"] == len(chosen) > 20
-    assert pooled["bleu"] == pytest.approx(corpus_bleu([hypotheses[i] for i in chosen], [references[i] for i in chosen]))
+    assert pooled["bleu"] == pytest.approx(
+        corpus_bleu([hypotheses[i] for i in chosen], [references[i] for i in chosen])
+    )
     # Not the sentence-weighted mean of the groups' BLEU (the definition the pages used before).
     groups = bleu_by_source_length(sources, hypotheses, references, bins=(11, 16, 21))
     groups = groups[groups["max_words"] <= 20]
@@ -93,7 +97,9 @@ def test_the_bootstrap_interval_holds_the_estimate_and_narrows_with_more_sentenc
         widths.append(high - low)
     assert widths[1] < widths[0] / 2
     # Seeded: the same interval every time.
-    assert bootstrap_interval(hypotheses[:40], references[:40], seed=0) == bootstrap_interval(hypotheses[:40], references[:40], seed=0)
+    assert bootstrap_interval(hypotheses[:40], references[:40], seed=0) == bootstrap_interval(
+        hypotheses[:40], references[:40], seed=0
+    )
 
 
 def test_long_held_out_sentences_are_long_distinct_and_never_in_the_corpus():

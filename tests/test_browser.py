@@ -247,5 +247,7 @@ def test_vanishing_gradients_keeps_a_run_stopped_mid_press(page: Page, app_url: 
     wait_until_idle(page, timeout_ms=60_000)
     assert_no_exception(page)
     # The press trains the SimpleRNN first: Stop keeps it, with its curve and its line, and ends the press.
-    expect(page.get_by_role("strong").filter(has_text=f"SimpleRNN · lag {lag} · {setup} · seed 5 (stopped)")).to_be_visible()
+    expect(
+        page.get_by_role("strong").filter(has_text=f"SimpleRNN · lag {lag} · {setup} · seed 5 (stopped)")
+    ).to_be_visible()
     expect(page.get_by_text("Train an LSTM in section 3")).to_be_visible()

@@ -56,8 +56,10 @@ def test_a_setting_the_address_lost_is_written_back_by_the_next_run(page: Page, 
     page.wait_for_function("new URLSearchParams(location.search).get('epochs') === '75'")
     page.evaluate("history.replaceState({}, '', location.pathname)")
     move_slider(page, "Hidden units", "ArrowLeft", 1, "128")
-    page.wait_for_function("new URLSearchParams(location.search).get('hidden_units') === '128'"
-                           " && new URLSearchParams(location.search).get('epochs') === '75'")
+    page.wait_for_function(
+        "new URLSearchParams(location.search).get('hidden_units') === '128'"
+        " && new URLSearchParams(location.search).get('epochs') === '75'"
+    )
     assert_no_exception(page)
     expect(slider(page, "Epochs")).to_have_attribute("aria-valuetext", "75")
 

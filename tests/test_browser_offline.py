@@ -20,12 +20,22 @@ def test_no_page_fetches_anything_from_another_host(page: Page, app_url: str):
     app_host = urlparse(app_url).netloc
     elsewhere: list[str] = []
     failed: list[str] = []
-    page.on("request", lambda request: elsewhere.append(request.url)
-            if urlparse(request.url).scheme in ("http", "https", "ws", "wss") and urlparse(request.url).netloc != app_host
-            else None)
+    page.on(
+        "request",
+        lambda request: (
+            elsewhere.append(request.url)
+            if urlparse(request.url).scheme in ("http", "https", "ws", "wss")
+            and urlparse(request.url).netloc != app_host
+            else None
+        ),
+    )
     # A load cut short by the next page's navigation (net::ERR_ABORTED) is not a failure to fetch.
-    page.on("requestfailed", lambda request: failed.append(f"{request.url}: {request.failure}")
-            if "ERR_ABORTED" not in (request.failure or "") else None)
+    page.on(
+        "requestfailed",
+        lambda request: (
+            failed.append(f"{request.url}: {request.failure}") if "ERR_ABORTED" not in (request.failure or "") else None
+        ),
+    )
     for path in ["", *[course_page.url_path for course_page in COURSE_PAGES]]:
         page.goto(f"{app_url}/{path}")
         wait_until_idle(page, timeout_ms=180_000)

@@ -43,7 +43,9 @@ LOG_LINE = re.compile(
     r"\s(?P<backend>[\w-]+)/(?P<server>\S+) \S+ (?P<status>-?\d+) .*\{(?P<agent>[^}]*)\} \"(?P<method>\S+) (?P<path>\S+)"
 )
 UPLOAD_PATH = "/_stcore/upload_file/"
-UPLOAD_HISTORY = 48  # the Recurrence page's default history for an uploaded series (lib.page_glue.recurrence.UPLOAD_SOURCE)
+UPLOAD_HISTORY = (
+    48  # the Recurrence page's default history for an uploaded series (lib.page_glue.recurrence.UPLOAD_SOURCE)
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +71,17 @@ def session_series_csv(session: int) -> bytes:
     days = 700 + 60 * session
     dates = pd.date_range("2020-01-01", periods=days, freq="D")
     value = 10 + 8 * np.sin(np.arange(days) * 2 * np.pi / 365.25) + np.random.default_rng(session).normal(0, 1, days)
-    return pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "temperature": value.round(2)}).to_csv(index=False).encode()
+    return (
+        pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "temperature": value.round(2)}).to_csv(index=False).encode()
+    )
 
 
 def training_windows_caption(csv: bytes, history: int) -> str:
     """The page's split caption for this upload, computed with the page's own library."""
     data = prepare_forecasting_data(parse_uploaded_series(csv)["value"].to_numpy(), history, 1)
-    return f"{len(data.y_train):,} training windows, {len(data.y_validation):,} validation and {len(data.y_test):,} test"
+    return (
+        f"{len(data.y_train):,} training windows, {len(data.y_validation):,} validation and {len(data.y_test):,} test"
+    )
 
 
 def session_tag(session: int) -> str:
@@ -95,12 +101,23 @@ def replay_upload(upload, context, proxy_url: str, replica_url: str, csv: bytes)
     replica directly. Playwright does not keep a file upload's body, so the form is built here."""
     xsrf = next(cookie["value"] for cookie in context.cookies() if cookie["name"] == "_streamlit_xsrf")
     boundary = "replica-test-boundary"
-    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"replayed.csv\"\r\n"
-            f"Content-Type: text/csv\r\n\r\n").encode() + csv + f"\r\n--{boundary}--\r\n".encode()
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="replayed.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + csv
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     request = urllib.request.Request(
-        replica_url + upload.url.removeprefix(proxy_url), data=body, method="PUT",
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": xsrf,
-                 "Cookie": f"_streamlit_xsrf={xsrf}"},
+        replica_url + upload.url.removeprefix(proxy_url),
+        data=body,
+        method="PUT",
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "X-Xsrftoken": xsrf,
+            "Cookie": f"_streamlit_xsrf={xsrf}",
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -123,8 +140,10 @@ def wait_for_websocket_lines(log_path: Path) -> dict[str, list[re.Match]]:
     deadline = time.monotonic() + 10
     while True:
         by_session = requests_by_session(log_path)
-        opened = [any(request["path"].startswith("/_stcore/stream") for request in by_session.get(session_tag(session), []))
-                  for session in range(1, SESSIONS + 1)]
+        opened = [
+            any(request["path"].startswith("/_stcore/stream") for request in by_session.get(session_tag(session), []))
+            for session in range(1, SESSIONS + 1)
+        ]
         if all(opened) or time.monotonic() > deadline:
             return by_session
         time.sleep(0.2)
@@ -134,7 +153,9 @@ def test_each_session_stays_on_one_replica_and_sessions_use_both(browser, replic
     assert_sessions_stay_on_one_replica_and_use_both(browser, *replicas_and_proxy)
 
 
-def assert_sessions_stay_on_one_replica_and_use_both(browser, proxy_url: str, replica_urls: dict[str, str], log_path: Path) -> None:
+def assert_sessions_stay_on_one_replica_and_use_both(
+    browser, proxy_url: str, replica_urls: dict[str, str], log_path: Path
+) -> None:
     """The check itself, for any proxy in front of two replicas whose log HAProxy writes to `log_path`
     (also run against the shipped Compose file, in tests/test_deploy_compose.py)."""
     probe = browser.new_context()
@@ -144,12 +165,17 @@ def assert_sessions_stay_on_one_replica_and_use_both(browser, proxy_url: str, re
     contexts, pages, uploads = [], {}, {}
     for session in range(1, SESSIONS + 1):
         # Separate contexts are separate cookie jars: separate browsers, as in a workshop room.
-        context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                      user_agent=f"{session_tag(session)} {default_agent}")
+        context = browser.new_context(
+            viewport={"width": 1400, "height": 1000}, user_agent=f"{session_tag(session)} {default_agent}"
+        )
         contexts.append(context)
         page = context.new_page()
-        page.on("request", lambda request, session=session: uploads.setdefault(session, request)
-                if UPLOAD_PATH in request.url and request.method == "PUT" else None)
+        page.on(
+            "request",
+            lambda request, session=session: (
+                uploads.setdefault(session, request) if UPLOAD_PATH in request.url and request.method == "PUT" else None
+            ),
+        )
         # The home page first, then the Recurrence page through the navigation, as a participant would.
         page.goto(proxy_url)
         wait_until_idle(page)
@@ -168,14 +194,18 @@ def assert_sessions_stay_on_one_replica_and_use_both(browser, proxy_url: str, re
     # session's own upload, which only the replica that received it holds.
     for session, page in pages.items():
         move_slider(page, "History T", "ArrowRight", 2, str(UPLOAD_HISTORY + 2))
-        expect(page.get_by_text(training_windows_caption(session_series_csv(session), UPLOAD_HISTORY + 2))).to_be_visible()
+        expect(
+            page.get_by_text(training_windows_caption(session_series_csv(session), UPLOAD_HISTORY + 2))
+        ).to_be_visible()
         assert_no_exception(page)
     pages[1].screenshot(path=str(log_path.parent / "session-1-after-upload.png"), full_page=True)
 
     # What stickiness prevents: session 1's upload request sent again, straight to each replica
     # while the session is open. Only the replica holding the session accepts it.
-    replayed = {name: replay_upload(uploads[1], contexts[0], proxy_url, url, session_series_csv(1))
-                for name, url in replica_urls.items()}
+    replayed = {
+        name: replay_upload(uploads[1], contexts[0], proxy_url, url, session_series_csv(1))
+        for name, url in replica_urls.items()
+    }
 
     for context in contexts:
         context.close()
@@ -189,7 +219,10 @@ def assert_sessions_stay_on_one_replica_and_use_both(browser, proxy_url: str, re
         # One WebSocket for the whole session: the navigation, the reruns after the upload and
         # the slider all went over it, so to the replica it names.
         assert [status for _, path, status in paths if path.startswith("/_stcore/stream")] == ["101"], paths
-        assert any(method == "PUT" and path.startswith(UPLOAD_PATH) and status.startswith("2") for method, path, status in paths), paths
+        assert any(
+            method == "PUT" and path.startswith(UPLOAD_PATH) and status.startswith("2")
+            for method, path, status in paths
+        ), paths
         servers = {request["server"] for request in requests}
         assert len(servers) == 1, f"session {session} was served by {servers}: {paths}"
         servers_of_sessions[session] = servers.pop()

@@ -18,13 +18,25 @@ def history(loss_from: float, loss_to: float, metrics=("loss", "accuracy"), epoc
         epoch = step / batches
         progress = step / steps
         loss = loss_from * (loss_to / loss_from) ** progress  # geometric: every order of magnitude gets equal room
-        values = {"loss": loss, "accuracy": 0.5 + 0.45 * progress, "mae": loss / 2, "token_accuracy": 0.3 + 0.5 * progress,
-                  "bleu": 10 * progress}
+        values = {
+            "loss": loss,
+            "accuracy": 0.5 + 0.45 * progress,
+            "mae": loss / 2,
+            "token_accuracy": 0.3 + 0.5 * progress,
+            "bleu": 10 * progress,
+        }
         for metric in metrics:
             rows.append({"run": "run", "metric": metric, "split": "train", "epoch": epoch, "value": values[metric]})
             if step and step % batches == 0:
-                rows.append({"run": "run", "metric": metric, "split": "validation", "epoch": epoch,
-                             "value": values[metric] * 1.1})
+                rows.append(
+                    {
+                        "run": "run",
+                        "metric": metric,
+                        "split": "validation",
+                        "epoch": epoch,
+                        "value": values[metric] * 1.1,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
@@ -78,12 +90,16 @@ def test_a_loss_within_one_order_of_magnitude_stays_linear():
 def test_an_error_metric_spanning_orders_of_magnitude_is_logged_too_and_zeros_do_not_count():
     frame = history(2.0, 0.01, metrics=("loss", "mae"))
     # A zero (or negative) value cannot decide a log scale nor be drawn on one.
-    frame = pd.concat([frame, pd.DataFrame([{"run": "run", "metric": "loss", "split": "train", "epoch": 0.0,
-                                              "value": 0.0}])], ignore_index=True)
+    frame = pd.concat(
+        [frame, pd.DataFrame([{"run": "run", "metric": "loss", "split": "train", "epoch": 0.0, "value": 0.0}])],
+        ignore_index=True,
+    )
     assert charts._log_metrics(frame, ["loss", "mae"]) == ("loss", "mae")
     # Accuracy-like metrics never go on a log scale, whatever their range.
-    assert charts._log_metrics(history(2.0, 0.01, metrics=("bleu",)).assign(value=lambda f: f["value"] + 0.01),
-                               ["bleu"]) == ()
+    assert (
+        charts._log_metrics(history(2.0, 0.01, metrics=("bleu",)).assign(value=lambda f: f["value"] + 0.01), ["bleu"])
+        == ()
+    )
 
 
 def test_panels_keep_their_look_validation_dashed_with_points_legend_at_the_bottom():
@@ -108,7 +124,9 @@ def test_four_or_more_metrics_wrap_into_rows_of_two():
     assert y_scale_type(panel_for(spec, "loss")) == "log"
     assert y_scale_type(panel_for(spec, "token_accuracy")) == "linear"
     # Three or fewer stay on one row.
-    _, three = drawn_spec(history(0.5, 0.3, metrics=("loss", "token_accuracy", "bleu")), ["loss", "token_accuracy", "bleu"])
+    _, three = drawn_spec(
+        history(0.5, 0.3, metrics=("loss", "token_accuracy", "bleu")), ["loss", "token_accuracy", "bleu"]
+    )
     assert len(three["hconcat"]) == 3 and "columns" not in three
 
 
@@ -125,11 +143,13 @@ def test_the_specification_is_cached_per_scale_choice():
 def test_the_vanishing_pages_per_layer_chart_has_whole_number_ticks():
     from lib.page_glue.vanishing import mlp_gradients_chart
 
-    norms = pd.DataFrame({
-        "layer": np.tile(np.arange(1, 11), 2),
-        "quantity": ["weights"] * 10 + ["pre-activation"] * 10,
-        "gradient_norm": np.geomspace(1e-3, 1, 20),
-    })
+    norms = pd.DataFrame(
+        {
+            "layer": np.tile(np.arange(1, 11), 2),
+            "quantity": ["weights"] * 10 + ["pre-activation"] * 10,
+            "gradient_norm": np.geomspace(1e-3, 1, 20),
+        }
+    )
     x = mlp_gradients_chart(norms).to_dict()["encoding"]["x"]
     assert x["field"] == "layer"
     assert x["axis"]["tickMinStep"] == 1
@@ -137,11 +157,13 @@ def test_the_vanishing_pages_per_layer_chart_has_whole_number_ticks():
 
 
 def test_a_series_of_steps_is_drawn_on_a_step_axis_and_no_forecast_takes_the_truths_colour():
-    frame = pd.DataFrame({
-        "time": np.tile(np.arange(5, dtype=float), 4),
-        "value": np.arange(20, dtype=float),
-        "model": np.repeat(["Truth", "Markov", "Linear", "LSTM"], 5),
-    })
+    frame = pd.DataFrame(
+        {
+            "time": np.tile(np.arange(5, dtype=float), 4),
+            "value": np.arange(20, dtype=float),
+            "model": np.repeat(["Truth", "Markov", "Linear", "LSTM"], 5),
+        }
+    )
     spec = charts.time_chart(frame, "time", "value", "model", y_title="Value", colours={"Truth": "#2e282a"}).to_dict()
     assert spec["encoding"]["x"]["type"] == "quantitative"
     colours = dict(zip(spec["encoding"]["color"]["scale"]["domain"], spec["encoding"]["color"]["scale"]["range"]))
@@ -150,4 +172,7 @@ def test_a_series_of_steps_is_drawn_on_a_step_axis_and_no_forecast_takes_the_tru
     assert len(set(colours.values())) == 4
     # Dates stay dates.
     dated = frame.assign(time=pd.Timestamp("2010-01-01") + pd.to_timedelta(frame["time"], unit="h"))
-    assert charts.time_chart(dated, "time", "value", "model", y_title="Value").to_dict()["encoding"]["x"]["type"] == "temporal"
+    assert (
+        charts.time_chart(dated, "time", "value", "model", y_title="Value").to_dict()["encoding"]["x"]["type"]
+        == "temporal"
+    )

@@ -23,8 +23,10 @@ TARGET_IN = np.array([[1, 5, 6, 7], [1, 8, 9, 0]], dtype=np.int32)
 
 def shipped_vocabularies() -> tuple[Vocabulary, Vocabulary]:
     directory = seq2seq.TRANSLATOR_DIRECTORY
-    return tuple(Vocabulary.from_json((directory / name).read_text(encoding="utf-8"))
-                 for name in (seq2seq.SOURCE_VOCABULARY_FILE, seq2seq.TARGET_VOCABULARY_FILE))
+    return tuple(
+        Vocabulary.from_json((directory / name).read_text(encoding="utf-8"))
+        for name in (seq2seq.SOURCE_VOCABULARY_FILE, seq2seq.TARGET_VOCABULARY_FILE)
+    )
 
 
 def probabilities(translator) -> np.ndarray:
@@ -40,18 +42,24 @@ def test_the_translator_pages_models_build_and_load_in_many_threads_at_once():
     shared = transformer.load_transformer_translator()
     jobs = {
         "build seq2seq": lambda: seq2seq.Seq2SeqTranslator(
-            seq2seq.build_seq2seq(len(english), len(french), "GRU", 32, 16, 1, True), english, french),
+            seq2seq.build_seq2seq(len(english), len(french), "GRU", 32, 16, 1, True), english, french
+        ),
         "build attention": lambda: attention.AttentionTranslator(
-            attention.build_attention_seq2seq(len(english), len(french), units=32, embedding_size=16),
-            english, french),
+            attention.build_attention_seq2seq(len(english), len(french), units=32, embedding_size=16), english, french
+        ),
         "build Transformer": lambda: transformer.TransformerTranslator(
-            transformer.build_transformer(len(english), len(french), layers=1, heads=2, model_size=16,
-                                          feed_forward_size=32), english, french),
+            transformer.build_transformer(
+                len(english), len(french), layers=1, heads=2, model_size=16, feed_forward_size=32
+            ),
+            english,
+            french,
+        ),
         "load translator": seq2seq.load_translator,
         "load attention": attention.load_attention_translator,
         "load Transformer": transformer.load_transformer_translator,
         "silence a head of the shared Transformer": lambda: transformer.with_heads_silenced(
-            shared, {("encoder_1_self_attention", 0)}),
+            shared, {("encoder_1_self_attention", 0)}
+        ),
     }
     kinds = list(jobs)
     start = threading.Barrier(THREADS)
@@ -88,8 +96,9 @@ def test_the_lock_is_reentrant_and_training_runs_outside_it():
 
     @builds_graph
     def nested():
-        return seq2seq.Seq2SeqTranslator(seq2seq.build_seq2seq(len(english), len(french), "GRU", 8, 8, 1, False),
-                                         english, french)
+        return seq2seq.Seq2SeqTranslator(
+            seq2seq.build_seq2seq(len(english), len(french), "GRU", 8, 8, 1, False), english, french
+        )
 
     translator = nested()  # A plain lock would block here for good.
     trainer = seq2seq.compile_seq2seq(translator.model)
@@ -145,11 +154,14 @@ print("exiting", flush=True)
 """
 
 
-@pytest.mark.parametrize("moment, opened_files, delay", [
-    ("tensorflow", 0, 0.0),  # While the warm-up imports TensorFlow.
-    ("weights", 1, 0.0),  # As it opens the shipped translator's weights.
-    ("weights", 2, 0.05),  # While it reads the attention model's weights.
-])
+@pytest.mark.parametrize(
+    "moment, opened_files, delay",
+    [
+        ("tensorflow", 0, 0.0),  # While the warm-up imports TensorFlow.
+        ("weights", 1, 0.0),  # As it opens the shipped translator's weights.
+        ("weights", 2, 0.05),  # While it reads the attention model's weights.
+    ],
+)
 def test_a_script_that_imports_the_app_exits_while_the_warm_up_loads(tmp_path, moment, opened_files, delay):
     """Before, a script or AppTest run that ended while the warm-up was reading a .keras file hung in
     h5py at exit, or died of SIGSEGV or SIGABRT. It must end, and cleanly. (60 s only detects a hang:
@@ -163,8 +175,14 @@ def test_a_script_that_imports_the_app_exits_while_the_warm_up_loads(tmp_path, m
 
     environment = {**os.environ, WARM_UP_VARIABLE: "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     with open(tmp_path / "stderr.txt", "w") as errors:
-        probe = subprocess.Popen([sys.executable, "-c", EXIT_PROBE, moment, str(opened_files), str(delay)],
-                                 cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=errors, text=True)
+        probe = subprocess.Popen(
+            [sys.executable, "-c", EXIT_PROBE, moment, str(opened_files), str(delay)],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
         watchdog = threading.Timer(600, probe.kill)  # Only if the probe never reaches its moment.
         watchdog.start()
         try:

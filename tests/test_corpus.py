@@ -40,56 +40,121 @@ from lib.data.grammar import (
 
 HAND_WRITTEN = [
     # Adjective before the noun, verb agreement.
-    (Clause(NounPhrase("cat", adjectives=("small",)), "sleep"),
-     "the small cat sleeps", "le petit chat dort"),
+    (Clause(NounPhrase("cat", adjectives=("small",)), "sleep"), "the small cat sleeps", "le petit chat dort"),
     # Colour after the noun; predicate adjective agreeing in gender and number; ne … pas.
-    (Clause(NounPhrase("house", plural=True, adjectives=("green",)), "be", negated=True, adjective="big"),
-     "the green houses are not big", "les maisons vertes ne sont pas grandes"),
+    (
+        Clause(NounPhrase("house", plural=True, adjectives=("green",)), "be", negated=True, adjective="big"),
+        "the green houses are not big",
+        "les maisons vertes ne sont pas grandes",
+    ),
     # Subject relative clause.
-    (Clause(NounPhrase("woman", "a", relative=RelativeClause("subject", Clause(None, "read", object=NounPhrase("book", "a")))),
-            "sleep"),
-     "a woman who reads a book sleeps", "une femme qui lit un livre dort"),
+    (
+        Clause(
+            NounPhrase(
+                "woman", "a", relative=RelativeClause("subject", Clause(None, "read", object=NounPhrase("book", "a")))
+            ),
+            "sleep",
+        ),
+        "a woman who reads a book sleeps",
+        "une femme qui lit un livre dort",
+    ),
     # Negation turns the indefinite article into "de"; elision of je and ne.
-    (Clause(Pronoun("i"), "have", negated=True, object=NounPhrase("cat", "a")),
-     "i do not have a cat", "je n'ai pas de chat"),
+    (
+        Clause(Pronoun("i"), "have", negated=True, object=NounPhrase("cat", "a")),
+        "i do not have a cat",
+        "je n'ai pas de chat",
+    ),
     # "des" becomes "de" before an adjective that precedes the noun; "nous mangeons" keeps its e.
-    (Clause(Pronoun("we"), "eat", object=NounPhrase("apple", "a", plural=True, adjectives=("small",))),
-     "we eat small apples", "nous mangeons de petites pommes"),
+    (
+        Clause(Pronoun("we"), "eat", object=NounPhrase("apple", "a", plural=True, adjectives=("small",))),
+        "we eat small apples",
+        "nous mangeons de petites pommes",
+    ),
     # The bare English plural is "des" in French.
-    (Clause(Pronoun("they"), "see", object=NounPhrase("dog", "a", plural=True)),
-     "they see dogs", "ils voient des chiens"),
+    (
+        Clause(Pronoun("they"), "see", object=NounPhrase("dog", "a", plural=True)),
+        "they see dogs",
+        "ils voient des chiens",
+    ),
     (Clause(Pronoun("she"), "be", adjective="happy"), "she is happy", "elle est heureuse"),
     # Object relative clause with "que" elided before "il".
-    (Clause(NounPhrase("book", relative=RelativeClause("object", Clause(Pronoun("he"), "read"))), "be", adjective="heavy"),
-     "the book that he reads is heavy", "le livre qu'il lit est lourd"),
+    (
+        Clause(
+            NounPhrase("book", relative=RelativeClause("object", Clause(Pronoun("he"), "read"))),
+            "be",
+            adjective="heavy",
+        ),
+        "the book that he reads is heavy",
+        "le livre qu'il lit est lourd",
+    ),
     # Two adjectives on both sides of the noun; two English words ("look for") become one French word;
     # an irregular plural (mice / souris).
-    (Clause(NounPhrase("dog", "my", adjectives=("old", "black")), "look for", object=NounPhrase("mouse", "this", plural=True)),
-     "my old black dog looks for these mice", "mon vieux chien noir cherche ces souris"),
+    (
+        Clause(
+            NounPhrase("dog", "my", adjectives=("old", "black")),
+            "look for",
+            object=NounPhrase("mouse", "this", plural=True),
+        ),
+        "my old black dog looks for these mice",
+        "mon vieux chien noir cherche ces souris",
+    ),
     # A conjunction of two French words, elision of "que" and "ne", "de" after a negation.
-    (Sentence((Clause(Pronoun("i"), "like", object=NounPhrase("car", adjectives=("new",))),
-               Clause(NounPhrase("sister", "my"), "wait for", negated=True, object=NounPhrase("horse", "a", plural=True))),
-              ("because",)),
-     "i like the new car because my sister does not wait for horses",
-     "j'aime la nouvelle voiture parce que ma sœur n'attend pas de chevaux"),
-    (Clause(NounPhrase("cat", plural=True, adjectives=("white",)), "be", negated=True, adjective="beautiful"),
-     "the white cats are not beautiful", "les chats blancs ne sont pas beaux"),
-    (Clause(NounPhrase("queen", "this", adjectives=("tired",)), "swim", place=("in", NounPhrase("garden"))),
-     "this tired queen swims in the garden", "cette reine fatiguée nage dans le jardin"),
+    (
+        Sentence(
+            (
+                Clause(Pronoun("i"), "like", object=NounPhrase("car", adjectives=("new",))),
+                Clause(
+                    NounPhrase("sister", "my"), "wait for", negated=True, object=NounPhrase("horse", "a", plural=True)
+                ),
+            ),
+            ("because",),
+        ),
+        "i like the new car because my sister does not wait for horses",
+        "j'aime la nouvelle voiture parce que ma sœur n'attend pas de chevaux",
+    ),
+    (
+        Clause(NounPhrase("cat", plural=True, adjectives=("white",)), "be", negated=True, adjective="beautiful"),
+        "the white cats are not beautiful",
+        "les chats blancs ne sont pas beaux",
+    ),
+    (
+        Clause(NounPhrase("queen", "this", adjectives=("tired",)), "swim", place=("in", NounPhrase("garden"))),
+        "this tired queen swims in the garden",
+        "cette reine fatiguée nage dans le jardin",
+    ),
     (Clause(Pronoun("you"), "run", negated=True), "you do not run", "vous ne courez pas"),
     # "an" before a vowel in English; feminine "vieille".
     (Clause(NounPhrase("cow", "a", adjectives=("old",)), "eat"), "an old cow eats", "une vieille vache mange"),
-    (Sentence((Clause(Pronoun("she"), "laugh"), Clause(Pronoun("he"), "dance")), ("because",)),
-     "she laughs because he dances", "elle rit parce qu'il danse"),
+    (
+        Sentence((Clause(Pronoun("she"), "laugh"), Clause(Pronoun("he"), "dance")), ("because",)),
+        "she laughs because he dances",
+        "elle rit parce qu'il danse",
+    ),
     # English orders a state before age; French puts "vieux" before the noun and "heureux" after it.
-    (Clause(NounPhrase("dog", plural=True, adjectives=("old", "happy")), "run"),
-     "the happy old dogs run", "les vieux chiens heureux courent"),
+    (
+        Clause(NounPhrase("dog", plural=True, adjectives=("old", "happy")), "run"),
+        "the happy old dogs run",
+        "les vieux chiens heureux courent",
+    ),
     # The definite article stays after a negation; "ma" before a feminine noun.
-    (Clause(NounPhrase("mother", "my"), "open", negated=True, object=NounPhrase("window", plural=True)),
-     "my mother does not open the windows", "ma mère n'ouvre pas les fenêtres"),
-    (Clause(NounPhrase("girl", plural=True, relative=RelativeClause("subject", Clause(None, "be", negated=True, adjective="sad"))),
-            "sing", object=NounPhrase("song", "a")),
-     "the girls who are not sad sing a song", "les filles qui ne sont pas tristes chantent une chanson"),
+    (
+        Clause(NounPhrase("mother", "my"), "open", negated=True, object=NounPhrase("window", plural=True)),
+        "my mother does not open the windows",
+        "ma mère n'ouvre pas les fenêtres",
+    ),
+    (
+        Clause(
+            NounPhrase(
+                "girl",
+                plural=True,
+                relative=RelativeClause("subject", Clause(None, "be", negated=True, adjective="sad")),
+            ),
+            "sing",
+            object=NounPhrase("song", "a"),
+        ),
+        "the girls who are not sad sing a song",
+        "les filles qui ne sont pas tristes chantent une chanson",
+    ),
 ]
 
 
@@ -108,84 +173,249 @@ def test_hand_written_translations(tree, english, french):
 # "word#position" (position in the English words), so that "le" cannot align to the wrong "the".
 HAND_ALIGNED = [
     # Plain subject, verb, object; the two "le" align to their own "the".
-    (Clause(NounPhrase("boy"), "see", object=NounPhrase("dog")),
-     "the boy sees the dog", "le garçon voit le chien",
-     [("le", "the#0"), ("garçon", "boy"), ("voit", "sees"), ("le", "the#3"), ("chien", "dog")]),
+    (
+        Clause(NounPhrase("boy"), "see", object=NounPhrase("dog")),
+        "the boy sees the dog",
+        "le garçon voit le chien",
+        [("le", "the#0"), ("garçon", "boy"), ("voit", "sees"), ("le", "the#3"), ("chien", "dog")],
+    ),
     # Adjectives before and after the noun, in another order than English's; "look for" → "cherche".
-    (Clause(NounPhrase("dog", "my", adjectives=("old", "black")), "look for", object=NounPhrase("mouse", "this", plural=True)),
-     "my old black dog looks for these mice", "mon vieux chien noir cherche ces souris",
-     [("mon", "my"), ("vieux", "old"), ("chien", "dog"), ("noir", "black"), ("cherche", "looks"), ("ces", "these"),
-      ("souris", "mice")]),
-    (Clause(NounPhrase("dog", plural=True, adjectives=("old", "happy")), "run"),
-     "the happy old dogs run", "les vieux chiens heureux courent",
-     [("les", "the"), ("vieux", "old"), ("chiens", "dogs"), ("heureux", "happy"), ("courent", "run")]),
+    (
+        Clause(
+            NounPhrase("dog", "my", adjectives=("old", "black")),
+            "look for",
+            object=NounPhrase("mouse", "this", plural=True),
+        ),
+        "my old black dog looks for these mice",
+        "mon vieux chien noir cherche ces souris",
+        [
+            ("mon", "my"),
+            ("vieux", "old"),
+            ("chien", "dog"),
+            ("noir", "black"),
+            ("cherche", "looks"),
+            ("ces", "these"),
+            ("souris", "mice"),
+        ],
+    ),
+    (
+        Clause(NounPhrase("dog", plural=True, adjectives=("old", "happy")), "run"),
+        "the happy old dogs run",
+        "les vieux chiens heureux courent",
+        [("les", "the"), ("vieux", "old"), ("chiens", "dogs"), ("heureux", "happy"), ("courent", "run")],
+    ),
     # Negation with do-support: ne and pas both translate "not", and "does" has no French word.
-    (Clause(NounPhrase("mother", "my"), "open", negated=True, object=NounPhrase("window", plural=True)),
-     "my mother does not open the windows", "ma mère n'ouvre pas les fenêtres",
-     [("ma", "my"), ("mère", "mother"), ("n'", "not"), ("ouvre", "open"), ("pas", "not"), ("les", "the"),
-      ("fenêtres", "windows")]),
-    (Clause(Pronoun("you"), "run", negated=True),
-     "you do not run", "vous ne courez pas",
-     [("vous", "you"), ("ne", "not"), ("courez", "run"), ("pas", "not")]),
+    (
+        Clause(NounPhrase("mother", "my"), "open", negated=True, object=NounPhrase("window", plural=True)),
+        "my mother does not open the windows",
+        "ma mère n'ouvre pas les fenêtres",
+        [
+            ("ma", "my"),
+            ("mère", "mother"),
+            ("n'", "not"),
+            ("ouvre", "open"),
+            ("pas", "not"),
+            ("les", "the"),
+            ("fenêtres", "windows"),
+        ],
+    ),
+    (
+        Clause(Pronoun("you"), "run", negated=True),
+        "you do not run",
+        "vous ne courez pas",
+        [("vous", "you"), ("ne", "not"), ("courez", "run"), ("pas", "not")],
+    ),
     # The negated object's "de" translates "a".
-    (Clause(Pronoun("i"), "have", negated=True, object=NounPhrase("cat", "a")),
-     "i do not have a cat", "je n'ai pas de chat",
-     [("je", "i"), ("n'", "not"), ("ai", "have"), ("pas", "not"), ("de", "a"), ("chat", "cat")]),
+    (
+        Clause(Pronoun("i"), "have", negated=True, object=NounPhrase("cat", "a")),
+        "i do not have a cat",
+        "je n'ai pas de chat",
+        [("je", "i"), ("n'", "not"), ("ai", "have"), ("pas", "not"), ("de", "a"), ("chat", "cat")],
+    ),
     # Elided "j'", "parce que" on "because", "wait for" → "attend", and a bare plural's "de" on nothing.
-    (Sentence((Clause(Pronoun("i"), "like", object=NounPhrase("car", adjectives=("new",))),
-               Clause(NounPhrase("sister", "my"), "wait for", negated=True, object=NounPhrase("horse", "a", plural=True))),
-              ("because",)),
-     "i like the new car because my sister does not wait for horses",
-     "j'aime la nouvelle voiture parce que ma sœur n'attend pas de chevaux",
-     [("j'", "i"), ("aime", "like"), ("la", "the"), ("nouvelle", "new"), ("voiture", "car"), ("parce", "because"),
-      ("que", "because"), ("ma", "my"), ("sœur", "sister"), ("n'", "not"), ("attend", "wait"), ("pas", "not"),
-      ("de", None), ("chevaux", "horses")]),
+    (
+        Sentence(
+            (
+                Clause(Pronoun("i"), "like", object=NounPhrase("car", adjectives=("new",))),
+                Clause(
+                    NounPhrase("sister", "my"), "wait for", negated=True, object=NounPhrase("horse", "a", plural=True)
+                ),
+            ),
+            ("because",),
+        ),
+        "i like the new car because my sister does not wait for horses",
+        "j'aime la nouvelle voiture parce que ma sœur n'attend pas de chevaux",
+        [
+            ("j'", "i"),
+            ("aime", "like"),
+            ("la", "the"),
+            ("nouvelle", "new"),
+            ("voiture", "car"),
+            ("parce", "because"),
+            ("que", "because"),
+            ("ma", "my"),
+            ("sœur", "sister"),
+            ("n'", "not"),
+            ("attend", "wait"),
+            ("pas", "not"),
+            ("de", None),
+            ("chevaux", "horses"),
+        ],
+    ),
     # The "qu'" of "parce qu'il" still translates "because".
-    (Sentence((Clause(Pronoun("she"), "laugh"), Clause(Pronoun("he"), "dance")), ("because",)),
-     "she laughs because he dances", "elle rit parce qu'il danse",
-     [("elle", "she"), ("rit", "laughs"), ("parce", "because"), ("qu'", "because"), ("il", "he"), ("danse", "dances")]),
+    (
+        Sentence((Clause(Pronoun("she"), "laugh"), Clause(Pronoun("he"), "dance")), ("because",)),
+        "she laughs because he dances",
+        "elle rit parce qu'il danse",
+        [
+            ("elle", "she"),
+            ("rit", "laughs"),
+            ("parce", "because"),
+            ("qu'", "because"),
+            ("il", "he"),
+            ("danse", "dances"),
+        ],
+    ),
     # Object relative clause: "qu'" is the relative pronoun "that"; be with an adjective.
-    (Clause(NounPhrase("book", relative=RelativeClause("object", Clause(Pronoun("he"), "read"))), "be", adjective="heavy"),
-     "the book that he reads is heavy", "le livre qu'il lit est lourd",
-     [("le", "the"), ("livre", "book"), ("qu'", "that"), ("il", "he"), ("lit", "reads"), ("est", "is"), ("lourd", "heavy")]),
+    (
+        Clause(
+            NounPhrase("book", relative=RelativeClause("object", Clause(Pronoun("he"), "read"))),
+            "be",
+            adjective="heavy",
+        ),
+        "the book that he reads is heavy",
+        "le livre qu'il lit est lourd",
+        [
+            ("le", "the"),
+            ("livre", "book"),
+            ("qu'", "that"),
+            ("il", "he"),
+            ("lit", "reads"),
+            ("est", "is"),
+            ("lourd", "heavy"),
+        ],
+    ),
     # A negated object relative: the particle "for" is stranded in English and has no French word.
-    (Clause(NounPhrase("horse", relative=RelativeClause("object", Clause(NounPhrase("boy"), "wait for", negated=True))), "run"),
-     "the horse that the boy does not wait for runs", "le cheval que le garçon n'attend pas court",
-     [("le", "the#0"), ("cheval", "horse"), ("que", "that"), ("le", "the#3"), ("garçon", "boy"), ("n'", "not"),
-      ("attend", "wait"), ("pas", "not"), ("court", "runs")]),
+    (
+        Clause(
+            NounPhrase("horse", relative=RelativeClause("object", Clause(NounPhrase("boy"), "wait for", negated=True))),
+            "run",
+        ),
+        "the horse that the boy does not wait for runs",
+        "le cheval que le garçon n'attend pas court",
+        [
+            ("le", "the#0"),
+            ("cheval", "horse"),
+            ("que", "that"),
+            ("le", "the#3"),
+            ("garçon", "boy"),
+            ("n'", "not"),
+            ("attend", "wait"),
+            ("pas", "not"),
+            ("court", "runs"),
+        ],
+    ),
     # Negated be: "n'est pas" on "is not".
-    (Clause(Pronoun("she"), "be", negated=True, adjective="sad"),
-     "she is not sad", "elle n'est pas triste",
-     [("elle", "she"), ("n'", "not"), ("est", "is"), ("pas", "not"), ("triste", "sad")]),
+    (
+        Clause(Pronoun("she"), "be", negated=True, adjective="sad"),
+        "she is not sad",
+        "elle n'est pas triste",
+        [("elle", "she"), ("n'", "not"), ("est", "is"), ("pas", "not"), ("triste", "sad")],
+    ),
     # The bare English plural has no determiner for "des", nor for "de" before a prenominal adjective.
-    (Clause(Pronoun("they"), "see", object=NounPhrase("dog", "a", plural=True)),
-     "they see dogs", "ils voient des chiens",
-     [("ils", "they"), ("voient", "see"), ("des", None), ("chiens", "dogs")]),
-    (Clause(Pronoun("we"), "eat", object=NounPhrase("apple", "a", plural=True, adjectives=("small",))),
-     "we eat small apples", "nous mangeons de petites pommes",
-     [("nous", "we"), ("mangeons", "eat"), ("de", None), ("petites", "small"), ("pommes", "apples")]),
+    (
+        Clause(Pronoun("they"), "see", object=NounPhrase("dog", "a", plural=True)),
+        "they see dogs",
+        "ils voient des chiens",
+        [("ils", "they"), ("voient", "see"), ("des", None), ("chiens", "dogs")],
+    ),
+    (
+        Clause(Pronoun("we"), "eat", object=NounPhrase("apple", "a", plural=True, adjectives=("small",))),
+        "we eat small apples",
+        "nous mangeons de petites pommes",
+        [("nous", "we"), ("mangeons", "eat"), ("de", None), ("petites", "small"), ("pommes", "apples")],
+    ),
     # Subject relative clauses: "qui" translates "who" for a person and "that" for an animal.
-    (Clause(NounPhrase("girl", plural=True, relative=RelativeClause("subject", Clause(None, "be", negated=True, adjective="sad"))),
-            "sing", object=NounPhrase("song", "a")),
-     "the girls who are not sad sing a song", "les filles qui ne sont pas tristes chantent une chanson",
-     [("les", "the"), ("filles", "girls"), ("qui", "who"), ("ne", "not"), ("sont", "are"), ("pas", "not"),
-      ("tristes", "sad"), ("chantent", "sing"), ("une", "a"), ("chanson", "song")]),
-    (Clause(NounPhrase("cat", relative=RelativeClause("subject", Clause(None, "eat", object=NounPhrase("mouse", "a")))), "sleep"),
-     "the cat that eats a mouse sleeps", "le chat qui mange une souris dort",
-     [("le", "the"), ("chat", "cat"), ("qui", "that"), ("mange", "eats"), ("une", "a"), ("souris", "mouse"), ("dort", "sleeps")]),
+    (
+        Clause(
+            NounPhrase(
+                "girl",
+                plural=True,
+                relative=RelativeClause("subject", Clause(None, "be", negated=True, adjective="sad")),
+            ),
+            "sing",
+            object=NounPhrase("song", "a"),
+        ),
+        "the girls who are not sad sing a song",
+        "les filles qui ne sont pas tristes chantent une chanson",
+        [
+            ("les", "the"),
+            ("filles", "girls"),
+            ("qui", "who"),
+            ("ne", "not"),
+            ("sont", "are"),
+            ("pas", "not"),
+            ("tristes", "sad"),
+            ("chantent", "sing"),
+            ("une", "a"),
+            ("chanson", "song"),
+        ],
+    ),
+    (
+        Clause(
+            NounPhrase("cat", relative=RelativeClause("subject", Clause(None, "eat", object=NounPhrase("mouse", "a")))),
+            "sleep",
+        ),
+        "the cat that eats a mouse sleeps",
+        "le chat qui mange une souris dort",
+        [
+            ("le", "the"),
+            ("chat", "cat"),
+            ("qui", "that"),
+            ("mange", "eats"),
+            ("une", "a"),
+            ("souris", "mouse"),
+            ("dort", "sleeps"),
+        ],
+    ),
     # Prepositions.
-    (Clause(NounPhrase("queen", "this", adjectives=("tired",)), "swim", place=("in", NounPhrase("garden"))),
-     "this tired queen swims in the garden", "cette reine fatiguée nage dans le jardin",
-     [("cette", "this"), ("reine", "queen"), ("fatiguée", "tired"), ("nage", "swims"), ("dans", "in"), ("le", "the"),
-      ("jardin", "garden")]),
-    (Clause(Pronoun("i"), "eat", place=("with", NounPhrase("brother", "my"))),
-     "i eat with my brother", "je mange avec mon frère",
-     [("je", "i"), ("mange", "eat"), ("avec", "with"), ("mon", "my"), ("frère", "brother")]),
+    (
+        Clause(NounPhrase("queen", "this", adjectives=("tired",)), "swim", place=("in", NounPhrase("garden"))),
+        "this tired queen swims in the garden",
+        "cette reine fatiguée nage dans le jardin",
+        [
+            ("cette", "this"),
+            ("reine", "queen"),
+            ("fatiguée", "tired"),
+            ("nage", "swims"),
+            ("dans", "in"),
+            ("le", "the"),
+            ("jardin", "garden"),
+        ],
+    ),
+    (
+        Clause(Pronoun("i"), "eat", place=("with", NounPhrase("brother", "my"))),
+        "i eat with my brother",
+        "je mange avec mon frère",
+        [("je", "i"), ("mange", "eat"), ("avec", "with"), ("mon", "my"), ("frère", "brother")],
+    ),
     # "an" is the English determiner of "une"; "quand" translates "when".
-    (Sentence((Clause(NounPhrase("cow", "a", adjectives=("old",)), "eat"), Clause(Pronoun("we"), "sing")), ("when",)),
-     "an old cow eats when we sing", "une vieille vache mange quand nous chantons",
-     [("une", "an"), ("vieille", "old"), ("vache", "cow"), ("mange", "eats"), ("quand", "when"), ("nous", "we"),
-      ("chantons", "sing")]),
+    (
+        Sentence(
+            (Clause(NounPhrase("cow", "a", adjectives=("old",)), "eat"), Clause(Pronoun("we"), "sing")), ("when",)
+        ),
+        "an old cow eats when we sing",
+        "une vieille vache mange quand nous chantons",
+        [
+            ("une", "an"),
+            ("vieille", "old"),
+            ("vache", "cow"),
+            ("mange", "eats"),
+            ("quand", "when"),
+            ("nous", "we"),
+            ("chantons", "sing"),
+        ],
+    ),
 ]
 
 
@@ -202,7 +432,9 @@ def _readable_alignment(english: str, french: str, alignment) -> list[tuple[str,
     return [(word, name(position)) for word, position in zip(corpus.tokenize(french), alignment)]
 
 
-@pytest.mark.parametrize(("tree", "english", "french", "expected"), HAND_ALIGNED, ids=[case[1] for case in HAND_ALIGNED])
+@pytest.mark.parametrize(
+    ("tree", "english", "french", "expected"), HAND_ALIGNED, ids=[case[1] for case in HAND_ALIGNED]
+)
 def test_hand_written_alignments(tree, english, french, expected):
     aligned_english, aligned_french, alignment = render_aligned(tree)
     assert (aligned_english, aligned_french) == (english, french) == (render_english(tree), render_french(tree))
@@ -217,7 +449,8 @@ def test_render_aligned_gives_the_same_texts(tree, english, french):
 
 def test_do_support_and_particles_receive_no_french_word():
     english, french, alignment = render_aligned(
-        Clause(NounPhrase("sister", "my"), "look for", negated=True, object=NounPhrase("cat")))
+        Clause(NounPhrase("sister", "my"), "look for", negated=True, object=NounPhrase("cat"))
+    )
     assert english == "my sister does not look for the cat" and french == "ma sœur ne cherche pas le chat"
     words = english.split()
     assert words.index("does") not in alignment and words.index("for") not in alignment
@@ -248,9 +481,16 @@ def test_generated_alignments_are_well_formed():
 
 
 def test_alignment_pairs_and_gold_matrix():
-    english, french, alignment = render_aligned(Clause(Pronoun("they"), "see", object=NounPhrase("dog", "a", plural=True)))
+    english, french, alignment = render_aligned(
+        Clause(Pronoun("they"), "see", object=NounPhrase("dog", "a", plural=True))
+    )
     assert alignment == (0, 1, -1, 2)
-    assert alignment_pairs(english, french, alignment) == [("ils", "they"), ("voient", "see"), ("des", None), ("chiens", "dogs")]
+    assert alignment_pairs(english, french, alignment) == [
+        ("ils", "they"),
+        ("voient", "see"),
+        ("des", None),
+        ("chiens", "dogs"),
+    ]
     matrix = gold_alignment_matrix(alignment, english_length=3, french_length=4)
     assert matrix.shape == (4, 3) and matrix.dtype == np.float32
     np.testing.assert_array_equal(matrix, [[1, 0, 0], [0, 1, 0], [0, 0, 0], [0, 0, 1]])
@@ -341,7 +581,19 @@ def test_length_distribution_counts_every_sentence():
 
 
 def test_tokenizer_lowercases_and_splits_punctuation_and_elision():
-    assert corpus.tokenize("J’aime le  Chat, n'est-ce pas ?") == ["j'", "aime", "le", "chat", ",", "n'", "est", "-", "ce", "pas", "?"]
+    assert corpus.tokenize("J’aime le  Chat, n'est-ce pas ?") == [
+        "j'",
+        "aime",
+        "le",
+        "chat",
+        ",",
+        "n'",
+        "est",
+        "-",
+        "ce",
+        "pas",
+        "?",
+    ]
     assert corpus.detokenize(["j'", "aime", "le", "chat", "."]) == "j'aime le chat."
 
 
@@ -358,7 +610,11 @@ def test_vocabulary_round_trip_on_generated_sentences():
 
 def test_unknown_words_become_unk_and_are_reported():
     vocabulary = Vocabulary.from_sentences(["the cat sleeps"])
-    assert vocabulary.encode("the zebra sleeps") == [vocabulary.index["the"], corpus.UNKNOWN_ID, vocabulary.index["sleeps"]]
+    assert vocabulary.encode("the zebra sleeps") == [
+        vocabulary.index["the"],
+        corpus.UNKNOWN_ID,
+        vocabulary.index["sleeps"],
+    ]
     assert vocabulary.unknown_words("The zebra and the ZEBRA sleep") == ["zebra", "and", "sleep"]
     assert vocabulary.decode([1, vocabulary.index["cat"], 2, vocabulary.index["the"]]) == "cat"
 
@@ -392,7 +648,9 @@ def _tsv(lines: list[str]) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-GOOD_LINES = [f"Sentence number {i}.\tPhrase numéro {i}.\tCC-BY 2.0 (France) Attribution: tatoeba.org" for i in range(30)]
+GOOD_LINES = [
+    f"Sentence number {i}.\tPhrase numéro {i}.\tCC-BY 2.0 (France) Attribution: tatoeba.org" for i in range(30)
+]
 
 
 def test_a_good_file_in_the_public_format_is_read():

@@ -12,19 +12,21 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser_support import wait_until_idle
 from tests.conftest import ARTIFACTS
 from tests.docker_support import APP_IMAGE, compose_stack, docker, prepare_images, require_docker
 from tests.test_browser import assert_no_exception, run_table
 from tests.test_browser_replicas import assert_sessions_stay_on_one_replica_and_use_both
-from tests.browser_support import wait_until_idle
 
 pytestmark = pytest.mark.browser
 
 WORK_DIR = ARTIFACTS / "compose"
 # What deploy/Dockerfile copies into /app; deploy/Dockerfile.dockerignore keeps everything else out.
 APP_FILES = {".streamlit", "app_pages", "assets", "data", "lib", "requirements.txt", "streamlit_app.py"}
-COUNT_TRAININGS = ("from lib.engine.cpus import cgroup_cpu_limit, trainings_at_once, usable_cpus; "
-                   "print(cgroup_cpu_limit(), trainings_at_once(usable_cpus()))")
+COUNT_TRAININGS = (
+    "from lib.engine.cpus import cgroup_cpu_limit, trainings_at_once, usable_cpus; "
+    "print(cgroup_cpu_limit(), trainings_at_once(usable_cpus()))"
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +75,14 @@ def test_a_training_finishes_through_the_compose_proxy(browser, stack):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     elsewhere = []
-    page.on("request", lambda request: elsewhere.append(request.url)
-            if not request.url.startswith((stack["url"], stack["url"].replace("http", "ws", 1), "data:", "blob:")) else None)
+    page.on(
+        "request",
+        lambda request: (
+            elsewhere.append(request.url)
+            if not request.url.startswith((stack["url"], stack["url"].replace("http", "ws", 1), "data:", "blob:"))
+            else None
+        ),
+    )
     page.goto(f"{stack['url']}/parameter_sharing?epochs=5")
     wait_until_idle(page, timeout_ms=180_000)
     page.get_by_role("button", name="Train").click()

@@ -14,7 +14,6 @@ if str(REPO_ROOT) not in sys.path:  # Lets the file run even before pyproject.to
 
 from lib.models import gradients  # noqa: E402
 
-
 # --------------------------------------------------------------------------------------------------
 # Activations
 # --------------------------------------------------------------------------------------------------
@@ -35,7 +34,7 @@ def test_activation_derivatives_match_the_textbook_values():
     assert set(relu.loc[relu["x"] > 0, "derivative"]) == {1.0}
     assert set(relu.loc[relu["x"] < 0, "derivative"]) == {0.0}
     # The derivative agrees with a finite difference of the value.
-    for name, rows in frame.groupby("activation"):
+    for _activation, rows in frame.groupby("activation"):
         numeric = np.gradient(rows["value"].to_numpy(), rows["x"].to_numpy())
         smooth = np.abs(rows["x"].to_numpy()) > 0.02
         np.testing.assert_allclose(numeric[smooth][1:-1], rows["derivative"].to_numpy()[smooth][1:-1], atol=2e-3)

@@ -199,8 +199,21 @@ def sweep() -> pd.DataFrame:
 
 
 def test_sweep_has_the_documented_columns(sweep):
-    required = {"setup", "cell", "clip_norm", "lag", "seed", "accuracy", "chance", "updates", "batch_size",
-                "seconds", "units", "parameters", "held_out_examples"}
+    required = {
+        "setup",
+        "cell",
+        "clip_norm",
+        "lag",
+        "seed",
+        "accuracy",
+        "chance",
+        "updates",
+        "batch_size",
+        "seconds",
+        "units",
+        "parameters",
+        "held_out_examples",
+    }
     assert required <= set(sweep.columns)
     assert not sweep[sorted(required)].isna().any().any()
 
@@ -248,7 +261,15 @@ def test_sweep_values_are_sane_and_the_budget_is_the_same_for_every_run(sweep):
 def synthetic_sweep(points: dict) -> pd.DataFrame:
     """Rows of a made-up sweep: {(setup, cell, lag): [accuracy per seed]}."""
     rows = [
-        {"setup": setup, "cell": cell, "clip_norm": 0.0, "lag": lag, "seed": seed, "accuracy": accuracy, "chance": 0.125}
+        {
+            "setup": setup,
+            "cell": cell,
+            "clip_norm": 0.0,
+            "lag": lag,
+            "seed": seed,
+            "accuracy": accuracy,
+            "chance": 0.125,
+        }
         for (setup, cell, lag), accuracies in points.items()
         for seed, accuracy in enumerate(accuracies)
     ]
@@ -256,10 +277,14 @@ def synthetic_sweep(points: dict) -> pd.DataFrame:
 
 
 def test_sweep_summary_and_longest_lag_solved():
-    sweep = synthetic_sweep({
-        ("era", "SimpleRNN", 5): [1.0, 0.95], ("era", "SimpleRNN", 50): [0.2, 0.95],
-        ("era", "LSTM", 5): [1.0, 1.0], ("era", "LSTM", 50): [0.99, 0.93],
-    })
+    sweep = synthetic_sweep(
+        {
+            ("era", "SimpleRNN", 5): [1.0, 0.95],
+            ("era", "SimpleRNN", 50): [0.2, 0.95],
+            ("era", "LSTM", 5): [1.0, 1.0],
+            ("era", "LSTM", 50): [0.99, 0.93],
+        }
+    )
     summary = lm.summarise_sweep(sweep)
     assert summary["cell"].tolist() == ["SimpleRNN", "SimpleRNN", "LSTM", "LSTM"]
     assert summary["solved_seeds"].tolist() == [2, 1, 2, 2]
@@ -269,13 +294,20 @@ def test_sweep_summary_and_longest_lag_solved():
 
 
 def test_the_default_press_is_where_the_contrast_held_for_every_seed():
-    sweep = synthetic_sweep({
-        ("modern", "SimpleRNN", 20): [1.0, 1.0, 0.95], ("modern", "LSTM", 20): [1.0, 1.0, 1.0],
-        ("modern", "SimpleRNN", 50): [0.3, 0.2, 0.95], ("modern", "LSTM", 50): [1.0, 0.99, 0.97],
-        ("era", "SimpleRNN", 20): [0.2, 0.3, 0.4], ("era", "LSTM", 20): [0.95, 0.99, 0.92],
-        ("era", "SimpleRNN", 50): [0.1, 0.1, 0.1], ("era", "LSTM", 50): [0.95, 0.99, 0.98],
-        ("era", "SimpleRNN", 100): [0.1, 0.1, 0.1], ("era", "LSTM", 100): [1.0, 1.0, 1.0],
-    })
+    sweep = synthetic_sweep(
+        {
+            ("modern", "SimpleRNN", 20): [1.0, 1.0, 0.95],
+            ("modern", "LSTM", 20): [1.0, 1.0, 1.0],
+            ("modern", "SimpleRNN", 50): [0.3, 0.2, 0.95],
+            ("modern", "LSTM", 50): [1.0, 0.99, 0.97],
+            ("era", "SimpleRNN", 20): [0.2, 0.3, 0.4],
+            ("era", "LSTM", 20): [0.95, 0.99, 0.92],
+            ("era", "SimpleRNN", 50): [0.1, 0.1, 0.1],
+            ("era", "LSTM", 50): [0.95, 0.99, 0.98],
+            ("era", "SimpleRNN", 100): [0.1, 0.1, 0.1],
+            ("era", "LSTM", 100): [1.0, 1.0, 1.0],
+        }
+    )
     contrast = lm.clearest_contrast(lm.summarise_sweep(sweep))
     # Modern lag 50 fails one SimpleRNN seed; of the era's points, lag 50 has the widest gap (0.85),
     # and lag 100 is beyond what one default press can train in a comparable time.
@@ -355,7 +387,9 @@ def test_the_papers_success_criterion_counts_every_step_in_2a_and_only_the_end_i
 def test_the_papers_figures_are_table_2_and_the_2b_text():
     assert lm.paper_result("2a").sequences == 5_040 and lm.paper_result("2a").success_percent == 100
     assert lm.paper_result("2b").sequences == 5_680
-    assert lm.paper_result("2a", "BPTT").success_percent == 0 and lm.paper_result("2a", "BPTT").stopped_after == 5_000_000
+    assert (
+        lm.paper_result("2a", "BPTT").success_percent == 0 and lm.paper_result("2a", "BPTT").stopped_after == 5_000_000
+    )
 
 
 def test_bad_paper_task_arguments_are_refused():
@@ -389,10 +423,20 @@ def _paper_runs(lstm_solves_100: bool) -> pd.DataFrame:
             for cell in ("LSTM", "SimpleRNN"):
                 for seed in (0, 1):
                     solved = cell == "LSTM" and (p == 10 or lstm_solves_100)
-                    rows.append({"setup": lm.PAPER_SETUP.name, "task": task, "cell": cell, "p": p, "seed": seed,
-                                 "solved": solved, "sequences_to_success": 6_000 + 2_000 * seed if solved else np.nan,
-                                 "max_sequences": 20_000, "final_recall_accuracy": 1.0 if solved else 0.5,
-                                 "batch_size": 16})
+                    rows.append(
+                        {
+                            "setup": lm.PAPER_SETUP.name,
+                            "task": task,
+                            "cell": cell,
+                            "p": p,
+                            "seed": seed,
+                            "solved": solved,
+                            "sequences_to_success": 6_000 + 2_000 * seed if solved else np.nan,
+                            "max_sequences": 20_000,
+                            "final_recall_accuracy": 1.0 if solved else 0.5,
+                            "batch_size": 16,
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -462,11 +506,14 @@ def test_page_reads_keras_cell_runs_on_their_own_line():
     assert "every seed at p = 10, no seed at p = 100" in text
     assert "**The cell matters too**" in text and "task 2a, p = 100 (0 of 2 against 2 of 2)" in text
     # When both cells do as well, nothing is said about the cell.
-    same = lm.summarise_paper_task(pd.concat([runs, runs[runs["cell"] == "LSTM"].assign(setup=lm.KERAS_CELL_SETUP.name)]))
+    same = lm.summarise_paper_task(
+        pd.concat([runs, runs[runs["cell"] == "LSTM"].assign(setup=lm.KERAS_CELL_SETUP.name)])
+    )
     assert "The cell matters" not in "\n".join(paper_task_reading(same, None))
     assert "tanh squashing" in paper_setup_caption(lm.KERAS_CELL_SETUP.name)
     assert "no squashing" in paper_setup_caption(lm.PAPER_SETUP.name)
     from lib.page_glue.vanishing import paper_setups_in_order
+
     assert paper_setups_in_order(summary) == [lm.PAPER_SETUP.name, lm.KERAS_CELL_SETUP.name]  # The main one first.
 
 
@@ -474,6 +521,9 @@ def test_the_shipped_setups_differ_only_in_the_lstm_cell():
     paper, keras_cell = lm.PAPER_SETUP, lm.KERAS_CELL_SETUP
     assert paper.forget_gate_bias == 20 and paper.input_gate_bias == -3 and paper.lstm_activation == "linear"
     assert keras_cell.forget_gate_bias is None and keras_cell.forget_bias and keras_cell.lstm_activation == "tanh"
-    same = {field: value for field, value in vars(paper).items()
-            if field not in {"name", "forget_gate_bias", "input_gate_bias", "lstm_activation"}}
+    same = {
+        field: value
+        for field, value in vars(paper).items()
+        if field not in {"name", "forget_gate_bias", "input_gate_bias", "lstm_activation"}
+    }
     assert same == {field: getattr(keras_cell, field) for field in same}

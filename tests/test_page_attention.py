@@ -81,7 +81,10 @@ def test_making_one_step_attend_elsewhere_changes_the_translation():
     changed = output(app, "Greedy decoding with step 3 attending to “9 houses”")
     assert changed.split()[:2] == ["le", "petit"] and changed.split()[2] != "chat"
     widget(app, "selectbox", "Attend only to").set_value("3 cat").run()
-    assert output(app, "Greedy decoding with step 3 attending to “3 cat”") == "le petit chat ne voit pas les maisons vertes"
+    assert (
+        output(app, "Greedy decoding with step 3 attending to “3 cat”")
+        == "le petit chat ne voit pas les maisons vertes"
+    )
     assert any("unchanged" in c.value for c in app.caption)
 
 
@@ -108,7 +111,10 @@ def test_the_comparison_shows_long_sentences_holding_up_with_attention():
     app = open_page(PAGE)
     table = next(f.value for f in app.dataframe if "Alignment accuracy" in f.value.columns)
     shipped = table.set_index("Model")
-    assert shipped.loc["pretrained attention (shipped)", "BLEU"] > shipped.loc["pretrained seq2seq, no attention (shipped)", "BLEU"]
+    assert (
+        shipped.loc["pretrained attention (shipped)", "BLEU"]
+        > shipped.loc["pretrained seq2seq, no attention (shipped)", "BLEU"]
+    )
     assert 0.5 < shipped.loc["pretrained attention (shipped)", "Alignment accuracy"] <= 1
     by_length = next(frame for frame in charts(app) if "bleu" in frame.columns and "model" in frame.columns)
     long = by_length[by_length["min_words"] >= 21].groupby("model")["bleu"].mean()
@@ -153,8 +159,9 @@ def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
     written = ([] if text.startswith("(nothing") else text.split()) + ["</s>"]
     step = min(3, len(written))
     widget(app, "slider", "Decoder step").set_value(step).run()
-    assert np.allclose(bars(app, "alpha")["alpha"].to_numpy(), heatmap_row(app, f"{step} {written[step - 1]}"),
-                       atol=1e-3)
+    assert np.allclose(
+        bars(app, "alpha")["alpha"].to_numpy(), heatmap_row(app, f"{step} {written[step - 1]}"), atol=1e-3
+    )
 
 
 def test_recency_against_content_is_measured_on_both_shipped_models():
@@ -253,8 +260,10 @@ def test_the_live_bleu_chart_says_how_many_sentences_it_decodes():
     from lib.models.decoding import LIVE_BLEU_SENTENCES
 
     app = open_page(PAGE)
-    assert any(f"decodes {LIVE_BLEU_SENTENCES} held-out sentences" in c.value and "decodes all 500" in c.value
-               for c in app.caption)
+    assert any(
+        f"decodes {LIVE_BLEU_SENTENCES} held-out sentences" in c.value and "decodes all 500" in c.value
+        for c in app.caption
+    )
     assert any("The same 500 held-out sentences for every model" in c.value for c in app.caption)
 
 
@@ -271,8 +280,9 @@ def test_section_1_computes_each_scores_own_alpha_on_small_models():
     french = Vocabulary.from_sentences(f for _, f in built.train)
     generator = np.random.default_rng(7)
     for score in attention.SCORES:
-        model = attention.build_attention_seq2seq(len(english), len(french), score=score, units=16, embedding_size=8,
-                                                  seed=2)
+        model = attention.build_attention_seq2seq(
+            len(english), len(french), score=score, units=16, embedding_size=8, seed=2
+        )
         model.set_weights([w + generator.normal(0, 0.5, w.shape).astype(w.dtype) for w in model.get_weights()])
         translator = attention.AttentionTranslator(model, english, french)
         ids = english.encode(built.test[0][0])
@@ -300,18 +310,38 @@ def _ranges(long_set: str, attention_low: float) -> pd.DataFrame:
         (PRETRAINED_TRANSLATOR, long_set, 21, 30, 187, 43.2, 39.4, 47.8, 1.7),
         (PRETRAINED, long_set, 21, 30, 187, 97.6, attention_low, 98.9, 2.3),
     ]
-    return pd.DataFrame(rows, columns=["model", "sentence_set", "min_words", "max_words", "sentences", "bleu", "low",
-                                       "high", "decoding_seconds"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "model",
+            "sentence_set",
+            "min_words",
+            "max_words",
+            "sentences",
+            "bleu",
+            "low",
+            "high",
+            "decoding_seconds",
+        ],
+    )
 
 
 def test_the_long_sentence_reading_states_the_numbers_it_is_given():
     from lib.page_glue.attention_page import long_sentence_reading
 
     reading = long_sentence_reading(_ranges("long_held_out", 96.1))
-    for figure in ("43.2 (95 % interval 39.4-47.8)", "97.6 (95 % interval 96.1-98.9)", "+54.4 BLEU",
-                   "187 long held-out sentences of 21-30 English words", "99.1 (95 % interval 98.7-99.5)",
-                   "the 371 sentences of 1-10 English words among the 500 held out", "1.7 s and 2.3 s",
-                   "do not overlap", "corpus BLEU pooled over all the sentences of its length range", "1,000 bootstrap"):
+    for figure in (
+        "43.2 (95 % interval 39.4-47.8)",
+        "97.6 (95 % interval 96.1-98.9)",
+        "+54.4 BLEU",
+        "187 long held-out sentences of 21-30 English words",
+        "99.1 (95 % interval 98.7-99.5)",
+        "the 371 sentences of 1-10 English words among the 500 held out",
+        "1.7 s and 2.3 s",
+        "do not overlap",
+        "corpus BLEU pooled over all the sentences of its length range",
+        "1,000 bootstrap",
+    ):
         assert figure in reading, figure
     # Intervals that overlap are said to, and without the long set the figures name the 500 held out.
     older = long_sentence_reading(_ranges("held_out", 45.0))
@@ -332,8 +362,11 @@ def test_the_comparison_uses_the_long_set_when_an_evaluation_has_it_and_the_held
         return rows
 
     older = {"examples": pd.DataFrame(examples([5] * 30 + [24] * 8, wrong_every=3))}
-    newer = {**older, LONG_HELD_OUT_EXAMPLES: examples([22] * 60, wrong_every=4),
-             LONG_HELD_OUT: {"sentences": 60, "decoding_seconds": 0.8}}
+    newer = {
+        **older,
+        LONG_HELD_OUT_EXAMPLES: examples([22] * 60, wrong_every=4),
+        LONG_HELD_OUT: {"sentences": 60, "decoding_seconds": 0.8},
+    }
     frame = length_range_frame([ShippedModel("older", dict, lambda: older), ShippedModel("newer", dict, lambda: newer)])
     long = frame[frame["min_words"] == 21].set_index("model")
     assert long.loc["older", "sentence_set"] == "held_out" and long.loc["older", "sentences"] == 8

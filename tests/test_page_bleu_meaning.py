@@ -25,8 +25,10 @@ def grammar_counts() -> tuple[int, int]:
     """The grammar corpus's English and French word types, counted here independently of the page."""
     corpus = make_corpus(DEFAULT_TRAIN_PAIRS, HELD_OUT_PAIRS, seed=0)
     pairs = corpus.train + corpus.test
-    return (len({word for english, _ in pairs for word in tokenize(english)}),
-            len({word for _, french in pairs for word in tokenize(french)}))
+    return (
+        len({word for english, _ in pairs for word in tokenize(english)}),
+        len({word for _, french in pairs for word in tokenize(french)}),
+    )
 
 
 @pytest.mark.parametrize("path", ["app_pages/translator.py", "app_pages/attention.py", "app_pages/transformer.py"])
@@ -42,8 +44,9 @@ def test_each_translator_page_says_what_bleu_means_with_the_counted_word_types(p
     # It comes after the page's first table of BLEU scores, where a reader has met them.
     elements = list(app.main)  # every block and element, in the order the page draws them
     position = next(i for i, element in enumerate(elements) if element.type == "markdown" and element.value == text)
-    first_bleu_table = next(i for i, element in enumerate(elements)
-                            if element.type == "dataframe" and "BLEU" in element.value.columns)
+    first_bleu_table = next(
+        i for i, element in enumerate(elements) if element.type == "dataframe" and "BLEU" in element.value.columns
+    )
     assert first_bleu_table < position
 
 
@@ -52,14 +55,19 @@ def test_the_grammar_is_measured_deterministic_and_its_draws_are_reported():
     facts = task_facts("grammar", corpus)
     assert facts.from_grammar and facts.repeated > 50 and facts.ambiguous == 0
     assert f"the {facts.repeated:,} English sentences drawn more than once came out with the same French" in (
-        what_bleu_means(facts))
+        what_bleu_means(facts)
+    )
 
 
 def test_no_claim_of_one_translation_when_sentences_have_two_or_an_upload_is_in_use():
     ambiguous = what_bleu_means(TaskFacts(True, 160, 260, 30, draws=10_000, repeated=200, ambiguous=3))
     assert "3 of the 200 English sentences" in ambiguous and "BLEU near 100 is expected" not in ambiguous
-    upload = Corpus(train=[("the cat sleeps", "le chat dort"), ("a dog", "un chien")],
-                    test=[("the dog sleeps", "le chien dort")], seed=0, source="upload")
+    upload = Corpus(
+        train=[("the cat sleeps", "le chat dort"), ("a dog", "un chien")],
+        test=[("the dog sleeps", "le chien dort")],
+        seed=0,
+        source="upload",
+    )
     text = what_bleu_means(task_facts("upload:test", upload))
     assert "Your pairs hold 5 English and 5 French word types" in text
     assert "deterministic" not in text and "at most 3 words" in text

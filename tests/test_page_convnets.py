@@ -167,8 +167,9 @@ def test_a_short_training_charts_both_models_and_measures_the_shifts():
     assert list(convnet.results["translation"]["shift"]) == [0, 1, 2, 3, 4]
     assert convnet.results["gallery_guesses"].shape == (9, 9, 10)
     # One live chart holds both runs.
-    training = [frame for chart in app.get("vega_lite_chart") for frame in chart_frames(chart)
-                if "split" in frame.columns]
+    training = [
+        frame for chart in app.get("vega_lite_chart") for frame in chart_frames(chart) if "split" in frame.columns
+    ]
     assert len(training) == 1 and {name.split(" #")[0] for name in training[0]["run"]} == {"ConvNet", "MLP"}
     translation = frame_with(app, "shift", "accuracy", "model")
     assert len(translation) == 2 * 5 and translation["accuracy"].between(0, 1).all()
@@ -266,7 +267,9 @@ def test_pixel_image_is_crisp_and_coloured():
 def test_pixel_grid_chart_lists_every_status_and_widens_for_the_padding():
     rows, cols = np.indices((4, 4))
     frame = pd.DataFrame({"row": rows.ravel(), "col": cols.ravel(), "status": "outside", "gradient": 0.0})
-    spec = pixel_grid_chart(frame, "status", side=4, colours=FIELD_STATUS_COLOURS, title="t", box=(-1, 2, -1, 2)).to_dict()
+    spec = pixel_grid_chart(
+        frame, "status", side=4, colours=FIELD_STATUS_COLOURS, title="t", box=(-1, 2, -1, 2)
+    ).to_dict()
     colour = spec["layer"][0]["encoding"]["color"]["scale"]
     assert colour["domain"] == list(FIELD_STATUS_COLOURS) and colour["range"] == list(FIELD_STATUS_COLOURS.values())
     assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == [-1, 4]

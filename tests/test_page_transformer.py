@@ -36,11 +36,17 @@ def metric(app, label: str) -> str:
 def test_page_translates_and_draws_every_head():
     app = open_page(PAGE)
     assert output(app, "Greedy decoding") == "le petit chat ne voit pas les maisons vertes"
-    grids = [frame for frame in charts(app) if {"layer", "head", "weight"} <= set(frame.columns)
-             and frame["head"].nunique() > 1]
+    grids = [
+        frame
+        for frame in charts(app)
+        if {"layer", "head", "weight"} <= set(frame.columns) and frame["head"].nunique() > 1
+    ]
     assert len(grids) == 3  # Encoder self-, decoder self- and cross-attention (the enlarged map is one head).
     for grid in grids:
-        assert set(grid["head"]) == {"head 1", "head 2", "head 3", "head 4"} and set(grid["layer"]) == {"layer 1", "layer 2"}
+        assert set(grid["head"]) == {"head 1", "head 2", "head 3", "head 4"} and set(grid["layer"]) == {
+            "layer 1",
+            "layer 2",
+        }
         sums = grid.groupby(["layer", "head", "french"])["weight"].sum()
         assert np.allclose(sums, 1.0, atol=1e-3)
     decoder_self = next(g for g in grids if "<s>" in " ".join(g["english"]))
@@ -118,6 +124,7 @@ def test_short_trainings_with_and_without_the_causal_mask_explain_it():
     assert unmasked.final("loss", "train") < masked.final("loss", "train")
     assert unmasked.results["bleu"] < masked.results["bleu"]
     reading = next(m.value for m in app.markdown if m.value.startswith("With the causal mask:"))
+
     # Read from the figures: the reading follows the two runs' measured gaps.
     def gap(run):
         return run.results["teacher_forced_accuracy"] - run.results["greedy_accuracy"]
@@ -125,8 +132,13 @@ def test_short_trainings_with_and_without_the_causal_mask_explain_it():
     assert ("could read the very word it had to predict" in reading) == (gap(unmasked) - gap(masked) >= 0.05)
     assert f"BLEU {masked.results['bleu']:.1f}" in reading and f"BLEU {unmasked.results['bleu']:.1f}" in reading
     # Side by side, the two runs' decoder self-attention: a triangle with the mask, not without it.
-    maps = [frame for frame in charts(app) if {"english", "french", "weight"} <= set(frame.columns)
-            and "<s>" in " ".join(frame["english"]) and "layer" not in frame.columns]
+    maps = [
+        frame
+        for frame in charts(app)
+        if {"english", "french", "weight"} <= set(frame.columns)
+        and "<s>" in " ".join(frame["english"])
+        and "layer" not in frame.columns
+    ]
     upper = [frame[frame["english_position"] > frame["french_position"]]["weight"].sum() for frame in maps[-2:]]
     assert upper[0] == 0 and upper[1] > 0.5
     # Rows are the words written: the reference and </s>; columns the words read: <s> and the reference.
@@ -142,8 +154,11 @@ def test_cost_against_length_is_measured_for_both_encoders():
 
     costs, left_out = encoder_costs(model_size=32, lengths=(10, 40), repeats=1, budget_seconds=None)
     assert set(costs["model"]) == {
-        "Transformer encoder (self-attention), forward pass", "Transformer encoder (self-attention), training step",
-        "GRU encoder (recurrence), forward pass", "GRU encoder (recurrence), training step"}
+        "Transformer encoder (self-attention), forward pass",
+        "Transformer encoder (self-attention), training step",
+        "GRU encoder (recurrence), forward pass",
+        "GRU encoder (recurrence), training step",
+    }
     assert sorted(costs["length"].unique()) == [10, 40] and (costs["milliseconds"] > 0).all() and left_out == []
     # A budget already spent by the first length leaves out the longer ones, and says which.
     costs, left_out = encoder_costs(model_size=32, lengths=(10, 40, 160), repeats=1, budget_seconds=0.0)
@@ -155,8 +170,13 @@ def fabricated_costs(exponent: float, lengths=(16, 64, 256, 512, 1024, 2048)) ->
     rows = []
     for length in lengths:
         for what in ("forward pass", "training step"):
-            rows.append({"model": f"Transformer encoder (self-attention), {what}", "length": length,
-                         "milliseconds": 2.0 * (length / 16) ** exponent})
+            rows.append(
+                {
+                    "model": f"Transformer encoder (self-attention), {what}",
+                    "length": length,
+                    "milliseconds": 2.0 * (length / 16) ** exponent,
+                }
+            )
             rows.append({"model": f"GRU encoder (recurrence), {what}", "length": length, "milliseconds": 0.1 * length})
     return pd.DataFrame(rows)
 
@@ -189,10 +209,13 @@ def test_the_measure_button_charts_cost_against_length():
     assert ("Left out" in reading) == (measured[-1] < 2048)
 
 
-HEADERS = ["1 · Query, key, value: a soft dictionary", "2 · Heads and layers: what each one looks at",
-           "3 · Positions: why a model with no recurrence needs them",
-           "4 · Train from scratch: settings, positions and the causal mask",
-           "5 · No recurrence: the three translators compared"]
+HEADERS = [
+    "1 · Query, key, value: a soft dictionary",
+    "2 · Heads and layers: what each one looks at",
+    "3 · Positions: why a model with no recurrence needs them",
+    "4 · Train from scratch: settings, positions and the causal mask",
+    "5 · No recurrence: the three translators compared",
+]
 
 
 def test_an_empty_sentence_keeps_every_section():
@@ -213,8 +236,11 @@ def test_an_empty_sentence_keeps_every_section():
 def test_decoder_rows_are_the_words_being_written():
     app = open_page(PAGE)
     written = ["le", "petit", "chat", "ne", "voit", "pas", "les", "maisons", "vertes", "</s>"]
-    grids = [frame for frame in charts(app) if {"layer", "head", "weight"} <= set(frame.columns)
-             and frame["head"].nunique() > 1]
+    grids = [
+        frame
+        for frame in charts(app)
+        if {"layer", "head", "weight"} <= set(frame.columns) and frame["head"].nunique() > 1
+    ]
     decoder_self = next(g for g in grids if "1 <s>" in set(g["english"]))
     rows = list(decoder_self.sort_values("french_position")["french"].drop_duplicates())
     assert rows == [f"{i + 1} {word}" for i, word in enumerate(written)]  # Row 1 writes "le", the last </s>.
@@ -223,8 +249,11 @@ def test_decoder_rows_are_the_words_being_written():
     assert any("row: the french word being written" in c.value.lower() for c in app.caption)
     # The enlarged map of decoder cross-attention and the walkthrough of a decoder layer say the same.
     widget(app, "selectbox", "Enlarge").set_value("decoder cross-attention (decoder → encoder)").run()
-    enlarged = next(frame for frame in charts(app) if {"english", "french", "weight", "head"} <= set(frame.columns)
-                    and frame["head"].nunique() == 1)
+    enlarged = next(
+        frame
+        for frame in charts(app)
+        if {"english", "french", "weight", "head"} <= set(frame.columns) and frame["head"].nunique() == 1
+    )
     assert enlarged["english"].iloc[0] == "1 the"  # Cross-attention: columns are the English words.
     assert enlarged.sort_values("french_position")["french"].iloc[0] == "1 le"
     widget(app, "selectbox", "Attention layer").set_value("decoder_1_cross_attention").run()
@@ -232,15 +261,25 @@ def test_decoder_rows_are_the_words_being_written():
     assert q_rows["row"].iloc[0] == "1 le" and "10 </s>" in set(q_rows["row"])
 
 
-def fabricated_run(causal_mask: bool, teacher_forced: float, greedy: float, bleu: float, loss: float,
-                   **settings) -> TrainingRun:
-    run = TrainingRun(label="run", settings={**asdict(TransformerSettings(causal_mask=causal_mask)),
-                                             "corpus": "grammar", **settings},
-                      metrics=["loss"], epochs_planned=2, batches_per_epoch=10, status="finished",
-                      epoch_rows=[{"metric": "loss", "split": "train", "value": loss, "epoch": 2}],
-                      batches_completed=20)
-    run.results = {"teacher_forced_accuracy": teacher_forced, "greedy_accuracy": greedy, "bleu": bleu,
-                   "causal_mask": causal_mask}
+def fabricated_run(
+    causal_mask: bool, teacher_forced: float, greedy: float, bleu: float, loss: float, **settings
+) -> TrainingRun:
+    run = TrainingRun(
+        label="run",
+        settings={**asdict(TransformerSettings(causal_mask=causal_mask)), "corpus": "grammar", **settings},
+        metrics=["loss"],
+        epochs_planned=2,
+        batches_per_epoch=10,
+        status="finished",
+        epoch_rows=[{"metric": "loss", "split": "train", "value": loss, "epoch": 2}],
+        batches_completed=20,
+    )
+    run.results = {
+        "teacher_forced_accuracy": teacher_forced,
+        "greedy_accuracy": greedy,
+        "bleu": bleu,
+        "causal_mask": causal_mask,
+    }
     return run
 
 

@@ -47,12 +47,19 @@ def test_page_opens_on_the_pretrained_model_and_translates():
     candidates = next(f.value for f in app.dataframe if "Candidate" in f.value.columns)
     assert len(candidates) == 5 and candidates["Fed back"].iloc[0] and candidates["Probability"].is_monotonic_decreasing
     # The held-out length distribution, and the pretrained model's BLEU by length.
-    lengths = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "sentences" in d.columns and "language" in d.columns)
+    lengths = next(
+        d for d in map(chart_data, app.get("vega_lite_chart")) if "sentences" in d.columns and "language" in d.columns
+    )
     assert lengths.groupby("language")["sentences"].sum().to_dict() == {"English": 500, "French": 500}
     bleu = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "bleu" in d.columns)
     assert set(bleu["model"]) == {"pretrained (shipped)"} and bleu["bleu"].between(0, 100).all()
-    scores = next(f.value for f in app.dataframe if "BLEU" in f.value.columns and "Exact matches" in f.value.columns
-                  and "Greedy token accuracy" not in f.value.columns)
+    scores = next(
+        f.value
+        for f in app.dataframe
+        if "BLEU" in f.value.columns
+        and "Exact matches" in f.value.columns
+        and "Greedy token accuracy" not in f.value.columns
+    )
     assert 50 < scores["BLEU"].iloc[0] <= 100
     gap = next(f.value for f in app.dataframe if "Greedy token accuracy" in f.value.columns)
     row = gap.iloc[0]
@@ -107,7 +114,9 @@ def test_unknown_empty_and_long_input_give_messages_not_exceptions():
 
 def test_a_bad_upload_keeps_the_corpus_and_a_good_one_is_used():
     app = open_page(PAGE)
-    app.get("file_uploader")[0].upload("broken.tsv", b"no tab on this line\nnor here\n", "text/tab-separated-values").run()
+    app.get("file_uploader")[0].upload(
+        "broken.tsv", b"no tab on this line\nnor here\n", "text/tab-separated-values"
+    ).run()
     assert not app.exception
     assert any("“broken.tsv” cannot be used" in e.value and "keeps the corpus" in e.value for e in app.error)
     assert app.radio(key="corpus_choice").value == "grammar"
@@ -149,7 +158,9 @@ def test_a_short_training_charts_and_measures_the_gap():
     results = runs[0].results
     assert 0 <= results["greedy_accuracy"] <= 1 and 0 <= results["teacher_forced_accuracy"] <= 1
     assert results["sampling_probability"] == 0.3 and results["training"] == "scheduled sampling"
-    training = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "split" in d.columns and "metric" in d.columns)
+    training = next(
+        d for d in map(chart_data, app.get("vega_lite_chart")) if "split" in d.columns and "metric" in d.columns
+    )
     drawn = set(zip(training["metric"], training["split"]))
     assert {("loss", "train"), ("token_accuracy", "validation"), ("bleu", "validation"), ("bleu", "reference")} <= drawn
     gap = next(f.value for f in app.dataframe if "Greedy token accuracy" in f.value.columns)
@@ -179,10 +190,14 @@ def test_a_short_professor_forcing_training_charts_the_discriminator_and_joins_t
     assert len(runs) == 1 and runs[0].status == "finished"
     assert runs[0].results["training"] == "professor forcing" and runs[0].results["adversarial_weight"] == 0.3
     assert runs[0].results["sampling_probability"] == 0.0
-    training = next(d for d in map(chart_data, app.get("vega_lite_chart")) if "split" in d.columns and "metric" in d.columns)
+    training = next(
+        d for d in map(chart_data, app.get("vega_lite_chart")) if "split" in d.columns and "metric" in d.columns
+    )
     discriminator = training[training["metric"] == "discriminator_accuracy"]
     assert len(discriminator) and discriminator["value"].between(0, 1).all()
-    gap = next(f.value for f in app.dataframe if "Greedy token accuracy" in f.value.columns and "Model" in f.value.columns)
+    gap = next(
+        f.value for f in app.dataframe if "Greedy token accuracy" in f.value.columns and "Model" in f.value.columns
+    )
     assert gap["Training"].tolist() == ["teacher forcing", "professor forcing w=0.3"]
     assert gap["Status"].tolist() == ["shipped", "finished"]
     assert any("professor forcing w=0.3**" in m.value and "a gap of" in m.value for m in app.markdown)
@@ -275,12 +290,24 @@ def test_the_shipped_measurement_is_summarised_and_read_from_its_numbers():
     from lib.page_glue.translator_page import exposure_bias_reading, exposure_bias_summary
 
     def rows(training, gaps, bleus, seconds):
-        return [{"training": training, "seed": seed, "teacher_forced_accuracy": 0.95, "greedy_accuracy": 0.95 - gap / 100,
-                 "gap_points": gap, "bleu": bleu, "seconds": seconds} for seed, (gap, bleu) in enumerate(zip(gaps, bleus))]
+        return [
+            {
+                "training": training,
+                "seed": seed,
+                "teacher_forced_accuracy": 0.95,
+                "greedy_accuracy": 0.95 - gap / 100,
+                "gap_points": gap,
+                "bleu": bleu,
+                "seconds": seconds,
+            }
+            for seed, (gap, bleu) in enumerate(zip(gaps, bleus))
+        ]
 
-    frame = pd.DataFrame(rows("teacher forcing", [10.0, 12.0], [80.0, 78.0], 100.0)
-                         + rows("scheduled sampling", [11.0, 13.0], [79.0, 77.0], 150.0)
-                         + rows("professor forcing", [5.0, 6.0], [85.0, 86.0], 300.0))
+    frame = pd.DataFrame(
+        rows("teacher forcing", [10.0, 12.0], [80.0, 78.0], 100.0)
+        + rows("scheduled sampling", [11.0, 13.0], [79.0, 77.0], 150.0)
+        + rows("professor forcing", [5.0, 6.0], [85.0, 86.0], 300.0)
+    )
     summary = exposure_bias_summary(frame).set_index("Training")
     assert summary.loc["professor forcing", "Press ÷ teacher forcing"] == 3.0
     assert summary.loc["teacher forcing", "Gap (points)"] == 11.0 and summary.loc["teacher forcing", "Seeds"] == 2

@@ -177,7 +177,8 @@ def test_recurrence_opens_on_mackey_glass_with_its_baselines_and_both_measured_r
     assert any("Mackey-Glass delay equation" in caption.value for caption in app.caption)
     # Its steps have no calendar: the series chart counts them instead of showing dates of 1970.
     time_axes = [
-        spec["encoding"]["x"] for spec in (json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart"))
+        spec["encoding"]["x"]
+        for spec in (json.loads(chart.proto.spec) for chart in app.get("vega_lite_chart"))
         if spec.get("encoding", {}).get("x", {}).get("field") == "time"
     ]
     assert time_axes and all(axis["type"] == "quantitative" for axis in time_axes)
@@ -197,7 +198,10 @@ def test_recurrence_temperatures_are_one_click_away_with_their_own_baselines():
     assert not app.exception
     table = comparison(app)
     assert set(table["Model"]) == {
-        "Persistence (last value)", "Persistence (same hour yesterday)", MARKOV_BASELINE, WINDOW_BASELINE
+        "Persistence (last value)",
+        "Persistence (same hour yesterday)",
+        MARKOV_BASELINE,
+        WINDOW_BASELINE,
     }
     assert (table["Test MAE (°C)"] > 0).all()
     assert any("30-year hourly normals" in caption.value for caption in app.caption)
@@ -242,9 +246,13 @@ def test_recurrence_default_series_trains_and_the_verdict_is_written_from_the_ta
 
 def test_recurrence_window_grows_the_mlp_but_not_the_rnn():
     app = open_page("app_pages/recurrence.py")
-    before = next(f.value for f in app.dataframe if "Shared across time?" in f.value.columns).set_index("Model")["Parameters"]
+    before = next(f.value for f in app.dataframe if "Shared across time?" in f.value.columns).set_index("Model")[
+        "Parameters"
+    ]
     next(s for s in app.slider if s.label.startswith("History T")).set_value(96).run()
-    after = next(f.value for f in app.dataframe if "Shared across time?" in f.value.columns).set_index("Model")["Parameters"]
+    after = next(f.value for f in app.dataframe if "Shared across time?" in f.value.columns).set_index("Model")[
+        "Parameters"
+    ]
     assert after["Window MLP"] > before["Window MLP"]
     assert after["LSTM"] == before["LSTM"]
     assert after[WINDOW_BASELINE] == 97
@@ -385,9 +393,15 @@ def test_vanishing_sweep_reading_is_written_from_the_shipped_data_per_setup():
                 lstm, simple = plain.loc[(setup, "LSTM", lag)], plain.loc[(setup, "SimpleRNN", lag)]
                 if heading.startswith("The notes' ordering holds"):
                     holds.append(lag)
-                    assert lstm["solved_seeds"] >= simple["solved_seeds"] and lstm["mean_accuracy"] > simple["mean_accuracy"]
+                    assert (
+                        lstm["solved_seeds"] >= simple["solved_seeds"]
+                        and lstm["mean_accuracy"] > simple["mean_accuracy"]
+                    )
                 elif heading.startswith("It is reversed"):
-                    assert lstm["solved_seeds"] <= simple["solved_seeds"] and lstm["mean_accuracy"] < simple["mean_accuracy"]
+                    assert (
+                        lstm["solved_seeds"] <= simple["solved_seeds"]
+                        and lstm["mean_accuracy"] < simple["mean_accuracy"]
+                    )
         assert any("does not show the notes' ordering" in line for line in lines) == (not holds)
 
 
@@ -410,16 +424,29 @@ def test_vanishing_gradient_chart_after_a_press_shows_that_press_only():
     from lib.page_glue.vanishing import gradient_frame, latest_press
 
     def run(cell: str, press: int, status: str = "finished") -> TrainingRun:
-        made = TrainingRun(label=cell, settings={"cell": cell, "clip_norm": 0.0, "press": press}, metrics=["loss"],
-                           epochs_planned=2, batches_per_epoch=100, status=status)
-        made.snapshots = [{"epoch": 0.0, "value": np.array([1.0, 0.1, 0.01])},
-                          {"epoch": 2.0, "value": np.array([1.0, 0.5, 0.0])}]
+        made = TrainingRun(
+            label=cell,
+            settings={"cell": cell, "clip_norm": 0.0, "press": press},
+            metrics=["loss"],
+            epochs_planned=2,
+            batches_per_epoch=100,
+            status=status,
+        )
+        made.snapshots = [
+            {"epoch": 0.0, "value": np.array([1.0, 0.1, 0.01])},
+            {"epoch": 2.0, "value": np.array([1.0, 0.5, 0.0])},
+        ]
         return made
 
     older, first, second = run("LSTM", 1), run("SimpleRNN", 2), run("LSTM", 2, status="stopped")
     assert latest_press([older, first, second]) == [first, second]
     frame = gradient_frame([first, second])
-    assert set(frame["series"]) == {"SimpleRNN · update 0", "SimpleRNN · update 200", "LSTM · update 0", "LSTM · update 200"}
+    assert set(frame["series"]) == {
+        "SimpleRNN · update 0",
+        "SimpleRNN · update 200",
+        "LSTM · update 0",
+        "LSTM · update 200",
+    }
     # Each curve is relative to its last step's gradient; one that vanished below float32 is drawn at
     # the floor of the log scale, not dropped.
     assert (frame[frame["steps_back"] == 0]["relative_gradient"] == 1.0).all()
@@ -440,7 +467,9 @@ def test_vanishing_default_press_trains_both_cells_and_charts_the_gradient_reach
     # The per-step gradient of both cells, at update 0 and after the whole budget, over every step back.
     gradient = next(frame for frame in charts_with(app, "steps_back") if "series" in frame.columns)
     final = f"update {DEFAULT_BUDGET.updates:,}"
-    assert {"SimpleRNN · update 0", f"SimpleRNN · {final}", "LSTM · update 0", f"LSTM · {final}"} == set(gradient["series"])
+    assert {"SimpleRNN · update 0", f"SimpleRNN · {final}", "LSTM · update 0", f"LSTM · {final}"} == set(
+        gradient["series"]
+    )
     assert gradient["steps_back"].max() == lag and (gradient["relative_gradient"] > 0).all()
     # Section 2 (above the training) now sets both trained cells' gradients beside the fresh ones'.
     series = set(charts_with(app, "steps_back")[0]["cell"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras  # noqa: E402  (the counter is checked against the real thing)
 import numpy as np
 import pytest
 
@@ -18,7 +19,6 @@ from lib.engine.params import (
     total_params,
 )
 
-import keras  # noqa: E402  (the counter is checked against the real thing)
 RANDOM = np.random.default_rng(7)
 
 

@@ -80,7 +80,8 @@ def test_beam_search_finds_what_greedy_misses():
     table = {
         START_ID: {LE: 0.6, LA: 0.4},
         LE: {CHAT: 0.3, DORT: 0.3, END_ID: 0.3},
-        CHAT: {END_ID: 1.0}, DORT: {END_ID: 1.0},
+        CHAT: {END_ID: 1.0},
+        DORT: {END_ID: 1.0},
         LA: {CHAT: 0.95},
     }
     translator = ScriptedTranslator(table)
@@ -131,15 +132,18 @@ def small_setup():
     return built, english, french, train, test
 
 
-@pytest.mark.parametrize(("cell", "layers", "context"), [("GRU", 1, True), ("GRU", 1, False), ("LSTM", 2, True),
-                                                       ("LSTM", 2, False)])
+@pytest.mark.parametrize(
+    ("cell", "layers", "context"), [("GRU", 1, True), ("GRU", 1, False), ("LSTM", 2, True), ("LSTM", 2, False)]
+)
 def test_parameter_counts_match_keras(cell, layers, context):
     from lib.engine.params import total_params
 
-    model = seq2seq.build_seq2seq(50, 70, cell=cell, units=16, embedding_size=8, layers=layers,
-                                  context_every_step=context, seed=1)
-    counts = seq2seq.seq2seq_layer_counts(50, 70, cell=cell, units=16, embedding_size=8, layers=layers,
-                                          context_every_step=context)
+    model = seq2seq.build_seq2seq(
+        50, 70, cell=cell, units=16, embedding_size=8, layers=layers, context_every_step=context, seed=1
+    )
+    counts = seq2seq.seq2seq_layer_counts(
+        50, 70, cell=cell, units=16, embedding_size=8, layers=layers, context_every_step=context
+    )
     assert total_params(counts) == model.count_params()
     assert len(counts) == 3 + 2 * layers
     assert seq2seq.model_settings(model)["context_every_step"] is context
@@ -151,10 +155,13 @@ def test_context_every_step_reaches_every_decoder_step(small_setup):
     gives other next-word probabilities. Without it, the decoding state is the decoder's state alone."""
     _, english, french, train, _ = small_setup
     with_context = seq2seq.Seq2SeqTranslator(
-        seq2seq.build_seq2seq(len(english), len(french), units=8, embedding_size=4, seed=3), english, french)
+        seq2seq.build_seq2seq(len(english), len(french), units=8, embedding_size=4, seed=3), english, french
+    )
     without = seq2seq.Seq2SeqTranslator(
         seq2seq.build_seq2seq(len(english), len(french), units=8, embedding_size=4, context_every_step=False, seed=3),
-        english, french)
+        english,
+        french,
+    )
     assert with_context.model.get_layer("word_and_context").output.shape[-1] == 4 + 8
     assert with_context.model.get_layer("next_word").kernel.shape == (16, len(french))
     assert without.model.get_layer("next_word").kernel.shape == (8, len(french))
@@ -179,8 +186,9 @@ def test_build_is_seeded():
 @pytest.mark.parametrize(("cell", "context"), [("GRU", True), ("LSTM", True), ("GRU", False), ("LSTM", False)])
 def test_step_model_shares_the_training_weights(small_setup, cell, context):
     _, english, french, train, _ = small_setup
-    model = seq2seq.build_seq2seq(len(english), len(french), cell=cell, units=16, embedding_size=8, layers=2,
-                                  context_every_step=context, seed=0)
+    model = seq2seq.build_seq2seq(
+        len(english), len(french), cell=cell, units=16, embedding_size=8, layers=2, context_every_step=context, seed=0
+    )
     trainer = seq2seq.compile_seq2seq(model)
     trainer.fit(train.inputs, train.decoder_target, epochs=1, batch_size=64, verbose=0)
     translator = seq2seq.Seq2SeqTranslator(trainer, english, french)
@@ -216,8 +224,15 @@ def test_training_scheduled_sampling_bleu_callback_and_mismatch(small_setup, tmp
     assert (mixed != gold).any()
     translator = seq2seq.Seq2SeqTranslator(model, english, french)
     callback = decoding.held_out_bleu_callback(translator, built.test, max_sentences=40)
-    history = trainer.fit(train.inputs, train.decoder_target, validation_data=(test.inputs, test.decoder_target),
-                          epochs=2, batch_size=64, verbose=0, callbacks=[callback]).history
+    history = trainer.fit(
+        train.inputs,
+        train.decoder_target,
+        validation_data=(test.inputs, test.decoder_target),
+        epochs=2,
+        batch_size=64,
+        verbose=0,
+        callbacks=[callback],
+    ).history
     assert {"loss", "token_accuracy", "val_token_accuracy", "val_bleu", "val_greedy_accuracy"} <= set(history)
     assert 0.0 <= history["val_bleu"][-1] <= 100.0
     evaluation = decoding.evaluate_translator(translator, built.test)
@@ -256,8 +271,16 @@ def test_professor_forcing_free_run_feeds_back_the_greedy_words(small_setup, cel
     `greedy_decode_batch` writes, up to and including </s>, for a model of each kind. The softmax's
     weights are drawn large so that the untrained model writes varied sentences, not </s> at once."""
     _, english, french, train, _ = small_setup
-    model = seq2seq.build_seq2seq(len(english), len(french), cell=cell, units=24, embedding_size=8, layers=layers,
-                                  context_every_step=context, seed=2)
+    model = seq2seq.build_seq2seq(
+        len(english),
+        len(french),
+        cell=cell,
+        units=24,
+        embedding_size=8,
+        layers=layers,
+        context_every_step=context,
+        seed=2,
+    )
     trainer = seq2seq.compile_seq2seq(model, adversarial_weight=1.0)
     softmax = model.get_layer("next_word")
     kernel, bias = softmax.get_weights()

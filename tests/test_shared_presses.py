@@ -116,8 +116,13 @@ def test_a_private_press_never_joins_nor_serves():
 
 def test_the_key_changes_with_every_setting_and_the_seed():
     base = {"units": 256, "epochs": 2, "seed": 0, "corpus": "grammar"}
-    keys = {press_key("attention", base), press_key("translator", base), press_key("attention", {**base, "seed": 1}),
-            press_key("attention", {**base, "units": 128}), press_key("attention", {**base, "corpus": "upload:ab12"})}
+    keys = {
+        press_key("attention", base),
+        press_key("translator", base),
+        press_key("attention", {**base, "seed": 1}),
+        press_key("attention", {**base, "units": 128}),
+        press_key("attention", {**base, "corpus": "upload:ab12"}),
+    }
     assert len(keys) == 5
     assert press_key("attention", dict(reversed(list(base.items())))) == press_key("attention", base)
 

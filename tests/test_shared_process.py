@@ -38,8 +38,14 @@ def test_tensorflow_is_frozen_out_of_the_collector_and_a_closed_sessions_garbage
         "gc.collect(2)\n"
         "print(frozen, scanned, alive() is None)\n"
     )
-    completed = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     frozen, scanned, collected = completed.stdout.split()[-3:]
     assert int(frozen) > 100_000, completed.stdout
     assert int(scanned) < int(frozen) / 10, "most objects should be out of the collector's scans"

@@ -12,8 +12,14 @@ class UploadProblem(ValueError):
 
 
 def decode(raw: bytes, max_bytes: int = 1000) -> str:
-    return decode_text_upload(raw, max_bytes=max_bytes, error_type=UploadProblem, kind="a CSV file",
-                              needs="two columns", fewer="a shorter file")
+    return decode_text_upload(
+        raw,
+        max_bytes=max_bytes,
+        error_type=UploadProblem,
+        kind="a CSV file",
+        needs="two columns",
+        fewer="a shorter file",
+    )
 
 
 def test_good_text_comes_back_without_the_byte_order_mark():

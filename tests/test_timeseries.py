@@ -18,7 +18,6 @@ if str(REPO_ROOT) not in sys.path:  # Lets the file run even before pyproject.to
 from lib.data import series  # noqa: E402
 from lib.models import timeseries as ts  # noqa: E402
 
-
 # --------------------------------------------------------------------------------------------------
 # Windows and splits
 # --------------------------------------------------------------------------------------------------
@@ -291,7 +290,9 @@ def test_builders_are_seeded_by_their_initializers(keras_module):
         np.testing.assert_array_equal(a, b)
     assert not np.allclose(first.get_weights()[0], other.get_weights()[0])
     # Two layers of one model do not share their initial recurrent weights.
-    assert not np.allclose(first.get_layer("simplernn_1").get_weights()[1], first.get_layer("simplernn_2").get_weights()[1])
+    assert not np.allclose(
+        first.get_layer("simplernn_1").get_weights()[1], first.get_layer("simplernn_2").get_weights()[1]
+    )
 
 
 def test_linear_autoregressive_keras_has_the_closed_form_parameter_count(keras_module):
@@ -369,7 +370,11 @@ def test_upload_with_semicolons_and_decimal_commas():
         (b"just one column\n1\n2\n", {}, "only one column"),
         (b"name,city\nann,paris\nbob,rome\n", {}, "No column of dates"),
         (_csv_bytes().replace(b"temperature", b"temp").replace(b".", b"x"), {}, "No column of numbers"),
-        (_csv_bytes().replace(b"2021-01-05 03:00", b"yesterday"), {}, "1 cell that is not a date; the first is 'yesterday' in data row 100"),
+        (
+            _csv_bytes().replace(b"2021-01-05 03:00", b"yesterday"),
+            {},
+            "1 cell that is not a date; the first is 'yesterday' in data row 100",
+        ),
         (_csv_bytes(rows=100), {}, "fewer than the 500 needed"),
         (_csv_bytes(rows=600), {"max_rows": 550}, "more than the 550 allowed"),
         (
@@ -383,7 +388,8 @@ def test_upload_with_semicolons_and_decimal_commas():
             "same value in every row",
         ),
         (
-            b"time,temp\n" + b"".join(f"2021-01-{d:02d},{d if d < 10 or d > 20 else ''}\n".encode() for d in range(1, 29)),
+            b"time,temp\n"
+            + b"".join(f"2021-01-{d:02d},{d if d < 10 or d > 20 else ''}\n".encode() for d in range(1, 29)),
             {"min_rows": 5},
             "hole of 11 missing values",
         ),

@@ -18,12 +18,12 @@ from tests.conftest import APPTEST_TIMEOUT
 
 def engine_script(stop_after_batches: int, learning_rate: float, smoothing: float, label: str):
     """A one-training app: the test drives it like a page would."""
-    import numpy as np
     import keras
+    import numpy as np
     import streamlit as st
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
     from lib.engine.training import page_runs, train_live
-    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 
     class StreamlitStopsTheScript(keras.callbacks.Callback):
         """What Streamlit does when the user presses Stop or moves a slider: raise at the next call."""
@@ -39,16 +39,28 @@ def engine_script(stop_after_batches: int, learning_rate: float, smoothing: floa
     x[64:] *= 5.0
     y = (x[:, 0] > 0).astype("int64")
     inputs = keras.Input((4,))
-    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(1))(inputs)
+    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(1))(
+        inputs
+    )
     model = keras.Model(inputs, outputs)
     model.compile(keras.optimizers.SGD(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"])
-    st.session_state.setdefault("expected_batch_losses", [
-        float(model.evaluate(x[i : i + 32], y[i : i + 32], verbose=0)[0]) for i in range(0, 96, 32)
-    ])
+    st.session_state.setdefault(
+        "expected_batch_losses",
+        [float(model.evaluate(x[i : i + 32], y[i : i + 32], verbose=0)[0]) for i in range(0, 96, 32)],
+    )
     if st.button("Train"):
         train_live(
-            model, x, y, validation_data=(x, y), epochs=3, batch_size=32, label=label, page_key="engine_test",
-            metrics=["loss", "accuracy"], smoothing=smoothing, shuffle=False,
+            model,
+            x,
+            y,
+            validation_data=(x, y),
+            epochs=3,
+            batch_size=32,
+            label=label,
+            page_key="engine_test",
+            metrics=["loss", "accuracy"],
+            smoothing=smoothing,
+            shuffle=False,
             extra_callbacks=[StreamlitStopsTheScript()],
         )
     st.write(f"runs: {len(page_runs('engine_test'))}")
@@ -58,7 +70,9 @@ def new_engine_app(stop_after_batches=0, learning_rate=0.0, smoothing=0.0, label
     return AppTest.from_function(
         engine_script,
         default_timeout=APPTEST_TIMEOUT,
-        kwargs=dict(stop_after_batches=stop_after_batches, learning_rate=learning_rate, smoothing=smoothing, label=label),
+        kwargs=dict(
+            stop_after_batches=stop_after_batches, learning_rate=learning_rate, smoothing=smoothing, label=label
+        ),
     )
 
 
@@ -239,7 +253,9 @@ def test_a_queued_session_prepares_only_when_its_turn_comes(tmp_path):
     for _ in range(slots.capacity):
         slots.acquire()
     marker = tmp_path / "prepared"
-    app = AppTest.from_function(prepared_in_turn_script, default_timeout=APPTEST_TIMEOUT, kwargs=dict(marker=str(marker)))
+    app = AppTest.from_function(
+        prepared_in_turn_script, default_timeout=APPTEST_TIMEOUT, kwargs=dict(marker=str(marker))
+    )
     runner = threading.Thread(target=app.run)
     runner.start()
     try:
@@ -284,12 +300,21 @@ def dataset_script():
 
     dataset = UnevenBatches()
     inputs = keras.Input((4,))
-    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(2))(inputs)
+    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(2))(
+        inputs
+    )
     model = keras.Model(inputs, outputs)
     model.compile(keras.optimizers.SGD(0.0), "sparse_categorical_crossentropy")
     st.session_state["expected"] = [float(model.evaluate(x, y, verbose=0)) for x, y in dataset.batches]
-    train_live(model, dataset, validation_data=dataset.batches[0], epochs=2, label="uneven", page_key="engine_test",
-               smoothing=0.0)
+    train_live(
+        model,
+        dataset,
+        validation_data=dataset.batches[0],
+        epochs=2,
+        label="uneven",
+        page_key="engine_test",
+        smoothing=0.0,
+    )
 
 
 def test_a_dataset_of_uneven_batches_still_gives_true_batch_losses():
@@ -325,13 +350,29 @@ def snapshot_script():
     x = generator.normal(size=(128, 4)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
     inputs = keras.Input((4,))
-    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(1))(inputs)
+    outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(1))(
+        inputs
+    )
     model = keras.Model(inputs, outputs)
     model.compile(keras.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
     # The counter runs before the recorder (metric_callbacks), so a snapshot sees the batch just done.
-    train_live(model, x, y, validation_data=(x, y), epochs=2, batch_size=8, label="snapshots", page_key="engine_test",
-               smoothing=0.0, shuffle=False, redraw_seconds=0.0, metric_callbacks=[CountBatches()],
-               snapshot=lambda: st.session_state["batches_seen"], snapshots_per_epoch=4, draw_snapshot=draw_snapshot)
+    train_live(
+        model,
+        x,
+        y,
+        validation_data=(x, y),
+        epochs=2,
+        batch_size=8,
+        label="snapshots",
+        page_key="engine_test",
+        smoothing=0.0,
+        shuffle=False,
+        redraw_seconds=0.0,
+        metric_callbacks=[CountBatches()],
+        snapshot=lambda: st.session_state["batches_seen"],
+        snapshots_per_epoch=4,
+        draw_snapshot=draw_snapshot,
+    )
 
 
 def test_snapshots_are_taken_evenly_through_each_epoch_and_the_latest_is_drawn():
@@ -361,7 +402,7 @@ def token_accuracy_script():
     from lib.data.corpus import PAD_ID, Vocabulary, encode_pairs
     from lib.data.grammar import make_corpus
     from lib.engine.training import train_live
-    from lib.models.seq2seq import build_seq2seq, bucketed_dataset, compile_seq2seq
+    from lib.models.seq2seq import bucketed_dataset, build_seq2seq, compile_seq2seq
 
     corpus = make_corpus(400, 20, seed=3)
     source = Vocabulary.from_sentences(english for english, _ in corpus.train)
@@ -372,8 +413,16 @@ def token_accuracy_script():
     st.session_state["tokens"] = [int((train.decoder_target[rows] != PAD_ID).sum()) for rows in data.batches]
     model = compile_seq2seq(build_seq2seq(len(source), len(target), units=16, embedding_size=8), 0.02)
     held_out = encode_pairs(corpus.test, source, target)
-    train_live(model, data, validation_data=((held_out.encoder_input, held_out.decoder_input), held_out.decoder_target),
-               epochs=1, label="tokens", page_key="engine_test", metrics=["loss", "token_accuracy"], smoothing=0.0)
+    train_live(
+        model,
+        data,
+        validation_data=((held_out.encoder_input, held_out.decoder_input), held_out.decoder_target),
+        epochs=1,
+        label="tokens",
+        page_key="engine_test",
+        metrics=["loss", "token_accuracy"],
+        smoothing=0.0,
+    )
     st.write(f"{np.ptp(st.session_state['tokens'])}")
 
 
@@ -387,5 +436,7 @@ def test_a_token_weighted_accuracy_is_drawn_batch_by_batch_within_0_and_1_and_av
     assert len(accuracies) == len(tokens)
     assert all(0.0 <= value <= 1.0 for value in accuracies), max(accuracies)
     # Weighted by each batch's real words, the batch values give back the epoch's figure.
-    epoch = next(row["value"] for row in run.epoch_rows if row["metric"] == "token_accuracy" and row["split"] == "train")
+    epoch = next(
+        row["value"] for row in run.epoch_rows if row["metric"] == "token_accuracy" and row["split"] == "train"
+    )
     assert sum(a * t for a, t in zip(accuracies, tokens)) / sum(tokens) == pytest.approx(epoch, rel=1e-4, abs=1e-5)

@@ -99,20 +99,38 @@ def reference_attention(x_queries, x_keys, w_q, b_q, w_k, b_k, w_v, b_v, mask):
     return weights, weights @ v
 
 
-@pytest.mark.parametrize("layer_name, head", [("encoder_1_self_attention", 0), ("encoder_2_self_attention", 1),
-                                              ("decoder_1_self_attention", 1), ("decoder_2_cross_attention", 0)])
+@pytest.mark.parametrize(
+    "layer_name, head",
+    [
+        ("encoder_1_self_attention", 0),
+        ("encoder_2_self_attention", 1),
+        ("decoder_1_self_attention", 1),
+        ("decoder_2_cross_attention", 0),
+    ],
+)
 def test_walkthrough_is_scaled_dot_product_attention(translator, layer_name, head):
     source, target_in = [5, 9, 14, 22, 31], [START_ID, 7, 12, 4]
     walk = transformer.head_walkthrough(translator, source, layer_name, head, target_in=target_in)
-    weights, output = reference_attention(walk["X"], walk["X_keys"], walk["W_Q"], walk["b_Q"], walk["W_K"],
-                                          walk["b_K"], walk["W_V"], walk["b_V"], walk["mask"])
+    weights, output = reference_attention(
+        walk["X"],
+        walk["X_keys"],
+        walk["W_Q"],
+        walk["b_Q"],
+        walk["W_K"],
+        walk["b_K"],
+        walk["W_V"],
+        walk["b_V"],
+        walk["mask"],
+    )
     np.testing.assert_allclose(walk["weights"], weights, atol=1e-10)
     np.testing.assert_allclose(walk["output"], output, atol=1e-10)
     np.testing.assert_allclose(walk["weights"], walk["keras_weights"], atol=1e-5)
     np.testing.assert_allclose(walk["scaled_scores"], walk["scores"] / math.sqrt(8))
     queries = len(source) if layer_name.startswith("encoder") else len(target_in)
     keys = len(target_in) if "decoder" in layer_name and "self" in layer_name else len(source)
-    assert walk["X"].shape == (queries, 16) and walk["W_Q"].shape == (16, 8) and walk["weights"].shape == (queries, keys)
+    assert (
+        walk["X"].shape == (queries, 16) and walk["W_Q"].shape == (16, 8) and walk["weights"].shape == (queries, keys)
+    )
     assert len(walk["query_words"]) == queries and len(walk["key_words"]) == keys
     if layer_name == "decoder_1_self_attention":  # The causal mask, by hand: key j allowed iff j ≤ i.
         np.testing.assert_array_equal(walk["mask"], np.tril(np.ones((keys, keys), dtype=bool)))
@@ -135,8 +153,9 @@ def test_walkthrough_of_a_decoder_layer_reads_the_models_own_translation(transla
 def test_a_fully_masked_row_attends_to_nothing_as_in_keras(translator):
     # An English sentence of <pad> only: every cross-attention row has all its keys masked. Keras 3.15
     # then gives weights of zero (not a uniform row), and the walkthrough's softmax does the same.
-    walk = transformer.head_walkthrough(translator, [PAD_ID, PAD_ID, PAD_ID], "decoder_1_cross_attention", head=0,
-                                        target_in=[START_ID, 7])
+    walk = transformer.head_walkthrough(
+        translator, [PAD_ID, PAD_ID, PAD_ID], "decoder_1_cross_attention", head=0, target_in=[START_ID, 7]
+    )
     assert not walk["mask"].any()
     np.testing.assert_array_equal(walk["keras_weights"], 0.0)
     np.testing.assert_array_equal(walk["weights"], 0.0)
@@ -181,8 +200,9 @@ def test_no_attention_on_padding(translator, uneven_batch):
         assert np.all(np.where(np.broadcast_to(pad, weights.shape), weights, 0.0) == 0.0), name
         assert np.all(np.isfinite(weights)), name
     # So a sentence's probabilities do not depend on how much padding its batch carries.
-    alone = np.asarray(translator.model([source[:1, : (source[0] != 0).sum()],
-                                         target_in[:1, : (target_in[0] != 0).sum()]]))
+    alone = np.asarray(
+        translator.model([source[:1, : (source[0] != 0).sum()], target_in[:1, : (target_in[0] != 0).sum()]])
+    )
     padded = translator.teacher_forced_probabilities(uneven_batch)[0, : alone.shape[1]]
     np.testing.assert_allclose(padded, alone[0], atol=1e-5)
 
@@ -199,24 +219,39 @@ def test_a_source_of_padding_only_gives_no_nan(translator):
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("settings", [
-    {"layers": 1, "heads": 1, "model_size": 8, "feed_forward_size": 16, "positions": "none"},
-    {"layers": 2, "heads": 2, "model_size": 16, "feed_forward_size": 24, "positions": "sinusoidal"},
-    {"layers": 3, "heads": 4, "model_size": 32, "feed_forward_size": 64, "positions": "learned"},
-    {"layers": 2, "heads": 8, "model_size": 64, "feed_forward_size": 128, "positions": "learned", "max_positions": 40},
-])
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"layers": 1, "heads": 1, "model_size": 8, "feed_forward_size": 16, "positions": "none"},
+        {"layers": 2, "heads": 2, "model_size": 16, "feed_forward_size": 24, "positions": "sinusoidal"},
+        {"layers": 3, "heads": 4, "model_size": 32, "feed_forward_size": 64, "positions": "learned"},
+        {
+            "layers": 2,
+            "heads": 8,
+            "model_size": 64,
+            "feed_forward_size": 128,
+            "positions": "learned",
+            "max_positions": 40,
+        },
+    ],
+)
 def test_counts_equal_keras(settings):
     model = transformer.build_transformer(37, 53, **settings)
     counts = transformer.transformer_layer_counts(37, 53, **settings)
     assert total_params(counts) == model.count_params()
     assert transformer.transformer_settings(model) == {
-        "dropout": 0.1, "causal_mask": True, "max_positions": settings.get("max_positions", 128),
-        **{key: value for key, value in settings.items() if key != "max_positions"}}
+        "dropout": 0.1,
+        "causal_mask": True,
+        "max_positions": settings.get("max_positions", 128),
+        **{key: value for key, value in settings.items() if key != "max_positions"},
+    }
 
 
 def test_default_settings_count():
-    settings = {key: transformer.DEFAULT_SETTINGS[key] for key in ("layers", "heads", "model_size",
-                                                                   "feed_forward_size", "positions")}
+    settings = {
+        key: transformer.DEFAULT_SETTINGS[key]
+        for key in ("layers", "heads", "model_size", "feed_forward_size", "positions")
+    }
     assert total_params(transformer.transformer_layer_counts(171, 271, **settings)) == 754_575
 
 
@@ -249,8 +284,16 @@ def test_training_lowers_the_loss_and_decoding_runs():
     english = Vocabulary.from_sentences(e for e, _ in built.train)
     french = Vocabulary.from_sentences(f for _, f in built.train)
     encoded = encode_pairs(built.train, english, french)
-    model = transformer.build_transformer(len(english), len(french), layers=1, heads=2, model_size=32,
-                                          feed_forward_size=64, positions="learned", max_positions=64)
+    model = transformer.build_transformer(
+        len(english),
+        len(french),
+        layers=1,
+        heads=2,
+        model_size=32,
+        feed_forward_size=64,
+        positions="learned",
+        max_positions=64,
+    )
     table = np.asarray(model.get_layer("french_positions").table).copy()
     trainer = seq2seq.compile_seq2seq(model, learning_rate=transformer.DEFAULT_LEARNING_RATE)
     batches = seq2seq.bucketed_dataset(encoded, batch_size=64)
@@ -281,8 +324,9 @@ def test_head_knockout_changes_only_the_copy(translator, uneven_batch):
     original_weights = [w.copy() for w in translator.model.get_weights()]
     original = translator.teacher_forced_probabilities(uneven_batch)
     started = time.perf_counter()
-    silenced = transformer.with_heads_silenced(translator, {("encoder_1_self_attention", 0),
-                                                            ("decoder_2_cross_attention", 1)})
+    silenced = transformer.with_heads_silenced(
+        translator, {("encoder_1_self_attention", 0), ("decoder_2_cross_attention", 1)}
+    )
     assert time.perf_counter() - started < 5.0  # About half a second on 2 shared cores.
     assert silenced.model is not translator.model
     kernel = np.asarray(silenced.model.get_layer("decoder_2_cross_attention").output_dense.kernel)
@@ -300,8 +344,11 @@ def test_save_and_load_in_safe_mode(translator, uneven_batch, tmp_path):
     assert (tmp_path / transformer.MODEL_FILE).exists()
     loaded = transformer.load_transformer_translator(tmp_path)
     assert loaded.settings == translator.settings
-    np.testing.assert_allclose(loaded.teacher_forced_probabilities(uneven_batch),
-                               translator.teacher_forced_probabilities(uneven_batch), atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.teacher_forced_probabilities(uneven_batch),
+        translator.teacher_forced_probabilities(uneven_batch),
+        atol=1e-6,
+    )
     import keras
 
     model = keras.saving.load_model(tmp_path / transformer.MODEL_FILE, compile=False, safe_mode=True)
@@ -325,8 +372,9 @@ def test_encoder_flops_by_hand():
 
 
 def test_the_encoder_alone_has_the_settings_it_is_given():
-    encoder = transformer.transformer_encoder(50, model_size=16, heads=2, layers=1, feed_forward_size=24,
-                                              positions="none")
+    encoder = transformer.transformer_encoder(
+        50, model_size=16, heads=2, layers=1, feed_forward_size=24, positions="none"
+    )
     output = np.asarray(encoder(np.asarray([[5, 9, 14]], dtype=np.int32)))
     assert output.shape == (1, 3, 16)
     assert {layer.name for layer in encoder.layers} >= {"encoder_1_self_attention", "encoder_output_norm"}

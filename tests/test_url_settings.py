@@ -54,8 +54,10 @@ def test_every_course_page_has_presets():
 
 
 def test_a_link_sets_the_controls_and_what_the_page_computes():
-    app = open_link("parameter_sharing", {"image_height": "28", "image_width": "28", "hidden_units": "32",
-                                          "training_examples": "1437", "epochs": "25"})
+    app = open_link(
+        "parameter_sharing",
+        {"image_height": "28", "image_width": "28", "hidden_units": "32", "training_examples": "1437", "epochs": "25"},
+    )
     assert app.number_input(key="image_height").value == 28
     assert app.slider(key="epochs").value == 25
     # The count follows the linked image: 28×28 inputs into 100 hidden units, 10 outputs.
@@ -64,8 +66,7 @@ def test_a_link_sets_the_controls_and_what_the_page_computes():
 
 
 def test_values_a_control_cannot_take_are_named_and_the_page_keeps_its_own():
-    app = open_link("parameter_sharing", {"epochs": "999", "hidden_units": "7", "image_width": "ten",
-                                          "nonsense": "1"})
+    app = open_link("parameter_sharing", {"epochs": "999", "hidden_units": "7", "image_width": "ten", "nonsense": "1"})
     [note] = link_notes(app)
     assert "`epochs=999`" in note and "shows **60**" in note
     assert "`hidden_units=7`" in note and "shows **512**" in note
@@ -126,8 +127,9 @@ def test_an_overlong_sentence_in_a_link_is_refused_like_a_typed_one():
 def test_the_readme_lists_every_preset_as_it_is():
     from scripts.preset_table import preset_table
 
-    assert preset_table() in (ROOT / "README.md").read_text(encoding="utf-8"), \
+    assert preset_table() in (ROOT / "README.md").read_text(encoding="utf-8"), (
         "README's preset table is stale: python scripts/preset_table.py"
+    )
 
 
 # --- A setting keeps its place --------------------------------------------------------------------

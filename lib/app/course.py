@@ -40,9 +40,7 @@ COURSE_PAGES = [
         icon=":material/calculate:",
         section="Parameter sharing",
         notes_section="On parameter sharing: the feed-forward net",
-        question=(
-            "How many parameters does an MLP on a 100×100 image need, and is that too many for my data?"
-        ),
+        question=("How many parameters does an MLP on a 100×100 image need, and is that too many for my data?"),
     ),
     CoursePage(
         path="app_pages/convnets.py",

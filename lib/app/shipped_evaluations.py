@@ -30,8 +30,11 @@ def file_sha256(path: Path) -> str:
 def corpus_signature(corpus) -> dict:
     """What identifies the held-out sentences: the generator's settings and a digest of the pairs."""
     pairs = "\n".join(f"{english}\t{french}" for english, french in corpus.test)
-    return {"held_out_pairs": len(corpus.test), "seed": corpus.seed,
-            "held_out_sha256": hashlib.sha256(pairs.encode("utf-8")).hexdigest()}
+    return {
+        "held_out_pairs": len(corpus.test),
+        "seed": corpus.seed,
+        "held_out_sha256": hashlib.sha256(pairs.encode("utf-8")).hexdigest(),
+    }
 
 
 def save_evaluation(results: dict, directory: Path, model_file: str, corpus) -> Path:
@@ -56,8 +59,9 @@ def load_evaluation(directory: Path, model_file: str, corpus) -> dict | None:
     if not path.exists():
         return None
     stored = json.loads(path.read_text(encoding="utf-8"))
-    if stored.get("model_sha256") != file_sha256(Path(directory) / model_file) \
-            or stored.get("corpus") != corpus_signature(corpus):
+    if stored.get("model_sha256") != file_sha256(Path(directory) / model_file) or stored.get(
+        "corpus"
+    ) != corpus_signature(corpus):
         return None
     results = dict(stored["results"])
     for key in ("by_length", "examples"):

@@ -8,7 +8,6 @@ the validator's sentence kept to be shown beside the uploader.
 from __future__ import annotations
 
 import hashlib
-
 from collections.abc import Callable
 from typing import Any
 
@@ -81,8 +80,12 @@ def upload_box(
             type=file_types,
             key=uploader_key,
             on_change=validated_upload(
-                uploader_key=uploader_key, parse=parse, error_type=error_type,
-                store_key=store_key, choice_key=choice_key, kept=kept,
+                uploader_key=uploader_key,
+                parse=parse,
+                error_type=error_type,
+                store_key=store_key,
+                choice_key=choice_key,
+                kept=kept,
             ),
         )
         show_upload_error(store_key)

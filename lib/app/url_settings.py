@@ -78,15 +78,19 @@ class SettingsLink:
         notes_key = f"{self.store}_notes"
         if st.session_state[notes_key] is None:
             st.session_state[notes_key] = (
-                [(ignored, _current(ignored.key)) for ignored in ignored_values(self.requested)], current_settings()
+                [(ignored, _current(ignored.key)) for ignored in ignored_values(self.requested)],
+                current_settings(),
             )
         notes, settings_at_opening = st.session_state[notes_key]
         # A note stays while its control still shows what the page chose instead: once the user sets
         # that control, the note has been read and acted on. A note on a name that is no setting of the
         # page stays until the user sets anything.
         unchanged = current_settings() == settings_at_opening
-        standing = [ignored for ignored, value in notes
-                    if (_current(ignored.key) == value if ignored.shown is not None else unchanged)]
+        standing = [
+            ignored
+            for ignored, value in notes
+            if (_current(ignored.key) == value if ignored.shown is not None else unchanged)
+        ]
         if standing:
             self.area.warning(
                 "This link asked for settings the page cannot take, so it uses its own:\n\n"

@@ -91,8 +91,8 @@ def ensure_tensorflow() -> None:
     if _TENSORFLOW_READY.is_set():
         return
     with _TENSORFLOW_IMPORT:
-        import tensorflow  # noqa: F401
         import keras  # noqa: F401
+        import tensorflow  # noqa: F401
 
         freeze_long_lived_objects()
         _TENSORFLOW_READY.set()
@@ -191,6 +191,9 @@ def _warm(state: WarmUp) -> None:
     # The corpus and the pretrained translators are as long-lived as TensorFlow's modules.
     freeze_long_lived_objects()
     _LOGGER.info("Warm-up finished in %.1f s", time.perf_counter() - state.started)
-    print(f"RNN Playground warm-up finished in {time.perf_counter() - state.started:.1f} s "
-          f"({len(state.done)} steps, {len(state.failed)} failed)", flush=True)
+    print(
+        f"RNN Playground warm-up finished in {time.perf_counter() - state.started:.1f} s "
+        f"({len(state.done)} steps, {len(state.failed)} failed)",
+        flush=True,
+    )
     state.finished.set()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -108,16 +108,20 @@ def bleu_by_source_length(
             continue
         group_hypotheses = [hypotheses[i] for i in chosen]
         group_references = [references[i] for i in chosen]
-        rows.append({
-            "model": model,
-            "lengths": f"{low}-{high}" if high > low else f"{low}",
-            "min_words": low,
-            "max_words": high,
-            "sentences": len(chosen),
-            "bleu": corpus_bleu(group_hypotheses, group_references),
-            "exact_match": exact_match_rate(group_hypotheses, group_references),
-        })
-    return pd.DataFrame(rows, columns=["model", "lengths", "min_words", "max_words", "sentences", "bleu", "exact_match"])
+        rows.append(
+            {
+                "model": model,
+                "lengths": f"{low}-{high}" if high > low else f"{low}",
+                "min_words": low,
+                "max_words": high,
+                "sentences": len(chosen),
+                "bleu": corpus_bleu(group_hypotheses, group_references),
+                "exact_match": exact_match_rate(group_hypotheses, group_references),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["model", "lengths", "min_words", "max_words", "sentences", "bleu", "exact_match"]
+    )
 
 
 # --- BLEU over a range of lengths, with a bootstrap interval ---------------------------------------------
@@ -137,8 +141,11 @@ def in_length_range(sources: Sequence[str], min_words: int, max_words: int) -> n
 
 
 def bootstrap_interval(
-    hypotheses: Sequence[str], references: Sequence[str], resamples: int = BOOTSTRAP_RESAMPLES,
-    level: float = BOOTSTRAP_LEVEL, seed: int = 0,
+    hypotheses: Sequence[str],
+    references: Sequence[str],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = 0,
 ) -> tuple[float, float]:
     """Percentile bootstrap interval of corpus BLEU: the sentences are drawn with replacement, as many
     as there are, `resamples` times (seeded), and corpus BLEU is pooled over each draw."""
@@ -155,8 +162,14 @@ def bootstrap_interval(
 
 
 def bleu_over_lengths(
-    sources: Sequence[str], hypotheses: Sequence[str], references: Sequence[str], min_words: int, max_words: int,
-    resamples: int = BOOTSTRAP_RESAMPLES, level: float = BOOTSTRAP_LEVEL, seed: int = 0,
+    sources: Sequence[str],
+    hypotheses: Sequence[str],
+    references: Sequence[str],
+    min_words: int,
+    max_words: int,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    level: float = BOOTSTRAP_LEVEL,
+    seed: int = 0,
 ) -> dict:
     """Corpus BLEU pooled over the sentences of `min_words` to `max_words` English words, with its
     percentile bootstrap interval: {"sentences", "bleu", "low", "high"} (BLEU nan when none is that long)."""
@@ -166,5 +179,9 @@ def bleu_over_lengths(
     if not len(chosen):
         return {"sentences": 0, "bleu": float("nan"), "low": float("nan"), "high": float("nan")}
     low, high = bootstrap_interval(group_hypotheses, group_references, resamples, level, seed)
-    return {"sentences": int(len(chosen)), "bleu": corpus_bleu(group_hypotheses, group_references),
-            "low": low, "high": high}
+    return {
+        "sentences": int(len(chosen)),
+        "bleu": corpus_bleu(group_hypotheses, group_references),
+        "low": low,
+        "high": high,
+    }

@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -74,11 +74,13 @@ class Vocabulary:
         self.index = {word: position for position, word in enumerate(self.words)}
 
     @classmethod
-    def from_sentences(cls, sentences: Iterable[str], min_count: int = 1, max_size: int | None = None) -> "Vocabulary":
+    def from_sentences(cls, sentences: Iterable[str], min_count: int = 1, max_size: int | None = None) -> Vocabulary:
         """Every word seen at least `min_count` times, most frequent first (ties in alphabetical order)."""
         counts = Counter(token for sentence in sentences for token in tokenize(sentence))
-        ranked = sorted((word for word, count in counts.items() if count >= min_count and word not in SPECIALS),
-                        key=lambda word: (-counts[word], word))
+        ranked = sorted(
+            (word for word, count in counts.items() if count >= min_count and word not in SPECIALS),
+            key=lambda word: (-counts[word], word),
+        )
         if max_size is not None:
             ranked = ranked[: max(0, max_size - len(SPECIALS))]
         return cls([*SPECIALS, *ranked])
@@ -118,7 +120,7 @@ class Vocabulary:
         return json.dumps({"words": self.words}, ensure_ascii=False)
 
     @classmethod
-    def from_json(cls, text: str) -> "Vocabulary":
+    def from_json(cls, text: str) -> Vocabulary:
         return cls(list(json.loads(text)["words"]))
 
     def frame(self, counts_from: Iterable[str] | None = None) -> pd.DataFrame:
@@ -200,8 +202,9 @@ class Corpus:
     test_alignments: list[tuple[int, ...]] | None = None
 
 
-def split_pairs(pairs: Sequence[tuple[str, str]], test_fraction: float = 0.1, seed: int = 0,
-                max_test: int = 1000) -> Corpus:
+def split_pairs(
+    pairs: Sequence[tuple[str, str]], test_fraction: float = 0.1, seed: int = 0, max_test: int = 1000
+) -> Corpus:
     """Split uploaded pairs into train and held-out parts with no English sentence in both."""
     by_english: dict[str, str] = {}
     for english, french in pairs:
@@ -220,11 +223,14 @@ def length_distribution(pairs: Iterable[tuple[str, str]], split: str = "") -> pd
         rows[("English", len(tokenize(english)))] += 1
         rows[("French", len(tokenize(french)))] += 1
     frame = pd.DataFrame(
-        [{"split": split, "language": language, "words": words, "sentences": count}
-         for (language, words), count in sorted(rows.items())],
+        [
+            {"split": split, "language": language, "words": words, "sentences": count}
+            for (language, words), count in sorted(rows.items())
+        ],
         columns=["split", "language", "words", "sentences"],
     )
     return frame
+
 
 # --------------------------------------------------------------------------------------------------
 # Uploaded sentence pairs
@@ -254,9 +260,14 @@ def parse_sentence_pairs_tsv(
     a third column (often attribution) is ignored, and blank lines are skipped. Raises
     `SentencePairsError` with a sentence naming the offending lines when the file cannot be used.
     """
-    text = decode_text_upload(raw_bytes, max_bytes=max_bytes, error_type=SentencePairsError,
-                              kind="a tab-separated text file", needs="one English<TAB>French pair per line",
-                              fewer="fewer sentence pairs")
+    text = decode_text_upload(
+        raw_bytes,
+        max_bytes=max_bytes,
+        error_type=SentencePairsError,
+        kind="a tab-separated text file",
+        needs="one English<TAB>French pair per line",
+        fewer="fewer sentence pairs",
+    )
     lines = text.splitlines()
     if len(lines) > max_lines:
         raise SentencePairsError(

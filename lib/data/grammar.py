@@ -32,8 +32,8 @@ Keras nor Streamlit.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -144,12 +144,19 @@ ADJECTIVES: dict[str, Adjective] = {
         Adjective("big", ("grand", "grande", "grands", "grandes"), True, frozenset({"animal", "thing"})),
         Adjective("young", ("jeune", "jeune", "jeunes", "jeunes"), True, _LIVING),
         Adjective("old", ("vieux", "vieille", "vieux", "vieilles"), True, _ALL),
-        Adjective("good", ("bon", "bonne", "bons", "bonnes"), True, frozenset({"person", "animal", "food", "readable", "song"})),
+        Adjective(
+            "good",
+            ("bon", "bonne", "bons", "bonnes"),
+            True,
+            frozenset({"person", "animal", "food", "readable", "song"}),
+        ),
         Adjective("beautiful", ("beau", "belle", "beaux", "belles"), True, _ALL),
         Adjective("new", ("nouveau", "nouvelle", "nouveaux", "nouvelles"), True, frozenset({"thing"})),
         Adjective("green", ("vert", "verte", "verts", "vertes"), False, frozenset({"thing"}), colour=True),
         Adjective("black", ("noir", "noire", "noirs", "noires"), False, frozenset({"animal", "thing"}), colour=True),
-        Adjective("white", ("blanc", "blanche", "blancs", "blanches"), False, frozenset({"animal", "thing"}), colour=True),
+        Adjective(
+            "white", ("blanc", "blanche", "blancs", "blanches"), False, frozenset({"animal", "thing"}), colour=True
+        ),
         Adjective("red", ("rouge", "rouge", "rouges", "rouges"), False, frozenset({"thing"}), colour=True),
         Adjective("blue", ("bleu", "bleue", "bleus", "bleues"), False, frozenset({"thing"}), colour=True),
         Adjective("happy", ("heureux", "heureuse", "heureux", "heureuses"), False, _LIVING),
@@ -181,23 +188,57 @@ VERBS: dict[str, Verb] = {
         Verb("laugh", "laughs", ("ris", "ris", "rit", "rions", "riez", "rient"), _PEOPLE, intransitive=True),
         Verb("sing", "sings", _regular_er("chant"), _PEOPLE, frozenset({"song"}), True),
         Verb("eat", "eats", _regular_er("mang"), _LIVING, frozenset({"food"}), True),
-        Verb("wait for", "waits for", ("attends", "attends", "attend", "attendons", "attendez", "attendent"),
-             _LIVING, _LIVING),
+        Verb(
+            "wait for",
+            "waits for",
+            ("attends", "attends", "attend", "attendons", "attendez", "attendent"),
+            _LIVING,
+            _LIVING,
+        ),
         Verb("see", "sees", ("vois", "vois", "voit", "voyons", "voyez", "voient"), _LIVING, _ALL),
         Verb("watch", "watches", _regular_er("regard"), _LIVING, _ALL),
         Verb("like", "likes", _regular_er("aim"), _LIVING, _ALL),
         Verb("want", "wants", ("veux", "veux", "veut", "voulons", "voulez", "veulent"), _LIVING, _THINGS_AND_ANIMALS),
-        Verb("take", "takes", ("prends", "prends", "prend", "prenons", "prenez", "prennent"), _PEOPLE, frozenset({"thing"}),
-             refuses=frozenset({"fixed", "abstract"})),
+        Verb(
+            "take",
+            "takes",
+            ("prends", "prends", "prend", "prenons", "prenez", "prennent"),
+            _PEOPLE,
+            frozenset({"thing"}),
+            refuses=frozenset({"fixed", "abstract"}),
+        ),
         Verb("read", "reads", ("lis", "lis", "lit", "lisons", "lisez", "lisent"), _PEOPLE, frozenset({"readable"})),
-        Verb("write", "writes", ("écris", "écris", "écrit", "écrivons", "écrivez", "écrivent"), _PEOPLE,
-             frozenset({"writable"})),
+        Verb(
+            "write",
+            "writes",
+            ("écris", "écris", "écrit", "écrivons", "écrivez", "écrivent"),
+            _PEOPLE,
+            frozenset({"writable"}),
+        ),
         Verb("find", "finds", _regular_er("trouv"), _LIVING, _THINGS_AND_ANIMALS),
-        Verb("carry", "carries", _regular_er("port"), _PEOPLE, _THINGS_AND_ANIMALS, refuses=frozenset({"fixed", "abstract"})),
-        Verb("buy", "buys", ("achète", "achètes", "achète", "achetons", "achetez", "achètent"), _PEOPLE,
-             _THINGS_AND_ANIMALS, refuses=frozenset({"abstract"})),
-        Verb("open", "opens", ("ouvre", "ouvres", "ouvre", "ouvrons", "ouvrez", "ouvrent"), _PEOPLE,
-             frozenset({"openable"})),
+        Verb(
+            "carry",
+            "carries",
+            _regular_er("port"),
+            _PEOPLE,
+            _THINGS_AND_ANIMALS,
+            refuses=frozenset({"fixed", "abstract"}),
+        ),
+        Verb(
+            "buy",
+            "buys",
+            ("achète", "achètes", "achète", "achetons", "achetez", "achètent"),
+            _PEOPLE,
+            _THINGS_AND_ANIMALS,
+            refuses=frozenset({"abstract"}),
+        ),
+        Verb(
+            "open",
+            "opens",
+            ("ouvre", "ouvres", "ouvre", "ouvrons", "ouvrez", "ouvrent"),
+            _PEOPLE,
+            frozenset({"openable"}),
+        ),
         Verb("look for", "looks for", _regular_er("cherch"), _LIVING, _ALL),
         Verb("have", "has", ("ai", "as", "a", "avons", "avez", "ont"), _PEOPLE, _ALL),
     ]
@@ -266,7 +307,7 @@ class NounPhrase:
     determiner: str = "the"  # the, a, my, this ("a" in the plural is the bare plural)
     plural: bool = False
     adjectives: tuple[str, ...] = ()  # at most one that goes before the noun and one that goes after
-    relative: "RelativeClause | None" = None
+    relative: RelativeClause | None = None
 
 
 @dataclass(frozen=True)
@@ -283,7 +324,7 @@ class Clause:
 
 @dataclass(frozen=True)
 class RelativeClause:
-    """"who/that sleeps" (kind "subject": the clause has no subject) or "that the boy reads" (kind
+    """ "who/that sleeps" (kind "subject": the clause has no subject) or "that the boy reads" (kind
     "object": the clause has no object)."""
 
     kind: str
@@ -351,6 +392,7 @@ _ENGLISH_ADJECTIVE_RANK = {"good": 0, "beautiful": 0, "small": 2, "big": 2, "you
 
 def _english_adjective_order(adjectives: Sequence[str]) -> list[int]:
     """Positions in `adjectives`, in the order English says them (a stable sort by rank)."""
+
     def rank(position: int) -> int:
         name = adjectives[position]
         return 4 if ADJECTIVES[name].colour else _ENGLISH_ADJECTIVE_RANK.get(name, 1)
@@ -361,8 +403,10 @@ def _english_adjective_order(adjectives: Sequence[str]) -> list[int]:
 def _english_noun_phrase(phrase: NounPhrase, path: Tag) -> TaggedWords:
     noun = NOUNS[phrase.noun]
     determiner = _ENGLISH_PLURAL_DETERMINER[phrase.determiner] if phrase.plural else phrase.determiner
-    words = [(phrase.adjectives[position], path + ("adjective", position))
-             for position in _english_adjective_order(phrase.adjectives)]
+    words = [
+        (phrase.adjectives[position], path + ("adjective", position))
+        for position in _english_adjective_order(phrase.adjectives)
+    ]
     words.append((noun.english_plural if phrase.plural else noun.english, path + ("noun",)))
     if determiner == "a" and words[0][0][0] in "aeiou":
         determiner = "an"
@@ -401,7 +445,10 @@ def _english_predicate(clause: Clause, person: int, path: Tag) -> TaggedWords:
         if clause.object is not None:
             tokens += _english_noun_phrase(clause.object, path + ("object",))
     if clause.place is not None:
-        tokens += [(clause.place[0], path + ("preposition",)), *_english_noun_phrase(clause.place[1], path + ("place",))]
+        tokens += [
+            (clause.place[0], path + ("preposition",)),
+            *_english_noun_phrase(clause.place[1], path + ("place",)),
+        ]
     return tokens
 
 
@@ -431,8 +478,12 @@ def _french_noun_phrase(phrase: NounPhrase, path: Tag, negated_object: bool = Fa
     if phrase.determiner == "a" and (negated_object or (phrase.plural and before)):
         # "Je n'ai pas de chat", and "de petits chats": the indefinite article becomes "de".
         determiner = "de"
-    tokens = [(determiner, path + ("determiner",)), *before,
-              (noun.french_plural if phrase.plural else noun.french, path + ("noun",)), *after]
+    tokens = [
+        (determiner, path + ("determiner",)),
+        *before,
+        (noun.french_plural if phrase.plural else noun.french, path + ("noun",)),
+        *after,
+    ]
     if phrase.relative is not None:
         tokens += _french_relative(phrase, phrase.relative, path + ("relative",))
     return tokens
@@ -452,8 +503,9 @@ def _french_predicate(clause: Clause, person: int, gender: str | None, plural: b
         complement = [(ADJECTIVES[clause.adjective].french(gender or "m", plural), path + ("adjective",))]
     else:
         verb_form = VERBS[clause.verb].french[person]
-        complement = ([] if clause.object is None
-                      else _french_noun_phrase(clause.object, path + ("object",), clause.negated))
+        complement = (
+            [] if clause.object is None else _french_noun_phrase(clause.object, path + ("object",), clause.negated)
+        )
     verb = (verb_form, path + ("verb",))
     # Both halves of "ne … pas" translate the one English "not".
     tokens = [("ne", path + ("not",)), verb, ("pas", path + ("not",))] if clause.negated else [verb]
@@ -561,7 +613,9 @@ def gold_alignment_matrix(alignment: Sequence[int], english_length: int, french_
 # 48,500 pairs asked these two questions about 350,000 times.
 @functools.cache
 def _nouns_for(wanted: frozenset[str], refused: frozenset[str]) -> list[str]:
-    return [name for name, noun in NOUNS.items() if (noun.kind in wanted or noun.tags & wanted) and not noun.tags & refused]
+    return [
+        name for name, noun in NOUNS.items() if (noun.kind in wanted or noun.tags & wanted) and not noun.tags & refused
+    ]
 
 
 @functools.cache

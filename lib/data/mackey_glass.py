@@ -101,7 +101,7 @@ def mackey_glass(
         values[step + 1] = x + dt / 6.0 * (k1 + 2.0 * k2 + 2.0 * k3 + k4)
     # The slope at the last point is never needed: no later step reads it.
     start = delay_steps + transient_steps
-    return np.asarray(values[start :: steps_per_sample][:samples], dtype=np.float64)
+    return np.asarray(values[start::steps_per_sample][:samples], dtype=np.float64)
 
 
 def mackey_glass_frame(samples: int = 5000, noise: float = 0.0, seed: int = 0, noise_seed: int = 1) -> pd.DataFrame:

@@ -126,8 +126,14 @@ def parse_uploaded_series(
 
     Raises ``SeriesUploadError`` with a sentence for the user whenever the file cannot be used.
     """
-    text = decode_text_upload(raw_bytes, max_bytes=max_bytes, error_type=SeriesUploadError, kind="a CSV file",
-                              needs="a column of dates and a column of numbers", fewer="a shorter series")
+    text = decode_text_upload(
+        raw_bytes,
+        max_bytes=max_bytes,
+        error_type=SeriesUploadError,
+        kind="a CSV file",
+        needs="a column of dates and a column of numbers",
+        fewer="a shorter series",
+    )
     table = _read_csv_text(text)
     if len(table) > max_rows:
         raise SeriesUploadError(
@@ -170,7 +176,9 @@ def parse_uploaded_series(
             f"The series has {len(frame):,} rows, more than the {max_rows:,} allowed: please upload a shorter series."
         )
     if float(frame["value"].std()) == 0.0:
-        raise SeriesUploadError(f"Column '{value_column}' has the same value in every row: there is nothing to forecast.")
+        raise SeriesUploadError(
+            f"Column '{value_column}' has the same value in every row: there is nothing to forecast."
+        )
     frame.attrs["notes"] = notes
     frame.attrs["units"] = str(value_column)
     return frame
@@ -259,9 +267,7 @@ def _find_value_column(table: pd.DataFrame, exclude: str) -> str:
             continue
         if _number_like_fraction(table[name]) >= 0.8:
             return str(name)
-    raise SeriesUploadError(
-        "No column of numbers was found: the file needs a column of values next to the dates."
-    )
+    raise SeriesUploadError("No column of numbers was found: the file needs a column of values next to the dates.")
 
 
 def _parse_times(column: pd.Series, name: str) -> pd.Series:

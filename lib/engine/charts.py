@@ -125,8 +125,9 @@ def _training_chart_spec(metrics: tuple[str, ...], runs: tuple[str, ...], log_me
     return json.dumps(spec)
 
 
-def _training_chart(frame: pd.DataFrame, metrics: list[str], runs: list[str],
-                    log_metrics: tuple[str, ...] = ()) -> alt.TopLevelMixin:
+def _training_chart(
+    frame: pd.DataFrame, metrics: list[str], runs: list[str], log_metrics: tuple[str, ...] = ()
+) -> alt.TopLevelMixin:
     """One layered chart per metric, concatenated: unlike a facet's panels, each can have its own scale type.
 
     The rows are given once, to the whole chart; each panel keeps its metric's rows (and, on a log
@@ -165,8 +166,11 @@ def _training_chart(frame: pd.DataFrame, metrics: list[str], runs: list[str],
         lines = base.mark_line(strokeWidth=2).encode(strokeDash=dash)
         validation_points = base.mark_point(filled=True, size=40).transform_filter(alt.datum.split == "validation")
         panels.append(
-            alt.layer(lines, validation_points).transform_filter(kept).properties(
-                width=panel_width, height=CHART_HEIGHT,
+            alt.layer(lines, validation_points)
+            .transform_filter(kept)
+            .properties(
+                width=panel_width,
+                height=CHART_HEIGHT,
                 title=alt.TitleParams(title, fontSize=13, fontWeight="normal", anchor="middle"),
             )
         )
@@ -206,19 +210,27 @@ def line_chart(
     return _style(chart)
 
 
-def points_chart(frame: pd.DataFrame, x: str, y: str, series: str, shape: str, *, x_title: str,
-                 y_title: str) -> alt.TopLevelMixin:
+def points_chart(
+    frame: pd.DataFrame, x: str, y: str, series: str, shape: str, *, x_title: str, y_title: str
+) -> alt.TopLevelMixin:
     """One point per row, categories along x in the frame's order, coloured by `series` and shaped by
     `shape` (for instance this session's runs against a shipped measurement's)."""
     series_names = list(dict.fromkeys(frame[series]))
-    chart = alt.Chart(frame).mark_point(filled=True, size=80, opacity=0.8).encode(
-        x=alt.X(f"{x}:N", sort=list(dict.fromkeys(frame[x])), title=x_title, axis=alt.Axis(labelAngle=0, labelLimit=220)),
-        y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False)),
-        color=alt.Color(f"{series}:N", title=None, scale=alt.Scale(domain=series_names, range=PALETTE)),
-        shape=alt.Shape(f"{shape}:N", title=None),
-        xOffset=alt.XOffset(f"{series}:N"),
-        tooltip=[f"{x}:N", f"{series}:N", f"{shape}:N", alt.Tooltip(f"{y}:Q", format=".3f")],
-    ).properties(height=CHART_HEIGHT)
+    chart = (
+        alt.Chart(frame)
+        .mark_point(filled=True, size=80, opacity=0.8)
+        .encode(
+            x=alt.X(
+                f"{x}:N", sort=list(dict.fromkeys(frame[x])), title=x_title, axis=alt.Axis(labelAngle=0, labelLimit=220)
+            ),
+            y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False)),
+            color=alt.Color(f"{series}:N", title=None, scale=alt.Scale(domain=series_names, range=PALETTE)),
+            shape=alt.Shape(f"{shape}:N", title=None),
+            xOffset=alt.XOffset(f"{series}:N"),
+            tooltip=[f"{x}:N", f"{series}:N", f"{shape}:N", alt.Tooltip(f"{y}:Q", format=".3f")],
+        )
+        .properties(height=CHART_HEIGHT)
+    )
     return _style(chart)
 
 
@@ -230,7 +242,10 @@ def ratio_gauge(ratio: float, bands: list[tuple[float, float, str, str]]) -> alt
     quantitative y axis, Vega-Lite would otherwise collapse it to a sliver.
     """
     band_frame = pd.DataFrame(
-        [{"low": low, "high": high, "verdict": label, "colour": colour, "lane": ""} for low, high, label, colour in bands]
+        [
+            {"low": low, "high": high, "verdict": label, "colour": colour, "lane": ""}
+            for low, high, label, colour in bands
+        ]
     )
     domain = [bands[0][0], bands[-1][1]]
     x_scale = alt.Scale(type="log", domain=domain, clamp=True)
@@ -267,17 +282,19 @@ def ratio_gauge(ratio: float, bands: list[tuple[float, float, str, str]]) -> alt
     )
     clamped = min(max(ratio, domain[0]), domain[1])
     marker_frame = pd.DataFrame({"ratio": [clamped], "lane": [""]})
-    marker = (
-        alt.Chart(marker_frame)
-        .mark_rule(color="black", strokeWidth=3)
-        .encode(x=alt.X("ratio:Q", scale=x_scale))
-    )
+    marker = alt.Chart(marker_frame).mark_rule(color="black", strokeWidth=3).encode(x=alt.X("ratio:Q", scale=x_scale))
     chart = alt.layer(band_layer, band_labels, marker).properties(height=60)
     return _style(chart)
 
 
 def time_chart(
-    frame: pd.DataFrame, time: str, value: str, series: str, *, y_title: str, series_title: str | None = None,
+    frame: pd.DataFrame,
+    time: str,
+    value: str,
+    series: str,
+    *,
+    y_title: str,
+    series_title: str | None = None,
     colours: dict[str, str] | None = None,
 ) -> alt.TopLevelMixin:
     """Values against time, one coloured line per series (a split of the data, or a model's forecast).
@@ -354,13 +371,17 @@ def pixel_grid_chart(
     y_scale = alt.Scale(domain=[high, low], nice=False, zero=False)
     axis = alt.Axis(values=list(range(low, high + 1, max(1, (high - low) // 4))), grid=False, tickCount=5, format="d")
     if colours is not None:
-        colour = alt.Color(f"{value}:N", title=value_title,
-                           scale=alt.Scale(domain=list(colours), range=list(colours.values())))
+        colour = alt.Color(
+            f"{value}:N", title=value_title, scale=alt.Scale(domain=list(colours), range=list(colours.values()))
+        )
         tooltip = ["row:Q", "col:Q", f"{value}:N"]
     else:
-        colour = alt.Color(f"{value}:Q", title=value_title,
-                           scale=alt.Scale(domain=[0, 1], range=["#ffffff", "#2e282a"]),
-                           legend=alt.Legend(gradientLength=120, format=".1f"))
+        colour = alt.Color(
+            f"{value}:Q",
+            title=value_title,
+            scale=alt.Scale(domain=[0, 1], range=["#ffffff", "#2e282a"]),
+            legend=alt.Legend(gradientLength=120, format=".1f"),
+        )
         tooltip = ["row:Q", "col:Q", alt.Tooltip(f"{value}:Q", format=".3f")]
     cells = (
         alt.Chart(frame)
@@ -387,15 +408,19 @@ def pixel_grid_chart(
             x2="col1:Q",
             y=alt.Y("row0:Q", scale=y_scale),
             y2="row1:Q",
-            stroke=alt.Stroke("what:N", scale=alt.Scale(domain=["image", "formula"], range=["#999999", "#e4572e"]),
-                              legend=None),
-            strokeDash=alt.StrokeDash("what:N", scale=alt.Scale(domain=["image", "formula"], range=[[2, 2], [1, 0]]),
-                                      legend=None),
+            stroke=alt.Stroke(
+                "what:N", scale=alt.Scale(domain=["image", "formula"], range=["#999999", "#e4572e"]), legend=None
+            ),
+            strokeDash=alt.StrokeDash(
+                "what:N", scale=alt.Scale(domain=["image", "formula"], range=[[2, 2], [1, 0]]), legend=None
+            ),
         )
     )
     # "pad" keeps the grid square at `size` pixels: Streamlit's default autosizing squeezes its height.
     chart = alt.layer(*layers).properties(
-        width=size, height=size, title=alt.Title(title, fontSize=13, anchor="start"),
+        width=size,
+        height=size,
+        title=alt.Title(title, fontSize=13, anchor="start"),
         autosize=alt.AutoSizeParams(type="pad"),
     )
     return _style(chart)
@@ -436,8 +461,12 @@ def accuracy_by_shift_chart(frame: pd.DataFrame, *, y_title: str, chance: float 
         alt.Chart(frame)
         .mark_line(point=True, strokeWidth=2)
         .encode(
-            x=alt.X("shift:Q", title="Shift (pixels; each the mean of its eight directions)",
-                    axis=alt.Axis(tickMinStep=1, format="d"), scale=alt.Scale(nice=False)),
+            x=alt.X(
+                "shift:Q",
+                title="Shift (pixels; each the mean of its eight directions)",
+                axis=alt.Axis(tickMinStep=1, format="d"),
+                scale=alt.Scale(nice=False),
+            ),
             y=alt.Y("accuracy:Q", title=y_title, scale=alt.Scale(domain=[0, 1])),
             color=alt.Color("model:N", title=None, scale=alt.Scale(domain=models, range=PALETTE)),
             tooltip=["model:N", alt.Tooltip("shift:Q", format="d"), alt.Tooltip("accuracy:Q", format=".3f")],
@@ -448,7 +477,8 @@ def accuracy_by_shift_chart(frame: pd.DataFrame, *, y_title: str, chance: float 
         rule = pd.DataFrame({"accuracy": [chance], "label": [f"chance ({chance:g})"]})
         layers.append(alt.Chart(rule).mark_rule(strokeDash=[2, 3], color="#999999").encode(y="accuracy:Q"))
         layers.append(
-            alt.Chart(rule).mark_text(align="left", dx=4, dy=-7, color="#777777", fontSize=12)
+            alt.Chart(rule)
+            .mark_text(align="left", dx=4, dy=-7, color="#777777", fontSize=12)
             .encode(y="accuracy:Q", x=alt.value(0), text="label:N")
         )
     return _style(alt.layer(*layers).properties(height=CHART_HEIGHT))
@@ -457,9 +487,14 @@ def accuracy_by_shift_chart(frame: pd.DataFrame, *, y_title: str, chance: float 
 # --- Attention ----------------------------------------------------------------------------------------
 
 
-def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26,
-                      x_title: str = "English (encoder states zᵢ)", y_title: str = "French (decoder steps)"
-                      ) -> alt.TopLevelMixin:
+def attention_heatmap(
+    frame: pd.DataFrame,
+    *,
+    title: str = "",
+    cell: int = 26,
+    x_title: str = "English (encoder states zᵢ)",
+    y_title: str = "French (decoder steps)",
+) -> alt.TopLevelMixin:
     """French words (rows) × English words (columns), each cell's α as colour, gold alignments outlined.
 
     `frame` is long-form with columns english, french (labels unique per position, for instance
@@ -469,10 +504,15 @@ def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26,
     english = list(frame.sort_values("english_position")["english"].drop_duplicates())
     french = list(frame.sort_values("french_position")["french"].drop_duplicates())
     base = alt.Chart(frame).encode(
-        x=alt.X("english:N", sort=english, title=x_title,
-                axis=alt.Axis(labelAngle=-50, orient="top", labelLimit=120, labelOverlap=False, labelFlush=False)),
-        y=alt.Y("french:N", sort=french, title=y_title,
-                axis=alt.Axis(labelLimit=120, labelOverlap=False, labelFlush=False)),  # See matrix_heatmap.
+        x=alt.X(
+            "english:N",
+            sort=english,
+            title=x_title,
+            axis=alt.Axis(labelAngle=-50, orient="top", labelLimit=120, labelOverlap=False, labelFlush=False),
+        ),
+        y=alt.Y(
+            "french:N", sort=french, title=y_title, axis=alt.Axis(labelLimit=120, labelOverlap=False, labelFlush=False)
+        ),  # See matrix_heatmap.
     )
     cells = base.mark_rect().encode(
         color=alt.Color("weight:Q", title="α", scale=alt.Scale(domain=[0, 1], scheme="blues")),
@@ -480,8 +520,7 @@ def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26,
     )
     layers = [cells]
     if frame["gold"].any():
-        layers.append(base.transform_filter(alt.datum.gold).mark_rect(
-            fill=None, stroke=PALETTE[0], strokeWidth=2.5))
+        layers.append(base.transform_filter(alt.datum.gold).mark_rect(fill=None, stroke=PALETTE[0], strokeWidth=2.5))
     # Discrete steps give every word one square cell, whatever the sentence's length; draw it with
     # st.altair_chart(..., width="content") so that Streamlit keeps that size.
     chart = alt.layer(*layers).properties(width=alt.Step(cell), height=alt.Step(cell))
@@ -490,19 +529,35 @@ def attention_heatmap(frame: pd.DataFrame, *, title: str = "", cell: int = 26,
     return _style(chart)
 
 
-def bar_chart(frame: pd.DataFrame, x: str, y: str, *, x_title: str, y_title: str, highlight: str | None = None,
-              domain: tuple[float, float] | None = None) -> alt.TopLevelMixin:
+def bar_chart(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    x_title: str,
+    y_title: str,
+    highlight: str | None = None,
+    domain: tuple[float, float] | None = None,
+) -> alt.TopLevelMixin:
     """One bar per category, in the frame's order (for instance one per source word); the rows where
     the boolean column `highlight` is true are drawn in the accent colour."""
     order = list(frame[x])
-    color = (alt.condition(f"datum.{highlight}", alt.value(PALETTE[0]), alt.value(PALETTE[6]))
-             if highlight else alt.value(PALETTE[6]))
-    chart = alt.Chart(frame).mark_bar().encode(
-        x=alt.X(f"{x}:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45, labelLimit=120)),
-        y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=list(domain)) if domain else alt.Undefined),
-        color=color,
-        tooltip=[f"{x}:N", alt.Tooltip(f"{y}:Q", format=".3f")],
-    ).properties(height=CHART_HEIGHT - 40)
+    color = (
+        alt.condition(f"datum.{highlight}", alt.value(PALETTE[0]), alt.value(PALETTE[6]))
+        if highlight
+        else alt.value(PALETTE[6])
+    )
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{x}:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45, labelLimit=120)),
+            y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=list(domain)) if domain else alt.Undefined),
+            color=color,
+            tooltip=[f"{x}:N", alt.Tooltip(f"{y}:Q", format=".3f")],
+        )
+        .properties(height=CHART_HEIGHT - 40)
+    )
     return _style(chart)
 
 
@@ -514,7 +569,9 @@ def vectors_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
         y=alt.Y("y:Q", title="principal component 2", scale=alt.Scale(zero=False)),
     )
     points = base.mark_circle(opacity=0.85).encode(
-        color=alt.Color("kind:N", title=None, scale=alt.Scale(domain=kinds, range=[PALETTE[6], PALETTE[0], PALETTE[4]])),
+        color=alt.Color(
+            "kind:N", title=None, scale=alt.Scale(domain=kinds, range=[PALETTE[6], PALETTE[0], PALETTE[4]])
+        ),
         size=alt.Size("size:Q", legend=None, scale=alt.Scale(range=[40, 600])),
         tooltip=["label:N", "kind:N", alt.Tooltip("size:Q", title="α (for zᵢ)", format=".3f")],
     )
@@ -527,19 +584,32 @@ def attention_grid(frame: pd.DataFrame, *, cell: int = 11) -> alt.TopLevelMixin:
     with columns layer and head added; the words are left to the tooltips."""
     english = list(frame.sort_values("english_position")["english"].drop_duplicates())
     french = list(frame.sort_values("french_position")["french"].drop_duplicates())
-    chart = alt.Chart(frame).mark_rect().encode(
-        x=alt.X("english:N", sort=english, title=None, axis=None),
-        y=alt.Y("french:N", sort=french, title=None, axis=None),
-        color=alt.Color("weight:Q", title="α", scale=alt.Scale(domain=[0, 1], scheme="blues")),
-        tooltip=["layer:N", "head:N", "french:N", "english:N", alt.Tooltip("weight:Q", format=".3f", title="α")],
-    ).properties(width=alt.Step(cell), height=alt.Step(cell)).facet(
-        row=alt.Row("layer:N", title=None), column=alt.Column("head:N", title=None))
+    chart = (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("english:N", sort=english, title=None, axis=None),
+            y=alt.Y("french:N", sort=french, title=None, axis=None),
+            color=alt.Color("weight:Q", title="α", scale=alt.Scale(domain=[0, 1], scheme="blues")),
+            tooltip=["layer:N", "head:N", "french:N", "english:N", alt.Tooltip("weight:Q", format=".3f", title="α")],
+        )
+        .properties(width=alt.Step(cell), height=alt.Step(cell))
+        .facet(row=alt.Row("layer:N", title=None), column=alt.Column("head:N", title=None))
+    )
     return _style(chart).configure_header(labelFontSize=12)
 
 
-def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diverging: bool = True,
-                   columns: list[str] | None = None, numbered: bool = True,
-                   cell_width: int | None = None) -> alt.TopLevelMixin:
+def matrix_heatmap(
+    matrix,
+    rows: list[str],
+    *,
+    title: str,
+    cell: int = 14,
+    diverging: bool = True,
+    columns: list[str] | None = None,
+    numbered: bool = True,
+    cell_width: int | None = None,
+) -> alt.TopLevelMixin:
     """A small matrix (rows = words, numbered so that a repeated word stays two rows) as coloured
     cells, for the Q, K, V walkthrough; −∞ (masked) cells are grey. Cells are `cell` pixels high and
     `cell_width` (default `cell`) wide; column labels that would overlap are thinned out."""
@@ -548,18 +618,29 @@ def matrix_heatmap(matrix, rows: list[str], *, title: str, cell: int = 14, diver
     values = np.asarray(matrix, dtype=float)
     columns = columns or [str(index) for index in range(values.shape[1])]
     rows = [f"{r + 1} {word}" for r, word in enumerate(rows)] if numbered else list(rows)
-    frame = pd.DataFrame([{"row": rows[r], "column": columns[c], "value": values[r, c],
-                           "masked": not np.isfinite(values[r, c])}
-                          for r in range(values.shape[0]) for c in range(values.shape[1])])
+    frame = pd.DataFrame(
+        [
+            {"row": rows[r], "column": columns[c], "value": values[r, c], "masked": not np.isfinite(values[r, c])}
+            for r in range(values.shape[0])
+            for c in range(values.shape[1])
+        ]
+    )
     # Masked cells take the grey of the condition below; a null there would drop them from the chart.
     frame["shown"] = frame["value"].where(~frame["masked"], 0.0)
     finite = np.abs(values[np.isfinite(values)])
     limit = float(finite.max()) if finite.size else 1.0
-    scale = (alt.Scale(scheme="redblue", domain=[-limit, limit], reverse=True) if diverging
-             else alt.Scale(scheme="blues", domain=[0, max(limit, 1e-9)]))
+    scale = (
+        alt.Scale(scheme="redblue", domain=[-limit, limit], reverse=True)
+        if diverging
+        else alt.Scale(scheme="blues", domain=[0, max(limit, 1e-9)])
+    )
     base = alt.Chart(frame).encode(
-        x=alt.X("column:N", sort=columns, title=None, axis=alt.Axis(labels=len(columns) <= 40, labelAngle=-50,
-                                                                      labelOverlap=(cell_width or cell) < 12)),
+        x=alt.X(
+            "column:N",
+            sort=columns,
+            title=None,
+            axis=alt.Axis(labels=len(columns) <= 40, labelAngle=-50, labelOverlap=(cell_width or cell) < 12),
+        ),
         # Streamlit's theme sets labelFlush, which pushes the first row's label onto the second's.
         y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelOverlap=len(rows) > 30, labelFlush=False)),
     )

@@ -34,8 +34,9 @@ def _sub(number: int) -> str:
     return str(number).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
-def seq2seq_dot(source_words: list[str] | None = None, target_words: list[str] | None = None,
-                context_every_step: bool = True) -> str:
+def seq2seq_dot(
+    source_words: list[str] | None = None, target_words: list[str] | None = None, context_every_step: bool = True
+) -> str:
     """The notes' encoder-decoder: an encoder RNN reads the English words; its final state starts a
     decoder RNN whose output at each step is fed back as its input at the next step, until </s>.
     With `context_every_step`, that final state, the context c, is also drawn going into every
@@ -59,12 +60,14 @@ def seq2seq_dot(source_words: list[str] | None = None, target_words: list[str] |
     for step in range(1, len(source_words)):
         lines.append(f'    e{step} -> e{step + 1} [penwidth=2, color="#17807e"];')
     lines.append("  }")
-    lines.append('  subgraph cluster_decoder { label="decoder RNN (writes French)"; fontname="Helvetica"; fontsize=11; color="#bbbbbb";')
+    lines.append(
+        '  subgraph cluster_decoder { label="decoder RNN (writes French)"; fontname="Helvetica"; fontsize=11; color="#bbbbbb";'
+    )
     for step, (word_in, word_out) in enumerate(zip(inputs, outputs), start=1):
         lines.append(f'    i{step} [label="{_escape(word_in)}", shape=box, fillcolor="#e6e6e6"];')
         lines.append(f'    d{step} [label="s{_sub(step)}", shape=box, fillcolor="#bdeeed"];')
         lines.append(f'    o{step} [label="{_escape(word_out)}", shape=box, fillcolor="#f7c9bd"];')
-        lines.append(f"    i{step} -> d{step}; d{step} -> o{step} [label=\"softmax\"];")
+        lines.append(f'    i{step} -> d{step}; d{step} -> o{step} [label="softmax"];')
         lines.append(f"    {{rank=same; i{step}; d{step}; o{step}}}")
     for step in range(1, len(outputs)):
         lines.append(f'    d{step} -> d{step + 1} [penwidth=2, color="#17807e"];')
@@ -98,7 +101,9 @@ def professor_forcing_dot() -> str:
         ("t", "teacher-forced run: the gold word goes in", "y", "#ffe8a3"),
         ("f", "free run: the model's own most probable word goes in", "ŷ", "#f7c9bd"),
     ):
-        lines.append(f'  subgraph cluster_{name} {{ label="{title}"; fontname="Helvetica"; fontsize=11; color="#bbbbbb";')
+        lines.append(
+            f'  subgraph cluster_{name} {{ label="{title}"; fontname="Helvetica"; fontsize=11; color="#bbbbbb";'
+        )
         for step in range(1, 4):
             lines.append(f'    {name}in{step} [label="{feed}{_sub(step - 1)}", shape=box, fillcolor="{colour}"];')
             lines.append(f'    {name}h{step} [label="h{_sub(step)}", shape=box, fillcolor="#bdeeed"];')
@@ -106,11 +111,17 @@ def professor_forcing_dot() -> str:
         for step in range(1, 3):
             lines.append(f'    {name}h{step} -> {name}h{step + 1} [penwidth=2, color="#17807e"];')
             if name == "f":
-                lines.append(f'    fh{step} -> fin{step + 1} [style=dashed, color="#e4572e", constraint=false, label="argmax"];')
+                lines.append(
+                    f'    fh{step} -> fin{step + 1} [style=dashed, color="#e4572e", constraint=false, label="argmax"];'
+                )
         lines.append("  }")
-    lines.append('  disc [label="discriminator\\nteacher-forced or free?", shape=box, fillcolor="#2e282a", fontcolor="white"];')
+    lines.append(
+        '  disc [label="discriminator\\nteacher-forced or free?", shape=box, fillcolor="#2e282a", fontcolor="white"];'
+    )
     lines.append('  th3 -> disc [label="hidden states"]; fh3 -> disc [label="hidden states"];')
-    lines.append('  note [label="decoder trained to fool it:\\nfree run behaves like training", shape=note, fillcolor="#eeeeee"];')
+    lines.append(
+        '  note [label="decoder trained to fool it:\\nfree run behaves like training", shape=note, fillcolor="#eeeeee"];'
+    )
     lines.append("  disc -> note [style=dotted];")
     lines.append("}")
     return "\n".join(lines)

@@ -64,9 +64,7 @@ def count_lstm_params(input_size: int, units: int, use_bias: bool = True) -> Lay
     """An LSTM holds four SimpleRNN-sized blocks: the input, forget and output gates and the candidate."""
     weights = 4 * (input_size * units + units * units)
     biases = 4 * units if use_bias else 0
-    return LayerCount(
-        "LSTM", weights, biases, f"4 × ({input_size:,}×{units:,} + {units:,}×{units:,}) + 4×{units:,}"
-    )
+    return LayerCount("LSTM", weights, biases, f"4 × ({input_size:,}×{units:,} + {units:,}×{units:,}) + 4×{units:,}")
 
 
 def count_gru_params(input_size: int, units: int, use_bias: bool = True, reset_after: bool = True) -> LayerCount:
@@ -123,8 +121,10 @@ def count_mlp_layers(input_size: int, hidden_sizes: list[int], outputs: int) -> 
     layers = []
     for index, (fan_in, units) in enumerate(zip(sizes[:-1], sizes[1:])):
         count = count_dense_params(fan_in, units)
-        name = "input → hidden 1" if index == 0 else (
-            f"hidden {index} → output" if index == len(sizes) - 2 else f"hidden {index} → hidden {index + 1}"
+        name = (
+            "input → hidden 1"
+            if index == 0
+            else (f"hidden {index} → output" if index == len(sizes) - 2 else f"hidden {index} → hidden {index + 1}")
         )
         if len(sizes) == 2:
             name = "input → output"

@@ -140,8 +140,9 @@ class PressRegistry:
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, PressJob] = OrderedDict()
 
-    def join_or_start(self, key: str, page_key: str, session_id: str,
-                      train: Callable[[PressJob], None], *, private: bool = False) -> tuple[PressJob, str]:
+    def join_or_start(
+        self, key: str, page_key: str, session_id: str, train: Callable[[PressJob], None], *, private: bool = False
+    ) -> tuple[PressJob, str]:
         """Join the job of `key` if it trains, serve it if it finished, or start one with `train(job)`
         run in a worker thread. Returns the job and "joined", "cached" or "started"; a joined or
         started job counts the caller as a watcher until `detach`."""
@@ -201,6 +202,8 @@ class PressRegistry:
         """What the registry holds now: running and cached jobs, and the cached jobs' weights."""
         with self._lock:
             cached = [job for job in self._jobs.values() if job.status == FINISHED]
-            return {"running": sum(not job.ended.is_set() for job in self._jobs.values()),
-                    "cached": len(cached), "cached_bytes": sum(job.memory_bytes for job in cached)}
-
+            return {
+                "running": sum(not job.ended.is_set() for job in self._jobs.values()),
+                "cached": len(cached),
+                "cached_bytes": sum(job.memory_bytes for job in cached),
+            }

@@ -247,7 +247,12 @@ def accuracy_runs_table(runs: list[TrainingRun], validation_label: str, show_gap
     rows = []
     for run in runs:
         train, validation = run.final("accuracy", "train"), run.final("accuracy", "validation")
-        row = {"Run": run.display_label, "Status": run.status_text, "Train accuracy": train, validation_label: validation}
+        row = {
+            "Run": run.display_label,
+            "Status": run.status_text,
+            "Train accuracy": train,
+            validation_label: validation,
+        }
         if show_gap:
             row["Gap"] = None if train is None or validation is None else train - validation
         row["Seconds"] = run.seconds
@@ -305,19 +310,26 @@ def shared_run_note(page_key: str) -> None:
     runs = page_runs(page_key)
     newest = runs[-1] if runs else None
     if newest is not None and newest.job is not None and (newest.served == SERVED or newest.job.session_count > 1):
-        st.caption(f"Newest run, {newest.display_label}: {newest.status_text}. Sessions that press Train with the "
-                   "same settings and seed share one training; change the seed for a run of your own.")
+        st.caption(
+            f"Newest run, {newest.display_label}: {newest.status_text}. Sessions that press Train with the "
+            "same settings and seed share one training; change the seed for a run of your own."
+        )
 
 
-SEED_HELP = ("The seed of the model's first weights (and of its batches' order where the page sets it). Everyone who "
-             "presses Train with the same settings and seed shares one training, drawn live for all of them; another "
-             "seed trains a model of your own, and shows how much a run varies from draw to draw.")
+SEED_HELP = (
+    "The seed of the model's first weights (and of its batches' order where the page sets it). Everyone who "
+    "presses Train with the same settings and seed shares one training, drawn live for all of them; another "
+    "seed trains a model of your own, and shows how much a run varies from draw to draw."
+)
 
 
 def seed_control(container=None, default: int = 0) -> int:
     """The "Seed" setting of every training page, bound to the address like the page's other settings."""
-    return int((container or st).number_input("Seed", 0, 9999, default, step=1, key="seed", bind="query-params",
-                                               help=SEED_HELP))
+    return int(
+        (container or st).number_input(
+            "Seed", 0, 9999, default, step=1, key="seed", bind="query-params", help=SEED_HELP
+        )
+    )
 
 
 def training_buttons(page_key: str, train_label: str = "Train", disabled: bool = False) -> bool:
@@ -410,8 +422,10 @@ _held = threading.local()
 
 
 def queue_message(sessions_ahead: int) -> str:
-    return (f"Queued: {sessions_ahead} training{'s' if sessions_ahead != 1 else ''} ahead of yours "
-            "in this app. Yours starts as soon as a slot frees up.")
+    return (
+        f"Queued: {sessions_ahead} training{'s' if sessions_ahead != 1 else ''} ahead of yours "
+        "in this app. Yours starts as soon as a slot frees up."
+    )
 
 
 @contextlib.contextmanager
@@ -451,8 +465,14 @@ def training_slot(area=None):
 class _LiveView:
     """The widgets one training redraws: status line, progress bar and chart, all updated in place."""
 
-    def __init__(self, area, metrics: list[str], earlier_runs: list[TrainingRun], references: list[dict] | None,
-                 draw_snapshot: Callable[[Any, dict, TrainingRun], None] | None = None):
+    def __init__(
+        self,
+        area,
+        metrics: list[str],
+        earlier_runs: list[TrainingRun],
+        references: list[dict] | None,
+        draw_snapshot: Callable[[Any, dict, TrainingRun], None] | None = None,
+    ):
         self.references = references
         self.status = area.empty()
         self.progress = area.empty()
@@ -477,7 +497,9 @@ class _LiveView:
         epoch_number = min(run.batches_completed // run.batches_per_epoch + 1, run.epochs_planned)
         batch_number = run.batches_completed - (epoch_number - 1) * run.batches_per_epoch
         time_left = f"{remaining:,.0f} s left" if math.isfinite(remaining) else "estimating time left"
-        shared = f" · one training for {run.job.session_count} sessions" if run.job and run.job.session_count > 1 else ""
+        shared = (
+            f" · one training for {run.job.session_count} sessions" if run.job and run.job.session_count > 1 else ""
+        )
         self.status.empty()
         self.progress.progress(
             done,
@@ -496,9 +518,15 @@ class _LiveView:
 # --- The Keras callback ------------------------------------------------------------------------
 
 
-def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[], None],
-                   redraw_seconds: float, smoothing: float, snapshot: Callable[[], Any] | None = None,
-                   snapshots_per_epoch: int = 4):
+def _make_recorder(
+    run: TrainingRun,
+    batch_sizes: list[int],
+    redraw: Callable[[], None],
+    redraw_seconds: float,
+    smoothing: float,
+    snapshot: Callable[[], Any] | None = None,
+    snapshots_per_epoch: int = 4,
+):
     """A Keras callback that turns Keras's running epoch means back into true per-batch values.
 
     Keras 3 reports, after batch b, a running mean over the epoch so far, each batch weighted as its
@@ -550,7 +578,8 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
                 self.previous_sums[metric] = (numerator, denominator)
                 # Only trusted while the running sums give the mean Keras reports.
                 if denominator - before_denominator > 0 and math.isclose(
-                        numerator / max(denominator, 1e-12), mean, rel_tol=1e-3, abs_tol=1e-5):
+                    numerator / max(denominator, 1e-12), mean, rel_tol=1e-3, abs_tol=1e-5
+                ):
                     return (numerator - before_numerator) / (denominator - before_denominator)
             previous = self.previous_means.get(metric, 0.0)
             return (seen_after * mean - self.samples_seen * previous) / in_this_batch
@@ -571,14 +600,16 @@ def _make_recorder(run: TrainingRun, batch_sizes: list[int], redraw: Callable[[]
                 smoothed = smoothing * self.smoothed.get(metric, 0.0) + (1 - smoothing) * batch_value
                 self.smoothed[metric] = smoothed
                 corrected = smoothed / (1 - smoothing**self.smoothing_steps)
-                run.batch_rows.append(
-                    {"metric": metric, "split": "train", "epoch": epoch_position, "value": corrected}
-                )
+                run.batch_rows.append({"metric": metric, "split": "train", "epoch": epoch_position, "value": corrected})
             self.samples_seen = seen_after
             in_epoch = run.batches_completed % run.batches_per_epoch
             # Evenly spaced inside the epoch; the epoch's end takes its own (in on_epoch_end).
-            if snapshot is not None and in_epoch and in_epoch % snapshot_every == 0 \
-                    and run.batches_per_epoch - in_epoch >= snapshot_every / 2:
+            if (
+                snapshot is not None
+                and in_epoch
+                and in_epoch % snapshot_every == 0
+                and run.batches_per_epoch - in_epoch >= snapshot_every / 2
+            ):
                 take_snapshot()
             self.maybe_redraw()
 
@@ -618,8 +649,12 @@ def ratio_sums(model, metrics: list[str]) -> dict[str, tuple]:
         metric = pending.pop(0)
         pending.extend(getattr(metric, "metrics", []) if type(metric).__name__ == "CompileMetrics" else [])
         variables = list(getattr(metric, "variables", []))
-        if metric.name in metrics and metric.name not in found and len(variables) == 2 \
-                and all(tuple(variable.shape) == () for variable in variables):
+        if (
+            metric.name in metrics
+            and metric.name not in found
+            and len(variables) == 2
+            and all(tuple(variable.shape) == () for variable in variables)
+        ):
             found[metric.name] = tuple(variables)
     return found
 
@@ -721,9 +756,7 @@ def train_live(
         _remember(page_key, run)
         redraw = lambda: view.redraw(run, started)  # noqa: E731
     try:
-        recorder = _make_recorder(
-            run, batch_sizes, redraw, redraw_seconds, smoothing, snapshot, snapshots_per_epoch
-        )
+        recorder = _make_recorder(run, batch_sizes, redraw, redraw_seconds, smoothing, snapshot, snapshots_per_epoch)
         model.fit(
             **fit_data,
             validation_data=validation_data,
@@ -754,7 +787,6 @@ def train_live(
     if draw_snapshot is not None and run.snapshots:
         draw_snapshot(view.snapshot, run.snapshots[-1], run)
     return run
-
 
 
 # --- Identical presses train once ---------------------------------------------------------------
@@ -811,15 +843,18 @@ def offer_own_training(page_key: str, share: dict[str, Any], disabled: bool = Fa
     "Train my own" button, which trains a private press. Returns whether it was pressed."""
     runs = page_runs(page_key)
     newest = runs[-1] if runs else None
-    if newest is None or newest.served != SERVED or newest.job is None \
-            or newest.job.key != press_key(page_key, share):
+    if newest is None or newest.served != SERVED or newest.job is None or newest.job.key != press_key(page_key, share):
         return False
     row = st.container(horizontal=True, vertical_alignment="center")
-    row.info(f"These curves were trained at {newest.job.started:%H:%M} for another session with the same "
-             "settings and seed, and are replayed here: the model is the same one. Press **Train my own** to "
-             "train a separate copy (or change the seed for a different draw).", icon=":material/replay:")
-    return row.button("Train my own", icon=":material/fitness_center:", disabled=disabled,
-                      key=f"train_my_own::{page_key}")
+    row.info(
+        f"These curves were trained at {newest.job.started:%H:%M} for another session with the same "
+        "settings and seed, and are replayed here: the model is the same one. Press **Train my own** to "
+        "train a separate copy (or change the seed for a different draw).",
+        icon=":material/replay:",
+    )
+    return row.button(
+        "Train my own", icon=":material/fitness_center:", disabled=disabled, key=f"train_my_own::{page_key}"
+    )
 
 
 def _copy_run(source: TrainingRun, page_key: str, job: PressJob, served: str) -> TrainingRun:
@@ -841,9 +876,9 @@ def _copy_run(source: TrainingRun, page_key: str, job: PressJob, served: str) ->
 def _follow(copy: TrainingRun, source: TrainingRun, *, settled: bool) -> None:
     """Bring a copy up to date with the job's run: new curve points, snapshots and counts; once the
     source is settled (trained and measured), its status, model and results too."""
-    copy.batch_rows.extend(source.batch_rows[len(copy.batch_rows):])
-    copy.epoch_rows.extend(source.epoch_rows[len(copy.epoch_rows):])
-    copy.snapshots.extend(source.snapshots[len(copy.snapshots):])
+    copy.batch_rows.extend(source.batch_rows[len(copy.batch_rows) :])
+    copy.epoch_rows.extend(source.epoch_rows[len(copy.epoch_rows) :])
+    copy.snapshots.extend(source.snapshots[len(copy.snapshots) :])
     copy.batches_completed, copy.epochs_completed = source.batches_completed, source.epochs_completed
     if settled and copy.status == "training":
         copy.status, copy.seconds = source.status, source.seconds
@@ -861,8 +896,16 @@ def _sync(job: PressJob, copies: list[TrainingRun], page_key: str, served: str) 
         _follow(copies[index], source, settled=ended or index < len(sources) - 1)
 
 
-def watch_press(page_key: str, metrics: list[str], train: Callable[[Any], object], share: dict[str, Any],
-                area, references: list[dict] | None = None, *, private: bool = False) -> list[TrainingRun]:
+def watch_press(
+    page_key: str,
+    metrics: list[str],
+    train: Callable[[Any], object],
+    share: dict[str, Any],
+    area,
+    references: list[dict] | None = None,
+    *,
+    private: bool = False,
+) -> list[TrainingRun]:
     """Press Train on a shared key: join the training of that key if one runs, take its finished runs
     from the cache if it trained already, or start it; then draw it live until it ends.
 
@@ -905,7 +948,9 @@ def watch_press(page_key: str, metrics: list[str], train: Callable[[Any], object
             view.draw_snapshot = job.draw_snapshot if view.snapshot is not None else None
             view.show_progress(copies[-1], copies[-1].started)
             now = time.perf_counter()
-            if now - last_chart >= max(DEFAULT_REDRAW_SECONDS, chart_cost * max(1, job.watchers) / WATCHERS_DRAW_BUDGET):
+            if now - last_chart >= max(
+                DEFAULT_REDRAW_SECONDS, chart_cost * max(1, job.watchers) / WATCHERS_DRAW_BUDGET
+            ):
                 view.show_chart(copies[-1])
                 last_chart = time.perf_counter()
                 chart_cost = last_chart - now
@@ -921,8 +966,10 @@ def watch_press(page_key: str, metrics: list[str], train: Callable[[Any], object
         view.progress.empty()
         view.status.empty()
     if job.status == FAILED:
-        area.error(f"The training failed: {job.error}. Nothing else was lost; press Train to try again.",
-                   icon=":material/error:")
+        area.error(
+            f"The training failed: {job.error}. Nothing else was lost; press Train to try again.",
+            icon=":material/error:",
+        )
     draw_runs(view.chart if view is not None else area, page_runs(page_key), metrics, references)
     if view is not None and view.draw_snapshot is not None and copies and copies[-1].snapshots:
         view.draw_snapshot(view.snapshot, copies[-1].snapshots[-1], copies[-1])

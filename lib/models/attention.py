@@ -25,8 +25,9 @@ Keras and TensorFlow are imported inside functions, so that importing this modul
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,7 +42,7 @@ if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the funct
 # shipped model's, so that the page's hand-computed step is the model's own computation.
 SCORES = ("dot", "general", "additive")
 SCORE_NAMES = {
-    "dot": "dot product q·zᵢ (the notes; Luong's \"dot\")",
+    "dot": 'dot product q·zᵢ (the notes; Luong\'s "dot")',
     "general": "general q·W·zᵢ (Luong et al., 2015)",
     "additive": "additive v·tanh(W₁q + W₂zᵢ) (Bahdanau et al., 2014)",
 }
@@ -59,8 +60,9 @@ _MASKED_SCORE = -1e9
 SCORE_FORMULAS = {"dot": "q·zᵢ", "general": "q·W·zᵢ", "additive": "v·tanh(W₁q + W₂zᵢ)"}
 
 
-def score_numpy(query: np.ndarray, bank: np.ndarray, score: str = "dot",
-                parameters: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def score_numpy(
+    query: np.ndarray, bank: np.ndarray, score: str = "dot", parameters: dict[str, np.ndarray] | None = None
+) -> np.ndarray:
     """The score of q against every zᵢ, in NumPy, as `ContentAttention` computes it: (n,).
 
     "dot" is q·zᵢ; "general" is q·W·zᵢ with `parameters["W"]`; "additive" is v·tanh(W₁q + W₂zᵢ) with
@@ -78,10 +80,15 @@ def score_numpy(query: np.ndarray, bank: np.ndarray, score: str = "dot",
     raise ValueError(f"Unknown score {score!r}; expected one of {SCORES}.")
 
 
-def attention_numpy(query: np.ndarray, bank: np.ndarray, scale: float = 1.0,
-                    mask: np.ndarray | None = None, values: np.ndarray | None = None,
-                    score: str = "dot", parameters: dict[str, np.ndarray] | None = None,
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def attention_numpy(
+    query: np.ndarray,
+    bank: np.ndarray,
+    scale: float = 1.0,
+    mask: np.ndarray | None = None,
+    values: np.ndarray | None = None,
+    score: str = "dot",
+    parameters: dict[str, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The notes' formula for one query: scores q·zᵢ (times `scale`), α = softmax(scores), z = Σ αᵢ zᵢ.
 
     `query` is (d,), `bank` (n, d); returns (scores, weights, summary). Masked-out vectors get
@@ -148,15 +155,18 @@ def _keras_classes():
             query_shape, bank_shape, _ = input_shapes
             units = int(bank_shape[-1])
             if self.score == "general":
-                self.bank_projection = keras.layers.Dense(units, use_bias=False, name="W",
-                                                          kernel_initializer=self._initializer(0))
+                self.bank_projection = keras.layers.Dense(
+                    units, use_bias=False, name="W", kernel_initializer=self._initializer(0)
+                )
                 self.bank_projection.build(bank_shape)
             elif self.score == "additive":
-                self.query_projection = keras.layers.Dense(units, use_bias=False, name="W1",
-                                                           kernel_initializer=self._initializer(1))
+                self.query_projection = keras.layers.Dense(
+                    units, use_bias=False, name="W1", kernel_initializer=self._initializer(1)
+                )
                 self.query_projection.build(query_shape)
-                self.bank_projection = keras.layers.Dense(units, use_bias=False, name="W2",
-                                                          kernel_initializer=self._initializer(2))
+                self.bank_projection = keras.layers.Dense(
+                    units, use_bias=False, name="W2", kernel_initializer=self._initializer(2)
+                )
                 self.bank_projection.build(bank_shape)
                 self.vector = keras.layers.Dense(1, use_bias=False, name="v", kernel_initializer=self._initializer(3))
                 self.vector.build((*bank_shape[:-1], units))
@@ -167,8 +177,9 @@ def _keras_classes():
             if self.score == "general":
                 return ops.matmul(queries, ops.transpose(self.bank_projection(bank), (0, 2, 1)))
             # Additive: (batch, T, 1, d) + (batch, 1, S, d), then v: (batch, T, S).
-            hidden = ops.tanh(ops.expand_dims(self.query_projection(queries), 2)
-                              + ops.expand_dims(self.bank_projection(bank), 1))
+            hidden = ops.tanh(
+                ops.expand_dims(self.query_projection(queries), 2) + ops.expand_dims(self.bank_projection(bank), 1)
+            )
             return ops.squeeze(self.vector(hidden), -1)
 
         def call(self, inputs, mask=None):
@@ -199,8 +210,13 @@ def _keras_classes():
 # --------------------------------------------------------------------------------------------------
 
 
-def attention_layer_counts(source_vocabulary_size: int, target_vocabulary_size: int, score: str = "dot",
-                           units: int = 256, embedding_size: int = 64) -> list[LayerCount]:
+def attention_layer_counts(
+    source_vocabulary_size: int,
+    target_vocabulary_size: int,
+    score: str = "dot",
+    units: int = 256,
+    embedding_size: int = 64,
+) -> list[LayerCount]:
     """Per-layer parameter counts of `build_attention_seq2seq`'s model, from the shared counter."""
     half = units // 2
 
@@ -237,7 +253,7 @@ def build_attention_seq2seq(
     units: int = 256,
     embedding_size: int = 64,
     seed: int = 0,
-) -> "keras.Model":
+) -> keras.Model:
     """The teacher-forcing attention model: [English ids, <s> + French ids] → next-word probabilities.
 
     Its layers are named so that `AttentionTranslator` can reuse them one step at a time, and so
@@ -252,24 +268,36 @@ def build_attention_seq2seq(
     target_in = keras.Input(shape=(None,), dtype="int32", name="french_ids_in")
     mask = source_mask_class(name="english_mask")(source)
     x = keras.layers.Embedding(
-        source_vocabulary_size, embedding_size, mask_zero=True,
-        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed), name="english_embedding",
+        source_vocabulary_size,
+        embedding_size,
+        mask_zero=True,
+        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
+        name="english_embedding",
     )(source)
     bank, forward_state, backward_state = keras.layers.Bidirectional(
-        keras.layers.GRU(units // 2, return_sequences=True, return_state=True,
-                         kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 10),
-                         recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 11)),
+        keras.layers.GRU(
+            units // 2,
+            return_sequences=True,
+            return_state=True,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 10),
+            recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 11),
+        ),
         name="encoder",
     )(x)
     start_state = keras.layers.Concatenate(name="encoder_final_states")([forward_state, backward_state])
     y = keras.layers.Embedding(
-        target_vocabulary_size, embedding_size,
-        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed + 1), name="french_embedding",
+        target_vocabulary_size,
+        embedding_size,
+        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed + 1),
+        name="french_embedding",
     )(target_in)
     queries, _ = keras.layers.GRU(
-        units, return_sequences=True, return_state=True,
+        units,
+        return_sequences=True,
+        return_state=True,
         kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 20),
-        recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 21), name="decoder",
+        recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 21),
+        name="decoder",
     )(y, initial_state=start_state)
     summaries, _weights = attention_class(score, seed=seed + 40, name="attention")([queries, bank, mask])
     probabilities = _output_layers(keras, target_vocabulary_size, units, seed, queries, summaries)
@@ -279,13 +307,21 @@ def build_attention_seq2seq(
 def _output_layers(keras, target_vocabulary_size: int, units: int, seed: int, queries, summaries):
     """Luong's attentional layer: tanh(W[q; z]), then the softmax over French words."""
     joined = keras.layers.Concatenate(name="query_and_summary")([queries, summaries])
-    attentional = keras.layers.Dense(units, activation="tanh", name="attentional",
-                                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 30))(joined)
-    return keras.layers.Dense(target_vocabulary_size, activation="softmax", name="next_word",
-                              kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2))(attentional)
+    attentional = keras.layers.Dense(
+        units,
+        activation="tanh",
+        name="attentional",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 30),
+    )(joined)
+    return keras.layers.Dense(
+        target_vocabulary_size,
+        activation="softmax",
+        name="next_word",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2),
+    )(attentional)
 
 
-def attention_settings(model: "keras.Model") -> dict[str, Any]:
+def attention_settings(model: keras.Model) -> dict[str, Any]:
     """Score, units and embedding size of a model made by `build_attention_seq2seq`."""
     return {
         "score": model.get_layer("attention").score,
@@ -314,7 +350,7 @@ class AttentionTranslator:
     """
 
     @builds_graph
-    def __init__(self, model: "keras.Model", source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
+    def __init__(self, model: keras.Model, source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
         import keras
         import tensorflow as tf
 
@@ -345,17 +381,36 @@ class AttentionTranslator:
 
         bank_spec = tf.TensorSpec((None, None, units), tf.float32)
         mask_spec = tf.TensorSpec((None, None), tf.float32)
-        self._encode = tf.function(lambda ids: self.encoder_model(ids, training=False),
-                                   input_signature=[tf.TensorSpec((None, None), tf.int32)])
-        self._step = tf.function(self._traced_step, input_signature=[
-            tf.TensorSpec((None, 1), tf.int32), tf.TensorSpec((None, units), tf.float32), bank_spec, mask_spec])
-        self._step_given = tf.function(self._traced_step_given, input_signature=[
-            tf.TensorSpec((None, 1), tf.int32), tf.TensorSpec((None, units), tf.float32), bank_spec, mask_spec,
-            tf.TensorSpec((None, None), tf.float32)])
-        self._query = tf.function(lambda previous, state: self.query_model([previous, state], training=False),
-                                  input_signature=[tf.TensorSpec((None, 1), tf.int32), tf.TensorSpec((None, units), tf.float32)])
-        self._weights = tf.function(lambda source, target: self.weights_model([source, target], training=False),
-                                    input_signature=[tf.TensorSpec((None, None), tf.int32)] * 2)
+        self._encode = tf.function(
+            lambda ids: self.encoder_model(ids, training=False), input_signature=[tf.TensorSpec((None, None), tf.int32)]
+        )
+        self._step = tf.function(
+            self._traced_step,
+            input_signature=[
+                tf.TensorSpec((None, 1), tf.int32),
+                tf.TensorSpec((None, units), tf.float32),
+                bank_spec,
+                mask_spec,
+            ],
+        )
+        self._step_given = tf.function(
+            self._traced_step_given,
+            input_signature=[
+                tf.TensorSpec((None, 1), tf.int32),
+                tf.TensorSpec((None, units), tf.float32),
+                bank_spec,
+                mask_spec,
+                tf.TensorSpec((None, None), tf.float32),
+            ],
+        )
+        self._query = tf.function(
+            lambda previous, state: self.query_model([previous, state], training=False),
+            input_signature=[tf.TensorSpec((None, 1), tf.int32), tf.TensorSpec((None, units), tf.float32)],
+        )
+        self._weights = tf.function(
+            lambda source, target: self.weights_model([source, target], training=False),
+            input_signature=[tf.TensorSpec((None, None), tf.int32)] * 2,
+        )
 
     def _traced_step(self, previous, state, bank, mask):
         query, new_state = self.query_model([previous, state], training=False)
@@ -383,8 +438,9 @@ class AttentionTranslator:
         probabilities, new_state, weights = self._step(previous, decoder_state, bank, mask)
         return np.asarray(probabilities), [np.asarray(new_state), bank, mask], {"attention": np.asarray(weights)}
 
-    def step_with_attention(self, previous_ids: np.ndarray, state: list[np.ndarray],
-                            weights: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], dict]:
+    def step_with_attention(
+        self, previous_ids: np.ndarray, state: list[np.ndarray], weights: np.ndarray
+    ) -> tuple[np.ndarray, list[np.ndarray], dict]:
         """One step whose summary is built from the given attention row instead of the model's own."""
         decoder_state, bank, mask = state
         previous = np.asarray(previous_ids, dtype=np.int32).reshape(-1, 1)
@@ -409,8 +465,11 @@ class AttentionTranslator:
         if layer.score == "general":
             return {"W": np.asarray(layer.bank_projection.kernel)}
         if layer.score == "additive":
-            return {"W1": np.asarray(layer.query_projection.kernel), "W2": np.asarray(layer.bank_projection.kernel),
-                    "v": np.asarray(layer.vector.kernel)}
+            return {
+                "W1": np.asarray(layer.query_projection.kernel),
+                "W2": np.asarray(layer.bank_projection.kernel),
+                "v": np.asarray(layer.vector.kernel),
+            }
         return {}
 
     def teacher_forced_probabilities(self, encoded: EncodedPairs, batch_size: int = 256) -> np.ndarray:
@@ -422,8 +481,9 @@ class AttentionTranslator:
         probabilities of the model reading the gold French words."""
         weights, probabilities = [], []
         for start in range(0, len(encoded), batch_size):
-            part = self._weights(encoded.encoder_input[start : start + batch_size],
-                                 encoded.decoder_input[start : start + batch_size])
+            part = self._weights(
+                encoded.encoder_input[start : start + batch_size], encoded.decoder_input[start : start + batch_size]
+            )
             weights.append(np.asarray(part[0]))
             probabilities.append(np.asarray(part[1]))
         return np.concatenate(weights), np.concatenate(probabilities)
@@ -470,8 +530,9 @@ def alignment_accuracy(weights: np.ndarray, encoded: EncodedPairs, alignments: S
     return hits / total if total else float("nan")
 
 
-def alignment_counts(weights: np.ndarray, encoded: EncodedPairs,
-                     alignments: Sequence[Sequence[int]]) -> tuple[int, int, dict[int, int]]:
+def alignment_counts(
+    weights: np.ndarray, encoded: EncodedPairs, alignments: Sequence[Sequence[int]]
+) -> tuple[int, int, dict[int, int]]:
     """`alignment_accuracy`'s counts: hits, aligned words, and the misses by French word id."""
     hits = total = 0
     misses: dict[int, int] = {}
@@ -531,6 +592,7 @@ def load_attention_translator(directory: str | Path = ATTENTION_DIRECTORY) -> At
 # Recency against content: where each output word's evidence comes from
 # --------------------------------------------------------------------------------------------------
 
+
 def occlusion_influence(translator, encoded: EncodedPairs) -> np.ndarray:
     """How much each English word influences each French word: (sentences, French positions, English positions).
 
@@ -560,8 +622,13 @@ def occlusion_influence(translator, encoded: EncodedPairs) -> np.ndarray:
     return falls / np.maximum(falls.sum(axis=-1, keepdims=True), 1e-12)
 
 
-def influence_profiles(shares: np.ndarray, encoded: EncodedPairs, alignments: Sequence[Sequence[int]],
-                       max_offset: int = 6, reads_backwards: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def influence_profiles(
+    shares: np.ndarray,
+    encoded: EncodedPairs,
+    alignments: Sequence[Sequence[int]],
+    max_offset: int = 6,
+    reads_backwards: bool = True,
+) -> tuple[np.ndarray, np.ndarray]:
     """Two profiles of `occlusion_influence`'s shares, averaged over the aligned French words:
 
     - by offset from the gold English word (i − aligned position, from −max_offset to +max_offset):

@@ -92,7 +92,7 @@ class ConvStackSpec:
     classes: int = CLASSES
     head: Head = "global_average"
 
-    def with_input_side(self, input_side: int) -> "ConvStackSpec":
+    def with_input_side(self, input_side: int) -> ConvStackSpec:
         return replace(self, input_side=int(input_side))
 
 
@@ -239,8 +239,13 @@ def conv_layer_table(spec: ConvStackSpec) -> list[LayerRow]:
             f"dilation {layer.dilation}, {layer.padding}"
         )
         rows.append(
-            _row(f"conv_{index}", kind, f"{side}×{side}×{channels}",
-                 count_conv2d_params(fan_in, layer.filters, layer.kernel_size), False)
+            _row(
+                f"conv_{index}",
+                kind,
+                f"{side}×{side}×{channels}",
+                count_conv2d_params(fan_in, layer.filters, layer.kernel_size),
+                False,
+            )
         )
         fan_in = layer.filters
         if layer.pool:
@@ -286,8 +291,14 @@ def mlp_layer_table(input_side: int, channels: int, hidden_sizes: list[int], cla
     layers = count_mlp_layers(input_side * input_side * channels, list(hidden_sizes), classes)
     return pd.DataFrame(
         [
-            {"layer": layer.name, "weights": layer.weights, "biases": layer.biases, "parameters": layer.total,
-             "formula": layer.formula, "depends_on_image_size": index == 0}
+            {
+                "layer": layer.name,
+                "weights": layer.weights,
+                "biases": layer.biases,
+                "parameters": layer.total,
+                "formula": layer.formula,
+                "depends_on_image_size": index == 0,
+            }
             for index, layer in enumerate(layers)
         ]
     )
@@ -337,7 +348,7 @@ def _conv_trunk(inputs, spec: ConvStackSpec, seed: int):
 
 
 @builds_graph
-def build_convnet(spec: ConvStackSpec = DEFAULT_SPEC, seed: int = 0, name: str = "convnet") -> "keras.Model":
+def build_convnet(spec: ConvStackSpec = DEFAULT_SPEC, seed: int = 0, name: str = "convnet") -> keras.Model:
     """The ConvNet of `spec`: conv trunk, then global average pooling (or flatten), then a softmax layer."""
     import keras
 
@@ -349,14 +360,16 @@ def build_convnet(spec: ConvStackSpec = DEFAULT_SPEC, seed: int = 0, name: str =
     else:
         summary = keras.layers.Flatten(name="flatten")(features)
     outputs = keras.layers.Dense(
-        spec.classes, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        spec.classes,
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
         name="output",
     )(summary)
     return keras.Model(inputs, outputs, name=name)
 
 
 @builds_graph
-def build_feature_extractor(spec: ConvStackSpec = DEFAULT_SPEC, seed: int = 0) -> "keras.Model":
+def build_feature_extractor(spec: ConvStackSpec = DEFAULT_SPEC, seed: int = 0) -> keras.Model:
     """The conv trunk alone, freshly initialised: input image → last feature map."""
     import keras
 
@@ -370,7 +383,7 @@ def _trunk_layers(model) -> list:
 
 
 @builds_graph
-def trunk_of(model) -> "keras.Model":
+def trunk_of(model) -> keras.Model:
     """The trunk of a built ConvNet, sharing its weights: image → last conv or pooling output."""
     import keras
 
@@ -394,7 +407,7 @@ def matched_mlp_hidden_size(input_size: int, target_parameters: int, classes: in
 
 def build_matched_mlp(
     input_side: int, channels: int, target_parameters: int, seed: int = 0, classes: int = CLASSES
-) -> "keras.Model":
+) -> keras.Model:
     """An MLP on the same image with about as many parameters as the ConvNet, so the comparison is fair."""
     from lib.models.builders import build_mlp
 
@@ -425,7 +438,7 @@ def feature_maps(model, image: np.ndarray, layer_index: int = 0) -> np.ndarray:
 
 
 @builds_graph
-def trunk_up_to(model, layer_number: int) -> "keras.Model":
+def trunk_up_to(model, layer_number: int) -> keras.Model:
     """A built ConvNet's trunk up to conv layer `layer_number` (1-based) and its pooling, sharing the weights."""
     import keras
 

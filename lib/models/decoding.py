@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,7 @@ LIVE_BLEU_SENTENCES = 200
 # --------------------------------------------------------------------------------------------------
 # The decoding protocol
 # --------------------------------------------------------------------------------------------------
+
 
 class StepTranslator(Protocol):
     """What every decoding function needs from a model; the attention pages implement it too.
@@ -90,8 +92,13 @@ class DecodeTrace:
     def steps_frame(self) -> pd.DataFrame:
         """One row per step and candidate, for a table or chart: step, rank, word, probability, fed_back."""
         rows = [
-            {"step": step.position, "rank": rank + 1, "word": word, "probability": probability,
-             "fed_back": word == step.chosen}
+            {
+                "step": step.position,
+                "rank": rank + 1,
+                "word": word,
+                "probability": probability,
+                "fed_back": word == step.chosen,
+            }
             for step in self.steps
             for rank, (word, probability) in enumerate(step.top_words)
         ]
@@ -123,13 +130,15 @@ def greedy_decode(
         row = probabilities[0]
         best = np.argsort(-row, kind="stable")[:top_k]
         chosen = int(best[0])
-        steps.append(DecodeStep(
-            position=position + 1,
-            top_words=[(vocabulary.words[i], float(row[i])) for i in best],
-            chosen=vocabulary.words[chosen],
-            chosen_probability=float(row[chosen]),
-            extras={key: np.asarray(value)[0] for key, value in extras.items()},
-        ))
+        steps.append(
+            DecodeStep(
+                position=position + 1,
+                top_words=[(vocabulary.words[i], float(row[i])) for i in best],
+                chosen=vocabulary.words[chosen],
+                chosen_probability=float(row[chosen]),
+                extras={key: np.asarray(value)[0] for key, value in extras.items()},
+            )
+        )
         if chosen == END_ID:
             stopped = True
             break
@@ -223,13 +232,26 @@ def beam_search(
         state = [s[parents] for s in state]
     ranked = sorted(finished, key=lambda item: -_normalised(item[0], item[1], length_penalty))
     candidates = pd.DataFrame(
-        [{"text": vocabulary.decode(tokens), "words": len(tokens), "log_probability": score,
-          "score": _normalised(tokens, score, length_penalty)} for tokens, score in ranked[: max(width, 1)]],
+        [
+            {
+                "text": vocabulary.decode(tokens),
+                "words": len(tokens),
+                "log_probability": score,
+                "score": _normalised(tokens, score, length_penalty),
+            }
+            for tokens, score in ranked[: max(width, 1)]
+        ],
         columns=["text", "words", "log_probability", "score"],
     )
     best_tokens, best_score = ranked[0]
-    return BeamResult(best_tokens, vocabulary.tokens(best_tokens), vocabulary.decode(best_tokens),
-                      _normalised(best_tokens, best_score, length_penalty), best_score, candidates)
+    return BeamResult(
+        best_tokens,
+        vocabulary.tokens(best_tokens),
+        vocabulary.decode(best_tokens),
+        _normalised(best_tokens, best_score, length_penalty),
+        best_score,
+        candidates,
+    )
 
 
 def _normalised(tokens: list[int], log_probability: float, length_penalty: float) -> float:
@@ -261,7 +283,9 @@ def prepare_source(text: str | None, vocabulary: Vocabulary, max_words: int = MA
     words become <unk> and are listed, input longer than `max_words` words is cut with a warning."""
     words = tokenize(text or "")
     if not words:
-        return PreparedSource([], [], [], False, "Type an English sentence to translate, for example “the small cat sleeps”.")
+        return PreparedSource(
+            [], [], [], False, "Type an English sentence to translate, for example “the small cat sleeps”."
+        )
     messages = []
     truncated = len(words) > max_words
     if truncated:
@@ -319,8 +343,12 @@ class Evaluation:
     seconds: float
 
     def as_dict(self) -> dict[str, float]:
-        return {"bleu": self.bleu, "exact_match": self.exact_match,
-                "teacher_forced_accuracy": self.teacher_forced_accuracy, "greedy_accuracy": self.greedy_accuracy}
+        return {
+            "bleu": self.bleu,
+            "exact_match": self.exact_match,
+            "teacher_forced_accuracy": self.teacher_forced_accuracy,
+            "greedy_accuracy": self.greedy_accuracy,
+        }
 
 
 def evaluate_translator(
@@ -328,11 +356,14 @@ def evaluate_translator(
 ) -> Evaluation:
     """BLEU, exact matches and both token accuracies of greedy decoding on held-out pairs."""
     started = time.perf_counter()
-    encoded = encode_pairs(pairs, translator.source_vocabulary, translator.target_vocabulary,
-                           max_target_length=max_target_length)
+    encoded = encode_pairs(
+        pairs, translator.source_vocabulary, translator.target_vocabulary, max_target_length=max_target_length
+    )
     outputs = greedy_decode_batch(translator, encoded.encoder_input, max_length=encoded.decoder_target.shape[1])
     hypotheses = [translator.target_vocabulary.decode(tokens) for tokens in outputs]
-    references = [translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs]
+    references = [
+        translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs
+    ]
     return Evaluation(
         bleu=corpus_bleu(hypotheses, references),
         exact_match=exact_match_rate(hypotheses, references),
@@ -346,9 +377,11 @@ def evaluate_translator(
 
 
 def held_out_bleu_callback(
-    translator: StepTranslator, pairs: Sequence[tuple[str, str]], max_sentences: int = LIVE_BLEU_SENTENCES,
+    translator: StepTranslator,
+    pairs: Sequence[tuple[str, str]],
+    max_sentences: int = LIVE_BLEU_SENTENCES,
     seed: int = 0,
-) -> "keras.callbacks.Callback":
+) -> keras.callbacks.Callback:
     """A Keras callback that, at each epoch's end, greedily decodes held-out sentences and writes
     `logs["val_bleu"]` (0-100) and `logs["val_greedy_accuracy"]` (0-1) for the chart.
 
@@ -364,7 +397,9 @@ def held_out_bleu_callback(
         chosen = np.random.default_rng(seed).choice(len(pairs), size=max_sentences, replace=False)
         pairs = [pairs[index] for index in sorted(chosen)]
     encoded = encode_pairs(pairs, translator.source_vocabulary, translator.target_vocabulary)
-    references = [translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs]
+    references = [
+        translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs
+    ]
 
     class HeldOutBleu(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):

@@ -19,8 +19,9 @@ comes from seeded initializers and NumPy generators, never from a process-wide s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -72,7 +73,7 @@ def activation_derivatives(points) -> pd.DataFrame:
 
 
 @builds_graph
-def build_deep_mlp(depth: int, activation: str, init_scale: float, width: int = 32, seed: int = 0) -> "keras.Model":
+def build_deep_mlp(depth: int, activation: str, init_scale: float, width: int = 32, seed: int = 0) -> keras.Model:
     """`depth` hidden layers of `width` units, each a Dense (l = U·h) followed by its activation (h = f(l)).
 
     The weights are drawn from a normal law of standard deviation init_scale / sqrt(fan_in): 1 is
@@ -183,7 +184,7 @@ def linear_rnn_gradient_norms(W, length: int, upstream=None) -> np.ndarray:
 
 
 def sequence_input_gradient_norms(
-    model: "keras.Model", inputs: np.ndarray, loss_per_sequence: Callable
+    model: keras.Model, inputs: np.ndarray, loss_per_sequence: Callable
 ) -> tuple[np.ndarray, list]:
     """Per-step input gradient norms of any sequence model, and the parameter gradient of the mean loss.
 
@@ -233,9 +234,7 @@ class RecurrentGradients:
         return self.clipped_gradient_norm / self.total_gradient_norm if self.total_gradient_norm > 0 else 1.0
 
 
-def build_gradient_probe_model(
-    cell: str, units: int = 32, recurrent_scale: float = 1.0, seed: int = 0
-) -> "keras.Model":
+def build_gradient_probe_model(cell: str, units: int = 32, recurrent_scale: float = 1.0, seed: int = 0) -> keras.Model:
     """The long-memory page's model at initialisation, with its recurrent kernel multiplied by `recurrent_scale`.
 
     The recurrent kernel starts orthogonal (all singular values 1), so after scaling every singular
@@ -256,7 +255,7 @@ def recurrent_step_gradient_norms(
     units: int = 32,
     recurrent_scale: float = 1.0,
     seed: int = 0,
-    trained_model: "keras.Model | None" = None,
+    trained_model: keras.Model | None = None,
     clip_norm: float | None = None,
     batch: int = 32,
 ) -> RecurrentGradients:
@@ -342,7 +341,7 @@ def truncated_bptt_terms(length: int, k: int) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 
 
-def lstm_gate_traces(model: "keras.Model", sequence: np.ndarray) -> pd.DataFrame:
+def lstm_gate_traces(model: keras.Model, sequence: np.ndarray) -> pd.DataFrame:
     """The input, forget and output gates, cell state and hidden state of a Keras LSTM, step by step.
 
     `model` holds one LSTM layer (for instance `lib.models.long_memory.build_long_memory_model("LSTM")`

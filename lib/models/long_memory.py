@@ -160,9 +160,7 @@ DEFAULT_LAG = 20
 # --- The data ---------------------------------------------------------------------------------
 
 
-def make_long_memory_data(
-    lag: int, count: int, seed=0, symbols: int = SYMBOL_COUNT
-) -> tuple[np.ndarray, np.ndarray]:
+def make_long_memory_data(lag: int, count: int, seed=0, symbols: int = SYMBOL_COUNT) -> tuple[np.ndarray, np.ndarray]:
     """`count` sequences of the recall task and their labels, reproducible from `seed`.
 
     Returns `x` of shape (count, lag + 1, symbols), float32 one-hot rows, and `y` of shape (count,),
@@ -286,7 +284,7 @@ def build_long_memory_model(
     setup: TrainingSetup = MODERN,
     clip_norm: float | None = None,
     symbols: int = SYMBOL_COUNT,
-) -> "keras.Model":
+) -> keras.Model:
     """A recurrent layer reading the one-hot sequence, then a softmax over the symbols at the last step.
 
     The time axis is left open (None), so the same model reads sequences of any lag: the page can
@@ -338,7 +336,7 @@ def success_metric(accuracy: float, chance: float = CHANCE_ACCURACY) -> Success:
     return Success(float(accuracy), float(chance), float(accuracy) >= SOLVED_ACCURACY)
 
 
-def evaluate_accuracy(model: "keras.Model", x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
+def evaluate_accuracy(model: keras.Model, x: np.ndarray, y: np.ndarray, batch_size: int = 256) -> float:
     """The share of held-out sequences whose first symbol the model recalls (argmax of its softmax)."""
     probabilities = model.predict(x, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(probabilities, axis=-1) == y))
@@ -484,22 +482,32 @@ def clearest_contrast(summary: pd.DataFrame, longest_lag: int = LONGEST_DEFAULT_
         if not {"LSTM", "SimpleRNN"} <= set(by_cell.index):
             continue
         lstm, simple = by_cell.loc["LSTM"], by_cell.loc["SimpleRNN"]
-        candidates.append(Contrast(
-            setup=str(setup), lag=int(lag), seeds=int(min(lstm["seeds"], simple["seeds"])),
-            lstm_solved=int(lstm["solved_seeds"]), simple_rnn_solved=int(simple["solved_seeds"]),
-            lstm_min_accuracy=float(lstm["min_accuracy"]), simple_rnn_max_accuracy=float(simple["max_accuracy"]),
-            lstm_mean_accuracy=float(lstm["mean_accuracy"]), simple_rnn_mean_accuracy=float(simple["mean_accuracy"]),
-        ))
+        candidates.append(
+            Contrast(
+                setup=str(setup),
+                lag=int(lag),
+                seeds=int(min(lstm["seeds"], simple["seeds"])),
+                lstm_solved=int(lstm["solved_seeds"]),
+                simple_rnn_solved=int(simple["solved_seeds"]),
+                lstm_min_accuracy=float(lstm["min_accuracy"]),
+                simple_rnn_max_accuracy=float(simple["max_accuracy"]),
+                lstm_mean_accuracy=float(lstm["mean_accuracy"]),
+                simple_rnn_mean_accuracy=float(simple["mean_accuracy"]),
+            )
+        )
     if not candidates:
         return None
     held = [contrast for contrast in candidates if contrast.every_seed]
     if held:
         return min(held, key=lambda contrast: (-round(contrast.gap, 3), contrast.lag))
-    return min(candidates, key=lambda contrast: (
-        contrast.simple_rnn_solved - contrast.lstm_solved,
-        -round(contrast.lstm_mean_accuracy - contrast.simple_rnn_mean_accuracy, 3),
-        contrast.lag,
-    ))
+    return min(
+        candidates,
+        key=lambda contrast: (
+            contrast.simple_rnn_solved - contrast.lstm_solved,
+            -round(contrast.lstm_mean_accuracy - contrast.simple_rnn_mean_accuracy, 3),
+            contrast.lag,
+        ),
+    )
 
 
 # --- The paper's own task: Hochreiter and Schmidhuber (1997), experiment 2 ------------------------
@@ -552,8 +560,9 @@ PAPER_RESULTS: tuple[PaperResult, ...] = (
     PaperResult("2b", "BPTT, RTRL, CH", 100, None, 0.0, None, None, "section 5.2, task 2b, results"),
     PaperResult("2b", "LSTM", 100, 18, 100.0, 5_680, None, "section 5.2, task 2b, results"),
 )
-PAPER_REFERENCE = ("Hochreiter and Schmidhuber, Long Short-Term Memory, Neural Computation 9(8):1735-1780, 1997, "
-                   "section 5.2")
+PAPER_REFERENCE = (
+    "Hochreiter and Schmidhuber, Long Short-Term Memory, Neural Computation 9(8):1735-1780, 1997, section 5.2"
+)
 
 
 def paper_symbols(p: int) -> dict[str, int]:
@@ -649,15 +658,29 @@ class PaperSetup:
     def lstm_cell(self) -> str:
         """The LSTM cell of this setup, in words."""
         forget = self.forget_gate_bias if self.forget_gate_bias is not None else (1.0 if self.forget_bias else 0.0)
-        squash = "no squashing of the cell's input and output" if self.lstm_activation == "linear" else f"{self.lstm_activation} squashing"
+        squash = (
+            "no squashing of the cell's input and output"
+            if self.lstm_activation == "linear"
+            else f"{self.lstm_activation} squashing"
+        )
         gate = f", input-gate bias {self.input_gate_bias:g}" if self.input_gate_bias else ""
         return f"forget-gate bias {forget:g}, {squash}{gate}"
 
     def describe(self) -> str:
-        weights = "Keras's default initialisers" if self.initializer == "keras" else f"every weight uniform in ±{self.initial_range:g}"
-        optimizer = f"Adam (learning rate {self.learning_rate:g})" if self.optimizer == "adam" else f"SGD (learning rate {self.learning_rate:g})"
-        return (f"{self.units} units, {weights}, {optimizer}, batches of {self.batch_size} fresh sequences, "
-                f"at most {self.max_sequences:,} training sequences; LSTM cell: {self.lstm_cell()}")
+        weights = (
+            "Keras's default initialisers"
+            if self.initializer == "keras"
+            else f"every weight uniform in ±{self.initial_range:g}"
+        )
+        optimizer = (
+            f"Adam (learning rate {self.learning_rate:g})"
+            if self.optimizer == "adam"
+            else f"SGD (learning rate {self.learning_rate:g})"
+        )
+        return (
+            f"{self.units} units, {weights}, {optimizer}, batches of {self.batch_size} fresh sequences, "
+            f"at most {self.max_sequences:,} training sequences; LSTM cell: {self.lstm_cell()}"
+        )
 
 
 # The setup of the shipped runs: Adam and Keras's initialisers for every cell, and for the LSTM the 1997 cell of
@@ -665,11 +688,18 @@ class PaperSetup:
 # vanishes with σ', so it stays there; the 1997 cell had no forget gate), the cell's input and output not
 # squashed (the paper's h is the identity), the input gate biased towards zero against "internal state drift"
 # (section 4). The state's weights to the output units start at zero, for every cell alike.
-PAPER_SETUP = PaperSetup(name="paper_cell", forget_gate_bias=20.0, input_gate_bias=-3.0, lstm_activation="linear",
-                         state_output_zero=True, staged=False)
+PAPER_SETUP = PaperSetup(
+    name="paper_cell",
+    forget_gate_bias=20.0,
+    input_gate_bias=-3.0,
+    lstm_activation="linear",
+    state_output_zero=True,
+    staged=False,
+)
 # The same, with Keras's own LSTM cell (forget-gate bias 1, tanh): what the page's other experiments train.
-KERAS_CELL_SETUP = dataclasses.replace(PAPER_SETUP, name="keras_cell", forget_gate_bias=None, input_gate_bias=None,
-                                       lstm_activation="tanh")
+KERAS_CELL_SETUP = dataclasses.replace(
+    PAPER_SETUP, name="keras_cell", forget_gate_bias=None, input_gate_bias=None, lstm_activation="tanh"
+)
 PAPER_SETUPS: dict[str, PaperSetup] = {setup.name: setup for setup in (PAPER_SETUP, KERAS_CELL_SETUP)}
 
 
@@ -691,7 +721,7 @@ def _state_switch_class():
     return StateSwitch
 
 
-def build_paper_model(cell: str, p: int, setup: PaperSetup = PAPER_SETUP, seed: int = 0) -> "keras.Model":
+def build_paper_model(cell: str, p: int, setup: PaperSetup = PAPER_SETUP, seed: int = 0) -> keras.Model:
     """Recurrent layer over the one-hot symbols; a softmax at every step over the p + 1 symbols, reading
     the recurrent state and the current input (the paper's shortcut from the input to the output units)."""
     import keras
@@ -700,22 +730,37 @@ def build_paper_model(cell: str, p: int, setup: PaperSetup = PAPER_SETUP, seed: 
     if cell not in layer_classes:
         raise ValueError(f"Unknown cell {cell!r}; use one of {', '.join(RECURRENT_CELL_NAMES)}.")
     if setup.initializer == "uniform":
-        initializers = [keras.initializers.RandomUniform(-setup.initial_range, setup.initial_range, seed=seed * 1009 + k)
-                        for k in (1, 2, 3)]
+        initializers = [
+            keras.initializers.RandomUniform(-setup.initial_range, setup.initial_range, seed=seed * 1009 + k)
+            for k in (1, 2, 3)
+        ]
     else:
-        initializers = [keras.initializers.GlorotUniform(seed=seed * 1009 + 1), keras.initializers.Orthogonal(seed=seed * 1009 + 2),
-                        keras.initializers.GlorotUniform(seed=seed * 1009 + 3)]
+        initializers = [
+            keras.initializers.GlorotUniform(seed=seed * 1009 + 1),
+            keras.initializers.Orthogonal(seed=seed * 1009 + 2),
+            keras.initializers.GlorotUniform(seed=seed * 1009 + 3),
+        ]
     options = {"unit_forget_bias": setup.forget_bias, "activation": setup.lstm_activation} if cell == "LSTM" else {}
     inputs = keras.Input(shape=(None, p + 1), name="symbols")
-    recurrent = layer_classes[cell](setup.units, return_sequences=True, kernel_initializer=initializers[0],
-                                    recurrent_initializer=initializers[1], name=cell.lower(), **options)
+    recurrent = layer_classes[cell](
+        setup.units,
+        return_sequences=True,
+        kernel_initializer=initializers[0],
+        recurrent_initializer=initializers[1],
+        name=cell.lower(),
+        **options,
+    )
     state = recurrent(inputs)
     if setup.staged:
         state = _state_switch_class()(name="state_switch")(state)
     # The output units read the state and the input: one linear map of each, summed, then a softmax. The
     # state's map may start at zero, so that at first the state changes no prediction (see `PaperSetup`).
-    from_state = keras.layers.Dense(p + 1, use_bias=False, name="from_state", kernel_initializer=(
-        "zeros" if setup.state_output_zero else initializers[2]))(state)
+    from_state = keras.layers.Dense(
+        p + 1,
+        use_bias=False,
+        name="from_state",
+        kernel_initializer=("zeros" if setup.state_output_zero else initializers[2]),
+    )(state)
     from_input = keras.layers.Dense(p + 1, kernel_initializer=initializers[2], name="from_input")(inputs)
     logits = keras.layers.Add(name="logits")([from_state, from_input])
     outputs = keras.layers.Activation("softmax", name="next_symbol")(logits)
@@ -728,9 +773,9 @@ def build_paper_model(cell: str, p: int, setup: PaperSetup = PAPER_SETUP, seed: 
         if setup.input_gate_bias is not None:
             values[:units] = setup.input_gate_bias
         if setup.forget_gate_bias is not None:
-            values[units:2 * units] = setup.forget_gate_bias
+            values[units : 2 * units] = setup.forget_gate_bias
         if setup.output_gate_bias is not None:
-            values[3 * units:] = setup.output_gate_bias
+            values[3 * units :] = setup.output_gate_bias
         bias.assign(values)
     return model
 
@@ -773,7 +818,9 @@ def train_paper_task(task: str, cell: str, p: int, seed: int = 0, setup: PaperSe
 
     def probabilities_of(sequences: np.ndarray, chunk: int = 500) -> np.ndarray:
         inputs = paper_inputs_and_targets(sequences)[0]
-        return np.concatenate([predict(inputs[start:start + chunk]).numpy() for start in range(0, len(inputs), chunk)])
+        return np.concatenate(
+            [predict(inputs[start : start + chunk]).numpy() for start in range(0, len(inputs), chunk)]
+        )
 
     task_id = PAPER_TASKS.index(task)
     symbols = paper_symbols(p)
@@ -786,9 +833,14 @@ def train_paper_task(task: str, cell: str, p: int, seed: int = 0, setup: PaperSe
     window = setup.stage_window
     answered_without_memory = False
     while seen < setup.max_sequences:
-        if cell_added_at is None and (answered_without_memory or (
-                len(losses) >= 2 * window and len(losses) % window == 0
-                and np.mean(losses[-window:]) > (1.0 - setup.stage_decrease) * np.mean(losses[-2 * window:-window]))):
+        if cell_added_at is None and (
+            answered_without_memory
+            or (
+                len(losses) >= 2 * window
+                and len(losses) % window == 0
+                and np.mean(losses[-window:]) > (1.0 - setup.stage_decrease) * np.mean(losses[-2 * window : -window])
+            )
+        ):
             switch.on.assign(1.0)
             cell_added_at = seen
         batch = make_paper_sequences(task, p, setup.batch_size, seed=[seed, p, task_id, 0, update])
@@ -799,12 +851,16 @@ def train_paper_task(task: str, cell: str, p: int, seed: int = 0, setup: PaperSe
         update += 1
         # 2a: every step but the last, which alone needs the memory, already meets the criterion.
         answered_without_memory = task == "2a" and paper_success(
-            paper_max_errors(probabilities.numpy()[:, :-1], targets[:, :-1], task))
+            paper_max_errors(probabilities.numpy()[:, :-1], targets[:, :-1], task)
+        )
         if cell_added_at is None or not paper_success(paper_max_errors(probabilities.numpy(), targets, task)):
             continue
         tests += 1
-        test = two_sequences if task == "2a" else make_paper_sequences(
-            task, p, PAPER_TEST_SEQUENCES, seed=[seed, p, task_id, 1, tests])
+        test = (
+            two_sequences
+            if task == "2a"
+            else make_paper_sequences(task, p, PAPER_TEST_SEQUENCES, seed=[seed, p, task_id, 1, tests])
+        )
         if paper_success(paper_max_errors(probabilities_of(test), paper_inputs_and_targets(test)[1], task)):
             solved_at = seen
             break
@@ -813,7 +869,11 @@ def train_paper_task(task: str, cell: str, p: int, seed: int = 0, setup: PaperSe
     targets = paper_inputs_and_targets(test)[1]
     probabilities = probabilities_of(test)
     return {
-        "task": task, "cell": cell, "p": int(p), "seed": int(seed), "setup": setup.name,
+        "task": task,
+        "cell": cell,
+        "p": int(p),
+        "seed": int(seed),
+        "setup": setup.name,
         "solved": solved_at is not None,
         "sequences_to_success": int(solved_at) if solved_at is not None else None,
         "sequences_trained": int(seen),
@@ -821,13 +881,21 @@ def train_paper_task(task: str, cell: str, p: int, seed: int = 0, setup: PaperSe
         "final_max_error": float(paper_max_errors(probabilities, targets, task).max()),
         "final_recall_accuracy": float(np.mean(np.argmax(probabilities[:, -1], axis=-1) == targets[:, -1])),
         "last_loss": float(np.mean(losses[-10:])),
-        "tests": tests, "test_sequences": int(len(test)),
-        "error_at": setup.error_at, "staged": setup.staged, "state_output_zero": setup.state_output_zero,
+        "tests": tests,
+        "test_sequences": int(len(test)),
+        "error_at": setup.error_at,
+        "staged": setup.staged,
+        "state_output_zero": setup.state_output_zero,
         "lstm_activation": setup.lstm_activation,
-        "units": setup.units, "batch_size": setup.batch_size, "learning_rate": setup.learning_rate,
-        "forget_gate_bias": setup.forget_gate_bias if setup.forget_gate_bias is not None else (1.0 if setup.forget_bias else 0.0),
+        "units": setup.units,
+        "batch_size": setup.batch_size,
+        "learning_rate": setup.learning_rate,
+        "forget_gate_bias": setup.forget_gate_bias
+        if setup.forget_gate_bias is not None
+        else (1.0 if setup.forget_bias else 0.0),
         "input_gate_bias": setup.input_gate_bias if setup.input_gate_bias is not None else 0.0,
-        "max_sequences": setup.max_sequences, "parameters": model.count_params(),
+        "max_sequences": setup.max_sequences,
+        "parameters": model.count_params(),
         "seconds": round(time.perf_counter() - started, 2),
     }
 

@@ -19,8 +19,9 @@ def build_digit_mlp(hidden_units: int, seed: int = 0):
     return compile_classifier(build_mlp((8, 8), [hidden_units], 10, seed=seed, name="digit_mlp"))
 
 
-def train_digit_mlp(page_key: str, splits: DigitSplits, hidden_units: int, epochs: int, area,
-                    seed: int = 0) -> TrainingRun:
+def train_digit_mlp(
+    page_key: str, splits: DigitSplits, hidden_units: int, epochs: int, area, seed: int = 0
+) -> TrainingRun:
     model = build_digit_mlp(hidden_units, seed=seed)
     label = f"{len(splits.y_train):,} examples · {hidden_units} hidden units · {model.count_params():,} parameters"
     label += f" · seed {seed}" if seed else ""

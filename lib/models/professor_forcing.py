@@ -29,7 +29,7 @@ DEFAULT_ADVERSARIAL_WEIGHT = 1.0
 
 
 @builds_graph
-def build_discriminator(state_size: int, units: int = DISCRIMINATOR_UNITS, seed: int = 0) -> "keras.Model":
+def build_discriminator(state_size: int, units: int = DISCRIMINATOR_UNITS, seed: int = 0) -> keras.Model:
     """Lamb et al.'s discriminator: a bidirectional GRU reads a decoder's hidden-state sequence
     (batch, time, state_size), an MLP on its two final states gives one logit per sequence,
     positive for "teacher-forced", negative for "free-running". Padded positions arrive as zeros
@@ -38,14 +38,19 @@ def build_discriminator(state_size: int, units: int = DISCRIMINATOR_UNITS, seed:
 
     states = keras.Input(shape=(None, state_size), name="decoder_states")
     read = keras.layers.Bidirectional(
-        keras.layers.GRU(units, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 300),
-                         recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 301)),
+        keras.layers.GRU(
+            units,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 300),
+            recurrent_initializer=keras.initializers.Orthogonal(seed=seed + 301),
+        ),
         name="reads_both_ways",
     )(states)
-    hidden = keras.layers.Dense(units, activation="relu",
-                                kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 302), name="mlp")(read)
-    logit = keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 303),
-                               name="teacher_forced_logit")(hidden)
+    hidden = keras.layers.Dense(
+        units, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 302), name="mlp"
+    )(read)
+    logit = keras.layers.Dense(
+        1, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 303), name="teacher_forced_logit"
+    )(hidden)
     return keras.Model(states, logit, name="discriminator")
 
 
@@ -83,8 +88,14 @@ def professor_forcing_class():
         teacher-forced, as for the other trainers.
         """
 
-        def __init__(self, seq2seq, adversarial_weight: float = DEFAULT_ADVERSARIAL_WEIGHT,
-                     discriminator_units: int = DISCRIMINATOR_UNITS, seed: int = 0, **kwargs):
+        def __init__(
+            self,
+            seq2seq,
+            adversarial_weight: float = DEFAULT_ADVERSARIAL_WEIGHT,
+            discriminator_units: int = DISCRIMINATOR_UNITS,
+            seed: int = 0,
+            **kwargs,
+        ):
             super().__init__(seq2seq, sampling_probability=0.0, seed=seed, **kwargs)
             self.adversarial_weight = float(adversarial_weight)
             settings = model_settings(seq2seq)
@@ -98,7 +109,8 @@ def professor_forcing_class():
             # output in the graph it was first called in, the training model's.
             with GRAPH_LOCK:  # Here, not as a decorator: Keras inspects a model's __init__ for its config.
                 self.forced_model = keras.Model(
-                    seq2seq.inputs, [seq2seq.output, seq2seq.get_layer(self.last_decoder).output[0]])
+                    seq2seq.inputs, [seq2seq.output, seq2seq.get_layer(self.last_decoder).output[0]]
+                )
             self.encoder_model, _ = decoding_models(seq2seq)
             self.discriminator = build_discriminator(settings["units"], discriminator_units, seed)
             self.discriminator_optimizer = keras.optimizers.Adam(DISCRIMINATOR_LEARNING_RATE, clipnorm=5.0)
@@ -145,7 +157,8 @@ def professor_forcing_class():
                 return position + 1, word, new_states, hidden, chosen
 
             _, _, _, hidden, chosen = tf.while_loop(
-                lambda position, *_: position < length, step, (tf.constant(0), previous, list(states), hidden, chosen))
+                lambda position, *_: position < length, step, (tf.constant(0), previous, list(states), hidden, chosen)
+            )
             return tf.transpose(hidden.stack(), [1, 0, 2]), tf.transpose(chosen.stack())
 
         def train_step(self, data):
@@ -159,18 +172,22 @@ def professor_forcing_class():
                 # One discriminator call on both runs stacked along the batch: half the small
                 # recurrent steps of two calls, which is what a step of this size costs on a CPU.
                 logits = self.discriminator(ops.concatenate([forced_states * real, free_states * real]), training=True)
-                forced_logits, free_logits = logits[: ops.shape(source)[0]], logits[ops.shape(source)[0]:]
+                forced_logits, free_logits = logits[: ops.shape(source)[0]], logits[ops.shape(source)[0] :]
                 next_word_loss = masked_crossentropy(target, probabilities)
                 fooling = ops.mean(ops.binary_crossentropy(ops.ones_like(free_logits), free_logits, from_logits=True))
                 seq2seq_loss = next_word_loss + self.adversarial_weight * fooling
                 discriminator_loss = 0.5 * (
                     ops.mean(ops.binary_crossentropy(ops.ones_like(forced_logits), forced_logits, from_logits=True))
-                    + ops.mean(ops.binary_crossentropy(ops.zeros_like(free_logits), free_logits, from_logits=True)))
+                    + ops.mean(ops.binary_crossentropy(ops.zeros_like(free_logits), free_logits, from_logits=True))
+                )
             self.optimizer.apply_gradients(zip(tape.gradient(seq2seq_loss, seq2seq_weights), seq2seq_weights))
             self.discriminator_optimizer.apply_gradients(
-                zip(tape.gradient(discriminator_loss, discriminator_weights), discriminator_weights))
+                zip(tape.gradient(discriminator_loss, discriminator_weights), discriminator_weights)
+            )
             del tape
-            told_right = ops.concatenate([ops.cast(forced_logits > 0, "float32"), ops.cast(free_logits <= 0, "float32")])
+            told_right = ops.concatenate(
+                [ops.cast(forced_logits > 0, "float32"), ops.cast(free_logits <= 0, "float32")]
+            )
             sentences = ops.shape(source)[0]
             # Weighted by the batch's sentences, like Keras's own loss mean, so the engine can turn
             # the running epoch means back into per-batch values.

@@ -85,8 +85,15 @@ def receptive_field_table(spec: ConvStackSpec) -> list[FieldRow]:
 
     for index, layer in enumerate(spec.layers, start=1):
         pad = _same_padding_before(side, layer.effective_kernel, layer.stride) if layer.padding == "same" else 0
-        advance(f"conv_{index}", "conv", layer.kernel_size, layer.stride, layer.dilation, pad,
-                _conv_output_side(side, layer))
+        advance(
+            f"conv_{index}",
+            "conv",
+            layer.kernel_size,
+            layer.stride,
+            layer.dilation,
+            pad,
+            _conv_output_side(side, layer),
+        )
         if layer.pool:
             advance(f"pool_{index}", "max pool", POOL_SIZE, POOL_SIZE, 1, 0, _pool_output_side(side))
     return rows
@@ -150,8 +157,15 @@ def _trunk_geometry(trunk) -> tuple:
     for layer in _trunk_layers(trunk):
         config = layer.get_config()
         if isinstance(layer, keras.layers.Conv2D):
-            layers.append(("conv", tuple(config["kernel_size"]), tuple(config["strides"]),
-                           tuple(config["dilation_rate"]), config["padding"]))
+            layers.append(
+                (
+                    "conv",
+                    tuple(config["kernel_size"]),
+                    tuple(config["strides"]),
+                    tuple(config["dilation_rate"]),
+                    config["padding"],
+                )
+            )
         elif isinstance(layer, keras.layers.MaxPooling2D):
             layers.append(("pool", tuple(config["pool_size"]), tuple(config["strides"]), (1, 1), config["padding"]))
         else:
@@ -160,7 +174,7 @@ def _trunk_geometry(trunk) -> tuple:
 
 
 @functools.lru_cache(maxsize=32)
-def _linear_twin(geometry: tuple) -> "keras.Model":
+def _linear_twin(geometry: tuple) -> keras.Model:
     """A model with the trunk's geometry and every nonlinearity and sign removed.
 
     Each conv layer keeps the real layer's kernel, stride, dilation and padding, with no
@@ -182,8 +196,15 @@ def _linear_twin(geometry: tuple) -> "keras.Model":
         for index, (kind, window, strides, dilation, padding) in enumerate(layers, start=1):
             if kind == "conv":
                 features = keras.layers.Conv2D(
-                    1, window, strides=strides, dilation_rate=dilation, padding=padding, activation=None,
-                    use_bias=False, kernel_initializer="ones", name=f"linear_{index}",
+                    1,
+                    window,
+                    strides=strides,
+                    dilation_rate=dilation,
+                    padding=padding,
+                    activation=None,
+                    use_bias=False,
+                    kernel_initializer="ones",
+                    name=f"linear_{index}",
                 )(features)
             else:
                 features = keras.layers.AveragePooling2D(

@@ -42,7 +42,14 @@ if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the funct
     import keras
 
 CELLS = ("GRU", "LSTM")
-DEFAULT_SETTINGS = {"cell": "GRU", "units": 256, "embedding_size": 64, "layers": 1, "context_every_step": True, "seed": 0}
+DEFAULT_SETTINGS = {
+    "cell": "GRU",
+    "units": 256,
+    "embedding_size": 64,
+    "layers": 1,
+    "context_every_step": True,
+    "seed": 0,
+}
 # Adam's peak step size and the batch size of both the page's training from scratch and the shipped
 # model's (scripts/train_translator.py); chosen with benchmarks/translator.py.
 DEFAULT_LEARNING_RATE = 0.006
@@ -77,7 +84,9 @@ def seq2seq_layer_counts(
     def named(name: str, count: LayerCount) -> LayerCount:
         return LayerCount(name, count.weights, count.biases, count.formula)
 
-    counts.append(named("English embedding", count_dense_params(source_vocabulary_size, embedding_size, use_bias=False)))
+    counts.append(
+        named("English embedding", count_dense_params(source_vocabulary_size, embedding_size, use_bias=False))
+    )
     for layer in range(layers):
         input_size = embedding_size if layer == 0 else units
         counts.append(named(f"encoder {cell} {layer + 1}", count_recurrent_params(cell, input_size, units)))
@@ -87,8 +96,9 @@ def seq2seq_layer_counts(
         reads = " (reads word + context)" if layer == 0 and context_every_step else ""
         counts.append(named(f"decoder {cell} {layer + 1}{reads}", count_recurrent_params(cell, input_size, units)))
     reads = " (reads state + context)" if context_every_step else ""
-    counts.append(named(f"softmax over French words{reads}",
-                        count_dense_params(units + context_size, target_vocabulary_size)))
+    counts.append(
+        named(f"softmax over French words{reads}", count_dense_params(units + context_size, target_vocabulary_size))
+    )
     return counts
 
 
@@ -124,7 +134,7 @@ def build_seq2seq(
     context_every_step: bool = True,
     seed: int = 0,
     reverse_source: bool = True,
-) -> "keras.Model":
+) -> keras.Model:
     """The teacher-forcing encoder-decoder: [English ids, <s> + French ids] → next-word probabilities.
 
     With `reverse_source` the encoder reads the English words last to first (Sutskever et al.,
@@ -151,8 +161,11 @@ def build_seq2seq(
     source = keras.Input(shape=(None,), dtype="int32", name="english_ids")
     target_in = keras.Input(shape=(None,), dtype="int32", name="french_ids_in")
     # Reversing a row padded at the end puts the padding first, where the mask skips it.
-    read = keras.saving.get_registered_object("rnn_playground>ReverseTokens")(name="reverse_english")(source) \
-        if reverse_source else source
+    read = (
+        keras.saving.get_registered_object("rnn_playground>ReverseTokens")(name="reverse_english")(source)
+        if reverse_source
+        else source
+    )
     x = keras.layers.Embedding(
         source_vocabulary_size,
         embedding_size,
@@ -197,7 +210,7 @@ def _with_context(sequence, context, name: str):
     return keras.layers.Concatenate(name=name)([sequence, repeat(name=f"{name}_repeat")([context, sequence])])
 
 
-def model_settings(model: "keras.Model") -> dict[str, Any]:
+def model_settings(model: keras.Model) -> dict[str, Any]:
     """Cell, units, embedding size and layers of a model made by `build_seq2seq` (read off its layers)."""
     encoders = [layer for layer in model.layers if layer.name.startswith("encoder_")]
     names = {layer.name for layer in model.layers}
@@ -218,9 +231,8 @@ def model_settings(model: "keras.Model") -> dict[str, Any]:
 
 def masked_crossentropy(y_true, y_pred):
     """Mean cross-entropy over the real words of the batch; <pad> positions count for nothing."""
-    from keras import ops
-
     import keras
+    from keras import ops
 
     mask = ops.cast(ops.not_equal(y_true, PAD_ID), "float32")
     losses = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
@@ -246,8 +258,9 @@ def _keras_classes():
 
         def call(self, inputs):
             vector, sequence = inputs
-            return ops.broadcast_to(ops.expand_dims(vector, 1),
-                                    (ops.shape(sequence)[0], ops.shape(sequence)[1], ops.shape(vector)[-1]))
+            return ops.broadcast_to(
+                ops.expand_dims(vector, 1), (ops.shape(sequence)[0], ops.shape(sequence)[1], ops.shape(vector)[-1])
+            )
 
         def compute_output_shape(self, input_shapes):
             vector_shape, sequence_shape = input_shapes
@@ -312,12 +325,12 @@ def _keras_classes():
 
 
 def compile_seq2seq(
-    model: "keras.Model",
+    model: keras.Model,
     learning_rate: float = DEFAULT_LEARNING_RATE,
     sampling_probability: float = 0.0,
     seed: int = 0,
     adversarial_weight: float | None = None,
-) -> "keras.Model":
+) -> keras.Model:
     """A compiled trainer around `model` for `model.fit` / `train_live`; its logs hold "loss" and
     "token_accuracy" (and "val_" ones with validation data). The weights are `model`'s own.
 
@@ -330,11 +343,13 @@ def compile_seq2seq(
     if adversarial_weight is not None:
         from lib.models.professor_forcing import professor_forcing_class  # It builds on this module.
 
-        trainer = professor_forcing_class()(model, adversarial_weight=adversarial_weight, seed=seed,
-                                            name=f"{model.name}_professor_trainer")
+        trainer = professor_forcing_class()(
+            model, adversarial_weight=adversarial_weight, seed=seed, name=f"{model.name}_professor_trainer"
+        )
     else:
-        trainer = trainer_class(model, sampling_probability=sampling_probability, seed=seed,
-                                name=f"{model.name}_trainer")
+        trainer = trainer_class(
+            model, sampling_probability=sampling_probability, seed=seed, name=f"{model.name}_trainer"
+        )
     trainer.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
         loss=masked_crossentropy,
@@ -423,8 +438,9 @@ def bucketed_dataset(
     sentences of each bucket are dealt afresh into that bucket's batches (sizes unchanged). On the default corpus
     most sentences are short, so a batch is about a third as long as one padded to the longest sentence.
     """
-    return _bucketed_dataset_class()(encoded, bucketed_batches(encoded, batch_size, bucket_words, seed), bucket_words,
-                                     seed + 1)
+    return _bucketed_dataset_class()(
+        encoded, bucketed_batches(encoded, batch_size, bucket_words, seed), bucket_words, seed + 1
+    )
 
 
 @functools.cache
@@ -458,8 +474,10 @@ def _bucketed_dataset_class():
                     start += size
 
         def _length(self, rows: np.ndarray) -> int:
-            longest = max(int((self.encoded.encoder_input[rows] != PAD_ID).sum(axis=1).max()),
-                          int((self.encoded.decoder_target[rows] != PAD_ID).sum(axis=1).max()))
+            longest = max(
+                int((self.encoded.encoder_input[rows] != PAD_ID).sum(axis=1).max()),
+                int((self.encoded.decoder_target[rows] != PAD_ID).sum(axis=1).max()),
+            )
             return -(-longest // self.bucket_words) * self.bucket_words
 
         def __getitem__(self, index: int):
@@ -486,7 +504,7 @@ def _fit(array: np.ndarray, length: int) -> np.ndarray:
 
 
 @builds_graph
-def decoding_models(model: "keras.Model") -> tuple["keras.Model", "keras.Model"]:
+def decoding_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     """The encoder model and the one-step decoder model of a `build_seq2seq` model, over its own layers.
 
     Both are new graphs over the training model's layers, so they always use its current weights.
@@ -547,7 +565,7 @@ class Seq2SeqTranslator:
     """
 
     @builds_graph
-    def __init__(self, model: "keras.Model", source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
+    def __init__(self, model: keras.Model, source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
         import tensorflow as tf
 
         self.model = getattr(model, "seq2seq", model)  # A trainer holds the seq2seq model.
@@ -596,8 +614,14 @@ class Seq2SeqTranslator:
         """The training model's next-word probabilities on gold decoder inputs: (sentences, positions, words)."""
         parts = []
         for start in range(0, len(encoded), batch_size):
-            parts.append(np.asarray(self._teacher_forced(
-                encoded.encoder_input[start : start + batch_size], encoded.decoder_input[start : start + batch_size])))
+            parts.append(
+                np.asarray(
+                    self._teacher_forced(
+                        encoded.encoder_input[start : start + batch_size],
+                        encoded.decoder_input[start : start + batch_size],
+                    )
+                )
+            )
         return np.concatenate(parts, axis=0)
 
 
@@ -620,8 +644,9 @@ def save_translator(translator, directory: str | Path, model_file: str = MODEL_F
 
 
 @builds_graph
-def load_translator(directory: str | Path = TRANSLATOR_DIRECTORY, model_file: str = MODEL_FILE,
-                    translator_class: type | None = None):
+def load_translator(
+    directory: str | Path = TRANSLATOR_DIRECTORY, model_file: str = MODEL_FILE, translator_class: type | None = None
+):
     """Load a translator saved by `save_translator` (the shipped one by default), ready to decode.
 
     Other translators of the same family (the attention page's) pass their file name and class;

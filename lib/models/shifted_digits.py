@@ -48,8 +48,9 @@ DEFAULT_LEARNING_RATE = 5e-3
 # --- Digits on a canvas, and translation --------------------------------------------------------
 
 
-def place_on_canvas(images: np.ndarray, canvas_side: int = DEFAULT_CANVAS_SIDE,
-                    offset: tuple[int, int] | None = None) -> np.ndarray:
+def place_on_canvas(
+    images: np.ndarray, canvas_side: int = DEFAULT_CANVAS_SIDE, offset: tuple[int, int] | None = None
+) -> np.ndarray:
     """Paste each image on a blank canvas with its top-left corner at `offset` (row, col); centred by default.
 
     Pixels that would fall off the canvas are dropped. A trailing channel axis is kept if present.
@@ -97,7 +98,11 @@ def with_channel(images: np.ndarray) -> np.ndarray:
 
 
 def translation_accuracy(
-    model, images: np.ndarray, labels: np.ndarray, max_shift: int, canvas_side: int = DEFAULT_CANVAS_SIDE,
+    model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    max_shift: int,
+    canvas_side: int = DEFAULT_CANVAS_SIDE,
     model_name: str | None = None,
 ) -> pd.DataFrame:
     """Accuracy at each shift s = 0..max_shift: the mean over the eight compass moves of s pixels.
@@ -120,7 +125,11 @@ def translation_accuracy(
 
 
 def shifted_gallery(
-    models: dict[str, Any], images: np.ndarray, labels: np.ndarray, dx: int, dy: int,
+    models: dict[str, Any],
+    images: np.ndarray,
+    labels: np.ndarray,
+    dx: int,
+    dy: int,
     canvas_side: int = DEFAULT_CANVAS_SIDE,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """The shifted digits and, per digit, its label and each model's guess, for the page's gallery."""
@@ -179,11 +188,13 @@ def describe_stack(spec: ConvStackSpec) -> str:
     filters = "·".join(str(layer.filters) for layer in spec.layers)
     kernels = "/".join(sorted({f"{layer.kernel_size}×{layer.kernel_size}" for layer in spec.layers}))
     extras = [
-        word for word, used in (
+        word
+        for word, used in (
             ("pooled", any(layer.pool for layer in spec.layers)),
             ("strided", any(layer.stride > 1 for layer in spec.layers)),
             ("dilated", any(layer.dilation > 1 for layer in spec.layers)),
-        ) if used
+        )
+        if used
     ]
     head = "global average" if spec.head == "global_average" else "flatten"
     return f"{filters} filters {kernels}" + "".join(f", {word}" for word in extras) + f" · {head}"
@@ -208,8 +219,9 @@ def gallery_predictions(model, images: np.ndarray, canvas_side: int, max_shift: 
     return guesses.reshape(len(span), len(span), len(images))
 
 
-def measure_after_training(kind: str, model, spec: ConvStackSpec, digits: CanvasDigits, press: int,
-                           formula_parameters: int) -> dict[str, Any]:
+def measure_after_training(
+    kind: str, model, spec: ConvStackSpec, digits: CanvasDigits, press: int, formula_parameters: int
+) -> dict[str, Any]:
     """What the page draws about a trained model on later reruns, computed once right after training.
 
     Translation accuracy for every shift the canvas allows, the gallery's guesses at every move,
@@ -270,10 +282,18 @@ def train_convnet_and_mlp(
     hidden = matched_mlp_hidden_size(spec.input_side**2 * spec.channels, formula, spec.classes)
     canvas = f"{spec.input_side}×{spec.input_side}" + (f" · seed {seed}" if seed else "")
     models = [
-        ("ConvNet", convnet, f"ConvNet #{press_number} · {describe_stack(spec)} · {formula:,} params · {canvas}",
-         formula),
-        ("MLP", mlp, f"MLP #{press_number} · {hidden} hidden units · {mlp.count_params():,} params · {canvas}",
-         total_params(count_mlp_layers(spec.input_side**2 * spec.channels, [hidden], spec.classes))),
+        (
+            "ConvNet",
+            convnet,
+            f"ConvNet #{press_number} · {describe_stack(spec)} · {formula:,} params · {canvas}",
+            formula,
+        ),
+        (
+            "MLP",
+            mlp,
+            f"MLP #{press_number} · {hidden} hidden units · {mlp.count_params():,} params · {canvas}",
+            total_params(count_mlp_layers(spec.input_side**2 * spec.channels, [hidden], spec.classes)),
+        ),
     ]
     runs = []
     for kind, model, label, formula_parameters in models:
@@ -306,8 +326,11 @@ def latest_pair(runs: list) -> tuple[Any, Any] | None:
     for mlp_run in reversed(measured):
         if mlp_run.results["kind"] != "MLP":
             continue
-        partner = [run for run in measured if run.results["kind"] == "ConvNet"
-                   and run.results["press"] == mlp_run.results["press"]]
+        partner = [
+            run
+            for run in measured
+            if run.results["kind"] == "ConvNet" and run.results["press"] == mlp_run.results["press"]
+        ]
         if partner:
             return partner[-1], mlp_run
     return None

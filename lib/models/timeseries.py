@@ -21,8 +21,9 @@ and the unit tests of the windows and baselines must not pay for TensorFlow's im
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -108,7 +109,7 @@ class Normalizer:
     std: float
 
     @classmethod
-    def fit(cls, training_values) -> "Normalizer":
+    def fit(cls, training_values) -> Normalizer:
         """Fit on the training values; a constant series gets std 1 so that transform stays finite."""
         training_values = np.asarray(training_values, dtype=np.float64)
         std = float(training_values.std())
@@ -177,7 +178,9 @@ def prepare_forecasting_data(
         train_slice=train_slice,
         validation_slice=validation_slice,
         test_slice=test_slice,
-        validation_target_indices=window_target_indices(history, horizon, validation_slice.start, validation_slice.stop),
+        validation_target_indices=window_target_indices(
+            history, horizon, validation_slice.start, validation_slice.stop
+        ),
         test_target_indices=window_target_indices(history, horizon, test_slice.start, test_slice.stop),
     )
 
@@ -337,7 +340,7 @@ def _seeded_initializers(seed: int, layer_index: int):
     )
 
 
-def _compile(model: "keras.Model", learning_rate: float) -> "keras.Model":
+def _compile(model: keras.Model, learning_rate: float) -> keras.Model:
     import keras
 
     model.compile(
@@ -359,7 +362,7 @@ def _output_layer(seed: int, layer_index: int):
 @builds_graph
 def build_window_mlp(
     history: int, hidden_units: int | Sequence[int] = 32, seed: int = 0, learning_rate: float = 1e-3
-) -> "keras.Model":
+) -> keras.Model:
     """A feed-forward net on the flattened window: one weight per (time step, unit), nothing shared in time.
 
     ``hidden_units`` is the width of one hidden ReLU layer, or a sequence of widths for several.
@@ -371,14 +374,16 @@ def build_window_mlp(
     features = keras.layers.Flatten(name="flatten")(inputs)
     for index, width in enumerate(widths):
         kernel, _ = _seeded_initializers(seed, index)
-        features = keras.layers.Dense(int(width), activation="relu", kernel_initializer=kernel, name=f"hidden_{index + 1}")(
-            features
-        )
+        features = keras.layers.Dense(
+            int(width), activation="relu", kernel_initializer=kernel, name=f"hidden_{index + 1}"
+        )(features)
     outputs = _output_layer(seed, len(widths))(features)
     return _compile(keras.Model(inputs, outputs, name="window_mlp"), learning_rate)
 
 
-def _recurrent_layer(cell: str, units: int, return_sequences: bool, seed: int, layer_index: int, go_backwards: bool, name: str):
+def _recurrent_layer(
+    cell: str, units: int, return_sequences: bool, seed: int, layer_index: int, go_backwards: bool, name: str
+):
     """One SimpleRNN, LSTM or GRU layer with seeded input and recurrent weights."""
     import keras
 
@@ -403,7 +408,7 @@ def build_recurrent_forecaster(
     bidirectional: bool = False,
     seed: int = 0,
     learning_rate: float = 1e-3,
-) -> "keras.Model":
+) -> keras.Model:
     """A recurrent net that reads the window step by step with the same weights at every step.
 
     ``stacked_layers`` (1 to 3) recurrent layers are stacked; all but the last return their whole
@@ -422,7 +427,9 @@ def build_recurrent_forecaster(
     layer_index = 0
     for depth in range(stacked_layers):
         return_sequences = depth < stacked_layers - 1
-        forward = _recurrent_layer(cell, units, return_sequences, seed, layer_index, False, f"{cell.lower()}_{depth + 1}")
+        forward = _recurrent_layer(
+            cell, units, return_sequences, seed, layer_index, False, f"{cell.lower()}_{depth + 1}"
+        )
         layer_index += 1
         if bidirectional:
             # The backward layer is built explicitly so that it gets its own seeds; letting
@@ -443,7 +450,7 @@ def build_recurrent_forecaster(
 
 
 @builds_graph
-def build_linear_autoregressive_keras(history: int, seed: int = 0, learning_rate: float = 1e-2) -> "keras.Model":
+def build_linear_autoregressive_keras(history: int, seed: int = 0, learning_rate: float = 1e-2) -> keras.Model:
     """The autoregressive model as a Keras Dense(1) on the window, trained by gradient descent.
 
     It has the same ``history + 1`` parameters as ``fit_autoregressive``; comparing the two shows how

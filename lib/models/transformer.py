@@ -30,8 +30,9 @@ import functools
 import math
 import re
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -49,8 +50,14 @@ POSITION_NAMES = {
     "learned": "learned (a table of one vector per position)",
 }
 DEFAULT_SETTINGS = {
-    "layers": 2, "heads": 4, "model_size": 128, "feed_forward_size": 256, "dropout": 0.1,
-    "positions": "sinusoidal", "causal_mask": True, "seed": 0,
+    "layers": 2,
+    "heads": 4,
+    "model_size": 128,
+    "feed_forward_size": 256,
+    "dropout": 0.1,
+    "positions": "sinusoidal",
+    "causal_mask": True,
+    "seed": 0,
 }
 # Adam's step size for this model with `lib.models.seq2seq.compile_seq2seq`. The recurrent models' 0.006 is
 # too large for it: DEFAULT_SETTINGS, 3 epochs of 4,000 pairs, batches of 64, held-out greedy BLEU
@@ -138,8 +145,10 @@ def _keras_classes():
         def call(self, embeddings):
             size = embeddings.shape[-1]
             positions = ops.cast(ops.arange(ops.shape(embeddings)[1]), "float32")
-            angles = ops.expand_dims(positions, 1) * ops.convert_to_tensor(
-                _inverse_wavelengths(size).astype(np.float32))[None, :]
+            angles = (
+                ops.expand_dims(positions, 1)
+                * ops.convert_to_tensor(_inverse_wavelengths(size).astype(np.float32))[None, :]
+            )
             even = ops.convert_to_tensor(np.arange(size) % 2 == 0)
             encoding = ops.where(even[None, :], ops.sin(angles), ops.cos(angles))
             return embeddings + ops.cast(encoding, embeddings.dtype)[None]
@@ -205,7 +214,9 @@ def transformer_layer_counts(
 
     def add_positions(language: str) -> None:
         if positions == "learned":
-            add(f"{language} learned positions (a table)", count_dense_params(max_positions, model_size, use_bias=False))
+            add(
+                f"{language} learned positions (a table)", count_dense_params(max_positions, model_size, use_bias=False)
+            )
         elif positions == "sinusoidal":
             counts.append(LayerCount(f"{language} sinusoidal positions", 0, 0, "computed: no parameters"))
 
@@ -258,17 +269,26 @@ def _embedded(ids, language: str, vocabulary_size: int, settings: dict, layer: L
     size = settings["model_size"]
     # Word vectors start with variance 1/d, so that once scaled by √d (as in the paper) they have
     # variance 1, the scale of the sinusoid's values that are added to them.
-    x = layer(f"{language}_embedding", lambda name: keras.layers.Embedding(
-        vocabulary_size, size, name=name,
-        embeddings_initializer=keras.initializers.RandomNormal(stddev=size ** -0.5, seed=seed)))(ids)
+    x = layer(
+        f"{language}_embedding",
+        lambda name: keras.layers.Embedding(
+            vocabulary_size,
+            size,
+            name=name,
+            embeddings_initializer=keras.initializers.RandomNormal(stddev=size**-0.5, seed=seed),
+        ),
+    )(ids)
     x = layer(f"{language}_embedding_scale", lambda name: keras.layers.Rescaling(math.sqrt(size), name=name))(x)
     if settings["positions"] == "sinusoidal":
         x = layer(f"{language}_positions", lambda name: sinusoidal_class(name=name))(x)
     elif settings["positions"] == "learned":
-        x = layer(f"{language}_positions", lambda name: learned_class(settings["max_positions"], seed=seed + 1,
-                                                                      name=name))(x)
-    return layer(f"{language}_embedding_dropout",
-                 lambda name: keras.layers.Dropout(settings["dropout"], seed=seed + 2, name=name))(x)
+        x = layer(
+            f"{language}_positions", lambda name: learned_class(settings["max_positions"], seed=seed + 1, name=name)
+        )(x)
+    return layer(
+        f"{language}_embedding_dropout",
+        lambda name: keras.layers.Dropout(settings["dropout"], seed=seed + 2, name=name),
+    )(x)
 
 
 def _attention_block(x, memory, mask, name: str, settings: dict, layer: LayerSource, seed: int, taps: Taps):
@@ -276,16 +296,27 @@ def _attention_block(x, memory, mask, name: str, settings: dict, layer: LayerSou
     block. `memory` is None for self-attention (keys and values are the normalized x itself)."""
     import keras
 
-    normalized = layer(f"{name}_norm", lambda n: keras.layers.LayerNormalization(epsilon=_LAYER_NORM_EPSILON,
-                                                                                  name=n))(x)
+    normalized = layer(f"{name}_norm", lambda n: keras.layers.LayerNormalization(epsilon=_LAYER_NORM_EPSILON, name=n))(
+        x
+    )
     keys = normalized if memory is None else memory
-    attention = layer(name, lambda n: keras.layers.MultiHeadAttention(
-        num_heads=settings["heads"], key_dim=settings["model_size"] // settings["heads"],
-        dropout=settings["dropout"], seed=seed, name=n))
-    output, weights = attention(query=normalized, value=keys, key=keys, attention_mask=mask,
-                                return_attention_scores=True)
+    attention = layer(
+        name,
+        lambda n: keras.layers.MultiHeadAttention(
+            num_heads=settings["heads"],
+            key_dim=settings["model_size"] // settings["heads"],
+            dropout=settings["dropout"],
+            seed=seed,
+            name=n,
+        ),
+    )
+    output, weights = attention(
+        query=normalized, value=keys, key=keys, attention_mask=mask, return_attention_scores=True
+    )
     taps[name] = {"query": normalized, "keys": keys, "mask": mask, "weights": weights}
-    output = layer(f"{name}_dropout", lambda n: keras.layers.Dropout(settings["dropout"], seed=seed + 1, name=n))(output)
+    output = layer(f"{name}_dropout", lambda n: keras.layers.Dropout(settings["dropout"], seed=seed + 1, name=n))(
+        output
+    )
     return layer(f"{name}_residual", lambda n: keras.layers.Add(name=n))([x, output])
 
 
@@ -293,14 +324,27 @@ def _feed_forward_block(x, name: str, settings: dict, layer: LayerSource, seed: 
     """x + Dropout(W₂ ReLU(W₁ LayerNorm(x) + b₁) + b₂), applied to each position alike."""
     import keras
 
-    normalized = layer(f"{name}_norm", lambda n: keras.layers.LayerNormalization(epsilon=_LAYER_NORM_EPSILON,
-                                                                                  name=n))(x)
-    hidden = layer(f"{name}_hidden", lambda n: keras.layers.Dense(
-        settings["feed_forward_size"], activation="relu", name=n,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed)))(normalized)
-    output = layer(f"{name}_output", lambda n: keras.layers.Dense(
-        settings["model_size"], name=n, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1)))(hidden)
-    output = layer(f"{name}_dropout", lambda n: keras.layers.Dropout(settings["dropout"], seed=seed + 2, name=n))(output)
+    normalized = layer(f"{name}_norm", lambda n: keras.layers.LayerNormalization(epsilon=_LAYER_NORM_EPSILON, name=n))(
+        x
+    )
+    hidden = layer(
+        f"{name}_hidden",
+        lambda n: keras.layers.Dense(
+            settings["feed_forward_size"],
+            activation="relu",
+            name=n,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed),
+        ),
+    )(normalized)
+    output = layer(
+        f"{name}_output",
+        lambda n: keras.layers.Dense(
+            settings["model_size"], name=n, kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1)
+        ),
+    )(hidden)
+    output = layer(f"{name}_dropout", lambda n: keras.layers.Dropout(settings["dropout"], seed=seed + 2, name=n))(
+        output
+    )
     return layer(f"{name}_residual", lambda n: keras.layers.Add(name=n))([x, output])
 
 
@@ -313,40 +357,60 @@ def _encoder(source, source_vocabulary_size: int, settings: dict, layer: LayerSo
     mask = layer("english_self_attention_mask", lambda name: mask_class(causal=False, name=name))([source, source])
     x = _embedded(source, "english", source_vocabulary_size, settings, layer, seed)
     for number in range(1, settings["layers"] + 1):
-        x = _attention_block(x, None, mask, f"encoder_{number}_self_attention", settings, layer,
-                             seed + 100 * number, taps)
+        x = _attention_block(
+            x, None, mask, f"encoder_{number}_self_attention", settings, layer, seed + 100 * number, taps
+        )
         x = _feed_forward_block(x, f"encoder_{number}_feed_forward", settings, layer, seed + 100 * number + 10)
     # Pre-layer-norm blocks add to a residual stream that is never normalized: one last layer norm.
-    return layer("encoder_output_norm", lambda name: keras.layers.LayerNormalization(epsilon=_LAYER_NORM_EPSILON,
-                                                                                      name=name))(x)
+    return layer(
+        "encoder_output_norm", lambda name: keras.layers.LayerNormalization(epsilon=_LAYER_NORM_EPSILON, name=name)
+    )(x)
 
 
-def _decoder(target_in, source, encoder_output, target_vocabulary_size: int, settings: dict, layer: LayerSource,
-             taps: Taps):
+def _decoder(
+    target_in, source, encoder_output, target_vocabulary_size: int, settings: dict, layer: LayerSource, taps: Taps
+):
     """<s> + French ids (batch, T), English ids and the encoder's output → next-word probabilities (batch, T, vocab)."""
     import keras
 
     mask_class, _, _ = _keras_classes()
     seed = settings["seed"] + 1000
-    self_mask = layer("french_self_attention_mask",
-                      lambda name: mask_class(causal=settings["causal_mask"], name=name))([target_in, target_in])
+    self_mask = layer("french_self_attention_mask", lambda name: mask_class(causal=settings["causal_mask"], name=name))(
+        [target_in, target_in]
+    )
     cross_mask = layer("cross_attention_mask", lambda name: mask_class(causal=False, name=name))([target_in, source])
     y = _embedded(target_in, "french", target_vocabulary_size, settings, layer, seed)
     for number in range(1, settings["layers"] + 1):
-        y = _attention_block(y, None, self_mask, f"decoder_{number}_self_attention", settings, layer,
-                             seed + 100 * number, taps)
-        y = _attention_block(y, encoder_output, cross_mask, f"decoder_{number}_cross_attention", settings, layer,
-                             seed + 100 * number + 10, taps)
+        y = _attention_block(
+            y, None, self_mask, f"decoder_{number}_self_attention", settings, layer, seed + 100 * number, taps
+        )
+        y = _attention_block(
+            y,
+            encoder_output,
+            cross_mask,
+            f"decoder_{number}_cross_attention",
+            settings,
+            layer,
+            seed + 100 * number + 10,
+            taps,
+        )
         y = _feed_forward_block(y, f"decoder_{number}_feed_forward", settings, layer, seed + 100 * number + 20)
-    y = layer("decoder_output_norm", lambda name: keras.layers.LayerNormalization(epsilon=_LAYER_NORM_EPSILON,
-                                                                                   name=name))(y)
-    return layer("next_word", lambda name: keras.layers.Dense(
-        target_vocabulary_size, activation="softmax", name=name,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2)))(y)
+    y = layer(
+        "decoder_output_norm", lambda name: keras.layers.LayerNormalization(epsilon=_LAYER_NORM_EPSILON, name=name)
+    )(y)
+    return layer(
+        "next_word",
+        lambda name: keras.layers.Dense(
+            target_vocabulary_size,
+            activation="softmax",
+            name=name,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2),
+        ),
+    )(y)
 
 
 @builds_graph
-def transformer_encoder(source_vocabulary_size: int, **settings) -> "keras.Model":
+def transformer_encoder(source_vocabulary_size: int, **settings) -> keras.Model:
     """A fresh encoder alone, English ids (batch, S) → (batch, S, d), with `DEFAULT_SETTINGS` overridden
     by `settings` (its `max_positions` defaults to `MAX_POSITIONS`)."""
     import keras
@@ -377,7 +441,7 @@ def build_transformer(
     causal_mask: bool = True,
     seed: int = 0,
     max_positions: int = MAX_POSITIONS,
-) -> "keras.Model":
+) -> keras.Model:
     """The teacher-forcing Transformer: [English ids, <s> + French ids] → next-word probabilities.
 
     Layer normalization comes before each attention and feed-forward block, inside the residual
@@ -397,10 +461,20 @@ def build_transformer(
     if positions not in POSITIONS:
         raise ValueError(f"Unknown positions {positions!r}; expected one of {POSITIONS}.")
     if model_size % heads:
-        raise ValueError(f"model_size ({model_size}) must be a multiple of heads ({heads}): each head gets d/h numbers.")
-    settings = {"layers": layers, "heads": heads, "model_size": model_size, "feed_forward_size": feed_forward_size,
-                "dropout": dropout, "positions": positions, "causal_mask": causal_mask, "seed": seed,
-                "max_positions": max_positions}
+        raise ValueError(
+            f"model_size ({model_size}) must be a multiple of heads ({heads}): each head gets d/h numbers."
+        )
+    settings = {
+        "layers": layers,
+        "heads": heads,
+        "model_size": model_size,
+        "feed_forward_size": feed_forward_size,
+        "dropout": dropout,
+        "positions": positions,
+        "causal_mask": causal_mask,
+        "seed": seed,
+        "max_positions": max_positions,
+    }
 
     def fresh(name, make):
         return make(name)
@@ -430,7 +504,7 @@ def _seed_attention_kernels(attention, seed: int) -> None:
         projection.kernel.assign(keras.initializers.GlorotUniform(seed=seed + offset)(projection.kernel.shape))
 
 
-def transformer_settings(model: "keras.Model") -> dict[str, Any]:
+def transformer_settings(model: keras.Model) -> dict[str, Any]:
     """The settings `build_transformer` was called with, read off the model's layers (not the seed)."""
     names = {layer.name for layer in model.layers}
     layers = sum(1 for name in names if re.fullmatch(r"encoder_\d+_self_attention", name))
@@ -475,7 +549,7 @@ class TransformerTranslator:
     """
 
     @builds_graph
-    def __init__(self, model: "keras.Model", source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
+    def __init__(self, model: keras.Model, source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
         import keras
         import tensorflow as tf
 
@@ -494,33 +568,53 @@ class TransformerTranslator:
         target_in = keras.Input(shape=(None,), dtype="int32")
         encoder_output = keras.Input(shape=(None, size))
         encoder_taps: Taps = {}
-        self.encoder_model = keras.Model(source, _encoder(source, len(source_vocabulary), settings, reused,
-                                                          encoder_taps))
+        self.encoder_model = keras.Model(
+            source, _encoder(source, len(source_vocabulary), settings, reused, encoder_taps)
+        )
         decoder_taps: Taps = {}
-        probabilities = _decoder(target_in, source, encoder_output, len(target_vocabulary), settings, reused,
-                                 decoder_taps)
+        probabilities = _decoder(
+            target_in, source, encoder_output, len(target_vocabulary), settings, reused, decoder_taps
+        )
         last_cross = decoder_taps[f"decoder_{self.settings['layers']}_cross_attention"]["weights"]
         self.decoder_model = keras.Model([target_in, source, encoder_output], [probabilities, last_cross])
 
         # The whole teacher-forced pass once more, this time keeping the tensors around every
         # attention layer: the page's maps and walkthrough read them.
         self._taps: Taps = {}
-        _decoder(target_in, source, _encoder(source, len(source_vocabulary), settings, reused, self._taps),
-                 len(target_vocabulary), settings, reused, self._taps)
+        _decoder(
+            target_in,
+            source,
+            _encoder(source, len(source_vocabulary), settings, reused, self._taps),
+            len(target_vocabulary),
+            settings,
+            reused,
+            self._taps,
+        )
         self._tap_inputs = [source, target_in]
-        self.attention_model = keras.Model(self._tap_inputs,
-                                           {name: self._taps[name]["weights"] for name in self.attention_names})
+        self.attention_model = keras.Model(
+            self._tap_inputs, {name: self._taps[name]["weights"] for name in self.attention_names}
+        )
         self._walkthrough_models: dict[str, keras.Model] = {}
 
         # Compiled graphs with unknown batch and lengths: traced once, never again per length.
         ids_spec = tf.TensorSpec((None, None), tf.int32)
         self._encode = tf.function(lambda ids: self.encoder_model(ids, training=False), input_signature=[ids_spec])
-        self._step = tf.function(self._traced_step, input_signature=[
-            tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None, None, size), tf.float32), ids_spec, ids_spec])
-        self._teacher_forced = tf.function(lambda source, target: self.model([source, target], training=False),
-                                           input_signature=[ids_spec, ids_spec])
-        self._attention = tf.function(lambda source, target: self.attention_model([source, target], training=False),
-                                      input_signature=[ids_spec, ids_spec])
+        self._step = tf.function(
+            self._traced_step,
+            input_signature=[
+                tf.TensorSpec((None,), tf.int32),
+                tf.TensorSpec((None, None, size), tf.float32),
+                ids_spec,
+                ids_spec,
+            ],
+        )
+        self._teacher_forced = tf.function(
+            lambda source, target: self.model([source, target], training=False), input_signature=[ids_spec, ids_spec]
+        )
+        self._attention = tf.function(
+            lambda source, target: self.attention_model([source, target], training=False),
+            input_signature=[ids_spec, ids_spec],
+        )
 
     def _traced_step(self, previous, encoder_output, source, prefix):
         from keras import ops
@@ -540,15 +634,24 @@ class TransformerTranslator:
         encoder_output, source_ids, prefix = state
         previous = np.asarray(previous_ids, dtype=np.int32).reshape(-1)
         probabilities, prefix, attention = self._step(previous, encoder_output, source_ids, prefix)
-        return (np.asarray(probabilities), [encoder_output, source_ids, np.asarray(prefix)],
-                {"attention": np.asarray(attention)})
+        return (
+            np.asarray(probabilities),
+            [encoder_output, source_ids, np.asarray(prefix)],
+            {"attention": np.asarray(attention)},
+        )
 
     def teacher_forced_probabilities(self, encoded: EncodedPairs, batch_size: int = 256) -> np.ndarray:
         """The training model's next-word probabilities on gold decoder inputs: (sentences, positions, words)."""
         parts = []
         for start in range(0, len(encoded), batch_size):
-            parts.append(np.asarray(self._teacher_forced(
-                encoded.encoder_input[start : start + batch_size], encoded.decoder_input[start : start + batch_size])))
+            parts.append(
+                np.asarray(
+                    self._teacher_forced(
+                        encoded.encoder_input[start : start + batch_size],
+                        encoded.decoder_input[start : start + batch_size],
+                    )
+                )
+            )
         return np.concatenate(parts, axis=0)
 
     def attention_maps(self, source_ids: Sequence[int], target_in: Sequence[int]) -> dict[str, np.ndarray]:
@@ -557,11 +660,14 @@ class TransformerTranslator:
         `target_in` is the decoder's input, <s> first. Encoder self-attention is (heads, S, S),
         decoder self-attention (heads, T, T), cross-attention (heads, T, S).
         """
-        maps = self._attention(np.asarray([list(source_ids)], dtype=np.int32),
-                               np.asarray([list(target_in)], dtype=np.int32))
+        maps = self._attention(
+            np.asarray([list(source_ids)], dtype=np.int32), np.asarray([list(target_in)], dtype=np.int32)
+        )
         return {name: np.asarray(maps[name])[0] for name in self.attention_names}
 
-    def attention_tensors(self, source_ids: Sequence[int], target_in: Sequence[int], name: str) -> dict[str, np.ndarray]:
+    def attention_tensors(
+        self, source_ids: Sequence[int], target_in: Sequence[int], name: str
+    ) -> dict[str, np.ndarray]:
         """The tensors around attention layer `name` for one sentence: its query input (T, d), its key
         and value input (S, d), its mask (T, S) and its weights (heads, T, S)."""
         import keras
@@ -570,16 +676,22 @@ class TransformerTranslator:
             tap = self._taps[name]
             with GRAPH_LOCK:
                 self._walkthrough_models[name] = keras.Model(
-                    self._tap_inputs, [tap["query"], tap["keys"], tap["mask"], tap["weights"]])
+                    self._tap_inputs, [tap["query"], tap["keys"], tap["mask"], tap["weights"]]
+                )
         query, keys, mask, weights = self._walkthrough_models[name](
             [np.asarray([list(source_ids)], dtype=np.int32), np.asarray([list(target_in)], dtype=np.int32)],
-            training=False)
-        return {"query": np.asarray(query)[0], "keys": np.asarray(keys)[0], "mask": np.asarray(mask)[0].astype(bool),
-                "weights": np.asarray(weights)[0]}
+            training=False,
+        )
+        return {
+            "query": np.asarray(query)[0],
+            "keys": np.asarray(keys)[0],
+            "mask": np.asarray(mask)[0].astype(bool),
+            "weights": np.asarray(weights)[0],
+        }
 
 
 @builds_graph
-def encoder_without_positions(translator: TransformerTranslator) -> "keras.Model":
+def encoder_without_positions(translator: TransformerTranslator) -> keras.Model:
     """The translator's encoder, with its trained weights, minus the position encoding: English ids →
     (batch, S, d). Self-attention and the per-word network treat every position alike, so this
     encoder sees a bag of words: shuffling the input only shuffles its output rows."""
@@ -587,8 +699,12 @@ def encoder_without_positions(translator: TransformerTranslator) -> "keras.Model
 
     settings = {**translator.settings, "seed": 0, "positions": "none"}
     source = keras.Input(shape=(None,), dtype="int32")
-    return keras.Model(source, _encoder(source, len(translator.source_vocabulary), settings,
-                                        lambda name, make: translator.model.get_layer(name), {}))
+    return keras.Model(
+        source,
+        _encoder(
+            source, len(translator.source_vocabulary), settings, lambda name, make: translator.model.get_layer(name), {}
+        ),
+    )
 
 
 def encoder_outputs(translator: TransformerTranslator, source_ids) -> np.ndarray:
@@ -676,13 +792,30 @@ def head_walkthrough(
     query_words = english if layer_name.startswith("encoder_") else french
     key_words = english if layer_name.startswith("encoder_") or "_cross_" in layer_name else french
     return {
-        "layer": layer_name, "head": head, "key_dim": key_dim,
-        "query_words": query_words, "key_words": key_words,
-        "X": x, "X_keys": x_keys,
-        "W_Q": w_q, "b_Q": b_q, "W_K": w_k, "b_K": b_k, "W_V": w_v, "b_V": b_v, "W_O": w_o,
-        "Q": q, "K": k, "V": v,
-        "scores": scores, "scaled_scores": scaled, "mask": mask, "masked_scores": masked,
-        "weights": weights, "output": output, "output_projected": output @ w_o,
+        "layer": layer_name,
+        "head": head,
+        "key_dim": key_dim,
+        "query_words": query_words,
+        "key_words": key_words,
+        "X": x,
+        "X_keys": x_keys,
+        "W_Q": w_q,
+        "b_Q": b_q,
+        "W_K": w_k,
+        "b_K": b_k,
+        "W_V": w_v,
+        "b_V": b_v,
+        "W_O": w_o,
+        "Q": q,
+        "K": k,
+        "V": v,
+        "scores": scores,
+        "scaled_scores": scaled,
+        "mask": mask,
+        "masked_scores": masked,
+        "weights": weights,
+        "output": output,
+        "output_projected": output @ w_o,
         "keras_weights": tensors["weights"][head].astype(np.float64),
     }
 
@@ -707,7 +840,9 @@ def with_heads_silenced(translator: TransformerTranslator, silenced: set[tuple[s
         if name not in translator.attention_names:
             raise ValueError(f"No attention layer named {name!r}; expected one of {translator.attention_names}.")
         if not 0 <= head < translator.settings["heads"]:
-            raise ValueError(f"Head {head} of {name} does not exist; the model has {translator.settings['heads']} heads.")
+            raise ValueError(
+                f"Head {head} of {name} does not exist; the model has {translator.settings['heads']} heads."
+            )
     _keras_classes()  # The clone rebuilds the custom layers from their configs.
     copy = keras.models.clone_model(translator.model)
     copy.set_weights(translator.model.get_weights())
@@ -747,7 +882,9 @@ def load_transformer_translator(directory: str | Path = TRANSFORMER_DIRECTORY) -
 SOFTMAX_OPERATIONS_PER_SCORE = 5
 
 
-def encoder_flops(length: int, model_size: int, feed_forward_size: int, heads: int, layers: int = 2) -> dict[str, float]:
+def encoder_flops(
+    length: int, model_size: int, feed_forward_size: int, heads: int, layers: int = 2
+) -> dict[str, float]:
     """Floating-point operations of one sentence of `length` words through the encoder's layers, by part.
 
     A product of an (m × n) and an (n × p) matrix costs 2·m·n·p operations. Per layer: the query, key,
@@ -761,8 +898,12 @@ def encoder_flops(length: int, model_size: int, feed_forward_size: int, heads: i
     projections = 4 * 2 * length * size * size
     feed_forward = 2 * 2 * length * size * hidden
     attention = 2 * 2 * length * length * size + SOFTMAX_OPERATIONS_PER_SCORE * heads * length * length
-    return {"projections": layers * projections, "feed-forward": layers * feed_forward, "attention": layers * attention,
-            "attention share": attention / (projections + feed_forward + attention)}
+    return {
+        "projections": layers * projections,
+        "feed-forward": layers * feed_forward,
+        "attention": layers * attention,
+        "attention share": attention / (projections + feed_forward + attention),
+    }
 
 
 TRANSFORMER_COST_NAME = "Transformer encoder (self-attention)"
@@ -791,17 +932,27 @@ def encoder_timings(
     import tensorflow as tf
 
     lengths = sorted(int(length) for length in lengths)
-    transformer = transformer_encoder(vocabulary_size, model_size=model_size, feed_forward_size=2 * model_size,
-                                      dropout=0.0, max_positions=max(lengths) + 1)
+    transformer = transformer_encoder(
+        vocabulary_size,
+        model_size=model_size,
+        feed_forward_size=2 * model_size,
+        dropout=0.0,
+        max_positions=max(lengths) + 1,
+    )
     with GRAPH_LOCK:  # One thread at a time builds Keras graphs (lib/engine/graph_lock.py).
         gru_input = keras.Input(shape=(None,), dtype="int32")
-        recurrent = keras.Model(gru_input, keras.layers.GRU(model_size, return_sequences=True)(
-            keras.layers.Embedding(vocabulary_size, model_size)(gru_input)))
+        recurrent = keras.Model(
+            gru_input,
+            keras.layers.GRU(model_size, return_sequences=True)(
+                keras.layers.Embedding(vocabulary_size, model_size)(gru_input)
+            ),
+        )
     functions = []
     for name, model in ((TRANSFORMER_COST_NAME, transformer), (GRU_COST_NAME, recurrent)):
         optimizer = keras.optimizers.SGD(0.0)
-        forward = tf.function(lambda ids, model=model: model(ids, training=False),
-                              input_signature=[tf.TensorSpec((None, None), tf.int32)])
+        forward = tf.function(
+            lambda ids, model=model: model(ids, training=False), input_signature=[tf.TensorSpec((None, None), tf.int32)]
+        )
 
         def train_step(ids, model=model, optimizer=optimizer):
             with tf.GradientTape() as tape:

@@ -28,7 +28,6 @@ from lib.engine.charts import attention_heatmap, show
 from lib.engine.training import TrainingRun
 from lib.models.attention import (
     ATTENTION_DIRECTORY,
-    MODEL_FILE as ATTENTION_MODEL_FILE,
     DEFAULT_SETTINGS,
     AttentionOverride,
     AttentionTranslator,
@@ -40,6 +39,9 @@ from lib.models.attention import (
     influence_profiles,
     load_attention_translator,
     occlusion_influence,
+)
+from lib.models.attention import (
+    MODEL_FILE as ATTENTION_MODEL_FILE,
 )
 from lib.models.decoding import greedy_decode
 from lib.models.seq2seq import load_metrics
@@ -88,19 +90,23 @@ class AttentionSettings:
     seed: int = 0
 
     def build(self, vocabularies: tuple[Vocabulary, Vocabulary]):
-        return build_attention_seq2seq(len(vocabularies[0]), len(vocabularies[1]), self.score, self.units,
-                                       self.embedding_size, seed=self.seed)
+        return build_attention_seq2seq(
+            len(vocabularies[0]), len(vocabularies[1]), self.score, self.units, self.embedding_size, seed=self.seed
+        )
 
     @property
     def label(self) -> str:
         seed = f" · seed {self.seed}" if self.seed else ""
-        return (f"attention ({self.score}) · GRU {self.units} · emb {self.embedding_size} · "
-                f"{self.train_sentences:,} pairs · {self.epochs} epochs{seed}")
+        return (
+            f"attention ({self.score}) · GRU {self.units} · emb {self.embedding_size} · "
+            f"{self.train_sentences:,} pairs · {self.epochs} epochs{seed}"
+        )
 
 
 def parameter_table(settings: AttentionSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:
-    counts = attention_layer_counts(len(vocabularies[0]), len(vocabularies[1]), settings.score, settings.units,
-                                    settings.embedding_size)
+    counts = attention_layer_counts(
+        len(vocabularies[0]), len(vocabularies[1]), settings.score, settings.units, settings.embedding_size
+    )
     return layer_counts_frame(counts)
 
 
@@ -123,8 +129,10 @@ def pretrained_attention_figures() -> dict:
 def pretrained_attention_evaluation() -> dict:
     """The shipped model's held-out figures and alignment accuracy: shipped beside the model
     (lib/app/shipped_evaluations.py), measured here only if that file is stale."""
-    return (load_evaluation(ATTENTION_DIRECTORY, ATTENTION_MODEL_FILE, default_corpus())
-            or measure_pretrained_attention_evaluation())
+    return (
+        load_evaluation(ATTENTION_DIRECTORY, ATTENTION_MODEL_FILE, default_corpus())
+        or measure_pretrained_attention_evaluation()
+    )
 
 
 def measure_pretrained_attention_evaluation() -> dict:
@@ -137,8 +145,10 @@ def measure_pretrained_attention_evaluation() -> dict:
     results["alignment_accuracy"] = hits / total
     results["alignment_words"] = total
     # The French words it misaligns most, with their counts: what the page's reading names.
-    results["alignment_misses"] = {translator.target_vocabulary.words[word]: count
-                                   for word, count in sorted(misses.items(), key=lambda item: -item[1])[:6]}
+    results["alignment_misses"] = {
+        translator.target_vocabulary.words[word]: count
+        for word, count in sorted(misses.items(), key=lambda item: -item[1])[:6]
+    }
     results["alignment_missed"] = sum(misses.values())
     return results
 
@@ -153,10 +163,12 @@ def shipped_alignment_reading(evaluation: dict) -> str:
     if misses and missed:
         negation = {word: count for word, count in misses.items() if word in NEGATION_WORDS}
         named = negation or dict(list(misses.items())[:3])
-        text += (f": {sum(named.values())} of its {missed} misses are {', '.join(named)}")
+        text += f": {sum(named.values())} of its {missed} misses are {', '.join(named)}"
         if negation:
-            text += (", which it reads from the words around \"not\" (does, the verb) where the grammar's rule puts "
-                     "them on \"not\"")
+            text += (
+                ', which it reads from the words around "not" (does, the verb) where the grammar\'s rule puts '
+                'them on "not"'
+            )
     return text + "."
 
 
@@ -169,8 +181,10 @@ NEGATION_WORDS = ("ne", "n'", "pas")
 # One convention for every attention map (the Transformer page's too): row t is decoder step t, labelled
 # by the French word it writes (its output, as in Bahdanau et al.'s figures); the columns are the English words.
 ROWS_TITLE, COLUMNS_TITLE = "French word being written", "English words read"
-ROWS_CAPTION = ("Row: the French word being written; columns: the English words read. Row t is decoder step t, "
-                "labelled by the word it outputs (as in Bahdanau et al.'s figures); each row sums to 1.")
+ROWS_CAPTION = (
+    "Row: the French word being written; columns: the English words read. Row t is decoder step t, "
+    "labelled by the word it outputs (as in Bahdanau et al.'s figures); each row sums to 1."
+)
 
 
 def fixed_sentence(corpus: Corpus) -> int:
@@ -195,18 +209,24 @@ def attention_map(translator: AttentionTranslator, english: str, french: str) ->
     return weights[0, : len(tokenize(french)) + 1, : len(tokenize(english))]
 
 
-def attention_frame(weights: np.ndarray, english_words: list[str], french_words: list[str],
-                    alignment: tuple[int, ...] | None = None) -> pd.DataFrame:
+def attention_frame(
+    weights: np.ndarray, english_words: list[str], french_words: list[str], alignment: tuple[int, ...] | None = None
+) -> pd.DataFrame:
     """The long-form frame of `lib.engine.charts.attention_heatmap`: one row per (French word, English word)."""
     rows = []
     for french_position, french_word in enumerate(french_words[: weights.shape[0]]):
         gold = alignment[french_position] if alignment is not None and french_position < len(alignment) else -1
         for english_position, english_word in enumerate(english_words[: weights.shape[1]]):
-            rows.append({
-                "english": f"{english_position + 1} {english_word}", "english_position": english_position,
-                "french": f"{french_position + 1} {french_word}", "french_position": french_position,
-                "weight": float(weights[french_position, english_position]), "gold": english_position == gold,
-            })
+            rows.append(
+                {
+                    "english": f"{english_position + 1} {english_word}",
+                    "english_position": english_position,
+                    "french": f"{french_position + 1} {french_word}",
+                    "french_position": french_position,
+                    "weight": float(weights[french_position, english_position]),
+                    "gold": english_position == gold,
+                }
+            )
     return pd.DataFrame(rows, columns=["english", "english_position", "french", "french_position", "weight", "gold"])
 
 
@@ -234,8 +254,13 @@ def fixed_sentence_view(corpus: Corpus):
 
     def draw_snapshot(placeholder, taken: dict, run: TrainingRun) -> None:
         frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), english_words, french_words, alignment)
-        show(placeholder, attention_heatmap(frame, title=f"Epoch {taken['epoch']:.2f}", cell=22, x_title=COLUMNS_TITLE,
-                                            y_title=ROWS_TITLE), width="content")
+        show(
+            placeholder,
+            attention_heatmap(
+                frame, title=f"Epoch {taken['epoch']:.2f}", cell=22, x_title=COLUMNS_TITLE, y_title=ROWS_TITLE
+            ),
+            width="content",
+        )
 
     return english, french, alignment, snapshot, draw_snapshot
 
@@ -276,8 +301,9 @@ def alignment_callbacks(corpus: Corpus):
 # --- Section 1: the formula on the model's vectors ----------------------------------------------------
 
 
-def formula_on_model(translator: AttentionTranslator, source_ids: list[int], previous_ids: list[int],
-                     scale: float) -> dict:
+def formula_on_model(
+    translator: AttentionTranslator, source_ids: list[int], previous_ids: list[int], scale: float
+) -> dict:
     """The three lines of the notes on the real q and zᵢ of one decoding step, with the model's own
     score (dot, general or additive, from its learned weights), and a 2-D picture of them.
 
@@ -287,14 +313,24 @@ def formula_on_model(translator: AttentionTranslator, source_ids: list[int], pre
     """
     score = translator.settings["score"]
     query, bank = translator.query_and_bank(source_ids, previous_ids)
-    scores, weights, summary = attention_numpy(query, bank, scale, score=score,
-                                               parameters=translator.score_parameters())
+    scores, weights, summary = attention_numpy(
+        query, bank, scale, score=score, parameters=translator.score_parameters()
+    )
     centre = bank.mean(axis=0)
     _, _, axes = np.linalg.svd(bank - centre, full_matrices=False)
     axes = axes[:2] if len(axes) >= 2 else np.vstack([axes, np.zeros_like(axes)])[:2]
     project = lambda vector: (np.asarray(vector) - centre) @ axes.T  # noqa: E731 (a one-line projection)
-    return {"score": score, "query": query, "bank": bank, "scores": scores, "weights": weights, "summary": summary,
-            "bank_2d": project(bank), "query_2d": project(query), "summary_2d": project(summary)}
+    return {
+        "score": score,
+        "query": query,
+        "bank": bank,
+        "scores": scores,
+        "weights": weights,
+        "summary": summary,
+        "bank_2d": project(bank),
+        "query_2d": project(query),
+        "summary_2d": project(summary),
+    }
 
 
 QUERY_KIND, SUMMARY_KIND, BANK_KIND = "q (decoder state)", "z = Σ αᵢ zᵢ", "zᵢ (encoder states)"
@@ -303,12 +339,16 @@ QUERY_KIND, SUMMARY_KIND, BANK_KIND = "q (decoder state)", "z = Σ αᵢ zᵢ", 
 def vectors_frame(formula: dict, english_words: list[str]) -> pd.DataFrame:
     """The points of the 2-D picture: every zᵢ labelled with its English word, and q and z, which the
     legend names (their colour) instead of a text label, so no label of theirs lands on a word's."""
-    rows = [{"x": point[0], "y": point[1], "label": word, "kind": BANK_KIND, "size": float(weight)}
-            for word, point, weight in zip(english_words, formula["bank_2d"], formula["weights"])]
-    rows.append({"x": formula["query_2d"][0], "y": formula["query_2d"][1], "label": "", "kind": QUERY_KIND,
-                 "size": 0.6})
-    rows.append({"x": formula["summary_2d"][0], "y": formula["summary_2d"][1], "label": "", "kind": SUMMARY_KIND,
-                 "size": 0.6})
+    rows = [
+        {"x": point[0], "y": point[1], "label": word, "kind": BANK_KIND, "size": float(weight)}
+        for word, point, weight in zip(english_words, formula["bank_2d"], formula["weights"])
+    ]
+    rows.append(
+        {"x": formula["query_2d"][0], "y": formula["query_2d"][1], "label": "", "kind": QUERY_KIND, "size": 0.6}
+    )
+    rows.append(
+        {"x": formula["summary_2d"][0], "y": formula["summary_2d"][1], "label": "", "kind": SUMMARY_KIND, "size": 0.6}
+    )
     return pd.DataFrame(rows)
 
 
@@ -317,6 +357,7 @@ def vectors_frame(formula: dict, english_words: list[str]) -> pd.DataFrame:
 
 def intervene(translator: AttentionTranslator, source_ids: list[int], at_step: int, target: int | None):
     """Greedy decoding where step `at_step` attends only to English word `target` (None: uniformly)."""
+
     def decode():
         weights = np.zeros(len(source_ids), dtype=np.float32)
         if target is None:
@@ -350,8 +391,10 @@ def _range_figure(row: pd.Series) -> str:
 def _sentences_used(row: pd.Series) -> str:
     words = f"{row['min_words']}-{row['max_words']} English words"
     if row["sentence_set"] == LONG_HELD_OUT:
-        return (f"{row['sentences']} long held-out sentences of {words} (drawn from the grammar apart from the "
-                f"{HELD_OUT_PAIRS}, none of them in training)")
+        return (
+            f"{row['sentences']} long held-out sentences of {words} (drawn from the grammar apart from the "
+            f"{HELD_OUT_PAIRS}, none of them in training)"
+        )
     return f"the {row['sentences']} sentences of {words} among the {HELD_OUT_PAIRS} held out"
 
 
@@ -362,8 +405,9 @@ def long_sentence_reading(ranges: pd.DataFrame) -> str:
         return ""
 
     def row(model: str, words: tuple[int, int]) -> pd.Series:
-        return ranges[(ranges["model"] == model) & (ranges["min_words"] == words[0])
-                      & (ranges["max_words"] == words[1])].iloc[0]
+        return ranges[
+            (ranges["model"] == model) & (ranges["min_words"] == words[0]) & (ranges["max_words"] == words[1])
+        ].iloc[0]
 
     plain_long, attention_long = row(PRETRAINED_TRANSLATOR, LONG_WORDS), row(PRETRAINED, LONG_WORDS)
     plain_short, attention_short = row(PRETRAINED_TRANSLATOR, SHORT_WORDS), row(PRETRAINED, SHORT_WORDS)
@@ -372,12 +416,19 @@ def long_sentence_reading(ranges: pd.DataFrame) -> str:
     else:
         apart = "the two intervals overlap, so these sentences cannot tell the models apart"
     same_long = plain_long["sentence_set"] == attention_long["sentence_set"]
-    long_sets = (_sentences_used(plain_long) if same_long
-                 else f"{_sentences_used(plain_long)} and {_sentences_used(attention_long)}")
+    long_sets = (
+        _sentences_used(plain_long)
+        if same_long
+        else f"{_sentences_used(plain_long)} and {_sentences_used(attention_long)}"
+    )
     seconds = [r["decoding_seconds"] for r in (plain_long, attention_long) if r["sentence_set"] == LONG_HELD_OUT]
-    decoding = (f" Decoding the long set took {' and '.join(f'{value:.1f} s' for value in seconds)} (batched greedy "
-                "decoding, once, by scripts/evaluate_shipped.py, not by this server); a run of this session is measured on the "
-                f"{HELD_OUT_PAIRS} held-out sentences only, so its press does not pay for it." if seconds else "")
+    decoding = (
+        f" Decoding the long set took {' and '.join(f'{value:.1f} s' for value in seconds)} (batched greedy "
+        "decoding, once, by scripts/evaluate_shipped.py, not by this server); a run of this session is measured on the "
+        f"{HELD_OUT_PAIRS} held-out sentences only, so its press does not pay for it."
+        if seconds
+        else ""
+    )
     return (
         f"On {long_sets}, the shipped models score {_range_figure(plain_long)} BLEU without attention and "
         f"{_range_figure(attention_long)} with it: attention is {attention_long['bleu'] - plain_long['bleu']:+.1f} "
@@ -406,8 +457,10 @@ def shipped_influence() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     corpus = default_corpus()
     from lib.page_glue.translator_page import pretrained_translator
 
-    return {PRETRAINED_TRANSLATOR: _influence(pretrained_translator(), corpus),
-            PRETRAINED: _influence(pretrained_attention(), corpus)}
+    return {
+        PRETRAINED_TRANSLATOR: _influence(pretrained_translator(), corpus),
+        PRETRAINED: _influence(pretrained_attention(), corpus),
+    }
 
 
 def influence_frames(corpus_id: str, corpus: Corpus) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -422,15 +475,22 @@ def influence_frames(corpus_id: str, corpus: Corpus) -> tuple[pd.DataFrame, pd.D
     offset_rows, distance_rows = [], []
     for model, (by_offset, by_distance) in profiles.items():
         middle = len(by_offset) // 2
-        offset_rows += [{"model": model, "offset": index - middle, "share": float(value)}
-                        for index, value in enumerate(by_offset) if np.isfinite(value)]
-        distance_rows += [{"model": model, "read_after": index, "share": float(value)}
-                          for index, value in enumerate(by_distance) if np.isfinite(value)]
+        offset_rows += [
+            {"model": model, "offset": index - middle, "share": float(value)}
+            for index, value in enumerate(by_offset)
+            if np.isfinite(value)
+        ]
+        distance_rows += [
+            {"model": model, "read_after": index, "share": float(value)}
+            for index, value in enumerate(by_distance)
+            if np.isfinite(value)
+        ]
     return pd.DataFrame(offset_rows), pd.DataFrame(distance_rows)
 
 
 def influence_reading(distance: pd.DataFrame) -> str:
     """What the recency chart shows for the two shipped models, written from its numbers."""
+
     def mean_share(model: str, low: int, high: int) -> float:
         rows = distance[(distance["model"] == model) & distance["read_after"].between(low, high)]
         return float(rows["share"].mean()) if len(rows) else float("nan")
@@ -440,6 +500,8 @@ def influence_reading(distance: pd.DataFrame) -> str:
     parts = []
     for model in (PRETRAINED_TRANSLATOR, PRETRAINED):
         recent, old = mean_share(model, 0, 4), mean_share(model, 15, 29)
-        parts.append(f"**{model}**: {recent:.0%} of a French word's evidence is on its English word when the encoder "
-                     f"read that word in its last 5 steps, {old:.0%} when it read it 15-29 steps before the end")
+        parts.append(
+            f"**{model}**: {recent:.0%} of a French word's evidence is on its English word when the encoder "
+            f"read that word in its last 5 steps, {old:.0%} when it read it 15-29 steps before the end"
+        )
     return "; ".join(parts) + "."

@@ -299,8 +299,12 @@ def baseline_error_sweep(values: np.ndarray, shapes: tuple[tuple[int, int], ...]
         truth = data.normalizer.inverse_transform(data.y_test)
         for result in baseline_results(data, period):
             rows.append(
-                {"history": history, "horizon": horizon, "model": result.name,
-                 "test_error": mean_absolute_error(truth, result.test_forecast)}
+                {
+                    "history": history,
+                    "horizon": horizon,
+                    "model": result.name,
+                    "test_error": mean_absolute_error(truth, result.test_forecast),
+                }
             )
     return pd.DataFrame(rows, columns=["history", "horizon", "model", "test_error"])
 
@@ -343,7 +347,9 @@ def train_forecasters(
             + (f" × {settings.stacked_layers} layers" if settings.stacked_layers > 1 and kind != "Window MLP" else "")
             + (" · bidirectional" if settings.bidirectional and kind != "Window MLP" else "")
         )
-        label = f"{kind} · {shape} · T={data.history} · h={data.horizon} ({step}s)" + (f" · seed {seed}" if seed else "")
+        label = f"{kind} · {shape} · T={data.history} · h={data.horizon} ({step}s)" + (
+            f" · seed {seed}" if seed else ""
+        )
         run = train_live(
             model,
             data.x_train,
@@ -353,8 +359,14 @@ def train_forecasters(
             batch_size=BATCH_SIZE,
             label=label,
             page_key=page_key,
-            settings={"kind": kind, "series": series_key, "history": data.history, "horizon": data.horizon,
-                      "seed": seed, **settings.__dict__},
+            settings={
+                "kind": kind,
+                "series": series_key,
+                "history": data.history,
+                "horizon": data.horizon,
+                "seed": seed,
+                **settings.__dict__,
+            },
             metrics=["loss", metric],
             area=area,
             references=references,
@@ -376,9 +388,15 @@ def measure_forecaster(run: TrainingRun, series_key: str, data: ForecastingData)
         "horizon": data.horizon,
         "parameters": int(model.count_params()),
         "formula_parameters": forecaster_parameter_count(
-            settings["kind"], data.history,
-            ForecasterSettings(settings["units"], settings["stacked_layers"], settings["bidirectional"],
-                               settings["epochs"], settings["learning_rate"]),
+            settings["kind"],
+            data.history,
+            ForecasterSettings(
+                settings["units"],
+                settings["stacked_layers"],
+                settings["bidirectional"],
+                settings["epochs"],
+                settings["learning_rate"],
+            ),
         ),
         "validation_forecast": inverse(model.predict(data.x_validation, verbose=0, batch_size=512)[:, 0]),
         "test_forecast": test_forecast,
@@ -407,7 +425,9 @@ def measure_stopped_runs(runs: list[TrainingRun], series_key: str, data: Forecas
             measure_forecaster(run, series_key, data)
 
 
-def comparison_table(data: ForecastingData, baselines: list[ForecastResult], runs: list[TrainingRun], unit: str) -> pd.DataFrame:
+def comparison_table(
+    data: ForecastingData, baselines: list[ForecastResult], runs: list[TrainingRun], unit: str
+) -> pd.DataFrame:
     """Test error of every model on the same test windows, best first."""
     truth = data.normalizer.inverse_transform(data.y_test)
     rows = [
@@ -454,8 +474,12 @@ def runs_matching(runs: list[TrainingRun], series_key: str, data: ForecastingDat
 def network_errors(runs: list[TrainingRun], series_key: str) -> pd.DataFrame:
     """Each trained network's test error with the window T and horizon h it was trained for."""
     rows = [
-        {"history": run.results["history"], "horizon": run.results["horizon"], "model": run.results["kind"],
-         "test_error": run.results["test_mae"]}
+        {
+            "history": run.results["history"],
+            "horizon": run.results["horizon"],
+            "model": run.results["kind"],
+            "test_error": run.results["test_mae"],
+        }
         for run in runs
         if run.results.get("series") == series_key and "test_mae" in run.results
     ]
@@ -566,7 +590,9 @@ def default_press_summary() -> str:
     )
 
 
-def forecast_week(series: pd.DataFrame, data: ForecastingData, results: dict[str, np.ndarray], week: int, step: str) -> pd.DataFrame:
+def forecast_week(
+    series: pd.DataFrame, data: ForecastingData, results: dict[str, np.ndarray], week: int, step: str
+) -> pd.DataFrame:
     """Truth and each model's test forecasts over one week of the test part, long-form for a chart."""
     steps_per_week = 7 * 24 if step == "hour" else 7 if step == "day" else 168
     if step == "day":

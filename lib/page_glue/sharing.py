@@ -75,9 +75,7 @@ def convnet_layer_counts(channels: int, outputs: int) -> list:
     return counts
 
 
-def parameters_by_image_side(
-    sides: list[int], channels: int, hidden_sizes: list[int], outputs: int
-) -> pd.DataFrame:
+def parameters_by_image_side(sides: list[int], channels: int, hidden_sizes: list[int], outputs: int) -> pd.DataFrame:
     """MLP against ConvNet parameter counts for square images of each side (formula counts)."""
     rows = []
     for side in sides:

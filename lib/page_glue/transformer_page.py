@@ -30,7 +30,6 @@ from lib.models.transformer import (
     GRU_COST_NAME,
     TRANSFORMER_COST_NAME,
     TRANSFORMER_DIRECTORY,
-    MODEL_FILE as TRANSFORMER_MODEL_FILE,
     TransformerTranslator,
     build_transformer,
     encoder_flops,
@@ -42,8 +41,16 @@ from lib.models.transformer import (
     transformer_layer_counts,
     with_heads_silenced,
 )
+from lib.models.transformer import (
+    MODEL_FILE as TRANSFORMER_MODEL_FILE,
+)
 from lib.page_glue.attention_page import PRETRAINED as PRETRAINED_ATTENTION
-from lib.page_glue.attention_page import attention_frame, fixed_sentence, pretrained_attention_evaluation, pretrained_attention_figures
+from lib.page_glue.attention_page import (
+    attention_frame,
+    fixed_sentence,
+    pretrained_attention_evaluation,
+    pretrained_attention_figures,
+)
 from lib.page_glue.translator_page import (
     SHIPPED_SEQ2SEQ,
     ShippedModel,
@@ -92,21 +99,40 @@ class TransformerSettings:
     seed: int = 0
 
     def build(self, vocabularies: tuple[Vocabulary, Vocabulary]):
-        return build_transformer(len(vocabularies[0]), len(vocabularies[1]), self.layers, self.heads, self.model_size,
-                                 self.feed_forward_size, self.dropout, self.positions, self.causal_mask, seed=self.seed)
+        return build_transformer(
+            len(vocabularies[0]),
+            len(vocabularies[1]),
+            self.layers,
+            self.heads,
+            self.model_size,
+            self.feed_forward_size,
+            self.dropout,
+            self.positions,
+            self.causal_mask,
+            seed=self.seed,
+        )
 
     @property
     def label(self) -> str:
         longest = f" · ≤{self.longest_training_sentence} words" if self.longest_training_sentence else ""
         mask = "" if self.causal_mask else " · NO causal mask"
         seed = f" · seed {self.seed}" if self.seed else ""
-        return (f"Transformer {self.layers}×{self.heads} heads · d {self.model_size} · ff {self.feed_forward_size} · "
-                f"{self.positions} positions{mask} · {self.train_sentences:,} pairs{longest} · {self.epochs} epochs{seed}")
+        return (
+            f"Transformer {self.layers}×{self.heads} heads · d {self.model_size} · ff {self.feed_forward_size} · "
+            f"{self.positions} positions{mask} · {self.train_sentences:,} pairs{longest} · {self.epochs} epochs{seed}"
+        )
 
 
 def parameter_table(settings: TransformerSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:
-    counts = transformer_layer_counts(len(vocabularies[0]), len(vocabularies[1]), settings.layers, settings.heads,
-                                      settings.model_size, settings.feed_forward_size, settings.positions)
+    counts = transformer_layer_counts(
+        len(vocabularies[0]),
+        len(vocabularies[1]),
+        settings.layers,
+        settings.heads,
+        settings.model_size,
+        settings.feed_forward_size,
+        settings.positions,
+    )
     return layer_counts_frame(counts)
 
 
@@ -128,8 +154,10 @@ def pretrained_transformer_figures() -> dict:
 def pretrained_transformer_evaluation() -> dict:
     """The shipped Transformer's held-out figures: shipped beside the model (lib/app/shipped_evaluations.py),
     measured here only if that file is stale."""
-    return (load_evaluation(TRANSFORMER_DIRECTORY, TRANSFORMER_MODEL_FILE, default_corpus())
-            or measure_pretrained_transformer_evaluation())
+    return (
+        load_evaluation(TRANSFORMER_DIRECTORY, TRANSFORMER_MODEL_FILE, default_corpus())
+        or measure_pretrained_transformer_evaluation()
+    )
 
 
 def measure_pretrained_transformer_evaluation() -> dict:
@@ -148,8 +176,10 @@ SHIPPED = [
 
 # One convention with the Attention page: a decoder map's row is the step at which the decoder writes a
 # French word, labelled by that word (its output there), not by the word it reads at that step.
-ROW_CAPTION = ("Row: the French word being written at that step (the decoder's output there). It reads <s> and "
-               "the words written before it, so each row is one word later than the decoder's input.")
+ROW_CAPTION = (
+    "Row: the French word being written at that step (the decoder's output there). It reads <s> and "
+    "the words written before it, so each row is one word later than the decoder's input."
+)
 
 
 def decoder_steps(translator: TransformerTranslator, source_ids: list[int]) -> tuple[list[int], list[str], list[str]]:
@@ -164,7 +194,9 @@ def decoder_steps(translator: TransformerTranslator, source_ids: list[int]) -> t
     return [START_ID, *trace.token_ids][: len(written)], [START, *trace.words][: len(written)], written
 
 
-def head_frames(translator: TransformerTranslator, source_ids: list[int], english: list[str]) -> dict[str, pd.DataFrame]:
+def head_frames(
+    translator: TransformerTranslator, source_ids: list[int], english: list[str]
+) -> dict[str, pd.DataFrame]:
     """Every attention layer's heads for one sentence, by kind ("encoder self-attention", …): long
     frames of `attention_frame` with the layer and head, for `lib.engine.charts.attention_grid`."""
     target_in, read, written = decoder_steps(translator, source_ids)
@@ -176,7 +208,9 @@ def head_frames(translator: TransformerTranslator, source_ids: list[int], englis
         keys = read if kind == "self_attention" and stack == "decoder" else english
         title = f"{stack} {KIND_NAMES[kind]}"
         for head, head_weights in enumerate(weights):
-            frame = attention_frame(head_weights, keys, queries).assign(layer=f"layer {number}", head=f"head {head + 1}")
+            frame = attention_frame(head_weights, keys, queries).assign(
+                layer=f"layer {number}", head=f"head {head + 1}"
+            )
             frames.setdefault(title, []).append(frame)
     return {title: pd.concat(parts, ignore_index=True) for title, parts in frames.items()}
 
@@ -190,17 +224,28 @@ def map_titles(stack_and_kind: str) -> tuple[str, str]:
     return "English (keys: the encoder's output)", "French word being written (row)"
 
 
-def head_frames_of(translator: TransformerTranslator, source_ids: list[int], english: list[str]) -> dict[str, pd.DataFrame]:
+def head_frames_of(
+    translator: TransformerTranslator, source_ids: list[int], english: list[str]
+) -> dict[str, pd.DataFrame]:
     """`head_frames`, remembered per sentence on the translator."""
-    return remembered(translator, "head_frames", tuple(source_ids), lambda: head_frames(translator, source_ids, english))
+    return remembered(
+        translator, "head_frames", tuple(source_ids), lambda: head_frames(translator, source_ids, english)
+    )
 
 
-def grid_specifications(translator: TransformerTranslator, source_ids: list[int],
-                        english: list[str]) -> dict[str, dict]:
+def grid_specifications(
+    translator: TransformerTranslator, source_ids: list[int], english: list[str]
+) -> dict[str, dict]:
     """The head grids' chart specifications, remembered per sentence: redrawn at every rerun, built once."""
-    return remembered(translator, "grids", tuple(source_ids), lambda: {
-        title: specification(attention_grid(frame, cell=9))
-        for title, frame in head_frames_of(translator, source_ids, english).items()})
+    return remembered(
+        translator,
+        "grids",
+        tuple(source_ids),
+        lambda: {
+            title: specification(attention_grid(frame, cell=9))
+            for title, frame in head_frames_of(translator, source_ids, english).items()
+        },
+    )
 
 
 # The walkthrough's matrices: rows of 16 pixels, so that each row's word (12-pixel labels) stands clear
@@ -228,6 +273,7 @@ def charts_per_row(cells_width: int, labels: list[str], count: int) -> int:
 def walkthrough(translator: TransformerTranslator, source_ids: list[int], layer_name: str, head: int) -> dict:
     """One head's computation (`lib.models.transformer.head_walkthrough`) and the specifications of its
     matrices (Q, K, V, then scores → scaled → masked → softmax), remembered per sentence and head."""
+
     def compute() -> dict:
         encoder = layer_name.startswith("encoder")
         target_in, read, written = (None, [], []) if encoder else decoder_steps(translator, source_ids)
@@ -239,22 +285,53 @@ def walkthrough(translator: TransformerTranslator, source_ids: list[int], layer_
         row_labels = [f"{i + 1} {word}" for i, word in enumerate([*queries, *keys])]
         # Rows tall enough for their word; d_k columns as narrow as it takes for three matrices side by side.
         narrow = max(1, min(9, WALK_MATRIX_WIDTH // key_dim))
-        charts = {name: specification(matrix_heatmap(walk[name], queries if name == "Q" else keys,
-                                                     title=f"{name} ({len(queries if name == 'Q' else keys)} × "
-                                                           f"{key_dim})", cell=WALK_ROW_HEIGHT, cell_width=narrow))
-                  for name in ("Q", "K", "V")}
-        for name, title, diverging in (("scores", "Q·Kᵀ", True), ("scaled_scores", f"÷ √d_k = √{key_dim}", True),
-                                       ("masked_scores", "masked (grey: −∞)", True),
-                                       ("weights", "softmax, row by row", False)):
-            charts[name] = specification(matrix_heatmap(walk[name], queries, title=title, cell=WALK_ROW_HEIGHT,
-                                                        cell_width=WALK_COLUMN_WIDTH, diverging=diverging,
-                                                        columns=key_labels))
-        charts["output"] = specification(matrix_heatmap(walk["output"], queries, cell=WALK_ROW_HEIGHT, cell_width=narrow,
-                                                        title=f"output = weights · V ({len(queries)} × {key_dim})"))
-        return {**walk, "query_words": queries, "key_words": keys, "charts": charts,
-                "matrices_per_row": charts_per_row(narrow * key_dim, row_labels, 3),
-                "scores_per_row": charts_per_row(WALK_COLUMN_WIDTH * len(keys), row_labels, 4),
-                "largest_difference": float(np.abs(walk["weights"] - walk["keras_weights"]).max())}
+        charts = {
+            name: specification(
+                matrix_heatmap(
+                    walk[name],
+                    queries if name == "Q" else keys,
+                    title=f"{name} ({len(queries if name == 'Q' else keys)} × {key_dim})",
+                    cell=WALK_ROW_HEIGHT,
+                    cell_width=narrow,
+                )
+            )
+            for name in ("Q", "K", "V")
+        }
+        for name, title, diverging in (
+            ("scores", "Q·Kᵀ", True),
+            ("scaled_scores", f"÷ √d_k = √{key_dim}", True),
+            ("masked_scores", "masked (grey: −∞)", True),
+            ("weights", "softmax, row by row", False),
+        ):
+            charts[name] = specification(
+                matrix_heatmap(
+                    walk[name],
+                    queries,
+                    title=title,
+                    cell=WALK_ROW_HEIGHT,
+                    cell_width=WALK_COLUMN_WIDTH,
+                    diverging=diverging,
+                    columns=key_labels,
+                )
+            )
+        charts["output"] = specification(
+            matrix_heatmap(
+                walk["output"],
+                queries,
+                cell=WALK_ROW_HEIGHT,
+                cell_width=narrow,
+                title=f"output = weights · V ({len(queries)} × {key_dim})",
+            )
+        )
+        return {
+            **walk,
+            "query_words": queries,
+            "key_words": keys,
+            "charts": charts,
+            "matrices_per_row": charts_per_row(narrow * key_dim, row_labels, 3),
+            "scores_per_row": charts_per_row(WALK_COLUMN_WIDTH * len(keys), row_labels, 4),
+            "largest_difference": float(np.abs(walk["weights"] - walk["keras_weights"]).max()),
+        }
 
     return remembered(translator, "walkthroughs", (tuple(source_ids), layer_name, head), compute)
 
@@ -266,19 +343,33 @@ DIMENSIONS_SHOWN = 64
 def _position_charts(encoding: np.ndarray, title: str) -> tuple[dict, dict]:
     """A position table as a heatmap (position × its first dimensions) and a few of its columns as curves."""
     positions = min(POSITIONS_SHOWN, len(encoding))
-    heatmap = matrix_heatmap(encoding[:positions, :DIMENSIONS_SHOWN], [f"position {p}" for p in range(positions)],
-                             title=title, cell=7, cell_width=5, numbered=False)  # 64 columns in 320 pixels.
+    heatmap = matrix_heatmap(
+        encoding[:positions, :DIMENSIONS_SHOWN],
+        [f"position {p}" for p in range(positions)],
+        title=title,
+        cell=7,
+        cell_width=5,
+        numbered=False,
+    )  # 64 columns in 320 pixels.
     dimensions = [d for d in (0, 1, 10, 11, 40, 41) if d < encoding.shape[1]]
-    curves = pd.DataFrame([{"position": p, "value": float(encoding[p, d]), "dimension": f"dimension {d}"}
-                           for d in dimensions for p in range(positions)])
-    return specification(heatmap), specification(line_chart(curves, "position", "value", "dimension",
-                                                            x_title="Position", y_title="Value"))
+    curves = pd.DataFrame(
+        [
+            {"position": p, "value": float(encoding[p, d]), "dimension": f"dimension {d}"}
+            for d in dimensions
+            for p in range(positions)
+        ]
+    )
+    return specification(heatmap), specification(
+        line_chart(curves, "position", "value", "dimension", x_title="Position", y_title="Value")
+    )
 
 
 @st.cache_data(show_spinner=False)
 def sinusoidal_specifications(model_size: int) -> tuple[dict, dict]:
-    return _position_charts(sinusoidal_encoding(POSITIONS_SHOWN, model_size),
-                            f"Sinusoidal encoding: position × dimension (first {DIMENSIONS_SHOWN})")
+    return _position_charts(
+        sinusoidal_encoding(POSITIONS_SHOWN, model_size),
+        f"Sinusoidal encoding: position × dimension (first {DIMENSIONS_SHOWN})",
+    )
 
 
 def position_view(translator: TransformerTranslator) -> dict:
@@ -288,23 +379,33 @@ def position_view(translator: TransformerTranslator) -> dict:
     settings = translator.settings
     kind, size = settings["positions"], settings["model_size"]
     if kind == "none":
-        return {"kind": kind, "charts": None,
-                "text": "This model was trained **without** a position encoding: each word enters the encoder as "
-                        "its word vector alone, wherever it sits in the sentence."}
+        return {
+            "kind": kind,
+            "charts": None,
+            "text": "This model was trained **without** a position encoding: each word enters the encoder as "
+            "its word vector alone, wherever it sits in the sentence.",
+        }
     if kind == "sinusoidal":
-        return {"kind": kind, "charts": sinusoidal_specifications(size),
-                "text": f"This model adds the sinusoidal encoding to each word vector: d = {size} numbers per "
-                        "position, sines and cosines of falling frequencies, computed for any length, no parameter."}
+        return {
+            "kind": kind,
+            "charts": sinusoidal_specifications(size),
+            "text": f"This model adds the sinusoidal encoding to each word vector: d = {size} numbers per "
+            "position, sines and cosines of falling frequencies, computed for any length, no parameter.",
+        }
 
     def learned() -> dict:
         import keras
 
         table = keras.ops.convert_to_numpy(translator.model.get_layer("english_positions").table)
-        return {"kind": kind, "charts": _position_charts(
-                    table, f"Learned English positions (from its weights): position × dimension (first {DIMENSIONS_SHOWN})"),
-                "text": f"This model learned its own position table: {len(table)} rows of d = {size} numbers, one "
-                        "row added to the word vector at each position. Only positions its training sentences reached "
-                        "were trained; the rows past them keep their random start."}
+        return {
+            "kind": kind,
+            "charts": _position_charts(
+                table, f"Learned English positions (from its weights): position × dimension (first {DIMENSIONS_SHOWN})"
+            ),
+            "text": f"This model learned its own position table: {len(table)} rows of d = {size} numbers, one "
+            "row added to the word vector at each position. Only positions its training sentences reached "
+            "were trained; the rows past them keep their random start.",
+        }
 
     return remembered(translator, "positions", None, learned)
 
@@ -328,6 +429,7 @@ def permutation_check(translator: TransformerTranslator, source_ids: list[int]) 
     """Shuffle the sentence (`changing_order`, seeded by its length) and compare the encoder's outputs
     with the original outputs permuted the same way: the model's own encoder ("model") and, for a
     model with positions, the same encoder minus its position encoding ("without")."""
+
     def compute() -> dict:
         order = changing_order(source_ids, seed=len(source_ids))
         if order is None:
@@ -338,8 +440,9 @@ def permutation_check(translator: TransformerTranslator, source_ids: list[int]) 
         model_shuffled = translator.encode(np.asarray([shuffled], dtype=np.int32))[0][0]
         result["model"] = float(np.abs(model_shuffled - model[order]).max())
         if translator.settings["positions"] != "none":
-            plain = remembered(translator, "encoder_without_positions", None,
-                               lambda: encoder_without_positions(translator))
+            plain = remembered(
+                translator, "encoder_without_positions", None, lambda: encoder_without_positions(translator)
+            )
             original_rows = np.asarray(plain(np.asarray([source_ids], dtype=np.int32), training=False))[0]
             shuffled_rows = np.asarray(plain(np.asarray([shuffled], dtype=np.int32), training=False))[0]
             result["without"] = float(np.abs(shuffled_rows - original_rows[order]).max())
@@ -351,18 +454,24 @@ def permutation_check(translator: TransformerTranslator, source_ids: list[int]) 
 def permutation_text(words: list[str], check: dict, positions: str) -> str:
     """What the shuffle shows, from its measured differences and the model's position setting."""
     if check["order"] is None:
-        return (f"*{' '.join(words)}* is too short to shuffle: it takes two different words. Type a longer "
-                "sentence to see what a shuffle does to the encoder.")
+        return (
+            f"*{' '.join(words)}* is too short to shuffle: it takes two different words. Type a longer "
+            "sentence to see what a shuffle does to the encoder."
+        )
     shuffled = f"Shuffled: *{' '.join(words[i] for i in check['order'])}*. "
     if positions == "none":
-        return (shuffled + "This model's encoder returns the original sentence's vectors, permuted the same way: "
-                f"largest difference {check['model']:.1e}, rounding. Without positions that is exact: a word's "
-                "attention weights come from comparing its vector with every word's, and its output is a weighted "
-                "sum over all the words, which no order changes; the feed-forward network then treats each "
-                "position alike. The encoder sees a bag of words.")
-    return (shuffled + f"The same encoder, weights and all, **without** its {positions} position encoding returns the "
-            f"same vectors, permuted: largest difference {check['without']:.1e}. **With** its {positions} positions, "
-            f"the shuffled words get other vectors: largest difference {check['model']:.2f}.")
+        return (
+            shuffled + "This model's encoder returns the original sentence's vectors, permuted the same way: "
+            f"largest difference {check['model']:.1e}, rounding. Without positions that is exact: a word's "
+            "attention weights come from comparing its vector with every word's, and its output is a weighted "
+            "sum over all the words, which no order changes; the feed-forward network then treats each "
+            "position alike. The encoder sees a bag of words."
+        )
+    return (
+        shuffled + f"The same encoder, weights and all, **without** its {positions} position encoding returns the "
+        f"same vectors, permuted: largest difference {check['without']:.1e}. **With** its {positions} positions, "
+        f"the shuffled words get other vectors: largest difference {check['model']:.2f}."
+    )
 
 
 # --- Silencing heads ------------------------------------------------------------------------------------
@@ -374,8 +483,9 @@ def silenced_pretrained(silenced: tuple[tuple[str, int], ...]) -> TransformerTra
     return with_heads_silenced(pretrained_transformer(), set(silenced))
 
 
-def silenced_translator(translator: TransformerTranslator, silenced: tuple[tuple[str, int], ...],
-                        is_shipped: bool) -> TransformerTranslator:
+def silenced_translator(
+    translator: TransformerTranslator, silenced: tuple[tuple[str, int], ...], is_shipped: bool
+) -> TransformerTranslator:
     if not silenced:
         return translator
     if is_shipped:
@@ -383,14 +493,19 @@ def silenced_translator(translator: TransformerTranslator, silenced: tuple[tuple
     return remembered(translator, "silenced", silenced, lambda: with_heads_silenced(translator, set(silenced)))
 
 
-def silenced_bleu(translator: TransformerTranslator, silenced: tuple[tuple[str, int], ...], is_shipped: bool,
-                  corpus: Corpus) -> float:
+def silenced_bleu(
+    translator: TransformerTranslator, silenced: tuple[tuple[str, int], ...], is_shipped: bool, corpus: Corpus
+) -> float:
     """`knockout_bleu` with these heads silenced: shared by every session for the shipped model,
     remembered on a session's own model."""
     if is_shipped:
         return shipped_knockout_bleu(silenced)
-    return remembered(translator, "knockout_bleu", silenced,
-                      lambda: knockout_bleu(silenced_translator(translator, silenced, False), corpus))
+    return remembered(
+        translator,
+        "knockout_bleu",
+        silenced,
+        lambda: knockout_bleu(silenced_translator(translator, silenced, False), corpus),
+    )
 
 
 def knockout_bleu(translator: TransformerTranslator, corpus: Corpus) -> float:
@@ -400,7 +515,9 @@ def knockout_bleu(translator: TransformerTranslator, corpus: Corpus) -> float:
     encoded = encode_pairs(pairs, translator.source_vocabulary, translator.target_vocabulary)
     outputs = greedy_decode_batch(translator, encoded.encoder_input, max_length=encoded.decoder_target.shape[1])
     hypotheses = [translator.target_vocabulary.decode(tokens) for tokens in outputs]
-    references = [translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs]
+    references = [
+        translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs
+    ]
     return corpus_bleu(hypotheses, references)
 
 
@@ -430,9 +547,17 @@ def head_view(corpus: Corpus, layer_name: str, head: int):
 
     def draw_snapshot(placeholder, taken: dict, run: TrainingRun) -> None:
         frame = attention_frame(np.asarray(taken["value"], dtype=np.float32), keys, queries)
-        show(placeholder, attention_heatmap(frame, title=f"{layer_name.replace('_', ' ')}, head {head + 1}: "
-                                                   f"epoch {taken['epoch']:.2f}", cell=20, x_title=x_title,
-                                                   y_title=y_title), width="content")
+        show(
+            placeholder,
+            attention_heatmap(
+                frame,
+                title=f"{layer_name.replace('_', ' ')}, head {head + 1}: epoch {taken['epoch']:.2f}",
+                cell=20,
+                x_title=x_title,
+                y_title=y_title,
+            ),
+            width="content",
+        )
 
     return english, french, keys, queries, snapshot, draw_snapshot
 
@@ -496,40 +621,54 @@ def mask_reading(runs: list[TrainingRun]) -> str:
     pair = mask_pair(runs)
     if pair is None:
         apart = settings_apart(with_mask[-1], without[-1])
-        return ("Your runs with and without the causal mask differ in other settings too (the newest two in "
-                f"{', '.join(name.replace('_', ' ') for name in apart)}), so they cannot show what the mask alone "
-                "does: train again changing only the mask.")
+        return (
+            "Your runs with and without the causal mask differ in other settings too (the newest two in "
+            f"{', '.join(name.replace('_', ' ') for name in apart)}), so they cannot show what the mask alone "
+            "does: train again changing only the mask."
+        )
     a, b = pair
 
     def figures(run: TrainingRun) -> str:
         loss = run.final("loss", "train")
-        return ((f"training loss {loss:.3f}, " if loss is not None else "")
-                + f"held-out token accuracy {100 * run.results['teacher_forced_accuracy']:.1f}% teacher-forced and "
-                  f"{100 * run.results['greedy_accuracy']:.1f}% decoding greedily, BLEU {run.results['bleu']:.1f}")
+        return (
+            (f"training loss {loss:.3f}, " if loss is not None else "")
+            + f"held-out token accuracy {100 * run.results['teacher_forced_accuracy']:.1f}% teacher-forced and "
+            f"{100 * run.results['greedy_accuracy']:.1f}% decoding greedily, BLEU {run.results['bleu']:.1f}"
+        )
 
     gap_with = 100 * (a.results["teacher_forced_accuracy"] - a.results["greedy_accuracy"])
     gap_without = 100 * (b.results["teacher_forced_accuracy"] - b.results["greedy_accuracy"])
     bleu_change = b.results["bleu"] - a.results["bleu"]
     text = f"With the causal mask: {figures(a)}. Without it: {figures(b)}. "
     if gap_without - gap_with >= ACCURACY_GAP:
-        text += (f"Without the mask, teacher forcing overstates what the model does on its own by {gap_without:.1f} "
-                 f"points of accuracy ({gap_with:.1f} with it): in training the unmasked decoder could read the very "
-                 "word it had to predict (it sits one position later in its input); decoding greedily, that word "
-                 "does not exist yet. ")
+        text += (
+            f"Without the mask, teacher forcing overstates what the model does on its own by {gap_without:.1f} "
+            f"points of accuracy ({gap_with:.1f} with it): in training the unmasked decoder could read the very "
+            "word it had to predict (it sits one position later in its input); decoding greedily, that word "
+            "does not exist yet. "
+        )
     else:
-        text += (f"Teacher-forced and greedy accuracy are {gap_without:.1f} points apart without the mask and "
-                 f"{gap_with:.1f} with it: the gap the mask should open did not show in these runs. ")
+        text += (
+            f"Teacher-forced and greedy accuracy are {gap_without:.1f} points apart without the mask and "
+            f"{gap_with:.1f} with it: the gap the mask should open did not show in these runs. "
+        )
     if bleu_change <= -BLEU_GAP:
         text += f"Greedy decoding loses {-bleu_change:.1f} BLEU without the mask."
     elif bleu_change >= BLEU_GAP:
-        text += (f"Here the run without the mask translates better ({bleu_change:+.1f} BLEU), against what the mask "
-                 "is for: with so short a training, chance can outweigh it; train both longer to see.")
+        text += (
+            f"Here the run without the mask translates better ({bleu_change:+.1f} BLEU), against what the mask "
+            "is for: with so short a training, chance can outweigh it; train both longer to see."
+        )
     else:
-        text += (f"Their BLEU is within {BLEU_GAP:.0f} points ({bleu_change:+.1f} without the mask): on these "
-                 "sentences the mask made little difference to the translations.")
+        text += (
+            f"Their BLEU is within {BLEU_GAP:.0f} points ({bleu_change:+.1f} without the mask): on these "
+            "sentences the mask made little difference to the translations."
+        )
     if max(a.results["bleu"], b.results["bleu"]) < UNTRAINED_BLEU:
-        text += (f" Neither run translates yet (BLEU under {UNTRAINED_BLEU:.0f}): train both longer for a "
-                 "comparison that says more.")
+        text += (
+            f" Neither run translates yet (BLEU under {UNTRAINED_BLEU:.0f}): train both longer for a "
+            "comparison that says more."
+        )
     return text
 
 
@@ -546,22 +685,32 @@ COST_BUDGET_SECONDS = 25.0
 ATTENTION_DOMINATES = 0.5
 
 
-def flop_breakdown(model_size: int = COST_MODEL_SIZE, lengths=COST_LENGTHS, heads: int = COST_HEADS,
-                   layers: int = COST_LAYERS) -> pd.DataFrame:
+def flop_breakdown(
+    model_size: int = COST_MODEL_SIZE, lengths=COST_LENGTHS, heads: int = COST_HEADS, layers: int = COST_LAYERS
+) -> pd.DataFrame:
     """`lib.models.transformer.encoder_flops` per length (d_ff = 2d): millions of operations by part, and
     attention's share."""
     rows = []
     for length in lengths:
         flops = encoder_flops(length, model_size, 2 * model_size, heads, layers)
-        rows.append({"Length": int(length),
-                     "Projections (M)": flops["projections"] / 1e6, "Feed-forward (M)": flops["feed-forward"] / 1e6,
-                     "Attention: scores, softmax, weights·V (M)": flops["attention"] / 1e6,
-                     "Attention's share": flops["attention share"]})
+        rows.append(
+            {
+                "Length": int(length),
+                "Projections (M)": flops["projections"] / 1e6,
+                "Feed-forward (M)": flops["feed-forward"] / 1e6,
+                "Attention: scores, softmax, weights·V (M)": flops["attention"] / 1e6,
+                "Attention's share": flops["attention share"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def encoder_costs(model_size: int = COST_MODEL_SIZE, lengths=COST_LENGTHS, repeats: int = 3,
-                  budget_seconds: float | None = COST_BUDGET_SECONDS) -> tuple[pd.DataFrame, list[int]]:
+def encoder_costs(
+    model_size: int = COST_MODEL_SIZE,
+    lengths=COST_LENGTHS,
+    repeats: int = 3,
+    budget_seconds: float | None = COST_BUDGET_SECONDS,
+) -> tuple[pd.DataFrame, list[int]]:
     """`lib.models.transformer.encoder_timings` as a frame (one sentence at a time), and the lengths
     that the time budget left out."""
     rows, left_out = encoder_timings(model_size, lengths, repeats=repeats, budget_seconds=budget_seconds)
@@ -573,33 +722,49 @@ def growth_exponent(rows: pd.DataFrame) -> float:
     return float(np.polyfit(np.log(rows["length"]), np.log(rows["milliseconds"]), 1)[0])
 
 
-def cost_reading(costs: pd.DataFrame, left_out: list[int] = (), model_size: int = COST_MODEL_SIZE,
-                 heads: int = COST_HEADS) -> str:
+def cost_reading(
+    costs: pd.DataFrame, left_out: list[int] = (), model_size: int = COST_MODEL_SIZE, heads: int = COST_HEADS
+) -> str:
     """The forward passes' growth with length, read from the measure: the Transformer's exponent fitted
     where attention does most of its operations (from the analytic breakdown), the GRU's over the same
     lengths, and what the lengths before that show."""
     forward = costs[costs["model"].str.endswith(COST_PASSES[0])]
     transformer = forward[forward["model"].str.startswith(TRANSFORMER_COST_NAME)].sort_values("length")
     recurrent = forward[forward["model"].str.startswith(GRU_COST_NAME)].sort_values("length")
-    share = {length: encoder_flops(length, model_size, 2 * model_size, heads)["attention share"]
-             for length in transformer["length"]}
-    crossing = next((length for length in range(1, 100_000)
-                     if encoder_flops(length, model_size, 2 * model_size, heads)["attention share"]
-                     >= ATTENTION_DOMINATES), None)
+    share = {
+        length: encoder_flops(length, model_size, 2 * model_size, heads)["attention share"]
+        for length in transformer["length"]
+    }
+    crossing = next(
+        (
+            length
+            for length in range(1, 100_000)
+            if encoder_flops(length, model_size, 2 * model_size, heads)["attention share"] >= ATTENTION_DOMINATES
+        ),
+        None,
+    )
     dominated = transformer[transformer["length"].map(share) >= ATTENTION_DOMINATES]
     early = transformer[transformer["length"].map(share) < ATTENTION_DOMINATES]
-    text = (f"By the count above, attention does half of the encoder's operations from about {crossing:,} words "
-            f"(d = {model_size}); before that the projections and the feed-forward network, whose work grows "
-            "only with the length, do most of it. ")
+    text = (
+        f"By the count above, attention does half of the encoder's operations from about {crossing:,} words "
+        f"(d = {model_size}); before that the projections and the feed-forward network, whose work grows "
+        "only with the length, do most of it. "
+    )
     if len(early) >= 2:
         exponent = growth_exponent(early)
-        text += (f"From {early['length'].min():,} to {early['length'].max():,} words the Transformer's time grows as "
-                 f"length^{exponent:.2f}" + (": slower than the length, as the fixed cost of each call still weighs "
-                                              "on so short an input. " if exponent < 0.9 else ". "))
+        text += (
+            f"From {early['length'].min():,} to {early['length'].max():,} words the Transformer's time grows as "
+            f"length^{exponent:.2f}"
+            + (
+                ": slower than the length, as the fixed cost of each call still weighs on so short an input. "
+                if exponent < 0.9
+                else ". "
+            )
+        )
     if len(dominated) >= 2:
         exponent = growth_exponent(dominated)
         lo, hi = dominated["length"].min(), dominated["length"].max()
-        text += (f"From {lo:,} to {hi:,} words, where attention dominates, it grows as length^{exponent:.2f}: ")
+        text += f"From {lo:,} to {hi:,} words, where attention dominates, it grows as length^{exponent:.2f}: "
         if exponent >= 1.5:
             text += "the square of the length shows. "
         elif exponent >= 1.2:
@@ -610,9 +775,13 @@ def cost_reading(costs: pd.DataFrame, left_out: list[int] = (), model_size: int 
         if len(gru) >= 2:
             text += f"Over the same lengths the GRU's grows as length^{growth_exponent(gru):.2f}. "
     else:
-        text += (f"The measure did not reach {crossing:,} words at two lengths or more, so it cannot show the "
-                 "quadratic part; its growth mostly measures the linear parts. ")
+        text += (
+            f"The measure did not reach {crossing:,} words at two lengths or more, so it cannot show the "
+            "quadratic part; its growth mostly measures the linear parts. "
+        )
     if left_out:
-        text += (f"Left out to keep the measure under {COST_BUDGET_SECONDS:.0f} s on this machine now: "
-                 f"{', '.join(f'{length:,}' for length in left_out)} words.")
+        text += (
+            f"Left out to keep the measure under {COST_BUDGET_SECONDS:.0f} s on this machine now: "
+            f"{', '.join(f'{length:,}' for length in left_out)} words."
+        )
     return text.strip()

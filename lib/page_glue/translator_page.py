@@ -40,12 +40,12 @@ from lib.data.corpus import (
 from lib.data.grammar import LONG_HELD_OUT_SEED, generate_pairs, long_held_out_pairs, make_corpus
 from lib.engine.training import TrainingRun, page_runs, train_live, training_slot
 from lib.models.decoding import (
+    PreparedSource,
     beam_search,
     evaluate_translator,
     greedy_decode,
     greedy_decode_batch,
     held_out_bleu_callback,
-    PreparedSource,
     prepare_source,
 )
 from lib.models.professor_forcing import DEFAULT_ADVERSARIAL_WEIGHT
@@ -53,6 +53,7 @@ from lib.models.seq2seq import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
     DEFAULT_SETTINGS,
+    MODEL_FILE,
     SOURCE_VOCABULARY_FILE,
     TARGET_VOCABULARY_FILE,
     TRANSLATOR_DIRECTORY,
@@ -62,7 +63,6 @@ from lib.models.seq2seq import (
     compile_seq2seq,
     cosine_learning_rate,
     load_metrics,
-    MODEL_FILE,
     load_translator,
     seq2seq_layer_counts,
 )
@@ -126,16 +126,26 @@ class ScratchSettings:
 
     def build(self, vocabularies: tuple[Vocabulary, Vocabulary]):
         """A fresh, seeded seq2seq with these settings for these vocabularies."""
-        return build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), self.cell, self.units,
-                             self.embedding_size, self.layers, self.context_every_step, seed=self.seed)
+        return build_seq2seq(
+            len(vocabularies[0]),
+            len(vocabularies[1]),
+            self.cell,
+            self.units,
+            self.embedding_size,
+            self.layers,
+            self.context_every_step,
+            seed=self.seed,
+        )
 
     @property
     def label(self) -> str:
         shape = f"{self.cell} {self.units}" + (f"×{self.layers}" if self.layers > 1 else "")
         context = "" if self.context_every_step else " · state only"
         seed = f" · seed {self.seed}" if self.seed else ""
-        return (f"{shape}{context} · emb {self.embedding_size} · {self.train_sentences:,} pairs · "
-                f"{self.epochs} epochs · {training_name(asdict(self))}{seed}")
+        return (
+            f"{shape}{context} · emb {self.embedding_size} · {self.train_sentences:,} pairs · "
+            f"{self.epochs} epochs · {training_name(asdict(self))}{seed}"
+        )
 
 
 def training_name(settings: dict) -> str:
@@ -181,8 +191,7 @@ def upload_vocabularies(corpus_id: str, _train: list[tuple[str, str]]) -> tuple[
 def vocabulary_frames(corpus_id: str, _corpus: Corpus) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Both vocabularies as tables, with how often each word occurs in the training pairs."""
     source, target = corpus_vocabularies(corpus_id, _corpus)
-    return (source.frame(english for english, _ in _corpus.train),
-            target.frame(french for _, french in _corpus.train))
+    return (source.frame(english for english, _ in _corpus.train), target.frame(french for _, french in _corpus.train))
 
 
 @dataclass(frozen=True)
@@ -204,16 +213,24 @@ class CorpusChoice:
 def choose_corpus(choice_key: str, uploader_key: str) -> CorpusChoice:
     """The corpus radio and upload box of the translator pages. One upload serves every page of
     the family in the session (it is stored under one key), so their models compare on its pairs."""
-    names = {GRAMMAR_KEY: f"Generated English→French grammar ({DEFAULT_TRAIN_PAIRS:,} training pairs, "
-                          f"{HELD_OUT_PAIRS:,} held out)"}
+    names = {
+        GRAMMAR_KEY: f"Generated English→French grammar ({DEFAULT_TRAIN_PAIRS:,} training pairs, "
+        f"{HELD_OUT_PAIRS:,} held out)"
+    }
     if UPLOAD_KEY in st.session_state:
         names["upload"] = "Your uploaded pairs"
     # Not bound to the URL: the only other choice is an upload, and a link carries settings, never data.
     key = st.radio("Sentence pairs", list(names), format_func=names.get, key=choice_key)
     upload_box(
-        "Upload your own pairs (tab-separated: English<TAB>French[<TAB>anything], UTF-8)", "TSV file, up to 2 MB",
-        ["tsv", "txt"], uploader_key=uploader_key, parse=read_upload, error_type=SentencePairsError,
-        store_key=UPLOAD_KEY, choice_key=choice_key, kept="the corpus it had",
+        "Upload your own pairs (tab-separated: English<TAB>French[<TAB>anything], UTF-8)",
+        "TSV file, up to 2 MB",
+        ["tsv", "txt"],
+        uploader_key=uploader_key,
+        parse=read_upload,
+        error_type=SentencePairsError,
+        store_key=UPLOAD_KEY,
+        choice_key=choice_key,
+        kept="the corpus it had",
     )
     if key == "upload" and UPLOAD_KEY in st.session_state:
         corpus, corpus_id = st.session_state[UPLOAD_KEY], f"upload:{st.session_state[UPLOAD_KEY + '_id']}"
@@ -244,7 +261,9 @@ def held_out_lengths(test: list[tuple[str, str]]) -> pd.DataFrame:
 
 
 def sample_pairs(corpus: Corpus, count: int = 8) -> pd.DataFrame:
-    chosen = np.random.default_rng(corpus.seed).choice(len(corpus.train), size=min(count, len(corpus.train)), replace=False)
+    chosen = np.random.default_rng(corpus.seed).choice(
+        len(corpus.train), size=min(count, len(corpus.train)), replace=False
+    )
     return pd.DataFrame([corpus.train[index] for index in sorted(chosen)], columns=["English", "French"])
 
 
@@ -288,10 +307,12 @@ def evaluation_results(translator: Seq2SeqTranslator, test: list[tuple[str, str]
     evaluation = evaluate_translator(translator, test)
     return {
         **evaluation.as_dict(),
-        "by_length": bleu_by_source_length(evaluation.sources, evaluation.hypotheses, evaluation.references,
-                                           model=model_label),
-        "examples": pd.DataFrame({"English": evaluation.sources, "Reference": evaluation.references,
-                                  "Greedy output": evaluation.hypotheses}),
+        "by_length": bleu_by_source_length(
+            evaluation.sources, evaluation.hypotheses, evaluation.references, model=model_label
+        ),
+        "examples": pd.DataFrame(
+            {"English": evaluation.sources, "Reference": evaluation.references, "Greedy output": evaluation.hypotheses}
+        ),
     }
 
 
@@ -320,8 +341,10 @@ def remembered(translator, kind: str, key, compute: Callable[[], object]):
 def greedy_and_beam_columns(trace, beam, beam_width: int) -> None:
     """The two translations of the translator pages side by side: greedy decoding, and beam search."""
     greedy_column, beam_column = st.columns(2, gap="large")
-    for column, title, output in ((greedy_column, "Greedy decoding", trace.text),
-                                  (beam_column, f"Beam search, width {beam_width}", beam.text)):
+    for column, title, output in (
+        (greedy_column, "Greedy decoding", trace.text),
+        (beam_column, f"Beam search, width {beam_width}", beam.text),
+    ):
         with column.container(border=True):
             st.caption(title)
             st.markdown(f"#### {output or '(nothing: </s> first)'}")
@@ -329,8 +352,12 @@ def greedy_and_beam_columns(trace, beam, beam_width: int) -> None:
 
 def translate(translator, source_ids: list[int], beam_width: int):
     """Greedy decoding traced step by step, and beam search, of one prepared sentence (remembered)."""
-    return remembered(translator, "translations", (tuple(int(i) for i in source_ids), int(beam_width)),
-                      lambda: (greedy_decode(translator, source_ids), beam_search(translator, source_ids, width=beam_width)))
+    return remembered(
+        translator,
+        "translations",
+        (tuple(int(i) for i in source_ids), int(beam_width)),
+        lambda: (greedy_decode(translator, source_ids), beam_search(translator, source_ids, width=beam_width)),
+    )
 
 
 def step_table(trace) -> pd.DataFrame:
@@ -351,8 +378,10 @@ def _percent(probability: float) -> str:
 def candidates_at(trace, step_number: int) -> pd.DataFrame:
     step = trace.steps[step_number - 1]
     return pd.DataFrame(
-        [{"Candidate": word, "Probability": probability, "Fed back": word == step.chosen}
-         for word, probability in step.top_words]
+        [
+            {"Candidate": word, "Probability": probability, "Fed back": word == step.chosen}
+            for word, probability in step.top_words
+        ]
     )
 
 
@@ -361,8 +390,14 @@ def decoded_so_far(trace, step_number: int) -> str:
     return " ".join(["<s>", *words])
 
 
-def choose_model(page_key: str, corpus_id: str, corpus: Corpus, shipped_label: str, load_shipped: Callable[[], object],
-                 help_text: str):
+def choose_model(
+    page_key: str,
+    corpus_id: str,
+    corpus: Corpus,
+    shipped_label: str,
+    load_shipped: Callable[[], object],
+    help_text: str,
+):
     """The model box of the attention pages: the shipped model, or one this session trained on the
     page (on the corpus in use). Returns the translator."""
     runs = trained_runs(page_key, corpus_id, corpus)
@@ -375,19 +410,29 @@ def choose_model(page_key: str, corpus_id: str, corpus: Corpus, shipped_label: s
 OWN_SENTENCE = "Type your own…"
 
 
-def choose_sentence(corpus: Corpus, vocabulary: Vocabulary, held_out_shown: int = 12) -> tuple[str, PreparedSource] | None:
+def choose_sentence(
+    corpus: Corpus, vocabulary: Vocabulary, held_out_shown: int = 12
+) -> tuple[str, PreparedSource] | None:
     """The sentence box of the attention pages: the example, a few held-out sentences, or the
     user's own, prepared for the model. Shows the prompt or warning the text calls for; returns
     None when there is nothing to translate (the page then shows what needs no sentence)."""
     held_out = [english for english, _ in corpus.test[:held_out_shown]]
     options = [EXAMPLE_SENTENCE, *[s for s in held_out if s != EXAMPLE_SENTENCE], OWN_SENTENCE]
-    picked = st.selectbox("English sentence", options, help="The example, held-out sentences, or your own.",
-                          key="sentence_choice", bind=URL)
+    picked = st.selectbox(
+        "English sentence",
+        options,
+        help="The example, held-out sentences, or your own.",
+        key="sentence_choice",
+        bind=URL,
+    )
     # The text box and the note come and go with the choice and the text: one container holds them (see
     # `show_sentence_note`).
     with st.container():
-        text = (st.text_input("Your sentence", EXAMPLE_SENTENCE, max_chars=400, key="sentence", bind=URL)
-                if picked == OWN_SENTENCE else picked)
+        text = (
+            st.text_input("Your sentence", EXAMPLE_SENTENCE, max_chars=400, key="sentence", bind=URL)
+            if picked == OWN_SENTENCE
+            else picked
+        )
         prepared = prepare_source(text, vocabulary)
         show_sentence_note(prepared, st.container())
     return (text, prepared) if prepared.usable else None
@@ -411,10 +456,27 @@ def show_sentence_note(prepared: PreparedSource, slot) -> None:
 
 
 def parameter_table(settings: ScratchSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:
-    counts = seq2seq_layer_counts(len(vocabularies[0]), len(vocabularies[1]), settings.cell, settings.units,
-                                  settings.embedding_size, settings.layers, settings.context_every_step)
-    return pd.DataFrame([{"Layer": c.name, "Weights": c.weights, "Biases": c.biases, "Parameters": c.total,
-                          "How it is counted": c.formula} for c in counts])
+    counts = seq2seq_layer_counts(
+        len(vocabularies[0]),
+        len(vocabularies[1]),
+        settings.cell,
+        settings.units,
+        settings.embedding_size,
+        settings.layers,
+        settings.context_every_step,
+    )
+    return pd.DataFrame(
+        [
+            {
+                "Layer": c.name,
+                "Weights": c.weights,
+                "Biases": c.biases,
+                "Parameters": c.total,
+                "How it is counted": c.formula,
+            }
+            for c in counts
+        ]
+    )
 
 
 def training_pairs_slider(container, corpus: Corpus, default: int) -> int:
@@ -424,16 +486,38 @@ def training_pairs_slider(container, corpus: Corpus, default: int) -> int:
     if len(choices) == 1:
         return choices[0]
     wanted = min(default, len(corpus.train))
-    return int(container.select_slider("Training pairs", choices, value=wanted if wanted in choices else choices[-1],
-                                       key="training_pairs", bind=URL))
+    return int(
+        container.select_slider(
+            "Training pairs",
+            choices,
+            value=wanted if wanted in choices else choices[-1],
+            key="training_pairs",
+            bind=URL,
+        )
+    )
 
 
 def layer_counts_frame(counts) -> pd.DataFrame:
     """The shared counter's per-layer counts as the pages' parameter table, with a total row."""
-    frame = pd.DataFrame([{"Layer": c.name, "Weights": c.weights, "Biases": c.biases, "Parameters": c.total,
-                           "How it is counted": c.formula} for c in counts])
-    total = {"Layer": "total", "Weights": int(frame["Weights"].sum()), "Biases": int(frame["Biases"].sum()),
-             "Parameters": int(frame["Parameters"].sum()), "How it is counted": "sum of the layers"}
+    frame = pd.DataFrame(
+        [
+            {
+                "Layer": c.name,
+                "Weights": c.weights,
+                "Biases": c.biases,
+                "Parameters": c.total,
+                "How it is counted": c.formula,
+            }
+            for c in counts
+        ]
+    )
+    total = {
+        "Layer": "total",
+        "Weights": int(frame["Weights"].sum()),
+        "Biases": int(frame["Biases"].sum()),
+        "Parameters": int(frame["Parameters"].sum()),
+        "How it is counted": "sum of the layers",
+    }
     return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
 
 
@@ -441,8 +525,13 @@ def parameter_expander(parameters: pd.DataFrame) -> int:
     """The parameter table in an expander titled with the total; returns the total."""
     total = int(parameters["Parameters"].iloc[-1])
     with st.expander(f"Parameters: {total:,}"):
-        st.dataframe(parameters, hide_index=True, column_config={
-            name: st.column_config.NumberColumn(format="localized") for name in ("Weights", "Biases", "Parameters")})
+        st.dataframe(
+            parameters,
+            hide_index=True,
+            column_config={
+                name: st.column_config.NumberColumn(format="localized") for name in ("Weights", "Biases", "Parameters")
+            },
+        )
     return total
 
 
@@ -463,9 +552,17 @@ def press_settings(settings, corpus_id: str) -> dict:
     return {**asdict(settings), "corpus": corpus_id}
 
 
-def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings, area,
-                       references: list[dict] | None = None, extra_metrics: tuple[str, ...] = (),
-                       metric_callbacks: Callable[[object], list] | None = None, **live_view) -> TrainingRun:
+def train_from_scratch(
+    page_key: str,
+    corpus_id: str,
+    corpus: Corpus,
+    settings,
+    area,
+    references: list[dict] | None = None,
+    extra_metrics: tuple[str, ...] = (),
+    metric_callbacks: Callable[[object], list] | None = None,
+    **live_view,
+) -> TrainingRun:
     """Build a fresh model of the family (`settings.build`), train it with teacher forcing (with
     scheduled sampling if p > 0, or by professor forcing when `settings.training` says so, the
     discriminator's accuracy then charted beside the loss) on length-bucketed batches through the engine, its step size
@@ -492,9 +589,13 @@ def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings, 
         batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=seed)
         peak = getattr(settings, "learning_rate", DEFAULT_LEARNING_RATE)  # The Transformer's is smaller.
         professor = getattr(settings, "training", TEACHER_FORCING) == PROFESSOR_FORCING
-        trainer = compile_seq2seq(model, cosine_learning_rate(settings.epochs * len(batches), peak),
-                                  sampling_probability=settings.sampling_probability, seed=seed,
-                                  adversarial_weight=settings.adversarial_weight if professor else None)
+        trainer = compile_seq2seq(
+            model,
+            cosine_learning_rate(settings.epochs * len(batches), peak),
+            sampling_probability=settings.sampling_probability,
+            seed=seed,
+            adversarial_weight=settings.adversarial_weight if professor else None,
+        )
         # The discriminator's accuracy is charted live too: whether it can tell the two runs apart.
         extra_metrics = (*extra_metrics, *(["discriminator_accuracy"] if professor else []))
         translator = translator_for(model, vocabularies)
@@ -509,8 +610,10 @@ def train_from_scratch(page_key: str, corpus_id: str, corpus: Corpus, settings, 
             settings=press_settings(settings, corpus_id),
             metrics=["loss", "token_accuracy", "bleu", *extra_metrics],
             area=area,
-            metric_callbacks=[held_out_bleu_callback(translator, corpus.test),
-                              *(metric_callbacks(translator) if metric_callbacks else [])],
+            metric_callbacks=[
+                held_out_bleu_callback(translator, corpus.test),
+                *(metric_callbacks(translator) if metric_callbacks else []),
+            ],
             references=references,
             snapshot=(lambda: snapshot(translator)) if snapshot else None,
             **live_view,
@@ -524,9 +627,13 @@ def measure_run(run: TrainingRun, corpus_id: str, corpus: Corpus, translator=Non
     if translator is None:
         translator = translator_for(run.model, corpus_vocabularies(corpus_id, corpus))
     run.model = translator
-    run.results = {"corpus": corpus_id, **run.settings, **evaluation_results(translator, corpus.test, run.display_label),
-                   # Timed here, once per run: every session that shares the run then reads the same figure.
-                   "ms_per_sentence": _milliseconds_per_sentence(translator)}
+    run.results = {
+        "corpus": corpus_id,
+        **run.settings,
+        **evaluation_results(translator, corpus.test, run.display_label),
+        # Timed here, once per run: every session that shares the run then reads the same figure.
+        "ms_per_sentence": _milliseconds_per_sentence(translator),
+    }
 
 
 def trained_runs(page_key: str, corpus_id: str, corpus: Corpus) -> list[TrainingRun]:
@@ -555,11 +662,23 @@ def mismatch_table(runs: list[TrainingRun], pretrained: dict | None) -> pd.DataF
     """Teacher-forced against greedy token accuracy on the same held-out sentences, per model."""
     rows = []
     if pretrained is not None:
-        rows.append({"Model": "pretrained (shipped)", "Status": SHIPPED_STATUS, "Training": TEACHER_FORCING,
-                     **_accuracy_columns(pretrained)})
+        rows.append(
+            {
+                "Model": "pretrained (shipped)",
+                "Status": SHIPPED_STATUS,
+                "Training": TEACHER_FORCING,
+                **_accuracy_columns(pretrained),
+            }
+        )
     for run in runs:
-        rows.append({"Model": run.display_label, "Status": run.status_text, "Training": training_name(run.results),
-                     **_accuracy_columns(run.results)})
+        rows.append(
+            {
+                "Model": run.display_label,
+                "Status": run.status_text,
+                "Training": training_name(run.results),
+                **_accuracy_columns(run.results),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -585,19 +704,29 @@ def training_frame(runs: list[TrainingRun], shipped: pd.DataFrame | None = None)
         newest = runs[-1].results
         for run in runs:
             if all(run.results.get(key) == newest.get(key) for key in COMPARED_SETTINGS):
-                rows += _accuracy_points(training_name(run.results), run.results["teacher_forced_accuracy"],
-                                         run.results["greedy_accuracy"], "this session")
+                rows += _accuracy_points(
+                    training_name(run.results),
+                    run.results["teacher_forced_accuracy"],
+                    run.results["greedy_accuracy"],
+                    "this session",
+                )
     if shipped is not None and not shipped.empty:
         seeds = shipped["seed"].nunique()
         for _, row in shipped.iterrows():
-            rows += _accuracy_points(row["training"], row["teacher_forced_accuracy"], row["greedy_accuracy"],
-                                     f"measured, {seeds} seed{'s' if seeds != 1 else ''} each")
+            rows += _accuracy_points(
+                row["training"],
+                row["teacher_forced_accuracy"],
+                row["greedy_accuracy"],
+                f"measured, {seeds} seed{'s' if seeds != 1 else ''} each",
+            )
     return pd.DataFrame(rows, columns=["training", "measured", "accuracy", "source"])
 
 
 def _accuracy_points(training: str, teacher_forced: float, greedy: float, source: str) -> list[dict]:
-    return [{"training": training, "measured": "teacher-forced", "accuracy": teacher_forced, "source": source},
-            {"training": training, "measured": "greedy decoding", "accuracy": greedy, "source": source}]
+    return [
+        {"training": training, "measured": "teacher-forced", "accuracy": teacher_forced, "source": source},
+        {"training": training, "measured": "greedy decoding", "accuracy": greedy, "source": source},
+    ]
 
 
 def mismatch_reading(table: pd.DataFrame) -> str:
@@ -606,8 +735,10 @@ def mismatch_reading(table: pd.DataFrame) -> str:
         return ""
     parts = []
     for _, row in table.iterrows():
-        parts.append(f"**{row['Model']}**: {row['Teacher-forced token accuracy']:.1%} teacher-forced against "
-                     f"{row['Greedy token accuracy']:.1%} greedy, a gap of {row['Gap (points)']:.1f} points")
+        parts.append(
+            f"**{row['Model']}**: {row['Teacher-forced token accuracy']:.1%} teacher-forced against "
+            f"{row['Greedy token accuracy']:.1%} greedy, a gap of {row['Gap (points)']:.1f} points"
+        )
     text = "; ".join(parts) + "."
     trained = table[table["Model"] != "pretrained (shipped)"]
     plain = trained[trained["Training"] == TEACHER_FORCING]
@@ -620,11 +751,15 @@ def mismatch_reading(table: pd.DataFrame) -> str:
             continue
         best = remedied.loc[remedied["Gap (points)"].idxmin()]
         verb = "narrower" if best["Gap (points)"] < plain_gap else "not narrower"
-        text += (f" With {best['Training']} the gap is {verb} than with teacher forcing alone "
-                 f"({best['Gap (points)']:.1f} against {plain_gap:.1f} points).")
-    text += (" Compare runs with the same other settings, since training longer also moves both numbers, and "
-             "one run per choice is one seed: the shipped measurement below says how much seeds alone move them "
-             "(change the Seed setting to draw another run of your own).")
+        text += (
+            f" With {best['Training']} the gap is {verb} than with teacher forcing alone "
+            f"({best['Gap (points)']:.1f} against {plain_gap:.1f} points)."
+        )
+    text += (
+        " Compare runs with the same other settings, since training longer also moves both numbers, and "
+        "one run per choice is one seed: the shipped measurement below says how much seeds alone move them "
+        "(change the Seed setting to draw another run of your own)."
+    )
     return text
 
 
@@ -648,18 +783,22 @@ def exposure_bias_summary(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     baseline_seconds = frame.loc[frame["training"] == TEACHER_FORCING, "seconds"].mean()
     for training, group in frame.groupby("training", sort=False):
-        rows.append({
-            "Training": training,
-            "Seeds": int(group["seed"].nunique()),
-            "Teacher-forced token accuracy": group["teacher_forced_accuracy"].mean(),
-            "Greedy token accuracy": group["greedy_accuracy"].mean(),
-            "Gap (points)": group["gap_points"].mean(),
-            "Gap, lowest to highest seed": f"{group['gap_points'].min():.1f} to {group['gap_points'].max():.1f}",
-            "BLEU": group["bleu"].mean(),
-            "BLEU, lowest to highest seed": f"{group['bleu'].min():.1f} to {group['bleu'].max():.1f}",
-            "Press (s)": group["seconds"].mean(),
-            "Press ÷ teacher forcing": group["seconds"].mean() / baseline_seconds if baseline_seconds else float("nan"),
-        })
+        rows.append(
+            {
+                "Training": training,
+                "Seeds": int(group["seed"].nunique()),
+                "Teacher-forced token accuracy": group["teacher_forced_accuracy"].mean(),
+                "Greedy token accuracy": group["greedy_accuracy"].mean(),
+                "Gap (points)": group["gap_points"].mean(),
+                "Gap, lowest to highest seed": f"{group['gap_points'].min():.1f} to {group['gap_points'].max():.1f}",
+                "BLEU": group["bleu"].mean(),
+                "BLEU, lowest to highest seed": f"{group['bleu'].min():.1f} to {group['bleu'].max():.1f}",
+                "Press (s)": group["seconds"].mean(),
+                "Press ÷ teacher forcing": group["seconds"].mean() / baseline_seconds
+                if baseline_seconds
+                else float("nan"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -687,16 +826,21 @@ def exposure_bias_reading(summary: pd.DataFrame) -> str:
             f"**{row['Training']}**: gap {row['Gap (points)']:.1f} points against teacher forcing's "
             f"{plain['Gap (points)']:.1f}, {abs(difference):.1f} points {direction}{spread}; BLEU {row['BLEU']:.1f} "
             f"against {plain['BLEU']:.1f} ({bleu:+.1f}); the press took {row['Press ÷ teacher forcing']:.1f} times "
-            "as long.")
+            "as long."
+        )
     return " ".join(sentences)
 
 
 def bleu_table(runs: list[TrainingRun], pretrained: dict | None) -> pd.DataFrame:
     rows = []
     if pretrained is not None:
-        rows.append({"Model": "pretrained (shipped)", "BLEU": pretrained["bleu"], "Exact matches": pretrained["exact_match"]})
+        rows.append(
+            {"Model": "pretrained (shipped)", "BLEU": pretrained["bleu"], "Exact matches": pretrained["exact_match"]}
+        )
     for run in runs:
-        rows.append({"Model": run.display_label, "BLEU": run.results["bleu"], "Exact matches": run.results["exact_match"]})
+        rows.append(
+            {"Model": run.display_label, "BLEU": run.results["bleu"], "Exact matches": run.results["exact_match"]}
+        )
     return pd.DataFrame(rows)
 
 
@@ -735,39 +879,54 @@ def task_facts(corpus_id: str, _corpus: Corpus) -> TaskFacts:
     """The corpus's counts (cached by its id), and for the grammar its determinism, measured on fresh draws."""
     pairs = _corpus.train + _corpus.test
     english = [tokenize(sentence) for sentence, _ in pairs]
-    counts = dict(english_types=len({word for words in english for word in words}),
-                  french_types=len({word for _, sentence in pairs for word in tokenize(sentence)}),
-                  longest_english=max(map(len, english), default=0))
+    counts = dict(
+        english_types=len({word for words in english for word in words}),
+        french_types=len({word for _, sentence in pairs for word in tokenize(sentence)}),
+        longest_english=max(map(len, english), default=0),
+    )
     if corpus_id != GRAMMAR_KEY:
         return TaskFacts(from_grammar=False, **counts)
     draws = generate_pairs(DETERMINISM_DRAWS, seed=0)
     times_drawn = Counter(sentence for sentence, _ in draws)
     translations = Counter(sentence for sentence, _ in set(draws))  # distinct French translations of each
-    return TaskFacts(True, draws=len(draws), repeated=sum(count > 1 for count in times_drawn.values()),
-                     ambiguous=sum(count > 1 for count in translations.values()), **counts)
+    return TaskFacts(
+        True,
+        draws=len(draws),
+        repeated=sum(count > 1 for count in times_drawn.values()),
+        ambiguous=sum(count > 1 for count in translations.values()),
+        **counts,
+    )
 
 
 def what_bleu_means(facts: TaskFacts) -> str:
     """BLEU near 100 here, and the no-attention model's fall with length, set against real translation
     (Bahdanau et al., 2015, on WMT'14 English→French: 30,000 words per language, sentences past 50 words)."""
     vocabulary = f"{facts.english_types:,} English and {facts.french_types:,} French word types"
-    real = ("Real translation is scored on tens of thousands of word types, rare words and sentences with many "
-            "good translations: Bahdanau et al. (2015) kept 30,000 words per language on WMT'14 English→French, "
-            "where their best model scored under 30 BLEU on the whole test set.")
+    real = (
+        "Real translation is scored on tens of thousands of word types, rare words and sentences with many "
+        "good translations: Bahdanau et al. (2015) kept 30,000 words per language on WMT'14 English→French, "
+        "where their best model scored under 30 BLEU on the whole test set."
+    )
     if not facts.from_grammar:
-        source = (f"Your pairs hold {vocabulary}, and BLEU scores each output against the one French translation "
-                  "they give its English sentence (a repeated English sentence keeps its first), so a good "
-                  "translation worded differently counts as wrong.")
+        source = (
+            f"Your pairs hold {vocabulary}, and BLEU scores each output against the one French translation "
+            "they give its English sentence (a repeated English sentence keeps its first), so a good "
+            "translation worded differently counts as wrong."
+        )
     elif facts.ambiguous == 0:
-        source = (f"These pairs come from a small deterministic grammar: {vocabulary} in all, and one French "
-                  f"translation per English sentence (in {facts.draws:,} fresh draws, the {facts.repeated:,} "
-                  "English sentences drawn more than once came out with the same French every time). A model "
-                  "that learns the grammar's rules can match the reference word for word, so BLEU near 100 is "
-                  f"expected here for the attention models, and says little about translating real text. {real}")
+        source = (
+            f"These pairs come from a small deterministic grammar: {vocabulary} in all, and one French "
+            f"translation per English sentence (in {facts.draws:,} fresh draws, the {facts.repeated:,} "
+            "English sentences drawn more than once came out with the same French every time). A model "
+            "that learns the grammar's rules can match the reference word for word, so BLEU near 100 is "
+            f"expected here for the attention models, and says little about translating real text. {real}"
+        )
     else:
-        source = (f"These pairs come from a small grammar: {vocabulary} in all; in {facts.draws:,} fresh draws, "
-                  f"{facts.ambiguous:,} of the {facts.repeated:,} English sentences drawn more than once came out "
-                  f"with two French translations or more, and BLEU scores against only one of them. {real}")
+        source = (
+            f"These pairs come from a small grammar: {vocabulary} in all; in {facts.draws:,} fresh draws, "
+            f"{facts.ambiguous:,} of the {facts.repeated:,} English sentences drawn more than once came out "
+            f"with two French translations or more, and BLEU scores against only one of them. {real}"
+        )
     return (
         f"**What BLEU says here.** {source}\n\n"
         "**What the fall with length carries over.** In Bahdanau et al. (2015, Figure 2, WMT'14 English→French) "
@@ -830,30 +989,58 @@ def family_table(shipped: list[ShippedModel], page_keys: list[str], corpus_id: s
     if corpus_id == GRAMMAR_KEY:
         for model in shipped:
             figures, evaluation = model.figures(), model.evaluation()
-            rows.append({"Model": model.label, "Status": SHIPPED_STATUS,
-                         "Measured on": "its training machine (shipped figures)",
-                         "Pairs per epoch": figures["train_sentences"], "Parameters": figures["parameters"],
-                         "Training (s)": figures["training_seconds"],
-                         "Seconds per epoch": figures["training_seconds"] / figures["epochs"],
-                         "BLEU": evaluation["bleu"], "Exact matches": evaluation["exact_match"],
-                         "Alignment accuracy": evaluation.get("alignment_accuracy"),
-                         "ms per sentence": 1000 * figures["translation_seconds_median"]})
+            rows.append(
+                {
+                    "Model": model.label,
+                    "Status": SHIPPED_STATUS,
+                    "Measured on": "its training machine (shipped figures)",
+                    "Pairs per epoch": figures["train_sentences"],
+                    "Parameters": figures["parameters"],
+                    "Training (s)": figures["training_seconds"],
+                    "Seconds per epoch": figures["training_seconds"] / figures["epochs"],
+                    "BLEU": evaluation["bleu"],
+                    "Exact matches": evaluation["exact_match"],
+                    "Alignment accuracy": evaluation.get("alignment_accuracy"),
+                    "ms per sentence": 1000 * figures["translation_seconds_median"],
+                }
+            )
     for page, run in family_runs(page_keys, corpus_id, corpus):
         model = getattr(run.model, "model", None)
         if "ms_per_sentence" not in run.results:
             run.results["ms_per_sentence"] = _milliseconds_per_sentence(run.model)
         epochs = run.epochs_completed + run.batches_completed % run.batches_per_epoch / run.batches_per_epoch
-        rows.append({"Model": f"{page}: {run.display_label}", "Status": run.status_text, "Measured on": "this server",
-                     "Pairs per epoch": run.settings.get("train_sentences"),
-                     "Parameters": int(model.count_params()) if model is not None else None,
-                     "Training (s)": run.seconds, "Seconds per epoch": run.seconds / max(epochs, 1e-9),
-                     "BLEU": run.results["bleu"], "Exact matches": run.results["exact_match"],
-                     "Alignment accuracy": run.final("alignment_accuracy"),
-                     "ms per sentence": run.results["ms_per_sentence"]})
+        rows.append(
+            {
+                "Model": f"{page}: {run.display_label}",
+                "Status": run.status_text,
+                "Measured on": "this server",
+                "Pairs per epoch": run.settings.get("train_sentences"),
+                "Parameters": int(model.count_params()) if model is not None else None,
+                "Training (s)": run.seconds,
+                "Seconds per epoch": run.seconds / max(epochs, 1e-9),
+                "BLEU": run.results["bleu"],
+                "Exact matches": run.results["exact_match"],
+                "Alignment accuracy": run.final("alignment_accuracy"),
+                "ms per sentence": run.results["ms_per_sentence"],
+            }
+        )
     # Where and on how much a row was measured comes last, so the figures stay in view at a laptop's width.
-    return pd.DataFrame(rows, columns=["Model", "Status", "Parameters", "Training (s)", "Seconds per epoch", "BLEU",
-                                       "Exact matches", "Alignment accuracy", "ms per sentence", "Measured on",
-                                       "Pairs per epoch"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Model",
+            "Status",
+            "Parameters",
+            "Training (s)",
+            "Seconds per epoch",
+            "BLEU",
+            "Exact matches",
+            "Alignment accuracy",
+            "ms per sentence",
+            "Measured on",
+            "Pairs per epoch",
+        ],
+    )
 
 
 # A stopped run's status ("stopped at epoch 0.2 of 3") was cut off at Streamlit's automatic width at
@@ -869,17 +1056,22 @@ FAMILY_TABLE_COLUMNS = {
     **RUN_LABEL_COLUMNS,
     "Measured on": st.column_config.TextColumn(
         help="Shipped rows were measured on the machine that trained them (data/<model>/metrics.json); this "
-             "session's rows on this server. Times compare within a group, not across: machines differ by several times."),
+        "session's rows on this server. Times compare within a group, not across: machines differ by several times."
+    ),
     "Pairs per epoch": st.column_config.NumberColumn(format="localized"),
     "Parameters": st.column_config.NumberColumn(format="localized"),
     "Training (s)": st.column_config.NumberColumn(format="%.0f"),
-    "Seconds per epoch": st.column_config.NumberColumn(format="%.1f", help="Per epoch of the row's own pairs per epoch."),
+    "Seconds per epoch": st.column_config.NumberColumn(
+        format="%.1f", help="Per epoch of the row's own pairs per epoch."
+    ),
     "BLEU": st.column_config.NumberColumn(format="%.1f"),
     "Exact matches": st.column_config.NumberColumn(format="percent"),
     "Alignment accuracy": st.column_config.NumberColumn(format="percent"),
     "ms per sentence": st.column_config.NumberColumn(
-        format="%.1f", help=f"One greedy translation of the example sentence, median of {TIMED_TRANSLATIONS}, "
-                            "on the machine the row was measured on."),
+        format="%.1f",
+        help=f"One greedy translation of the example sentence, median of {TIMED_TRANSLATIONS}, "
+        "on the machine the row was measured on.",
+    ),
 }
 
 
@@ -888,8 +1080,10 @@ def family_by_length(shipped: list[ShippedModel], page_keys: list[str], corpus_i
     frames = []
     if corpus_id == GRAMMAR_KEY:
         frames += [model.evaluation()["by_length"].assign(model=model.label) for model in shipped]
-    frames += [run.results["by_length"].assign(model=f"{page}: {run.display_label}")
-               for page, run in family_runs(page_keys, corpus_id, corpus)]
+    frames += [
+        run.results["by_length"].assign(model=f"{page}: {run.display_label}")
+        for page, run in family_runs(page_keys, corpus_id, corpus)
+    ]
     frames = [frame for frame in frames if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["model", "min_words", "bleu"])
 
@@ -911,8 +1105,9 @@ def range_bleu(model: str, examples: pd.DataFrame, min_words: int, max_words: in
     """Pooled BLEU of one model's outputs (columns English, Reference, Greedy output) over the sentences
     of `min_words` to `max_words` English words, with its bootstrap interval; cached by the model's
     label and its outputs, so the 1,000 resamples run once per model and range."""
-    return bleu_over_lengths(list(examples["English"]), list(examples["Greedy output"]), list(examples["Reference"]),
-                             min_words, max_words)
+    return bleu_over_lengths(
+        list(examples["English"]), list(examples["Greedy output"]), list(examples["Reference"]), min_words, max_words
+    )
 
 
 def long_held_out_results(translator) -> dict:
@@ -931,11 +1126,17 @@ def long_held_out_results(translator) -> dict:
         timings.append(time.perf_counter() - started)
     digest = hashlib.sha256("\n".join(f"{english}\t{french}" for english, french in pairs).encode("utf-8")).hexdigest()
     return {
-        LONG_HELD_OUT: {"sentences": len(pairs), "min_words": LONG_WORDS[0], "max_words": LONG_WORDS[1],
-                        "seed": LONG_HELD_OUT_SEED, "pairs_sha256": digest,
-                        "decoding_seconds": float(np.median(timings[1:]))},
-        LONG_HELD_OUT_EXAMPLES: pd.DataFrame({"English": evaluation.sources, "Reference": evaluation.references,
-                                              "Greedy output": evaluation.hypotheses}),
+        LONG_HELD_OUT: {
+            "sentences": len(pairs),
+            "min_words": LONG_WORDS[0],
+            "max_words": LONG_WORDS[1],
+            "seed": LONG_HELD_OUT_SEED,
+            "pairs_sha256": digest,
+            "decoding_seconds": float(np.median(timings[1:])),
+        },
+        LONG_HELD_OUT_EXAMPLES: pd.DataFrame(
+            {"English": evaluation.sources, "Reference": evaluation.references, "Greedy output": evaluation.hypotheses}
+        ),
     }
 
 
@@ -948,13 +1149,33 @@ def length_range_frame(shipped: list[ShippedModel]) -> pd.DataFrame:
     for model in shipped:
         evaluation = model.evaluation()
         long_examples = evaluation.get(LONG_HELD_OUT_EXAMPLES)
-        for (low, high) in (SHORT_WORDS, LONG_WORDS):
+        for low, high in (SHORT_WORDS, LONG_WORDS):
             if (low, high) == LONG_WORDS and long_examples is not None and len(long_examples):
                 examples, sentence_set = pd.DataFrame(long_examples), LONG_HELD_OUT
                 seconds = float(evaluation.get(LONG_HELD_OUT, {}).get("decoding_seconds", float("nan")))
             else:
                 examples, sentence_set, seconds = pd.DataFrame(evaluation["examples"]), HELD_OUT_SET, float("nan")
-            rows.append({"model": model.label, "sentence_set": sentence_set, "min_words": low, "max_words": high,
-                         **range_bleu(model.label, examples, low, high), "decoding_seconds": seconds})
-    return pd.DataFrame(rows, columns=["model", "sentence_set", "min_words", "max_words", "sentences", "bleu", "low",
-                                       "high", "decoding_seconds"])
+            rows.append(
+                {
+                    "model": model.label,
+                    "sentence_set": sentence_set,
+                    "min_words": low,
+                    "max_words": high,
+                    **range_bleu(model.label, examples, low, high),
+                    "decoding_seconds": seconds,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "model",
+            "sentence_set",
+            "min_words",
+            "max_words",
+            "sentences",
+            "bleu",
+            "low",
+            "high",
+            "decoding_seconds",
+        ],
+    )

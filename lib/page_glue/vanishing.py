@@ -69,8 +69,15 @@ def mlp_gradients(depth: int, activation: str, init_scale: float) -> pd.DataFram
 
 def mlp_gradients_chart(norms: pd.DataFrame) -> alt.TopLevelMixin:
     """`mlp_gradients`' norms against the layer, on a log scale; layers are whole numbers, so are the ticks."""
-    chart = line_chart(norms, "layer", "gradient_norm", "quantity", x_title="Layer (1 = nearest the input)",
-                       y_title="Gradient norm (log scale)", log_y=True)
+    chart = line_chart(
+        norms,
+        "layer",
+        "gradient_norm",
+        "quantity",
+        x_title="Layer (1 = nearest the input)",
+        y_title="Gradient norm (log scale)",
+        log_y=True,
+    )
     chart.encoding.x.axis = alt.Axis(tickMinStep=1, format="d")
     return chart
 
@@ -83,8 +90,12 @@ def recurrent_gradients(cells: tuple[str, ...], length: int, recurrent_scale: fl
         measured = recurrent_step_gradient_norms(cell, length, recurrent_scale=recurrent_scale, clip_norm=clip_norm)
         frames.append(measured.frame)
         totals.append(
-            {"cell": cell, "total gradient norm": measured.total_gradient_norm,
-             "after clipping": measured.clipped_gradient_norm, "scaled by": measured.clipping_factor}
+            {
+                "cell": cell,
+                "total gradient norm": measured.total_gradient_norm,
+                "after clipping": measured.clipped_gradient_norm,
+                "scaled by": measured.clipping_factor,
+            }
         )
     frame = pd.concat(frames, ignore_index=True)
     for column in ("gradient_norm", "clipped_gradient_norm"):
@@ -126,7 +137,9 @@ def sweep_chart_frame(summary: pd.DataFrame, setup: str) -> pd.DataFrame:
     """Mean held-out accuracy against lag per variant of one setup, with chance as a series of its own."""
     rows = summary[summary["setup"] == setup]
     frame = rows[["variant", "lag", "mean_accuracy"]].rename(columns={"mean_accuracy": "accuracy"})
-    chance = pd.DataFrame({"variant": "chance (1 in 8)", "lag": sorted(rows["lag"].unique()), "accuracy": CHANCE_ACCURACY})
+    chance = pd.DataFrame(
+        {"variant": "chance (1 in 8)", "lag": sorted(rows["lag"].unique()), "accuracy": CHANCE_ACCURACY}
+    )
     return pd.concat([frame, chance], ignore_index=True)
 
 
@@ -170,8 +183,11 @@ def sweep_reading(setup_name: str) -> list[str]:
     lines.append(
         f"Solved means a held-out accuracy of at least {SOLVED_ACCURACY:.0%} after {DEFAULT_BUDGET.updates:,} updates; "
         f"{_listing(seeds, 'or')} seed{'s' if seeds != [1] else ''} per point"
-        + (f" (the sweep plans {len(SWEEP_SEEDS)}: the points with fewer are still being measured)."
-           if min(seeds) < len(SWEEP_SEEDS) else ".")
+        + (
+            f" (the sweep plans {len(SWEEP_SEEDS)}: the points with fewer are still being measured)."
+            if min(seeds) < len(SWEEP_SEEDS)
+            else "."
+        )
     )
     lines.extend(_ordering_lines(rows, setup_name))
     return lines
@@ -199,8 +215,10 @@ def _ordering_lines(rows: pd.DataFrame, setup_name: str) -> list[str]:
             continue
         count = int(np.sign(lstm["solved_seeds"] - simple["solved_seeds"]))
         mean = int(np.sign(round(lstm["mean_accuracy"] - simple["mean_accuracy"], 3)))
-        detail = (f"LSTM {lstm['solved_seeds']} of {lstm['seeds']} seeds, mean {lstm['mean_accuracy']:.2f}; "
-                  f"SimpleRNN {simple['solved_seeds']} of {simple['seeds']}, mean {simple['mean_accuracy']:.2f}")
+        detail = (
+            f"LSTM {lstm['solved_seeds']} of {lstm['seeds']} seeds, mean {lstm['mean_accuracy']:.2f}; "
+            f"SimpleRNN {simple['solved_seeds']} of {simple['seeds']}, mean {simple['mean_accuracy']:.2f}"
+        )
         if (count > 0 and mean >= 0) or (count == 0 and mean > 0):
             holds.append((lag, detail))
         elif (count < 0 and mean <= 0) or (count == 0 and mean < 0):
@@ -208,8 +226,11 @@ def _ordering_lines(rows: pd.DataFrame, setup_name: str) -> list[str]:
         else:
             mixed.append((lag, detail))
     lines = []
-    for found, heading in ((holds, "The notes' ordering holds at"), (reversed_, "It is reversed at"),
-                           (mixed, "The seeds solved and the means disagree at")):
+    for found, heading in (
+        (holds, "The notes' ordering holds at"),
+        (reversed_, "It is reversed at"),
+        (mixed, "The seeds solved and the means disagree at"),
+    ):
         if found:
             details = [detail if len(found) == 1 else f"lag {lag}: {detail}" for lag, detail in found]
             lines.append(f"**{heading} {_lags([lag for lag, _ in found])}** ({'; '.join(details)}).")
@@ -220,7 +241,11 @@ def _ordering_lines(rows: pd.DataFrame, setup_name: str) -> list[str]:
     if not holds:
         lines.append("**This setup does not show the notes' ordering** at this budget; it is shown as measured.")
     clipped = rows[rows["clip_norm"] > 0].set_index("lag")["solved_seeds"]
-    unclipped = plain.xs("SimpleRNN", level="cell")["solved_seeds"] if "SimpleRNN" in plain.index.get_level_values(0) else pd.Series(dtype=int)
+    unclipped = (
+        plain.xs("SimpleRNN", level="cell")["solved_seeds"]
+        if "SimpleRNN" in plain.index.get_level_values(0)
+        else pd.Series(dtype=int)
+    )
     helped = [lag for lag in lags if lag in clipped.index and lag in unclipped.index and clipped[lag] > unclipped[lag]]
     hurt = [lag for lag in lags if lag in clipped.index and lag in unclipped.index and clipped[lag] < unclipped[lag]]
     if helped or hurt:
@@ -275,16 +300,24 @@ def _why_lines(rows: pd.DataFrame, setup_name: str) -> list[str]:
                 f"The era's LSTM solved no seed at {_lags(lstm_failed)}. One difference from the 1997 experiments: "
                 "Keras's LSTM always has a forget gate, which without a bias starts at σ(0) = 0.5, halving the cell's "
                 "content at every step; the 1997 LSTM had none (its cell kept its content with weight 1)."
-                + (f" That is not the whole story: the GRU, whose update gate also starts near 0.5, solved "
-                   f"{_lags(gru_solved)} here." if gru_solved else "")
+                + (
+                    f" That is not the whole story: the GRU, whose update gate also starts near 0.5, solved "
+                    f"{_lags(gru_solved)} here."
+                    if gru_solved
+                    else ""
+                )
             )
     return lines
 
 
 def sweep_accuracy(cell: str, lag: int, setup: str = MODERN.name, clip_norm: float = 0.0) -> float | None:
     summary = sweep_summary()
-    match = summary[(summary["cell"] == cell) & (summary["lag"] == lag) & (summary["setup"] == setup)
-                    & (summary["clip_norm"] == clip_norm)]
+    match = summary[
+        (summary["cell"] == cell)
+        & (summary["lag"] == lag)
+        & (summary["setup"] == setup)
+        & (summary["clip_norm"] == clip_norm)
+    ]
     return None if match.empty else float(match["mean_accuracy"].iloc[0])
 
 
@@ -313,21 +346,31 @@ def paper_task_table(summary: pd.DataFrame, setup: str) -> pd.DataFrame:
         if paper is None:
             paper_text = ""
         elif paper.sequences is not None:
-            paper_text = f"{paper.method}: {paper.success_percent:.0f} % of {paper.trials} trials, {paper.sequences:,} sequences"
+            paper_text = (
+                f"{paper.method}: {paper.success_percent:.0f} % of {paper.trials} trials, {paper.sequences:,} sequences"
+            )
         elif paper.trials is None:
             paper_text = f"{paper.method}: failed"
         else:
             paper_text = f"{paper.method}: {paper.success_percent:.0f} % of {paper.trials} trials" + (
-                f" within {paper.stopped_after:,}" if paper.stopped_after else "")
-        rows.append({
-            "task": row.task, "p": int(row.p), "cell": row.cell,
-            "solved (seeds)": f"{row.solved_seeds} of {row.seeds}",
-            "training sequences to success": (
-                f"{_sequences(row.mean_sequences)} (mean; {_sequences(row.min_sequences)}–{_sequences(row.max_sequences)})"
-                if row.solved_seeds > 1 else _sequences(row.mean_sequences) if row.solved_seeds
-                else f"none within {int(row.budget):,}"),
-            "the paper (p = 100)": paper_text,
-        })
+                f" within {paper.stopped_after:,}" if paper.stopped_after else ""
+            )
+        rows.append(
+            {
+                "task": row.task,
+                "p": int(row.p),
+                "cell": row.cell,
+                "solved (seeds)": f"{row.solved_seeds} of {row.seeds}",
+                "training sequences to success": (
+                    f"{_sequences(row.mean_sequences)} (mean; {_sequences(row.min_sequences)}–{_sequences(row.max_sequences)})"
+                    if row.solved_seeds > 1
+                    else _sequences(row.mean_sequences)
+                    if row.solved_seeds
+                    else f"none within {int(row.budget):,}"
+                ),
+                "the paper (p = 100)": paper_text,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -345,7 +388,9 @@ def _ordering_on_paper_task(rows: pd.DataFrame) -> dict[str, list[int]]:
     return sorted_
 
 
-def variant_reversals(memory_summary: pd.DataFrame, setup: str = MODERN.name, shortest_lag: int = 20) -> list[tuple[int, float, float]]:
+def variant_reversals(
+    memory_summary: pd.DataFrame, setup: str = MODERN.name, shortest_lag: int = 20
+) -> list[tuple[int, float, float]]:
     """The lags (≥ `shortest_lag`) of the 8-symbol variant's sweep where the SimpleRNN's mean held-out accuracy
     was above the LSTM's: (lag, SimpleRNN mean, LSTM mean)."""
     plain = memory_summary[(memory_summary["setup"] == setup) & (memory_summary["clip_norm"] == 0)]
@@ -378,8 +423,11 @@ def _reach(rows: pd.DataFrame, cell: str) -> str:
     every = rows[rows["solved_seeds"] == rows["seeds"]]["p"].tolist()
     some = rows[(rows["solved_seeds"] > 0) & (rows["solved_seeds"] < rows["seeds"])]["p"].tolist()
     none = rows[rows["solved_seeds"] == 0]["p"].tolist()
-    parts = ([f"every seed at p = {_listing(every)}"] if every else []) + (
-        [f"some seeds at p = {_listing(some)}"] if some else []) + ([f"no seed at p = {_listing(none, 'or')}"] if none else [])
+    parts = (
+        ([f"every seed at p = {_listing(every)}"] if every else [])
+        + ([f"some seeds at p = {_listing(some)}"] if some else [])
+        + ([f"no seed at p = {_listing(none, 'or')}"] if none else [])
+    )
     return ", ".join(parts)
 
 
@@ -392,13 +440,22 @@ def _cell_gaps(summary: pd.DataFrame, main_setup: str) -> list[tuple[str, int, i
     gaps = []
     for key in sorted(set(main.index) & set(other.index)):
         if main.loc[key, "solved_seeds"] > other.loc[key, "solved_seeds"]:
-            gaps.append((key[0], int(key[1]), int(other.loc[key, "solved_seeds"]), int(other.loc[key, "seeds"]),
-                         int(main.loc[key, "solved_seeds"]), int(main.loc[key, "seeds"])))
+            gaps.append(
+                (
+                    key[0],
+                    int(key[1]),
+                    int(other.loc[key, "solved_seeds"]),
+                    int(other.loc[key, "seeds"]),
+                    int(main.loc[key, "solved_seeds"]),
+                    int(main.loc[key, "seeds"]),
+                )
+            )
     return gaps
 
 
-def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFrame | None,
-                       main_setup: str = PAPER_SETUP.name) -> list[str]:
+def paper_task_reading(
+    summary: pd.DataFrame | None, memory_summary: pd.DataFrame | None, main_setup: str = PAPER_SETUP.name
+) -> list[str]:
     """What the paper's task shows next to the 8-symbol variant, every number from the two shipped files.
 
     For the main setup, task by task: where the notes' ordering (the LSTM meets the criterion with more
@@ -407,8 +464,10 @@ def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFram
     the ordering where the paper's task kept it, why the two tasks differ.
     """
     if summary is None or summary.empty:
-        return ["The runs of the paper's task (`scripts/paper_memory_task.py`, data/paper_memory_task.csv) are not "
-                "shipped with this copy, so this section shows only the variant above."]
+        return [
+            "The runs of the paper's task (`scripts/paper_memory_task.py`, data/paper_memory_task.csv) are not "
+            "shipped with this copy, so this section shows only the variant above."
+        ]
     lines = []
     held_anywhere = False
     main = summary[summary["setup"] == main_setup]
@@ -417,7 +476,9 @@ def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFram
         held_anywhere = held_anywhere or bool(ordering["holds"])
         parts = []
         if ordering["holds"]:
-            parts.append(f"the LSTM met the paper's criterion with more seeds than the SimpleRNN at p = {_listing(ordering['holds'])}")
+            parts.append(
+                f"the LSTM met the paper's criterion with more seeds than the SimpleRNN at p = {_listing(ordering['holds'])}"
+            )
         if ordering["tied"]:
             parts.append(f"both with as many seeds at p = {_listing(ordering['tied'])}")
         if ordering["reversed"]:
@@ -429,15 +490,29 @@ def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFram
             row = lstm_100.iloc[0]
             paper = paper_result(task)
             batch = int(row["batch_size"]) if "batch_size" in row and row["batch_size"] == row["batch_size"] else None
-            updates = (f", {_sequences(row['mean_sequences'] / batch)} updates of {batch}"
-                       if batch and batch > 1 and row["solved_seeds"] else "")
-            measured = (f"the LSTM succeeded with {row['solved_seeds']} of {row['seeds']} seeds after "
-                        f"{_sequences(row['mean_sequences'])} training sequences on average{updates}" if row["solved_seeds"]
-                        else f"no LSTM seed succeeded within {int(row['budget']):,} training sequences")
-            parts.append(f"at p = 100 {measured}" + (
-                f" (the paper: {paper.success_percent:.0f} % of {paper.trials} trials, {paper.sequences:,} on average, "
-                "one update per sequence)" if paper is not None and paper.sequences else ""))
-        lines.append(f"**Task {task}**: " + ("; ".join(parts) if parts else "no delay with both cells measured yet") + ".")
+            updates = (
+                f", {_sequences(row['mean_sequences'] / batch)} updates of {batch}"
+                if batch and batch > 1 and row["solved_seeds"]
+                else ""
+            )
+            measured = (
+                f"the LSTM succeeded with {row['solved_seeds']} of {row['seeds']} seeds after "
+                f"{_sequences(row['mean_sequences'])} training sequences on average{updates}"
+                if row["solved_seeds"]
+                else f"no LSTM seed succeeded within {int(row['budget']):,} training sequences"
+            )
+            parts.append(
+                f"at p = 100 {measured}"
+                + (
+                    f" (the paper: {paper.success_percent:.0f} % of {paper.trials} trials, {paper.sequences:,} on average, "
+                    "one update per sequence)"
+                    if paper is not None and paper.sequences
+                    else ""
+                )
+            )
+        lines.append(
+            f"**Task {task}**: " + ("; ".join(parts) if parts else "no delay with both cells measured yet") + "."
+        )
     for setup, rows in summary[summary["setup"] != main_setup].groupby("setup", sort=False):
         known = PAPER_SETUPS.get(setup)
         name = f"{setup} ({known.lstm_cell()})" if known else setup
@@ -448,15 +523,20 @@ def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFram
     if cell_gaps:
         lines.append(
             "**The cell matters too**: Keras's own LSTM cell met the criterion with fewer seeds than the 1997-like "
-            "cell at " + "; ".join(f"task {task}, p = {p} ({own} of {seeds} against {paper} of {paper_seeds})"
-                                   for task, p, own, seeds, paper, paper_seeds in cell_gaps)
+            "cell at "
+            + "; ".join(
+                f"task {task}, p = {p} ({own} of {seeds} against {paper} of {paper_seeds})"
+                for task, p, own, seeds, paper, paper_seeds in cell_gaps
+            )
             + ". The variant above trains Keras's own cell."
         )
     if memory_summary is None:
         return lines
     reversals = variant_reversals(memory_summary)
     if reversals and held_anywhere:
-        listing = "; ".join(f"lag {lag}: SimpleRNN {simple:.2f} against LSTM {lstm:.2f}" for lag, simple, lstm in reversals)
+        listing = "; ".join(
+            f"lag {lag}: SimpleRNN {simple:.2f} against LSTM {lstm:.2f}" for lag, simple, lstm in reversals
+        )
         lines.append(
             "**Why the variant above reads the other way** (its mean held-out accuracies, " + listing + "; chance "
             f"{CHANCE_ACCURACY:.3f}): in the paper's task the symbol to recall is x or y, which never occur among the "
@@ -466,8 +546,12 @@ def paper_task_reading(summary: pd.DataFrame | None, memory_summary: pd.DataFram
             "to keep instead of 1."
         )
     elif reversals:
-        lines.append("The variant above reversed the notes' ordering at lag" + ("s " if len(reversals) > 1 else " ")
-                     + _listing([lag for lag, _, _ in reversals]) + ", and the paper's task did not restore it here.")
+        lines.append(
+            "The variant above reversed the notes' ordering at lag"
+            + ("s " if len(reversals) > 1 else " ")
+            + _listing([lag for lag, _, _ in reversals])
+            + ", and the paper's task did not restore it here."
+        )
     return lines
 
 
@@ -496,7 +580,9 @@ def gradient_profile(model, lag: int, seed: int = 0) -> np.ndarray:
     return per_step[::-1].astype(np.float32)  # Index k is k steps back from the last step.
 
 
-def gradient_frame(runs: list[TrainingRun], latest: dict | None = None, live_run: TrainingRun | None = None) -> pd.DataFrame:
+def gradient_frame(
+    runs: list[TrainingRun], latest: dict | None = None, live_run: TrainingRun | None = None
+) -> pd.DataFrame:
     """Each run's gradient reaching k steps back, over its gradient at the last step, at its first snapshot
     (update 0) and at its last (or `latest`), one series per (cell, update)."""
     frames = []
@@ -513,11 +599,15 @@ def gradient_frame(runs: list[TrainingRun], latest: dict | None = None, live_run
             # fades (or not) on its way back, which is what the cells are compared by.
             relative = norms / norms[0] if norms[0] > 0 else np.zeros_like(norms)
             update = int(round(snapshot["epoch"] * per_round))
-            frames.append(pd.DataFrame({
-                "series": f"{variant_name(run.settings['cell'], run.settings.get('clip_norm') or 0.0)} · update {update:,}",
-                "steps_back": np.arange(len(norms)),
-                "relative_gradient": np.clip(relative, NORM_FLOOR, None),
-            }))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "series": f"{variant_name(run.settings['cell'], run.settings.get('clip_norm') or 0.0)} · update {update:,}",
+                        "steps_back": np.arange(len(norms)),
+                        "relative_gradient": np.clip(relative, NORM_FLOOR, None),
+                    }
+                )
+            )
     if not frames:
         return pd.DataFrame(columns=["series", "steps_back", "relative_gradient"])
     return pd.concat(frames, ignore_index=True)
@@ -525,8 +615,15 @@ def gradient_frame(runs: list[TrainingRun], latest: dict | None = None, live_run
 
 def gradient_chart(frame: pd.DataFrame):
     """`gradient_frame`'s curves: the gradient reaching k steps back over the last step's, on a log scale."""
-    chart = line_chart(frame, "steps_back", "relative_gradient", "series", x_title="Steps back from the last step (k)",
-                       y_title="Gradient ÷ the last step's (log scale)", log_y=True)
+    chart = line_chart(
+        frame,
+        "steps_back",
+        "relative_gradient",
+        "series",
+        x_title="Steps back from the last step (k)",
+        y_title="Gradient ÷ the last step's (log scale)",
+        log_y=True,
+    )
     chart.encoding.x.axis = alt.Axis(tickMinStep=1, format="d")
     return chart
 
@@ -539,8 +636,9 @@ def gradient_kept(run: TrainingRun) -> tuple[float, float] | None:
     return float(first[-1] / first[0]) if first[0] > 0 else 0.0, float(last[-1] / last[0]) if last[0] > 0 else 0.0
 
 
-def train_memory_press(page_key: str, cells: list[str], setup: TrainingSetup, lag: int, clip: bool, area,
-                       seed: int = 0) -> list[TrainingRun]:
+def train_memory_press(
+    page_key: str, cells: list[str], setup: TrainingSetup, lag: int, clip: bool, area, seed: int = 0
+) -> list[TrainingRun]:
     """Train each chosen cell on the fresh stream, one after another, with the sweep's budget, live.
 
     The chart of loss and accuracy grows run by run; under it, the gradient reaching each step back
@@ -556,8 +654,13 @@ def train_memory_press(page_key: str, cells: list[str], setup: TrainingSetup, la
         clip_norm = CLIP_NORM if clip and cell == "SimpleRNN" else None
         shipped = sweep_accuracy(cell, lag, setup.name, clip_norm or 0.0)
         if shipped is not None:
-            references.append({"run": f"shipped sweep: {variant_name(cell, clip_norm or 0.0)} (mean of seeds)",
-                               "metric": "accuracy", "value": shipped})
+            references.append(
+                {
+                    "run": f"shipped sweep: {variant_name(cell, clip_norm or 0.0)} (mean of seeds)",
+                    "metric": "accuracy",
+                    "value": shipped,
+                }
+            )
     for cell in cells:
         clip_norm = CLIP_NORM if clip and cell == "SimpleRNN" else None
         model = build_long_memory_model(cell, seed=seed, setup=setup, clip_norm=clip_norm)
@@ -574,8 +677,14 @@ def train_memory_press(page_key: str, cells: list[str], setup: TrainingSetup, la
             epochs=DEFAULT_BUDGET.rounds,
             label=memory_run_label(cell, lag, setup, clip_norm) + (f" · seed {seed}" if seed else ""),
             page_key=page_key,
-            settings={"cell": cell, "lag": lag, "setup": setup.name, "clip_norm": clip_norm or 0.0, "seed": seed,
-                      "press": press_id},
+            settings={
+                "cell": cell,
+                "lag": lag,
+                "setup": setup.name,
+                "clip_norm": clip_norm or 0.0,
+                "seed": seed,
+                "press": press_id,
+            },
             metrics=["loss", "accuracy"],
             area=area,
             references=references,
