@@ -551,7 +551,20 @@ def bar_chart(
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            x=alt.X(f"{x}:N", sort=order, title=x_title, axis=alt.Axis(labelAngle=-45, labelLimit=120)),
+            # Every bar keeps its word: Vega's overlap check hides slanted labels long before they touch
+            # (at a laptop's width a nine-word sentence showed only words 1, 5 and 9), so it is turned
+            # off, and past a dozen bars the labels stand upright, where each needs only a line's height.
+            x=alt.X(
+                f"{x}:N",
+                sort=order,
+                title=x_title,
+                axis=alt.Axis(
+                    labelAngle=-45 if len(order) <= 12 else -90,
+                    labelLimit=120,
+                    labelOverlap=False,
+                    labelFlush=False,
+                ),
+            ),
             y=alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(domain=list(domain)) if domain else alt.Undefined),
             color=color,
             tooltip=[f"{x}:N", alt.Tooltip(f"{y}:Q", format=".3f")],
@@ -564,13 +577,21 @@ def bar_chart(
 def vectors_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
     """Points in 2-D with a label each: columns x, y, label, kind ("zᵢ", "q", "z = Σ αᵢ zᵢ"), size."""
     kinds = list(dict.fromkeys(frame["kind"]))
+    # Labels are written to the right of their points: the x axis runs a quarter further right than
+    # the rightmost point, so the rightmost word is not cut at the chart's edge.
+    low, high = float(frame["x"].min()), float(frame["x"].max())
+    span = (high - low) or 1.0
     base = alt.Chart(frame).encode(
-        x=alt.X("x:Q", title="principal component 1", scale=alt.Scale(zero=False)),
+        x=alt.X("x:Q", title="principal component 1", scale=alt.Scale(domain=[low - 0.08 * span, high + 0.25 * span])),
         y=alt.Y("y:Q", title="principal component 2", scale=alt.Scale(zero=False)),
     )
     points = base.mark_circle(opacity=0.85).encode(
+        # One legend entry a line: side by side, the three entries ran past a narrow column's edge.
         color=alt.Color(
-            "kind:N", title=None, scale=alt.Scale(domain=kinds, range=[PALETTE[6], PALETTE[0], PALETTE[4]])
+            "kind:N",
+            title=None,
+            scale=alt.Scale(domain=kinds, range=[PALETTE[6], PALETTE[0], PALETTE[4]]),
+            legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=400),
         ),
         size=alt.Size("size:Q", legend=None, scale=alt.Scale(range=[40, 600])),
         tooltip=["label:N", "kind:N", alt.Tooltip("size:Q", title="α (for zᵢ)", format=".3f")],
@@ -639,7 +660,12 @@ def matrix_heatmap(
             "column:N",
             sort=columns,
             title=None,
-            axis=alt.Axis(labels=len(columns) <= 40, labelAngle=-50, labelOverlap=(cell_width or cell) < 12),
+            # Upright labels need only a line's height each; slanted ones ran into each other in 14-pixel cells.
+            axis=alt.Axis(
+                labels=len(columns) <= 40,
+                labelAngle=-90 if (cell_width or cell) < 20 else -50,
+                labelOverlap=(cell_width or cell) < 12,
+            ),
         ),
         # Streamlit's theme sets labelFlush, which pushes the first row's label onto the second's.
         y=alt.Y("row:N", sort=rows, title=None, axis=alt.Axis(labelOverlap=len(rows) > 30, labelFlush=False)),
