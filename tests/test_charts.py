@@ -176,3 +176,24 @@ def test_a_series_of_steps_is_drawn_on_a_step_axis_and_no_forecast_takes_the_tru
         charts.time_chart(dated, "time", "value", "model", y_title="Value").to_dict()["encoding"]["x"]["type"]
         == "temporal"
     )
+
+
+def test_every_word_of_a_sentence_keeps_its_label_on_the_bar_charts():
+    # At a laptop's width Vega's overlap check had hidden all but words 1, 5 and 9 of a nine-word sentence.
+    for words in (9, 30):
+        frame = pd.DataFrame({"word": [f"{i + 1} w{i}" for i in range(words)], "alpha": np.full(words, 1 / words)})
+        axis = charts.specification(charts.bar_chart(frame, "word", "alpha", x_title="i", y_title="α"))["encoding"][
+            "x"
+        ]["axis"]
+        assert axis["labelOverlap"] is False
+        assert axis["labelAngle"] == (-45 if words <= 12 else -90)
+
+
+def test_the_2d_picture_leaves_room_for_the_rightmost_label():
+    frame = pd.DataFrame(
+        {"x": [0.0, 10.0, 5.0], "y": [0.0, 1.0, 2.0], "label": ["a", "houses", "q"], "kind": ["zᵢ", "zᵢ", "q"]}
+    )
+    frame["size"] = 1.0
+    spec = charts.specification(charts.vectors_chart(frame))
+    domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert domain[1] >= 10.0 + 0.2 * 10.0 and domain[0] < 0.0
