@@ -46,11 +46,11 @@ from lib.models.shifted_digits import (
     latest_pair,
     next_press_number,
     shift_images,
-    train_convnet_and_mlp,
     training_spec,
     translation_frame,
     translation_verdict,
 )
+from lib.page_glue.convnets import train_convnet_and_mlp
 
 PAGE_KEY = "convnets"
 PAGE_PATH = "convnets"
