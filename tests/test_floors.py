@@ -16,7 +16,7 @@ import by file and line.
 Modules of one package import each other freely (but in no cycle). lib.data and lib.models import
 no Streamlit, neither directly nor through a lib module that does. No module imports a private name
 (`_name`) of another first-party module. Streamlit's own private names are kept behind
-lib/app/url_settings.py's adapter and tested there.
+lib/app/url_settings.py's adapter and tested there. And no page stops halfway (`st.stop()`).
 """
 
 from __future__ import annotations
@@ -303,6 +303,17 @@ def test_no_private_name_is_imported_across_modules(sources, imports):
 def test_no_import_cycles_between_lib_modules(imports):
     problems = cycles(imports)
     assert not problems, report(problems)
+
+
+def test_no_page_stops_halfway(sources):
+    """Pages end what they begin: an `st.stop()` halfway down a page would skip its share box and notes."""
+    problems = [
+        f"{path}:{node.lineno} calls {ast.unparse(node.func)}()"
+        for path, source in sources.items()
+        for node in ast.walk(ast.parse(source, filename=path))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and ast.unparse(node.func) == "st.stop"
+    ]
+    assert not problems, "branch instead (if/else, or a function that returns early):\n  " + "\n  ".join(problems)
 
 
 @pytest.mark.parametrize("package", [package for package in FLOORS if package.startswith("lib.")])
