@@ -5,10 +5,10 @@ from pathlib import Path
 import streamlit as st
 
 from lib.app.course import COURSE_PAGES, HOME
-from lib.app.warm_up import enabled as warm_up_enabled
-from lib.app.warm_up import ensure_tensorflow, start_warm_up, tensorflow_ready
 from lib.engine.cpus import size_tensorflow_thread_pools
 from lib.engine.streamlit_patches import keep_keras_state_between_reruns
+from lib.page_glue.warm_up import enabled as warm_up_enabled
+from lib.page_glue.warm_up import ensure_tensorflow, start_warm_up, tensorflow_ready
 
 # TensorFlow sizes its thread pools once, when it starts, to the host's cores; a container's CPU quota
 # is what this process may use (lib/engine/cpus.py). Set before any page or the warm-up imports Keras.
@@ -23,7 +23,7 @@ st.set_page_config(
     page_title="RNN Playground", page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide"
 )
 
-# The first page view of the process starts filling the shared caches in the background (lib/app/warm_up.py).
+# The first page view of the process starts filling the shared caches in the background (lib/page_glue/warm_up.py).
 if warm_up_enabled():
     start_warm_up()
 
@@ -35,7 +35,7 @@ for course_page in COURSE_PAGES:
 
 page = st.navigation(sections)
 if page.title != HOME.title and not tensorflow_ready():
-    # Every course page uses TensorFlow; it is imported here, once and under a lock (lib/app/warm_up.py),
+    # Every course page uses TensorFlow; it is imported here, once and under a lock (lib/page_glue/warm_up.py),
     # never by two threads at once. The home page goes without it.
     with st.spinner("Loading TensorFlow (once per server)…"):
         ensure_tensorflow()

@@ -9,7 +9,6 @@ from lib.data.digits import max_train_count, split_digits
 from lib.engine.charts import line_chart, ratio_gauge
 from lib.engine.params import count_mlp_layers, float32_bytes, format_bytes, total_params
 from lib.engine.training import accuracy_runs_table, live_training, page_runs, seed_control
-from lib.models.overfitting import train_digit_mlp
 from lib.page_glue.sharing import (
     BUILD_CAP_PARAMS,
     IMAGE_PRESETS,
@@ -19,6 +18,7 @@ from lib.page_glue.sharing import (
     convnet_layer_counts,
     parameters_by_image_side,
     ratio_verdict,
+    train_digit_mlp,
 )
 
 PAGE_KEY = "parameter_sharing"

@@ -132,26 +132,28 @@ horizon = task_columns[1].slider(
 try:
     data = forecasting_data(series["value"].to_numpy(), history, horizon)
 except ValueError as problem:
+    # The window does not fit the series: the models' settings and the share box still show, so
+    # the reader can shorten the window or share the link; what needs the windows waits for one.
+    data = None
     st.error(str(problem))
-    st.stop()
-
-st.altair_chart(
-    time_chart(
-        split_frame(series, data),
-        "time",
-        "value",
-        "part",
-        y_title=f"Temperature ({unit})" if unit == "°C" else "Value",
-        series_title="Split (in time order)",
-        colours={"train": "#2e282a", "validation": "#17bebb", "test": "#e4572e"},
-    ),
-    width="stretch",
-)
-st.caption(
-    f"Split in time order, never shuffled across parts: {len(data.y_train):,} training windows, "
-    f"{len(data.y_validation):,} validation and {len(data.y_test):,} test. Values are normalised with the "
-    "training part's mean and standard deviation only."
-)
+else:
+    st.altair_chart(
+        time_chart(
+            split_frame(series, data),
+            "time",
+            "value",
+            "part",
+            y_title=f"Temperature ({unit})" if unit == "°C" else "Value",
+            series_title="Split (in time order)",
+            colours={"train": "#2e282a", "validation": "#17bebb", "test": "#e4572e"},
+        ),
+        width="stretch",
+    )
+    st.caption(
+        f"Split in time order, never shuffled across parts: {len(data.y_train):,} training windows, "
+        f"{len(data.y_validation):,} validation and {len(data.y_test):,} test. Values are normalised with the "
+        "training part's mean and standard deviation only."
+    )
 
 # --- 2. The models ------------------------------------------------------------------------------------
 st.header("2 · The models")
@@ -194,120 +196,125 @@ st.caption(
     "step, so T does not change their size."
 )
 
-# --- 3. Train and compare -----------------------------------------------------------------------------
-st.header("3 · Train, then compare on the test part")
-baselines = baseline_results(data, source.period)
-error_metric = error_metric_name(unit)
-truth_validation = data.normalizer.inverse_transform(data.y_validation)
-references = [
-    {
-        "run": f"{result.name} (validation)",
-        "metric": error_metric,
-        "value": mean_absolute_error(truth_validation, result.validation_forecast),
-    }
-    for result in baselines
-]
-live_training(
-    PAGE_KEY,
-    ["loss", error_metric],
-    lambda area: train_forecasters(
-        PAGE_KEY, series_id, kinds, data, settings, unit, source.step, area, references, seed=seed
-    ),
-    train_label="Train the selected models",
-    disabled=not kinds,
-    references=references,
-    # The series (an upload by its content hash, with its noise), the window, the models and the seed.
-    share={
-        "series": series_id,
-        "history": history,
-        "horizon": horizon,
-        "kinds": list(kinds),
-        "seed": seed,
-        **settings.__dict__,
-    },
-)
-
-measure_stopped_runs(page_runs(PAGE_KEY), series_id, data)
-comparable_runs = runs_matching(page_runs(PAGE_KEY), series_id, data)
-table = comparison_table(data, baselines, comparable_runs, unit)
-error_label = "Test MAE (°C)" if unit == "°C" else "Test MAE"
-st.dataframe(
-    table,
-    hide_index=True,
-    column_config={
-        error_label: st.column_config.NumberColumn(format="%.3f" if unit == "°C" else "%.4f"),
-        "Test MAE (°F)": st.column_config.NumberColumn(format="%.3f"),
-        "Parameters": st.column_config.NumberColumn(format="localized"),
-        "Training seconds": st.column_config.NumberColumn(format="%.1f"),
-    },
-)
-st.markdown(verdict(table, unit))
-if not comparable_runs:
-    st.info(
-        "The table holds the baselines only: press **Train the selected models** to add the neural networks.",
-        icon=":material/play_arrow:",
+if data is not None:
+    # --- 3. Train and compare -----------------------------------------------------------------------------
+    st.header("3 · Train, then compare on the test part")
+    baselines = baseline_results(data, source.period)
+    error_metric = error_metric_name(unit)
+    truth_validation = data.normalizer.inverse_transform(data.y_validation)
+    references = [
+        {
+            "run": f"{result.name} (validation)",
+            "metric": error_metric,
+            "value": mean_absolute_error(truth_validation, result.validation_forecast),
+        }
+        for result in baselines
+    ]
+    live_training(
+        PAGE_KEY,
+        ["loss", error_metric],
+        lambda area: train_forecasters(
+            PAGE_KEY, series_id, kinds, data, settings, unit, source.step, area, references, seed=seed
+        ),
+        train_label="Train the selected models",
+        disabled=not kinds,
+        references=references,
+        # The series (an upload by its content hash, with its noise), the window, the models and the seed.
+        share={
+            "series": series_id,
+            "history": history,
+            "horizon": horizon,
+            "kinds": list(kinds),
+            "seed": seed,
+            **settings.__dict__,
+        },
     )
 
-week_count = test_weeks(data, source.step)
-week = (
-    st.slider("Which stretch of the test part to show", 1, week_count, 1, key="week", bind=URL) if week_count > 1 else 1
-)
-forecasts = {
-    result.name: result.test_forecast for result in baselines if not result.name.startswith("Persistence (last")
-}
-forecasts.update({run.display_label.split(" · ")[0]: run.results["test_forecast"] for run in comparable_runs})
-st.altair_chart(
-    time_chart(
-        forecast_week(series, data, forecasts, week - 1, source.step),
-        "time",
-        "value",
-        "model",
-        y_title=f"Temperature ({unit})" if unit == "°C" else "Value",
-        series_title="Forecast",
-        colours={"Truth": "#2e282a"},
-    ),
-    width="stretch",
-)
+    measure_stopped_runs(page_runs(PAGE_KEY), series_id, data)
+    comparable_runs = runs_matching(page_runs(PAGE_KEY), series_id, data)
+    table = comparison_table(data, baselines, comparable_runs, unit)
+    error_label = "Test MAE (°C)" if unit == "°C" else "Test MAE"
+    st.dataframe(
+        table,
+        hide_index=True,
+        column_config={
+            error_label: st.column_config.NumberColumn(format="%.3f" if unit == "°C" else "%.4f"),
+            "Test MAE (°F)": st.column_config.NumberColumn(format="%.3f"),
+            "Parameters": st.column_config.NumberColumn(format="localized"),
+            "Training seconds": st.column_config.NumberColumn(format="%.1f"),
+        },
+    )
+    st.markdown(verdict(table, unit))
+    if not comparable_runs:
+        st.info(
+            "The table holds the baselines only: press **Train the selected models** to add the neural networks.",
+            icon=":material/play_arrow:",
+        )
 
-# --- 4. Does a longer context help? ---------------------------------------------------------------------
-st.header("4 · Does reading further back help?")
-st.markdown(
-    "The notes say a recurrent network exploits a *global* context where a Markov model only sees a fixed "
-    "window. Left: the test error as the window T grows (at the current h); right: as the horizon h grows "
-    "(at the current T). The closed-form baselines are computed for every point at once; each network you "
-    "train adds a point: train again with another T or h to draw its curve."
-)
-sweep = pd.concat(
-    [
-        baseline_error_sweep(series["value"].to_numpy(), context_sweep_shapes(history, horizon, source), source.period),
-        network_errors(page_runs(PAGE_KEY), series_id),
-    ],
-    ignore_index=True,
-)
-by_history_column, by_horizon_column = st.columns(2)
-by_history_column.altair_chart(
-    line_chart(
-        sweep[sweep["horizon"] == horizon],
-        "history",
-        "test_error",
-        "model",
-        x_title=f"History T ({source.step}s, log scale), h = {horizon}",
-        y_title=f"Test MAE ({unit})",
-        log_x=True,
-    ),
-    width="stretch",
-)
-by_horizon_column.altair_chart(
-    line_chart(
-        sweep[sweep["history"] == history],
-        "horizon",
-        "test_error",
-        "model",
-        x_title=f"Horizon h ({source.step}s, log scale), T = {history}",
-        y_title=f"Test MAE ({unit})",
-        log_x=True,
-    ),
-    width="stretch",
-)
+    week_count = test_weeks(data, source.step)
+    week = (
+        st.slider("Which stretch of the test part to show", 1, week_count, 1, key="week", bind=URL)
+        if week_count > 1
+        else 1
+    )
+    forecasts = {
+        result.name: result.test_forecast for result in baselines if not result.name.startswith("Persistence (last")
+    }
+    forecasts.update({run.display_label.split(" · ")[0]: run.results["test_forecast"] for run in comparable_runs})
+    st.altair_chart(
+        time_chart(
+            forecast_week(series, data, forecasts, week - 1, source.step),
+            "time",
+            "value",
+            "model",
+            y_title=f"Temperature ({unit})" if unit == "°C" else "Value",
+            series_title="Forecast",
+            colours={"Truth": "#2e282a"},
+        ),
+        width="stretch",
+    )
+
+    # --- 4. Does a longer context help? ---------------------------------------------------------------------
+    st.header("4 · Does reading further back help?")
+    st.markdown(
+        "The notes say a recurrent network exploits a *global* context where a Markov model only sees a fixed "
+        "window. Left: the test error as the window T grows (at the current h); right: as the horizon h grows "
+        "(at the current T). The closed-form baselines are computed for every point at once; each network you "
+        "train adds a point: train again with another T or h to draw its curve."
+    )
+    sweep = pd.concat(
+        [
+            baseline_error_sweep(
+                series["value"].to_numpy(), context_sweep_shapes(history, horizon, source), source.period
+            ),
+            network_errors(page_runs(PAGE_KEY), series_id),
+        ],
+        ignore_index=True,
+    )
+    by_history_column, by_horizon_column = st.columns(2)
+    by_history_column.altair_chart(
+        line_chart(
+            sweep[sweep["horizon"] == horizon],
+            "history",
+            "test_error",
+            "model",
+            x_title=f"History T ({source.step}s, log scale), h = {horizon}",
+            y_title=f"Test MAE ({unit})",
+            log_x=True,
+        ),
+        width="stretch",
+    )
+    by_horizon_column.altair_chart(
+        line_chart(
+            sweep[sweep["history"] == history],
+            "horizon",
+            "test_error",
+            "model",
+            x_title=f"Horizon h ({source.step}s, log scale), T = {history}",
+            y_title=f"Test MAE ({unit})",
+            log_x=True,
+        ),
+        width="stretch",
+    )
 
 link.finish()

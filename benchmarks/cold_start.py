@@ -8,7 +8,7 @@ What it measures
     before  RNN_PLAYGROUND_WARM_UP=0: the page's first visitor imports TensorFlow and fills the
             page's caches (the corpus, the pretrained model and its traced graphs; the held-out
             figures now ship in data/<model>/evaluation.json, so both columns read them from disk).
-    after   The warm-up on (lib/app/warm_up.py): the home page is opened first (that view starts the
+    after   The warm-up on (lib/page_glue/warm_up.py): the home page is opened first (that view starts the
             warm-up, as the instructor's would), the benchmark waits until the server prints that
             the warm-up finished, then opens the page. Also printed: how long the warm-up took, and
             the home page's own first open with the warm-up starting behind it against the home
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)
 
 from benchmarks.memory import rss_mb  # noqa: E402
-from lib.app.warm_up import WARM_UP_VARIABLE  # noqa: E402
+from lib.page_glue.warm_up import WARM_UP_VARIABLE  # noqa: E402
 from tests.browser_support import chromium, served_app, wait_until_idle  # noqa: E402
 
 PAGES = {

@@ -7,7 +7,7 @@ What it measures
     (AppTest), in the same run and in alternating order:
 
     * plain   build both models and `model.fit(...)` each, nothing else;
-    * page    `lib.models.shifted_digits.train_convnet_and_mlp(...)`, exactly what the page's Train button runs:
+    * page    `lib.page_glue.convnets.train_convnet_and_mlp(...)`, exactly what the page's Train button runs:
               both models through the live engine into one chart, then the translation test (shifts
               0 to 4 in eight directions on 360 digits) and the gallery's guesses at every move.
 
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The app's background warm-up (lib/app/warm_up.py) would load models behind the measurements.
+# The app's background warm-up (lib/page_glue/warm_up.py) would load models behind the measurements.
 os.environ.setdefault("RNN_PLAYGROUND_WARM_UP", "0")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -62,9 +62,9 @@ def bench_script(variant: str) -> None:
         DEFAULT_CONVNET_EPOCHS,
         DEFAULT_LEARNING_RATE,
         canvas_digits,
-        train_convnet_and_mlp,
         training_spec,
     )
+    from lib.page_glue.convnets import train_convnet_and_mlp
 
     spec = training_spec(DEFAULT_SPEC, DEFAULT_CANVAS_SIDE)
     digits = canvas_digits(canvas_side=DEFAULT_CANVAS_SIDE)

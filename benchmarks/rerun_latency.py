@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# The app's background warm-up (lib/app/warm_up.py) would load models behind the measurements.
+# The app's background warm-up (lib/page_glue/warm_up.py) would load models behind the measurements.
 os.environ.setdefault("RNN_PLAYGROUND_WARM_UP", "0")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

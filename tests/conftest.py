@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from lib.app.warm_up import WARM_UP_VARIABLE
+from lib.page_glue.warm_up import WARM_UP_VARIABLE
 from tests.browser_support import ROOT, chromium, served_app
 
 # AppTest runs the app inside this process: a background warm-up there would import TensorFlow

@@ -125,7 +125,7 @@ def test_the_lock_is_reentrant_and_training_runs_outside_it():
 # A script that imports the app's warm-up, starts it, waits for a moment of its loading, and ends.
 EXIT_PROBE = """
 import sys, time
-from lib.app import warm_up
+from lib.page_glue import warm_up
 
 moment, opened_files, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 warm_up.START_DELAY_SECONDS = 0.0
@@ -170,7 +170,7 @@ def test_a_script_that_imports_the_app_exits_while_the_warm_up_loads(tmp_path, m
     import subprocess
     import sys
 
-    from lib.app.warm_up import WARM_UP_VARIABLE
+    from lib.page_glue.warm_up import WARM_UP_VARIABLE
     from tests.conftest import ROOT
 
     environment = {**os.environ, WARM_UP_VARIABLE: "1", "TF_CPP_MIN_LOG_LEVEL": "3"}

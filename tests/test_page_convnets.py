@@ -152,6 +152,29 @@ def test_an_impossible_stack_shows_the_reason_without_a_traceback():
     assert not app.get("vega_lite_chart")  # nothing is drawn for a stack that cannot exist
 
 
+def share_box_link(app) -> str:
+    """The link in the page's "Share these settings" box (it fails when the box is not on the page)."""
+    box = next(expander for expander in app.expander if expander.label == "Share these settings")
+    return box.code[0].value
+
+
+def test_the_share_box_stays_when_nothing_is_trained_and_when_the_stack_cannot_be_built():
+    app = open_page(PAGE)
+    assert any("No trained pair yet" in i.value for i in app.info)
+    assert "?" not in share_box_link(app)  # the defaults: nothing to add to the page's address
+    slider(app, "Epochs").set_value(7).run()
+    app.selectbox(key="stride_0").set_value(2).run()
+    app.selectbox(key="dilation_0").set_value(2).run()
+    assert not app.exception
+    assert any("cannot combine a stride above 1 with a dilation above 1" in e.value for e in app.error)
+    # The stack that cannot be built is still shared, with the training settings set before it.
+    link = share_box_link(app)
+    assert all(setting in link for setting in ("stride_0=2", "dilation_0=2", "epochs=7")), link
+    assert next(b for b in app.button if b.label.startswith("Train the ConvNet")).disabled
+    app.selectbox(key="dilation_0").set_value(1).run()
+    assert not app.error and slider(app, "Epochs").value == 7
+
+
 def test_a_short_training_charts_both_models_and_measures_the_shifts():
     app = open_page(PAGE)
     slider(app, "Epochs").set_value(2).run()

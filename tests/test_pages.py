@@ -315,6 +315,28 @@ def test_recurrence_rejects_a_bad_upload_keeps_its_series_then_takes_a_good_one(
     assert autoregressive < 1e-3
 
 
+def test_recurrence_window_longer_than_an_upload_keeps_the_models_settings_and_the_share_box():
+    app = open_page("app_pages/recurrence.py")
+    hours = pd.date_range("2024-01-01", periods=500, freq="h")
+    short = pd.DataFrame({"timestamp": hours, "reading": np.sin(np.arange(500) / 5)}).to_csv(index=False).encode()
+    app.get("file_uploader")[0].upload("short.csv", short, "text/csv").run()
+    assert app.radio(key="series_choice").value == "upload"
+    app.slider(key="history_upload").set_value(100).run()
+    assert not app.exception
+    # 500 steps leave 75 for validation, fewer than a window of 100.
+    assert any("too short for a history of 100" in error.value for error in app.error)
+    assert not [frame for frame in app.dataframe if "Test MAE" in frame.value.columns]
+    # The models' settings and the share box are still on the page, and the link holds the window.
+    assert any("Shared across time?" in frame.value.columns for frame in app.dataframe)
+    app.slider(key="epochs").set_value(3).run()
+    box = next(expander for expander in app.expander if expander.label == "Share these settings")
+    link = box.code[0].value
+    assert "history_upload=100" in link and "epochs=3" in link, link
+    app.slider(key="history_upload").set_value(48).run()
+    assert not app.error and app.slider(key="epochs").value == 3
+    assert any("Test MAE" in frame.value.columns for frame in app.dataframe)
+
+
 # --- Vanishing gradients ------------------------------------------------------------------------------
 
 

@@ -21,7 +21,7 @@ def test_a_rerun_does_not_reset_keras_for_the_process():
 
 def test_tensorflow_is_frozen_out_of_the_collector_and_a_closed_sessions_garbage_is_still_collected():
     """Streamlit collects garbage in full after every script run; with TensorFlow's ~400,000 objects
-    scanned each time, every rerun stalled every other session (lib/app/warm_up.py). After the
+    scanned each time, every rerun stalled every other session (lib/page_glue/warm_up.py). After the
     import they are frozen, and a cycle made later (a session's model, say) is still collected."""
     import os
     import subprocess
@@ -29,7 +29,7 @@ def test_tensorflow_is_frozen_out_of_the_collector_and_a_closed_sessions_garbage
 
     probe = (
         "import gc, weakref\n"
-        "from lib.app.warm_up import ensure_tensorflow\n"
+        "from lib.page_glue.warm_up import ensure_tensorflow\n"
         "ensure_tensorflow()\n"
         "frozen, scanned = gc.get_freeze_count(), len(gc.get_objects())\n"
         "class Node: pass\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lib.app.text_files import decode_text_upload
+from lib.data.text_files import decode_text_upload
 
 
 class UploadProblem(ValueError):

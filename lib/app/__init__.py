@@ -1,3 +1,6 @@
-"""Serving a page: the course map, settings links and presets, validated uploads, the background
-warm-up and the shipped models' held-out figures.
+"""Floor 2, serving a page: the course map, settings links and presets, the upload box and the
+shipped models' held-out figures.
+
+May import: lib.engine, lib.data, lib.models. Page glue and the pages build on it; nothing here
+imports them.
 """

@@ -1,3 +1,7 @@
-"""The data the pages learn from, and how translations are scored against it: the translation grammar
-and vocabularies, the real digits, the Mackey-Glass series, the temperature series and BLEU.
+"""Floor 0, the data: what the pages learn from and how translations are scored against it (the
+translation grammar and vocabularies, the real digits, the Mackey-Glass and temperature series, the
+checks an uploaded text file passes, BLEU).
+
+May import: nothing above it (not even lib.engine, its neighbour on floor 0). No Streamlit and no
+Keras: every loader and validator runs and is tested without a page.
 """

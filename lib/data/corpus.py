@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from lib.app.text_files import decode_text_upload
+from lib.data.text_files import decode_text_upload
 
 # --------------------------------------------------------------------------------------------------
 # Tokenization and vocabularies

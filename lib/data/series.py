@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lib.app.text_files import decode_text_upload
+from lib.data.text_files import decode_text_upload
 
 DATA_DIRECTORY = Path(__file__).parents[2] / "data"
 SEATTLE_TEMPERATURES_FILE = DATA_DIRECTORY / "seattle-temps.csv"

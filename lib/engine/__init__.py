@@ -1,4 +1,8 @@
-"""The live-training engine and what every page shares to count and draw: the parameter counter, the
-chart style, model diagrams, and the CPU sizing and Keras and Streamlit patches that let one process
-serve a room.
+"""Floor 0, the engine: live training and what every page shares to count and draw (the parameter
+counter, the chart style, model diagrams), and the CPU sizing and Keras and Streamlit patches that
+let one process serve a room.
+
+May import: nothing above it (not even lib.data, its neighbour on floor 0). Streamlit is imported
+here only by `training` (the live engine) and `streamlit_patches`; lib.models uses the rest (params,
+graph_lock) without importing Streamlit.
 """

@@ -1,6 +1,6 @@
 """One process-wide lock around Keras graph construction: building, rewiring and loading models.
 
-One process serves every session, and the background warm-up (lib/app/warm_up.py) loads the shipped
+One process serves every session, and the background warm-up (lib/page_glue/warm_up.py) loads the shipped
 models while sessions build theirs. Under AppTest, the warm-up's Transformer load once failed with
 Keras's "Only input tensors may be passed as positional arguments" while the Attention page was
 building its models in another thread. Keras 3 does not promise that its functional API may run in

@@ -110,21 +110,21 @@ DEFAULT_SPEC = ConvStackSpec()
 # --- Sizes and validation ----------------------------------------------------------------------
 
 
-def _conv_output_side(side: int, layer: ConvLayerSpec) -> int:
+def conv_output_side(side: int, layer: ConvLayerSpec) -> int:
     """Keras's (and TensorFlow's) output side: ceil(n / s) for "same", floor((n − k_eff) / s) + 1 for "valid"."""
     if layer.padding == "same":
         return math.ceil(side / layer.stride)
     return (side - layer.effective_kernel) // layer.stride + 1 if side >= layer.effective_kernel else 0
 
 
-def _same_padding_before(side: int, kernel: int, stride: int) -> int:
+def same_padding_before(side: int, kernel: int, stride: int) -> int:
     """The zeros TensorFlow adds before the first pixel for "same": half the total, rounded down."""
     output_side = math.ceil(side / stride)
     total = max((output_side - 1) * stride + kernel - side, 0)
     return total // 2
 
 
-def _pool_output_side(side: int) -> int:
+def pool_output_side(side: int) -> int:
     """Max pooling 2×2 with stride 2 and "valid" padding (Keras's default) drops an odd last row."""
     return (side - POOL_SIZE) // POOL_SIZE + 1 if side >= POOL_SIZE else 0
 
@@ -157,7 +157,7 @@ def validate_stack(spec: ConvStackSpec) -> str | None:
                 f"Conv layer {index}: Keras cannot combine a stride above 1 with a dilation above 1; "
                 "set one of them to 1."
             )
-        output_side = _conv_output_side(side, layer)
+        output_side = conv_output_side(side, layer)
         if output_side < 1:
             return (
                 f"Conv layer {index} receives a {side}×{side} map but its {layer.kernel_size}×{layer.kernel_size} "
@@ -166,16 +166,17 @@ def validate_stack(spec: ConvStackSpec) -> str | None:
             )
         side = output_side
         if layer.pool:
-            if _pool_output_side(side) < 1:
+            if pool_output_side(side) < 1:
                 return (
                     f"The 2×2 pooling after conv layer {index} receives a {side}×{side} map, too small to pool: "
                     "remove a pooling, a stride or a layer, or use a larger image."
                 )
-            side = _pool_output_side(side)
+            side = pool_output_side(side)
     return None
 
 
-def _require_valid(spec: ConvStackSpec) -> None:
+def require_valid(spec: ConvStackSpec) -> None:
+    """Raise ValueError with `validate_stack`'s sentence when the stack cannot be built."""
     problem = validate_stack(spec)
     if problem:
         raise ValueError(problem)
@@ -183,14 +184,14 @@ def _require_valid(spec: ConvStackSpec) -> None:
 
 def spec_output_sizes(spec: ConvStackSpec) -> list[tuple[str, int, int]]:
     """(layer name, output side, output channels) for every trunk layer, in order; conv then pooling."""
-    _require_valid(spec)
+    require_valid(spec)
     sizes = []
     side, channels = spec.input_side, spec.channels
     for index, layer in enumerate(spec.layers, start=1):
-        side, channels = _conv_output_side(side, layer), layer.filters
+        side, channels = conv_output_side(side, layer), layer.filters
         sizes.append((f"conv_{index}", side, channels))
         if layer.pool:
-            side = _pool_output_side(side)
+            side = pool_output_side(side)
             sizes.append((f"pool_{index}", side, channels))
     return sizes
 
@@ -352,7 +353,7 @@ def build_convnet(spec: ConvStackSpec = DEFAULT_SPEC, seed: int = 0, name: str =
     """The ConvNet of `spec`: conv trunk, then global average pooling (or flatten), then a softmax layer."""
     import keras
 
-    _require_valid(spec)
+    require_valid(spec)
     inputs = keras.Input(shape=(spec.input_side, spec.input_side, spec.channels), name="image")
     features = _conv_trunk(inputs, spec, seed)
     if spec.head == "global_average":
@@ -373,12 +374,13 @@ def build_feature_extractor(spec: ConvStackSpec = DEFAULT_SPEC, seed: int = 0) -
     """The conv trunk alone, freshly initialised: input image → last feature map."""
     import keras
 
-    _require_valid(spec)
+    require_valid(spec)
     inputs = keras.Input(shape=(spec.input_side, spec.input_side, spec.channels), name="image")
     return keras.Model(inputs, _conv_trunk(inputs, spec, seed), name="convnet_trunk")
 
 
-def _trunk_layers(model) -> list:
+def trunk_layers(model) -> list:
+    """A built ConvNet's convolution and pooling layers, in order."""
     return [layer for layer in model.layers if layer.name.startswith(("conv_", "pool_"))]
 
 
@@ -387,7 +389,7 @@ def trunk_of(model) -> keras.Model:
     """The trunk of a built ConvNet, sharing its weights: image → last conv or pooling output."""
     import keras
 
-    layers = _trunk_layers(model)
+    layers = trunk_layers(model)
     if not layers:
         raise ValueError(f"Model {model.name!r} has no conv_ or pool_ layers.")
     if model.output is layers[-1].output:

@@ -23,11 +23,11 @@ from lib.engine.graph_lock import GRAPH_LOCK
 from lib.models.convnets import (
     POOL_SIZE,
     ConvStackSpec,
-    _conv_output_side,
-    _pool_output_side,
-    _require_valid,
-    _same_padding_before,
-    _trunk_layers,
+    conv_output_side,
+    pool_output_side,
+    require_valid,
+    same_padding_before,
+    trunk_layers,
 )
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
@@ -67,7 +67,7 @@ def receptive_field_table(spec: ConvStackSpec) -> list[FieldRow]:
         r_out = r_in + (k_eff − 1)·j_in,   j_out = j_in·s,   start_out = start_in + ((k_eff − 1)/2 − p)·j_in.
     For "same" padding p is what TensorFlow pads, which depends on the input side when s > 1.
     """
-    _require_valid(spec)
+    require_valid(spec)
     rows = [FieldRow("input", "image", 1, 1, 1, 1, 0, spec.input_side, 1, 1, 0.0, 0)]
     side, jump, field_size, start, first = spec.input_side, 1, 1, 0.0, 0
 
@@ -84,7 +84,7 @@ def receptive_field_table(spec: ConvStackSpec) -> list[FieldRow]:
         )
 
     for index, layer in enumerate(spec.layers, start=1):
-        pad = _same_padding_before(side, layer.effective_kernel, layer.stride) if layer.padding == "same" else 0
+        pad = same_padding_before(side, layer.effective_kernel, layer.stride) if layer.padding == "same" else 0
         advance(
             f"conv_{index}",
             "conv",
@@ -92,10 +92,10 @@ def receptive_field_table(spec: ConvStackSpec) -> list[FieldRow]:
             layer.stride,
             layer.dilation,
             pad,
-            _conv_output_side(side, layer),
+            conv_output_side(side, layer),
         )
         if layer.pool:
-            advance(f"pool_{index}", "max pool", POOL_SIZE, POOL_SIZE, 1, 0, _pool_output_side(side))
+            advance(f"pool_{index}", "max pool", POOL_SIZE, POOL_SIZE, 1, 0, pool_output_side(side))
     return rows
 
 
@@ -154,7 +154,7 @@ def _trunk_geometry(trunk) -> tuple:
     import keras
 
     layers = []
-    for layer in _trunk_layers(trunk):
+    for layer in trunk_layers(trunk):
         config = layer.get_config()
         if isinstance(layer, keras.layers.Conv2D):
             layers.append(

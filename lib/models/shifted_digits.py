@@ -3,7 +3,7 @@
 The notes give the image's intrinsic structure as the reason to share parameters: a digit is the
 same digit wherever it sits. Digits are placed on a larger canvas so they can move; the ConvNet of
 `lib.models.convnets` and an MLP with about as many parameters train on centred digits only (one
-press of the page trains both, live, through the engine), and `translation_accuracy` measures how
+press of the page trains both, live, through lib.page_glue.convnets), and `translation_accuracy` measures how
 their accuracy falls as the test digits move. What the page draws about a trained pair (accuracy
 by shift, the gallery's guesses, the first layer's filters) is measured once, right after training,
 and the verdict is written from those figures.
@@ -26,12 +26,12 @@ from lib.models.convnets import (
     DEFAULT_CANVAS_SIDE,
     DIGIT_SIDE,
     ConvStackSpec,
-    _require_valid,
     build_convnet,
     build_matched_mlp,
     convnet_parameter_count,
     first_layer_filters,
     matched_mlp_hidden_size,
+    require_valid,
 )
 
 # The default training budget. On 2 shared CPU cores, with plain model.fit, the default ConvNet
@@ -248,32 +248,31 @@ def measure_after_training(
     return results
 
 
-def train_convnet_and_mlp(
-    page_key: str,
+@dataclass(frozen=True)
+class PairMember:
+    """One model of a press: the ConvNet or its matched MLP, compiled, with the label its live chart shows."""
+
+    kind: str  # "ConvNet" or "MLP"
+    model: Any
+    label: str
+    formula_parameters: int
+
+
+def convnet_and_matched_mlp(
     spec: ConvStackSpec,
-    digits: CanvasDigits,
-    epochs: int,
-    area,
     *,
     press_number: int = 1,
     seed: int = 0,
-    batch_size: int = DEFAULT_BATCH_SIZE,
     learning_rate: float = DEFAULT_LEARNING_RATE,
-) -> list:
-    """Train the ConvNet of `spec`, then the MLP with about as many parameters, into one live chart.
+) -> list[PairMember]:
+    """The ConvNet of `spec`, then the MLP with about as many parameters, both compiled, in training order.
 
-    `spec` is a training spec (grayscale, the canvas's side). Each run's measurements are stored in
-    `run.results` right after it trains (see `measure_after_training`), with the same `press`
-    number (see `next_press_number`) so the page can pair the two runs of one press. A Stop or a
-    moved widget ends the press: the run cut short keeps its curves but gets no measurements, and
-    the MLP is not trained.
+    `spec` is a training spec (grayscale, the canvas's side). lib.page_glue.convnets trains the pair
+    live (`train_convnet_and_mlp`).
     """
-    from lib.engine.training import train_live
     from lib.models.builders import compile_classifier
 
-    _require_valid(spec)
-    area = area.empty()  # One chart for the whole press: each run's view replaces the previous one.
-    press = int(press_number)
+    require_valid(spec)
     convnet = compile_classifier(build_convnet(spec, seed=seed, name="convnet"), learning_rate)
     formula = convnet_parameter_count(spec)
     mlp = compile_classifier(
@@ -281,38 +280,20 @@ def train_convnet_and_mlp(
     )
     hidden = matched_mlp_hidden_size(spec.input_side**2 * spec.channels, formula, spec.classes)
     canvas = f"{spec.input_side}×{spec.input_side}" + (f" · seed {seed}" if seed else "")
-    models = [
-        (
+    return [
+        PairMember(
             "ConvNet",
             convnet,
             f"ConvNet #{press_number} · {describe_stack(spec)} · {formula:,} params · {canvas}",
             formula,
         ),
-        (
+        PairMember(
             "MLP",
             mlp,
             f"MLP #{press_number} · {hidden} hidden units · {mlp.count_params():,} params · {canvas}",
             total_params(count_mlp_layers(spec.input_side**2 * spec.channels, [hidden], spec.classes)),
         ),
     ]
-    runs = []
-    for kind, model, label, formula_parameters in models:
-        run = train_live(
-            model,
-            digits.x_train,
-            digits.y_train,
-            validation_data=(digits.x_validation, digits.y_validation),
-            epochs=epochs,
-            batch_size=batch_size,
-            label=label,
-            page_key=page_key,
-            settings={"kind": kind, "press": press, "canvas": spec.input_side, "epochs": epochs},
-            metrics=TRAINING_METRICS,
-            area=area,
-        )
-        run.results = measure_after_training(kind, model, spec, digits, press, formula_parameters)
-        runs.append(run)
-    return runs
 
 
 def next_press_number(runs: list) -> int:

@@ -2,7 +2,8 @@
 
 Counts come from lib.engine.params (the one counter); the real Keras models come from lib.models.builders, built
 only below a size cap and cached per architecture, so moving a slider back and forth costs nothing
-and a 10-megapixel camera's MLP is never allocated.
+and a 10-megapixel camera's MLP is never allocated. The overfitting demo's MLP (lib.models.overfitting)
+is trained here, live through the engine.
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from lib.data.digits import DigitSplits
 from lib.engine.params import (
     count_conv2d_params,
     count_dense_params,
     count_mlp_layers,
     total_params,
 )
+from lib.engine.training import TrainingRun, train_live
+from lib.models.overfitting import DEMO_BATCH_SIZE, DEMO_METRICS, build_digit_mlp
 
 # Above this many parameters the page shows the formula's count and does not allocate the model:
 # 5 M float32 parameters are 20 MB per copy, and thirty people share one process.
@@ -100,3 +104,24 @@ def built_convnet_parameter_count(input_shape: tuple[int, ...], outputs: int) ->
 
     model = build_small_convnet(input_shape, outputs, filters=CONVNET_FILTERS, kernel_size=CONVNET_KERNEL)
     return int(model.count_params())
+
+
+def train_digit_mlp(
+    page_key: str, splits: DigitSplits, hidden_units: int, epochs: int, area, seed: int = 0
+) -> TrainingRun:
+    model = build_digit_mlp(hidden_units, seed=seed)
+    label = f"{len(splits.y_train):,} examples · {hidden_units} hidden units · {model.count_params():,} parameters"
+    label += f" · seed {seed}" if seed else ""
+    return train_live(
+        model,
+        splits.x_train,
+        splits.y_train,
+        validation_data=(splits.x_validation, splits.y_validation),
+        epochs=epochs,
+        batch_size=DEMO_BATCH_SIZE,
+        label=label,
+        page_key=page_key,
+        settings={"examples": len(splits.y_train), "hidden_units": hidden_units, "epochs": epochs, "seed": seed},
+        metrics=DEMO_METRICS,
+        area=area,
+    )
