@@ -171,7 +171,7 @@ def test_a_script_that_imports_the_app_exits_while_the_warm_up_loads(tmp_path, m
     import sys
 
     from lib.app.warm_up import WARM_UP_VARIABLE
-    from tests.conftest import ROOT
+    from tests.browser_support import ROOT
 
     environment = {**os.environ, WARM_UP_VARIABLE: "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     with open(tmp_path / "stderr.txt", "w") as errors:
