@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 from tests.browser_support import ROOT
+from tests.system_parts import CHROMIUM_PART, DOCKER_PART, HAPROXY_PART
 
 TESTS = ROOT / "tests"
 
@@ -128,3 +129,8 @@ def test_under_ci_a_missing_part_fails_its_tests(tmp_path):
     assert "needs Chromium: apt-get install -y chromium (CI=true" in run.stdout
     # The fixture's failure is an error in each of its two tests; the others fail in their own bodies.
     assert run.stdout.strip().splitlines()[-1].strip("= ").startswith("3 failed, 1 passed, 2 errors")
+
+
+def test_the_readme_gives_the_same_install_line_as_the_skip():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert [part.name for part in (CHROMIUM_PART, HAPROXY_PART, DOCKER_PART) if f"`{part.install}`" not in readme] == []
