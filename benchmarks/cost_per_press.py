@@ -34,7 +34,7 @@ Against a baseline (`--baseline REF`, a git ref)
     removes the worktree. The measuring child is this file in both cases; only the code it imports
     (lib, app_pages, streamlit_app.py, data) comes from REF.
 
-Printed: one line per page as it finishes, then a Markdown table for the README, then RESULT lines.
+Printed: one line per page as it finishes, then a Markdown table for docs/performance.md, then RESULT lines.
 
 Run from the repository root:  python benchmarks/cost_per_press.py [--room 30] [--pages recurrence ...]
     (about 10 minutes on 2 cores: the three translator pages train for a minute or more each)

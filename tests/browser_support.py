@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Where tests and scripts leave server logs, screenshots and work files (ignored by git).
+ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 HAPROXY = "/usr/sbin/haproxy"
 HAPROXY_CONFIG = ROOT / "deploy" / "haproxy.cfg"
@@ -141,6 +143,33 @@ def assert_no_exception(page) -> None:
     """No exception box on the page (Streamlit draws one where a script raised)."""
     exceptions = page.locator("[data-testid=stException]")
     assert exceptions.count() == 0, exceptions.first.inner_text()
+
+
+def slider(page, label: str):
+    """The thumb of the slider labelled `label`."""
+    return page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
+
+
+def move_slider(page, label: str, key: str, presses: int, expected: str) -> None:
+    """Move a slider with the keyboard and wait until the app has rerun with its new value.
+
+    Streamlit's slider sends its value a moment after the last key press, so waiting for the
+    thumb's value and then for the script to finish avoids clicking into a rerun still to come.
+    """
+    from playwright.sync_api import expect
+
+    thumb = slider(page, label)
+    thumb.focus()
+    for _ in range(presses):
+        thumb.press(key)
+    expect(thumb).to_have_attribute("aria-valuetext", expected)
+    page.wait_for_timeout(800)
+    wait_until_idle(page)
+
+
+def run_table(page):
+    """The page's last table: on a training page, its table of runs."""
+    return page.get_by_test_id("stDataFrame").last
 
 
 def open_expander(page, label: str) -> None:

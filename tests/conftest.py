@@ -1,4 +1,6 @@
-"""Shared fixtures: the repository root, AppTest timeouts, and a real app served to headless Chromium."""
+"""Shared fixtures: a real app served to headless Chromium (once per session, and a one-slot server per
+module), a fresh press registry per test, and a small corpus for the translator tests. Helpers that are
+not fixtures live in support modules (tests/page_support.py, browser_support.py, ...)."""
 
 from __future__ import annotations
 
@@ -8,16 +10,16 @@ import sys
 import pytest
 
 from lib.page_glue.warm_up import WARM_UP_VARIABLE
-from tests.browser_support import ROOT, chromium, served_app
+from tests.browser_support import ARTIFACTS, chromium, served_app
+
+# Skips a test whose system part is missing (fails it under CI) and lists what was not run. Imported
+# here first, as a plugin, so that pytest loads it before any test module imports it.
+pytest_plugins = ["tests.system_parts"]
 
 # AppTest runs the app inside this process: a background warm-up there would import TensorFlow
 # behind the tests that check a page does without it, and load models no test asked for. The
 # servers of the browser tests run the app as shipped, warm-up included (see app_url).
 os.environ[WARM_UP_VARIABLE] = "0"
-
-# TensorFlow's import alone takes about 4 s here; the first training page run also builds models.
-APPTEST_TIMEOUT = 120
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +38,18 @@ def app_url():
         yield url
 
 
+@pytest.fixture(scope="module")
+def one_slot_app_url():
+    """A second server that lets only one training run at a time, to see a session queue."""
+    with served_app(ARTIFACTS / "one-slot-server.log", extra_env={"PLAYGROUND_MAX_TRAININGS": "1"}) as (url, _):
+        yield url
+
+
 @pytest.fixture(scope="session")
 def browser():
+    from tests.system_parts import CHROMIUM_PART, require
+
+    require(CHROMIUM_PART)
     with chromium() as launched:
         yield launched
 
@@ -48,3 +60,15 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="module")
+def small_corpus():
+    """A grammar corpus of 300 training and 100 held-out pairs, with its English and French vocabularies."""
+    from lib.data.corpus import Vocabulary
+    from lib.data.grammar import make_corpus
+
+    built = make_corpus(300, 100, seed=3)
+    english = Vocabulary.from_sentences(e for e, _ in built.train)
+    french = Vocabulary.from_sentences(f for _, f in built.train)
+    return built, english, french

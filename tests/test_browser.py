@@ -10,33 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lib.app.course import COURSE_PAGES
-from tests.browser_support import assert_no_exception, served_app, wait_until_idle
-from tests.conftest import ARTIFACTS
+from tests.browser_support import ARTIFACTS, assert_no_exception, move_slider, run_table, slider, wait_until_idle
 
 pytestmark = pytest.mark.browser
-
-
-def slider(page: Page, label: str):
-    return page.get_by_test_id("stSlider").filter(has_text=label).get_by_role("slider")
-
-
-def move_slider(page: Page, label: str, key: str, presses: int, expected: str) -> None:
-    """Move a slider with the keyboard and wait until the app has rerun with its new value.
-
-    Streamlit's slider sends its value a moment after the last key press, so waiting for the
-    thumb's value and then for the script to finish avoids clicking into a rerun still to come.
-    """
-    thumb = slider(page, label)
-    thumb.focus()
-    for _ in range(presses):
-        thumb.press(key)
-    expect(thumb).to_have_attribute("aria-valuetext", expected)
-    page.wait_for_timeout(800)
-    wait_until_idle(page)
-
-
-def run_table(page: Page):
-    return page.get_by_test_id("stDataFrame").last
 
 
 def test_every_navigation_page_opens_without_exception(page: Page, app_url: str):
@@ -155,13 +131,6 @@ def test_a_deep_link_opens_the_page_inside_the_app(browser, app_url: str, course
     expect(page.get_by_role("heading", name=course_page.title, exact=True).first).to_be_visible()
     assert_no_exception(page)
     context.close()
-
-
-@pytest.fixture(scope="module")
-def one_slot_app_url():
-    """A second server that lets only one training run at a time, to see a session queue."""
-    with served_app(ARTIFACTS / "one-slot-server.log", extra_env={"PLAYGROUND_MAX_TRAININGS": "1"}) as (url, _):
-        yield url
 
 
 def test_a_second_session_queues_while_the_only_slot_is_busy(browser, one_slot_app_url: str):

@@ -11,9 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import wait_until_idle
-from tests.conftest import ARTIFACTS
-from tests.test_browser import assert_no_exception, move_slider, one_slot_app_url, slider  # noqa: F401 (a fixture)
+from tests.browser_support import ARTIFACTS, assert_no_exception, move_slider, slider, wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +53,7 @@ def test_attention_translates_trains_live_and_stops_cleanly(browser, app_url: st
     context.close()
 
 
-def test_a_second_press_queues_and_trains_when_the_slot_frees(browser, one_slot_app_url: str):  # noqa: F811 (the fixture imported above)
+def test_a_second_press_queues_and_trains_when_the_slot_frees(browser, one_slot_app_url: str):
     # Both sessions open the same link: a small model and 20 epochs, so the first press is surely
     # still training when the second one comes.
     contexts = [browser.new_context(viewport={"width": 1400, "height": 3000}) for _ in range(2)]

@@ -9,8 +9,7 @@ from playwright.sync_api import Page, expect
 
 from lib.app.course import COURSE_PAGES
 from lib.page_glue.translator_page import PROFESSOR_FORCING, TRAINING_CHOICES
-from tests.browser_support import wait_until_idle
-from tests.test_browser import assert_no_exception
+from tests.browser_support import assert_no_exception, wait_until_idle
 
 pytestmark = pytest.mark.browser
 

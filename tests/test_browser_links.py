@@ -9,8 +9,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser_support import open_expander, wait_until_idle
-from tests.test_browser import assert_no_exception, move_slider, run_table, slider
+from tests.browser_support import assert_no_exception, move_slider, open_expander, run_table, slider, wait_until_idle
 
 pytestmark = pytest.mark.browser
 

@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import Page
 
 from lib.app.course import COURSE_PAGES
-from tests.browser_support import wait_until_idle
-from tests.test_browser import assert_no_exception
+from tests.browser_support import assert_no_exception, wait_until_idle
 
 pytestmark = pytest.mark.browser
 

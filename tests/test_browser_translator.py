@@ -7,9 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser_support import wait_until_idle
-from tests.conftest import ARTIFACTS
-from tests.test_browser import assert_no_exception, move_slider, slider
+from tests.browser_support import ARTIFACTS, assert_no_exception, move_slider, slider, wait_until_idle
 
 pytestmark = pytest.mark.browser
 

@@ -10,9 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lib.page_glue.warm_up import STEPS, WARM_UP_VARIABLE
-from tests.browser_support import served_app, wait_until_idle
-from tests.conftest import ARTIFACTS
-from tests.test_browser import assert_no_exception
+from tests.browser_support import ARTIFACTS, assert_no_exception, served_app, wait_until_idle
 
 pytestmark = pytest.mark.browser
 

@@ -125,7 +125,7 @@ def test_the_lock_is_reentrant_and_training_runs_outside_it():
 # A script that imports the app's warm-up, starts it, waits for a moment of its loading, and ends.
 EXIT_PROBE = """
 import sys, time
-from lib.page_glue import warm_up
+from lib.app import warm_up
 
 moment, opened_files, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 warm_up.START_DELAY_SECONDS = 0.0
@@ -171,7 +171,7 @@ def test_a_script_that_imports_the_app_exits_while_the_warm_up_loads(tmp_path, m
     import sys
 
     from lib.page_glue.warm_up import WARM_UP_VARIABLE
-    from tests.conftest import ROOT
+    from tests.browser_support import ROOT
 
     environment = {**os.environ, WARM_UP_VARIABLE: "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
     with open(tmp_path / "stderr.txt", "w") as errors:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser_support import wait_until_idle
-from tests.conftest import ARTIFACTS
-from tests.docker_support import APP_IMAGE, compose_stack, docker, prepare_images, require_docker
-from tests.test_browser import assert_no_exception, run_table
-from tests.test_browser_replicas import assert_sessions_stay_on_one_replica_and_use_both
+from tests.browser_support import ARTIFACTS, assert_no_exception, run_table, wait_until_idle
+from tests.docker_support import APP_IMAGE, compose_stack, docker, prepare_images
+from tests.replicas_support import assert_sessions_stay_on_one_replica_and_use_both
+from tests.system_parts import DOCKER_PART, require
 
 pytestmark = pytest.mark.browser
 
@@ -31,7 +30,7 @@ COUNT_TRAININGS = (
 
 @pytest.fixture(scope="module")
 def stack():
-    require_docker()
+    require(DOCKER_PART)
     prepared = prepare_images()
     WORK_DIR.mkdir(parents=True, exist_ok=True)
     (WORK_DIR / "build.log").write_text(prepared.pop("build"))

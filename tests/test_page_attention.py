@@ -8,22 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tests.test_pages import chart_data, open_page
+from tests.page_support import charts, moved, open_page, output, setting_places, widget
 
 PAGE = "app_pages/attention.py"
 RUNS = "training_runs::attention"
 EXAMPLE = "the small cat does not see the green houses"
-
-
-def output(app, title: str) -> str:
-    captions = [c.value for c in app.caption]
-    markdowns = [m.value for m in app.markdown if m.value.startswith("#### ")]
-    titles = [c for c in captions if c.startswith(("Greedy decoding", "Beam search, width"))]
-    return dict(zip(titles, markdowns))[title].removeprefix("#### ")
-
-
-def charts(app):
-    return [chart_data(chart) for chart in app.get("vega_lite_chart")]
 
 
 def heatmaps(app):
@@ -32,10 +21,6 @@ def heatmaps(app):
 
 def bars(app, column: str):
     return next(frame for frame in charts(app) if column in frame.columns and "word" in frame.columns)
-
-
-def widget(app, kind: str, label: str):
-    return next(w for w in app.get(kind) if w.label == label)
 
 
 def test_page_translates_at_once_with_an_alignment_heatmap():
@@ -234,8 +219,6 @@ def test_every_attention_map_labels_its_rows_by_the_word_being_written():
 
 
 def test_an_empty_sentence_keeps_every_section_that_does_not_need_one():
-    from tests.test_url_settings import moved, setting_places
-
     app = open_page(PAGE)
     headers = [h.value for h in app.header]
     subheaders = [h.value for h in app.subheader]

@@ -15,7 +15,7 @@ from lib.page_glue.translator_page import (
     task_facts,
     what_bleu_means,
 )
-from tests.test_pages import open_page
+from tests.page_support import open_page
 
 HEADING = "**What BLEU says here.**"
 

@@ -25,7 +25,7 @@ from lib.models.shifted_digits import (
     translation_frame,
     translation_verdict,
 )
-from tests.test_pages import metric, open_page
+from tests.page_support import metric, open_page
 
 PAGE = "app_pages/convnets.py"
 RUNS = "training_runs::convnets"

@@ -21,16 +21,11 @@ from lib.page_glue.transformer_page import (
     permutation_text,
     position_view,
 )
-from tests.test_page_attention import charts, output, widget
-from tests.test_pages import open_page
-from tests.test_transformer import small_corpus  # noqa: F401  (a fixture)
+from tests.page_support import charts, metric, open_page, output, widget
+from tests.transformer_support import tiny_translator
 
 PAGE = "app_pages/transformer.py"
 RUNS = "training_runs::transformer"
-
-
-def metric(app, label: str) -> str:
-    return next(m.value for m in app.metric if m.label == label)
 
 
 def test_page_translates_and_draws_every_head():
@@ -307,9 +302,7 @@ def test_the_causal_mask_reading_follows_the_measured_figures():
     assert mask_pair([masked, peeking, wider]) == (masked, peeking)
 
 
-def test_positions_section_shows_the_models_own_encoding(small_corpus):  # noqa: F811
-    from tests.test_transformer import tiny_translator
-
+def test_positions_section_shows_the_models_own_encoding(small_corpus):
     words = ["the", "cat", "sees", "a", "dog", "and", "the", "cat"]
     ids = [5, 9, 14, 22, 31, 8, 5, 9]
     bag = tiny_translator(small_corpus, positions="none")

@@ -10,18 +10,10 @@ from lib.data.corpus import PAD_ID, Vocabulary, encode_pairs
 from lib.data.grammar import make_corpus
 from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
 from lib.models.seq2seq import BUCKET_WORDS, bucketed_batches, bucketed_dataset
-from tests.test_pages import chart_data, open_page
+from tests.page_support import chart_data, open_page, output
 
 PAGE = "app_pages/translator.py"
 RUNS = "training_runs::translator"
-
-
-def output(app, title: str) -> str:
-    """The translation shown under a caption (the text after the markdown heading marks)."""
-    captions = [c.value for c in app.caption]
-    markdowns = [m.value for m in app.markdown if m.value.startswith("#### ")]
-    titles = [c for c in captions if c.startswith(("Greedy decoding", "Beam search, width"))]
-    return dict(zip(titles, markdowns))[title].removeprefix("#### ")
 
 
 def text_box(app):

@@ -13,31 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from lib.app.course import COURSE_PAGES
 from lib.page_glue.recurrence import MARKOV_BASELINE, SOURCES, WINDOW_BASELINE
-from tests.conftest import APPTEST_TIMEOUT, ROOT
-
-APP = str(ROOT / "streamlit_app.py")
-
-
-def open_page(path: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT).run()
-    if path != "app_pages/home.py":
-        app.switch_page(path).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def chart_data(chart) -> pd.DataFrame:
-    """The rows an Altair chart sent to the browser (Streamlit ships them as Arrow)."""
-    import pyarrow
-
-    proto = chart.proto
-    arrow_bytes = proto.datasets[0].data.data if proto.datasets else proto.data.data
-    return pyarrow.ipc.open_stream(arrow_bytes).read_pandas()
-
-
-def metric(app: AppTest, label: str) -> str:
-    return next(m.value for m in app.metric if m.label == label)
-
+from tests.browser_support import ROOT
+from tests.page_support import APP, chart_data, metric, open_page
 
 # --- Home -----------------------------------------------------------------------------------------
 

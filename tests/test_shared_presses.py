@@ -13,7 +13,8 @@ import time
 from streamlit.testing.v1 import AppTest
 
 from lib.engine.shared_presses import FINISHED, STOPPED, PressRegistry, press_key
-from tests.conftest import APPTEST_TIMEOUT, ROOT
+from tests.browser_support import ROOT
+from tests.page_support import APPTEST_TIMEOUT
 
 # --- The registry alone: who trains, who joins, who stops ----------------------------------------
 

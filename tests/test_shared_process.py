@@ -6,7 +6,8 @@ import keras
 from streamlit.runtime.scriptrunner import script_runner
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APPTEST_TIMEOUT, ROOT
+from tests.browser_support import ROOT
+from tests.page_support import APPTEST_TIMEOUT
 
 
 def test_a_rerun_does_not_reset_keras_for_the_process():

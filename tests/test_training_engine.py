@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.engine.training import TrainingSlots
-from tests.conftest import APPTEST_TIMEOUT
+from tests.page_support import APPTEST_TIMEOUT
 
 
 def engine_script(stop_after_batches: int, learning_rate: float, smoothing: float, label: str):

@@ -15,22 +15,7 @@ from lib.data.corpus import PAD_ID, START_ID, Vocabulary, encode_pairs
 from lib.data.grammar import make_corpus
 from lib.engine.params import total_params
 from lib.models import decoding, seq2seq, transformer
-
-TINY = {"layers": 2, "heads": 2, "model_size": 16, "feed_forward_size": 32, "dropout": 0.1}
-
-
-@pytest.fixture(scope="module")
-def small_corpus():
-    built = make_corpus(300, 100, seed=3)
-    english = Vocabulary.from_sentences(e for e, _ in built.train)
-    french = Vocabulary.from_sentences(f for _, f in built.train)
-    return built, english, french
-
-
-def tiny_translator(small_corpus, **settings) -> transformer.TransformerTranslator:
-    _, english, french = small_corpus
-    model = transformer.build_transformer(len(english), len(french), **{**TINY, "seed": 1, **settings})
-    return transformer.TransformerTranslator(model, english, french)
+from tests.transformer_support import tiny_translator
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.app.presets import PRESETS
-from tests.conftest import APPTEST_TIMEOUT, ROOT
-from tests.test_pages import open_page
+from tests.browser_support import ROOT
+from tests.page_support import APP, APPTEST_TIMEOUT, moved, open_page, setting_places
 
-APP = str(ROOT / "streamlit_app.py")
 LINK_NOTE = "This link asked for settings the page cannot take"
 
 
@@ -137,26 +136,6 @@ def test_the_readme_lists_every_preset_as_it_is():
 # when a note above it comes or goes and it moves, Streamlit 1.67's browser side sometimes drops that
 # link, and a click on the setting no longer reaches the URL. So the translator pages draw what the
 # sentence box shows in fixed slots, and these tests check every bound setting's place.
-
-
-def setting_places(app: AppTest) -> dict[str, tuple[int, ...]]:
-    """Where each keyed widget is drawn: its path of child positions from the page's root."""
-    places = {}
-
-    def visit(node, path):
-        children = getattr(node, "children", None)
-        if isinstance(children, dict):
-            for position, child in children.items():
-                visit(child, (*path, position))
-        elif getattr(node, "key", None):
-            places[node.key] = path
-
-    visit(app._tree, ())
-    return places
-
-
-def moved(before: dict, after: dict) -> dict:
-    return {key: (before[key], after[key]) for key in before.keys() & after.keys() if before[key] != after[key]}
 
 
 def test_the_translators_settings_keep_their_place_whatever_sentence_is_typed():

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APPTEST_TIMEOUT, ROOT
+from tests.browser_support import ROOT
+from tests.page_support import APPTEST_TIMEOUT
 
 APP = str(ROOT / "streamlit_app.py")
 LINK_NOTE = "This link asked for settings the page cannot take"

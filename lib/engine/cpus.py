@@ -113,7 +113,7 @@ def tensorflow_thread_pools(cpus: float) -> tuple[int, int]:
 
     That is TensorFlow's own choice on a host of that many cores; left alone, TensorFlow counts the
     host's cores instead, so in a 2-CPU container on a 64-core host each pool would get 64 threads.
-    benchmarks/threads.py measured, with two trainings at once on 2 cores (README, Performance): 16
+    benchmarks/threads.py measured, with two trainings at once on 2 cores (docs/performance.md): 16
     threads per pool (TensorFlow's choice on a 16-core host) cost 1.24 to 1.42 times the CPU seconds
     of 2 per pool; one thread per pool (the CPUs divided between the two trainings) made a training
     alone slower in every repetition and saved no CPU worth having; so the pools are not divided

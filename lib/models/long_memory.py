@@ -460,7 +460,7 @@ class Contrast:
 
 # The default press trains two cells live, so its lag is capped: at lag 50 the sweep's SimpleRNN and
 # LSTM runs together took 23-157 s on one thread of the loaded machine (the CSV's `seconds`), against
-# 57.5 s for the Recurrence page's whole default press (README, Performance); longer lags cost more.
+# 57.5 s for the Recurrence page's whole default press (docs/performance.md); longer lags cost more.
 LONGEST_DEFAULT_LAG = 50
 
 
