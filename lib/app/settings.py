@@ -245,7 +245,9 @@ class PageSettings:
             self.settings[setting.key] = setting
         self.presets = list(PRESETS.get(page, []) if presets is None else presets)
         if problems := [problem for preset in self.presets for problem in self.preset_problems(preset)]:
-            raise ValueError(f"{page}'s presets name settings its table does not declare:\n" + "\n".join(problems))
+            raise ValueError(
+                f"{page}'s presets ask for settings or values its table does not declare:\n" + "\n".join(problems)
+            )
 
     def __getitem__(self, key: str) -> Setting:
         return self.settings[key]
