@@ -1,11 +1,14 @@
 """Settings shareable by URL: what a link asked for, what the page could not take, the link to copy, presets.
 
 Every setting widget of a page is bound to a query parameter of the same name as its key (Streamlit's
-`bind="query-params"`, passed as `bind=URL`), so the browser's address always holds the page's
-settings and opening that address reproduces them, the way TensorFlow Playground's state lives in its
-URL. Streamlit drops a value its widget cannot take (a slider position out of range, an option the
-list does not have) without a word; a workshop participant who opened the instructor's link would
-then train on other settings than the room. `SettingsLink` remembers what the opening URL asked for
+`bind="query-params"`, passed as `bind=URL` by lib/app/settings.py, which draws every declared setting),
+so the browser's address always holds the page's settings and opening that address reproduces them, the
+way TensorFlow Playground's state lives in its URL. The Streamlit internals this module needs are read
+through lib/app/streamlit_internals.py only.
+
+Streamlit drops a value its widget cannot take (a slider position out of range, an option the list
+does not have) without a word; a workshop participant who opened the instructor's link would then
+train on other settings than the room. `SettingsLink` remembers what the opening URL asked for
 and, once the page's widgets exist, says which values were not taken and what the control shows
 instead. Train, Stop and uploads are never bound: a link reproduces settings, never actions or data.
 """
@@ -134,7 +137,7 @@ def refuse_values_no_control_can_take() -> None:
     )
 
 
-# A page binds a widget with `bind=URL`, so it has imported this module before its first bound widget.
+# A widget is bound with `bind=URL` (lib/app/settings.py), so this module is imported before the first bound widget.
 refuse_values_no_control_can_take()
 
 
