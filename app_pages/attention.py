@@ -5,12 +5,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.app.presets import PRESETS
-from lib.app.url_settings import URL, SettingsLink
 from lib.data.corpus import END, START_ID, tokenize
 from lib.engine.charts import attention_heatmap, bar_chart, line_chart, show, vectors_chart
-from lib.engine.training import live_training, page_runs, seed_control
-from lib.models.attention import SCORE_FORMULAS, SCORE_NAMES, SCORES, attention_numpy
+from lib.engine.training import live_training, page_runs
+from lib.models.attention import SCORE_FORMULAS, SCORE_NAMES, attention_numpy
 from lib.models.decoding import LIVE_BLEU_SENTENCES, MAX_INPUT_WORDS
 from lib.page_glue.attention_page import (
     COLUMNS_TITLE,
@@ -19,7 +17,6 @@ from lib.page_glue.attention_page import (
     PRETRAINED,
     ROWS_CAPTION,
     ROWS_TITLE,
-    SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
     SHIPPED,
     SNAPSHOTS_PER_EPOCH,
@@ -41,6 +38,7 @@ from lib.page_glue.attention_page import (
     shipped_alignment_reading,
     vectors_frame,
 )
+from lib.page_glue.settings.attention import SETTINGS
 from lib.page_glue.translator_page import (
     FAMILY_TABLE_COLUMNS,
     GRAMMAR_KEY,
@@ -60,10 +58,8 @@ from lib.page_glue.translator_page import (
     translate,
 )
 
-PAGE_PATH = "attention"
-
 st.title("Attention")
-link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
+link = SETTINGS.link()
 st.markdown(
     "> *Issue in RNN: the hidden vector gives more importance to the most recent timestep; we may prefer "
     "content- vs. recency-based importance. Compute q·zᵢ between the query q and every zᵢ of a bank of vectors, "
@@ -94,15 +90,7 @@ NEEDS_SENTENCE = "Type an English sentence in the box above: this part runs on i
 def formula_section(step_column, scale: float, translator, prepared, trace) -> int:
     """Section 1 on the sentence: the model's own score, softmax and summary at one decoder step."""
     english_words = prepared.words
-    step_number = step_column.slider(
-        "Decoder step",
-        1,
-        len(trace.steps),
-        min(3, len(trace.steps)),
-        key="step",
-        bind=URL,
-        help="q is the decoder's state at this step of the greedy translation below.",
-    )
+    step_number = SETTINGS.widget("step", step_column, max_value=len(trace.steps), value=min(3, len(trace.steps)))
     previous = [
         START_ID,
         *translator.target_vocabulary.encode([step.chosen for step in trace.steps[: step_number - 1]]),
@@ -219,11 +207,9 @@ def translation_section(step_number: int, translator, corpus, text: str, prepare
         )
     st.subheader("Intervene: make one step look elsewhere")
     at_column, where_column, result_column = st.columns([1, 1, 2], gap="medium")
-    at_step = at_column.slider("At step", 1, len(trace.steps), min(2, len(trace.steps)), key="intervene_step", bind=URL)
+    at_step = SETTINGS.widget("intervene_step", at_column, max_value=len(trace.steps), value=min(2, len(trace.steps)))
     targets = {f"{i + 1} {w}": i for i, w in enumerate(english_words)} | {"uniform over the sentence": None}
-    target_name = where_column.selectbox(
-        "Attend only to", list(targets), index=len(english_words) - 1, key="attend_to", bind=URL
-    )
+    target_name = SETTINGS.widget("attend_to", where_column, options=list(targets), index=len(english_words) - 1)
     changed = intervene(translator, prepared.ids, at_step, targets[target_name])
     with result_column.container(border=True):
         st.caption(f"Greedy decoding with step {at_step} attending to “{target_name}”")
@@ -249,14 +235,7 @@ if sentence is not None:
 # --- 1. The formula ---------------------------------------------------------------------------------
 st.header("1 · The notes' formula, on the model's own vectors")
 step_column, scale_column = st.columns(2)
-scale = scale_column.select_slider(
-    "Scale on the scores (temperature⁻¹)",
-    [0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
-    value=1.0,
-    key="scale",
-    bind=URL,
-    help="1 is what the model computes. Small: a flat softmax; large: one-hot.",
-)
+scale = SETTINGS.widget("scale", scale_column)
 # What needs a sentence sits in one container, so every later setting keeps its place whether or not there
 # is a sentence (see `show_sentence_note` on why a moved setting matters).
 with st.container():
@@ -302,14 +281,12 @@ with st.container():
 # --- 3. Train ------------------------------------------------------------------------------------------
 st.header("3 · Train from scratch, and watch the alignment form")
 controls = st.columns(6)
-score = controls[0].selectbox(
-    "Score", SCORES, format_func=lambda name: SCORE_NAMES[name].split(" (")[0], key="score", bind=URL
-)
-units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256, key="units", bind=URL)
-embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64, key="embedding", bind=URL)
+score = SETTINGS.widget("score", controls[0])
+units = SETTINGS.widget("units", controls[1])
+embedding_size = SETTINGS.widget("embedding", controls[2])
 train_sentences = training_pairs_slider(controls[3], corpus, SCRATCH_DEFAULT_TRAIN)
-epochs = controls[4].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS, key="epochs", bind=URL)
-seed = seed_control(controls[5])
+epochs = SETTINGS.widget("epochs", controls[4])
+seed = SETTINGS.widget("seed", controls[5])
 st.caption(f"Score: {SCORE_NAMES[score]}.")
 settings = AttentionSettings(score, units, embedding_size, epochs, int(train_sentences), seed=seed)
 total = parameter_expander(parameter_table(settings, choice.vocabularies))

@@ -5,17 +5,10 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from lib.app.presets import PRESETS
-from lib.app.url_settings import URL, SettingsLink
 from lib.engine.charts import FIELD_STATUS_COLOURS, accuracy_by_shift_chart, line_chart, pixel_grid_chart, pixel_image
 from lib.engine.params import count_mlp_layers, total_params
-from lib.engine.training import accuracy_runs_table, live_training, page_runs, seed_control
+from lib.engine.training import accuracy_runs_table, live_training, page_runs
 from lib.models.convnets import (
-    DEFAULT_CANVAS_SIDE,
-    DEFAULT_SPEC,
-    MAX_CONV_LAYERS,
-    MIN_CONV_LAYERS,
-    POOL_SIZE,
     ConvLayerSpec,
     ConvStackSpec,
     build_convnet,
@@ -40,7 +33,6 @@ from lib.models.receptive_field import (
 )
 from lib.models.shifted_digits import (
     CANVAS_CHOICES,
-    DEFAULT_CONVNET_EPOCHS,
     DEFAULT_TRAIN_COUNT,
     canvas_digits,
     latest_pair,
@@ -51,13 +43,9 @@ from lib.models.shifted_digits import (
     translation_verdict,
 )
 from lib.page_glue.convnets import train_convnet_and_mlp
+from lib.page_glue.settings.convnets import POOL_CHOICES, SETTINGS
 
-PAGE_KEY = "convnets"
-PAGE_PATH = "convnets"
-HEADS = {"global_average": "Global average pooling", "flatten": "Flatten"}
-FILTER_CHOICES = [1, 2, 4, 8, 16, 32, 64]
-KERNEL_CHOICES = [1, 2, 3, 4, 5, 7]
-POOL_CHOICES = {"none": None, "2×2 max": POOL_SIZE}
+PAGE_KEY = SETTINGS.page
 
 
 # --- Shared, read-only: models built only to count and measure, the digits on a canvas -------------
@@ -92,61 +80,23 @@ def digits_on_canvas(canvas_side: int):
 
 def layer_controls(index: int) -> ConvLayerSpec:
     """One row of the layer table: a widget per setting, labelled on the first row only."""
-    default = DEFAULT_SPEC.layers[index] if index < len(DEFAULT_SPEC.layers) else ConvLayerSpec(filters=32)
     shown = "visible" if index == 0 else "collapsed"
     row = st.columns([0.5, 1, 1, 1, 1, 1, 1], vertical_alignment="bottom")
     row[0].markdown(f"**conv {index + 1}**")
-    filters = row[1].selectbox(
-        "Filters",
-        FILTER_CHOICES,
-        FILTER_CHOICES.index(default.filters),
-        key=f"filters_{index}",
-        label_visibility=shown,
-        bind=URL,
-    )
-    kernel = row[2].selectbox(
-        "Kernel k×k",
-        KERNEL_CHOICES,
-        KERNEL_CHOICES.index(default.kernel_size),
-        format_func=lambda k: f"{k}×{k}",
-        key=f"kernel_{index}",
-        label_visibility=shown,
-        bind=URL,
-    )
-    stride = row[3].selectbox(
-        "Stride", [1, 2, 3], default.stride - 1, key=f"stride_{index}", label_visibility=shown, bind=URL
-    )
-    dilation = row[4].selectbox(
-        "Dilation", [1, 2, 3, 4], default.dilation - 1, key=f"dilation_{index}", label_visibility=shown, bind=URL
-    )
-    padding = row[5].selectbox(
-        "Padding",
-        ["same", "valid"],
-        ["same", "valid"].index(default.padding),
-        key=f"padding_{index}",
-        label_visibility=shown,
-        bind=URL,
-    )
-    pool = row[6].selectbox(
-        "Pooling after",
-        list(POOL_CHOICES),
-        list(POOL_CHOICES.values()).index(default.pool),
-        key=f"pool_{index}",
-        label_visibility=shown,
-        bind=URL,
+    filters, kernel, stride, dilation, padding, pool = (
+        SETTINGS.widget(f"{name}_{index}", column, label_visibility=shown)
+        for name, column in zip(["filters", "kernel", "stride", "dilation", "padding", "pool"], row[1:])
     )
     return ConvLayerSpec(filters, kernel, stride, dilation, padding, POOL_CHOICES[pool])
 
 
-def unit_slider(label: str, side: int, key: str) -> int:
+def unit_slider(side: int, key: str) -> int:
     """A position among the `side` output units; the key carries the side so a new stack starts centred."""
-    if side == 1:
-        return 0
-    return st.slider(label, 0, side - 1, side // 2, key=f"{key}_{side}", bind=URL)
+    return SETTINGS.widget(f"{key}_{side}") if side > 1 else 0
 
 
 st.title("ConvNets")
-link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
+link = SETTINGS.link()
 st.markdown(
     "> *Better solution = convnets = share parameters across segments of the input. ConvNets capture info "
     "from local contexts. They can be stacked to increase the size of the local context from which they "
@@ -167,20 +117,10 @@ with text_column:
 # --- 1. Parameters ---------------------------------------------------------------------------------
 st.header("1 · Parameters: one kernel for every position")
 shape_controls = st.columns([1, 1, 1, 2])
-layer_count = shape_controls[0].slider(
-    "Conv layers", MIN_CONV_LAYERS, MAX_CONV_LAYERS, len(DEFAULT_SPEC.layers), key="conv_layers", bind=URL
-)
-input_side = shape_controls[1].slider("Image side (pixels)", 8, 64, DEFAULT_CANVAS_SIDE, key="image_side", bind=URL)
-channels = shape_controls[2].number_input("Channels", 1, 4, 1, key="image_channels", bind=URL)
-head = shape_controls[3].radio(
-    "Head",
-    list(HEADS),
-    format_func=HEADS.get,
-    horizontal=True,
-    key="head",
-    bind=URL,
-    help="Global average pooling keeps one number per filter; Flatten keeps every position.",
-)
+layer_count = SETTINGS.widget("conv_layers", shape_controls[0])
+input_side = SETTINGS.widget("image_side", shape_controls[1])
+channels = SETTINGS.widget("image_channels", shape_controls[2])
+head = SETTINGS.widget("head", shape_controls[3])
 with st.container(border=True):
     layers = tuple(layer_controls(index) for index in range(layer_count))
 spec = ConvStackSpec(input_side=int(input_side), channels=int(channels), layers=layers, head=head)
@@ -324,17 +264,13 @@ else:
     )
     unit_controls = st.columns(3)
     with unit_controls[0]:
-        field_layer = (
-            st.slider("A unit of conv layer", 1, layer_count, layer_count, key=f"field_layer_{layer_count}", bind=URL)
-            if layer_count > 1
-            else 1
-        )
+        field_layer = SETTINGS.widget(f"field_layer_{layer_count}") if layer_count > 1 else 1
     field_spec = replace(spec, layers=spec.layers[:field_layer])
     field_side = trunk_output_side(field_spec)
     with unit_controls[1]:
-        unit_row = unit_slider("Unit row", field_side, "unit_row")
+        unit_row = unit_slider(field_side, "unit_row")
     with unit_controls[2]:
-        unit_col = unit_slider("Unit column", field_side, "unit_col")
+        unit_col = unit_slider(field_side, "unit_col")
 
     formula = theoretical_mask(field_spec, unit_row, unit_col)
     clipped, square = theoretical_field(field_spec, unit_row, unit_col)
@@ -501,11 +437,9 @@ st.markdown(
     "0 to k pixels in eight directions."
 )
 train_controls = st.columns(5)
-canvas = train_controls[0].select_slider(
-    "Canvas side (pixels)", CANVAS_CHOICES, DEFAULT_CANVAS_SIDE, key="canvas", bind=URL
-)
-epochs = train_controls[1].slider("Epochs", 1, 40, DEFAULT_CONVNET_EPOCHS, key="epochs", bind=URL)
-seed = seed_control(train_controls[4])
+canvas = SETTINGS.widget("canvas", train_controls[0])
+epochs = SETTINGS.widget("epochs", train_controls[1])
+seed = SETTINGS.widget("seed", train_controls[4])
 train_spec = training_spec(spec, canvas)
 train_problem = validate_stack(train_spec)
 if train_problem:

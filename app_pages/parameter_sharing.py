@@ -3,12 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from lib.app.presets import PRESETS
-from lib.app.url_settings import URL, SettingsLink
-from lib.data.digits import max_train_count, split_digits
+from lib.data.digits import split_digits
 from lib.engine.charts import line_chart, ratio_gauge
 from lib.engine.params import count_mlp_layers, float32_bytes, format_bytes, total_params
-from lib.engine.training import accuracy_runs_table, live_training, page_runs, seed_control
+from lib.engine.training import accuracy_runs_table, live_training, page_runs
+from lib.page_glue.settings.parameter_sharing import SETTINGS
 from lib.page_glue.sharing import (
     BUILD_CAP_PARAMS,
     IMAGE_PRESETS,
@@ -21,8 +20,7 @@ from lib.page_glue.sharing import (
     train_digit_mlp,
 )
 
-PAGE_KEY = "parameter_sharing"
-PAGE_PATH = "parameter_sharing"
+PAGE_KEY = SETTINGS.page
 
 
 def apply_preset() -> None:
@@ -34,7 +32,7 @@ def apply_preset() -> None:
 
 
 st.title("Parameter sharing")
-link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
+link = SETTINGS.link()
 st.markdown(
     "> *The feed-forward net requires lots of parameters: an input image of 100×100 is 10,000 input "
     "neurons; with 100 hidden neurons that is 1M parameters. Is it a problem? Yes and no.*  — the notes"
@@ -44,21 +42,15 @@ st.markdown(
 st.header("1 · How many parameters does the MLP need?")
 controls, results = st.columns([1, 2], gap="large")
 with controls:
-    st.selectbox("Start from", [p.label for p in IMAGE_PRESETS], key="preset", on_change=apply_preset, bind=URL)
-    default = IMAGE_PRESETS[0]
+    SETTINGS.widget("preset", on_change=apply_preset)
     height_column, width_column, channel_column = st.columns(3)
-    height = height_column.number_input("Height", 1, 10_000, default.height, key="image_height", bind=URL)
-    width = width_column.number_input("Width", 1, 10_000, default.width, key="image_width", bind=URL)
-    channels = channel_column.number_input("Channels", 1, 4, default.channels, key="image_channels", bind=URL)
-    layer_count = st.slider("Hidden layers", 1, 4, 1, key="hidden_layers", bind=URL)
-    hidden_sizes = [
-        st.number_input(f"Units in hidden layer {i + 1}", 1, 10_000, 100, step=10, key=f"hidden_{i}", bind=URL)
-        for i in range(layer_count)
-    ]
-    outputs = st.number_input("Outputs (classes)", 1, 1_000, 10, key="outputs", bind=URL)
-    examples = st.number_input(
-        "Training examples you have", 1, 1_000_000_000, 10_000, step=1_000, key="examples", bind=URL
-    )
+    height = SETTINGS.widget("image_height", height_column)
+    width = SETTINGS.widget("image_width", width_column)
+    channels = SETTINGS.widget("image_channels", channel_column)
+    layer_count = SETTINGS.widget("hidden_layers")
+    hidden_sizes = [SETTINGS.widget(f"hidden_{i}") for i in range(layer_count)]
+    outputs = SETTINGS.widget("outputs")
+    examples = SETTINGS.widget("examples")
 
 input_size = int(height * width * channels)
 layers = count_mlp_layers(input_size, hidden_sizes, outputs)
@@ -179,16 +171,12 @@ st.markdown(
     "images the model never sees. Each run stays on the chart, labelled by its settings."
 )
 demo_controls = st.columns(5)
-train_count = demo_controls[0].select_slider(
-    "Training examples", [20, 50, 100, 200, 500, 1000, max_train_count()], value=100, key="training_examples", bind=URL
-)
-demo_hidden = demo_controls[1].select_slider(
-    "Hidden units", [8, 32, 128, 512, 1024], value=512, key="hidden_units", bind=URL
-)
-epochs = demo_controls[2].slider("Epochs", 5, 150, 60, step=5, key="epochs", bind=URL)
+train_count = SETTINGS.widget("training_examples", demo_controls[0])
+demo_hidden = SETTINGS.widget("hidden_units", demo_controls[1])
+epochs = SETTINGS.widget("epochs", demo_controls[2])
 demo_parameters = total_params(count_mlp_layers(64, [demo_hidden], 10))
 demo_ratio, demo_verdict = ratio_verdict(demo_parameters, train_count)
-seed = seed_control(demo_controls[3])
+seed = SETTINGS.widget("seed", demo_controls[3])
 demo_controls[4].metric("Parameters per example", f"{demo_ratio:,.3g}", help=demo_verdict)
 
 live_training(

@@ -3,13 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from lib.app.presets import PRESETS
 from lib.app.uploads import upload_box
-from lib.app.url_settings import URL, SettingsLink
 from lib.data.series import SeriesUploadError, parse_uploaded_series
 from lib.engine.charts import line_chart, time_chart
 from lib.engine.diagrams import unrolled_rnn_dot
-from lib.engine.training import live_training, page_runs, seed_control
+from lib.engine.training import live_training, page_runs
 from lib.page_glue.recurrence import (
     AUTOREGRESSIVE_KINDS,
     NEURAL_KINDS,
@@ -36,13 +34,13 @@ from lib.page_glue.recurrence import (
     train_forecasters,
     verdict,
 )
+from lib.page_glue.settings.recurrence import SETTINGS, UPLOAD
 
-PAGE_KEY = "recurrence"
-PAGE_PATH = "recurrence"
+PAGE_KEY = SETTINGS.page
 UPLOAD_KEY = "recurrence_uploaded_series"
 
 st.title("Recurrence")
-link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
+link = SETTINGS.link()
 st.markdown(
     "> *Time series: strong dependence on the previous samples (ex: meteo temperature), decreasing over "
     "time. Classical models: autoregressive, Markov models. DL: the RNN uses the same parameters at every "
@@ -67,12 +65,7 @@ st.markdown(
     "model is hard to beat on them, a real lesson about baselines."
 )
 st.markdown(default_press_summary())
-source_names = {key: source.label for key, source in SOURCES.items()}
-if UPLOAD_KEY in st.session_state:
-    source_names["upload"] = UPLOAD_SOURCE.label
-source_key = st.radio(
-    "Series", list(source_names), format_func=source_names.get, horizontal=True, key="series_choice", bind=URL
-)
+source_key = SETTINGS.widget("series_choice", options=[*SOURCES, *([UPLOAD] if UPLOAD_KEY in st.session_state else [])])
 upload_box(
     "Upload your own series (CSV: a time column and a value column)",
     "CSV file, up to 5 MB",
@@ -88,16 +81,7 @@ upload_box(
 source = UPLOAD_SOURCE if source_key == "upload" else SOURCES[source_key]
 noise = 0.0
 if source.max_noise:
-    noise = st.slider(
-        "Observation noise: standard deviation added to every value",
-        0.0,
-        source.max_noise,
-        0.0,
-        step=0.01,
-        key=f"noise_{source_key}",
-        bind=URL,
-        help="Seeded Gaussian noise, as a measuring instrument would add: the dynamics underneath stay the same.",
-    )
+    noise = SETTINGS.widget(f"noise_{source_key}")
 if noise:
     st.caption(
         f"The test targets carry the noise too, so no forecast can have a mean absolute error much below "
@@ -113,22 +97,8 @@ else:
 st.caption(source.caveat)
 
 task_columns = st.columns(2)
-history = task_columns[0].slider(
-    f"History T: the last T {source.step}s the models read",
-    source.min_history,
-    source.max_history,
-    source.default_history,
-    key=f"history_{source_key}",
-    bind=URL,
-)
-horizon = task_columns[1].slider(
-    f"Horizon h: forecast h {source.step}s ahead",
-    1,
-    source.max_horizon,
-    source.default_horizon,
-    key=f"horizon_{source_key}",
-    bind=URL,
-)
+history = SETTINGS.widget(f"history_{source_key}", task_columns[0])
+horizon = SETTINGS.widget(f"horizon_{source_key}", task_columns[1])
 try:
     data = forecasting_data(series["value"].to_numpy(), history, horizon)
 except ValueError as problem:
@@ -158,19 +128,12 @@ else:
 # --- 2. The models ------------------------------------------------------------------------------------
 st.header("2 · The models")
 model_columns = st.columns([3, 1, 1, 1, 1, 1])
-kinds = model_columns[0].multiselect(
-    "Neural models to train", NEURAL_KINDS, default=list(NEURAL_KINDS), key="models", bind=URL
-)
-units = model_columns[1].select_slider("Units", [8, 16, 32, 64, 128], value=32, key="units", bind=URL)
-layers = model_columns[2].slider("Stacked layers", 1, 3, 1, key="layers", bind=URL)
-epochs = model_columns[3].slider("Epochs", 1, 30, 5, key="epochs", bind=URL)
-bidirectional = model_columns[4].checkbox(
-    "Bidirectional",
-    key="bidirectional",
-    bind=URL,
-    help="Also read the window backwards (the window is all in the past).",
-)
-seed = seed_control(model_columns[5])
+kinds = SETTINGS.widget("models", model_columns[0])
+units = SETTINGS.widget("units", model_columns[1])
+layers = SETTINGS.widget("layers", model_columns[2])
+epochs = SETTINGS.widget("epochs", model_columns[3])
+bidirectional = SETTINGS.widget("bidirectional", model_columns[4])
+seed = SETTINGS.widget("seed", model_columns[5])
 settings = ForecasterSettings(units=units, stacked_layers=layers, bidirectional=bidirectional, epochs=epochs)
 
 parameter_rows = [
@@ -252,11 +215,7 @@ if data is not None:
         )
 
     week_count = test_weeks(data, source.step)
-    week = (
-        st.slider("Which stretch of the test part to show", 1, week_count, 1, key="week", bind=URL)
-        if week_count > 1
-        else 1
-    )
+    week = SETTINGS.widget("week", max_value=week_count) if week_count > 1 else 1
     forecasts = {
         result.name: result.test_forecast for result in baselines if not result.name.startswith("Persistence (last")
     }

@@ -7,13 +7,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.app.presets import PRESETS
-from lib.app.url_settings import URL, SettingsLink
 from lib.engine.charts import attention_heatmap, line_chart, show
-from lib.engine.training import live_training, page_runs, seed_control
+from lib.engine.training import live_training, page_runs
 from lib.models.attention import attention_numpy
-from lib.models.transformer import POSITION_NAMES, POSITIONS, attention_layer_names
+from lib.models.transformer import attention_layer_names
 from lib.page_glue.attention_page import attention_frame
+from lib.page_glue.settings.transformer import SETTINGS
 from lib.page_glue.transformer_page import (
     COMPARED_PAGES,
     COST_HEADS,
@@ -23,7 +22,6 @@ from lib.page_glue.transformer_page import (
     PAGE_KEY,
     PRETRAINED,
     ROW_CAPTION,
-    SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
     SHIPPED,
     SNAPSHOTS_PER_EPOCH,
@@ -64,10 +62,8 @@ from lib.page_glue.translator_page import (
     translate,
 )
 
-PAGE_PATH = "transformer"
-
 st.title("Transformer")
-link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
+link = SETTINGS.link()
 st.markdown(
     "> *Attention: query-key-values. The bank may contain pairs of vectors (key, value); the query q is compared to "
     "every key, and the corresponding value is returned: the basis of key-value memory networks. Multi-head "
@@ -124,18 +120,11 @@ memory = memory_column.data_editor(
 )
 query = np.array(
     [
-        query_column.number_input("Query x", -10.0, 10.0, 1.0, 0.1, key="query_x", bind=URL),
-        query_column.number_input("Query y", -10.0, 10.0, 0.4, 0.1, key="query_y", bind=URL),
+        SETTINGS.widget("query_x", query_column),
+        SETTINGS.widget("query_y", query_column),
     ]
 )
-sharpness = query_column.select_slider(
-    "Scale on the scores",
-    [0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0],
-    value=1.0,
-    key="lookup_scale",
-    bind=URL,
-    help="Large: the softmax becomes one-hot, and the memory a hard lookup.",
-)
+sharpness = SETTINGS.widget("lookup_scale", query_column)
 keys = memory[["key x", "key y"]].astype(float).fillna(0.0).to_numpy()
 values = memory[["value (kg)"]].astype(float).fillna(0.0).to_numpy()
 scores, weights, returned = attention_numpy(query, keys, sharpness, values=values)
@@ -155,10 +144,8 @@ query_column.caption(
 st.subheader("The real thing: one head of the trained model")
 layer_names = attention_layer_names(translator.settings["layers"])
 layer_column, head_column = st.columns(2)
-layer_name = layer_column.selectbox(
-    "Attention layer", layer_names, format_func=lambda name: name.replace("_", " "), key="walk_layer", bind=URL
-)
-head = head_column.slider("Head", 1, translator.settings["heads"], 1, key="walk_head", bind=URL) - 1
+layer_name = SETTINGS.widget("walk_layer", layer_column, options=layer_names)
+head = SETTINGS.widget("walk_head", head_column, max_value=translator.settings["heads"]) - 1
 # What needs a sentence sits in one container per section: with a sentence or without, every later
 # setting keeps its place in the page's tree (a moved setting can lose its link: lib/app/url_settings.py).
 with st.container():
@@ -210,11 +197,9 @@ with st.container():
             f"{ROW_CAPTION[1:]}"
         )
         enlarge_column, map_column = st.columns([2, 5], gap="large")
-        kind = enlarge_column.selectbox("Enlarge", list(grids), key="grid_kind", bind=URL)
-        layer_label = enlarge_column.selectbox(
-            "Layer", sorted(grids[kind]["layer"].unique()), key="grid_layer", bind=URL
-        )
-        head_label = enlarge_column.selectbox("Head", sorted(grids[kind]["head"].unique()), key="grid_head", bind=URL)
+        kind = SETTINGS.widget("grid_kind", enlarge_column, options=list(grids))
+        layer_label = SETTINGS.widget("grid_layer", enlarge_column, options=sorted(grids[kind]["layer"].unique()))
+        head_label = SETTINGS.widget("grid_head", enlarge_column, options=sorted(grids[kind]["head"].unique()))
         chosen = grids[kind][(grids[kind]["layer"] == layer_label) & (grids[kind]["head"] == head_label)]
         x_title, y_title = map_titles(kind)
         show(
@@ -237,9 +222,7 @@ option_heads = {
         head_options, [(name, h) for name in layer_names for h in range(translator.settings["heads"])]
     )
 }
-silenced_labels = st.pills(
-    "Heads to silence at inference", head_options, selection_mode="multi", key="silenced_heads", bind=URL
-)
+silenced_labels = SETTINGS.widget("silenced_heads", options=head_options)
 silenced = tuple(sorted(option_heads[label] for label in silenced_labels))
 knocked = silenced_translator(translator, silenced, is_shipped)
 before_column, after_column = st.columns(2, gap="large")
@@ -274,40 +257,17 @@ with st.container():
 # --- 4. Train ---------------------------------------------------------------------------------------------
 st.header("4 · Train from scratch: settings, positions and the causal mask")
 row = st.columns(5)
-layers = row[0].slider("Layers", 1, 4, 2, key="layers", bind=URL)
-heads = row[1].select_slider("Heads", [1, 2, 4, 8], value=4, key="heads", bind=URL)
-model_size = row[2].select_slider("Model width d", [64, 128, 256], value=128, key="width", bind=URL)
-feed_forward_size = row[3].select_slider(
-    "Feed-forward width", [128, 256, 512, 1024], value=256, key="feed_forward", bind=URL
-)
-dropout = row[4].slider("Dropout", 0.0, 0.3, 0.1, 0.05, key="dropout", bind=URL)
+layers = SETTINGS.widget("layers", row[0])
+heads = SETTINGS.widget("heads", row[1])
+model_size = SETTINGS.widget("width", row[2])
+feed_forward_size = SETTINGS.widget("feed_forward", row[3])
+dropout = SETTINGS.widget("dropout", row[4])
 row = st.columns(5)
-positions = row[0].selectbox(
-    "Positions",
-    POSITIONS,
-    index=1,
-    format_func=lambda name: POSITION_NAMES[name].split(" (")[0],
-    key="positions",
-    bind=URL,
-)
+positions = SETTINGS.widget("positions", row[0])
 train_sentences = training_pairs_slider(row[1], corpus, SCRATCH_DEFAULT_TRAIN)
-epochs = row[2].slider("Epochs", 1, 20, SCRATCH_DEFAULT_EPOCHS, key="epochs", bind=URL)
-longest = row[3].select_slider(
-    "Longest training sentence",
-    ["any", 10, 15, 20],
-    value="any",
-    key="longest",
-    bind=URL,
-    help="Train on short sentences only, to see how each kind of positions copes with "
-    "held-out sentences longer than any it was trained on.",
-)
-causal_mask = row[4].toggle(
-    "Causal mask",
-    value=True,
-    key="causal_mask",
-    bind=URL,
-    help="Off: each French position may also read the words after it, in training.",
-)
+epochs = SETTINGS.widget("epochs", row[2])
+longest = SETTINGS.widget("longest", row[3])
+causal_mask = SETTINGS.widget("causal_mask", row[4])
 settings = TransformerSettings(
     layers,
     heads,
@@ -331,16 +291,13 @@ if too_big:
     )
 view_column, view_head_column, seed_column = st.columns(3)
 watchable = attention_layer_names(layers)
-watched = view_column.selectbox(
-    "Live map of",
-    watchable,
-    index=watchable.index(f"decoder_{layers}_cross_attention"),
-    format_func=lambda name: name.replace("_", " "),
-    key="live_map",
-    bind=URL,
+watched = SETTINGS.widget(
+    "live_map", view_column, options=watchable, index=watchable.index(f"decoder_{layers}_cross_attention")
 )
-watched_head = view_head_column.slider("Its head", 1, heads, 1, key="live_head", bind=URL) - 1
-settings = replace(settings, watched_layer=watched, watched_head=watched_head, seed=seed_control(seed_column))
+watched_head = SETTINGS.widget("live_head", view_head_column, max_value=heads) - 1
+settings = replace(
+    settings, watched_layer=watched, watched_head=watched_head, seed=SETTINGS.widget("seed", seed_column)
+)
 held_english, held_french, _, _, snapshot, draw_snapshot = head_view(corpus, watched, watched_head)
 st.markdown(
     f"The live map follows one held-out pair: *{held_english}* → *{held_french}*."

@@ -3,19 +3,14 @@
 import pandas as pd
 import streamlit as st
 
-from lib.app.presets import PRESETS
-from lib.app.url_settings import URL, SettingsLink
 from lib.engine.charts import line_chart, points_chart
 from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
-from lib.engine.training import live_training, seed_control
+from lib.engine.training import live_training
 from lib.models.decoding import MAX_INPUT_WORDS, prepare_source
-from lib.models.seq2seq import CELLS
+from lib.page_glue.settings.translator import SETTINGS
 from lib.page_glue.translator_page import (
-    ADVERSARIAL_WEIGHTS,
-    DEFAULT_ADVERSARIAL_WEIGHT,
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
-    EXAMPLE_SENTENCE,
     GRAMMAR_KEY,
     MAX_PARAMETERS,
     PROFESSOR_FORCING,
@@ -23,9 +18,6 @@ from lib.page_glue.translator_page import (
     SCHEDULED_SAMPLING,
     SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
-    SUGGESTED_SAMPLING,
-    TEACHER_FORCING,
-    TRAINING_CHOICES,
     ScratchSettings,
     bleu_by_length_frame,
     bleu_table,
@@ -56,10 +48,9 @@ from lib.page_glue.translator_page import (
 )
 
 PAGE_KEY = "translator"
-PAGE_PATH = "translator"
 
 st.title("Translator")
-link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
+link = SETTINGS.link()
 st.markdown(
     '> *A kind of "Encoder-Decoder" architecture. Trick in the decoder RNN: reinject the output at time t '
     "into the input at time t+1; when the symbol </s> is generated, stop. The Seq2seq is trained end-to-end. "
@@ -120,14 +111,14 @@ translators.update({run.display_label: run for run in runs if run.model is not N
 # Not bound to the URL: the other models are this session's own runs, which a link cannot carry.
 model_name = st.selectbox("Model", list(translators), help="The shipped model, or one you trained in section 3.")
 translator = pretrained_translator() if translators[model_name] is None else translators[model_name].model
-text = st.text_input("An English sentence", EXAMPLE_SENTENCE, max_chars=400, key="sentence", bind=URL)
+text = SETTINGS.widget("sentence")
 prepared = prepare_source(text, translator.source_vocabulary)
 # What the sentence shows (a hint, or a warning and a translation) is drawn in one container of its own,
 # its note in a slot at the top: see `show_sentence_note`.
 with st.container():
     show_sentence_note(prepared, st.container())
     if prepared.usable:
-        beam_width = st.slider("Beam width", 1, 10, 4, help="1 is greedy decoding.", key="beam", bind=URL)
+        beam_width = SETTINGS.widget("beam")
         trace, beam = translate(translator, prepared.ids, beam_width)
         greedy_and_beam_columns(trace, beam, beam_width)
         agree = "agree" if trace.token_ids == beam.token_ids else "differ"
@@ -142,7 +133,7 @@ with st.container():
             + "."
         )
         st.subheader("Greedy decoding, step by step")
-        step_number = st.slider("Step", 1, len(trace.steps), 1, key="step", bind=URL) if len(trace.steps) > 1 else 1
+        step_number = SETTINGS.widget("step", max_value=len(trace.steps)) if len(trace.steps) > 1 else 1
         step_column, table_column = st.columns([1, 2], gap="medium")
         with step_column:
             st.markdown(f"Decoder input so far: `{decoded_so_far(trace, step_number)}`")
@@ -194,53 +185,20 @@ st.markdown(
     "hidden states apart, and the decoder is also trained to fool it (the diagram below)."
 )
 controls = st.columns(6)
-cell = controls[0].selectbox("Cell", CELLS, key="cell", bind=URL)
-units = controls[1].select_slider("Units", [64, 128, 256, 512], value=256, key="units", bind=URL)
-embedding_size = controls[2].select_slider("Embedding", [16, 32, 64, 128], value=64, key="embedding", bind=URL)
-layers = controls[3].slider("Layers", 1, 3, 1, key="layers", bind=URL)
+cell = SETTINGS.widget("cell", controls[0])
+units = SETTINGS.widget("units", controls[1])
+embedding_size = SETTINGS.widget("embedding", controls[2])
+layers = SETTINGS.widget("layers", controls[3])
 train_sentences = training_pairs_slider(controls[4], corpus, SCRATCH_DEFAULT_TRAIN)
-epochs = controls[5].slider("Epochs", 1, 30, SCRATCH_DEFAULT_EPOCHS, key="epochs", bind=URL)
+epochs = SETTINGS.widget("epochs", controls[5])
 # The choice has a row of its own: in a third of the row its three options overflowed at 1,400 px
 # and "professor forcing" could be neither read nor clicked without scrolling the control.
-training = st.segmented_control(
-    "Training",
-    TRAINING_CHOICES,
-    default=TEACHER_FORCING,
-    required=True,
-    key="training",
-    bind=URL,
-    help="Teacher forcing alone, or one of the notes' two remedies for its train/test mismatch.",
-)
+training = SETTINGS.widget("training")
 training_controls = st.columns(2, gap="large")
-sampling = training_controls[0].slider(
-    "Scheduled sampling p",
-    0.0,
-    0.5,
-    SUGGESTED_SAMPLING,
-    step=0.05,
-    key="sampling",
-    bind=URL,
-    disabled=training != SCHEDULED_SAMPLING,
-    help="Probability of feeding the model its own guess instead of the gold word in training.",
-)
-adversarial_weight = training_controls[1].select_slider(
-    "Professor forcing weight",
-    ADVERSARIAL_WEIGHTS,
-    value=DEFAULT_ADVERSARIAL_WEIGHT,
-    key="adversarial_weight",
-    bind=URL,
-    disabled=training != PROFESSOR_FORCING,
-    help="How much fooling the discriminator counts beside predicting the next word.",
-)
-context_every_step = st.toggle(
-    "Context at every decoder step",
-    value=True,
-    key="context_every_step",
-    bind=URL,
-    help="On: the encoder's final state starts the decoder and is also read at every step and by the softmax "
-    "(Cho et al., 2014). Off: it only starts the decoder, which must carry the sentence in its own state.",
-)
-seed = seed_control(st.columns(4)[0])
+sampling = SETTINGS.widget("sampling", training_controls[0], disabled=training != SCHEDULED_SAMPLING)
+adversarial_weight = SETTINGS.widget("adversarial_weight", training_controls[1], disabled=training != PROFESSOR_FORCING)
+context_every_step = SETTINGS.widget("context_every_step")
+seed = SETTINGS.widget("seed", st.columns(4)[0])
 settings = ScratchSettings(
     cell,
     units,

@@ -3,10 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from lib.app.presets import PRESETS
-from lib.app.url_settings import URL, SettingsLink
 from lib.engine.charts import line_chart
-from lib.engine.training import live_training, page_runs, seed_control
+from lib.engine.training import live_training, page_runs
 from lib.models.long_memory import (
     CLIP_NORM,
     DEFAULT_BUDGET,
@@ -16,8 +14,8 @@ from lib.models.long_memory import (
     PAPER_ERROR_THRESHOLD,
     PAPER_TEST_SEQUENCES,
     SETUPS,
-    SWEEP_LAGS,
 )
+from lib.page_glue.settings.vanishing_gradients import SETTINGS
 from lib.page_glue.vanishing import (
     activation_frame,
     bptt_terms,
@@ -45,12 +43,10 @@ from lib.page_glue.vanishing import (
     trained_gradients,
 )
 
-PAGE_KEY = "vanishing_gradients"
-PAGE_PATH = "vanishing_gradients"
-CELLS = ["SimpleRNN", "LSTM", "GRU"]
+PAGE_KEY = SETTINGS.page
 
 st.title("Vanishing gradients")
-link = SettingsLink(PAGE_KEY, PAGE_PATH, PRESETS[PAGE_KEY])
+link = SETTINGS.link()
 st.markdown(
     "> *Training: BPTT. Difference with standard backpropagation: gradients at every timestep are summed. "
     "Multiplying by numbers < 1 decreases the magnitude, layer after layer. Practical consequences: 20 steps "
@@ -85,18 +81,9 @@ with derivative_column:
     )
 
 mlp_controls = st.columns(3)
-depth = mlp_controls[0].slider("Depth (layers)", 2, 30, 10, key="mlp_depth", bind=URL)
-activation = mlp_controls[1].selectbox("Activation", ["tanh", "sigmoid", "relu"], key="mlp_activation", bind=URL)
-init_scale = mlp_controls[2].slider(
-    "Initialisation scale",
-    0.25,
-    2.0,
-    1.0,
-    step=0.05,
-    key="mlp_init_scale",
-    bind=URL,
-    help="Multiplies the Glorot-uniform initial weights of every layer.",
-)
+depth = SETTINGS.widget("mlp_depth", mlp_controls[0])
+activation = SETTINGS.widget("mlp_activation", mlp_controls[1])
+init_scale = SETTINGS.widget("mlp_init_scale", mlp_controls[2])
 mlp_norms = mlp_gradients(depth, activation, init_scale)
 st.altair_chart(mlp_gradients_chart(mlp_norms), width="stretch")
 weights = mlp_norms[mlp_norms["quantity"] == "weights"].set_index("layer")["gradient_norm"]
@@ -118,21 +105,10 @@ st.markdown(
     "step's input, measured with a gradient tape on fresh Keras models."
 )
 rnn_controls = st.columns(4)
-length = rnn_controls[0].slider("Sequence length T", 10, 200, 100, step=10, key="bptt_length", bind=URL)
-recurrent_scale = rnn_controls[1].slider(
-    "Recurrent weights' scale",
-    0.5,
-    1.5,
-    1.0,
-    step=0.05,
-    key="bptt_recurrent_scale",
-    bind=URL,
-    help="Multiplies the orthogonal recurrent matrix: below 1 vanishes, above 1 explodes.",
-)
-clip_choice = rnn_controls[2].select_slider(
-    "Gradient clipping (global norm)", ["off", 0.1, 1.0, 10.0], value="off", key="bptt_clipping", bind=URL
-)
-cells = rnn_controls[3].multiselect("Cells", CELLS, default=CELLS, key="bptt_cells", bind=URL)
+length = SETTINGS.widget("bptt_length", rnn_controls[0])
+recurrent_scale = SETTINGS.widget("bptt_recurrent_scale", rnn_controls[1])
+clip_choice = SETTINGS.widget("bptt_clipping", rnn_controls[2])
+cells = SETTINGS.widget("bptt_cells", rnn_controls[3])
 clip_norm = None if clip_choice == "off" else float(clip_choice)
 if cells:
     step_norms, totals = recurrent_gradients(tuple(cells), length, recurrent_scale, clip_norm)
@@ -183,9 +159,7 @@ if cells:
 else:
     st.info("Choose at least one cell.")
 
-truncation = st.slider(
-    "Truncated BPTT: keep the last k steps", 1, length, min(20, length), key="bptt_truncation", bind=URL
-)
+truncation = SETTINGS.widget("bptt_truncation", max_value=length, value=min(20, length))
 terms = bptt_terms(length, truncation).assign(
     term=lambda f: f["kept"].map({True: "kept", False: "dropped by truncation"})
 )
@@ -277,29 +251,14 @@ else:
             f"one it measured: {measured}"
         )
 
-setup_names = list(SETUPS)
 live_controls = st.columns([2, 3, 3, 2, 2])
-live_setup = live_controls[0].radio(
-    "Setup",
-    setup_names,
-    index=setup_names.index(contrast.setup) if contrast else 0,
-    format_func=lambda name: SETUPS[name].title,
-    key="memory_setup",
-    bind=URL,
+live_setup = SETTINGS.widget(
+    "memory_setup", live_controls[0], index=list(SETUPS).index(contrast.setup) if contrast else 0
 )
-live_cells = live_controls[1].multiselect(
-    "Cells to train", CELLS, default=["SimpleRNN", "LSTM"], key="memory_cells", bind=URL
-)
-live_lag = live_controls[2].select_slider(
-    "Lag", SWEEP_LAGS, value=contrast.lag if contrast else DEFAULT_LAG, key="memory_lag", bind=URL
-)
-live_clip = live_controls[3].toggle(
-    "Clip the SimpleRNN",
-    key="memory_clipping",
-    bind=URL,
-    help=f"Caps the global norm of the SimpleRNN's gradient at {CLIP_NORM:g} before each update.",
-)
-live_seed = seed_control(live_controls[4])
+live_cells = SETTINGS.widget("memory_cells", live_controls[1])
+live_lag = SETTINGS.widget("memory_lag", live_controls[2], value=contrast.lag if contrast else DEFAULT_LAG)
+live_clip = SETTINGS.widget("memory_clipping", live_controls[3])
+live_seed = SETTINGS.widget("seed", live_controls[4])
 if not live_cells:
     st.info("Choose at least one cell to train.")
 if live_training(

@@ -20,11 +20,11 @@ from tests.page_support import APPTEST_TIMEOUT
 
 APP = str(ROOT / "streamlit_app.py")
 LINK_NOTE = "This link asked for settings the page cannot take"
-# Every page that binds a setting to the address (the home page binds none, so no link can break it).
+# Every page with a settings table (lib/page_glue/settings/<page>.py); the home page has none, so no link can break it.
 PAGES = sorted(
     path.relative_to(ROOT).as_posix()
     for path in (ROOT / "app_pages").glob("*.py")
-    if "bind=URL" in path.read_text(encoding="utf-8") or "seed_control(" in path.read_text(encoding="utf-8")
+    if (ROOT / "lib" / "page_glue" / "settings" / path.name).exists()
 )
 
 # What a new user (or a mangled link) puts after `=`. A list is the parameter repeated (?k=a&k=b).
@@ -72,11 +72,28 @@ def open_with(page: str, settings: dict[str, str | list[str]]) -> AppTest:
 
 
 @functools.cache
-def clean(page: str) -> tuple[tuple[str, ...], dict[str, object]]:
-    """The page opened without a link: its section headers, and its bound settings with their values."""
+def clean(page: str) -> tuple[tuple[str, ...], dict[str, object], dict[str, str]]:
+    """The page opened without a link: its section headers, its bound settings with their values and labels."""
     app = open_with(page, {})
     assert not app.exception, [e.value for e in app.exception]
-    return tuple(h.value for h in app.header), {key: w.value for key, w in bound_widgets(app).items()}
+    widgets = bound_widgets(app)
+    return (
+        tuple(h.value for h in app.header),
+        {key: w.value for key, w in widgets.items()},
+        {key: w.proto.label for key, w in widgets.items()},
+    )
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[Path(p).stem for p in PAGES])
+def test_every_setting_the_page_binds_is_declared_in_its_table_as_drawn(page):
+    import importlib
+
+    table = importlib.import_module(f"lib.page_glue.settings.{Path(page).stem}").SETTINGS
+    _, _, labels = clean(page)
+    assert set(labels) <= set(table.settings), sorted(set(labels) - set(table.settings))
+    for key, label in labels.items():
+        declared = table[key].label
+        assert isinstance(declared, str) and label == declared, (key, label, declared)
 
 
 def shows(value, asked: str | list[str]) -> bool:
@@ -106,7 +123,7 @@ SWEEP = [(page, name) for page in PAGES for name in BAD_VALUES]
 
 @pytest.mark.parametrize("page, name", SWEEP, ids=[f"{Path(p).stem}-{n}" for p, n in SWEEP])
 def test_a_link_with_bad_values_for_every_setting_never_breaks_the_page(page, name):
-    headers, defaults = clean(page)
+    headers, defaults, _ = clean(page)
     assert defaults, f"{page} binds settings in its source, but none was found on the page"
     asked = BAD_VALUES[name]
     app = open_with(page, {key: asked for key in defaults})

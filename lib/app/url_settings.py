@@ -1,25 +1,28 @@
 """Settings shareable by URL: what a link asked for, what the page could not take, the link to copy, presets.
 
 Every setting widget of a page is bound to a query parameter of the same name as its key (Streamlit's
-`bind="query-params"`, passed as `bind=URL`), so the browser's address always holds the page's
-settings and opening that address reproduces them, the way TensorFlow Playground's state lives in its
-URL. Streamlit drops a value its widget cannot take (a slider position out of range, an option the
-list does not have) without a word; a workshop participant who opened the instructor's link would
-then train on other settings than the room. `SettingsLink` remembers what the opening URL asked for
+`bind="query-params"`, passed as `bind=URL` by lib/app/settings.py, which draws every declared setting),
+so the browser's address always holds the page's settings and opening that address reproduces them, the
+way TensorFlow Playground's state lives in its URL. The Streamlit internals this module needs are read
+through lib/app/streamlit_internals.py only.
+
+Streamlit drops a value its widget cannot take (a slider position out of range, an option the list
+does not have) without a word; a workshop participant who opened the instructor's link would then
+train on other settings than the room. `SettingsLink` remembers what the opening URL asked for
 and, once the page's widgets exist, says which values were not taken and what the control shows
 instead. Train, Stop and uploads are never bound: a link reproduces settings, never actions or data.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import streamlit as st
 
+from lib.app import streamlit_internals
+
 URL = "query-params"
-_LOGGER = logging.getLogger(__name__)
 
 # Query parameters that Streamlit itself reads (embedding options); they are not settings of a page.
 STREAMLIT_PARAMETERS = frozenset({"embed", "embed_options"})
@@ -126,33 +129,15 @@ def refuse_values_no_control_can_take() -> None:
     value, whatever the widget, so `SettingsLink` names them in its note like any value the page could
     not take. A widget that opens empty (its default is None) keeps taking an empty link. Installed
     once per process; the rule is the same for every session. It wraps a method of Streamlit's session
-    state (pinned: streamlit==1.67.0); tests/test_url_sweep.py fails if that method changes under it.
+    state through lib/app/streamlit_internals.py; tests/test_url_sweep.py fails if that method changes under it.
     """
-    from streamlit.runtime.state.session_state import SessionState
-
-    if getattr(SessionState._seed_widget_from_url, "refuses_values_no_control_can_take", False):
-        return
-    seed = SessionState._seed_widget_from_url
-
-    def seed_only_values_a_control_can_take(self, metadata, user_key, widget_id, url_value):
-        try:
-            if not seed(self, metadata, user_key, widget_id, url_value):
-                return False
-            if self._new_session_state[user_key] is not None or metadata.deserializer(None) is None:
-                return True
-        except Exception as error:  # noqa: BLE001 - a link's value that fails to convert is refused, never raised.
-            _LOGGER.debug("Refused the link's value for %r: %r", user_key, error)
-        if widget_id in self._new_widget_state:
-            del self._new_widget_state[widget_id]
-        self._new_session_state.pop(user_key, None)
-        self._clear_url_param(user_key)
-        return False
-
-    seed_only_values_a_control_can_take.refuses_values_no_control_can_take = True
-    SessionState._seed_widget_from_url = seed_only_values_a_control_can_take
+    streamlit_internals.filter_values_seeded_from_url(
+        lambda metadata, value: value is not None or metadata.deserializer(None) is None,
+        marker="refuses_values_no_control_can_take",
+    )
 
 
-# A page binds a widget with `bind=URL`, so it has imported this module before its first bound widget.
+# A widget is bound with `bind=URL` (lib/app/settings.py), so this module is imported before the first bound widget.
 refuse_values_no_control_can_take()
 
 
@@ -195,14 +180,9 @@ def current_settings() -> dict[str, list[str]]:
     The same query the browser's address bar shows, rebuilt from the widgets themselves: the server
     learns the browser's address only at the next rerun, so reading it back would lag one move behind.
     """
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    context = get_script_run_ctx()
-    if context is None:
-        return {}
     settings = {}
     # The bindings are kept in the order the page created its widgets, which keeps the link readable.
-    for key in list(context.session_state._state.query_params._bindings_by_param):
+    for key in streamlit_internals.bound_parameters():
         widget = _bound_widget(key)
         if widget is None or st.session_state[key] == widget.deserializer(None):
             continue
@@ -221,29 +201,18 @@ def write_settings_into_address() -> list[str]:
     with the message Streamlit uses to correct a value itself. Nothing is sent when the address agrees,
     so a page that works as it should never hears from this.
     """
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    context = get_script_run_ctx()
-    if context is None:
-        return []
-    address = context.session_state._state.query_params
+    address = streamlit_internals.address()
     written = []
-    for key in list(address._bindings_by_param):
+    for key in streamlit_internals.bound_parameters():
         widget = _bound_widget(key)
         if widget is None or st.session_state[key] == widget.deserializer(None):
             continue
         value = widget.serializer(st.session_state[key])
-        if _as_list(address.get_all(key)) == _as_list(_url_form(value, widget.value_type)):
+        if _as_list(address.get_all(key)) == _as_list(streamlit_internals.url_form(value, widget.value_type)):
             continue
         address.set_corrected_value(key, value, widget.value_type)
         written.append(key)
     return written
-
-
-def _url_form(value, value_type: str):
-    from streamlit.runtime.state.query_params import _coerce_value_for_query_url
-
-    return _coerce_value_for_query_url(value, value_type)
 
 
 def _as_list(value) -> list[str]:
@@ -256,29 +225,14 @@ def _current(key: str):
 
 
 def _bound_widget(key: str):
-    """Streamlit's record of the widget bound to `key` in this run (its value type and serializer), or None.
-
-    Streamlit keeps this in its session state's internals (pinned: streamlit==1.67.0); the page tests
-    open links with good and bad values, so a change there fails a test instead of hiding notes.
-    """
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    context = get_script_run_ctx()
-    if context is None or key not in st.session_state:
-        return None
-    state = context.session_state._state
-    widget_id = state._key_id_mapper.get_id_from_key(key, None)
-    if widget_id is None or not state.query_params.is_bound(key):
-        return None
-    return state._new_widget_state.widget_metadata.get(widget_id)
+    """Streamlit's record of the widget bound to `key` in this run (its value type and serializer), or None."""
+    return streamlit_internals.bound_widget(key) if key in st.session_state else None
 
 
 def _takes(widget, asked: list[str], value) -> bool:
     """Whether the widget shows what the link asked for: its value, written the way the URL writes it, is the request."""
-    from streamlit.runtime.state.query_params import parse_url_param
-
     try:
-        requested = parse_url_param(asked if len(asked) > 1 else asked[0], widget.value_type)
+        requested = streamlit_internals.parse_url_value(asked if len(asked) > 1 else asked[0], widget.value_type)
     except (ValueError, TypeError, IndexError, ArithmeticError):
         return False
     written = widget.serializer(value)

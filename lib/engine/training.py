@@ -323,15 +323,6 @@ SEED_HELP = (
 )
 
 
-def seed_control(container=None, default: int = 0) -> int:
-    """The "Seed" setting of every training page, bound to the address like the page's other settings."""
-    return int(
-        (container or st).number_input(
-            "Seed", 0, 9999, default, step=1, key="seed", bind="query-params", help=SEED_HELP
-        )
-    )
-
-
 def training_buttons(page_key: str, train_label: str = "Train", disabled: bool = False) -> bool:
     """Train, Stop and Clear runs in one row; returns whether Train was pressed.
 
