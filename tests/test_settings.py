@@ -11,7 +11,7 @@ import pytest
 from lib.app.presets import PRESETS
 from lib.app.settings import SEED, Drawn, Multiselect, PageSettings, Selectbox, SelectSlider, Slider, TextInput, Toggle
 from lib.app.url_settings import Preset
-from tests.conftest import ROOT
+from tests.browser_support import ROOT
 
 TABLE_PAGES = sorted(
     path.stem for path in (ROOT / "lib" / "page_glue" / "settings").glob("*.py") if path.stem in PRESETS

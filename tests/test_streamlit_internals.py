@@ -33,7 +33,7 @@ def test_a_moved_name_is_noticed():
 
 
 def test_no_other_module_names_a_private_internal():
-    from tests.conftest import ROOT
+    from tests.browser_support import ROOT
 
     names = [name for _, name, _ in PRIVATE_NAMES if name != "_state"] + ["._state."]
     adapter = ROOT / "lib" / "app" / "streamlit_internals.py"
