@@ -48,7 +48,7 @@ def bench_loading_and_translating() -> dict[str, float]:
 
     from lib.models import decoding, seq2seq
 
-    seq2seq._keras_classes()
+    seq2seq.seq2seq_keras_classes()
     started = time.perf_counter()
     keras.saving.load_model(seq2seq.TRANSLATOR_DIRECTORY / seq2seq.MODEL_FILE, compile=False)
     plain_load = time.perf_counter() - started

@@ -9,8 +9,8 @@ writes </s>. This module holds:
 - `compile_seq2seq`: wraps it for `model.fit` (and so for `lib.engine.training.train_live`) with a loss and
   a token accuracy that ignore <pad>, and with optional scheduled sampling (the two-pass parallel
   variant: a first pass on the gold words, then a second, trained pass where each decoder input is
-  the model's own first-pass guess with probability p), or professor forcing
-  (`lib.models.professor_forcing`);
+  the model's own first-pass guess with probability p); professor forcing
+  (`lib.models.professor_forcing`) builds on this trainer, and this module never imports it;
 - the training recipe the three translators share: the cosine learning rate and length-bucketed batches;
 - `Seq2SeqTranslator`: an encoder model and a one-step decoder model that share the training
   model's layers (and so its weights, as training goes on), behind the small protocol that every
@@ -30,7 +30,7 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -157,7 +157,7 @@ def build_seq2seq(
     """
     import keras
 
-    _keras_classes()  # Registers the reversal and repeat layers.
+    seq2seq_keras_classes()  # Registers the reversal and repeat layers.
     source = keras.Input(shape=(None,), dtype="int32", name="english_ids")
     target_in = keras.Input(shape=(None,), dtype="int32", name="french_ids_in")
     # Reversing a row padded at the end puts the padding first, where the mask skips it.
@@ -239,9 +239,17 @@ def masked_crossentropy(y_true, y_pred):
     return ops.sum(losses * mask) / ops.maximum(ops.sum(mask), 1.0)
 
 
+class Seq2SeqClasses(NamedTuple):
+    """The seq2seq's Keras classes that are not layers of the model: its metric and its trainer."""
+
+    token_accuracy: type
+    trainer: type
+
+
 @functools.cache
-def _keras_classes():
-    """Keras subclasses, defined once per process and only when a page first needs them."""
+def seq2seq_keras_classes() -> Seq2SeqClasses:
+    """Keras subclasses, defined once per process and only when a page first needs them (the layers
+    are registered for safe-mode loading on the way)."""
     import keras
     from keras import ops
 
@@ -321,7 +329,7 @@ def _keras_classes():
             replace = ops.logical_and(replace, ops.not_equal(target_in, PAD_ID))
             return ops.where(replace, shifted, target_in)
 
-    return TokenAccuracy, Seq2SeqTrainer
+    return Seq2SeqClasses(TokenAccuracy, Seq2SeqTrainer)
 
 
 def compile_seq2seq(
@@ -329,31 +337,26 @@ def compile_seq2seq(
     learning_rate: float = DEFAULT_LEARNING_RATE,
     sampling_probability: float = 0.0,
     seed: int = 0,
-    adversarial_weight: float | None = None,
 ) -> keras.Model:
     """A compiled trainer around `model` for `model.fit` / `train_live`; its logs hold "loss" and
     "token_accuracy" (and "val_" ones with validation data). The weights are `model`'s own.
 
-    With `adversarial_weight` (a number, not None) it trains by professor forcing instead
-    (`lib.models.professor_forcing`), and its logs also hold "discriminator_accuracy" and "fooling_loss".
+    Professor forcing builds its own trainer on this one (`lib.models.professor_forcing.compile_professor_forcing`).
     """
+    trainer = seq2seq_keras_classes().trainer(
+        model, sampling_probability=sampling_probability, seed=seed, name=f"{model.name}_trainer"
+    )
+    return compile_trainer(trainer, learning_rate)
+
+
+def compile_trainer(trainer: keras.Model, learning_rate: float = DEFAULT_LEARNING_RATE) -> keras.Model:
+    """Compile a trainer of the family with Adam (clipped), the masked loss and the token accuracy."""
     import keras
 
-    token_accuracy_class, trainer_class = _keras_classes()
-    if adversarial_weight is not None:
-        from lib.models.professor_forcing import professor_forcing_class  # It builds on this module.
-
-        trainer = professor_forcing_class()(
-            model, adversarial_weight=adversarial_weight, seed=seed, name=f"{model.name}_professor_trainer"
-        )
-    else:
-        trainer = trainer_class(
-            model, sampling_probability=sampling_probability, seed=seed, name=f"{model.name}_trainer"
-        )
     trainer.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
         loss=masked_crossentropy,
-        metrics=[token_accuracy_class()],
+        metrics=[seq2seq_keras_classes().token_accuracy()],
     )
     return trainer
 
@@ -654,7 +657,7 @@ def load_translator(
     """
     import keras
 
-    _keras_classes()  # Registers the reversal and repeat layers before the file names them.
+    seq2seq_keras_classes()  # Registers the reversal and repeat layers before the file names them.
     directory = Path(directory)
     model = keras.saving.load_model(directory / model_file, compile=False)
     source = Vocabulary.from_json((directory / SOURCE_VOCABULARY_FILE).read_text(encoding="utf-8"))

@@ -48,7 +48,7 @@ from lib.models.decoding import (
     held_out_bleu_callback,
     prepare_source,
 )
-from lib.models.professor_forcing import DEFAULT_ADVERSARIAL_WEIGHT
+from lib.models.professor_forcing import DEFAULT_ADVERSARIAL_WEIGHT, compile_professor_forcing
 from lib.models.seq2seq import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_LEARNING_RATE,
@@ -589,12 +589,11 @@ def train_from_scratch(
         batches = bucketed_dataset(train, DEFAULT_BATCH_SIZE, seed=seed)
         peak = getattr(settings, "learning_rate", DEFAULT_LEARNING_RATE)  # The Transformer's is smaller.
         professor = getattr(settings, "training", TEACHER_FORCING) == PROFESSOR_FORCING
-        trainer = compile_seq2seq(
-            model,
-            cosine_learning_rate(settings.epochs * len(batches), peak),
-            sampling_probability=settings.sampling_probability,
-            seed=seed,
-            adversarial_weight=settings.adversarial_weight if professor else None,
+        learning_rate = cosine_learning_rate(settings.epochs * len(batches), peak)
+        trainer = (
+            compile_professor_forcing(model, learning_rate, settings.adversarial_weight, seed=seed)
+            if professor
+            else compile_seq2seq(model, learning_rate, sampling_probability=settings.sampling_probability, seed=seed)
         )
         # The discriminator's accuracy is charted live too: whether it can tell the two runs apart.
         extra_metrics = (*extra_metrics, *(["discriminator_accuracy"] if professor else []))
