@@ -11,6 +11,7 @@ import pytest
 from lib.data.corpus import END_ID, START_ID, UNKNOWN_ID, Vocabulary, encode_pairs
 from lib.data.grammar import make_corpus
 from lib.models import decoding, professor_forcing, seq2seq
+from lib.models.translator_base import load_metrics
 
 # --------------------------------------------------------------------------------------------------
 # The decoding loop, on a scripted model that implements the protocol without Keras
@@ -252,7 +253,7 @@ def test_shipped_translator_translates_at_once():
     translator = seq2seq.load_translator()
     trace = decoding.greedy_decode(translator, translator.source_vocabulary.encode("the small cat sleeps"))
     assert trace.stopped_at_end and trace.text == "le petit chat dort"
-    metrics = seq2seq.load_metrics()
+    metrics = load_metrics(seq2seq.TRANSLATOR_DIRECTORY)
     assert metrics["held_out"]["bleu"] > 50
 
 

@@ -17,7 +17,7 @@ writes </s>. This module holds:
   decoding function of `lib.models.decoding` uses: `encode(source_ids) -> state` and
   `step(previous_ids, state) -> (probabilities, state, extras)`. The attention and transformer
   pages plug their own models in by implementing these two methods;
-- save/load, which the attention and transformer translators reuse.
+- save/load, from the family's base (`lib.models.translator_base.Translator`), as every translator has.
 
 Decoding (greedy and beam), the text box's input handling and the held-out measurements live in
 `lib.models.decoding`, and work on any translator that follows the protocol.
@@ -28,8 +28,6 @@ Keras and TensorFlow are imported inside functions, so that importing this modul
 from __future__ import annotations
 
 import functools
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -37,6 +35,7 @@ import numpy as np
 from lib.data.corpus import PAD_ID, EncodedPairs, Vocabulary
 from lib.engine.graph_lock import builds_graph
 from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params
+from lib.models.translator_base import DATA_DIRECTORY, Translator
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -54,7 +53,8 @@ DEFAULT_SETTINGS = {
 # model's (scripts/train_translator.py); chosen with benchmarks/translator.py.
 DEFAULT_LEARNING_RATE = 0.006
 DEFAULT_BATCH_SIZE = 64
-TRANSLATOR_DIRECTORY = Path(__file__).parents[2] / "data" / "translator"
+TRANSLATOR_DIRECTORY = DATA_DIRECTORY / "translator"
+MODEL_FILE = "seq2seq.keras"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -558,7 +558,7 @@ def decoding_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     return encoder_model, keras.Model(step_inputs, [probabilities, *new_states])
 
 
-class Seq2SeqTranslator:
+class Seq2SeqTranslator(Translator):
     """A trained (or training) seq2seq model ready to decode, one step at a time, without rebuilding.
 
     The encoder model and the one-step decoder model are new graphs over the training model's
@@ -566,6 +566,13 @@ class Seq2SeqTranslator:
     weights of the epoch that just ended. With a context at every step, the context is the last
     item of the decoding state: `encode` returns it, and `step` passes it on unchanged.
     """
+
+    MODEL_FILE = MODEL_FILE
+    DIRECTORY = TRANSLATOR_DIRECTORY
+
+    @classmethod
+    def register_layers(cls) -> None:
+        seq2seq_keras_classes()  # Registers the reversal and repeat layers.
 
     @builds_graph
     def __init__(self, model: keras.Model, source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
@@ -613,58 +620,10 @@ class Seq2SeqTranslator:
         carried = [state[-1]] if self.with_context else []
         return np.asarray(probabilities), [np.asarray(s) for s in new_state] + carried, {}
 
-    def teacher_forced_probabilities(self, encoded: EncodedPairs, batch_size: int = 256) -> np.ndarray:
-        """The training model's next-word probabilities on gold decoder inputs: (sentences, positions, words)."""
-        parts = []
-        for start in range(0, len(encoded), batch_size):
-            parts.append(
-                np.asarray(
-                    self._teacher_forced(
-                        encoded.encoder_input[start : start + batch_size],
-                        encoded.decoder_input[start : start + batch_size],
-                    )
-                )
-            )
-        return np.concatenate(parts, axis=0)
-
 
 # --------------------------------------------------------------------------------------------------
-# Saving and loading
+# Saving and loading (`lib.models.translator_base.Translator`: the model file and both vocabularies)
 # --------------------------------------------------------------------------------------------------
 
-MODEL_FILE = "seq2seq.keras"
-SOURCE_VOCABULARY_FILE = "english_vocabulary.json"
-TARGET_VOCABULARY_FILE = "french_vocabulary.json"
-
-
-def save_translator(translator, directory: str | Path, model_file: str = MODEL_FILE) -> None:
-    """Write the teacher-forcing model (native .keras, without optimizer state) and both vocabularies."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    translator.model.save(directory / model_file, include_optimizer=False)
-    (directory / SOURCE_VOCABULARY_FILE).write_text(translator.source_vocabulary.to_json() + "\n", encoding="utf-8")
-    (directory / TARGET_VOCABULARY_FILE).write_text(translator.target_vocabulary.to_json() + "\n", encoding="utf-8")
-
-
-@builds_graph
-def load_translator(
-    directory: str | Path = TRANSLATOR_DIRECTORY, model_file: str = MODEL_FILE, translator_class: type | None = None
-):
-    """Load a translator saved by `save_translator` (the shipped one by default), ready to decode.
-
-    Other translators of the same family (the attention page's) pass their file name and class;
-    their module must have registered its custom layers before the file is read (safe mode).
-    """
-    import keras
-
-    seq2seq_keras_classes()  # Registers the reversal and repeat layers before the file names them.
-    directory = Path(directory)
-    model = keras.saving.load_model(directory / model_file, compile=False)
-    source = Vocabulary.from_json((directory / SOURCE_VOCABULARY_FILE).read_text(encoding="utf-8"))
-    target = Vocabulary.from_json((directory / TARGET_VOCABULARY_FILE).read_text(encoding="utf-8"))
-    return (translator_class or Seq2SeqTranslator)(model, source, target)
-
-
-def load_metrics(directory: str | Path = TRANSLATOR_DIRECTORY) -> dict[str, Any]:
-    """The figures measured when the shipped model was trained (metrics.json), for the page to show."""
-    return json.loads((Path(directory) / "metrics.json").read_text(encoding="utf-8"))
+save_translator = Seq2SeqTranslator.save
+load_translator = Seq2SeqTranslator.load

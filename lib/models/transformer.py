@@ -31,14 +31,14 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lib.data.corpus import PAD_ID, START_ID, EncodedPairs, Vocabulary
+from lib.data.corpus import PAD_ID, START_ID, Vocabulary
 from lib.engine.graph_lock import GRAPH_LOCK, builds_graph
 from lib.engine.params import LayerCount, count_dense_params, count_layer_norm_params, count_multi_head_attention_params
+from lib.models.translator_base import DATA_DIRECTORY, Translator
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -66,7 +66,7 @@ DEFAULT_LEARNING_RATE = 0.002
 # Rows of the learned position table: well above the longest French sentence the decoder writes
 # from the text box (2 × 40 English words + 5, plus </s>).
 MAX_POSITIONS = 128
-TRANSFORMER_DIRECTORY = Path(__file__).parents[2] / "data" / "transformer"
+TRANSFORMER_DIRECTORY = DATA_DIRECTORY / "transformer"
 MODEL_FILE = "transformer.keras"
 # The paper's layer normalization and the keras-io examples' use a small epsilon, not Keras's 1e-3.
 _LAYER_NORM_EPSILON = 1e-6
@@ -537,7 +537,7 @@ def is_transformer_model(model) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 
-class TransformerTranslator:
+class TransformerTranslator(Translator):
     """A Transformer ready to decode one word at a time, sharing the training model's layers.
 
     Its decoding state is [encoder output (batch, S, d), English ids (batch, S), French prefix
@@ -547,6 +547,13 @@ class TransformerTranslator:
     before), keeping the last position's probabilities. `extras["attention"]` is that position's
     cross-attention in the last decoder layer, averaged over its heads: (batch, S).
     """
+
+    MODEL_FILE = MODEL_FILE
+    DIRECTORY = TRANSFORMER_DIRECTORY
+
+    @classmethod
+    def register_layers(cls) -> None:
+        _keras_classes()  # Registers the mask and position layers.
 
     @builds_graph
     def __init__(self, model: keras.Model, source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
@@ -639,20 +646,6 @@ class TransformerTranslator:
             [encoder_output, source_ids, np.asarray(prefix)],
             {"attention": np.asarray(attention)},
         )
-
-    def teacher_forced_probabilities(self, encoded: EncodedPairs, batch_size: int = 256) -> np.ndarray:
-        """The training model's next-word probabilities on gold decoder inputs: (sentences, positions, words)."""
-        parts = []
-        for start in range(0, len(encoded), batch_size):
-            parts.append(
-                np.asarray(
-                    self._teacher_forced(
-                        encoded.encoder_input[start : start + batch_size],
-                        encoded.decoder_input[start : start + batch_size],
-                    )
-                )
-            )
-        return np.concatenate(parts, axis=0)
 
     def attention_maps(self, source_ids: Sequence[int], target_in: Sequence[int]) -> dict[str, np.ndarray]:
         """Every attention layer's weights for one sentence, by layer name: (heads, queries, keys).
@@ -859,18 +852,8 @@ def with_heads_silenced(translator: TransformerTranslator, silenced: set[tuple[s
 # --------------------------------------------------------------------------------------------------
 
 
-def save_transformer_translator(translator: TransformerTranslator, directory: str | Path) -> None:
-    from lib.models.seq2seq import save_translator
-
-    save_translator(translator, directory, MODEL_FILE)
-
-
-def load_transformer_translator(directory: str | Path = TRANSFORMER_DIRECTORY) -> TransformerTranslator:
-    """Load a saved Transformer translator (the shipped one by default), in Keras's safe mode."""
-    from lib.models.seq2seq import load_translator
-
-    _keras_classes()  # Registers the mask and position layers before the file names them.
-    return load_translator(directory, MODEL_FILE, TransformerTranslator)
+save_transformer_translator = TransformerTranslator.save
+load_transformer_translator = TransformerTranslator.load
 
 
 # --------------------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ from lib.models.attention import (
     MODEL_FILE as ATTENTION_MODEL_FILE,
 )
 from lib.models.decoding import greedy_decode
-from lib.models.seq2seq import load_metrics
+from lib.models.translator_base import load_metrics
 from lib.page_glue.translator_page import (
     GRAMMAR_KEY,
     HELD_OUT_PAIRS,

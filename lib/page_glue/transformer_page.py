@@ -22,7 +22,6 @@ from lib.data.corpus import END, START, START_ID, Corpus, Vocabulary, encode_pai
 from lib.engine.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show, specification
 from lib.engine.training import TrainingRun
 from lib.models.decoding import greedy_decode, greedy_decode_batch
-from lib.models.seq2seq import load_metrics
 from lib.models.transformer import (
     COST_PASSES,
     DEFAULT_LEARNING_RATE,
@@ -44,6 +43,7 @@ from lib.models.transformer import (
 from lib.models.transformer import (
     MODEL_FILE as TRANSFORMER_MODEL_FILE,
 )
+from lib.models.translator_base import load_metrics
 from lib.page_glue.attention_page import PRETRAINED as PRETRAINED_ATTENTION
 from lib.page_glue.attention_page import (
     attention_frame,

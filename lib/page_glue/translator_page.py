@@ -54,18 +54,16 @@ from lib.models.seq2seq import (
     DEFAULT_LEARNING_RATE,
     DEFAULT_SETTINGS,
     MODEL_FILE,
-    SOURCE_VOCABULARY_FILE,
-    TARGET_VOCABULARY_FILE,
     TRANSLATOR_DIRECTORY,
     Seq2SeqTranslator,
     bucketed_dataset,
     build_seq2seq,
     compile_seq2seq,
     cosine_learning_rate,
-    load_metrics,
     load_translator,
     seq2seq_layer_counts,
 )
+from lib.models.translator_base import load_metrics, read_vocabularies
 
 # The shipped model's corpus: make_corpus(48000, 500, seed=0) (see data/README.md, translator/).
 DEFAULT_TRAIN_PAIRS = 48_000
@@ -171,10 +169,7 @@ def default_corpus() -> Corpus:
 @st.cache_data(show_spinner=False)
 def shipped_vocabularies() -> tuple[Vocabulary, Vocabulary]:
     """The pretrained model's vocabularies (built from the default corpus's training part)."""
-    return (
-        Vocabulary.from_json((TRANSLATOR_DIRECTORY / SOURCE_VOCABULARY_FILE).read_text(encoding="utf-8")),
-        Vocabulary.from_json((TRANSLATOR_DIRECTORY / TARGET_VOCABULARY_FILE).read_text(encoding="utf-8")),
-    )
+    return read_vocabularies(TRANSLATOR_DIRECTORY)
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading the vocabularies of your pairs…")
@@ -289,7 +284,7 @@ def traced(translator):
 @st.cache_data(show_spinner=False)
 def pretrained_figures() -> dict:
     """What was measured when the shipped model was trained (data/translator/metrics.json)."""
-    return load_metrics()
+    return load_metrics(TRANSLATOR_DIRECTORY)
 
 
 @st.cache_data(show_spinner="Measuring the pretrained model on the held-out sentences…")
