@@ -132,7 +132,7 @@ def transformer_moves(app) -> dict:
 def run_press(job: str, area) -> dict:
     """transformer: the Transformer page's default press, with its live map of one head;
     transformer_plain: `fit` of the same model on the same batches, no callbacks."""
-    import lib.page_glue.translator_page as page
+    import lib.page_glue.translator_family as page
     from lib.page_glue import transformer_page
 
     corpus = page.default_corpus()
@@ -224,7 +224,7 @@ def epoch_fit(kind: str, train, vocabularies, units: int) -> dict:
 
 
 def measure_epochs(repeats: int) -> dict:
-    import lib.page_glue.translator_page as page
+    import lib.page_glue.translator_family as page
     from lib.data.corpus import encode_pairs
     from lib.page_glue import attention_page, transformer_page
 

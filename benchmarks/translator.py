@@ -91,9 +91,10 @@ def bench_scratch(variant: str) -> None:
     import keras
     import streamlit as st
 
-    import lib.page_glue.translator_page as page
+    import lib.page_glue.translator_family as page
     from lib.data.corpus import encode_pairs
     from lib.models import seq2seq
+    from lib.page_glue import translator_page
 
     reached = {}
 
@@ -113,7 +114,7 @@ def bench_scratch(variant: str) -> None:
 
     corpus = page.default_corpus()
     # The page's default settings (its epochs too: its step size decays over the planned epochs).
-    settings = page.ScratchSettings()
+    settings = translator_page.ScratchSettings()
     started = time.perf_counter()
     if variant == "page":
         original = page.held_out_bleu_callback

@@ -67,9 +67,12 @@ def press(training: str, seed: int) -> None:
     """The page's press with its default settings but `training` and `seed` (run inside AppTest)."""
     import streamlit as st
 
-    import lib.page_glue.translator_page as page
+    import lib.page_glue.translator_family as page
+    from lib.page_glue import translator_page
 
-    settings = page.ScratchSettings(training=training, seed=seed, sampling_probability=page.SUGGESTED_SAMPLING)
+    settings = translator_page.ScratchSettings(
+        training=training, seed=seed, sampling_probability=translator_page.SUGGESTED_SAMPLING
+    )
     run = page.train_from_scratch("exposure_bias", page.GRAMMAR_KEY, page.default_corpus(), settings, st.container())
     st.session_state["row"] = {
         "training": training,
@@ -86,7 +89,9 @@ def press(training: str, seed: int) -> None:
         "exact_match": round(run.results["exact_match"], 4),
         "seconds": round(run.seconds, 1),
         "final_discriminator_accuracy": (
-            round(run.final("discriminator_accuracy", "train"), 4) if training == page.PROFESSOR_FORCING else ""
+            round(run.final("discriminator_accuracy", "train"), 4)
+            if training == translator_page.PROFESSOR_FORCING
+            else ""
         ),
     }
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lib.data.corpus import PAD_ID, EncodedPairs, Vocabulary
+from lib.data.corpus import PAD_ID, EncodedPairs, Vocabulary, encode_pairs
 from lib.engine.graph_lock import builds_graph
 from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params
 from lib.models.translator_base import DATA_DIRECTORY, Translator
@@ -557,6 +557,24 @@ def alignment_counts(
             else:
                 misses[word] = misses.get(word, 0) + 1
     return hits, total, misses
+
+
+def alignment_results(translator: AttentionTranslator, pairs, alignments, misses_named: int = 6) -> dict[str, Any]:
+    """The teacher-forced alignment accuracy of a translator on pairs with gold alignments, for its
+    evaluation: "alignment_accuracy", "alignment_words" (French words counted), "alignment_misses" (the
+    `misses_named` French words it misaligns most, with their counts) and "alignment_missed" (all misses)."""
+    encoded = encode_pairs(list(pairs), translator.source_vocabulary, translator.target_vocabulary)
+    weights, _ = translator.teacher_forced(encoded)
+    hits, total, misses = alignment_counts(weights, encoded, alignments)
+    return {
+        "alignment_accuracy": hits / total,
+        "alignment_words": total,
+        "alignment_misses": {
+            translator.target_vocabulary.words[word]: count
+            for word, count in sorted(misses.items(), key=lambda item: -item[1])[:misses_named]
+        },
+        "alignment_missed": sum(misses.values()),
+    }
 
 
 def gold_weights(encoded: EncodedPairs, alignments: Sequence[Sequence[int]]) -> np.ndarray:
