@@ -16,6 +16,7 @@ from lib.page_glue.translator_family import (
     MAX_PARAMETERS,
     RUN_LABEL_COLUMNS,
     SHIPPED_SEQ2SEQ,
+    bleu_by_length_chart,
     candidates_at,
     choose_corpus,
     choose_model,
@@ -425,18 +426,7 @@ else:
             "Exact matches": st.column_config.NumberColumn(format="percent"),
         },
     )
-    by_length = bleu_by_length_frame(runs, pretrained)
-    st.altair_chart(
-        line_chart(
-            by_length,
-            "min_words",
-            "bleu",
-            "model",
-            x_title="English sentence length (words, from)",
-            y_title="Corpus BLEU (greedy)",
-        ),
-        width="stretch",
-    )
+    st.altair_chart(bleu_by_length_chart(bleu_by_length_frame(runs, pretrained)), width="stretch")
     st.caption(
         f"Corpus BLEU (0-100, 4-grams, as sacrebleu computes it) of greedy decoding on the {len(corpus.test):,} "
         "held-out sentences, then on the held-out sentences grouped by English length. Long sentences must pass "

@@ -11,7 +11,7 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 Baseline: the Home page's rerun (no widgets), before the page and again after it.
                 Target: under 0.2 s (the Translator's for its step slider).
     press       The page's "Train from scratch" with its defaults, through what the button runs:
-                `lib.page_glue.translator_page.train_from_scratch` with `AttentionSettings()` (dot score, GRU
+                `lib.page_glue.translator_family.train_from_scratch` with `AttentionSettings()` (dot score, GRU
                 256, embedding 64, 24,000 pairs, 2 epochs, batches of 64 bucketed by length, Adam
                 0.006 decaying along a cosine), the held-out alignment accuracy
                 (`alignment_callbacks`), and the live heatmap of `fixed_sentence_view` snapshotted
@@ -294,7 +294,7 @@ def engine_press(
     timed_callbacks: dict | None = None,
     probe: bool = False,
 ) -> dict:
-    """A page's "Train from scratch": `lib.page_glue.translator_page.train_from_scratch` with `settings`, the
+    """A page's "Train from scratch": `lib.page_glue.translator_family.train_from_scratch` with `settings`, the
     engine's chart and the held-out BLEU, and the page's additions, each behind a thin timer:
     `view` = (snapshot, draw_snapshot), the live view's functions, snapshotted `snapshots_per_epoch`
     times per epoch; `timed_callbacks` = {name: factory(translator) -> callbacks}, the page's own

@@ -30,7 +30,7 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 pairs, alternating which model goes first. Run before the presses, so that both
                 sides of the press comparison find TensorFlow's training code warm.
     press       The page's "Train from scratch" with its defaults, through what the button runs:
-                `lib.page_glue.translator_page.train_from_scratch` with `TransformerSettings()` (24,000 pairs,
+                `lib.page_glue.translator_family.train_from_scratch` with `TransformerSettings()` (24,000 pairs,
                 2 epochs, batches of 64 bucketed by length, Adam at lib.models.transformer.DEFAULT_LEARNING_RATE
                 decaying along a cosine), the held-out BLEU every epoch, and the live map of
                 `head_view(corpus, settings.watched_layer, settings.watched_head)` (the last decoder

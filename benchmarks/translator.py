@@ -11,7 +11,7 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 same figure the page charts) first reaches 90 %, from scratch with the page's default
                 settings (GRU 256, embedding 64, 1 layer, the context at every decoder step; 48,000
                 pairs, 3 epochs, batches of 64, Adam 0.006 decaying along a cosine over the 3 epochs):
-                * page  `lib.page_glue.translator_page.train_from_scratch`, what the page's button runs: length-
+                * page  `lib.page_glue.translator_family.train_from_scratch`, what the page's button runs: length-
                         bucketed batches, the live engine, the held-out BLEU every epoch;
                         run --repeats times (the machine's speed swings from one minute to the next);
                 * plain the baseline: `model.fit` of the same model with the same schedule on arrays

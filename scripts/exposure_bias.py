@@ -1,7 +1,7 @@
 """Measure the teacher-forcing mismatch at the Translator page's default budget, for teacher forcing,
 scheduled sampling and professor forcing, over several seeds; write data/translator/exposure_bias.csv.
 
-Each press is the page's own "Train from scratch" (`lib.page_glue.translator_page.train_from_scratch`, run
+Each press is the page's own "Train from scratch" (`lib.page_glue.translator_family.train_from_scratch`, run
 under Streamlit's AppTest, so through the same live engine and the same held-out measurements as a
 participant's press): GRU 256, embedding 64, the context at every step, 48,000 pairs, 3 epochs,
 batches of 64 sentences of one length, Adam 0.006 along a cosine. Only the way of training and the

@@ -303,6 +303,7 @@ def test_section_1_computes_each_scores_own_alpha_on_small_models():
 
 def _ranges(long_set: str, attention_low: float) -> pd.DataFrame:
     from lib.page_glue.attention_page import PRETRAINED, PRETRAINED_TRANSLATOR
+    from lib.page_glue.translator_family import LENGTH_RANGE_COLUMNS
 
     rows = [
         (PRETRAINED_TRANSLATOR, "held_out", 1, 10, 371, 99.1, 98.7, 99.5, float("nan")),
@@ -310,20 +311,7 @@ def _ranges(long_set: str, attention_low: float) -> pd.DataFrame:
         (PRETRAINED_TRANSLATOR, long_set, 21, 30, 187, 43.2, 39.4, 47.8, 1.7),
         (PRETRAINED, long_set, 21, 30, 187, 97.6, attention_low, 98.9, 2.3),
     ]
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "model",
-            "sentence_set",
-            "min_words",
-            "max_words",
-            "sentences",
-            "bleu",
-            "low",
-            "high",
-            "decoding_seconds",
-        ],
-    )
+    return pd.DataFrame(rows, columns=LENGTH_RANGE_COLUMNS)
 
 
 def test_the_long_sentence_reading_states_the_numbers_it_is_given():

@@ -777,19 +777,20 @@ def family_comparison(shipped: list[ShippedModel], page_keys: list[str], corpus_
     if table.empty:
         return False
     st.dataframe(table, hide_index=True, width="stretch", column_config=FAMILY_TABLE_COLUMNS)
-    show(
-        st,
-        line_chart(
-            family_by_length(shipped, page_keys, corpus_id, corpus),
-            "min_words",
-            "bleu",
-            "model",
-            x_title="English sentence length (words, from)",
-            y_title="Corpus BLEU (greedy)",
-        ),
-        width="stretch",
-    )
+    show(st, bleu_by_length_chart(family_by_length(shipped, page_keys, corpus_id, corpus)), width="stretch")
     return True
+
+
+def bleu_by_length_chart(by_length: pd.DataFrame):
+    """Greedy corpus BLEU by English length, one line per model (columns model, min_words, bleu)."""
+    return line_chart(
+        by_length,
+        "min_words",
+        "bleu",
+        "model",
+        x_title="English sentence length (words, from)",
+        y_title="Corpus BLEU (greedy)",
+    )
 
 
 # --- What BLEU says on this task ------------------------------------------------------------------
@@ -936,6 +937,19 @@ def long_held_out_results(translator) -> dict:
     }
 
 
+LENGTH_RANGE_COLUMNS = [
+    "model",
+    "sentence_set",
+    "min_words",
+    "max_words",
+    "sentences",
+    "bleu",
+    "low",
+    "high",
+    "decoding_seconds",
+]
+
+
 def length_range_frame(shipped: list[ShippedModel]) -> pd.DataFrame:
     """Each shipped model's pooled BLEU with its interval on short sentences (1-10 words, of the 500
     held out) and on long ones (21-30 words: the long held-out set when its evaluation has it, else
@@ -961,17 +975,4 @@ def length_range_frame(shipped: list[ShippedModel]) -> pd.DataFrame:
                     "decoding_seconds": seconds,
                 }
             )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "model",
-            "sentence_set",
-            "min_words",
-            "max_words",
-            "sentences",
-            "bleu",
-            "low",
-            "high",
-            "decoding_seconds",
-        ],
-    )
+    return pd.DataFrame(rows, columns=LENGTH_RANGE_COLUMNS)

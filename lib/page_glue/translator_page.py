@@ -68,16 +68,12 @@ class ScratchSettings:
 
     def build(self, vocabularies: tuple[Vocabulary, Vocabulary]):
         """A fresh, seeded seq2seq with these settings for these vocabularies."""
-        return build_seq2seq(
-            len(vocabularies[0]),
-            len(vocabularies[1]),
-            self.cell,
-            self.units,
-            self.embedding_size,
-            self.layers,
-            self.context_every_step,
-            seed=self.seed,
-        )
+        return build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), *self.shape, seed=self.seed)
+
+    @property
+    def shape(self) -> tuple:
+        """The model's shape, as `build_seq2seq` and `seq2seq_layer_counts` take it after the vocabularies."""
+        return self.cell, self.units, self.embedding_size, self.layers, self.context_every_step
 
     @property
     def professor_forcing(self) -> bool:
@@ -106,16 +102,7 @@ def training_name(settings: dict) -> str:
 
 
 def parameter_table(settings: ScratchSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:
-    counts = seq2seq_layer_counts(
-        len(vocabularies[0]),
-        len(vocabularies[1]),
-        settings.cell,
-        settings.units,
-        settings.embedding_size,
-        settings.layers,
-        settings.context_every_step,
-    )
-    return layer_counts_frame(counts)
+    return layer_counts_frame(seq2seq_layer_counts(len(vocabularies[0]), len(vocabularies[1]), *settings.shape))
 
 
 # --- The corpus, as section 1 shows it ------------------------------------------------------------
