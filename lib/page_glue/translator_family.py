@@ -71,25 +71,17 @@ from lib.models.transformer import TransformerTranslator, is_transformer_model
 from lib.models.translator_base import Translator, load_metrics, read_vocabularies
 
 # The shipped model's corpus: make_corpus(48000, 500, seed=0) (see data/README.md, translator/).
-# The shipped model's corpus: make_corpus(48000, 500, seed=0) (see data/README.md, translator/).
 DEFAULT_TRAIN_PAIRS = 48_000
-
 HELD_OUT_PAIRS = 500
-
 GRAMMAR_KEY = "grammar"
-
 # Where the session's uploaded pairs are kept: one key for every page of the family.
 UPLOAD_KEY = "translator_uploaded_corpus"
-
 # The "Training pairs" sizes the pages offer (below the corpus's own size; each page has its default).
 SCRATCH_TRAIN_CHOICES = (3_000, 6_000, 12_000, 24_000, 36_000, 48_000)
-
 # An uploaded corpus keeps at most this many words per language (the rest read as <unk>).
 UPLOAD_VOCABULARY_LIMIT = 6_000
-
 # A model larger than this is not built: the host shares its memory with every session.
 MAX_PARAMETERS = 12_000_000
-
 EXAMPLE_SENTENCE = "the small cat does not see the green houses"
 
 
