@@ -371,7 +371,7 @@ def choose_model(
     load_shipped: Callable[[], object],
     help_text: str,
 ):
-    """The model box of the attention pages: the shipped model, or one this session trained on the
+    """The model box of the translator pages: the shipped model, or one this session trained on the
     page (on the corpus in use). Returns the translator."""
     runs = trained_runs(page_key, corpus_id, corpus)
     translators = {shipped_label: None} | {run.display_label: run for run in runs if run.model is not None}
