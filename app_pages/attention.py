@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.data.corpus import END, START_ID, tokenize
 from lib.engine.charts import attention_heatmap, bar_chart, line_chart, show, vectors_chart
-from lib.engine.training import live_training, page_runs
+from lib.engine.training import live_training
 from lib.models.attention import SCORE_FORMULAS, SCORE_NAMES, attention_numpy
 from lib.models.decoding import LIVE_BLEU_SENTENCES, MAX_INPUT_WORDS
 from lib.page_glue.attention_page import (
@@ -32,27 +32,24 @@ from lib.page_glue.attention_page import (
     long_sentence_ranges,
     long_sentence_reading,
     parameter_table,
-    pretrained_attention,
-    pretrained_attention_evaluation,
-    pretrained_attention_figures,
     shipped_alignment_reading,
     vectors_frame,
 )
 from lib.page_glue.settings.attention import SETTINGS
-from lib.page_glue.translator_page import (
-    FAMILY_TABLE_COLUMNS,
+from lib.page_glue.translator_family import (
     GRAMMAR_KEY,
     MAX_PARAMETERS,
+    SHIPPED_ATTENTION,
     candidates_at,
     choose_corpus,
     choose_model,
     choose_sentence,
     decoded_so_far,
-    family_by_length,
-    family_table,
+    family_comparison,
     greedy_and_beam_columns,
     parameter_expander,
     press_settings,
+    replay_snapshots,
     train_from_scratch,
     training_pairs_slider,
     translate,
@@ -81,7 +78,7 @@ translator = choose_model(
     corpus_id,
     corpus,
     PRETRAINED,
-    pretrained_attention,
+    SHIPPED_ATTENTION.translator,
     "The shipped attention model, or one you trained in section 3.",
 )
 NEEDS_SENTENCE = "Type an English sentence in the box above: this part runs on its translation."
@@ -295,7 +292,8 @@ if too_big:
     st.warning(
         f"{total:,} parameters is more than the {MAX_PARAMETERS:,} this shared app builds.", icon=":material/memory:"
     )
-english, french, alignment, snapshot, draw_snapshot = fixed_sentence_view(corpus)
+live_view = fixed_sentence_view(corpus)
+english, french, alignment = live_view.english, live_view.french, live_view.alignment
 st.markdown(
     f"The heatmap follows one held-out pair: *{english}* → *{french}*"
     + (" (gold alignment outlined)." if alignment is not None else ".")
@@ -318,8 +316,8 @@ trained_now = live_training(
         area,
         extra_metrics=tuple(metrics[3:]),
         metric_callbacks=alignment_callbacks(corpus),
-        snapshot=snapshot,
-        draw_snapshot=draw_snapshot,
+        snapshot=live_view.snapshot,
+        draw_snapshot=live_view.draw_snapshot,
         snapshots_per_epoch=SNAPSHOTS_PER_EPOCH,
     ),
     train_label="Train from scratch",
@@ -328,18 +326,10 @@ trained_now = live_training(
 )
 if trained_now:
     st.rerun()  # Once more from the top, so the model list offers the new model at once.
-replayable = [run for run in page_runs(PAGE_KEY) if run.snapshots and run.settings.get("corpus") == corpus_id]
-if replayable:
-    st.subheader("Replay the alignment forming")
-    run_names = {run.display_label: run for run in replayable}
-    replay_run = run_names[st.selectbox("Run", list(run_names), index=len(run_names) - 1)]
-    moment = st.select_slider(
-        "Moment of training (epochs)",
-        options=list(range(len(replay_run.snapshots))),
-        value=len(replay_run.snapshots) - 1,
-        format_func=lambda index: f"{replay_run.snapshots[index]['epoch']:.2f}",
-    )
-    taken = replay_run.snapshots[moment]
+
+
+def draw_alignment(run, taken: dict) -> None:
+    """One snapshot of a run's live heatmap, replayed."""
     frame = attention_frame(
         np.asarray(taken["value"], dtype=np.float32), tokenize(english), [*tokenize(french), END], alignment
     )
@@ -347,40 +337,28 @@ if replayable:
         st,
         attention_heatmap(
             frame,
-            title=f"{replay_run.display_label}: epoch {taken['epoch']:.2f}",
+            title=f"{run.display_label}: epoch {taken['epoch']:.2f}",
             x_title=COLUMNS_TITLE,
             y_title=ROWS_TITLE,
         ),
         width="content",
     )
     st.caption(ROWS_CAPTION)
+
+
+replay_snapshots(PAGE_KEY, corpus_id, "Replay the alignment forming", draw_alignment)
 st.caption(
     "Alignment accuracy: the share of held-out French words (teacher-forced) whose largest α falls on the English "
     "word the grammar says it translates (ne and pas → not, articles → their determiner; words without one, such as "
     "the des of a bare plural, are not counted). No other teaching tool can show it: a real corpus has no gold alignments. "
-    + (shipped_alignment_reading(pretrained_attention_evaluation()) if corpus_id == GRAMMAR_KEY else "")
+    + (shipped_alignment_reading(SHIPPED_ATTENTION.evaluation()) if corpus_id == GRAMMAR_KEY else "")
 )
 
 # --- 4. Why it helps ----------------------------------------------------------------------------------
 st.header("4 · Why it helps: long sentences")
-table = family_table(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
-if table.empty:
+if not family_comparison(SHIPPED, COMPARED_PAGES, corpus_id, corpus):
     st.info("Train a model on this page or on the Translator page to compare it here.", icon=":material/play_arrow:")
 else:
-    st.dataframe(table, hide_index=True, width="stretch", column_config=FAMILY_TABLE_COLUMNS)
-    by_length = family_by_length(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
-    show(
-        st,
-        line_chart(
-            by_length,
-            "min_words",
-            "bleu",
-            "model",
-            x_title="English sentence length (words, from)",
-            y_title="Corpus BLEU (greedy)",
-        ),
-        width="stretch",
-    )
     st.markdown(long_sentence_reading(long_sentence_ranges(corpus_id)))
     st.caption(
         f"The same {len(corpus.test)} held-out sentences for every model: the shipped ones, and the runs of this "
@@ -430,7 +408,7 @@ elif st.toggle("Measure (about 20 s the first time on this server, and per new r
     )
     st.markdown(influence_reading(by_distance))
 if corpus_id == GRAMMAR_KEY:
-    figures = pretrained_attention_figures()
+    figures = SHIPPED_ATTENTION.figures()
     st.caption(
         f"The shipped attention model: `{figures['command']}` on {figures['date']}, {figures['epochs']} epochs "
         f"in {figures['training_seconds']:.0f} s ({figures['machine']})."

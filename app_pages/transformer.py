@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.engine.charts import attention_heatmap, line_chart, show
-from lib.engine.training import live_training, page_runs
+from lib.engine.training import live_training
 from lib.models.attention import attention_numpy
 from lib.models.transformer import attention_layer_names
 from lib.page_glue.attention_page import attention_frame
@@ -40,22 +40,21 @@ from lib.page_glue.transformer_page import (
     permutation_check,
     permutation_text,
     position_view,
-    pretrained_transformer,
     silenced_bleu,
     silenced_translator,
     walkthrough,
 )
-from lib.page_glue.translator_page import (
-    FAMILY_TABLE_COLUMNS,
+from lib.page_glue.translator_family import (
     MAX_PARAMETERS,
+    SHIPPED_TRANSFORMER,
     choose_corpus,
     choose_model,
     choose_sentence,
-    family_by_length,
-    family_table,
+    family_comparison,
     greedy_and_beam_columns,
     parameter_expander,
     press_settings,
+    replay_snapshots,
     train_from_scratch,
     trained_runs,
     training_pairs_slider,
@@ -77,10 +76,10 @@ translator = choose_model(
     corpus_id,
     corpus,
     PRETRAINED,
-    pretrained_transformer,
+    SHIPPED_TRANSFORMER.translator,
     "The shipped Transformer, or one you trained in section 4.",
 )
-is_shipped = translator is pretrained_transformer()
+is_shipped = translator is SHIPPED_TRANSFORMER.translator()
 sentence = choose_sentence(corpus, translator.source_vocabulary)
 # Without a sentence only what reads one waits for it; every other section stays.
 prepared = sentence[1] if sentence is not None else None
@@ -232,7 +231,7 @@ before_column.metric(f"BLEU, every head (first {KNOCKOUT_SENTENCES} held-out)", 
 after_column.metric(f"BLEU, {len(silenced)} head(s) silenced", f"{bleu_now:.1f}", f"{bleu_now - bleu_all:+.1f}")
 with st.container():
     if prepared is not None:
-        knocked_text = translate(knocked if silenced else translator, prepared.ids, beam_width=1)[0].text
+        knocked_text = translate(knocked if silenced else translator, prepared.ids, beam_width=1).greedy.text
         st.markdown(f"Greedy translation with those heads silenced: **{knocked_text or '(nothing)'}**")
 st.caption(
     "A silenced head's rows of the output projection W_O are zeroed in a copy of the model; the model every "
@@ -298,9 +297,9 @@ watched_head = SETTINGS.widget("live_head", view_head_column, max_value=heads) -
 settings = replace(
     settings, watched_layer=watched, watched_head=watched_head, seed=SETTINGS.widget("seed", seed_column)
 )
-held_english, held_french, _, _, snapshot, draw_snapshot = head_view(corpus, watched, watched_head)
+live_view = head_view(corpus, watched, watched_head)
 st.markdown(
-    f"The live map follows one held-out pair: *{held_english}* → *{held_french}*."
+    f"The live map follows one held-out pair: *{live_view.english}* → *{live_view.french}*."
     + (f" {ROW_CAPTION}" if watched.startswith("decoder") else "")
 )
 trained_now = live_training(
@@ -312,8 +311,8 @@ trained_now = live_training(
         corpus,
         settings,
         area,
-        snapshot=snapshot,
-        draw_snapshot=draw_snapshot,
+        snapshot=live_view.snapshot,
+        draw_snapshot=live_view.draw_snapshot,
         snapshots_per_epoch=SNAPSHOTS_PER_EPOCH,
     ),
     train_label="Train from scratch",
@@ -323,25 +322,17 @@ trained_now = live_training(
 if trained_now:
     st.rerun()
 runs = trained_runs(PAGE_KEY, corpus_id, corpus)
-replayable = [run for run in page_runs(PAGE_KEY) if run.snapshots and run.settings.get("corpus") == corpus_id]
-if replayable:
-    st.subheader("Replay the live map")
-    names = {run.display_label: run for run in replayable}
-    replay_run = names[st.selectbox("Run", list(names), index=len(names) - 1)]
-    moment = st.select_slider(
-        "Moment of training (epochs)",
-        options=list(range(len(replay_run.snapshots))),
-        value=len(replay_run.snapshots) - 1,
-        format_func=lambda index: f"{replay_run.snapshots[index]['epoch']:.2f}",
-    )
-    taken = replay_run.snapshots[moment]
-    run_layer, run_head = replay_run.settings["watched_layer"], replay_run.settings["watched_head"]
-    keys_words, queries_words = head_view(corpus, run_layer, run_head)[2:4]
+
+
+def draw_head(run, taken: dict) -> None:
+    """One snapshot of a run's live head map, replayed with the words of the head it watched."""
+    run_layer, run_head = run.settings["watched_layer"], run.settings["watched_head"]
+    replayed = head_view(corpus, run_layer, run_head)
     x_title, y_title = map_titles(run_layer.replace("_", " "))
     show(
         st,
         attention_heatmap(
-            attention_frame(np.asarray(taken["value"], dtype=np.float32), keys_words, queries_words),
+            attention_frame(np.asarray(taken["value"], dtype=np.float32), replayed.keys, replayed.queries),
             title=f"{run_layer.replace('_', ' ')}, head {run_head + 1}, epoch {taken['epoch']:.2f}",
             x_title=x_title,
             y_title=y_title,
@@ -350,6 +341,9 @@ if replayable:
     )
     if run_layer.startswith("decoder"):
         st.caption(ROW_CAPTION)
+
+
+replay_snapshots(PAGE_KEY, corpus_id, "Replay the live map", draw_head)
 reading = mask_reading(runs)
 if reading:
     st.markdown(reading)
@@ -377,22 +371,7 @@ if not reading:
 
 # --- 5. Three translators ----------------------------------------------------------------------------------
 st.header("5 · No recurrence: the three translators compared")
-table = family_table(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
-if not table.empty:
-    st.dataframe(table, hide_index=True, width="stretch", column_config=FAMILY_TABLE_COLUMNS)
-    by_length = family_by_length(SHIPPED, COMPARED_PAGES, corpus_id, corpus)
-    show(
-        st,
-        line_chart(
-            by_length,
-            "min_words",
-            "bleu",
-            "model",
-            x_title="English sentence length (words, from)",
-            y_title="Corpus BLEU (greedy)",
-        ),
-        width="stretch",
-    )
+if family_comparison(SHIPPED, COMPARED_PAGES, corpus_id, corpus):
     st.caption(
         "Same held-out sentences for every model: the three shipped ones, and this session's runs on the "
         "Translator, Attention and Transformer pages."

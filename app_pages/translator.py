@@ -1,49 +1,50 @@
 """Translator: an encoder-decoder that writes French until </s>, teacher forcing and its train/test gap."""
 
-import pandas as pd
 import streamlit as st
 
 from lib.engine.charts import line_chart, points_chart
 from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
 from lib.engine.training import live_training
 from lib.models.decoding import MAX_INPUT_WORDS, prepare_source
+from lib.models.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE
 from lib.page_glue.settings.translator import SETTINGS
-from lib.page_glue.translator_page import (
-    DEFAULT_BATCH_SIZE,
-    DEFAULT_LEARNING_RATE,
+from lib.page_glue.translator_family import (
     GRAMMAR_KEY,
     MAX_PARAMETERS,
-    PROFESSOR_FORCING,
     RUN_LABEL_COLUMNS,
+    SHIPPED_SEQ2SEQ,
+    bleu_by_length_chart,
+    candidates_at,
+    choose_corpus,
+    choose_model,
+    decoded_so_far,
+    greedy_and_beam_columns,
+    parameter_dataframe,
+    press_settings,
+    show_sentence_note,
+    train_from_scratch,
+    trained_runs,
+    training_pairs_slider,
+    translate,
+)
+from lib.page_glue.translator_page import (
+    PROFESSOR_FORCING,
     SCHEDULED_SAMPLING,
     SCRATCH_DEFAULT_EPOCHS,
     SCRATCH_DEFAULT_TRAIN,
     ScratchSettings,
     bleu_by_length_frame,
     bleu_table,
-    candidates_at,
-    choose_corpus,
-    decoded_so_far,
     exposure_bias_reading,
     exposure_bias_summary,
     exposure_bias_table,
-    greedy_and_beam_columns,
     held_out_lengths,
     mismatch_reading,
     mismatch_table,
     parameter_table,
-    press_settings,
-    pretrained_evaluation,
-    pretrained_figures,
-    pretrained_translator,
     sample_pairs,
-    show_sentence_note,
     step_table,
-    train_from_scratch,
-    trained_runs,
     training_frame,
-    training_pairs_slider,
-    translate,
     vocabulary_frames,
 )
 
@@ -95,9 +96,9 @@ lengths_column.altair_chart(
 )
 with vocabulary_column:
     with st.expander(f"English vocabulary: {len(source_vocabulary):,} words"):
-        st.dataframe(vocabulary_frames(corpus_id, corpus)[0], hide_index=True, height=300)
+        st.dataframe(vocabulary_frames(corpus_id, corpus).english, hide_index=True, height=300)
     with st.expander(f"French vocabulary: {len(target_vocabulary):,} words"):
-        st.dataframe(vocabulary_frames(corpus_id, corpus)[1], hide_index=True, height=300)
+        st.dataframe(vocabulary_frames(corpus_id, corpus).french, hide_index=True, height=300)
     st.caption(
         "Word-level tokens: ids 0-3 are <pad> (padding), <s> (start of the French sentence), </s> (end) "
         "and <unk> (a word the vocabulary does not hold)."
@@ -106,11 +107,14 @@ with vocabulary_column:
 # --- 2. Translate -------------------------------------------------------------------------------------
 st.header("2 · Translate")
 runs = trained_runs(PAGE_KEY, corpus_id, corpus)
-translators = {"pretrained (shipped)": None}
-translators.update({run.display_label: run for run in runs if run.model is not None})
-# Not bound to the URL: the other models are this session's own runs, which a link cannot carry.
-model_name = st.selectbox("Model", list(translators), help="The shipped model, or one you trained in section 3.")
-translator = pretrained_translator() if translators[model_name] is None else translators[model_name].model
+translator = choose_model(
+    PAGE_KEY,
+    corpus_id,
+    corpus,
+    "pretrained (shipped)",
+    SHIPPED_SEQ2SEQ.translator,
+    "The shipped model, or one you trained in section 3.",
+)
 text = SETTINGS.widget("sentence")
 prepared = prepare_source(text, translator.source_vocabulary)
 # What the sentence shows (a hint, or a warning and a translation) is drawn in one container of its own,
@@ -220,30 +224,8 @@ if training == PROFESSOR_FORCING:
     )
 
 parameters = parameter_table(settings, (source_vocabulary, target_vocabulary))
-total = int(parameters["Parameters"].sum())
-st.dataframe(
-    pd.concat(
-        [
-            parameters,
-            pd.DataFrame(
-                [
-                    {
-                        "Layer": "total",
-                        "Weights": int(parameters["Weights"].sum()),
-                        "Biases": int(parameters["Biases"].sum()),
-                        "Parameters": total,
-                        "How it is counted": "sum of the layers",
-                    }
-                ]
-            ),
-        ],
-        ignore_index=True,
-    ),
-    hide_index=True,
-    column_config={
-        name: st.column_config.NumberColumn(format="localized") for name in ("Weights", "Biases", "Parameters")
-    },
-)
+total = int(parameters["Parameters"].iloc[-1])
+parameter_dataframe(parameters)
 too_big = total > MAX_PARAMETERS
 if too_big:
     st.warning(
@@ -251,7 +233,7 @@ if too_big:
         icon=":material/memory:",
     )
 
-figures = pretrained_figures() if corpus_key == GRAMMAR_KEY else None
+figures = SHIPPED_SEQ2SEQ.figures() if corpus_key == GRAMMAR_KEY else None
 references = (
     [
         {
@@ -289,7 +271,7 @@ st.caption(
 )
 
 runs = trained_runs(PAGE_KEY, corpus_id, corpus)
-pretrained = pretrained_evaluation() if corpus_key == GRAMMAR_KEY else None
+pretrained = SHIPPED_SEQ2SEQ.evaluation() if corpus_key == GRAMMAR_KEY else None
 mismatch = mismatch_table(runs, pretrained)
 shipped_runs = exposure_bias_table() if corpus_key == GRAMMAR_KEY else None
 accuracy_format = st.column_config.NumberColumn(format="percent")
@@ -403,18 +385,7 @@ else:
             "Exact matches": st.column_config.NumberColumn(format="percent"),
         },
     )
-    by_length = bleu_by_length_frame(runs, pretrained)
-    st.altair_chart(
-        line_chart(
-            by_length,
-            "min_words",
-            "bleu",
-            "model",
-            x_title="English sentence length (words, from)",
-            y_title="Corpus BLEU (greedy)",
-        ),
-        width="stretch",
-    )
+    st.altair_chart(bleu_by_length_chart(bleu_by_length_frame(runs, pretrained)), width="stretch")
     st.caption(
         f"Corpus BLEU (0-100, 4-grams, as sacrebleu computes it) of greedy decoding on the {len(corpus.test):,} "
         "held-out sentences, then on the held-out sentences grouped by English length. Long sentences must pass "

@@ -11,7 +11,7 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 Baseline: the Home page's rerun (no widgets), before the page and again after it.
                 Target: under 0.2 s (the Translator's for its step slider).
     press       The page's "Train from scratch" with its defaults, through what the button runs:
-                `lib.page_glue.translator_page.train_from_scratch` with `AttentionSettings()` (dot score, GRU
+                `lib.page_glue.translator_family.train_from_scratch` with `AttentionSettings()` (dot score, GRU
                 256, embedding 64, 24,000 pairs, 2 epochs, batches of 64 bucketed by length, Adam
                 0.006 decaying along a cosine), the held-out alignment accuracy
                 (`alignment_callbacks`), and the live heatmap of `fixed_sentence_view` snapshotted
@@ -244,7 +244,7 @@ def plain_press(settings, corpus) -> dict:
     """The baseline of a press: `model.fit` of `settings.build` (same seed) on the bucketed batches
     `train_from_scratch` makes, its cosine schedule and peak, the same held-out validation data, and
     no callbacks at all; encoding and building on its clock too, as in the press."""
-    import lib.page_glue.translator_page as page
+    import lib.page_glue.translator_family as page
     from lib.data.corpus import encode_pairs, tokenize
     from lib.models.seq2seq import (
         DEFAULT_BATCH_SIZE,
@@ -294,14 +294,14 @@ def engine_press(
     timed_callbacks: dict | None = None,
     probe: bool = False,
 ) -> dict:
-    """A page's "Train from scratch": `lib.page_glue.translator_page.train_from_scratch` with `settings`, the
+    """A page's "Train from scratch": `lib.page_glue.translator_family.train_from_scratch` with `settings`, the
     engine's chart and the held-out BLEU, and the page's additions, each behind a thin timer:
     `view` = (snapshot, draw_snapshot), the live view's functions, snapshotted `snapshots_per_epoch`
     times per epoch; `timed_callbacks` = {name: factory(translator) -> callbacks}, the page's own
     epoch-end measures (written into `extra_metrics`). With `probe`, the held-out token accuracy is
     also measured at each snapshot, off the clock."""
     import lib.engine.training as training
-    import lib.page_glue.translator_page as page
+    import lib.page_glue.translator_family as page
     from lib.data.corpus import encode_pairs
 
     history: list = []
@@ -388,14 +388,14 @@ def run_press(job: str, area) -> dict:
     """translator: the Translator page's default press; attention: the Attention page's default
     press; attention_probe: the same, measuring the held-out token accuracy at each snapshot;
     attention_plain: `fit` of the same model on the same batches, no callbacks."""
-    import lib.page_glue.translator_page as page
-    from lib.page_glue import attention_page
+    import lib.page_glue.translator_family as page
+    from lib.page_glue import attention_page, translator_page
 
     corpus = page.default_corpus()
     if job == "attention_plain":
         return plain_press(attention_page.AttentionSettings(), corpus)
     if job == "translator":
-        return engine_press("translator", page.ScratchSettings(), corpus, area)
+        return engine_press("translator", translator_page.ScratchSettings(), corpus, area)
     settings = attention_page.AttentionSettings()
     _, _, _, snapshot, draw_snapshot = attention_page.fixed_sentence_view(corpus)
     extra = ("alignment_accuracy",) if corpus.test_alignments is not None else ()

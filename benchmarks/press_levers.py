@@ -66,7 +66,8 @@ def matmul_rate(size: int = 2048, repeats: int = 5) -> dict:
 
 def page_parts(page: str):
     """(settings, corpus) of the page's default press."""
-    from lib.page_glue.translator_page import ScratchSettings, default_corpus
+    from lib.page_glue.translator_family import default_corpus
+    from lib.page_glue.translator_page import ScratchSettings
 
     corpus = default_corpus()
     if page == "translator":
@@ -107,7 +108,7 @@ def train_cost(settings, corpus, vocabularies, pairs: int, batch_size: int = 64,
 def measures_cost(settings, corpus, vocabularies) -> dict:
     from lib.data.corpus import encode_pairs
     from lib.models.decoding import held_out_bleu_callback
-    from lib.page_glue.translator_page import evaluation_results, translator_for
+    from lib.page_glue.translator_family import evaluation_results, translator_for
 
     model, trainer = trainer_for(settings, vocabularies)
     translator = translator_for(model, vocabularies)
@@ -195,7 +196,7 @@ def main() -> None:
     parser.add_argument("--no-measures", action="store_true")
     parser.add_argument("--flops", nargs="*", metavar="PAIRSxEPOCHS", help="only the FLOPs of presses, e.g. 48000x3")
     arguments = parser.parse_args()
-    from lib.page_glue.translator_page import GRAMMAR_KEY, corpus_vocabularies
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies
 
     if arguments.flops is not None:
         for page in arguments.pages:

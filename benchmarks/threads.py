@@ -115,7 +115,7 @@ def attention_press(epochs: int = 1):
     from lib.data.corpus import encode_pairs
     from lib.models.seq2seq import DEFAULT_BATCH_SIZE, bucketed_dataset, compile_seq2seq, cosine_learning_rate
     from lib.page_glue.attention_page import AttentionSettings
-    from lib.page_glue.translator_page import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
 
     corpus = default_corpus()
     vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)

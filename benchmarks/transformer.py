@@ -30,7 +30,7 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 pairs, alternating which model goes first. Run before the presses, so that both
                 sides of the press comparison find TensorFlow's training code warm.
     press       The page's "Train from scratch" with its defaults, through what the button runs:
-                `lib.page_glue.translator_page.train_from_scratch` with `TransformerSettings()` (24,000 pairs,
+                `lib.page_glue.translator_family.train_from_scratch` with `TransformerSettings()` (24,000 pairs,
                 2 epochs, batches of 64 bucketed by length, Adam at lib.models.transformer.DEFAULT_LEARNING_RATE
                 decaying along a cosine), the held-out BLEU every epoch, and the live map of
                 `head_view(corpus, settings.watched_layer, settings.watched_head)` (the last decoder
@@ -132,7 +132,7 @@ def transformer_moves(app) -> dict:
 def run_press(job: str, area) -> dict:
     """transformer: the Transformer page's default press, with its live map of one head;
     transformer_plain: `fit` of the same model on the same batches, no callbacks."""
-    import lib.page_glue.translator_page as page
+    import lib.page_glue.translator_family as page
     from lib.page_glue import transformer_page
 
     corpus = page.default_corpus()
@@ -224,7 +224,7 @@ def epoch_fit(kind: str, train, vocabularies, units: int) -> dict:
 
 
 def measure_epochs(repeats: int) -> dict:
-    import lib.page_glue.translator_page as page
+    import lib.page_glue.translator_family as page
     from lib.data.corpus import encode_pairs
     from lib.page_glue import attention_page, transformer_page
 

@@ -11,7 +11,7 @@ What it measures (each beside a baseline measured in the same run; nothing is as
                 same figure the page charts) first reaches 90 %, from scratch with the page's default
                 settings (GRU 256, embedding 64, 1 layer, the context at every decoder step; 48,000
                 pairs, 3 epochs, batches of 64, Adam 0.006 decaying along a cosine over the 3 epochs):
-                * page  `lib.page_glue.translator_page.train_from_scratch`, what the page's button runs: length-
+                * page  `lib.page_glue.translator_family.train_from_scratch`, what the page's button runs: length-
                         bucketed batches, the live engine, the held-out BLEU every epoch;
                         run --repeats times (the machine's speed swings from one minute to the next);
                 * plain the baseline: `model.fit` of the same model with the same schedule on arrays
@@ -48,7 +48,7 @@ def bench_loading_and_translating() -> dict[str, float]:
 
     from lib.models import decoding, seq2seq
 
-    seq2seq._keras_classes()
+    seq2seq.seq2seq_keras_classes()
     started = time.perf_counter()
     keras.saving.load_model(seq2seq.TRANSLATOR_DIRECTORY / seq2seq.MODEL_FILE, compile=False)
     plain_load = time.perf_counter() - started
@@ -91,9 +91,10 @@ def bench_scratch(variant: str) -> None:
     import keras
     import streamlit as st
 
-    import lib.page_glue.translator_page as page
+    import lib.page_glue.translator_family as page
     from lib.data.corpus import encode_pairs
     from lib.models import seq2seq
+    from lib.page_glue import translator_page
 
     reached = {}
 
@@ -113,7 +114,7 @@ def bench_scratch(variant: str) -> None:
 
     corpus = page.default_corpus()
     # The page's default settings (its epochs too: its step size decays over the planned epochs).
-    settings = page.ScratchSettings()
+    settings = translator_page.ScratchSettings()
     started = time.perf_counter()
     if variant == "page":
         original = page.held_out_bleu_callback

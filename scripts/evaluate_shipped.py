@@ -24,32 +24,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lib.app.shipped_evaluations import EVALUATION_FILE, save_evaluation  # noqa: E402
-from lib.models.attention import ATTENTION_DIRECTORY  # noqa: E402
-from lib.models.attention import MODEL_FILE as ATTENTION_MODEL_FILE  # noqa: E402
-from lib.models.seq2seq import MODEL_FILE, TRANSLATOR_DIRECTORY  # noqa: E402
-from lib.models.transformer import MODEL_FILE as TRANSFORMER_MODEL_FILE  # noqa: E402
-from lib.models.transformer import TRANSFORMER_DIRECTORY  # noqa: E402
-from lib.page_glue.attention_page import measure_pretrained_attention_evaluation, pretrained_attention  # noqa: E402
-from lib.page_glue.transformer_page import measure_pretrained_transformer_evaluation, pretrained_transformer  # noqa: E402
-from lib.page_glue.translator_page import (  # noqa: E402
+from lib.page_glue.translator_family import (  # noqa: E402
     LONG_HELD_OUT,
+    SHIPPED_MODELS,
     default_corpus,
     long_held_out_results,
-    measure_pretrained_evaluation,
-    pretrained_translator,
 )
 
-SHIPPED = [
-    (TRANSLATOR_DIRECTORY, MODEL_FILE, measure_pretrained_evaluation),
-    (ATTENTION_DIRECTORY, ATTENTION_MODEL_FILE, measure_pretrained_attention_evaluation),
-    (TRANSFORMER_DIRECTORY, TRANSFORMER_MODEL_FILE, measure_pretrained_transformer_evaluation),
-]
+# Each shipped model's folder, model file and live measurement (`ShippedModel.measure_evaluation`).
+SHIPPED = [(model.directory, model.model_file, model.measure_evaluation) for model in SHIPPED_MODELS.values()]
 # The loaded shipped model of each directory, for the long held-out set.
-TRANSLATORS = {
-    TRANSLATOR_DIRECTORY: pretrained_translator,
-    ATTENTION_DIRECTORY: pretrained_attention,
-    TRANSFORMER_DIRECTORY: pretrained_transformer,
-}
+TRANSLATORS = {model.directory: model.translator for model in SHIPPED_MODELS.values()}
 
 
 def stored_results(directory: Path) -> dict:

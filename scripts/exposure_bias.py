@@ -1,7 +1,7 @@
 """Measure the teacher-forcing mismatch at the Translator page's default budget, for teacher forcing,
 scheduled sampling and professor forcing, over several seeds; write data/translator/exposure_bias.csv.
 
-Each press is the page's own "Train from scratch" (`lib.page_glue.translator_page.train_from_scratch`, run
+Each press is the page's own "Train from scratch" (`lib.page_glue.translator_family.train_from_scratch`, run
 under Streamlit's AppTest, so through the same live engine and the same held-out measurements as a
 participant's press): GRU 256, embedding 64, the context at every step, 48,000 pairs, 3 epochs,
 batches of 64 sentences of one length, Adam 0.006 along a cosine. Only the way of training and the
@@ -67,9 +67,12 @@ def press(training: str, seed: int) -> None:
     """The page's press with its default settings but `training` and `seed` (run inside AppTest)."""
     import streamlit as st
 
-    import lib.page_glue.translator_page as page
+    import lib.page_glue.translator_family as page
+    from lib.page_glue import translator_page
 
-    settings = page.ScratchSettings(training=training, seed=seed, sampling_probability=page.SUGGESTED_SAMPLING)
+    settings = translator_page.ScratchSettings(
+        training=training, seed=seed, sampling_probability=translator_page.SUGGESTED_SAMPLING
+    )
     run = page.train_from_scratch("exposure_bias", page.GRAMMAR_KEY, page.default_corpus(), settings, st.container())
     st.session_state["row"] = {
         "training": training,
@@ -86,7 +89,9 @@ def press(training: str, seed: int) -> None:
         "exact_match": round(run.results["exact_match"], 4),
         "seconds": round(run.seconds, 1),
         "final_discriminator_accuracy": (
-            round(run.final("discriminator_accuracy", "train"), 4) if training == page.PROFESSOR_FORCING else ""
+            round(run.final("discriminator_accuracy", "train"), 4)
+            if training == translator_page.PROFESSOR_FORCING
+            else ""
         ),
     }
 

@@ -13,6 +13,7 @@ import pytest
 from lib.data.corpus import Vocabulary
 from lib.engine.graph_lock import GRAPH_LOCK, builds_graph
 from lib.models import attention, seq2seq, transformer
+from lib.models.translator_base import read_vocabularies
 
 THREADS = 8
 ROUNDS = 3
@@ -22,11 +23,7 @@ TARGET_IN = np.array([[1, 5, 6, 7], [1, 8, 9, 0]], dtype=np.int32)
 
 
 def shipped_vocabularies() -> tuple[Vocabulary, Vocabulary]:
-    directory = seq2seq.TRANSLATOR_DIRECTORY
-    return tuple(
-        Vocabulary.from_json((directory / name).read_text(encoding="utf-8"))
-        for name in (seq2seq.SOURCE_VOCABULARY_FILE, seq2seq.TARGET_VOCABULARY_FILE)
-    )
+    return read_vocabularies(seq2seq.TRANSLATOR_DIRECTORY)
 
 
 def probabilities(translator) -> np.ndarray:

@@ -286,6 +286,7 @@ def test_section_1_computes_each_scores_own_alpha_on_small_models():
 
 def _ranges(long_set: str, attention_low: float) -> pd.DataFrame:
     from lib.page_glue.attention_page import PRETRAINED, PRETRAINED_TRANSLATOR
+    from lib.page_glue.translator_family import LENGTH_RANGE_COLUMNS
 
     rows = [
         (PRETRAINED_TRANSLATOR, "held_out", 1, 10, 371, 99.1, 98.7, 99.5, float("nan")),
@@ -293,20 +294,7 @@ def _ranges(long_set: str, attention_low: float) -> pd.DataFrame:
         (PRETRAINED_TRANSLATOR, long_set, 21, 30, 187, 43.2, 39.4, 47.8, 1.7),
         (PRETRAINED, long_set, 21, 30, 187, 97.6, attention_low, 98.9, 2.3),
     ]
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "model",
-            "sentence_set",
-            "min_words",
-            "max_words",
-            "sentences",
-            "bleu",
-            "low",
-            "high",
-            "decoding_seconds",
-        ],
-    )
+    return pd.DataFrame(rows, columns=LENGTH_RANGE_COLUMNS)
 
 
 def test_the_long_sentence_reading_states_the_numbers_it_is_given():
@@ -334,7 +322,9 @@ def test_the_long_sentence_reading_states_the_numbers_it_is_given():
 
 
 def test_the_comparison_uses_the_long_set_when_an_evaluation_has_it_and_the_held_out_ones_otherwise():
-    from lib.page_glue.translator_page import LONG_HELD_OUT, LONG_HELD_OUT_EXAMPLES, ShippedModel, length_range_frame
+    from types import SimpleNamespace
+
+    from lib.page_glue.translator_family import LONG_HELD_OUT, LONG_HELD_OUT_EXAMPLES, length_range_frame
 
     def examples(lengths, wrong_every: int) -> list[dict]:
         rows = []
@@ -350,7 +340,13 @@ def test_the_comparison_uses_the_long_set_when_an_evaluation_has_it_and_the_held
         LONG_HELD_OUT_EXAMPLES: examples([22] * 60, wrong_every=4),
         LONG_HELD_OUT: {"sentences": 60, "decoding_seconds": 0.8},
     }
-    frame = length_range_frame([ShippedModel("older", dict, lambda: older), ShippedModel("newer", dict, lambda: newer)])
+    # Stand-ins for `ShippedModel`s: the frame reads a model's label and its evaluation.
+    frame = length_range_frame(
+        [
+            SimpleNamespace(label="older", evaluation=lambda: older),
+            SimpleNamespace(label="newer", evaluation=lambda: newer),
+        ]
+    )
     long = frame[frame["min_words"] == 21].set_index("model")
     assert long.loc["older", "sentence_set"] == "held_out" and long.loc["older", "sentences"] == 8
     assert long.loc["newer", "sentence_set"] == "long_held_out" and long.loc["newer", "sentences"] == 60
@@ -362,7 +358,7 @@ def test_the_comparison_uses_the_long_set_when_an_evaluation_has_it_and_the_held
 def test_the_shipped_evaluations_hold_the_long_held_out_outputs():
     from lib.app.shipped_evaluations import load_evaluation
     from lib.data.grammar import long_held_out_pairs
-    from lib.page_glue.translator_page import LONG_HELD_OUT, LONG_HELD_OUT_EXAMPLES, default_corpus
+    from lib.page_glue.translator_family import LONG_HELD_OUT, LONG_HELD_OUT_EXAMPLES, default_corpus
     from scripts.evaluate_shipped import SHIPPED
 
     corpus = default_corpus()

@@ -8,7 +8,7 @@ import pytest
 
 from lib.data.corpus import Corpus, tokenize
 from lib.data.grammar import make_corpus
-from lib.page_glue.translator_page import (
+from lib.page_glue.translator_family import (
     DEFAULT_TRAIN_PAIRS,
     HELD_OUT_PAIRS,
     TaskFacts,

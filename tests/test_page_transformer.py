@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 
 from lib.engine.training import TrainingRun
+from lib.models.transformer import changing_order
 from lib.page_glue.transformer_page import (
     TransformerSettings,
-    changing_order,
     mask_pair,
     mask_reading,
     permutation_check,

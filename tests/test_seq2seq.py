@@ -10,7 +10,8 @@ import pytest
 
 from lib.data.corpus import END_ID, START_ID, UNKNOWN_ID, Vocabulary, encode_pairs
 from lib.data.grammar import make_corpus
-from lib.models import decoding, seq2seq
+from lib.models import decoding, professor_forcing, seq2seq
+from lib.models.translator_base import load_metrics
 
 # --------------------------------------------------------------------------------------------------
 # The decoding loop, on a scripted model that implements the protocol without Keras
@@ -206,7 +207,7 @@ def test_masking_ignores_padding():
 
     y_true = np.array([[5, 6, 0, 0]])
     good = keras.ops.one_hot(np.array([[5, 6, 1, 1]]), 8) * 0.9 + 0.1 / 8
-    metric = seq2seq._keras_classes()[0]()
+    metric = seq2seq.seq2seq_keras_classes().token_accuracy()
     metric.update_state(y_true, good)
     assert float(metric.result()) == 1.0
     padded_loss = float(seq2seq.masked_crossentropy(y_true, good))
@@ -252,7 +253,7 @@ def test_shipped_translator_translates_at_once():
     translator = seq2seq.load_translator()
     trace = decoding.greedy_decode(translator, translator.source_vocabulary.encode("the small cat sleeps"))
     assert trace.stopped_at_end and trace.text == "le petit chat dort"
-    metrics = seq2seq.load_metrics()
+    metrics = load_metrics(seq2seq.TRANSLATOR_DIRECTORY)
     assert metrics["held_out"]["bleu"] > 50
 
 
@@ -281,7 +282,7 @@ def test_professor_forcing_free_run_feeds_back_the_greedy_words(small_setup, cel
         context_every_step=context,
         seed=2,
     )
-    trainer = seq2seq.compile_seq2seq(model, adversarial_weight=1.0)
+    trainer = professor_forcing.compile_professor_forcing(model, adversarial_weight=1.0)
     softmax = model.get_layer("next_word")
     kernel, bias = softmax.get_weights()
     softmax.set_weights([np.random.default_rng(0).normal(0, 3, kernel.shape).astype("float32"), bias])
@@ -308,7 +309,7 @@ def test_professor_forcing_updates_each_side_with_its_own_loss_only(small_setup)
 
     def one_step(seq2seq_rate: float, discriminator_rate: float):
         model = seq2seq.build_seq2seq(len(english), len(french), units=16, embedding_size=8, seed=5)
-        trainer = seq2seq.compile_seq2seq(model, learning_rate=seq2seq_rate, adversarial_weight=1.0)
+        trainer = professor_forcing.compile_professor_forcing(model, learning_rate=seq2seq_rate, adversarial_weight=1.0)
         trainer.discriminator_optimizer.learning_rate.assign(discriminator_rate)
         before = _weights(model.trainable_variables), _weights(trainer.discriminator.trainable_variables)
         logs = trainer.train_on_batch(*batch, return_dict=True)
@@ -336,7 +337,7 @@ def test_the_adversarial_term_reaches_the_decoder_through_its_free_run(small_set
     moved = []
     for weight in (0.0, 1.0):
         model = seq2seq.build_seq2seq(len(english), len(french), units=16, embedding_size=8, seed=5)
-        trainer = seq2seq.compile_seq2seq(model, learning_rate=0.01, adversarial_weight=weight)
+        trainer = professor_forcing.compile_professor_forcing(model, learning_rate=0.01, adversarial_weight=weight)
         trainer.train_on_batch(*batch)
         moved.append(model.get_layer("decoder_1").get_weights()[1])
     assert np.abs(moved[0] - moved[1]).max() > 1e-7
@@ -347,7 +348,7 @@ def test_a_professor_forced_model_saves_and_loads_without_its_trainer(small_setu
     translates as before."""
     built, english, french, train, _ = small_setup
     model = seq2seq.build_seq2seq(len(english), len(french), units=16, embedding_size=8, seed=1)
-    trainer = seq2seq.compile_seq2seq(model, adversarial_weight=0.3)
+    trainer = professor_forcing.compile_professor_forcing(model, adversarial_weight=0.3)
     trainer.fit(seq2seq.bucketed_dataset(train, 64, seed=0), epochs=1, verbose=0, shuffle=False)
     translator = seq2seq.Seq2SeqTranslator(trainer, english, french)
     seq2seq.save_translator(translator, tmp_path)

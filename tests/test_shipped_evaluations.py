@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lib.app.shipped_evaluations import EVALUATION_FILE, load_evaluation
-from lib.page_glue.translator_page import default_corpus
+from lib.page_glue.translator_family import default_corpus
 from scripts.evaluate_shipped import SHIPPED
 
 

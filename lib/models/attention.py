@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lib.data.corpus import PAD_ID, EncodedPairs, Vocabulary
+from lib.data.corpus import PAD_ID, EncodedPairs, Vocabulary, encode_pairs
 from lib.engine.graph_lock import builds_graph
 from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params
+from lib.models.translator_base import DATA_DIRECTORY, Translator
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -47,7 +47,8 @@ SCORE_NAMES = {
     "additive": "additive v·tanh(W₁q + W₂zᵢ) (Bahdanau et al., 2014)",
 }
 DEFAULT_SETTINGS = {"score": "dot", "units": 256, "embedding_size": 64, "seed": 0}
-ATTENTION_DIRECTORY = Path(__file__).parents[2] / "data" / "attention"
+ATTENTION_DIRECTORY = DATA_DIRECTORY / "attention"
+MODEL_FILE = "attention.keras"
 # A score this low is exp() = 0 in float32: the softmax gives <pad> no weight at all.
 _MASKED_SCORE = -1e9
 
@@ -340,7 +341,7 @@ def is_attention_model(model) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 
-class AttentionTranslator:
+class AttentionTranslator(Translator):
     """An attention model ready to decode one step at a time, sharing the training model's layers.
 
     Its decoding state is [decoder state (batch, units), encoder states (batch, S, units), mask
@@ -348,6 +349,13 @@ class AttentionTranslator:
     their first axis. Each step's `extras["attention"]` is its attention row (batch, S).
     `step_with_attention` takes the attention row from the caller instead: the page's intervention.
     """
+
+    MODEL_FILE = MODEL_FILE
+    DIRECTORY = ATTENTION_DIRECTORY
+
+    @classmethod
+    def register_layers(cls) -> None:
+        _keras_classes()  # Registers the mask and attention layers.
 
     @builds_graph
     def __init__(self, model: keras.Model, source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
@@ -551,6 +559,24 @@ def alignment_counts(
     return hits, total, misses
 
 
+def alignment_results(translator: AttentionTranslator, pairs, alignments, misses_named: int = 6) -> dict[str, Any]:
+    """The teacher-forced alignment accuracy of a translator on pairs with gold alignments, for its
+    evaluation: "alignment_accuracy", "alignment_words" (French words counted), "alignment_misses" (the
+    `misses_named` French words it misaligns most, with their counts) and "alignment_missed" (all misses)."""
+    encoded = encode_pairs(list(pairs), translator.source_vocabulary, translator.target_vocabulary)
+    weights, _ = translator.teacher_forced(encoded)
+    hits, total, misses = alignment_counts(weights, encoded, alignments)
+    return {
+        "alignment_accuracy": hits / total,
+        "alignment_words": total,
+        "alignment_misses": {
+            translator.target_vocabulary.words[word]: count
+            for word, count in sorted(misses.items(), key=lambda item: -item[1])[:misses_named]
+        },
+        "alignment_missed": sum(misses.values()),
+    }
+
+
 def gold_weights(encoded: EncodedPairs, alignments: Sequence[Sequence[int]]) -> np.ndarray:
     """Attention maps that put all weight on each French word's gold English word (uniform over the
     sentence's words where it has none): what a perfectly aligned model would show."""
@@ -571,21 +597,8 @@ def gold_weights(encoded: EncodedPairs, alignments: Sequence[Sequence[int]]) -> 
 # Saving and loading (the Translator's pattern: a .keras file and both vocabularies in one folder)
 # --------------------------------------------------------------------------------------------------
 
-MODEL_FILE = "attention.keras"
-
-
-def save_attention_translator(translator: AttentionTranslator, directory: str | Path) -> None:
-    from lib.models.seq2seq import save_translator
-
-    save_translator(translator, directory, MODEL_FILE)
-
-
-def load_attention_translator(directory: str | Path = ATTENTION_DIRECTORY) -> AttentionTranslator:
-    """Load a saved attention translator (the shipped one by default), in Keras's safe mode."""
-    from lib.models.seq2seq import load_translator
-
-    _keras_classes()  # Registers the mask and attention layers before the file names them.
-    return load_translator(directory, MODEL_FILE, AttentionTranslator)
+save_attention_translator = AttentionTranslator.save
+load_attention_translator = AttentionTranslator.load
 
 
 # --------------------------------------------------------------------------------------------------

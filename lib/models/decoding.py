@@ -33,7 +33,7 @@ from lib.data.corpus import END_ID, PAD_ID, START_ID, UNKNOWN, EncodedPairs, Voc
 if TYPE_CHECKING:
     import keras
 
-    from lib.models.seq2seq import Seq2SeqTranslator
+    from lib.models.translator_base import Translator
 
 # The text box translates at most this many English words; longer input is cut with a warning.
 MAX_INPUT_WORDS = 40
@@ -305,7 +305,7 @@ def prepare_source(text: str | None, vocabulary: Vocabulary, max_words: int = MA
 # --------------------------------------------------------------------------------------------------
 
 
-def teacher_forced_accuracy(translator: Seq2SeqTranslator, encoded: EncodedPairs) -> float:
+def teacher_forced_accuracy(translator: Translator, encoded: EncodedPairs) -> float:
     """Share of target words (and </s>) predicted right when every decoder input is the gold word."""
     probabilities = translator.teacher_forced_probabilities(encoded)
     mask = encoded.decoder_target != PAD_ID
@@ -352,7 +352,7 @@ class Evaluation:
 
 
 def evaluate_translator(
-    translator: Seq2SeqTranslator, pairs: Sequence[tuple[str, str]], max_target_length: int | None = None
+    translator: Translator, pairs: Sequence[tuple[str, str]], max_target_length: int | None = None
 ) -> Evaluation:
     """BLEU, exact matches and both token accuracies of greedy decoding on held-out pairs."""
     started = time.perf_counter()

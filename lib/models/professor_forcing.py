@@ -3,8 +3,8 @@
 Teacher forcing trains the decoder on gold inputs only, and greedy decoding then feeds it its own;
 professor forcing adds a discriminator that learns to tell the decoder's hidden states of the
 two runs apart, and trains the seq2seq to make its free run indistinguishable from the
-teacher-forced one. `lib.models.seq2seq.compile_seq2seq` builds this trainer when it is given an
-`adversarial_weight`; it extends the seq2seq's own trainer and reuses its decoding models.
+teacher-forced one. `compile_professor_forcing` builds this trainer; it extends the seq2seq's own
+trainer and reuses its decoding models (this module imports `lib.models.seq2seq`, never the reverse).
 
 Keras and TensorFlow are imported inside functions, so that importing this module stays cheap.
 """
@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING
 
 from lib.data.corpus import PAD_ID, START_ID
 from lib.engine.graph_lock import GRAPH_LOCK, builds_graph
-from lib.models.seq2seq import _keras_classes, decoding_models, masked_crossentropy, model_settings
+from lib.models.seq2seq import (
+    DEFAULT_LEARNING_RATE,
+    compile_trainer,
+    decoding_models,
+    masked_crossentropy,
+    model_settings,
+    seq2seq_keras_classes,
+)
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -61,7 +68,7 @@ def professor_forcing_class():
     import tensorflow as tf
     from keras import ops
 
-    _, trainer_class = _keras_classes()
+    trainer_class = seq2seq_keras_classes().trainer
 
     @keras.saving.register_keras_serializable(package="rnn_playground")
     class ProfessorForcingTrainer(trainer_class):
@@ -197,3 +204,17 @@ def professor_forcing_class():
             return self.compute_metrics((source, target_in), target, probabilities)
 
     return ProfessorForcingTrainer
+
+
+def compile_professor_forcing(
+    model: keras.Model,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    adversarial_weight: float = DEFAULT_ADVERSARIAL_WEIGHT,
+    seed: int = 0,
+) -> keras.Model:
+    """`lib.models.seq2seq.compile_seq2seq`'s counterpart for professor forcing: a compiled trainer
+    around `model` whose logs also hold "discriminator_accuracy" and "fooling_loss"."""
+    trainer = professor_forcing_class()(
+        model, adversarial_weight=adversarial_weight, seed=seed, name=f"{model.name}_professor_trainer"
+    )
+    return compile_trainer(trainer, learning_rate)

@@ -9,15 +9,15 @@ writes </s>. This module holds:
 - `compile_seq2seq`: wraps it for `model.fit` (and so for `lib.engine.training.train_live`) with a loss and
   a token accuracy that ignore <pad>, and with optional scheduled sampling (the two-pass parallel
   variant: a first pass on the gold words, then a second, trained pass where each decoder input is
-  the model's own first-pass guess with probability p), or professor forcing
-  (`lib.models.professor_forcing`);
+  the model's own first-pass guess with probability p); professor forcing
+  (`lib.models.professor_forcing`) builds on this trainer, and this module never imports it;
 - the training recipe the three translators share: the cosine learning rate and length-bucketed batches;
 - `Seq2SeqTranslator`: an encoder model and a one-step decoder model that share the training
   model's layers (and so its weights, as training goes on), behind the small protocol that every
   decoding function of `lib.models.decoding` uses: `encode(source_ids) -> state` and
   `step(previous_ids, state) -> (probabilities, state, extras)`. The attention and transformer
   pages plug their own models in by implementing these two methods;
-- save/load, which the attention and transformer translators reuse.
+- save/load, from the family's base (`lib.models.translator_base.Translator`), as every translator has.
 
 Decoding (greedy and beam), the text box's input handling and the held-out measurements live in
 `lib.models.decoding`, and work on any translator that follows the protocol.
@@ -28,15 +28,14 @@ Keras and TensorFlow are imported inside functions, so that importing this modul
 from __future__ import annotations
 
 import functools
-import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from lib.data.corpus import PAD_ID, EncodedPairs, Vocabulary
 from lib.engine.graph_lock import builds_graph
 from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params
+from lib.models.translator_base import DATA_DIRECTORY, Translator
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -54,7 +53,8 @@ DEFAULT_SETTINGS = {
 # model's (scripts/train_translator.py); chosen with benchmarks/translator.py.
 DEFAULT_LEARNING_RATE = 0.006
 DEFAULT_BATCH_SIZE = 64
-TRANSLATOR_DIRECTORY = Path(__file__).parents[2] / "data" / "translator"
+TRANSLATOR_DIRECTORY = DATA_DIRECTORY / "translator"
+MODEL_FILE = "seq2seq.keras"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ def build_seq2seq(
     """
     import keras
 
-    _keras_classes()  # Registers the reversal and repeat layers.
+    seq2seq_keras_classes()  # Registers the reversal and repeat layers.
     source = keras.Input(shape=(None,), dtype="int32", name="english_ids")
     target_in = keras.Input(shape=(None,), dtype="int32", name="french_ids_in")
     # Reversing a row padded at the end puts the padding first, where the mask skips it.
@@ -239,9 +239,17 @@ def masked_crossentropy(y_true, y_pred):
     return ops.sum(losses * mask) / ops.maximum(ops.sum(mask), 1.0)
 
 
+class Seq2SeqClasses(NamedTuple):
+    """The seq2seq's Keras classes that are not layers of the model: its metric and its trainer."""
+
+    token_accuracy: type
+    trainer: type
+
+
 @functools.cache
-def _keras_classes():
-    """Keras subclasses, defined once per process and only when a page first needs them."""
+def seq2seq_keras_classes() -> Seq2SeqClasses:
+    """Keras subclasses, defined once per process and only when a page first needs them (the layers
+    are registered for safe-mode loading on the way)."""
     import keras
     from keras import ops
 
@@ -321,7 +329,7 @@ def _keras_classes():
             replace = ops.logical_and(replace, ops.not_equal(target_in, PAD_ID))
             return ops.where(replace, shifted, target_in)
 
-    return TokenAccuracy, Seq2SeqTrainer
+    return Seq2SeqClasses(TokenAccuracy, Seq2SeqTrainer)
 
 
 def compile_seq2seq(
@@ -329,31 +337,26 @@ def compile_seq2seq(
     learning_rate: float = DEFAULT_LEARNING_RATE,
     sampling_probability: float = 0.0,
     seed: int = 0,
-    adversarial_weight: float | None = None,
 ) -> keras.Model:
     """A compiled trainer around `model` for `model.fit` / `train_live`; its logs hold "loss" and
     "token_accuracy" (and "val_" ones with validation data). The weights are `model`'s own.
 
-    With `adversarial_weight` (a number, not None) it trains by professor forcing instead
-    (`lib.models.professor_forcing`), and its logs also hold "discriminator_accuracy" and "fooling_loss".
+    Professor forcing builds its own trainer on this one (`lib.models.professor_forcing.compile_professor_forcing`).
     """
+    trainer = seq2seq_keras_classes().trainer(
+        model, sampling_probability=sampling_probability, seed=seed, name=f"{model.name}_trainer"
+    )
+    return compile_trainer(trainer, learning_rate)
+
+
+def compile_trainer(trainer: keras.Model, learning_rate: float = DEFAULT_LEARNING_RATE) -> keras.Model:
+    """Compile a trainer of the family with Adam (clipped), the masked loss and the token accuracy."""
     import keras
 
-    token_accuracy_class, trainer_class = _keras_classes()
-    if adversarial_weight is not None:
-        from lib.models.professor_forcing import professor_forcing_class  # It builds on this module.
-
-        trainer = professor_forcing_class()(
-            model, adversarial_weight=adversarial_weight, seed=seed, name=f"{model.name}_professor_trainer"
-        )
-    else:
-        trainer = trainer_class(
-            model, sampling_probability=sampling_probability, seed=seed, name=f"{model.name}_trainer"
-        )
     trainer.compile(
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
         loss=masked_crossentropy,
-        metrics=[token_accuracy_class()],
+        metrics=[seq2seq_keras_classes().token_accuracy()],
     )
     return trainer
 
@@ -555,7 +558,7 @@ def decoding_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     return encoder_model, keras.Model(step_inputs, [probabilities, *new_states])
 
 
-class Seq2SeqTranslator:
+class Seq2SeqTranslator(Translator):
     """A trained (or training) seq2seq model ready to decode, one step at a time, without rebuilding.
 
     The encoder model and the one-step decoder model are new graphs over the training model's
@@ -563,6 +566,13 @@ class Seq2SeqTranslator:
     weights of the epoch that just ended. With a context at every step, the context is the last
     item of the decoding state: `encode` returns it, and `step` passes it on unchanged.
     """
+
+    MODEL_FILE = MODEL_FILE
+    DIRECTORY = TRANSLATOR_DIRECTORY
+
+    @classmethod
+    def register_layers(cls) -> None:
+        seq2seq_keras_classes()  # Registers the reversal and repeat layers.
 
     @builds_graph
     def __init__(self, model: keras.Model, source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
@@ -610,58 +620,10 @@ class Seq2SeqTranslator:
         carried = [state[-1]] if self.with_context else []
         return np.asarray(probabilities), [np.asarray(s) for s in new_state] + carried, {}
 
-    def teacher_forced_probabilities(self, encoded: EncodedPairs, batch_size: int = 256) -> np.ndarray:
-        """The training model's next-word probabilities on gold decoder inputs: (sentences, positions, words)."""
-        parts = []
-        for start in range(0, len(encoded), batch_size):
-            parts.append(
-                np.asarray(
-                    self._teacher_forced(
-                        encoded.encoder_input[start : start + batch_size],
-                        encoded.decoder_input[start : start + batch_size],
-                    )
-                )
-            )
-        return np.concatenate(parts, axis=0)
-
 
 # --------------------------------------------------------------------------------------------------
-# Saving and loading
+# Saving and loading (`lib.models.translator_base.Translator`: the model file and both vocabularies)
 # --------------------------------------------------------------------------------------------------
 
-MODEL_FILE = "seq2seq.keras"
-SOURCE_VOCABULARY_FILE = "english_vocabulary.json"
-TARGET_VOCABULARY_FILE = "french_vocabulary.json"
-
-
-def save_translator(translator, directory: str | Path, model_file: str = MODEL_FILE) -> None:
-    """Write the teacher-forcing model (native .keras, without optimizer state) and both vocabularies."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    translator.model.save(directory / model_file, include_optimizer=False)
-    (directory / SOURCE_VOCABULARY_FILE).write_text(translator.source_vocabulary.to_json() + "\n", encoding="utf-8")
-    (directory / TARGET_VOCABULARY_FILE).write_text(translator.target_vocabulary.to_json() + "\n", encoding="utf-8")
-
-
-@builds_graph
-def load_translator(
-    directory: str | Path = TRANSLATOR_DIRECTORY, model_file: str = MODEL_FILE, translator_class: type | None = None
-):
-    """Load a translator saved by `save_translator` (the shipped one by default), ready to decode.
-
-    Other translators of the same family (the attention page's) pass their file name and class;
-    their module must have registered its custom layers before the file is read (safe mode).
-    """
-    import keras
-
-    _keras_classes()  # Registers the reversal and repeat layers before the file names them.
-    directory = Path(directory)
-    model = keras.saving.load_model(directory / model_file, compile=False)
-    source = Vocabulary.from_json((directory / SOURCE_VOCABULARY_FILE).read_text(encoding="utf-8"))
-    target = Vocabulary.from_json((directory / TARGET_VOCABULARY_FILE).read_text(encoding="utf-8"))
-    return (translator_class or Seq2SeqTranslator)(model, source, target)
-
-
-def load_metrics(directory: str | Path = TRANSLATOR_DIRECTORY) -> dict[str, Any]:
-    """The figures measured when the shipped model was trained (metrics.json), for the page to show."""
-    return json.loads((Path(directory) / "metrics.json").read_text(encoding="utf-8"))
+save_translator = Seq2SeqTranslator.save
+load_translator = Seq2SeqTranslator.load

@@ -31,14 +31,17 @@ import math
 import re
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lib.data.corpus import PAD_ID, START_ID, EncodedPairs, Vocabulary
+from lib.data.bleu import corpus_bleu
+from lib.data.corpus import PAD_ID, START_ID, Vocabulary, encode_pairs
 from lib.engine.graph_lock import GRAPH_LOCK, builds_graph
 from lib.engine.params import LayerCount, count_dense_params, count_layer_norm_params, count_multi_head_attention_params
+from lib.models.decoding import greedy_decode, greedy_decode_batch
+from lib.models.translator_base import DATA_DIRECTORY, Translator
 
 if TYPE_CHECKING:  # Only type checkers import Keras here; at run time the functions import it.
     import keras
@@ -49,24 +52,50 @@ POSITION_NAMES = {
     "sinusoidal": "sinusoidal (Vaswani et al., 2017: computed for any length)",
     "learned": "learned (a table of one vector per position)",
 }
-DEFAULT_SETTINGS = {
-    "layers": 2,
-    "heads": 4,
-    "model_size": 128,
-    "feed_forward_size": 256,
-    "dropout": 0.1,
-    "positions": "sinusoidal",
-    "causal_mask": True,
-    "seed": 0,
-}
 # Adam's step size for this model with `lib.models.seq2seq.compile_seq2seq`. The recurrent models' 0.006 is
-# too large for it: DEFAULT_SETTINGS, 3 epochs of 4,000 pairs, batches of 64, held-out greedy BLEU
+# too large for it: the default `TransformerConfig`, 3 epochs of 4,000 pairs, batches of 64, held-out greedy BLEU
 # 5.3 at 0.006, 58.8 at 0.003, 65.9 at 0.002, 52.6 at 0.001 and 15.8 at 0.0005.
 DEFAULT_LEARNING_RATE = 0.002
 # Rows of the learned position table: well above the longest French sentence the decoder writes
 # from the text box (2 × 40 English words + 5, plus </s>).
 MAX_POSITIONS = 128
-TRANSFORMER_DIRECTORY = Path(__file__).parents[2] / "data" / "transformer"
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """The Transformer's shape, its defaults written here once (as nanoGPT's `GPTConfig`): what
+    `build_transformer` builds and `transformer_layer_counts` counts, what `transformer_settings` reads
+    back off a model, and the defaults of the Transformer page's settings (which extend this class).
+    The seed is not part of the shape: `build_transformer` takes it beside the config."""
+
+    layers: int = 2
+    heads: int = 4
+    model_size: int = 128  # d
+    feed_forward_size: int = 256  # d_ff
+    dropout: float = 0.1
+    positions: str = "sinusoidal"  # one of POSITIONS
+    causal_mask: bool = True
+    # Keyword-only, so that a subclass's own fields follow `causal_mask` in its positional arguments.
+    max_positions: int = field(default=MAX_POSITIONS, kw_only=True)  # rows of a learned position table
+
+    def shape(self) -> dict[str, Any]:
+        """The config's own fields as a dict (a subclass's other fields left out)."""
+        return {item.name: getattr(self, item.name) for item in fields(TransformerConfig)}
+
+
+def transformer_config(config: TransformerConfig | None = None, **changes) -> TransformerConfig:
+    """`config` (the defaults if None) with `changes` to its fields; a "seed" among them is ignored."""
+    changes.pop("seed", None)
+    return replace(config if config is not None else TransformerConfig(), **changes)
+
+
+# The defaults as the keyword arguments of `build_transformer` (the shipped model's settings in
+# scripts/train_translator.py): the config's fields, without the table's rows, and the seed.
+DEFAULT_SETTINGS = {
+    **{name: value for name, value in TransformerConfig().shape().items() if name != "max_positions"},
+    "seed": 0,
+}
+TRANSFORMER_DIRECTORY = DATA_DIRECTORY / "transformer"
 MODEL_FILE = "transformer.keras"
 # The paper's layer normalization and the keras-io examples' use a small epsilon, not Keras's 1e-3.
 _LAYER_NORM_EPSILON = 1e-6
@@ -191,21 +220,17 @@ def _keras_classes():
 
 
 def transformer_layer_counts(
-    source_vocabulary_size: int,
-    target_vocabulary_size: int,
-    layers: int = 2,
-    heads: int = 4,
-    model_size: int = 128,
-    feed_forward_size: int = 256,
-    positions: str = "sinusoidal",
-    max_positions: int = MAX_POSITIONS,
+    source_vocabulary_size: int, target_vocabulary_size: int, config: TransformerConfig | None = None, **changes
 ) -> list[LayerCount]:
     """Per-layer parameter counts of `build_transformer`'s model, in the order data flows through it.
 
     Embeddings and the learned position table are dense layers without bias on a one-hot input (a
     table lookup computes the same product). The sinusoidal encoding, the masks, the residual
-    additions and dropout have no parameters.
+    additions and dropout have no parameters. `config` (with `changes`) is the model's shape.
     """
+    config = transformer_config(config, **changes)
+    layers, heads, model_size = config.layers, config.heads, config.model_size
+    feed_forward_size, positions, max_positions = config.feed_forward_size, config.positions, config.max_positions
     key_dim = model_size // heads
     counts: list[LayerCount] = []
 
@@ -410,12 +435,12 @@ def _decoder(
 
 
 @builds_graph
-def transformer_encoder(source_vocabulary_size: int, **settings) -> keras.Model:
-    """A fresh encoder alone, English ids (batch, S) → (batch, S, d), with `DEFAULT_SETTINGS` overridden
-    by `settings` (its `max_positions` defaults to `MAX_POSITIONS`)."""
+def transformer_encoder(source_vocabulary_size: int, seed: int = 0, **changes) -> keras.Model:
+    """A fresh encoder alone, English ids (batch, S) → (batch, S, d), of the default `TransformerConfig`
+    with `changes` to its fields."""
     import keras
 
-    settings = {**DEFAULT_SETTINGS, "max_positions": MAX_POSITIONS, **settings}
+    settings = {**transformer_config(**changes).shape(), "seed": seed}
     source = keras.Input(shape=(None,), dtype="int32")
     return keras.Model(source, _encoder(source, source_vocabulary_size, settings, lambda name, make: make(name), {}))
 
@@ -432,15 +457,9 @@ def attention_layer_names(layers: int) -> list[str]:
 def build_transformer(
     source_vocabulary_size: int,
     target_vocabulary_size: int,
-    layers: int = 2,
-    heads: int = 4,
-    model_size: int = 128,
-    feed_forward_size: int = 256,
-    dropout: float = 0.1,
-    positions: str = "sinusoidal",
-    causal_mask: bool = True,
+    config: TransformerConfig | None = None,
     seed: int = 0,
-    max_positions: int = MAX_POSITIONS,
+    **changes,
 ) -> keras.Model:
     """The teacher-forcing Transformer: [English ids, <s> + French ids] → next-word probabilities.
 
@@ -454,27 +473,21 @@ def build_transformer(
     Every attention gets its mask as an explicit input, computed from the ids (see `AttentionMask`):
     no embedding masks <pad>. The layers are named so that `TransformerTranslator` can reuse them,
     and each attention layer's name ("encoder_1_self_attention", "decoder_1_cross_attention", …)
-    is the one that its weights are reported under. `seed` seeds every initial weight and dropout.
+    is the one that its weights are reported under. The shape is `config` (the defaults if None) with
+    `changes` to its fields; `seed` seeds every initial weight and dropout.
     """
     import keras
 
-    if positions not in POSITIONS:
-        raise ValueError(f"Unknown positions {positions!r}; expected one of {POSITIONS}.")
-    if model_size % heads:
+    config = transformer_config(config, **changes)
+    if config.positions not in POSITIONS:
+        raise ValueError(f"Unknown positions {config.positions!r}; expected one of {POSITIONS}.")
+    if config.model_size % config.heads:
         raise ValueError(
-            f"model_size ({model_size}) must be a multiple of heads ({heads}): each head gets d/h numbers."
+            f"model_size ({config.model_size}) must be a multiple of heads ({config.heads}): each head gets d/h "
+            "numbers."
         )
-    settings = {
-        "layers": layers,
-        "heads": heads,
-        "model_size": model_size,
-        "feed_forward_size": feed_forward_size,
-        "dropout": dropout,
-        "positions": positions,
-        "causal_mask": causal_mask,
-        "seed": seed,
-        "max_positions": max_positions,
-    }
+    layers = config.layers
+    settings = {**config.shape(), "seed": seed}
 
     def fresh(name, make):
         return make(name)
@@ -505,7 +518,7 @@ def _seed_attention_kernels(attention, seed: int) -> None:
 
 
 def transformer_settings(model: keras.Model) -> dict[str, Any]:
-    """The settings `build_transformer` was called with, read off the model's layers (not the seed)."""
+    """The `TransformerConfig` `build_transformer` was given, read off the model's layers, as a dict."""
     names = {layer.name for layer in model.layers}
     layers = sum(1 for name in names if re.fullmatch(r"encoder_\d+_self_attention", name))
     attention = model.get_layer("encoder_1_self_attention")
@@ -515,16 +528,18 @@ def transformer_settings(model: keras.Model) -> dict[str, Any]:
         position_layer = model.get_layer("english_positions")
         positions = "learned" if hasattr(position_layer, "max_positions") else "sinusoidal"
         max_positions = getattr(position_layer, "max_positions", MAX_POSITIONS)
-    return {
-        "layers": layers,
-        "heads": int(attention.num_heads),
-        "model_size": int(model.get_layer("english_embedding").output_dim),
-        "feed_forward_size": int(model.get_layer("encoder_1_feed_forward_hidden").units),
-        "dropout": float(attention.dropout),
-        "positions": positions,
-        "causal_mask": bool(model.get_layer("french_self_attention_mask").causal),
-        "max_positions": int(max_positions),
-    }
+    return asdict(
+        TransformerConfig(
+            layers=layers,
+            heads=int(attention.num_heads),
+            model_size=int(model.get_layer("english_embedding").output_dim),
+            feed_forward_size=int(model.get_layer("encoder_1_feed_forward_hidden").units),
+            dropout=float(attention.dropout),
+            positions=positions,
+            causal_mask=bool(model.get_layer("french_self_attention_mask").causal),
+            max_positions=int(max_positions),
+        )
+    )
 
 
 def is_transformer_model(model) -> bool:
@@ -537,7 +552,7 @@ def is_transformer_model(model) -> bool:
 # --------------------------------------------------------------------------------------------------
 
 
-class TransformerTranslator:
+class TransformerTranslator(Translator):
     """A Transformer ready to decode one word at a time, sharing the training model's layers.
 
     Its decoding state is [encoder output (batch, S, d), English ids (batch, S), French prefix
@@ -547,6 +562,13 @@ class TransformerTranslator:
     before), keeping the last position's probabilities. `extras["attention"]` is that position's
     cross-attention in the last decoder layer, averaged over its heads: (batch, S).
     """
+
+    MODEL_FILE = MODEL_FILE
+    DIRECTORY = TRANSFORMER_DIRECTORY
+
+    @classmethod
+    def register_layers(cls) -> None:
+        _keras_classes()  # Registers the mask and position layers.
 
     @builds_graph
     def __init__(self, model: keras.Model, source_vocabulary: Vocabulary, target_vocabulary: Vocabulary):
@@ -639,20 +661,6 @@ class TransformerTranslator:
             [encoder_output, source_ids, np.asarray(prefix)],
             {"attention": np.asarray(attention)},
         )
-
-    def teacher_forced_probabilities(self, encoded: EncodedPairs, batch_size: int = 256) -> np.ndarray:
-        """The training model's next-word probabilities on gold decoder inputs: (sentences, positions, words)."""
-        parts = []
-        for start in range(0, len(encoded), batch_size):
-            parts.append(
-                np.asarray(
-                    self._teacher_forced(
-                        encoded.encoder_input[start : start + batch_size],
-                        encoded.decoder_input[start : start + batch_size],
-                    )
-                )
-            )
-        return np.concatenate(parts, axis=0)
 
     def attention_maps(self, source_ids: Sequence[int], target_in: Sequence[int]) -> dict[str, np.ndarray]:
         """Every attention layer's weights for one sentence, by layer name: (heads, queries, keys).
@@ -756,8 +764,6 @@ def head_walkthrough(
     if target_in is None:
         target_in = [START_ID]
         if not layer_name.startswith("encoder_"):
-            from lib.models.decoding import greedy_decode
-
             target_in = [START_ID, *greedy_decode(translator, source_ids).token_ids]
     target_in = [int(i) for i in target_in]
     attention = translator.model.get_layer(layer_name)
@@ -854,23 +860,71 @@ def with_heads_silenced(translator: TransformerTranslator, silenced: set[tuple[s
     return TransformerTranslator(copy, translator.source_vocabulary, translator.target_vocabulary)
 
 
+def knockout_bleu(translator: TransformerTranslator, pairs: Sequence[tuple[str, str]]) -> float:
+    """Greedy corpus BLEU of a translator (one with heads silenced, say) on these pairs, decoded in one batch."""
+    encoded = encode_pairs(list(pairs), translator.source_vocabulary, translator.target_vocabulary)
+    outputs = greedy_decode_batch(translator, encoded.encoder_input, max_length=encoded.decoder_target.shape[1])
+    hypotheses = [translator.target_vocabulary.decode(tokens) for tokens in outputs]
+    references = [
+        translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs
+    ]
+    return corpus_bleu(hypotheses, references)
+
+
+# --------------------------------------------------------------------------------------------------
+# Shuffling the English words: what the encoder does with order
+# --------------------------------------------------------------------------------------------------
+
+
+def changing_order(ids, seed: int = 0, tries: int = 20) -> np.ndarray | None:
+    """A seeded permutation of the positions that changes the sequence of ids (a shuffle of a few words
+    can return them in order, or swap two equal words), or None when no permutation can: fewer than
+    two different words."""
+    ids = np.asarray(ids)
+    if len(set(ids.tolist())) < 2:
+        return None
+    generator = np.random.default_rng(seed)
+    for _ in range(tries):
+        order = generator.permutation(len(ids))
+        if not np.array_equal(ids[order], ids):
+            return order
+    return np.roll(np.arange(len(ids)), -1)  # A rotation by one changes any sequence not made of one word.
+
+
+def permutation_differences(
+    translator: TransformerTranslator,
+    source_ids: Sequence[int],
+    without_positions: Callable[[], keras.Model] | None = None,
+) -> dict[str, Any]:
+    """Shuffle the sentence (`changing_order`, seeded by its length) and compare the encoder's outputs
+    with the original outputs permuted the same way: {"order": the permutation (None: the sentence
+    cannot be shuffled), "model": the largest difference for the model's own encoder, and, for a model
+    with positions, "without": the same for its encoder minus the position encoding}.
+    `without_positions` returns that encoder (`encoder_without_positions` by default)."""
+    source_ids = list(source_ids)
+    order = changing_order(source_ids, seed=len(source_ids))
+    if order is None:
+        return {"order": None}
+    shuffled = [source_ids[i] for i in order]
+    result = {"order": order}
+    model = translator.encode(np.asarray([source_ids], dtype=np.int32))[0][0]
+    model_shuffled = translator.encode(np.asarray([shuffled], dtype=np.int32))[0][0]
+    result["model"] = float(np.abs(model_shuffled - model[order]).max())
+    if translator.settings["positions"] != "none":
+        plain = without_positions() if without_positions is not None else encoder_without_positions(translator)
+        original_rows = np.asarray(plain(np.asarray([source_ids], dtype=np.int32), training=False))[0]
+        shuffled_rows = np.asarray(plain(np.asarray([shuffled], dtype=np.int32), training=False))[0]
+        result["without"] = float(np.abs(shuffled_rows - original_rows[order]).max())
+    return result
+
+
 # --------------------------------------------------------------------------------------------------
 # Saving and loading (the Translator's pattern: a .keras file and both vocabularies in one folder)
 # --------------------------------------------------------------------------------------------------
 
 
-def save_transformer_translator(translator: TransformerTranslator, directory: str | Path) -> None:
-    from lib.models.seq2seq import save_translator
-
-    save_translator(translator, directory, MODEL_FILE)
-
-
-def load_transformer_translator(directory: str | Path = TRANSFORMER_DIRECTORY) -> TransformerTranslator:
-    """Load a saved Transformer translator (the shipped one by default), in Keras's safe mode."""
-    from lib.models.seq2seq import load_translator
-
-    _keras_classes()  # Registers the mask and position layers before the file names them.
-    return load_translator(directory, MODEL_FILE, TransformerTranslator)
+save_transformer_translator = TransformerTranslator.save
+load_transformer_translator = TransformerTranslator.load
 
 
 # --------------------------------------------------------------------------------------------------
@@ -920,7 +974,7 @@ def encoder_timings(
     budget_seconds: float | None = None,
 ) -> tuple[list[dict[str, Any]], list[int]]:
     """Time of one forward pass and of one training step, on `sentences` random sentences of each length,
-    of a Transformer encoder (`DEFAULT_SETTINGS`' layers and heads, d_ff = 2d, no dropout) and of a GRU
+    of a Transformer encoder (the default `TransformerConfig`'s layers and heads, d_ff = 2d, no dropout) and of a GRU
     encoder of the same width: measured on this machine, now, the median of `repeats` after a first
     traced call. Rows {"model": "<encoder>, <pass>", "length", "milliseconds"}, and the lengths left out.
 

@@ -1,12 +1,11 @@
-"""The Attention page's glue: the shared pretrained attention model, its training from scratch
-with the attention map as the engine's second live view, and the comparisons with the Translator.
+"""The Attention page's own glue: its training from scratch with the attention map as the engine's
+second live view, and what it shows of attention.
 
-Everything that is not about attention comes from the Translator's glue (`lib.page_glue.translator_page`):
-the corpus and uploads, the vocabularies, decoding, BLEU and the run measurements. This module adds:
+What the three translator pages share (the corpus and uploads, the shipped models, among them the
+attention model `SHIPPED_ATTENTION`, decoding, training from scratch, BLEU and the family comparison)
+is in `lib.page_glue.translator_family`. This module adds:
 
-- `AttentionSettings`, whose `build` makes the attention model for `translator_page.train_from_scratch`;
-- the pretrained attention translator (one read-only model per process, `st.cache_resource`) and
-  its held-out measurements (`st.cache_data`);
+- `AttentionSettings`, whose `build` makes the attention model for `translator_family.train_from_scratch`;
 - the attention map of one fixed held-out sentence, as a snapshot for the live view and as a
   long-form frame for the heatmap, with the grammar's gold alignment outlined;
 - the held-out alignment accuracy, written into the epoch logs for the chart;
@@ -16,51 +15,42 @@ the corpus and uploads, the vocabularies, decoding, BLEU and the run measurement
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.app.shipped_evaluations import load_evaluation
 from lib.data.corpus import END, Corpus, EncodedPairs, Vocabulary, encode_pairs, tokenize
 from lib.engine.charts import attention_heatmap, show
 from lib.engine.training import TrainingRun
 from lib.models.attention import (
-    ATTENTION_DIRECTORY,
     DEFAULT_SETTINGS,
     AttentionOverride,
     AttentionTranslator,
     alignment_accuracy,
-    alignment_counts,
     attention_layer_counts,
     attention_numpy,
     build_attention_seq2seq,
     influence_profiles,
-    load_attention_translator,
     occlusion_influence,
 )
-from lib.models.attention import (
-    MODEL_FILE as ATTENTION_MODEL_FILE,
-)
 from lib.models.decoding import greedy_decode
-from lib.models.seq2seq import load_metrics
-from lib.page_glue.translator_page import (
+from lib.page_glue.translator_family import (
     GRAMMAR_KEY,
     HELD_OUT_PAIRS,
     LONG_HELD_OUT,
     LONG_WORDS,
+    SHIPPED_ATTENTION,
     SHIPPED_SEQ2SEQ,
-    SHIPPED_TRANSLATOR,
     SHORT_WORDS,
-    ShippedModel,
     default_corpus,
-    evaluation_results,
     family_runs,
     layer_counts_frame,
     length_range_frame,
     remembered,
-    traced,
 )
 
 PAGE_KEY = "attention"
@@ -73,8 +63,8 @@ SCRATCH_DEFAULT_EPOCHS = 2
 # The live heatmap is snapshotted this many times per epoch, so a slider can replay it afterwards;
 # every snapshot is drawn for each session watching, so more cost more CPU seconds per press.
 SNAPSHOTS_PER_EPOCH = 6
-PRETRAINED = "pretrained attention (shipped)"
-PRETRAINED_TRANSLATOR = SHIPPED_TRANSLATOR
+PRETRAINED = SHIPPED_ATTENTION.label
+PRETRAINED_TRANSLATOR = SHIPPED_SEQ2SEQ.label
 
 
 @dataclass(frozen=True)
@@ -108,49 +98,6 @@ def parameter_table(settings: AttentionSettings, vocabularies: tuple[Vocabulary,
         len(vocabularies[0]), len(vocabularies[1]), settings.score, settings.units, settings.embedding_size
     )
     return layer_counts_frame(counts)
-
-
-# --- The pretrained attention model ------------------------------------------------------------------
-
-
-@st.cache_resource(show_spinner="Loading TensorFlow and the pretrained attention model…")
-def pretrained_attention() -> AttentionTranslator:
-    """The shipped attention model, shared read-only by every session, its graphs traced once here."""
-    return traced(load_attention_translator())
-
-
-@st.cache_data(show_spinner=False)
-def pretrained_attention_figures() -> dict:
-    """What was measured when the shipped attention model was trained (data/attention/metrics.json)."""
-    return load_metrics(ATTENTION_DIRECTORY)
-
-
-@st.cache_data(show_spinner="Measuring the pretrained attention model on the held-out sentences…")
-def pretrained_attention_evaluation() -> dict:
-    """The shipped model's held-out figures and alignment accuracy: shipped beside the model
-    (lib/app/shipped_evaluations.py), measured here only if that file is stale."""
-    return (
-        load_evaluation(ATTENTION_DIRECTORY, ATTENTION_MODEL_FILE, default_corpus())
-        or measure_pretrained_attention_evaluation()
-    )
-
-
-def measure_pretrained_attention_evaluation() -> dict:
-    corpus = default_corpus()
-    results = evaluation_results(pretrained_attention(), corpus.test, PRETRAINED)
-    translator = pretrained_attention()
-    encoded = encode_pairs(corpus.test, translator.source_vocabulary, translator.target_vocabulary)
-    weights, _ = translator.teacher_forced(encoded)
-    hits, total, misses = alignment_counts(weights, encoded, corpus.test_alignments)
-    results["alignment_accuracy"] = hits / total
-    results["alignment_words"] = total
-    # The French words it misaligns most, with their counts: what the page's reading names.
-    results["alignment_misses"] = {
-        translator.target_vocabulary.words[word]: count
-        for word, count in sorted(misses.items(), key=lambda item: -item[1])[:6]
-    }
-    results["alignment_missed"] = sum(misses.values())
-    return results
 
 
 def shipped_alignment_reading(evaluation: dict) -> str:
@@ -241,7 +188,17 @@ def held_out_alignment(corpus: Corpus, english: str, translation: str) -> tuple[
     return None
 
 
-def fixed_sentence_view(corpus: Corpus):
+class SentenceView(NamedTuple):
+    """The held-out pair the live heatmap follows, its gold alignment, and the engine's live view."""
+
+    english: str
+    french: str
+    alignment: tuple[int, ...] | None
+    snapshot: Callable  # snapshot(translator): the attention map now
+    draw_snapshot: Callable  # draw_snapshot(placeholder, snapshot, run): its heatmap
+
+
+def fixed_sentence_view(corpus: Corpus) -> SentenceView:
     """The pair the live view follows, and the functions the engine calls: `snapshot(translator)`
     (the attention map now) and `draw_snapshot(placeholder, snapshot, run)` (its heatmap)."""
     index = fixed_sentence(corpus)
@@ -262,7 +219,7 @@ def fixed_sentence_view(corpus: Corpus):
             width="content",
         )
 
-    return english, french, alignment, snapshot, draw_snapshot
+    return SentenceView(english, french, alignment, snapshot, draw_snapshot)
 
 
 # --- Alignment accuracy ------------------------------------------------------------------------------
@@ -371,7 +328,7 @@ def intervene(translator: AttentionTranslator, source_ids: list[int], at_step: i
 
 # --- Section 4: long sentences ----------------------------------------------------------------------
 
-SHIPPED = [SHIPPED_SEQ2SEQ, ShippedModel(PRETRAINED, pretrained_attention_figures, pretrained_attention_evaluation)]
+SHIPPED = [SHIPPED_SEQ2SEQ, SHIPPED_ATTENTION]
 COMPARED_PAGES = [TRANSLATOR_PAGE_KEY, PAGE_KEY]
 
 
@@ -455,12 +412,7 @@ def _influence(translator, corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:
 @st.cache_data(show_spinner="Measuring where each French word's evidence comes from (once per server)…")
 def shipped_influence() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     corpus = default_corpus()
-    from lib.page_glue.translator_page import pretrained_translator
-
-    return {
-        PRETRAINED_TRANSLATOR: _influence(pretrained_translator(), corpus),
-        PRETRAINED: _influence(pretrained_attention(), corpus),
-    }
+    return {model.label: _influence(model.translator(), corpus) for model in SHIPPED}
 
 
 def influence_frames(corpus_id: str, corpus: Corpus) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -1,68 +1,57 @@
-"""The Transformer page's glue: the shared pretrained Transformer, its heads and layers as attention
-maps, heads silenced at inference, training from scratch with one head's map as the live view, and
-the cost of attention against recurrence as sentences grow.
+"""The Transformer page's own glue: its heads and layers as attention maps, heads silenced at
+inference, positions, training from scratch with one head's map as the live view, the causal mask
+read from a session's runs, and the cost of attention against recurrence as sentences grow.
 
-Everything shared by the three translators comes from `lib.page_glue.translator_page` (corpus, uploads,
-vocabularies, decoding, BLEU, the family comparison) and the attention maps' frames and live view
-from `lib.page_glue.attention_page`; this module adds only what is the Transformer's own.
+What the three translator pages share (corpus, uploads, the shipped models, among them
+`SHIPPED_TRANSFORMER`, decoding, BLEU, the family comparison) is in `lib.page_glue.translator_family`,
+and the attention maps' frames come from `lib.page_glue.attention_page`; the experiments themselves
+(silencing heads, the shuffle, the timing) are model code, in `lib.models.transformer`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lib.app.shipped_evaluations import load_evaluation
-from lib.data.bleu import corpus_bleu
-from lib.data.corpus import END, START, START_ID, Corpus, Vocabulary, encode_pairs, tokenize
+from lib.data.corpus import END, START, START_ID, Corpus, Vocabulary, tokenize
 from lib.engine.charts import attention_grid, attention_heatmap, line_chart, matrix_heatmap, show, specification
 from lib.engine.training import TrainingRun
-from lib.models.decoding import greedy_decode, greedy_decode_batch
-from lib.models.seq2seq import load_metrics
+from lib.models.decoding import greedy_decode
 from lib.models.transformer import (
     COST_PASSES,
     DEFAULT_LEARNING_RATE,
-    DEFAULT_SETTINGS,
     GRU_COST_NAME,
     TRANSFORMER_COST_NAME,
-    TRANSFORMER_DIRECTORY,
+    TransformerConfig,
     TransformerTranslator,
     build_transformer,
     encoder_flops,
     encoder_timings,
     encoder_without_positions,
     head_walkthrough,
-    load_transformer_translator,
+    knockout_bleu,
+    permutation_differences,
     sinusoidal_encoding,
     transformer_layer_counts,
     with_heads_silenced,
 )
-from lib.models.transformer import (
-    MODEL_FILE as TRANSFORMER_MODEL_FILE,
-)
-from lib.page_glue.attention_page import PRETRAINED as PRETRAINED_ATTENTION
-from lib.page_glue.attention_page import (
-    attention_frame,
-    fixed_sentence,
-    pretrained_attention_evaluation,
-    pretrained_attention_figures,
-)
-from lib.page_glue.translator_page import (
+from lib.page_glue.attention_page import attention_frame, fixed_sentence
+from lib.page_glue.translator_family import (
+    SHIPPED_ATTENTION,
     SHIPPED_SEQ2SEQ,
-    ShippedModel,
+    SHIPPED_TRANSFORMER,
     default_corpus,
-    evaluation_results,
     layer_counts_frame,
     remembered,
-    traced,
 )
 
 PAGE_KEY = "transformer"
-PRETRAINED = "pretrained Transformer (shipped)"
 COMPARED_PAGES = ["translator", "attention", "transformer"]
 # "Train from scratch" defaults: half the pairs of the earlier default; a Transformer press also pays
 # a fixed cost (tracing its graphs, decoding without a key-value cache), so fewer pairs save less
@@ -78,16 +67,10 @@ KIND_NAMES = {"self_attention": "self-attention", "cross_attention": "cross-atte
 
 
 @dataclass(frozen=True)
-class TransformerSettings:
-    """What the page's "Train from scratch" controls set."""
+class TransformerSettings(TransformerConfig):
+    """What the page's "Train from scratch" controls set: the model's shape (`TransformerConfig`, whose
+    defaults are the page's), and how it is trained."""
 
-    layers: int = DEFAULT_SETTINGS["layers"]
-    heads: int = DEFAULT_SETTINGS["heads"]
-    model_size: int = DEFAULT_SETTINGS["model_size"]
-    feed_forward_size: int = DEFAULT_SETTINGS["feed_forward_size"]
-    dropout: float = DEFAULT_SETTINGS["dropout"]
-    positions: str = DEFAULT_SETTINGS["positions"]
-    causal_mask: bool = True
     epochs: int = SCRATCH_DEFAULT_EPOCHS
     train_sentences: int = SCRATCH_DEFAULT_TRAIN
     longest_training_sentence: int | None = None
@@ -99,18 +82,7 @@ class TransformerSettings:
     seed: int = 0
 
     def build(self, vocabularies: tuple[Vocabulary, Vocabulary]):
-        return build_transformer(
-            len(vocabularies[0]),
-            len(vocabularies[1]),
-            self.layers,
-            self.heads,
-            self.model_size,
-            self.feed_forward_size,
-            self.dropout,
-            self.positions,
-            self.causal_mask,
-            seed=self.seed,
-        )
+        return build_transformer(len(vocabularies[0]), len(vocabularies[1]), self, seed=self.seed)
 
     @property
     def label(self) -> str:
@@ -124,51 +96,12 @@ class TransformerSettings:
 
 
 def parameter_table(settings: TransformerSettings, vocabularies: tuple[Vocabulary, Vocabulary]) -> pd.DataFrame:
-    counts = transformer_layer_counts(
-        len(vocabularies[0]),
-        len(vocabularies[1]),
-        settings.layers,
-        settings.heads,
-        settings.model_size,
-        settings.feed_forward_size,
-        settings.positions,
-    )
+    counts = transformer_layer_counts(len(vocabularies[0]), len(vocabularies[1]), settings)
     return layer_counts_frame(counts)
 
 
-# --- The pretrained Transformer -----------------------------------------------------------------------
-
-
-@st.cache_resource(show_spinner="Loading TensorFlow and the pretrained Transformer…")
-def pretrained_transformer() -> TransformerTranslator:
-    """The shipped Transformer, shared read-only by every session, its graphs traced once here."""
-    return traced(load_transformer_translator())
-
-
-@st.cache_data(show_spinner=False)
-def pretrained_transformer_figures() -> dict:
-    return load_metrics(TRANSFORMER_DIRECTORY)
-
-
-@st.cache_data(show_spinner="Measuring the pretrained Transformer on the held-out sentences…")
-def pretrained_transformer_evaluation() -> dict:
-    """The shipped Transformer's held-out figures: shipped beside the model (lib/app/shipped_evaluations.py),
-    measured here only if that file is stale."""
-    return (
-        load_evaluation(TRANSFORMER_DIRECTORY, TRANSFORMER_MODEL_FILE, default_corpus())
-        or measure_pretrained_transformer_evaluation()
-    )
-
-
-def measure_pretrained_transformer_evaluation() -> dict:
-    return evaluation_results(pretrained_transformer(), default_corpus().test, PRETRAINED)
-
-
-SHIPPED = [
-    SHIPPED_SEQ2SEQ,
-    ShippedModel(PRETRAINED_ATTENTION, pretrained_attention_figures, pretrained_attention_evaluation),
-    ShippedModel(PRETRAINED, pretrained_transformer_figures, pretrained_transformer_evaluation),
-]
+SHIPPED = [SHIPPED_SEQ2SEQ, SHIPPED_ATTENTION, SHIPPED_TRANSFORMER]
+PRETRAINED = SHIPPED_TRANSFORMER.label
 
 
 # --- Heads and layers ---------------------------------------------------------------------------------
@@ -182,7 +115,15 @@ ROW_CAPTION = (
 )
 
 
-def decoder_steps(translator: TransformerTranslator, source_ids: list[int]) -> tuple[list[int], list[str], list[str]]:
+class DecoderSteps(NamedTuple):
+    """The decoder's input ids (<s> first), the word it reads at each step and the word it writes there."""
+
+    target_in: list[int]
+    read: list[str]
+    written: list[str]
+
+
+def decoder_steps(translator: TransformerTranslator, source_ids: list[int]) -> DecoderSteps:
     """The decoder's input whose attention the page shows (<s> and the model's own greedy translation),
     the words it reads at each step, and the word it writes at each step (the rows of a decoder map).
 
@@ -191,7 +132,7 @@ def decoder_steps(translator: TransformerTranslator, source_ids: list[int]) -> t
     """
     trace = greedy_decode(translator, source_ids)
     written = [*trace.words, END] if trace.stopped_at_end else list(trace.words)
-    return [START_ID, *trace.token_ids][: len(written)], [START, *trace.words][: len(written)], written
+    return DecoderSteps([START_ID, *trace.token_ids][: len(written)], [START, *trace.words][: len(written)], written)
 
 
 def head_frames(
@@ -410,45 +351,19 @@ def position_view(translator: TransformerTranslator) -> dict:
     return remembered(translator, "positions", None, learned)
 
 
-def changing_order(ids, seed: int = 0, tries: int = 20) -> np.ndarray | None:
-    """A seeded permutation of the positions that changes the sequence of ids (a shuffle of a few words
-    can return them in order, or swap two equal words), or None when no permutation can: fewer than
-    two different words."""
-    ids = np.asarray(ids)
-    if len(set(ids.tolist())) < 2:
-        return None
-    generator = np.random.default_rng(seed)
-    for _ in range(tries):
-        order = generator.permutation(len(ids))
-        if not np.array_equal(ids[order], ids):
-            return order
-    return np.roll(np.arange(len(ids)), -1)  # A rotation by one changes any sequence not made of one word.
-
-
 def permutation_check(translator: TransformerTranslator, source_ids: list[int]) -> dict:
-    """Shuffle the sentence (`changing_order`, seeded by its length) and compare the encoder's outputs
-    with the original outputs permuted the same way: the model's own encoder ("model") and, for a
-    model with positions, the same encoder minus its position encoding ("without")."""
+    """`lib.models.transformer.permutation_differences` of the sentence, remembered on the translator
+    (and the encoder without positions it compares with, built once per model)."""
 
-    def compute() -> dict:
-        order = changing_order(source_ids, seed=len(source_ids))
-        if order is None:
-            return {"order": None}
-        shuffled = [source_ids[i] for i in order]
-        result = {"order": order}
-        model = translator.encode(np.asarray([source_ids], dtype=np.int32))[0][0]
-        model_shuffled = translator.encode(np.asarray([shuffled], dtype=np.int32))[0][0]
-        result["model"] = float(np.abs(model_shuffled - model[order]).max())
-        if translator.settings["positions"] != "none":
-            plain = remembered(
-                translator, "encoder_without_positions", None, lambda: encoder_without_positions(translator)
-            )
-            original_rows = np.asarray(plain(np.asarray([source_ids], dtype=np.int32), training=False))[0]
-            shuffled_rows = np.asarray(plain(np.asarray([shuffled], dtype=np.int32), training=False))[0]
-            result["without"] = float(np.abs(shuffled_rows - original_rows[order]).max())
-        return result
+    def without_positions():
+        return remembered(translator, "encoder_without_positions", None, lambda: encoder_without_positions(translator))
 
-    return remembered(translator, "permutations", tuple(source_ids), compute)
+    return remembered(
+        translator,
+        "permutations",
+        tuple(source_ids),
+        lambda: permutation_differences(translator, source_ids, without_positions),
+    )
 
 
 def permutation_text(words: list[str], check: dict, positions: str) -> str:
@@ -480,7 +395,7 @@ def permutation_text(words: list[str], check: dict, positions: str) -> str:
 @st.cache_resource(max_entries=16, show_spinner="Copying the model with those heads silenced…")
 def silenced_pretrained(silenced: tuple[tuple[str, int], ...]) -> TransformerTranslator:
     """The shipped Transformer with these heads silenced, one copy per set, shared by every session."""
-    return with_heads_silenced(pretrained_transformer(), set(silenced))
+    return with_heads_silenced(SHIPPED_TRANSFORMER.translator(), set(silenced))
 
 
 def silenced_translator(
@@ -496,40 +411,42 @@ def silenced_translator(
 def silenced_bleu(
     translator: TransformerTranslator, silenced: tuple[tuple[str, int], ...], is_shipped: bool, corpus: Corpus
 ) -> float:
-    """`knockout_bleu` with these heads silenced: shared by every session for the shipped model,
-    remembered on a session's own model."""
+    """`lib.models.transformer.knockout_bleu` on the first `KNOCKOUT_SENTENCES` held-out pairs (a fixed
+    subset, so that every choice of heads is measured on the same sentences) with these heads silenced:
+    shared by every session for the shipped model, remembered on a session's own model."""
     if is_shipped:
         return shipped_knockout_bleu(silenced)
     return remembered(
         translator,
         "knockout_bleu",
         silenced,
-        lambda: knockout_bleu(silenced_translator(translator, silenced, False), corpus),
+        lambda: knockout_bleu(silenced_translator(translator, silenced, False), corpus.test[:KNOCKOUT_SENTENCES]),
     )
-
-
-def knockout_bleu(translator: TransformerTranslator, corpus: Corpus) -> float:
-    """Greedy BLEU on the first `KNOCKOUT_SENTENCES` held-out pairs (a fixed subset, so that every
-    choice of heads is measured on the same sentences)."""
-    pairs = corpus.test[:KNOCKOUT_SENTENCES]
-    encoded = encode_pairs(pairs, translator.source_vocabulary, translator.target_vocabulary)
-    outputs = greedy_decode_batch(translator, encoded.encoder_input, max_length=encoded.decoder_target.shape[1])
-    hypotheses = [translator.target_vocabulary.decode(tokens) for tokens in outputs]
-    references = [
-        translator.target_vocabulary.decode(translator.target_vocabulary.encode(french)) for _, french in pairs
-    ]
-    return corpus_bleu(hypotheses, references)
 
 
 @st.cache_data(max_entries=64, show_spinner="Measuring BLEU with those heads silenced…")
 def shipped_knockout_bleu(silenced: tuple[tuple[str, int], ...]) -> float:
-    return knockout_bleu(silenced_translator(pretrained_transformer(), silenced, True), default_corpus())
+    return knockout_bleu(
+        silenced_translator(SHIPPED_TRANSFORMER.translator(), silenced, True),
+        default_corpus().test[:KNOCKOUT_SENTENCES],
+    )
 
 
 # --- Training: one head's map of a held-out pair, live ------------------------------------------------------
 
 
-def head_view(corpus: Corpus, layer_name: str, head: int):
+class HeadView(NamedTuple):
+    """The held-out pair a head's live map follows, the words on its axes, and the engine's live view."""
+
+    english: str
+    french: str
+    keys: list[str]  # the map's columns
+    queries: list[str]  # the map's rows
+    snapshot: Callable  # snapshot(translator): the head's map now
+    draw_snapshot: Callable  # draw_snapshot(placeholder, snapshot, run): its heatmap
+
+
+def head_view(corpus: Corpus, layer_name: str, head: int) -> HeadView:
     """The pair the live view follows, and the engine's `snapshot(translator)` and
     `draw_snapshot(placeholder, snapshot, run)` for head `head` of attention layer `layer_name`."""
     english, french = corpus.test[fixed_sentence(corpus)]
@@ -559,7 +476,7 @@ def head_view(corpus: Corpus, layer_name: str, head: int):
             width="content",
         )
 
-    return english, french, keys, queries, snapshot, draw_snapshot
+    return HeadView(english, french, keys, queries, snapshot, draw_snapshot)
 
 
 # Settings that do not change what a run learns: the live map only watches.
@@ -676,8 +593,8 @@ def mask_reading(runs: list[TrainingRun]) -> str:
 
 COST_LENGTHS = (16, 32, 64, 128, 256, 512, 1024, 2048)
 COST_MODEL_SIZE = 128
-COST_HEADS = DEFAULT_SETTINGS["heads"]
-COST_LAYERS = DEFAULT_SETTINGS["layers"]
+COST_HEADS = TransformerConfig.heads
+COST_LAYERS = TransformerConfig.layers
 # The button's measure stops before a length that would take it past this many seconds (about 17 s for
 # every length up to 2,048 on 2 idle cores, when written).
 COST_BUDGET_SECONDS = 25.0
@@ -705,16 +622,23 @@ def flop_breakdown(
     return pd.DataFrame(rows)
 
 
+class CostMeasure(NamedTuple):
+    """The measured times (columns model, length, milliseconds) and the lengths the budget left out."""
+
+    costs: pd.DataFrame
+    left_out: list[int]
+
+
 def encoder_costs(
     model_size: int = COST_MODEL_SIZE,
     lengths=COST_LENGTHS,
     repeats: int = 3,
     budget_seconds: float | None = COST_BUDGET_SECONDS,
-) -> tuple[pd.DataFrame, list[int]]:
+) -> CostMeasure:
     """`lib.models.transformer.encoder_timings` as a frame (one sentence at a time), and the lengths
     that the time budget left out."""
     rows, left_out = encoder_timings(model_size, lengths, repeats=repeats, budget_seconds=budget_seconds)
-    return pd.DataFrame(rows, columns=["model", "length", "milliseconds"]), left_out
+    return CostMeasure(pd.DataFrame(rows, columns=["model", "length", "milliseconds"]), left_out)
 
 
 def growth_exponent(rows: pd.DataFrame) -> float:

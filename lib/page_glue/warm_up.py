@@ -107,21 +107,21 @@ def _in_turn(*parts) -> None:
 
 
 def _translator_caches() -> None:
-    from lib.page_glue.translator_page import default_corpus, pretrained_evaluation, pretrained_translator
+    from lib.page_glue.translator_family import SHIPPED_SEQ2SEQ, default_corpus
 
-    _in_turn(default_corpus, pretrained_translator, pretrained_evaluation)
+    _in_turn(default_corpus, SHIPPED_SEQ2SEQ.translator, SHIPPED_SEQ2SEQ.evaluation)
 
 
 def _attention_caches() -> None:
-    from lib.page_glue.attention_page import pretrained_attention, pretrained_attention_evaluation
+    from lib.page_glue.translator_family import SHIPPED_ATTENTION
 
-    _in_turn(pretrained_attention, pretrained_attention_evaluation)
+    _in_turn(SHIPPED_ATTENTION.translator, SHIPPED_ATTENTION.evaluation)
 
 
 def _transformer_caches() -> None:
-    from lib.page_glue.transformer_page import pretrained_transformer, pretrained_transformer_evaluation
+    from lib.page_glue.translator_family import SHIPPED_TRANSFORMER
 
-    _in_turn(pretrained_transformer, pretrained_transformer_evaluation)
+    _in_turn(SHIPPED_TRANSFORMER.translator, SHIPPED_TRANSFORMER.evaluation)
 
 
 # What a first visit of each page waited for, in the order of the course (a room starts at the top).

@@ -14,9 +14,9 @@ from lib.app.settings import (
 from lib.models.professor_forcing import DEFAULT_ADVERSARIAL_WEIGHT
 from lib.models.seq2seq import CELLS
 from lib.page_glue.settings.translator_family import EMBEDDING, MAX_SENTENCE_CHARACTERS, TRAINING_PAIRS, UNITS
+from lib.page_glue.translator_family import EXAMPLE_SENTENCE
 from lib.page_glue.translator_page import (
     ADVERSARIAL_WEIGHTS,
-    EXAMPLE_SENTENCE,
     SCRATCH_DEFAULT_EPOCHS,
     SUGGESTED_SAMPLING,
     TEACHER_FORCING,

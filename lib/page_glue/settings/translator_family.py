@@ -6,7 +6,7 @@ them is checked, and tests/test_url_sweep.py checks that each drawn control has 
 """
 
 from lib.app.settings import Drawn, Selectbox, SelectSlider, TextInput
-from lib.page_glue.translator_page import EXAMPLE_SENTENCE
+from lib.page_glue.translator_family import EXAMPLE_SENTENCE
 
 MAX_SENTENCE_CHARACTERS = 400
 
