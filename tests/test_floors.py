@@ -281,7 +281,9 @@ def imports(sources) -> dict[str, list[Import]]:
 def test_every_package_has_a_floor(sources):
     packages = {Path(path).parent.as_posix().replace("/", ".") for path in sources if path.startswith("lib/")}
     packages.discard("lib")
-    assert packages - set(FLOORS) == set(), f"packages with no floor in tests/test_floors.py: {packages - set(FLOORS)}"
+    # A sub-package (lib/page_glue/settings) stands on its parent's floor.
+    floorless = {package for package in packages if package_of(package) is None}
+    assert floorless == set(), f"packages with no floor in tests/test_floors.py: {floorless}"
     assert set(FLOORS) - packages - {"app_pages", "streamlit_app"} == set(), "a floor names a package that is gone"
 
 

@@ -141,8 +141,7 @@ def test_a_page_neither_redeclares_a_declared_argument_nor_forgets_one_left_to_i
 
 
 def test_only_the_settings_module_binds_a_widget_to_the_address():
-    # The family's blocks still draw three declared settings themselves (see translator_family.py).
-    allowed = {"lib/app/settings.py", "lib/app/url_settings.py", "lib/page_glue/translator_page.py"}
+    allowed = {"lib/app/settings.py", "lib/app/url_settings.py"}
     binding = [
         path.relative_to(ROOT).as_posix()
         for folder in ("lib", "app_pages")

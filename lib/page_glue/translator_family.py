@@ -31,7 +31,6 @@ import streamlit as st
 
 from lib.app.shipped_evaluations import load_evaluation
 from lib.app.uploads import upload_box
-from lib.app.url_settings import URL
 from lib.data.bleu import bleu_by_source_length, bleu_over_lengths
 from lib.data.corpus import (
     Corpus,
@@ -69,6 +68,12 @@ from lib.models.seq2seq import (
 )
 from lib.models.transformer import TransformerTranslator, is_transformer_model
 from lib.models.translator_base import Translator, load_metrics, read_vocabularies
+from lib.page_glue.settings.translator_family import (
+    EXAMPLE_SENTENCE,
+    OWN_SENTENCE_TEXT,
+    SENTENCE_CHOICE,
+    TRAINING_PAIRS,
+)
 
 # The shipped model's corpus: make_corpus(48000, 500, seed=0) (see data/README.md, translator/).
 DEFAULT_TRAIN_PAIRS = 48_000
@@ -82,7 +87,6 @@ SCRATCH_TRAIN_CHOICES = (3_000, 6_000, 12_000, 24_000, 36_000, 48_000)
 UPLOAD_VOCABULARY_LIMIT = 6_000
 # A model larger than this is not built: the host shares its memory with every session.
 MAX_PARAMETERS = 12_000_000
-EXAMPLE_SENTENCE = "the small cat does not see the green houses"
 
 
 # --- The corpus -----------------------------------------------------------------------------------
@@ -391,21 +395,11 @@ def choose_sentence(
     None when there is nothing to translate (the page then shows what needs no sentence)."""
     held_out = [english for english, _ in corpus.test[:held_out_shown]]
     options = [EXAMPLE_SENTENCE, *[s for s in held_out if s != EXAMPLE_SENTENCE], OWN_SENTENCE]
-    picked = st.selectbox(
-        "English sentence",
-        options,
-        help="The example, held-out sentences, or your own.",
-        key="sentence_choice",
-        bind=URL,
-    )
+    picked = SENTENCE_CHOICE.draw(st, options=options)
     # The text box and the note come and go with the choice and the text: one container holds them (see
     # `show_sentence_note`).
     with st.container():
-        text = (
-            st.text_input("Your sentence", EXAMPLE_SENTENCE, max_chars=400, key="sentence", bind=URL)
-            if picked == OWN_SENTENCE
-            else picked
-        )
+        text = OWN_SENTENCE_TEXT.draw(st) if picked == OWN_SENTENCE else picked
         prepared = prepare_source(text, vocabulary)
         show_sentence_note(prepared, st.container())
     return (text, prepared) if prepared.usable else None
@@ -435,15 +429,7 @@ def training_pairs_slider(container, corpus: Corpus, default: int) -> int:
     if len(choices) == 1:
         return choices[0]
     wanted = min(default, len(corpus.train))
-    return int(
-        container.select_slider(
-            "Training pairs",
-            choices,
-            value=wanted if wanted in choices else choices[-1],
-            key="training_pairs",
-            bind=URL,
-        )
-    )
+    return int(TRAINING_PAIRS.draw(container, options=choices, value=wanted if wanted in choices else choices[-1]))
 
 
 def layer_counts_frame(counts) -> pd.DataFrame:

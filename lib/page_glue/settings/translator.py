@@ -13,8 +13,13 @@ from lib.app.settings import (
 )
 from lib.models.professor_forcing import DEFAULT_ADVERSARIAL_WEIGHT
 from lib.models.seq2seq import CELLS
-from lib.page_glue.settings.translator_family import EMBEDDING, MAX_SENTENCE_CHARACTERS, TRAINING_PAIRS, UNITS
-from lib.page_glue.translator_family import EXAMPLE_SENTENCE
+from lib.page_glue.settings.translator_family import (
+    EMBEDDING,
+    EXAMPLE_SENTENCE,
+    MAX_SENTENCE_CHARACTERS,
+    TRAINING_PAIRS,
+    UNITS,
+)
 from lib.page_glue.translator_page import (
     ADVERSARIAL_WEIGHTS,
     SCRATCH_DEFAULT_EPOCHS,

@@ -1,14 +1,15 @@
 """Settings the three translator pages share: the sentence, the training pairs and the model's sizes.
 
 The sentence choice, the own sentence of the attention pages and the training pairs are drawn by the
-family's blocks in lib/page_glue/translator_page.py; they are declared here so that a preset naming
-them is checked, and tests/test_url_sweep.py checks that each drawn control has its declared label.
+family's blocks in lib/page_glue/translator_family.py (with `Setting.draw`, from these declarations),
+and each page's table lists them, so that a preset naming them is checked.
 """
 
 from lib.app.settings import Drawn, Selectbox, SelectSlider, TextInput
-from lib.page_glue.translator_family import EXAMPLE_SENTENCE
 
 MAX_SENTENCE_CHARACTERS = 400
+# The sentence every translator page opens with: a held-out sentence of the grammar, nine words.
+EXAMPLE_SENTENCE = "the small cat does not see the green houses"
 
 SENTENCE_CHOICE = Selectbox(
     key="sentence_choice",
