@@ -929,7 +929,7 @@ def watch_press(
     earlier = list(page_runs(page_key))
     waiting = area.empty()
     view = None
-    last_chart, chart_cost = 0.0, 0.0
+    last_chart, chart_cost, drawn = 0.0, 0.0, (0, 0, 0)
     try:
         while True:
             ended = job.ended.wait(timeout=PROGRESS_SECONDS * max(1.0, job.watchers / PROGRESS_WATCHERS))
@@ -948,12 +948,18 @@ def watch_press(
             view.draw_snapshot = job.draw_snapshot if view.snapshot is not None else None
             view.show_progress(copies[-1], copies[-1].started)
             now = time.perf_counter()
-            if now - last_chart >= max(
-                DEFAULT_REDRAW_SECONDS, chart_cost * max(1, job.watchers) / WATCHERS_DRAW_BUDGET
+            # Only once the run has a curve, and when it or the second view has something new: at the start of
+            # a run, thirty watchers would otherwise each draw an empty chart while the worker traces its graphs.
+            seen = (len(copies[-1].batch_rows), len(copies[-1].epoch_rows), len(copies[-1].snapshots))
+            if (
+                seen != drawn
+                and copies[-1].batch_rows
+                and now - last_chart
+                >= max(DEFAULT_REDRAW_SECONDS, chart_cost * max(1, job.watchers) / WATCHERS_DRAW_BUDGET)
             ):
                 view.show_chart(copies[-1])
                 last_chart = time.perf_counter()
-                chart_cost = last_chart - now
+                chart_cost, drawn = last_chart - now, seen
     except BaseException:
         _leave(registry, job, copies, page_key)
         raise
