@@ -234,3 +234,13 @@ def test_altair_builds_charts_without_rebuilding_its_class_table_or_validating_e
         highlight="top",
     )
     assert charts.specification(chart)["encoding"]["x"]["field"] == "word"
+
+
+def test_a_chart_with_many_rows_is_built_for_each_caller_and_not_kept():
+    """The charts kept hold their rows twice: a long sentence's large map is not kept, so thirty typed
+    sentences cannot fill the server's memory with charts."""
+    large = np.full((50, 50), 1 / 50)
+    first = charts.attention_heatmap(heatmap_frame(large))
+    assert charts.attention_heatmap(heatmap_frame(large)) is not first
+    small = charts.attention_heatmap(heatmap_frame(large[:5, :5]))
+    assert charts.attention_heatmap(heatmap_frame(large[:5, :5])) is small

@@ -105,7 +105,11 @@ def specification(chart: alt.TopLevelMixin) -> dict:
 # chart once for the same arguments (data frames and arrays compared by their content) and hand every
 # caller that same chart: a caller must not change it in place (`line_chart`'s callers do, so it is not
 # shared). Streamlit copies a specification before changing it, so the dictionary is shared too.
-SHARED_CHARTS_KEPT = 256
+# A chart holds its rows twice (the frame, and the specification's inline copy, about 0.5 KB a row): only
+# charts of up to SHARED_CHART_MAX_ROWS rows are kept (an attention map is tens to hundreds), so the charts
+# kept stay within a few tens of MB even when every one is that large.
+SHARED_CHARTS_KEPT = 128
+SHARED_CHART_MAX_ROWS = 2_000
 _SHARED_LOCK = threading.Lock()
 _SHARED_CHARTS: OrderedDict[tuple, alt.TopLevelMixin] = OrderedDict()
 _SHARED_SPECS: dict[int, tuple[alt.TopLevelMixin, dict]] = {}
@@ -117,6 +121,9 @@ class _NoContentKey(Exception):
 
 def _content_key(value) -> tuple:
     """A key equal for equal arguments: data frames and arrays by a hash of their values."""
+    rows = value.size if isinstance(value, np.ndarray) else len(value) if isinstance(value, pd.DataFrame) else 0
+    if rows > SHARED_CHART_MAX_ROWS:  # a matrix's cells are its chart's rows
+        raise _NoContentKey("too many rows to keep")
     if isinstance(value, pd.DataFrame):
         hashed = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
         columns = tuple((str(name), str(dtype)) for name, dtype in value.dtypes.items())
