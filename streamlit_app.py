@@ -6,7 +6,7 @@ import streamlit as st
 
 from lib.app.course import COURSE_PAGES, HOME
 from lib.engine.cpus import size_tensorflow_thread_pools
-from lib.engine.streamlit_patches import keep_keras_state_between_reruns
+from lib.engine.streamlit_patches import collect_garbage_within_budget, keep_keras_state_between_reruns
 from lib.page_glue.warm_up import enabled as warm_up_enabled
 from lib.page_glue.warm_up import ensure_tensorflow, start_warm_up, tensorflow_ready
 
@@ -16,6 +16,8 @@ size_tensorflow_thread_pools()
 
 # Streamlit would otherwise reset Keras for every session after each rerun (see the module).
 keep_keras_state_between_reruns()
+# ... and collect all garbage after every run of every session (see the module).
+collect_garbage_within_budget()
 
 # The tab icon ships with the app (assets/icon.png, drawn by the project): a :material/ icon there
 # is fetched from a font host, which a workshop room without internet cannot reach.

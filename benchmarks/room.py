@@ -335,6 +335,32 @@ def settle(sampler: MemorySampler, seconds: float = 3.0) -> float:
     return sampler.now()
 
 
+# --- Where the interpreter's lock went (--profile) ---------------------------------------------------
+
+
+def start_profiler(arguments, server_pid: int, spec: PageSpec):
+    """With --profile PY_SPY: sample the server with py-spy while the room trains, only the thread that
+    holds the interpreter's lock (`--gil`), so the samples share out the time the room's Python work
+    was serialised on, by function; written as collapsed stacks to test-artifacts/room-<page>.pyspy.txt."""
+    if not arguments.profile:
+        return None
+    import subprocess
+
+    output = ROOT / "test-artifacts" / f"room-{spec.url_path}.pyspy.txt"
+    command = [arguments.profile, "record", "--gil", "--threads", "--nonblocking", "--rate", "50"]
+    command += ["--format", "raw", "--output", str(output), "--pid", str(server_pid)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def stop_profiler(profiler) -> None:
+    if profiler is None:
+        return
+    import signal
+
+    profiler.send_signal(signal.SIGINT)
+    profiler.wait(timeout=60)
+
+
 # --- The newcomer ------------------------------------------------------------------------------
 
 
@@ -596,6 +622,7 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
     pressed = time.monotonic()
     room_pressed.set()
     cpu_at_press = CpuReading.now(server_pid)
+    profiler = start_profiler(arguments, server_pid, spec)
     for trainer in browser_trainers:
         trainer.page.get_by_role("button", name=spec.train_label).click()
         trainer.pressed = time.monotonic()
@@ -604,6 +631,7 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
         thread.join()
     room_ended = time.monotonic()
     result.room_cpu = CpuReading.now(server_pid).since(cpu_at_press)
+    stop_profiler(profiler)
     newcomer.stop()
     result.room_seconds = max([seconds for seconds, _ in finished] or [room_ended - pressed])
     result.newcomer_seconds = newcomer.seconds
@@ -644,6 +672,8 @@ def measure_page(url: str, spec: PageSpec, arguments, sampler: MemorySampler, br
     # 5. Everyone leaves.
     for trainer in browser_trainers:
         trainer.page.context.close()
+    if arguments.no_close:
+        return result
     left = time.monotonic()
     agent_gone = 2 * arguments.agent_ttl + 5  # idle for the TTL, then the next sweep (every TTL seconds)
     time.sleep(max(0.0, left + agent_gone - time.monotonic()))
@@ -825,6 +855,17 @@ def main() -> None:
         "--browser-newcomer",
         action="store_true",
         help=f"also time a newcomer in Chromium (a fresh context every {BROWSER_NEWCOMER_EVERY_SECONDS:.0f} s)",
+    )
+    parser.add_argument(
+        "--no-close",
+        action="store_true",
+        help="skip waiting for the sessions to expire (and the memory figures after they close)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="PY_SPY",
+        default="",
+        help="the py-spy program: sample the server while the room trains (test-artifacts/room-<page>.pyspy.txt)",
     )
     parser.add_argument("--server-env", nargs="*", default=[], help="NAME=VALUE for the server's environment")
     arguments = parser.parse_args()

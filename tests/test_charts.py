@@ -197,3 +197,71 @@ def test_the_2d_picture_leaves_room_for_the_rightmost_label():
     spec = charts.specification(charts.vectors_chart(frame))
     domain = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
     assert domain[1] >= 10.0 + 0.2 * 10.0 and domain[0] < 0.0
+
+
+def heatmap_frame(weights) -> pd.DataFrame:
+    rows = []
+    for french_position, row in enumerate(weights):
+        for english_position, weight in enumerate(row):
+            rows.append(
+                {
+                    "english": f"{english_position + 1} e{english_position}",
+                    "french": f"{french_position + 1} f{french_position}",
+                    "english_position": english_position,
+                    "french_position": french_position,
+                    "weight": float(weight),
+                    "gold": english_position == french_position,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def cell_weights(spec: dict) -> list[float]:
+    (rows,) = spec["datasets"].values()
+    return [row["weight"] for row in rows]
+
+
+def test_a_shared_heatmap_is_built_once_for_the_same_numbers_and_anew_for_other_numbers():
+    """A room's watchers draw the same live heatmap: one chart for equal frames (compared by content, not
+    identity), and a frame with other weights or another title gets its own chart, drawing its own weights."""
+    weights = np.array([[0.9, 0.1], [0.2, 0.8]])
+    first = charts.attention_heatmap(heatmap_frame(weights), title="Epoch 1.00")
+    again = charts.attention_heatmap(heatmap_frame(weights.copy()), title="Epoch 1.00")
+    assert again is first
+    assert charts.specification(again) is charts.specification(first)
+    changed = weights.copy()
+    changed[0] = [0.3, 0.7]
+    other = charts.attention_heatmap(heatmap_frame(changed), title="Epoch 1.00")
+    retitled = charts.attention_heatmap(heatmap_frame(weights), title="Epoch 2.00")
+    assert other is not first and retitled is not first
+    assert cell_weights(charts.specification(other))[:2] == [0.3, 0.7]
+    assert cell_weights(charts.specification(first))[:2] == [0.9, 0.1]
+    assert charts.specification(retitled)["title"] == "Epoch 2.00"
+
+
+def test_altair_builds_charts_without_rebuilding_its_class_table_or_validating_each_object():
+    """Altair's private `_FromDict` table is built once per process (if Altair renames it, this fails to say
+    the charts went back to costing 60 % more of the server's time), and its debug validation is off."""
+    from altair.utils import schemapi
+
+    assert getattr(schemapi._FromDict, "_tables_kept", False), "Altair's _FromDict is no longer patched"
+    assert schemapi.DEBUG_MODE is False
+    chart = charts.bar_chart(
+        pd.DataFrame({"word": ["a", "b"], "score": [1.0, 2.0], "top": [False, True]}),
+        "word",
+        "score",
+        x_title="x",
+        y_title="y",
+        highlight="top",
+    )
+    assert charts.specification(chart)["encoding"]["x"]["field"] == "word"
+
+
+def test_a_chart_with_many_rows_is_built_for_each_caller_and_not_kept():
+    """The charts kept hold their rows twice: a long sentence's large map is not kept, so thirty typed
+    sentences cannot fill the server's memory with charts."""
+    large = np.full((50, 50), 1 / 50)
+    first = charts.attention_heatmap(heatmap_frame(large))
+    assert charts.attention_heatmap(heatmap_frame(large)) is not first
+    small = charts.attention_heatmap(heatmap_frame(large[:5, :5]))
+    assert charts.attention_heatmap(heatmap_frame(large[:5, :5])) is small

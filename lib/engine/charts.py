@@ -8,10 +8,14 @@ Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 # Altair refuses to inline more than 5,000 rows unless told otherwise; every chart here is bounded
@@ -19,6 +23,43 @@ import pandas as pd
 # limit only turns a long sentence into an error. This sets Altair's registry for the process,
 # which is only ever asked for these charts.
 alt.data_transformers.disable_max_rows()
+
+
+def _make_charts_cheap() -> None:
+    """Two costs Altair charges every chart it builds, turned off for the process (2026-12-05, Altair 6.3:
+    a warm Attention page run spent 60 % of its Python time in them, under the interpreter's lock that a
+    room's sessions and its training share; benchmarks/room.py --profile):
+
+    - its "debug mode" validates every schema object against the Vega-Lite schema as it is made; the
+      builders here make valid charts (and `specification` already skips the final validation);
+    - `SchemaBase.from_dict`, called for every channel given by name ("word:N"), builds a table of
+      every schema class by a hash of its JSON schema, about 700 JSON dumps, then throws it away: the
+      table depends only on the classes, so it is built once (`_FromDict`, private: if Altair renames
+      it the charts still work, only slower, and tests/test_charts.py fails to say so).
+    """
+    from altair.utils import schemapi
+
+    schemapi.disable_debug_mode()
+    from_dict = getattr(schemapi, "_FromDict", None)
+    if from_dict is None or getattr(from_dict, "_tables_kept", False):
+        return
+    build = from_dict.__init__
+    tables: dict[tuple, object] = {}
+
+    def init_once(self, wrapper_classes, /) -> None:
+        classes = tuple(wrapper_classes)
+        table = tables.get(classes)
+        if table is None:
+            build(self, classes)
+            tables[classes] = self.class_dict
+        else:
+            self.class_dict = table
+
+    from_dict.__init__ = init_once
+    from_dict._tables_kept = True
+
+
+_make_charts_cheap()
 
 # A palette that stays readable on a projector: strong hues, no two close in lightness.
 PALETTE = ["#e4572e", "#17bebb", "#2e282a", "#ffc914", "#76b041", "#7b2cbf", "#3a86ff", "#ff006e"]
@@ -43,8 +84,89 @@ SPLIT_DASHES = {"train": [1, 0], "validation": [6, 4], "reference": [1, 3]}
 def specification(chart: alt.TopLevelMixin) -> dict:
     """An Altair chart of this module as the Vega-Lite dictionary Streamlit draws, without Altair's
     schema validation: the builders here make valid specifications, and validating one costs about
-    as much as building it (12 ms of a bar chart's 25 ms). A page may keep it to draw again."""
-    return chart.to_dict(validate=False)
+    as much as building it (12 ms of a bar chart's 25 ms). A page may keep it to draw again.
+    A chart made by a `shared_chart` builder is turned into its dictionary once."""
+    with _SHARED_LOCK:
+        kept = _SHARED_SPECS.get(id(chart))
+    if kept is not None and kept[0] is chart:
+        return kept[1]
+    spec = chart.to_dict(validate=False)
+    with _SHARED_LOCK:
+        if any(built is chart for built in _SHARED_CHARTS.values()):
+            _SHARED_SPECS[id(chart)] = (chart, spec)
+    return spec
+
+
+# --- Charts built once for the same numbers ------------------------------------------------------------
+
+# The charts a page draws from a shipped model and the example sentence are the same in every session, and
+# the same again at every rerun; a shared press's live heatmap is the same for each of its watchers. Altair
+# takes 10-100 ms of the interpreter's lock to build one, so the builders marked `shared_chart` build a
+# chart once for the same arguments (data frames and arrays compared by their content) and hand every
+# caller that same chart: a caller must not change it in place (`line_chart`'s callers do, so it is not
+# shared). Streamlit copies a specification before changing it, so the dictionary is shared too.
+# A chart holds its rows twice (the frame, and the specification's inline copy, about 0.5 KB a row): only
+# charts of up to SHARED_CHART_MAX_ROWS rows are kept (an attention map is tens to hundreds), so the charts
+# kept stay within a few tens of MB even when every one is that large.
+SHARED_CHARTS_KEPT = 128
+SHARED_CHART_MAX_ROWS = 2_000
+_SHARED_LOCK = threading.Lock()
+_SHARED_CHARTS: OrderedDict[tuple, alt.TopLevelMixin] = OrderedDict()
+_SHARED_SPECS: dict[int, tuple[alt.TopLevelMixin, dict]] = {}
+
+
+class _NoContentKey(Exception):
+    pass
+
+
+def _content_key(value) -> tuple:
+    """A key equal for equal arguments: data frames and arrays by a hash of their values."""
+    rows = value.size if isinstance(value, np.ndarray) else len(value) if isinstance(value, pd.DataFrame) else 0
+    if rows > SHARED_CHART_MAX_ROWS:  # a matrix's cells are its chart's rows
+        raise _NoContentKey("too many rows to keep")
+    if isinstance(value, pd.DataFrame):
+        hashed = pd.util.hash_pandas_object(value, index=True).to_numpy().tobytes()
+        columns = tuple((str(name), str(dtype)) for name, dtype in value.dtypes.items())
+        return ("frame", columns, hashlib.sha256(hashed).hexdigest())
+    if isinstance(value, np.ndarray):
+        return (
+            "array",
+            value.shape,
+            str(value.dtype),
+            hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest(),
+        )
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_content_key(item) for item in value))
+    if isinstance(value, dict):
+        return ("dict", tuple((str(name), _content_key(item)) for name, item in sorted(value.items())))
+    if value is None or isinstance(value, (str, int, float, bool, np.integer, np.floating)):
+        return (type(value).__name__, value)
+    raise _NoContentKey(type(value).__name__)
+
+
+def shared_chart(builder):
+    """Build the chart once for equal arguments (see SHARED_CHARTS_KEPT), least recently used first out."""
+
+    @functools.wraps(builder)
+    def build(*args, **options):
+        try:
+            key = (builder.__name__, _content_key(args), _content_key(options))
+        except (_NoContentKey, TypeError):  # an argument with no content key (or unhashable cells): build it
+            return builder(*args, **options)
+        with _SHARED_LOCK:
+            chart = _SHARED_CHARTS.get(key)
+            if chart is not None:
+                _SHARED_CHARTS.move_to_end(key)
+                return chart
+        chart = builder(*args, **options)
+        with _SHARED_LOCK:
+            _SHARED_CHARTS[key] = chart
+            while len(_SHARED_CHARTS) > SHARED_CHARTS_KEPT:
+                _, dropped = _SHARED_CHARTS.popitem(last=False)
+                _SHARED_SPECS.pop(id(dropped), None)
+        return chart
+
+    return build
 
 
 def show(area, chart: alt.TopLevelMixin | dict, **options) -> None:
@@ -487,6 +609,7 @@ def accuracy_by_shift_chart(frame: pd.DataFrame, *, y_title: str, chance: float 
 # --- Attention ----------------------------------------------------------------------------------------
 
 
+@shared_chart
 def attention_heatmap(
     frame: pd.DataFrame,
     *,
@@ -529,6 +652,7 @@ def attention_heatmap(
     return _style(chart)
 
 
+@shared_chart
 def bar_chart(
     frame: pd.DataFrame,
     x: str,
@@ -574,6 +698,7 @@ def bar_chart(
     return _style(chart)
 
 
+@shared_chart
 def vectors_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
     """Points in 2-D with a label each: columns x, y, label, kind ("zᵢ", "q", "z = Σ αᵢ zᵢ"), size."""
     kinds = list(dict.fromkeys(frame["kind"]))
@@ -600,6 +725,7 @@ def vectors_chart(frame: pd.DataFrame) -> alt.TopLevelMixin:
     return _style(alt.layer(points, labels).properties(height=CHART_HEIGHT + 40))
 
 
+@shared_chart
 def attention_grid(frame: pd.DataFrame, *, cell: int = 11) -> alt.TopLevelMixin:
     """Small attention maps, one per layer (rows) and head (columns): `attention_heatmap`'s frame
     with columns layer and head added; the words are left to the tooltips."""
@@ -620,6 +746,7 @@ def attention_grid(frame: pd.DataFrame, *, cell: int = 11) -> alt.TopLevelMixin:
     return _style(chart).configure_header(labelFontSize=12)
 
 
+@shared_chart
 def matrix_heatmap(
     matrix,
     rows: list[str],

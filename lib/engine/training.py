@@ -428,7 +428,7 @@ def training_slot(area=None):
     a few seconds of Python each, under the interpreter's lock) wraps that preparation and its
     `train_live` in this block, so that a session prepares only once its turn has come. Ten sessions
     pressing at once then queue at once instead of all preparing together, which held every other
-    session's page (a newcomer's home page waited up to 7 s: README, *A room, measured*), and a
+    session's page (a newcomer's home page waited up to 7 s: docs/performance.md, *A room, measured*), and a
     waiting session holds no model. Inside the block, `train_live` uses the slot already held.
     """
     if getattr(_held, "slot", False):
@@ -920,7 +920,7 @@ def watch_press(
     earlier = list(page_runs(page_key))
     waiting = area.empty()
     view = None
-    last_chart, chart_cost = 0.0, 0.0
+    last_chart, chart_cost, drawn = 0.0, 0.0, (0, 0, 0)
     try:
         while True:
             ended = job.ended.wait(timeout=PROGRESS_SECONDS * max(1.0, job.watchers / PROGRESS_WATCHERS))
@@ -939,12 +939,18 @@ def watch_press(
             view.draw_snapshot = job.draw_snapshot if view.snapshot is not None else None
             view.show_progress(copies[-1], copies[-1].started)
             now = time.perf_counter()
-            if now - last_chart >= max(
-                DEFAULT_REDRAW_SECONDS, chart_cost * max(1, job.watchers) / WATCHERS_DRAW_BUDGET
+            # Only once the run has a curve, and when it or the second view has something new: at the start of
+            # a run, thirty watchers would otherwise each draw an empty chart while the worker traces its graphs.
+            seen = (len(copies[-1].batch_rows), len(copies[-1].epoch_rows), len(copies[-1].snapshots))
+            if (
+                seen != drawn
+                and copies[-1].batch_rows
+                and now - last_chart
+                >= max(DEFAULT_REDRAW_SECONDS, chart_cost * max(1, job.watchers) / WATCHERS_DRAW_BUDGET)
             ):
                 view.show_chart(copies[-1])
                 last_chart = time.perf_counter()
-                chart_cost = last_chart - now
+                chart_cost, drawn = last_chart - now, seen
     except BaseException:
         _leave(registry, job, copies, page_key)
         raise
