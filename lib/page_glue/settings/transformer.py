@@ -2,11 +2,13 @@
 maps enlarged, the heads silenced, and the Transformer trained from scratch with the map watched live."""
 
 from lib.app.settings import SEED, Drawn, NumberInput, PageSettings, Pills, Selectbox, SelectSlider, Slider, Toggle
-from lib.models.transformer import POSITION_NAMES, POSITIONS, attention_layer_names
+from lib.models.transformer import POSITION_NAMES, POSITIONS, TransformerConfig, attention_layer_names
 from lib.page_glue.settings.translator_family import OWN_SENTENCE_TEXT, SENTENCE_CHOICE, TRAINING_PAIRS
 from lib.page_glue.transformer_page import SCRATCH_DEFAULT_EPOCHS
 
 MAX_LAYERS = 4
+# The model's defaults are the config's (lib/models/transformer.py), written there once.
+DEFAULT = TransformerConfig()
 
 
 def layer_name(name: str) -> str:
@@ -43,16 +45,21 @@ SETTINGS = PageSettings(
             options=Drawn("every head of every attention layer of the model on show"),
             selection_mode="multi",
         ),
-        Slider(key="layers", label="Layers", min_value=1, max_value=MAX_LAYERS, value=2),
-        SelectSlider(key="heads", label="Heads", options=[1, 2, 4, 8], value=4),
-        SelectSlider(key="width", label="Model width d", options=[64, 128, 256], value=128),
-        SelectSlider(key="feed_forward", label="Feed-forward width", options=[128, 256, 512, 1024], value=256),
-        Slider(key="dropout", label="Dropout", min_value=0.0, max_value=0.3, value=0.1, step=0.05),
+        Slider(key="layers", label="Layers", min_value=1, max_value=MAX_LAYERS, value=DEFAULT.layers),
+        SelectSlider(key="heads", label="Heads", options=[1, 2, 4, 8], value=DEFAULT.heads),
+        SelectSlider(key="width", label="Model width d", options=[64, 128, 256], value=DEFAULT.model_size),
+        SelectSlider(
+            key="feed_forward",
+            label="Feed-forward width",
+            options=[128, 256, 512, 1024],
+            value=DEFAULT.feed_forward_size,
+        ),
+        Slider(key="dropout", label="Dropout", min_value=0.0, max_value=0.3, value=DEFAULT.dropout, step=0.05),
         Selectbox(
             key="positions",
             label="Positions",
             options=POSITIONS,
-            index=1,
+            index=POSITIONS.index(DEFAULT.positions),
             format_func=lambda name: POSITION_NAMES[name].split(" (")[0],
         ),
         TRAINING_PAIRS,
@@ -68,7 +75,7 @@ SETTINGS = PageSettings(
         Toggle(
             key="causal_mask",
             label="Causal mask",
-            value=True,
+            value=DEFAULT.causal_mask,
             help="Off: each French position may also read the words after it, in training.",
         ),
         Selectbox(
