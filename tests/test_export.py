@@ -1,0 +1,158 @@
+"""Take a run home: each training page's run becomes a zip whose train.py trains the same model again.
+
+For one short run of each page, the archive is built as the download builds it, unpacked into a
+folder, and its `train.py --epochs 1` run in a fresh Python whose path does not hold this repository
+(so an import of the app's lib/ would fail). The rerun's model has the app's parameter count and its
+first epoch's loss is the app's within the tolerance stated per page; the archive's model.keras opens
+in Keras's safe mode and predicts what the app's model predicts on the held-out data.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import APPTEST_TIMEOUT, ROOT
+
+APP = str(ROOT / "streamlit_app.py")
+ARCHIVE_FILES = {"model.keras", "history.csv", "batches.csv", "settings.json", "train.py", "requirements.txt"}
+
+
+def open_page(path: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT).run()
+    app.switch_page(path).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def unpack(archive: bytes, folder: Path) -> Path:
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        opened.extractall(folder)
+    return folder
+
+
+def outside_python_env() -> dict[str, str]:
+    """The environment of a Python that does not see this repository: no PYTHONPATH, another folder."""
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return env
+
+
+def rerun(folder: Path) -> pd.DataFrame:
+    """Run the archive's train.py for one epoch, as a participant would on a laptop; its history."""
+    done = subprocess.run(
+        [sys.executable, "train.py", "--epochs", "1"],
+        cwd=folder,
+        env=outside_python_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return pd.read_csv(folder / "rerun_history.csv")
+
+
+def check_archive(
+    folder: Path, run, held_out: np.ndarray, tolerance: float, extra_files: set[str] = frozenset()
+) -> tuple[float, float]:
+    """The checks every page's archive passes; returns (the app's, the rerun's) first-epoch loss."""
+    import keras
+
+    assert ARCHIVE_FILES | set(extra_files) <= {path.name for path in folder.iterdir()}
+    assert "from lib" not in (folder / "train.py").read_text() and "streamlit" not in (folder / "train.py").read_text()
+    history = pd.read_csv(folder / "history.csv")
+    assert len(history) == run.epochs_completed
+    app_loss = run.final("loss", "train") if run.epochs_completed == 1 else float(history["loss"].iloc[0])
+    assert history["loss"].iloc[0] == pytest.approx(app_loss)
+
+    rerun_history = rerun(folder)
+    rerun_model = keras.saving.load_model(folder / "rerun_model.keras", safe_mode=True, compile=False)
+    assert rerun_model.count_params() == run.model.count_params()
+    assert rerun_history["loss"].iloc[0] == pytest.approx(app_loss, abs=tolerance)
+
+    loaded = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(
+        loaded.predict(held_out, verbose=0), run.model.predict(held_out, verbose=0), rtol=1e-5, atol=1e-6
+    )
+    return app_loss, float(rerun_history["loss"].iloc[0])
+
+
+def test_the_script_cannot_import_the_app():
+    """The rerun's Python really is outside the repository: `import lib` fails there."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import lib.models.export"],
+        cwd=Path("/"),
+        env=outside_python_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0 and "ModuleNotFoundError" in done.stderr
+
+
+# --- Parameter sharing -----------------------------------------------------------------------------
+
+
+def train_parameter_sharing(app: AppTest, hidden_units: int = 128, epochs: int = 5, examples: int = 20):
+    next(s for s in app.select_slider if s.label == "Training examples").set_value(examples).run()
+    next(s for s in app.select_slider if s.label == "Hidden units").set_value(hidden_units).run()
+    next(s for s in app.slider if s.label == "Epochs").set_value(epochs).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app.session_state["training_runs::parameter_sharing"]
+
+
+def test_parameter_sharing_run_goes_home_and_trains_again(tmp_path):
+    from lib.data.digits import split_digits
+    from lib.page_glue.export import digit_mlp_archive
+
+    app = open_page("app_pages/parameter_sharing.py")
+    (run,) = train_parameter_sharing(app)
+    folder = unpack(digit_mlp_archive(run), tmp_path)
+    assert json.loads((folder / "settings.json").read_text())["hidden_units"] == 128
+    shipped = np.load(folder / "data.npz")
+    expected = split_digits(20)
+    np.testing.assert_array_equal(shipped["x_train"], expected.x_train)
+    np.testing.assert_array_equal(shipped["y_validation"], expected.y_validation)
+    # 20 examples are one batch of 32, so Keras's unseeded shuffle (in the app and in the script alike)
+    # cannot change the first epoch: its loss is the seeded first weights' on the same digits, equal but
+    # for the order of float sums. (With 200 examples, 7 batches, the shuffle alone moves it by ±0.01,
+    # as much as another seed does, so a loose tolerance there would not tell a wrong seed apart.)
+    app_loss, rerun_loss = check_archive(folder, run, expected.x_validation, tolerance=1e-4, extra_files={"data.npz"})
+    print(f"parameter sharing: app {app_loss:.4f}, rerun {rerun_loss:.4f}")
+
+
+def test_the_page_offers_each_finished_run_and_the_download_changes_nothing():
+    """A download per run, built only when clicked (deferred), and a click that does not rerun the page
+    (so a training under way goes on); building an archive leaves the runs as they were."""
+    from lib.page_glue.export import digit_mlp_archive
+
+    app = open_page("app_pages/parameter_sharing.py")
+    assert not app.get("download_button"), "no run yet, nothing to download"
+    train_parameter_sharing(app, hidden_units=8, epochs=5)
+    downloads = app.get("download_button")
+    assert [d.proto.label for d in downloads] == ["Download the run"]
+    runs = train_parameter_sharing(app, hidden_units=32, epochs=5)
+    downloads = app.get("download_button")
+    assert [d.proto.label for d in downloads] == [run.display_label for run in runs] and len(runs) == 2
+    for download in downloads:
+        assert download.proto.ignore_rerun, "clicking must not rerun the page"
+        assert download.proto.deferred_file_id and not download.proto.url, "the archive is built only on a click"
+    before = [(run.status, run.epochs_completed, len(run.batch_rows), run.model) for run in runs]
+    table = app.dataframe[-1].value
+    for run in runs:
+        with zipfile.ZipFile(io.BytesIO(digit_mlp_archive(run))) as archive:
+            assert "train.py" in archive.namelist()
+    assert [(run.status, run.epochs_completed, len(run.batch_rows), run.model) for run in runs] == before
+    app.run()
+    assert app.session_state["training_runs::parameter_sharing"] == runs
+    pd.testing.assert_frame_equal(app.dataframe[-1].value, table)
