@@ -156,3 +156,35 @@ def test_the_page_offers_each_finished_run_and_the_download_changes_nothing():
     app.run()
     assert app.session_state["training_runs::parameter_sharing"] == runs
     pd.testing.assert_frame_equal(app.dataframe[-1].value, table)
+
+
+# --- Recurrence ------------------------------------------------------------------------------------
+
+
+def test_recurrence_run_goes_home_and_trains_again(tmp_path):
+    from lib.page_glue.recurrence import forecasting_data, load_source
+
+    app = open_page("app_pages/recurrence.py")
+    app.radio(key="series_choice").set_value("daily").run()
+    app.multiselect[0].set_value(["GRU"]).run()
+    next(s for s in app.select_slider if s.label == "Units").set_value(8).run()
+    next(s for s in app.slider if s.label == "Epochs").set_value(1).run()
+    next(b for b in app.button if b.label.startswith("Train")).click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    (run,) = app.session_state["training_runs::recurrence"]
+    assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
+
+    from lib.page_glue.export import forecaster_archives
+
+    series = load_source("daily")
+    folder = unpack(forecaster_archives("daily", series)(run), tmp_path)
+    shipped = pd.read_csv(folder / "series.csv")
+    np.testing.assert_array_equal(shipped["value"].to_numpy(), series["value"].to_numpy())
+    data = forecasting_data(series["value"].to_numpy(), 30, 1)
+    # Same seeded first weights and windows, but Keras shuffles the 16 batches in an order of its own
+    # (unseeded, in the app and in the script alike): over four draws that moved this first epoch's loss by
+    # up to 0.015, while another seed moves it by more than 0.1. So 0.03 tells a wrong seed or wrong data.
+    app_loss, rerun_loss = check_archive(folder, run, data.x_validation, tolerance=0.03, extra_files={"series.csv"})
+    print(f"recurrence: app {app_loss:.4f}, rerun {rerun_loss:.4f}")
+    history = pd.read_csv(folder / "history.csv")
+    assert {"loss", "mae_celsius", "val_loss", "val_mae_celsius"} <= set(history.columns)

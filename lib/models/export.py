@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lib.engine.graph_lock import builds_graph
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "assets" / "export"
 REQUIREMENTS = ROOT / "requirements.txt"
@@ -48,6 +50,9 @@ class RunExport:
     batch_rows: list[dict[str, Any]]
     data_files: dict[str, bytes]  # name in the archive -> content (the data the run trained on)
     model: Any = None
+    # False when the model was compiled with a function of this app (a metric in the series' units): Keras
+    # could not find it when loading, so model.keras then holds the trained model without its compile state.
+    keep_compile: bool = True
     notes: list[str] = field(default_factory=list)  # page-specific lines for the README
 
 
@@ -93,8 +98,19 @@ def epoch_history(epoch_rows: list[dict[str, Any]]) -> pd.DataFrame:
     return wide
 
 
-def model_bytes(model) -> bytes:
+@builds_graph
+def uncompiled_copy(model):
+    """The same layers and weights, with no optimizer, loss or metrics to save."""
+    import keras
+
+    copy = keras.Model.from_config(model.get_config())
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def model_bytes(model, keep_compile: bool = True) -> bytes:
     """The model as a `.keras` file's bytes (Keras writes to a path, so through a temporary folder)."""
+    model = model if keep_compile else uncompiled_copy(model)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.keras"
         model.save(path)
@@ -109,6 +125,12 @@ def readme(export: RunExport, has_model: bool) -> str:
         f"A run of RNN Playground's {export.page} page ({export.status}, {epochs} epoch(s) recorded).",
         "",
         "- `model.keras`: the trained model; open it with `keras.saving.load_model('model.keras')`."
+        + (
+            ""
+            if export.keep_compile
+            else " It holds the layers and trained weights without the optimizer's state: its error metric is "
+            "a function of the app's, so compile it as train.py does to train it further."
+        )
         if has_model
         else "- No `model.keras`: the app had let this run's model go (it keeps the models of a page's newest "
         "runs only), so this archive has its curves, settings and data; `train.py` trains the model again.",
@@ -136,7 +158,7 @@ def build_archive(export: RunExport) -> bytes:
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         has_model = export.model is not None
         if has_model:
-            archive.writestr("model.keras", model_bytes(export.model))
+            archive.writestr("model.keras", model_bytes(export.model, export.keep_compile))
         archive.writestr("history.csv", epoch_history(export.epoch_rows).to_csv(index=False))
         batches = pd.DataFrame(export.batch_rows, columns=["metric", "split", "epoch", "value"])
         archive.writestr("batches.csv", batches.to_csv(index=False))

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pandas as pd
 import streamlit as st
 
 from lib.data.digits import split_digits
 from lib.engine.training import TrainingRun
 from lib.models.export import RunExport, build_archive, npz_bytes, slug
 from lib.models.overfitting import DEMO_BATCH_SIZE
+from lib.page_glue.recurrence import BATCH_SIZE as FORECAST_BATCH_SIZE
+from lib.page_glue.recurrence import SOURCES, error_metric_name, load_source
 
 
 def run_downloads(page_key: str, runs: list[TrainingRun], archive: Callable[[TrainingRun], bytes]) -> None:
@@ -77,3 +80,52 @@ def digit_mlp_archive(run: TrainingRun) -> bytes:
     return build_archive(
         run_export(run, "Parameter sharing", "parameter_sharing.py", script_settings, {"data.npz": data})
     )
+
+
+def series_for_run(run: TrainingRun, current_id: str, current: pd.DataFrame) -> pd.DataFrame | None:
+    """The series a Recurrence run trained on: the page's current one, or a shipped one rebuilt; None for an
+    upload that the page no longer holds (the page keeps one upload at a time)."""
+    series_id = run.settings["series"]
+    if series_id == current_id:
+        return current
+    source_key, _, noise = series_id.partition(":noise=")
+    if source_key in SOURCES:
+        return load_source(source_key, float(noise or 0.0))
+    return None
+
+
+def forecaster_archives(current_id: str, current: pd.DataFrame) -> Callable[[TrainingRun], bytes]:
+    """The Recurrence page's archive of a run, given the series the page shows now (an upload's content
+    is only in the page's session, and the download builds the archive outside the page's script)."""
+
+    def archive(run: TrainingRun) -> bytes:
+        settings = run.settings
+        series = series_for_run(run, current_id, current)
+        data_files, notes = {}, []
+        if series is None:
+            notes.append(
+                "No series.csv: the run trained on an upload that the page no longer holds (it keeps the "
+                "latest upload only). Put your CSV here as series.csv, with a `value` column, to run train.py."
+            )
+        else:
+            data_files["series.csv"] = series[["time", "value"]].to_csv(index=False).encode()
+        unit = "°C" if series is not None and series.attrs.get("units") == "°C" else "units"
+        script_settings = {
+            "KIND": settings["kind"],
+            "HISTORY": int(settings["history"]),
+            "HORIZON": int(settings["horizon"]),
+            "UNITS": int(settings["units"]),
+            "STACKED_LAYERS": int(settings["stacked_layers"]),
+            "BIDIRECTIONAL": bool(settings["bidirectional"]),
+            "EPOCHS": int(settings["epochs"]),
+            "LEARNING_RATE": float(settings["learning_rate"]),
+            "BATCH_SIZE": FORECAST_BATCH_SIZE,
+            "SEED": int(settings.get("seed", 0)),
+            "ERROR_NAME": error_metric_name(unit),
+        }
+        export = run_export(run, "Recurrence", "recurrence.py", script_settings, data_files)
+        export.notes.extend(notes)
+        export.keep_compile = False  # its error metric is a closure of the page glue (build_forecaster)
+        return build_archive(export)
+
+    return archive
