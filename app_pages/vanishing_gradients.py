@@ -18,6 +18,7 @@ from lib.models.long_memory import (
     SETUPS,
     SWEEP_LAGS,
 )
+from lib.page_glue.export import memory_cell_archive, run_downloads
 from lib.page_glue.vanishing import (
     activation_frame,
     bptt_terms,
@@ -347,6 +348,7 @@ for run in recent:
     st.markdown(
         f"**{run.display_label}**: held-out accuracy **{reached:.2f}** ({run.status_text}){comparison}.{gradient}"
     )
+run_downloads(PAGE_KEY, finished, memory_cell_archive)
 
 # --- 4. Inside the LSTM --------------------------------------------------------------------------------
 st.header("4 · Inside the LSTM: gates that let information through")

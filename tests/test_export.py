@@ -188,3 +188,37 @@ def test_recurrence_run_goes_home_and_trains_again(tmp_path):
     print(f"recurrence: app {app_loss:.4f}, rerun {rerun_loss:.4f}")
     history = pd.read_csv(folder / "history.csv")
     assert {"loss", "mae_celsius", "val_loss", "val_mae_celsius"} <= set(history.columns)
+
+
+# --- Vanishing gradients ---------------------------------------------------------------------------
+
+
+def test_vanishing_gradients_run_goes_home_and_trains_on_the_same_stream(tmp_path, monkeypatch):
+    from lib.models.long_memory import StreamBudget, held_out_sequences
+    from lib.page_glue.export import memory_cell_archive
+
+    # One round of 100 updates instead of the page's 15, so the test trains for seconds.
+    monkeypatch.setattr("lib.page_glue.vanishing.DEFAULT_BUDGET", StreamBudget(updates=100))
+    app = open_page("app_pages/vanishing_gradients.py")
+    app.multiselect(key="memory_cells").set_value(["GRU"]).run()
+    lag = app.select_slider(key="memory_lag").options[0]
+    app.select_slider(key="memory_lag").set_value(lag).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    (run,) = app.session_state["training_runs::vanishing_gradients"]
+    assert run.status == "finished" and run.epochs_completed == 1
+    assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
+
+    folder = unpack(memory_cell_archive(run), tmp_path)
+    x_held_out, y_held_out = held_out_sequences(int(lag), seed=0)
+    shipped = np.load(folder / "held_out.npz")
+    np.testing.assert_array_equal(np.eye(8, dtype=np.float32)[shipped["symbols"]], x_held_out)
+    np.testing.assert_array_equal(shipped["answers"], y_held_out)
+    gradients = pd.read_csv(folder / "gradients.csv")
+    assert gradients["steps_back"].max() == int(lag) and (gradients["gradient_norm"] >= 0).all()
+    # No shuffle here: the page's stream gives batch b of round r from default_rng([seed, r, b]), in order, and
+    # train.py draws the same batches. So the first round's loss is the app's but for float rounding.
+    app_loss, rerun_loss = check_archive(
+        folder, run, x_held_out, tolerance=1e-4, extra_files={"held_out.npz", "gradients.csv"}
+    )
+    print(f"vanishing gradients: app {app_loss:.6f}, rerun {rerun_loss:.6f}")

@@ -54,6 +54,9 @@ class RunExport:
     # could not find it when loading, so model.keras then holds the trained model without its compile state.
     keep_compile: bool = True
     notes: list[str] = field(default_factory=list)  # page-specific lines for the README
+    # What a data file holds, for the README (a file named in data_files but not here is "the data the run
+    # trained on"); a page's other measurements (say, gradients during training) come this way too.
+    file_notes: dict[str, str] = field(default_factory=dict)
 
 
 def slug(text: str) -> str:
@@ -138,7 +141,7 @@ def readme(export: RunExport, has_model: bool) -> str:
         "- `batches.csv`: the per-batch training curve as the page drew it (smoothed like the chart, "
         "`epoch` is the position in epochs).",
         "- `settings.json`: the run's settings as the page recorded them.",
-        *[f"- `{name}`: the data the run trained on." for name in export.data_files],
+        *[f"- `{name}`: {export.file_notes.get(name, 'the data the run trained on.')}" for name in export.data_files],
         "- `train.py`: builds the same data, model and training with plain Keras; "
         "`python train.py --epochs 1` for a short check. Its `# %%` cells open as a notebook in Jupyter "
         "(jupytext) and VS Code.",

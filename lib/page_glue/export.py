@@ -13,15 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from lib.data.digits import split_digits
 from lib.engine.training import TrainingRun
 from lib.models.export import RunExport, build_archive, npz_bytes, slug
+from lib.models.long_memory import DEFAULT_BUDGET, SETUPS, SYMBOL_COUNT, held_out_sequences
 from lib.models.overfitting import DEMO_BATCH_SIZE
 from lib.page_glue.recurrence import BATCH_SIZE as FORECAST_BATCH_SIZE
 from lib.page_glue.recurrence import SOURCES, error_metric_name, load_source
+from lib.page_glue.vanishing import GRADIENT_PROBE_SEQUENCES
 
 
 def run_downloads(page_key: str, runs: list[TrainingRun], archive: Callable[[TrainingRun], bytes]) -> None:
@@ -129,3 +132,49 @@ def forecaster_archives(current_id: str, current: pd.DataFrame) -> Callable[[Tra
         return build_archive(export)
 
     return archive
+
+
+def memory_cell_archive(run: TrainingRun) -> bytes:
+    """The Vanishing gradients page's run: one cell on the recall task; its held-out sequences, and the
+    gradient reaching each step back that the page drew while it trained."""
+    settings = run.settings
+    lag, seed = int(settings["lag"]), int(settings.get("seed", 0))
+    setup = SETUPS[settings["setup"]]
+    x_held_out, y_held_out = held_out_sequences(lag, seed=seed)
+    data_files = {"held_out.npz": npz_bytes(symbols=x_held_out.argmax(axis=-1).astype(np.int8), answers=y_held_out)}
+    notes = {
+        "held_out.npz": "the run's held-out sequences (`symbols`: each step's symbol, `answers`: the first symbol); "
+        "the training stream is drawn by train.py, batch by batch, from the same seeds as the page's."
+    }
+    if run.snapshots:
+        rows = [
+            {"epoch": snapshot["epoch"], "steps_back": steps_back, "gradient_norm": float(norm)}
+            for snapshot in run.snapshots
+            for steps_back, norm in enumerate(snapshot["value"])
+        ]
+        data_files["gradients.csv"] = pd.DataFrame(rows).to_csv(index=False).encode()
+        notes["gradients.csv"] = (
+            "the gradient norm of the answer's loss reaching the input k steps back (`steps_back`), on the first "
+            f"{GRADIENT_PROBE_SEQUENCES} held-out sequences, at each point of training the page measured it "
+            "(`epoch`: the position in rounds)."
+        )
+    script_settings = {
+        "CELL": settings["cell"],
+        "LAG": lag,
+        "SEED": seed,
+        "UNITS": DEFAULT_BUDGET.units,
+        "SYMBOLS": SYMBOL_COUNT,
+        "BATCH_SIZE": DEFAULT_BUDGET.batch_size,
+        "UPDATES_PER_ROUND": run.batches_per_epoch,
+        "ROUNDS": run.epochs_planned,
+        "OPTIMIZER": setup.optimizer,
+        "LEARNING_RATE": setup.learning_rate,
+        "MOMENTUM": setup.momentum,
+        "RECURRENT_INITIALIZER": setup.recurrent_initializer,
+        "INITIAL_RANGE": setup.initial_range,
+        "FORGET_BIAS": setup.forget_bias,
+        "CLIP_NORM": float(settings.get("clip_norm") or 0.0),
+    }
+    export = run_export(run, "Vanishing gradients", "vanishing_gradients.py", script_settings, data_files)
+    export.file_notes.update(notes)
+    return build_archive(export)
