@@ -12,6 +12,7 @@ data rebuilt from the run's settings, and the values of its train.py template in
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -19,9 +20,11 @@ import streamlit as st
 
 from lib.data.digits import split_digits
 from lib.engine.training import TrainingRun
+from lib.models.convnets import convnet_parameter_count, matched_mlp_hidden_size
 from lib.models.export import RunExport, build_archive, npz_bytes, slug
 from lib.models.long_memory import DEFAULT_BUDGET, SETUPS, SYMBOL_COUNT, held_out_sequences
 from lib.models.overfitting import DEMO_BATCH_SIZE
+from lib.models.shifted_digits import DEFAULT_TRAIN_COUNT, canvas_digits
 from lib.page_glue.recurrence import BATCH_SIZE as FORECAST_BATCH_SIZE
 from lib.page_glue.recurrence import SOURCES, error_metric_name, load_source
 from lib.page_glue.vanishing import GRADIENT_PROBE_SEQUENCES
@@ -177,4 +180,37 @@ def memory_cell_archive(run: TrainingRun) -> bytes:
     }
     export = run_export(run, "Vanishing gradients", "vanishing_gradients.py", script_settings, data_files)
     export.file_notes.update(notes)
+    return build_archive(export)
+
+
+def convnet_pair_archive(run: TrainingRun) -> bytes:
+    """The ConvNets page's run (the ConvNet or its matched MLP of one press), on the centred canvas digits."""
+    settings = dict(run.settings)
+    spec = settings["spec"]
+    digits = canvas_digits(DEFAULT_TRAIN_COUNT, spec.input_side)
+    data = npz_bytes(
+        x_train=digits.x_train,
+        y_train=digits.y_train,
+        x_validation=digits.x_validation,
+        y_validation=digits.y_validation,
+    )
+    formula = convnet_parameter_count(spec)
+    script_settings = {
+        "KIND": settings["kind"],
+        "LAYERS": [asdict(layer) for layer in spec.layers],
+        "HEAD": spec.head,
+        "HIDDEN_UNITS": matched_mlp_hidden_size(spec.input_side**2 * spec.channels, formula, spec.classes),
+        "CLASSES": spec.classes,
+        "EPOCHS": int(settings["epochs"]),
+        "BATCH_SIZE": int(settings["batch_size"]),
+        "LEARNING_RATE": float(settings["learning_rate"]),
+        "SEED": int(settings["seed"]),
+    }
+    settings["spec"] = asdict(spec)
+    export = run_export(run, "ConvNets", "convnets.py", script_settings, {"data.npz": data})
+    export.settings = settings
+    export.file_notes["data.npz"] = (
+        "the digits the pair trained on, centred on the canvas (`x_train`, `y_train`), and the held-out ones "
+        "(`x_validation`, `y_validation`; the page moves these to test translation)."
+    )
     return build_archive(export)
