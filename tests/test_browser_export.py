@@ -37,7 +37,9 @@ def test_every_chart_saves_itself_as_png_from_its_own_toolbar(page: Page, app_ur
     for index in range(charts.count()):
         chart = charts.nth(index)
         page.mouse.move(0, 0)  # away from the previous chart, whose toolbar then folds away
-        chart.scroll_into_view_if_needed()
+        # In the middle of the window, so that the toolbar over the chart's top edge needs no scrolling (scrolled
+        # to the window's top edge, the toolbar went under the page's header and the chart took the click).
+        chart.evaluate("element => element.scrollIntoView({block: 'center'})")
         chart.hover()  # the toolbar shows while the pointer is over the chart's element, toolbar included
         save = chart.get_by_role("button", name="Download as PNG")
         expect(save).to_be_visible()
