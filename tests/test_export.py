@@ -262,3 +262,32 @@ def test_convnets_pair_goes_home_and_trains_again(tmp_path):
             np.testing.assert_array_equal(got, expected)
         app_loss, rerun_loss = check_archive(folder, run, digits.x_validation, tolerance=tolerances[kind])
         print(f"convnets {kind}: app {app_loss:.4f}, rerun {rerun_loss:.4f}")
+
+
+def test_a_run_whose_model_was_let_go_still_goes_home_and_says_so(tmp_path):
+    """The app keeps the models of a page's newest runs only: an older run's archive has the rest, and its
+    README says why there is no model.keras; train.py carries the run's own settings."""
+    from lib.models.export import RunExport, build_archive, npz_bytes
+
+    export = RunExport(
+        page="Parameter sharing",
+        template="parameter_sharing.py",
+        label="20 examples · 8 hidden units · 610 parameters",
+        status="finished",
+        settings={"examples": 20, "hidden_units": 8, "epochs": 5, "seed": 3},
+        script_settings={"HIDDEN_UNITS": 8, "EPOCHS": 5, "BATCH_SIZE": 32, "LEARNING_RATE": 0.001, "SEED": 3},
+        epoch_rows=[
+            {"metric": "loss", "split": "train", "epoch": 1.0, "value": 2.4},
+            {"metric": "loss", "split": "validation", "epoch": 1.0, "value": 2.3},
+        ],
+        batch_rows=[{"metric": "loss", "split": "train", "epoch": 0.5, "value": 2.5}],
+        data_files={"data.npz": npz_bytes(x_train=np.zeros((2, 8, 8)))},
+    )
+    folder = unpack(build_archive(export), tmp_path)
+    assert not (folder / "model.keras").exists()
+    assert "No `model.keras`" in (folder / "README.md").read_text()
+    script = (folder / "train.py").read_text()
+    assert "HIDDEN_UNITS = 8\n" in script and "SEED = 3\n" in script and "HIDDEN_UNITS = 512" not in script
+    assert pd.read_csv(folder / "history.csv").to_dict("records") == [{"epoch": 1, "loss": 2.4, "val_loss": 2.3}]
+    requirements = (folder / "requirements.txt").read_text()
+    assert "keras==" in requirements and "streamlit" not in requirements
