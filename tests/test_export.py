@@ -62,6 +62,16 @@ def rerun(folder: Path, epochs: int = 1) -> pd.DataFrame:
     return pd.read_csv(folder / "rerun_history.csv")
 
 
+def assert_untrained_weights_match(folder: Path, fresh) -> None:
+    """train.py --epochs 0 saves its model before any training: its weights are the app builder's, exactly."""
+    import keras
+
+    rerun(folder, epochs=0)
+    untrained = keras.saving.load_model(folder / "rerun_model.keras", safe_mode=True, compile=False)
+    for got, expected in zip(untrained.get_weights(), fresh.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
 def check_archive(
     folder: Path, run, held_out: np.ndarray, tolerance: float, extra_files: set[str] = frozenset()
 ) -> tuple[float, float]:
@@ -162,7 +172,7 @@ def test_the_page_offers_each_finished_run_and_the_download_changes_nothing():
 
 
 def test_recurrence_run_goes_home_and_trains_again(tmp_path):
-    from lib.page_glue.recurrence import forecasting_data, load_source
+    from lib.page_glue.recurrence import ForecasterSettings, build_forecaster, forecasting_data, load_source
 
     app = open_page("app_pages/recurrence.py")
     app.radio(key="series_choice").set_value("daily").run()
@@ -181,6 +191,9 @@ def test_recurrence_run_goes_home_and_trains_again(tmp_path):
     shipped = pd.read_csv(folder / "series.csv")
     np.testing.assert_array_equal(shipped["value"].to_numpy(), series["value"].to_numpy())
     data = forecasting_data(series["value"].to_numpy(), 30, 1)
+    assert_untrained_weights_match(
+        folder, build_forecaster("GRU", 30, ForecasterSettings(units=8, epochs=1), 1.0, "°C")
+    )
     # Same seeded first weights and windows, but Keras shuffles the 16 batches in an order of its own
     # (unseeded, in the app and in the script alike): over four draws that moved this first epoch's loss by
     # up to 0.015, while another seed moves it by more than 0.1. So 0.03 tells a wrong seed or wrong data.
@@ -214,6 +227,7 @@ def test_vanishing_gradients_run_goes_home_and_trains_on_the_same_stream(tmp_pat
     shipped = np.load(folder / "held_out.npz")
     np.testing.assert_array_equal(np.eye(8, dtype=np.float32)[shipped["symbols"]], x_held_out)
     np.testing.assert_array_equal(shipped["answers"], y_held_out)
+    assert "nothing is shuffled" in (folder / "README.md").read_text()
     gradients = pd.read_csv(folder / "gradients.csv")
     assert gradients["steps_back"].max() == int(lag) and (gradients["gradient_norm"] >= 0).all()
     # No shuffle here: the page's stream gives batch b of round r from default_rng([seed, r, b]), in order, and
@@ -228,8 +242,6 @@ def test_vanishing_gradients_run_goes_home_and_trains_on_the_same_stream(tmp_pat
 
 
 def test_convnets_pair_goes_home_and_trains_again(tmp_path):
-    import keras
-
     from lib.models.convnets import DEFAULT_SPEC
     from lib.models.shifted_digits import DEFAULT_TRAIN_COUNT, canvas_digits, convnet_and_matched_mlp, training_spec
     from lib.page_glue.export import convnet_pair_archive
@@ -246,20 +258,18 @@ def test_convnets_pair_goes_home_and_trains_again(tmp_path):
     digits = canvas_digits(DEFAULT_TRAIN_COUNT, 12)
     fresh = {member.kind: member.model for member in convnet_and_matched_mlp(training_spec(DEFAULT_SPEC, 12), seed=0)}
     # Keras's unseeded shuffle of the 23 batches (in the app and in the script alike) moves the first epoch's
-    # loss: by up to 0.012 for the ConvNet and 0.03 for the MLP in the draws measured (app against script
-    # included), hence 0.04 and 0.08. Seeds move the ConvNet's by about as little, so the seeded first weights
-    # are checked exactly as well (train.py --epochs 0 saves the model before any training).
-    tolerances = {"ConvNet": 0.04, "MLP": 0.08}
+    # loss: over the draws measured (app and script), the ConvNet's lay within 2.289-2.304 and the MLP's within
+    # 1.868-1.926, hence tolerances of 0.04 and 0.15 (about twice each range). Seeds move the ConvNet's by about
+    # as little, so the seeded first weights are checked exactly as well (train.py --epochs 0 saves the model
+    # before any training), and the data is the app's to the last pixel.
+    tolerances = {"ConvNet": 0.04, "MLP": 0.15}
     for run in runs:
         kind = run.settings["kind"]
         folder = unpack(convnet_pair_archive(run), tmp_path / kind)
         shipped = np.load(folder / "data.npz")
         np.testing.assert_array_equal(shipped["x_train"], digits.x_train)
         np.testing.assert_array_equal(shipped["y_validation"], digits.y_validation)
-        rerun(folder, epochs=0)
-        untrained = keras.saving.load_model(folder / "rerun_model.keras", safe_mode=True, compile=False)
-        for got, expected in zip(untrained.get_weights(), fresh[kind].get_weights(), strict=True):
-            np.testing.assert_array_equal(got, expected)
+        assert_untrained_weights_match(folder, fresh[kind])
         app_loss, rerun_loss = check_archive(folder, run, digits.x_validation, tolerance=tolerances[kind])
         print(f"convnets {kind}: app {app_loss:.4f}, rerun {rerun_loss:.4f}")
 

@@ -180,6 +180,7 @@ def memory_cell_archive(run: TrainingRun) -> bytes:
     }
     export = run_export(run, "Vanishing gradients", "vanishing_gradients.py", script_settings, data_files)
     export.file_notes.update(notes)
+    export.shuffled = False  # the stream's batches come in their drawn order
     return build_archive(export)
 
 
