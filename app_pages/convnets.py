@@ -43,6 +43,7 @@ from lib.models.shifted_digits import (
     translation_verdict,
 )
 from lib.page_glue.convnets import train_convnet_and_mlp
+from lib.page_glue.export import convnet_pair_archive, run_downloads
 from lib.page_glue.settings.convnets import POOL_CHOICES, SETTINGS
 
 PAGE_KEY = SETTINGS.page
@@ -474,6 +475,7 @@ if trained:
 runs = page_runs(PAGE_KEY)
 if runs:
     accuracy_runs_table(runs, "Held-out accuracy (centred)")
+    run_downloads(PAGE_KEY, runs, convnet_pair_archive)
 
 # The settings end here (what follows views a trained pair), so the link is complete at this point.
 link.finish()

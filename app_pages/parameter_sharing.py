@@ -7,6 +7,7 @@ from lib.data.digits import split_digits
 from lib.engine.charts import line_chart, ratio_gauge
 from lib.engine.params import count_mlp_layers, float32_bytes, format_bytes, total_params
 from lib.engine.training import accuracy_runs_table, live_training, page_runs
+from lib.page_glue.export import digit_mlp_archive, run_downloads
 from lib.page_glue.settings.parameter_sharing import SETTINGS
 from lib.page_glue.sharing import (
     BUILD_CAP_PARAMS,
@@ -189,6 +190,7 @@ live_training(
 runs = page_runs(PAGE_KEY)
 if runs:
     accuracy_runs_table(runs, "Validation accuracy", show_gap=True)
+    run_downloads(PAGE_KEY, runs, digit_mlp_archive)
 else:
     st.info("No run yet: press **Train**.", icon=":material/play_arrow:")
 

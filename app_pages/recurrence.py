@@ -8,6 +8,7 @@ from lib.data.series import SeriesUploadError, parse_uploaded_series
 from lib.engine.charts import line_chart, time_chart
 from lib.engine.diagrams import unrolled_rnn_dot
 from lib.engine.training import live_training, page_runs
+from lib.page_glue.export import forecaster_archives, run_downloads
 from lib.page_glue.recurrence import (
     AUTOREGRESSIVE_KINDS,
     NEURAL_KINDS,
@@ -208,6 +209,7 @@ if data is not None:
         },
     )
     st.markdown(verdict(table, unit))
+    run_downloads(PAGE_KEY, page_runs(PAGE_KEY), forecaster_archives(series_id, series))
     if not comparable_runs:
         st.info(
             "The table holds the baselines only: press **Train the selected models** to add the neural networks.",

@@ -15,6 +15,7 @@ from lib.models.long_memory import (
     PAPER_TEST_SEQUENCES,
     SETUPS,
 )
+from lib.page_glue.export import memory_cell_archive, run_downloads
 from lib.page_glue.settings.vanishing_gradients import SETTINGS
 from lib.page_glue.vanishing import (
     activation_frame,
@@ -306,6 +307,7 @@ for run in recent:
     st.markdown(
         f"**{run.display_label}**: held-out accuracy **{reached:.2f}** ({run.status_text}){comparison}.{gradient}"
     )
+run_downloads(PAGE_KEY, finished, memory_cell_archive)
 
 # --- 4. Inside the LSTM --------------------------------------------------------------------------------
 st.header("4 · Inside the LSTM: gates that let information through")

@@ -53,7 +53,8 @@ def train_convnet_and_mlp(
             batch_size=batch_size,
             label=member.label,
             page_key=page_key,
-            settings={"kind": member.kind, "press": press, "canvas": spec.input_side, "epochs": epochs},
+            settings={"kind": member.kind, "press": press, "canvas": spec.input_side, "epochs": epochs}
+            | {"spec": spec, "seed": seed, "batch_size": batch_size, "learning_rate": learning_rate},  # for its export
             metrics=TRAINING_METRICS,
             area=area,
         )

@@ -1,0 +1,72 @@
+"""Train the digit MLP of RNN Playground's "Parameter sharing" page again, with plain Keras.
+
+The data is the run's own (data.npz: 8×8 digits in [0, 1] and their labels, training and validation),
+the model the page's (one hidden ReLU layer, softmax over the ten classes, seeded Glorot initialisers),
+the training the page's (Adam, sparse categorical cross-entropy, the same batch size and epochs).
+
+    pip install -r requirements.txt
+    python train.py              # the run's epochs
+    python train.py --epochs 1   # a short check
+
+Open it in Jupyter (jupytext) or VS Code to run it cell by cell: each `# %%` line starts a cell.
+"""
+
+# %%
+import argparse
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+# %% The run's settings (filled in by the app when it exported the run)
+# --- settings
+HIDDEN_UNITS = 512
+EPOCHS = 60
+BATCH_SIZE = 32
+LEARNING_RATE = 0.001
+SEED = 0
+# --- end of settings
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--epochs", type=int, default=EPOCHS, help="how many epochs to train (default: the run's)")
+arguments, _ = parser.parse_known_args()  # a notebook's kernel passes arguments of its own
+folder = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+
+# %% The data the run trained on
+data = np.load(folder / "data.npz")
+x_train, y_train = data["x_train"], data["y_train"]
+x_validation, y_validation = data["x_validation"], data["y_validation"]
+print(f"{len(y_train)} training and {len(y_validation)} validation digits of {x_train.shape[1:]} pixels")
+
+# %% The model: flatten the 8×8 pixels, one hidden ReLU layer, softmax over the ten digits
+inputs = keras.Input(shape=x_train.shape[1:], name="image")
+hidden = keras.layers.Flatten(name="flatten")(inputs)
+hidden = keras.layers.Dense(
+    HIDDEN_UNITS, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=SEED + 1), name="hidden_1"
+)(hidden)
+outputs = keras.layers.Dense(
+    10, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(seed=SEED), name="output"
+)(hidden)
+model = keras.Model(inputs, outputs, name="digit_mlp")
+model.compile(
+    optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE),
+    loss="sparse_categorical_crossentropy",
+    metrics=["accuracy"],
+)
+model.summary()
+
+# %% Train, and keep the curves and the model beside the run's own
+history = model.fit(
+    x_train,
+    y_train,
+    validation_data=(x_validation, y_validation),
+    epochs=arguments.epochs,
+    batch_size=BATCH_SIZE,
+    verbose=2,
+)
+rerun = pd.DataFrame(history.history)
+rerun.insert(0, "epoch", range(1, len(rerun) + 1))
+rerun.to_csv(folder / "rerun_history.csv", index=False)
+model.save(folder / "rerun_model.keras")
+print(rerun.round(4).to_string(index=False))

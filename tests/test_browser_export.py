@@ -1,0 +1,71 @@
+"""Take it home, in a real browser: every chart saves itself as a PNG from its own toolbar, and a trained
+run's download gives its zip without rerunning the page."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from playwright.sync_api import Page, expect
+from streamlit.proto.BackMsg_pb2 import BackMsg
+
+from tests.browser_support import assert_no_exception, wait_until_idle
+
+pytestmark = pytest.mark.browser
+
+# A short run of a seed of its own (so that no earlier test's identical press is served from the cache).
+TRAINED_PAGE = "parameter_sharing?training_examples=20&epochs=5&seed=31"
+
+
+def train_short_run(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/{TRAINED_PAGE}")
+    wait_until_idle(page)
+    page.get_by_role("button", name="Train").click()
+    expect(page.get_by_role("button", name="Download the run")).to_be_visible(timeout=120_000)
+    wait_until_idle(page)
+    assert_no_exception(page)
+
+
+def test_every_chart_saves_itself_as_png_from_its_own_toolbar(page: Page, app_url: str):
+    """Streamlit 1.67 draws Vega-Embed with its menu off (`actions: false`) and drops `actions` from a chart's
+    `usermeta.embedOptions`; what each chart offers is its toolbar's "Download as PNG", made in the browser."""
+    train_short_run(page, app_url)
+    charts = page.get_by_test_id("stElementContainer").filter(has=page.get_by_test_id("stVegaLiteChart"))
+    # The rule-of-thumb gauge, the parameters-against-side chart and the training chart.
+    expect(charts).to_have_count(3)
+    for index in range(charts.count()):
+        chart = charts.nth(index)
+        page.mouse.move(0, 0)  # away from the previous chart, whose toolbar then folds away
+        # In the middle of the window, so that the toolbar over the chart's top edge needs no scrolling (scrolled
+        # to the window's top edge, the toolbar went under the page's header and the chart took the click).
+        chart.evaluate("element => element.scrollIntoView({block: 'center'})")
+        chart.hover()  # the toolbar shows while the pointer is over the chart's element, toolbar included
+        save = chart.get_by_role("button", name="Download as PNG")
+        expect(save).to_be_visible()
+        with page.expect_download() as download:
+            save.click()
+        with open(download.value.path(), "rb") as saved:
+            assert saved.read(4) == b"\x89PNG", f"chart {index} saved something other than a PNG"
+
+
+def test_the_download_gives_the_run_and_leaves_the_page_as_it_was(page: Page, app_url: str):
+    # Every message the browser sends the server (a rerun request is one), from the page's first load on.
+    sent: list[object] = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda frame: sent.append(frame)))
+    train_short_run(page, app_url)
+    table_before = page.get_by_test_id("stDataFrame").last.inner_text()
+    sent_before = len(sent)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the run").click()
+    # The click asked the server for the archive (the deferred file's request), and no rerun of the script.
+    kinds = [BackMsg.FromString(frame).WhichOneof("type") for frame in sent[sent_before:]]
+    assert kinds and "rerun_script" not in kinds, kinds
+    assert download.value.suggested_filename.endswith(".zip")
+    with zipfile.ZipFile(io.BytesIO(open(download.value.path(), "rb").read())) as archive:
+        assert {"model.keras", "history.csv", "train.py", "data.npz", "requirements.txt"} <= set(archive.namelist())
+    # No rerun: the page is not running, and the run table and the download are as they were.
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    assert page.get_by_test_id("stDataFrame").last.inner_text() == table_before
+    expect(page.get_by_role("button", name="Download the run")).to_be_visible()
+    assert_no_exception(page)
