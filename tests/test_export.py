@@ -22,7 +22,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import APPTEST_TIMEOUT, ROOT
+from tests.browser_support import ROOT
+from tests.page_support import APPTEST_TIMEOUT
 
 APP = str(ROOT / "streamlit_app.py")
 ARCHIVE_FILES = {"model.keras", "history.csv", "batches.csv", "settings.json", "train.py", "requirements.txt"}
