@@ -29,6 +29,8 @@ from lib.page_glue.vanishing import (
     latest_trained_models,
     mlp_gradients,
     mlp_gradients_chart,
+    paper_long_budget_reading,
+    paper_long_budget_summary,
     paper_setup_caption,
     paper_setups_in_order,
     paper_task_reading,
@@ -224,7 +226,10 @@ if paper_summary is not None:
     for paper_setup in paper_setups_in_order(paper_summary):
         st.dataframe(paper_task_table(paper_summary, paper_setup), hide_index=True, width="stretch")
         st.caption(paper_setup_caption(paper_setup))
-for line in paper_task_reading(paper_summary, summary):
+for line in [
+    *paper_task_reading(paper_summary, summary),
+    *paper_long_budget_reading(paper_summary, paper_long_budget_summary()),
+]:
     st.markdown(line)
 st.markdown(
     "**The notes expect:** about "

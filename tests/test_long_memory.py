@@ -527,3 +527,36 @@ def test_the_shipped_setups_differ_only_in_the_lstm_cell():
         if field not in {"name", "forget_gate_bias", "input_gate_bias", "lstm_activation"}
     }
     assert same == {field: getattr(keras_cell, field) for field in same}
+
+
+def test_a_larger_budget_reads_as_the_budget_when_a_seed_then_meets_the_criterion():
+    from lib.page_glue.vanishing import paper_long_budget_reading
+
+    sweep = lm.summarise_paper_task(_paper_runs(lstm_solves_100=False))
+    failed = sweep[(sweep["cell"] == "LSTM") & (sweep["solved_seeds"] == 0)].iloc[0]
+    longer = pd.DataFrame(
+        [
+            {
+                "setup": failed["setup"],
+                "task": failed["task"],
+                "cell": "LSTM",
+                "p": failed["p"],
+                "seed": 0,
+                "solved": True,
+                "sequences_to_success": 300_000,
+                "max_sequences": 600_000,
+                "final_recall_accuracy": 1.0,
+                "batch_size": 16,
+            }
+        ]
+    )
+    (line,) = paper_long_budget_reading(sweep, lm.summarise_paper_task(longer))
+    assert f"Within the sweep's budget of {int(failed['budget']):,} sequences, 0 of" in line
+    assert "with 600,000, 1 of 1 seed run so far met it, after 300,000 sequences (18,750 updates of 16)" in line
+    assert "the budget, not the cell, stopped it" in line
+    # A larger budget that no seed used to meet the criterion says so instead.
+    longer["solved"] = False
+    longer["sequences_to_success"] = np.nan
+    (line,) = paper_long_budget_reading(sweep, lm.summarise_paper_task(longer))
+    assert "none of 1 seed run met it either" in line and "does not explain" in line
+    assert paper_long_budget_reading(sweep, None) == [] and paper_long_budget_reading(None, sweep) == []

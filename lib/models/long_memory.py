@@ -533,6 +533,9 @@ PAPER_TEST_SEQUENCES = 10_000
 # "Due to limited computation time, training is stopped after 5 million sequence presentations."
 PAPER_STOP_SEQUENCES = 5_000_000
 PAPER_FILE = Path(__file__).parents[2] / "data" / "paper_memory_task.csv"
+# The runs that failed within the sweep's budget, run again with a larger one (the same setup otherwise):
+# scripts/paper_memory_task.py --max-sequences 600000 --output data/paper_memory_task_long_budget.csv.
+PAPER_LONG_BUDGET_FILE = Path(__file__).parents[2] / "data" / "paper_memory_task_long_budget.csv"
 
 
 @dataclass(frozen=True)

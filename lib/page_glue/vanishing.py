@@ -33,6 +33,7 @@ from lib.models.long_memory import (
     KERAS_CELL_SETUP,
     MODERN,
     NOTES_EXPECTED_MAX_LAG,
+    PAPER_LONG_BUDGET_FILE,
     PAPER_SETUP,
     PAPER_SETUPS,
     SOLVED_ACCURACY,
@@ -552,6 +553,61 @@ def paper_task_reading(
             + _listing([lag for lag, _, _ in reversals])
             + ", and the paper's task did not restore it here."
         )
+    return lines
+
+
+@st.cache_data(show_spinner=False)
+def paper_long_budget_summary() -> pd.DataFrame | None:
+    """The runs of the paper's task run again with a larger budget, summarised; None when the file is absent."""
+    runs = load_paper_task(PAPER_LONG_BUDGET_FILE)
+    return None if runs is None or runs.empty else summarise_paper_task(runs)
+
+
+def paper_long_budget_reading(summary: pd.DataFrame | None, long_budget: pd.DataFrame | None) -> list[str]:
+    """For each point of the sweep where no LSTM seed met the criterion, what the larger budget found, every
+    number from the two shipped files: the seeds run, those that met it, after how many sequences and
+    updates, beside the sweep's budget; nothing when either file is absent."""
+    if summary is None or long_budget is None:
+        return []
+    lines = []
+    for row in long_budget.itertuples():
+        sweep = summary[
+            (summary["setup"] == row.setup)
+            & (summary["task"] == row.task)
+            & (summary["cell"] == row.cell)
+            & (summary["p"] == row.p)
+        ]
+        if sweep.empty:
+            continue
+        before = sweep.iloc[0]
+        first = f"Within the sweep's budget of {int(before['budget']):,} sequences, {before['solved_seeds']} of {before['seeds']} {row.cell} seeds met the criterion on task {row.task} at p = {row.p}"
+        batch = PAPER_SETUPS[row.setup].batch_size if row.setup in PAPER_SETUPS else None
+        if row.solved_seeds:
+            updates = f" ({_sequences(row.mean_sequences / batch)} updates of {batch})" if batch and batch > 1 else ""
+            found = (
+                f"with {int(row.budget):,}, {row.solved_seeds} of {row.seeds} seed{'s' if row.seeds != 1 else ''} "
+                f"run so far met it, after {_sequences(row.mean_sequences)} sequences"
+                + (" on average" if row.solved_seeds > 1 else "")
+                + updates
+            )
+            paper = paper_result(row.task) if row.p == 100 and row.cell == "LSTM" else None
+            reason = ": the budget, not the cell, stopped it" + (
+                f". Adam's batches of {batch} make one update per {batch} sequences, where the paper updated "
+                "after every sequence"
+                + (
+                    f" (its LSTM: {paper.sequences:,} sequences on average)"
+                    if paper is not None and paper.sequences
+                    else ""
+                )
+                if batch and batch > 1
+                else ""
+            )
+        else:
+            found = (
+                f"with {int(row.budget):,}, none of {row.seeds} seed{'s' if row.seeds != 1 else ''} run met it either"
+            )
+            reason = ", so the budget alone does not explain the failure here"
+        lines.append(f"**A larger budget.** {first}; {found}{reason}.")
     return lines
 
 
