@@ -122,7 +122,7 @@ def test_the_lock_is_reentrant_and_training_runs_outside_it():
 # A script that imports the app's warm-up, starts it, waits for a moment of its loading, and ends.
 EXIT_PROBE = """
 import sys, time
-from lib.app import warm_up
+from lib.page_glue import warm_up
 
 moment, opened_files, delay = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 warm_up.START_DELAY_SECONDS = 0.0
