@@ -1,0 +1,256 @@
+"""Load a run back: an archive exported from a page, uploaded on the same page, joins its run table, and a
+crafted or broken file is refused with a sentence while the runs trained in the session stay.
+
+Every bad file is built here: a real Keras model with a Lambda layer saved to .keras, a model with a class
+of its own, another page's archive, a file that is no zip, a truncated zip, a file over the 5 MB cap, a
+zip bomb (a small zip whose member unpacks to far more than the cap), a model that the archive's settings
+do not build, and settings outside the page's ranges. Each is uploaded through the page's uploader, as a
+participant would, on the Parameter sharing page and (most of them) on the Vanishing gradients page.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.page_support import open_page
+
+SHARING = "app_pages/parameter_sharing.py"
+VANISHING = "app_pages/vanishing_gradients.py"
+SHARING_RUNS = "training_runs::parameter_sharing"
+VANISHING_RUNS = "training_runs::vanishing_gradients"
+KEPT = "The runs you trained here are kept as they were."
+
+
+def train_sharing(app, hidden_units: int = 8, epochs: int = 5, examples: int = 20):
+    next(s for s in app.select_slider if s.label == "Training examples").set_value(examples).run()
+    next(s for s in app.select_slider if s.label == "Hidden units").set_value(hidden_units).run()
+    next(s for s in app.slider if s.label == "Epochs").set_value(epochs).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app.session_state[SHARING_RUNS]
+
+
+def train_vanishing(app):
+    app.multiselect(key="memory_cells").set_value(["GRU"]).run()
+    app.select_slider(key="memory_lag").set_value(app.select_slider(key="memory_lag").options[0]).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app.session_state[VANISHING_RUNS]
+
+
+def upload(app, name: str, content: bytes):
+    uploader = next(u for u in app.get("file_uploader") if u.key.startswith("load_back::"))
+    uploader.upload(name, content, "application/zip").run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def errors(app) -> list[str]:
+    return [e.value for e in app.error]
+
+
+def table_runs(app) -> list[str]:
+    """The runs the page's run table lists (Parameter sharing)."""
+    return [label for frame in app.dataframe if "Run" in frame.value.columns for label in frame.value["Run"]]
+
+
+def members(archive: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        return {name: opened.read(name) for name in opened.namelist()}
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def saved(model) -> bytes:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+def lambda_model() -> bytes:
+    """A real Keras model with a Lambda layer (its Python code is saved in the file)."""
+    import keras
+
+    inputs = keras.Input(shape=(8, 8))
+    flat = keras.layers.Flatten()(inputs)
+    doubled = keras.layers.Lambda(lambda x: x * 2.0)(flat)
+    return saved(keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(doubled)))
+
+
+def unknown_class_model() -> bytes:
+    """A model with a layer class of its own: not one of Keras's, so no page of the app builds it."""
+    import keras
+
+    class Mystery(keras.layers.Layer):
+        def call(self, x):
+            return x
+
+    inputs = keras.Input(shape=(8, 8))
+    flat = Mystery()(keras.layers.Flatten()(inputs))
+    return saved(keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(flat)))
+
+
+def zip_bomb() -> bytes:
+    """40 MB of zeros that deflate to a few tens of kB, under a name an archive may hold."""
+    return zipped({"settings.json": b"{}", "data.npz": bytes(40 * 1024 * 1024)})
+
+
+@pytest.fixture(scope="module")
+def sharing_archives():
+    """One short Parameter sharing run and its archive; the archive of a Vanishing gradients run too."""
+    from lib.page_glue.export import digit_mlp_archive
+
+    app = open_page(SHARING)
+    (run,) = train_sharing(app)
+    return run, digit_mlp_archive(run)
+
+
+@pytest.fixture(scope="module")
+def vanishing_archive():
+    from lib.models.long_memory import StreamBudget
+    from lib.page_glue.export import memory_cell_archive
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("lib.page_glue.vanishing.DEFAULT_BUDGET", StreamBudget(updates=100))
+        app = open_page(VANISHING)
+        (run,) = train_vanishing(app)
+    return run, memory_cell_archive(run)
+
+
+def bad_files(good: bytes, other_page: bytes) -> dict[str, tuple[bytes, str]]:
+    """name -> (content, what the refusal says)."""
+    good_members = members(good)
+    settings = json.loads(good_members["settings.json"])
+    wide = good_members | {"settings.json": json.dumps(settings | {"hidden_units": 32}).encode()}
+    odd = good_members | {"settings.json": json.dumps(settings | {"hidden_units": 7}).encode()}
+    return {
+        "lambda.zip": (zipped(good_members | {"model.keras": lambda_model()}), "Lambda layer"),
+        "mystery.zip": (
+            zipped(good_members | {"model.keras": unknown_class_model()}),
+            "a class this app does not know",
+        ),
+        "model.zip": (lambda_model(), "files that an export of this app never holds"),
+        "other-page.zip": (other_page, "it is a run of the"),
+        "notes.zip": (b"just some text, not a zip at all\n" * 10, "not a whole zip archive"),
+        "truncated.zip": (good[: len(good) // 2], "not a whole zip archive"),
+        "huge.zip": (good + bytes(5 * 1024 * 1024), "larger than the 5 MB"),
+        "bomb.zip": (zip_bomb(), "unpacks to more than the app opens"),
+        "wide.zip": (zipped(wide), "parameters where the page's has"),
+        "odd.zip": (zipped(odd), "not one this page takes"),
+    }
+
+
+def test_bad_files_are_refused_on_parameter_sharing_and_the_trained_run_stays(sharing_archives, vanishing_archive):
+    _, good = sharing_archives
+    app = open_page(SHARING)
+    (trained,) = train_sharing(app, hidden_units=32)
+    for name, (content, said) in bad_files(good, vanishing_archive[1]).items():
+        upload(app, name, content)
+        assert any(f"“{name}” cannot be loaded" in e and said in e and KEPT in e for e in errors(app)), (
+            name,
+            errors(app),
+        )
+        assert app.session_state[SHARING_RUNS] == [trained], name
+        assert app.session_state[SHARING_RUNS][0].model is trained.model
+        assert table_runs(app) == [trained.display_label], name
+    assert "Vanishing gradients page" in next(iter(errors(upload(app, "other.zip", vanishing_archive[1]))))
+
+
+def test_bad_files_are_refused_on_vanishing_gradients_and_the_trained_run_stays(
+    sharing_archives, vanishing_archive, monkeypatch
+):
+    from lib.models.long_memory import StreamBudget
+
+    monkeypatch.setattr("lib.page_glue.vanishing.DEFAULT_BUDGET", StreamBudget(updates=100))
+    _, good = vanishing_archive
+    app = open_page(VANISHING)
+    (trained,) = train_vanishing(app)
+    refused = bad_files(sharing_archives[1], sharing_archives[1])
+    cases = {name: refused[name] for name in ("lambda.zip", "truncated.zip", "bomb.zip", "notes.zip")}
+    cases["other-page.zip"] = (sharing_archives[1], "it is a run of the Parameter sharing page")
+    good_members = members(good)
+    cases["lambda-here.zip"] = (zipped(good_members | {"model.keras": lambda_model()}), "Lambda layer")
+    settings = json.loads(good_members["settings.json"])
+    cases["lstm.zip"] = (
+        zipped(good_members | {"settings.json": json.dumps(settings | {"cell": "LSTM"}).encode()}),
+        "parameters where the page's has",
+    )
+    for name, (content, said) in cases.items():
+        upload(app, name, content)
+        assert any(f"“{name}” cannot be loaded" in e and said in e and KEPT in e for e in errors(app)), (
+            name,
+            errors(app),
+        )
+        assert app.session_state[VANISHING_RUNS] == [trained], name
+        assert [d.proto.label for d in app.get("download_button")] == ["Download the run"], name
+
+
+def test_a_parameter_sharing_run_comes_back_with_its_curves_and_predictions(sharing_archives):
+    from lib.data.digits import split_digits
+
+    run, archive = sharing_archives
+    app = open_page(SHARING)
+    (trained,) = train_sharing(app, hidden_units=32)
+    upload(app, "my-run.zip", archive)
+    assert not errors(app)
+    earlier, loaded = app.session_state[SHARING_RUNS]
+    assert earlier is trained
+    assert loaded.label == f"{run.label} · loaded from my-run.zip"
+    assert table_runs(app) == [trained.display_label, loaded.display_label]
+    assert loaded.status == "finished" and loaded.epochs_completed == run.epochs_completed == 5
+    assert loaded.final("accuracy") == pytest.approx(run.final("accuracy"))
+    for got, expected in zip(loaded.epoch_rows, run.epoch_rows, strict=True):
+        assert got == {**expected, "value": pytest.approx(expected["value"])}
+    assert len(loaded.batch_rows) == len(run.batch_rows)
+    # Its curves are drawn with the trained run's, under its own label.
+    drawn = {name for frame in app.get("vega_lite_chart") for name in _runs_drawn(frame)}
+    assert {trained.display_label, loaded.display_label} <= drawn
+    x_validation = split_digits(20).x_validation
+    np.testing.assert_allclose(
+        loaded.model.predict(x_validation, verbose=0), run.model.predict(x_validation, verbose=0), atol=1e-6
+    )
+    # The same file again adds nothing.
+    upload(app, "my-run.zip", b"")
+    upload(app, "my-run.zip", archive)
+    assert any("already in the run table" in e for e in errors(app))
+    assert len(app.session_state[SHARING_RUNS]) == 2
+
+
+def _runs_drawn(chart) -> set[str]:
+    from tests.page_support import chart_data
+
+    frame = chart_data(chart)
+    return set(frame["run"]) if "run" in frame.columns else set()
+
+
+def test_a_vanishing_gradients_run_comes_back_with_its_gradients_and_predictions(vanishing_archive):
+    from lib.models.long_memory import held_out_sequences
+
+    run, archive = vanishing_archive
+    app = open_page(VANISHING)
+    upload(app, "gru.zip", archive)
+    assert not errors(app)
+    (loaded,) = app.session_state[VANISHING_RUNS]
+    assert loaded.label == f"{run.label} · loaded from gru.zip"
+    assert loaded.final("accuracy") == pytest.approx(run.final("accuracy"))
+    assert len(loaded.snapshots) == len(run.snapshots)
+    np.testing.assert_allclose(loaded.snapshots[-1]["value"], run.snapshots[-1]["value"], rtol=1e-6)
+    assert any(loaded.display_label in m.value and "held-out accuracy" in m.value for m in app.markdown)
+    x_held_out, _ = held_out_sequences(int(run.settings["lag"]), seed=0)
+    np.testing.assert_allclose(
+        loaded.model.predict(x_held_out, verbose=0), run.model.predict(x_held_out, verbose=0), atol=1e-6
+    )
