@@ -131,12 +131,9 @@ def vanishing_archive():
     return run, memory_cell_archive(run)
 
 
-def bad_files(good: bytes, other_page: bytes) -> dict[str, tuple[bytes, str]]:
-    """name -> (content, what the refusal says)."""
+def bad_files(good: bytes) -> dict[str, tuple[bytes, str]]:
+    """name -> (content, what the refusal says): files made from a page's good archive, or from nothing."""
     good_members = members(good)
-    settings = json.loads(good_members["settings.json"])
-    wide = good_members | {"settings.json": json.dumps(settings | {"hidden_units": 32}).encode()}
-    odd = good_members | {"settings.json": json.dumps(settings | {"hidden_units": 7}).encode()}
     return {
         "lambda.zip": (zipped(good_members | {"model.keras": lambda_model()}), "Lambda layer"),
         "mystery.zip": (
@@ -144,30 +141,43 @@ def bad_files(good: bytes, other_page: bytes) -> dict[str, tuple[bytes, str]]:
             "a class this app does not know",
         ),
         "model.zip": (lambda_model(), "files that an export of this app never holds"),
-        "other-page.zip": (other_page, "it is a run of the"),
         "notes.zip": (b"just some text, not a zip at all\n" * 10, "not a whole zip archive"),
         "truncated.zip": (good[: len(good) // 2], "not a whole zip archive"),
         "huge.zip": (good + bytes(5 * 1024 * 1024), "larger than the 5 MB"),
         "bomb.zip": (zip_bomb(), "unpacks to more than the app opens"),
-        "wide.zip": (zipped(wide), "parameters where the page's has"),
-        "odd.zip": (zipped(odd), "not one this page takes"),
     }
+
+
+def with_settings(good: bytes, **changed) -> bytes:
+    good_members = members(good)
+    settings = json.loads(good_members["settings.json"]) | changed
+    return zipped(good_members | {"settings.json": json.dumps(settings).encode()})
+
+
+def assert_refused(app, name: str, said: str) -> None:
+    assert any(f"“{name}” cannot be loaded" in e and said in e and KEPT in e for e in errors(app)), (name, errors(app))
 
 
 def test_bad_files_are_refused_on_parameter_sharing_and_the_trained_run_stays(sharing_archives, vanishing_archive):
     _, good = sharing_archives
     app = open_page(SHARING)
     (trained,) = train_sharing(app, hidden_units=32)
-    for name, (content, said) in bad_files(good, vanishing_archive[1]).items():
+    other = vanishing_archive[1]
+    cases = bad_files(good) | {
+        "other-page.zip": (other, "it is a run of the Vanishing gradients page: open it there"),
+        "other-page-no-readme.zip": (
+            zipped({k: v for k, v in members(other).items() if k != "README.md"}),
+            "lacks epochs, examples, hidden_units: it is not a run of this page",
+        ),
+        "wide.zip": (with_settings(good, hidden_units=32), "parameters where the page's has"),
+        "odd.zip": (with_settings(good, hidden_units=7), "not one this page takes"),
+    }
+    for name, (content, said) in cases.items():
         upload(app, name, content)
-        assert any(f"“{name}” cannot be loaded" in e and said in e and KEPT in e for e in errors(app)), (
-            name,
-            errors(app),
-        )
+        assert_refused(app, name, said)
         assert app.session_state[SHARING_RUNS] == [trained], name
         assert app.session_state[SHARING_RUNS][0].model is trained.model
         assert table_runs(app) == [trained.display_label], name
-    assert "Vanishing gradients page" in next(iter(errors(upload(app, "other.zip", vanishing_archive[1]))))
 
 
 def test_bad_files_are_refused_on_vanishing_gradients_and_the_trained_run_stays(
@@ -179,22 +189,14 @@ def test_bad_files_are_refused_on_vanishing_gradients_and_the_trained_run_stays(
     _, good = vanishing_archive
     app = open_page(VANISHING)
     (trained,) = train_vanishing(app)
-    refused = bad_files(sharing_archives[1], sharing_archives[1])
-    cases = {name: refused[name] for name in ("lambda.zip", "truncated.zip", "bomb.zip", "notes.zip")}
-    cases["other-page.zip"] = (sharing_archives[1], "it is a run of the Parameter sharing page")
-    good_members = members(good)
-    cases["lambda-here.zip"] = (zipped(good_members | {"model.keras": lambda_model()}), "Lambda layer")
-    settings = json.loads(good_members["settings.json"])
-    cases["lstm.zip"] = (
-        zipped(good_members | {"settings.json": json.dumps(settings | {"cell": "LSTM"}).encode()}),
-        "parameters where the page's has",
-    )
+    refused = bad_files(good)
+    cases = {name: refused[name] for name in ("lambda.zip", "mystery.zip", "truncated.zip", "bomb.zip", "huge.zip")}
+    cases["other-page.zip"] = (sharing_archives[1], "it is a run of the Parameter sharing page: open it there")
+    cases["lstm.zip"] = (with_settings(good, cell="LSTM"), "parameters where the page's has")
+    cases["clipped-gru.zip"] = (with_settings(good, clip_norm=1.0), "clip_norm is not one this page takes")
     for name, (content, said) in cases.items():
         upload(app, name, content)
-        assert any(f"“{name}” cannot be loaded" in e and said in e and KEPT in e for e in errors(app)), (
-            name,
-            errors(app),
-        )
+        assert_refused(app, name, said)
         assert app.session_state[VANISHING_RUNS] == [trained], name
         assert [d.proto.label for d in app.get("download_button")] == ["Download the run"], name
 
