@@ -256,3 +256,44 @@ def test_a_vanishing_gradients_run_comes_back_with_its_gradients_and_predictions
     np.testing.assert_allclose(
         loaded.model.predict(x_held_out, verbose=0), run.model.predict(x_held_out, verbose=0), atol=1e-6
     )
+
+
+def test_a_convnets_pair_comes_back_measured_and_paired_and_a_bad_one_changes_nothing():
+    from lib.models.shifted_digits import DEFAULT_TRAIN_COUNT, canvas_digits
+    from lib.page_glue.export import convnet_pair_archive
+
+    app = open_page("app_pages/convnets.py")
+    app.select_slider(key="canvas").set_value(12).run()
+    app.slider(key="epochs").set_value(1).run()
+    next(b for b in app.button if b.label == "Train the ConvNet, then the MLP").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    convnet, mlp = app.session_state["training_runs::convnets"]
+    archives = {run.settings["kind"]: convnet_pair_archive(run) for run in (convnet, mlp)}
+
+    fresh = open_page("app_pages/convnets.py")
+    upload(fresh, "mlp.zip", with_settings(archives["MLP"], kind="ConvNet"))
+    assert_refused(fresh, "mlp.zip", "parameters where the page's has")
+    upload(fresh, "convnet-lambda.zip", zipped(members(archives["ConvNet"]) | {"model.keras": lambda_model()}))
+    assert_refused(fresh, "convnet-lambda.zip", "Lambda layer")
+    assert fresh.session_state["training_runs::convnets"] == []
+    upload(fresh, "convnet.zip", archives["ConvNet"])
+    upload(fresh, "mlp.zip", archives["MLP"])
+    assert not errors(fresh)
+    loaded = fresh.session_state["training_runs::convnets"]
+    assert [run.label for run in loaded] == [
+        f"{convnet.label} · loaded from convnet.zip",
+        f"{mlp.label} · loaded from mlp.zip",
+    ]
+    assert table_runs(fresh) == [run.display_label for run in loaded]
+    # Measured again on the loaded models, they pair as a press: the translation verdict is drawn from them.
+    for run, original in zip(loaded, (convnet, mlp), strict=True):
+        assert run.results["press"] == loaded[0].results["press"]
+        np.testing.assert_allclose(
+            run.results["translation"]["accuracy"], original.results["translation"]["accuracy"], atol=1e-6
+        )
+    assert "No trained pair yet" not in " ".join(i.value for i in fresh.info)
+    x_validation = canvas_digits(DEFAULT_TRAIN_COUNT, 12).x_validation
+    for run, original in zip(loaded, (convnet, mlp), strict=True):
+        np.testing.assert_allclose(
+            run.model.predict(x_validation, verbose=0), original.model.predict(x_validation, verbose=0), atol=1e-6
+        )

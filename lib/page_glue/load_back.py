@@ -27,6 +27,7 @@ import streamlit as st
 
 from lib.app.settings import PageSettings
 from lib.engine.training import TrainingRun, page_runs
+from lib.models.convnets import CLASSES, MAX_CONV_LAYERS, MIN_CONV_LAYERS, ConvLayerSpec, ConvStackSpec, validate_stack
 from lib.models.export import (
     UPLOAD_CAP_BYTES,
     ArchiveError,
@@ -37,6 +38,27 @@ from lib.models.export import (
 )
 from lib.models.long_memory import CLIP_NORM, DEFAULT_BUDGET, SETUPS, build_long_memory_model
 from lib.models.overfitting import DEMO_BATCH_SIZE, DEMO_METRICS, build_digit_mlp
+from lib.models.shifted_digits import (
+    CANVAS_CHOICES,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_LEARNING_RATE,
+    DEFAULT_TRAIN_COUNT,
+    TRAINING_METRICS,
+    canvas_digits,
+    convnet_and_matched_mlp,
+    measure_after_training,
+    next_press_number,
+)
+from lib.page_glue.settings.convnets import (
+    DILATION_CHOICES,
+    FILTER_CHOICES,
+    HEADS,
+    KERNEL_CHOICES,
+    PADDING_CHOICES,
+    POOL_CHOICES,
+    STRIDE_CHOICES,
+)
+from lib.page_glue.settings.convnets import SETTINGS as CONVNET_SETTINGS
 from lib.page_glue.settings.parameter_sharing import SETTINGS as SHARING_SETTINGS
 from lib.page_glue.settings.vanishing_gradients import SETTINGS as VANISHING_SETTINGS
 
@@ -51,7 +73,8 @@ class PageLoader:
     build: Callable[[dict[str, Any]], Any]  # the page's own model for these settings
     epochs_planned: Callable[[dict[str, Any]], int]
     batches_per_epoch: Callable[[dict[str, Any]], int]
-    finish: Callable[[TrainingRun, LoadedArchive], None] | None = None  # the page's extras (gradients, …)
+    # The page's extras (gradients, measurements), given the run, its archive and the page's runs so far.
+    finish: Callable[[TrainingRun, LoadedArchive, list[TrainingRun]], None] | None = None
 
 
 def checked(table: PageSettings, settings: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
@@ -105,7 +128,7 @@ def memory_cell_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return values | {"setup": setup, "clip_norm": float(clip_norm), "press": time.time_ns()}
 
 
-def memory_snapshots(run: TrainingRun, archive: LoadedArchive) -> None:
+def memory_snapshots(run: TrainingRun, archive: LoadedArchive, runs: list[TrainingRun]) -> None:
     """gradients.csv back into the run's gradient snapshots, as the page measured them while it trained."""
     frame = archive.csv_files.get("gradients.csv")
     if frame is None or frame.empty:
@@ -131,6 +154,94 @@ MEMORY_CELL_LOADER = PageLoader(
     epochs_planned=lambda s: DEFAULT_BUDGET.rounds,
     batches_per_epoch=lambda s: DEFAULT_BUDGET.updates_per_round,
     finish=memory_snapshots,
+)
+
+
+def convnet_spec(spec: Any) -> ConvStackSpec:
+    """settings.json's spec back into the page's ConvStackSpec, each field one the page's table offers."""
+    if not isinstance(spec, dict) or set(spec) != {"input_side", "channels", "layers", "classes", "head"}:
+        raise ArchiveError("its setting spec is not a stack this page builds.")
+    layers = spec["layers"]
+    if not isinstance(layers, list) or not MIN_CONV_LAYERS <= len(layers) <= MAX_CONV_LAYERS:
+        raise ArchiveError(f"its stack does not have {MIN_CONV_LAYERS} to {MAX_CONV_LAYERS} conv layers.")
+    built = []
+    for layer in layers:
+        fields = {"filters", "kernel_size", "stride", "dilation", "padding", "pool"}
+        if not isinstance(layer, dict) or set(layer) != fields:
+            raise ArchiveError("its stack has a layer this page does not build.")
+        if (
+            layer["filters"] not in FILTER_CHOICES
+            or layer["kernel_size"] not in KERNEL_CHOICES
+            or layer["stride"] not in STRIDE_CHOICES
+            or layer["dilation"] not in DILATION_CHOICES
+            or layer["padding"] not in PADDING_CHOICES
+            or layer["pool"] not in POOL_CHOICES.values()
+            or any(isinstance(layer[name], bool) for name in fields)
+        ):
+            raise ArchiveError(f"its stack has a layer outside the page's choices ({layer}).")
+        built.append(ConvLayerSpec(**{name: layer[name] for name in fields}))
+    if spec["input_side"] not in CANVAS_CHOICES or spec["channels"] != 1 or spec["classes"] != CLASSES:
+        raise ArchiveError("its stack's input is not a canvas this page trains on.")
+    if spec["head"] not in HEADS:
+        raise ArchiveError(f"its stack's head is not one of {list(HEADS)}.")
+    stack = ConvStackSpec(spec["input_side"], 1, tuple(built), CLASSES, spec["head"])
+    if problem := validate_stack(stack):
+        raise ArchiveError(f"its stack cannot be built ({problem}).")
+    return stack
+
+
+def convnet_pair_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    values = checked(CONVNET_SETTINGS, settings, {"canvas": "canvas", "epochs": "epochs", "seed": "seed"})
+    values = {name: whole(value, name) for name, value in values.items()}
+    if settings.get("kind") not in ("ConvNet", "MLP"):
+        raise ArchiveError("its setting kind is neither ConvNet nor MLP.")
+    if settings.get("batch_size") != DEFAULT_BATCH_SIZE or settings.get("learning_rate") != DEFAULT_LEARNING_RATE:
+        raise ArchiveError("its batch size or learning rate is not the page's.")
+    spec = convnet_spec(settings.get("spec"))
+    if spec.input_side != values["canvas"]:
+        raise ArchiveError("its stack's input side is not its canvas.")
+    press = whole(settings.get("press", 0), "press")
+    page = {"kind": settings["kind"], "spec": spec, "batch_size": DEFAULT_BATCH_SIZE, "press": press}
+    return values | page | {"learning_rate": DEFAULT_LEARNING_RATE}
+
+
+def convnet_pair_model(settings: dict[str, Any]):
+    pair = convnet_and_matched_mlp(settings["spec"], seed=settings["seed"], learning_rate=settings["learning_rate"])
+    return next(member.model for member in pair if member.kind == settings["kind"])
+
+
+def convnet_measurements(run: TrainingRun, archive: LoadedArchive, runs: list[TrainingRun]) -> None:
+    """What the page measures after training (translation, gallery, filters), measured on the loaded model.
+
+    A loaded run takes a press number of its own, so that it does not pair with a run trained here; the
+    other member of its press, loaded too, shares it, so a ConvNet and its MLP brought back pair again.
+    """
+    original = run.settings["press"]
+    partners = [
+        other.settings["press"]
+        for other in runs
+        if other.settings.get("loaded_press") == original
+        and other.settings["kind"] != run.settings["kind"]
+        and other.settings["spec"] == run.settings["spec"]
+        and other.settings["seed"] == run.settings["seed"]
+    ]
+    press = partners[-1] if partners else next_press_number(runs)
+    run.settings |= {"press": press, "loaded_press": original}
+    spec = run.settings["spec"]
+    pair = convnet_and_matched_mlp(spec, seed=run.settings["seed"])
+    formula = next(member.formula_parameters for member in pair if member.kind == run.settings["kind"])
+    digits = canvas_digits(DEFAULT_TRAIN_COUNT, spec.input_side)
+    run.results = measure_after_training(run.settings["kind"], run.model, spec, digits, press, formula)
+
+
+CONVNET_PAIR_LOADER = PageLoader(
+    page="ConvNets",
+    metrics=TRAINING_METRICS,
+    check_settings=convnet_pair_settings,
+    build=convnet_pair_model,
+    epochs_planned=lambda s: s["epochs"],
+    batches_per_epoch=lambda s: math.ceil(DEFAULT_TRAIN_COUNT / s["batch_size"]),
+    finish=convnet_measurements,
 )
 
 
@@ -175,7 +286,7 @@ def batch_rows(batches: pd.DataFrame, metrics: list[str], epochs: int) -> list[d
     ]
 
 
-def loaded_run(data: bytes, file_name: str, loader: PageLoader, taken: list[str]) -> TrainingRun:
+def loaded_run(data: bytes, file_name: str, loader: PageLoader, runs: list[TrainingRun]) -> TrainingRun:
     """The run an uploaded archive holds, checked in full before anything is added (see the module)."""
     archive = read_archive(data, "the file")
     if archive.page and archive.page != loader.page:
@@ -190,7 +301,7 @@ def loaded_run(data: bytes, file_name: str, loader: PageLoader, taken: list[str]
         raise ArchiveError(f"{problem}: it is not a model this page builds.")
     name = "".join(ch for ch in file_name if ch.isprintable())[:80]
     label = f"{archive.label or 'a run'} · {LOADED} {name}"
-    if label in taken:
+    if label in [run.label for run in runs]:
         raise ArchiveError("it is already in the run table.")
     completed = len(archive.history)
     batches_seen = round(max(row["epoch"] for row in curve) * per_epoch) if curve else completed * per_epoch
@@ -208,7 +319,7 @@ def loaded_run(data: bytes, file_name: str, loader: PageLoader, taken: list[str]
         model=model,
     )
     if loader.finish is not None:
-        loader.finish(run, archive)
+        loader.finish(run, archive, runs)
     run.released.set()
     return run
 
@@ -232,7 +343,7 @@ def read_upload(page_key: str, loader: PageLoader) -> None:
         data = upload.getvalue()
         if len(data) > UPLOAD_CAP_BYTES:
             raise ArchiveError(f"it is larger than the {UPLOAD_CAP_BYTES // (1024 * 1024)} MB the app takes.")
-        run = loaded_run(data, upload.name, loader, [run.label for run in runs])
+        run = loaded_run(data, upload.name, loader, runs)
     except ArchiveError as problem:
         st.session_state[error_key(page_key)] = (
             f"“{upload.name}” cannot be loaded: {problem} The runs you trained here are kept as they were."
