@@ -297,3 +297,54 @@ def test_a_convnets_pair_comes_back_measured_and_paired_and_a_bad_one_changes_no
         np.testing.assert_allclose(
             run.model.predict(x_validation, verbose=0), original.model.predict(x_validation, verbose=0), atol=1e-6
         )
+
+
+def train_recurrence(app, units: int = 8):
+    app.radio(key="series_choice").set_value("daily").run()
+    app.multiselect(key="models").set_value(["GRU"]).run()
+    next(s for s in app.select_slider if s.label == "Units").set_value(units).run()
+    next(s for s in app.slider if s.label == "Epochs").set_value(1).run()
+    next(b for b in app.button if b.label.startswith("Train")).click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app.session_state["training_runs::recurrence"]
+
+
+def comparison_models(app) -> list[str]:
+    return [name for frame in app.dataframe if "Model" in frame.value.columns for name in frame.value["Model"]]
+
+
+def test_a_recurrence_run_comes_back_measured_in_the_comparison_and_a_bad_one_changes_nothing():
+    from lib.page_glue.export import forecaster_archives
+    from lib.page_glue.recurrence import forecasting_data, load_source
+
+    app = open_page("app_pages/recurrence.py")
+    (run,) = train_recurrence(app)
+    series = load_source("daily")
+    archive = forecaster_archives("daily", series)(run)
+
+    fresh = open_page("app_pages/recurrence.py")
+    (trained,) = train_recurrence(fresh, units=16)
+    cases = {
+        "lambda.zip": (zipped(members(archive) | {"model.keras": lambda_model()}), "Lambda layer"),
+        "wrong-units.zip": (with_settings(archive, units=16), "parameters where the page's has"),
+        "unknown-series.zip": (with_settings(archive, series="../../etc"), "is not one this page offers"),
+        "bomb.zip": (zip_bomb(), "unpacks to more than the app opens"),
+    }
+    for name, (content, said) in cases.items():
+        upload(fresh, name, content)
+        assert_refused(fresh, name, said)
+        assert fresh.session_state["training_runs::recurrence"] == [trained], name
+        assert trained.display_label in comparison_models(fresh)
+    upload(fresh, "gru.zip", archive)
+    assert not errors(fresh)
+    earlier, loaded = fresh.session_state["training_runs::recurrence"]
+    assert earlier is trained and loaded.label == f"{run.label} · loaded from gru.zip"
+    assert loaded.metrics == run.metrics == ["loss", "mae_celsius"]
+    assert loaded.final("mae_celsius") == pytest.approx(run.final("mae_celsius"))
+    # The page measured it on the test part, as a run of its own: it joins the comparison beside the trained one.
+    assert {trained.display_label, loaded.display_label} <= set(comparison_models(fresh))
+    assert loaded.results["test_mae"] == pytest.approx(run.results["test_mae"], rel=1e-5)
+    data = forecasting_data(series["value"].to_numpy(), 30, 1)
+    np.testing.assert_allclose(
+        loaded.model.predict(data.x_test, verbose=0), run.model.predict(data.x_test, verbose=0), atol=1e-6
+    )

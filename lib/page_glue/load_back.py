@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -49,6 +50,7 @@ from lib.models.shifted_digits import (
     measure_after_training,
     next_press_number,
 )
+from lib.page_glue.recurrence import SOURCES, ForecasterSettings, build_forecaster, error_metric_name
 from lib.page_glue.settings.convnets import (
     DILATION_CHOICES,
     FILTER_CHOICES,
@@ -60,6 +62,8 @@ from lib.page_glue.settings.convnets import (
 )
 from lib.page_glue.settings.convnets import SETTINGS as CONVNET_SETTINGS
 from lib.page_glue.settings.parameter_sharing import SETTINGS as SHARING_SETTINGS
+from lib.page_glue.settings.recurrence import SETTINGS as RECURRENCE_SETTINGS
+from lib.page_glue.settings.recurrence import UPLOAD
 from lib.page_glue.settings.vanishing_gradients import SETTINGS as VANISHING_SETTINGS
 
 LOADED = "loaded from"
@@ -68,11 +72,12 @@ LOADED = "loaded from"
 @dataclass(frozen=True)
 class PageLoader:
     page: str  # the page's title, as the archive's README names it
-    metrics: list[str]
+    # The metrics its runs chart, given the settings and history.csv's columns.
+    metrics: Callable[[dict[str, Any], list[str]], list[str]]
     check_settings: Callable[[dict[str, Any]], dict[str, Any]]  # the settings as the page records them, or raises
     build: Callable[[dict[str, Any]], Any]  # the page's own model for these settings
     epochs_planned: Callable[[dict[str, Any]], int]
-    batches_per_epoch: Callable[[dict[str, Any]], int]
+    batches_per_epoch: Callable[[dict[str, Any], list[dict[str, Any]]], int]  # given the settings and the curve
     # The page's extras (gradients, measurements), given the run, its archive and the page's runs so far.
     finish: Callable[[TrainingRun, LoadedArchive, list[TrainingRun]], None] | None = None
 
@@ -108,11 +113,11 @@ def digit_mlp_settings(settings: dict[str, Any]) -> dict[str, Any]:
 
 DIGIT_MLP_LOADER = PageLoader(
     page="Parameter sharing",
-    metrics=DEMO_METRICS,
+    metrics=lambda s, columns: list(DEMO_METRICS),
     check_settings=digit_mlp_settings,
     build=lambda s: build_digit_mlp(s["hidden_units"], seed=s["seed"]),
     epochs_planned=lambda s: s["epochs"],
-    batches_per_epoch=lambda s: math.ceil(s["examples"] / DEMO_BATCH_SIZE),
+    batches_per_epoch=lambda s, curve: math.ceil(s["examples"] / DEMO_BATCH_SIZE),
 )
 
 
@@ -146,13 +151,13 @@ def memory_snapshots(run: TrainingRun, archive: LoadedArchive, runs: list[Traini
 
 MEMORY_CELL_LOADER = PageLoader(
     page="Vanishing gradients",
-    metrics=["loss", "accuracy"],
+    metrics=lambda s, columns: ["loss", "accuracy"],
     check_settings=memory_cell_settings,
     build=lambda s: build_long_memory_model(
         s["cell"], seed=s["seed"], setup=SETUPS[s["setup"]], clip_norm=s["clip_norm"] or None
     ),
     epochs_planned=lambda s: DEFAULT_BUDGET.rounds,
-    batches_per_epoch=lambda s: DEFAULT_BUDGET.updates_per_round,
+    batches_per_epoch=lambda s, curve: DEFAULT_BUDGET.updates_per_round,
     finish=memory_snapshots,
 )
 
@@ -236,12 +241,72 @@ def convnet_measurements(run: TrainingRun, archive: LoadedArchive, runs: list[Tr
 
 CONVNET_PAIR_LOADER = PageLoader(
     page="ConvNets",
-    metrics=TRAINING_METRICS,
+    metrics=lambda s, columns: list(TRAINING_METRICS),
     check_settings=convnet_pair_settings,
     build=convnet_pair_model,
     epochs_planned=lambda s: s["epochs"],
-    batches_per_epoch=lambda s: math.ceil(DEFAULT_TRAIN_COUNT / s["batch_size"]),
+    batches_per_epoch=lambda s, curve: math.ceil(DEFAULT_TRAIN_COUNT / s["batch_size"]),
     finish=convnet_measurements,
+)
+
+
+def forecaster_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A Recurrence run's settings: its series (a shipped one with its noise, or an upload by its content's
+    hash), its window and horizon within that series' ranges, and the page's model controls."""
+    series = settings.get("series")
+    if not isinstance(series, str):
+        raise ArchiveError("its setting series is not a series this page offers.")
+    if re.fullmatch(r"upload:[0-9a-f]{16}", series):
+        source, noise = UPLOAD, None
+    else:
+        source, _, noise = series.partition(":noise=")
+        if source not in SOURCES:
+            raise ArchiveError(f"its series {series[:40]!r} is not one this page offers.")
+        if noise and (
+            f"noise_{source}" not in RECURRENCE_SETTINGS or RECURRENCE_SETTINGS[f"noise_{source}"].problem(noise)
+        ):
+            raise ArchiveError(f"its series' noise {noise[:20]!r} is not one this page takes.")
+    keys = {"kind": "models", "units": "units", "stacked_layers": "layers", "epochs": "epochs", "seed": "seed"}
+    keys |= {"history": f"history_{source}", "horizon": f"horizon_{source}"}
+    values = checked(RECURRENCE_SETTINGS, settings, keys)
+    values = {name: value if name == "kind" else whole(value, name) for name, value in values.items()}
+    if not isinstance(settings.get("bidirectional"), bool):
+        raise ArchiveError("its setting bidirectional is not true or false.")
+    if settings.get("learning_rate") != ForecasterSettings.learning_rate:
+        raise ArchiveError("its learning rate is not the page's.")
+    return (
+        values
+        | {"series": series, "bidirectional": settings["bidirectional"]}
+        | {"learning_rate": ForecasterSettings.learning_rate}
+    )
+
+
+def forecaster_model(settings: dict[str, Any]):
+    model_settings = ForecasterSettings(
+        settings["units"], settings["stacked_layers"], settings["bidirectional"], settings["epochs"]
+    )
+    return build_forecaster(settings["kind"], settings["history"], model_settings, 1.0, "units", seed=settings["seed"])
+
+
+def batches_from_curve(curve: list[dict[str, Any]]) -> int:
+    """The batches of an epoch, from the per-batch curve (the engine records every batch, the first at 1/n)."""
+    positions = [row["epoch"] for row in curve if row["epoch"] > 0]
+    return max(1, round(1 / min(positions))) if positions else 1
+
+
+def forecaster_metrics(settings: dict[str, Any], columns: list[str]) -> list[str]:
+    """Loss and the error in the series' units: °C for the weather series, plain units for the others."""
+    named = [name for name in (error_metric_name("°C"), error_metric_name("units")) if name in columns]
+    return ["loss", named[0] if named else error_metric_name("units")]
+
+
+FORECASTER_LOADER = PageLoader(
+    page="Recurrence",
+    metrics=forecaster_metrics,
+    check_settings=forecaster_settings,
+    build=forecaster_model,
+    epochs_planned=lambda s: s["epochs"],
+    batches_per_epoch=lambda s, curve: batches_from_curve(curve),
 )
 
 
@@ -293,9 +358,10 @@ def loaded_run(data: bytes, file_name: str, loader: PageLoader, runs: list[Train
         raise ArchiveError(f"it is a run of the {archive.page} page: open it there.")
     settings = loader.check_settings(archive.settings)
     epochs = loader.epochs_planned(settings)
-    per_epoch = loader.batches_per_epoch(settings)
-    rows = epoch_rows(archive.history, loader.metrics, epochs)
-    curve = batch_rows(archive.batches, loader.metrics, epochs)
+    metrics = loader.metrics(settings, list(archive.history.columns))
+    rows = epoch_rows(archive.history, metrics, epochs)
+    curve = batch_rows(archive.batches, metrics, epochs)
+    per_epoch = loader.batches_per_epoch(settings, curve)
     model = load_model(archive.model_file)
     if problem := architecture_problem(model, loader.build(settings)):
         raise ArchiveError(f"{problem}: it is not a model this page builds.")
@@ -308,7 +374,7 @@ def loaded_run(data: bytes, file_name: str, loader: PageLoader, runs: list[Train
     run = TrainingRun(
         label=label,
         settings=settings | {"loaded": hashlib.sha256(data).hexdigest()[:16]},
-        metrics=list(loader.metrics),
+        metrics=metrics,
         epochs_planned=epochs,
         batches_per_epoch=per_epoch,
         status="finished" if completed >= epochs else "stopped",
