@@ -178,6 +178,13 @@ def test_bad_files_are_refused_on_parameter_sharing_and_the_trained_run_stays(sh
         assert app.session_state[SHARING_RUNS] == [trained], name
         assert app.session_state[SHARING_RUNS][0].model is trained.model
         assert table_runs(app) == [trained.display_label], name
+    # A title written to show an image or a link is loaded as plain text.
+    readme = members(good)["README.md"].decode().splitlines()
+    crafted = "\n".join(["# a run ![seen](https://example.com/p.png) [click](https://example.com)", *readme[1:]])
+    upload(app, "crafted [x].zip", zipped(members(good) | {"README.md": crafted.encode()}))
+    assert not errors(app)
+    loaded = app.session_state[SHARING_RUNS][-1]
+    assert loaded.label == "a run seen(https example.com/p.png) click(https example.com) · loaded from crafted x.zip"
 
 
 def test_bad_files_are_refused_on_vanishing_gradients_and_the_trained_run_stays(
@@ -276,6 +283,7 @@ def test_a_convnets_pair_comes_back_measured_and_paired_and_a_bad_one_changes_no
     upload(fresh, "convnet-lambda.zip", zipped(members(archives["ConvNet"]) | {"model.keras": lambda_model()}))
     assert_refused(fresh, "convnet-lambda.zip", "Lambda layer")
     assert fresh.session_state["training_runs::convnets"] == []
+    assert "No trained pair yet" in " ".join(i.value for i in fresh.info)
     upload(fresh, "convnet.zip", archives["ConvNet"])
     upload(fresh, "mlp.zip", archives["MLP"])
     assert not errors(fresh)

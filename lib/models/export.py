@@ -212,11 +212,19 @@ class LoadedArchive:
     csv_files: dict[str, pd.DataFrame] = field(default_factory=dict)  # the page's other CSVs (gradients.csv)
 
 
-def bounded_members(data: bytes, allowed: set[str], what: str) -> dict[str, bytes]:
+def plain_text(text: str, length: int = LABEL_CHARACTERS) -> str:
+    """Text from a file, safe to show in the page's Markdown: letters, digits, spaces and the punctuation of
+    the app's own labels, so no link, image or emphasis comes from an upload."""
+    kept = re.sub(r"[^\w \t·×=(),.:#°/+\-]", "", text).replace("://", " ")  # no bare address either
+    return kept[:length].strip()
+
+
+def bounded_members(data: bytes, allowed: set[str], what: str, cap: int = UPLOAD_CAP_BYTES) -> dict[str, bytes]:
     """The members of a zip, by name, each read with its declared size as the bound; refused when the zip
-    is not one, is truncated, names a member outside `allowed` (a path, a duplicate) or is too large."""
-    if len(data) > UPLOAD_CAP_BYTES:
-        raise ArchiveError(f"{what} is larger than the {UPLOAD_CAP_BYTES // (1024 * 1024)} MB the app takes.")
+    is larger than `cap`, is not a zip, is truncated, names a member outside `allowed` (a path, a
+    duplicate) or unpacks to more than the caps."""
+    if len(data) > cap:
+        raise ArchiveError(f"{what} is larger than the {cap // (1024 * 1024)} MB the app takes.")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             infos = archive.infolist()
@@ -264,8 +272,7 @@ def readme_title(readme_text: str) -> tuple[str, str]:
     lines = readme_text.splitlines()
     label = lines[0][2:].strip() if lines and lines[0].startswith("# ") else ""
     found = re.search(r"A run of RNN Playground's (.{1,60}?) page", readme_text)
-    label = "".join(ch for ch in label if ch.isprintable())[:LABEL_CHARACTERS]
-    return label, found.group(1) if found else ""
+    return plain_text(label), plain_text(found.group(1)) if found else ""
 
 
 def read_archive(data: bytes, what: str = "the file") -> LoadedArchive:
@@ -316,7 +323,7 @@ def load_model(model_file: bytes, what: str = "its model.keras"):
     """The model of an archive, opened by Keras in safe mode after its members and config are checked."""
     import keras
 
-    members = bounded_members(model_file, MODEL_MEMBERS, what)
+    members = bounded_members(model_file, MODEL_MEMBERS, what, cap=MEMBER_CAP_BYTES)
     if "config.json" not in members or "model.weights.h5" not in members:
         raise ArchiveError(f"{what} is not a Keras model file.")
     try:

@@ -35,6 +35,7 @@ from lib.models.export import (
     LoadedArchive,
     architecture_problem,
     load_model,
+    plain_text,
     read_archive,
 )
 from lib.models.long_memory import CLIP_NORM, DEFAULT_BUDGET, SETUPS, build_long_memory_model
@@ -365,7 +366,7 @@ def loaded_run(data: bytes, file_name: str, loader: PageLoader, runs: list[Train
     model = load_model(archive.model_file)
     if problem := architecture_problem(model, loader.build(settings)):
         raise ArchiveError(f"{problem}: it is not a model this page builds.")
-    name = "".join(ch for ch in file_name if ch.isprintable())[:80]
+    name = plain_text(file_name, 80)
     label = f"{archive.label or 'a run'} · {LOADED} {name}"
     if label in [run.label for run in runs]:
         raise ArchiveError("it is already in the run table.")
@@ -412,7 +413,7 @@ def read_upload(page_key: str, loader: PageLoader) -> None:
         run = loaded_run(data, upload.name, loader, runs)
     except ArchiveError as problem:
         st.session_state[error_key(page_key)] = (
-            f"“{upload.name}” cannot be loaded: {problem} The runs you trained here are kept as they were."
+            f"“{plain_text(upload.name, 80)}” cannot be loaded: {problem} The runs you trained here are kept as they were."
         )
         return
     run.trainer_thread = threading.get_ident()
