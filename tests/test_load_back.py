@@ -104,6 +104,15 @@ def unknown_class_model() -> bytes:
     return saved(keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(flat)))
 
 
+def unregistered_class_model(model_file: bytes) -> bytes:
+    """The page's own model file with its Dense layers renamed to a class Keras has never registered
+    (its module still says keras.layers, so only Keras's own lookup can refuse it)."""
+    files = members(model_file)
+    config = files["config.json"].decode().replace('"class_name": "Dense"', '"class_name": "Mystery"')
+    assert "Mystery" in config
+    return zipped(files | {"config.json": config.encode()})
+
+
 def zip_bomb() -> bytes:
     """40 MB of zeros that deflate to a few tens of kB, under a name an archive may hold."""
     return zipped({"settings.json": b"{}", "data.npz": bytes(40 * 1024 * 1024)})
@@ -139,6 +148,10 @@ def bad_files(good: bytes) -> dict[str, tuple[bytes, str]]:
         "mystery.zip": (
             zipped(good_members | {"model.keras": unknown_class_model()}),
             "a class this app does not know",
+        ),
+        "unregistered.zip": (
+            zipped(good_members | {"model.keras": unregistered_class_model(good_members["model.keras"])}),
+            "Keras could not open its model.keras in safe mode",
         ),
         "model.zip": (lambda_model(), "files that an export of this app never holds"),
         "notes.zip": (b"just some text, not a zip at all\n" * 10, "not a whole zip archive"),
