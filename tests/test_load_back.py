@@ -53,7 +53,8 @@ def upload(app, name: str, content: bytes):
 
 
 def errors(app) -> list[str]:
-    return [e.value for e in app.error]
+    """The page's error messages as the participant reads them (Markdown's backslash escapes drawn away)."""
+    return [e.value.replace("\\", "") for e in app.error]
 
 
 def table_runs(app) -> list[str]:
@@ -191,6 +192,11 @@ def test_bad_files_are_refused_on_parameter_sharing_and_the_trained_run_stays(sh
         assert app.session_state[SHARING_RUNS] == [trained], name
         assert app.session_state[SHARING_RUNS][0].model is trained.model
         assert table_runs(app) == [trained.display_label], name
+    # A value written to show an image is quoted in the refusal as typed, not drawn.
+    upload(app, "image.zip", with_settings(good, hidden_units="![seen](https://example.com/p.png)"))
+    assert_refused(app, "image.zip", "is not one this page takes")
+    (raw,) = [e.value for e in app.error]
+    assert "![" not in raw.replace("\\!\\[", "") and "https://" not in raw
     # A title written to show an image or a link is loaded as plain text.
     readme = members(good)["README.md"].decode().splitlines()
     crafted = "\n".join(["# a run ![seen](https://example.com/p.png) [click](https://example.com)", *readme[1:]])

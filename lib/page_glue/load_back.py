@@ -101,9 +101,12 @@ def checked(table: PageSettings, settings: dict[str, Any], keys: dict[str, str])
 
 
 def whole(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not float(value).is_integer():
-        raise ArchiveError(f"its setting {name} is not a whole number.")
-    return int(value)
+    try:
+        if isinstance(value, bool) or not float(value).is_integer():
+            raise ValueError(value)
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError) as problem:
+        raise ArchiveError(f"its setting {name} is not a whole number.") from problem
 
 
 def digit_mlp_settings(settings: dict[str, Any]) -> dict[str, Any]:
@@ -126,7 +129,7 @@ def memory_cell_settings(settings: dict[str, Any]) -> dict[str, Any]:
     values = checked(VANISHING_SETTINGS, settings, {"cell": "memory_cells", "lag": "memory_lag", "seed": "seed"})
     values = {"cell": values["cell"], "lag": whole(values["lag"], "lag"), "seed": whole(values["seed"], "seed")}
     setup, clip_norm = settings.get("setup"), settings.get("clip_norm")
-    if setup not in SETUPS:
+    if not isinstance(setup, str) or setup not in SETUPS:
         raise ArchiveError(f"its setting setup is not one of {sorted(SETUPS)}.")
     if clip_norm not in (0, 0.0, CLIP_NORM) or (clip_norm and values["cell"] != "SimpleRNN"):
         raise ArchiveError(f"its setting clip_norm is not one this page takes (0, or {CLIP_NORM:g} for a SimpleRNN).")
@@ -147,6 +150,8 @@ def memory_snapshots(run: TrainingRun, archive: LoadedArchive, runs: list[Traini
         raise ArchiveError("its gradients.csv holds values that are not gradients of this run.")
     for epoch, rows in numbers.groupby("epoch", sort=True):
         norms = rows.sort_values("steps_back")["gradient_norm"].to_numpy(dtype=float)
+        if len(norms) != lag + 1:
+            raise ArchiveError("its gradients.csv does not have one gradient per step back at each point.")
         run.snapshots.append({"epoch": float(epoch), "value": norms})
 
 
@@ -182,13 +187,18 @@ def convnet_spec(spec: Any) -> ConvStackSpec:
             or layer["dilation"] not in DILATION_CHOICES
             or layer["padding"] not in PADDING_CHOICES
             or layer["pool"] not in POOL_CHOICES.values()
-            or any(isinstance(layer[name], bool) for name in fields)
+            or any(type(layer[name]) not in (int, str, type(None)) for name in fields)
         ):
-            raise ArchiveError(f"its stack has a layer outside the page's choices ({layer}).")
+            raise ArchiveError("its stack has a layer outside the page's choices.")
         built.append(ConvLayerSpec(**{name: layer[name] for name in fields}))
-    if spec["input_side"] not in CANVAS_CHOICES or spec["channels"] != 1 or spec["classes"] != CLASSES:
+    if (
+        type(spec["input_side"]) is not int
+        or spec["input_side"] not in CANVAS_CHOICES
+        or spec["channels"] != 1
+        or spec["classes"] != CLASSES
+    ):
         raise ArchiveError("its stack's input is not a canvas this page trains on.")
-    if spec["head"] not in HEADS:
+    if not isinstance(spec["head"], str) or spec["head"] not in HEADS:
         raise ArchiveError(f"its stack's head is not one of {list(HEADS)}.")
     stack = ConvStackSpec(spec["input_side"], 1, tuple(built), CLASSES, spec["head"])
     if problem := validate_stack(stack):
@@ -391,6 +401,13 @@ def loaded_run(data: bytes, file_name: str, loader: PageLoader, runs: list[Train
     return run
 
 
+def as_shown(text: str, length: int = 400) -> str:
+    """A refusal's reason, which may quote a value from the file, as Markdown that draws it as typed: no link,
+    image, HTML or code span can come from the file, and a long value is cut."""
+    text = text if len(text) <= length else text[:length] + "…"
+    return re.sub(r"([\\`\[\]<>!*_~|])", r"\\\1", text).replace("://", ":/\u200b/")
+
+
 def error_key(page_key: str) -> str:
     return f"load_back::{page_key}::error"
 
@@ -411,9 +428,14 @@ def read_upload(page_key: str, loader: PageLoader) -> None:
         if len(data) > UPLOAD_CAP_BYTES:
             raise ArchiveError(f"it is larger than the {UPLOAD_CAP_BYTES // (1024 * 1024)} MB the app takes.")
         run = loaded_run(data, upload.name, loader, runs)
-    except ArchiveError as problem:
+    except Exception as problem:  # a crafted file may break a check in a way no check foresaw: refuse it too
+        reason = (
+            problem
+            if isinstance(problem, ArchiveError)
+            else (f"it could not be read as a run of this page ({type(problem).__name__}).")
+        )
         st.session_state[error_key(page_key)] = (
-            f"“{plain_text(upload.name, 80)}” cannot be loaded: {problem} The runs you trained here are kept as they were."
+            f"“{plain_text(upload.name, 80)}” cannot be loaded: {as_shown(str(reason))} The runs you trained here are kept as they were."
         )
         return
     run.trainer_thread = threading.get_ident()
