@@ -256,6 +256,12 @@ def test_a_parameter_sharing_run_comes_back_with_its_curves_and_predictions(shar
     upload(app, "my-run.zip", archive)
     assert any("already in the run table" in e for e in errors(app))
     assert len(app.session_state[SHARING_RUNS]) == 2
+    # A loaded run goes home again like any run, and comes back once more.
+    from lib.page_glue.export import digit_mlp_archive
+
+    upload(app, "again.zip", digit_mlp_archive(loaded))
+    assert not errors(app)
+    assert app.session_state[SHARING_RUNS][-1].label == f"{loaded.label} · loaded from again.zip"
 
 
 def _runs_drawn(chart) -> set[str]:
@@ -278,6 +284,9 @@ def test_a_vanishing_gradients_run_comes_back_with_its_gradients_and_predictions
     assert len(loaded.snapshots) == len(run.snapshots)
     np.testing.assert_allclose(loaded.snapshots[-1]["value"], run.snapshots[-1]["value"], rtol=1e-6)
     assert any(loaded.display_label in m.value and "held-out accuracy" in m.value for m in app.markdown)
+    from lib.page_glue.export import memory_cell_archive
+
+    assert members(memory_cell_archive(loaded))["gradients.csv"] == members(archive)["gradients.csv"]
     x_held_out, _ = held_out_sequences(int(run.settings["lag"]), seed=0)
     np.testing.assert_allclose(
         loaded.model.predict(x_held_out, verbose=0), run.model.predict(x_held_out, verbose=0), atol=1e-6
