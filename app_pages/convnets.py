@@ -44,6 +44,7 @@ from lib.models.shifted_digits import (
 )
 from lib.page_glue.convnets import train_convnet_and_mlp
 from lib.page_glue.export import convnet_pair_archive, run_downloads
+from lib.page_glue.load_back import CONVNET_PAIR_LOADER, load_back_box
 from lib.page_glue.settings.convnets import POOL_CHOICES, SETTINGS
 
 PAGE_KEY = SETTINGS.page
@@ -472,6 +473,7 @@ trained = live_training(
 if trained:
     st.rerun()  # Redraw the whole page from the stored runs, the trained field of section 2 included.
 
+load_back_box(PAGE_KEY, CONVNET_PAIR_LOADER)
 runs = page_runs(PAGE_KEY)
 if runs:
     accuracy_runs_table(runs, "Held-out accuracy (centred)")

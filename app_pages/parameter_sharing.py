@@ -8,6 +8,7 @@ from lib.engine.charts import line_chart, ratio_gauge
 from lib.engine.params import count_mlp_layers, float32_bytes, format_bytes, total_params
 from lib.engine.training import accuracy_runs_table, live_training, page_runs
 from lib.page_glue.export import digit_mlp_archive, run_downloads
+from lib.page_glue.load_back import DIGIT_MLP_LOADER, load_back_box
 from lib.page_glue.settings.parameter_sharing import SETTINGS
 from lib.page_glue.sharing import (
     BUILD_CAP_PARAMS,
@@ -187,6 +188,7 @@ live_training(
     share={"examples": train_count, "hidden_units": demo_hidden, "epochs": epochs, "seed": seed},
 )
 
+load_back_box(PAGE_KEY, DIGIT_MLP_LOADER)
 runs = page_runs(PAGE_KEY)
 if runs:
     accuracy_runs_table(runs, "Validation accuracy", show_gap=True)

@@ -9,6 +9,7 @@ from lib.engine.charts import line_chart, time_chart
 from lib.engine.diagrams import unrolled_rnn_dot
 from lib.engine.training import live_training, page_runs
 from lib.page_glue.export import forecaster_archives, run_downloads
+from lib.page_glue.load_back import FORECASTER_LOADER, load_back_box
 from lib.page_glue.recurrence import (
     AUTOREGRESSIVE_KINDS,
     NEURAL_KINDS,
@@ -194,6 +195,7 @@ if data is not None:
         },
     )
 
+    load_back_box(PAGE_KEY, FORECASTER_LOADER)
     measure_stopped_runs(page_runs(PAGE_KEY), series_id, data)
     comparable_runs = runs_matching(page_runs(PAGE_KEY), series_id, data)
     table = comparison_table(data, baselines, comparable_runs, unit)

@@ -16,6 +16,7 @@ from lib.models.long_memory import (
     SETUPS,
 )
 from lib.page_glue.export import memory_cell_archive, run_downloads
+from lib.page_glue.load_back import MEMORY_CELL_LOADER, load_back_box
 from lib.page_glue.settings.vanishing_gradients import SETTINGS
 from lib.page_glue.vanishing import (
     activation_frame,
@@ -278,6 +279,7 @@ if live_training(
 ):
     st.rerun()  # Redraw from the stored runs, so that section 2 shows the trained cells' gradients too.
 
+load_back_box(PAGE_KEY, MEMORY_CELL_LOADER)
 # Every run, finished or stopped, keeps its settings, its gradient snapshots and (if recent) its model.
 finished = [run for run in page_runs(PAGE_KEY) if run.status != "training"]
 recent = latest_press(finished)

@@ -176,3 +176,180 @@ def build_archive(export: RunExport) -> bytes:
         archive.writestr("requirements.txt", script_requirements())
         archive.writestr("README.md", readme(export, has_model))
     return buffer.getvalue()
+
+
+# --- Reading an archive back -----------------------------------------------------------------------
+# An archive comes back as an upload, so nothing in it is trusted: the zip's member names and sizes are
+# checked before anything is read, what is read is read into memory with a bound, settings.json and the
+# CSVs are parsed as data, and the model is opened by Keras in safe mode only after its config has been
+# read as JSON and holds only Keras's own classes (no Lambda layer: that is Python code).
+
+UPLOAD_CAP_BYTES = 5 * 1024 * 1024  # the app's upload cap (.streamlit/config.toml's maxUploadSize)
+MEMBER_CAP_BYTES = 16 * 1024 * 1024  # one member, uncompressed
+ARCHIVE_CAP_BYTES = 32 * 1024 * 1024  # all members, uncompressed
+# What this module writes; data files are named by the page glue (data.npz, series.csv, held_out.npz, …).
+ARCHIVE_MEMBERS = {"model.keras", "history.csv", "batches.csv", "settings.json", "train.py", "requirements.txt"}
+ARCHIVE_MEMBERS |= {"README.md", "data.npz", "series.csv", "held_out.npz", "gradients.csv"}
+MODEL_MEMBERS = {"metadata.json", "config.json", "model.weights.h5"}
+MAX_CSV_ROWS = 200_000
+LABEL_CHARACTERS = 200
+
+
+class ArchiveError(ValueError):
+    """Why an uploaded file is not an archive of a run that this app can open (a sentence for the page)."""
+
+
+@dataclass
+class LoadedArchive:
+    """What an archive holds, parsed and checked as data (the model still as bytes, opened by `load_model`)."""
+
+    page: str  # the page named in its README ("" when it names none)
+    label: str
+    settings: dict[str, Any]
+    history: pd.DataFrame  # history.csv: one row per epoch
+    batches: pd.DataFrame  # batches.csv: metric, split, epoch, value
+    model_file: bytes | None
+    csv_files: dict[str, pd.DataFrame] = field(default_factory=dict)  # the page's other CSVs (gradients.csv)
+
+
+def plain_text(text: str, length: int = LABEL_CHARACTERS) -> str:
+    """Text from a file, safe to show in the page's Markdown: letters, digits, spaces and the punctuation of
+    the app's own labels, so no link, image or emphasis comes from an upload."""
+    kept = re.sub(r"[^\w \t·×=(),.:#°/+\-]", "", text).replace("://", " ")  # no bare address either
+    return kept[:length].strip()
+
+
+def bounded_members(data: bytes, allowed: set[str], what: str, cap: int = UPLOAD_CAP_BYTES) -> dict[str, bytes]:
+    """The members of a zip, by name, each read with its declared size as the bound; refused when the zip
+    is larger than `cap`, is not a zip, is truncated, names a member outside `allowed` (a path, a
+    duplicate) or unpacks to more than the caps."""
+    if len(data) > cap:
+        raise ArchiveError(f"{what} is larger than the {cap // (1024 * 1024)} MB the app takes.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            names = [info.filename for info in infos]
+            if len(names) != len(set(names)):
+                raise ArchiveError(f"{what} names a file twice.")
+            if unknown := sorted(set(names) - allowed):
+                raise ArchiveError(f"{what} holds files that an export of this app never holds: {unknown[:5]}.")
+            if any(info.file_size > MEMBER_CAP_BYTES for info in infos) or (
+                sum(info.file_size for info in infos) > ARCHIVE_CAP_BYTES
+            ):
+                raise ArchiveError(
+                    f"{what} unpacks to more than the app opens ({MEMBER_CAP_BYTES // (1024 * 1024)} MB a file, "
+                    f"{ARCHIVE_CAP_BYTES // (1024 * 1024)} MB in all)."
+                )
+            members = {}
+            for info in infos:
+                with archive.open(info) as member:
+                    content = member.read(info.file_size + 1)  # never more than it declared, plus one to tell
+                if len(content) != info.file_size:
+                    raise ArchiveError(f"{what}'s {info.filename} is not the size the zip declares.")
+                members[info.filename] = content
+            return members
+    except ArchiveError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, NotImplementedError) as problem:
+        raise ArchiveError(f"{what} is not a whole zip archive ({type(problem).__name__}).") from problem
+    except Exception as problem:  # zlib.error and whatever else a crafted zip may raise while reading
+        raise ArchiveError(f"{what} cannot be read as a zip archive ({type(problem).__name__}).") from problem
+
+
+def read_csv_member(content: bytes, name: str) -> pd.DataFrame:
+    """A CSV as numbers and short strings only (pandas's C parser; no code is run by reading a CSV)."""
+    try:
+        frame = pd.read_csv(io.BytesIO(content), nrows=MAX_CSV_ROWS + 1)
+    except Exception as problem:
+        raise ArchiveError(f"its {name} is not a CSV table ({type(problem).__name__}).") from problem
+    if len(frame) > MAX_CSV_ROWS:
+        raise ArchiveError(f"its {name} has more than {MAX_CSV_ROWS:,} rows.")
+    return frame
+
+
+def readme_title(readme_text: str) -> tuple[str, str]:
+    """The run's label (the README's title) and the page it names."""
+    lines = readme_text.splitlines()
+    label = lines[0][2:].strip() if lines and lines[0].startswith("# ") else ""
+    found = re.search(r"A run of RNN Playground's (.{1,60}?) page", readme_text)
+    return plain_text(label), plain_text(found.group(1)) if found else ""
+
+
+def read_archive(data: bytes, what: str = "the file") -> LoadedArchive:
+    """An exported run's archive, parsed and checked as data (see the section's comment)."""
+    members = bounded_members(data, ARCHIVE_MEMBERS, what)
+    missing = sorted({"settings.json", "history.csv", "batches.csv", "model.keras"} - members.keys())
+    if missing:
+        raise ArchiveError(f"{what} is not a run exported with its model by this app (no {', '.join(missing)}).")
+    try:
+        settings = json.loads(members["settings.json"].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as problem:
+        raise ArchiveError("its settings.json is not JSON.") from problem
+    if not isinstance(settings, dict):
+        raise ArchiveError("its settings.json is not a table of settings.")
+    readme_text = members.get("README.md", b"").decode("utf-8", errors="replace")
+    label, page = readme_title(readme_text)
+    history = read_csv_member(members["history.csv"], "history.csv")
+    batches = read_csv_member(members["batches.csv"], "batches.csv")
+    if list(batches.columns) != ["metric", "split", "epoch", "value"]:
+        raise ArchiveError("its batches.csv does not have the columns metric, split, epoch, value.")
+    csv_files = {name: read_csv_member(content, name) for name, content in members.items() if name == "gradients.csv"}
+    return LoadedArchive(page, label, settings, history, batches, members["model.keras"], csv_files)
+
+
+def model_config_problem(config: Any) -> str | None:
+    """Why a .keras file's config.json is not one of Keras's own layers and models (None when it is)."""
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if node.get("class_name") == "Lambda":
+                return "its model has a Lambda layer (Python code, which the app never runs)"
+            module = node.get("module")
+            if "class_name" in node and module is not None and not str(module).startswith("keras"):
+                return f"its model uses a class this app does not know ({node.get('class_name')!r} of {module!r})"
+            registered = node.get("registered_name")
+            if registered is not None and str(registered) != str(node.get("class_name")):
+                if not str(registered).startswith("keras"):
+                    return f"its model uses a class this app does not know ({registered!r})"
+            stack.extend(node.values())
+    return None
+
+
+@builds_graph
+def load_model(model_file: bytes, what: str = "its model.keras"):
+    """The model of an archive, opened by Keras in safe mode after its members and config are checked."""
+    import keras
+
+    members = bounded_members(model_file, MODEL_MEMBERS, what, cap=MEMBER_CAP_BYTES)
+    if "config.json" not in members or "model.weights.h5" not in members:
+        raise ArchiveError(f"{what} is not a Keras model file.")
+    try:
+        config = json.loads(members["config.json"].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as problem:
+        raise ArchiveError(f"{what}'s config.json is not JSON.") from problem
+    if problem := model_config_problem(config):
+        raise ArchiveError(f"{problem}.")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(model_file)
+        try:
+            return keras.saving.load_model(path, compile=True, safe_mode=True)
+        except Exception as problem:
+            raise ArchiveError(f"Keras could not open {what} in safe mode ({type(problem).__name__}).") from problem
+
+
+def architecture(model) -> list[tuple[str, list[tuple]]]:
+    """Each layer's class and weight shapes: what tells one page's model from another's."""
+    return [(type(layer).__name__, [tuple(weight.shape) for weight in layer.weights]) for layer in model.layers]
+
+
+def architecture_problem(loaded, built) -> str | None:
+    """Why the loaded model is not the one the page builds from the same settings (None when it is)."""
+    if loaded.count_params() != built.count_params():
+        return f"its model has {loaded.count_params():,} parameters where the page's has {built.count_params():,}"
+    if architecture(loaded) != architecture(built):
+        return "its model's layers are not those the page builds from its settings"
+    return None
