@@ -18,15 +18,19 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from lib.data.corpus import Corpus, tokenize
 from lib.data.digits import split_digits
 from lib.engine.training import TrainingRun
 from lib.models.convnets import convnet_parameter_count, matched_mlp_hidden_size
 from lib.models.export import RunExport, build_archive, npz_bytes, slug
 from lib.models.long_memory import DEFAULT_BUDGET, SETUPS, SYMBOL_COUNT, held_out_sequences
 from lib.models.overfitting import DEMO_BATCH_SIZE
+from lib.models.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE
 from lib.models.shifted_digits import DEFAULT_TRAIN_COUNT, canvas_digits
 from lib.page_glue.recurrence import BATCH_SIZE as FORECAST_BATCH_SIZE
 from lib.page_glue.recurrence import SOURCES, error_metric_name, load_source
+from lib.page_glue.translator_family import corpus_vocabularies
+from lib.page_glue.translator_page import PROFESSOR_FORCING
 from lib.page_glue.vanishing import GRADIENT_PROBE_SEQUENCES
 
 
@@ -64,6 +68,74 @@ def run_export(run: TrainingRun, page: str, template: str, script_settings: dict
         data_files=data_files,
         model=run.model,
     )
+
+
+def pairs_tsv(pairs: list[tuple[str, str]]) -> bytes:
+    """Sentence pairs as the pages read an upload: English, a tab, French, one pair a line."""
+    return "".join(f"{english}\t{french}\n" for english, french in pairs).encode()
+
+
+def translator_run_archive(
+    run: TrainingRun, corpus_id: str, corpus: Corpus, page: str, template: str, script_settings: dict
+) -> RunExport:
+    """What a translator page's run holds: the teacher-forcing model (the run keeps its translator), both
+    vocabularies, the pairs it trained on and the held-out ones, beside the curves and settings."""
+    source_vocabulary, target_vocabulary = corpus_vocabularies(corpus_id, corpus)
+    train_pairs = corpus.train
+    longest = run.settings.get("longest_training_sentence")
+    if longest:
+        train_pairs = [pair for pair in train_pairs if len(tokenize(pair[0])) <= longest]
+    data_files = {
+        "train_pairs.tsv": pairs_tsv(train_pairs[: int(run.settings["train_sentences"])]),
+        "held_out_pairs.tsv": pairs_tsv(corpus.test),
+        "english_vocabulary.json": (source_vocabulary.to_json() + "\n").encode(),
+        "french_vocabulary.json": (target_vocabulary.to_json() + "\n").encode(),
+    }
+    export = run_export(run, page, template, script_settings, data_files)
+    export.model = getattr(run.model, "model", run.model)  # the run keeps its translator once measured
+    export.shuffled = False  # the batches come in one seeded order (bucketed_dataset)
+    export.file_notes.update(
+        {
+            "train_pairs.tsv": "the sentence pairs the run trained on (English, a tab, French; one pair a line).",
+            "held_out_pairs.tsv": "the held-out pairs the page measured the run on (its validation data).",
+            "english_vocabulary.json": "the English words the model knows, by id (0-3: <pad>, <s>, </s>, <unk>).",
+            "french_vocabulary.json": "the French words the model writes, by id (0-3: <pad>, <s>, </s>, <unk>).",
+        }
+    )
+    export.notes.append(
+        "The vocabularies are the page's: for the grammar's pairs, the shipped model's (built from the whole "
+        "corpus's training part, so they hold words beyond these pairs); for an upload, its own."
+    )
+    return export
+
+
+def translator_archives(corpus_id: str, corpus: Corpus) -> Callable[[TrainingRun], bytes]:
+    """The Translator page's archive of a run (the seq2seq), given the pairs the page works on now."""
+
+    def archive(run: TrainingRun) -> bytes:
+        settings = run.settings
+        script_settings = {
+            "CELL": settings["cell"],
+            "UNITS": int(settings["units"]),
+            "EMBEDDING_SIZE": int(settings["embedding_size"]),
+            "LAYERS": int(settings["layers"]),
+            "CONTEXT_EVERY_STEP": bool(settings["context_every_step"]),
+            "REVERSE_SOURCE": True,
+            "EPOCHS": int(settings["epochs"]),
+            "BATCH_SIZE": DEFAULT_BATCH_SIZE,
+            "LEARNING_RATE": DEFAULT_LEARNING_RATE,
+            "SAMPLING_PROBABILITY": float(settings.get("sampling_probability") or 0.0),
+            "SEED": int(settings.get("seed", 0)),
+        }
+        export = translator_run_archive(run, corpus_id, corpus, "Translator", "translator.py", script_settings)
+        if settings.get("training") == PROFESSOR_FORCING:
+            export.notes.append(
+                "This run was trained by professor forcing; train.py does not reproduce it (its discriminator and "
+                "second decoder run would double the script): it trains the same model with teacher forcing."
+            )
+        return build_archive(export)
+
+    return archive
 
 
 def digit_mlp_archive(run: TrainingRun) -> bytes:
