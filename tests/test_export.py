@@ -313,7 +313,7 @@ def train_translator_page(path: str, page_key: str, **choices) -> tuple[AppTest,
     """A short press of a translator page on the grammar's pairs: 3,000 pairs, one epoch, small sizes."""
     app = open_page(path)
     for key, value in {"units": 64, "embedding": 16, **choices}.items():
-        widget = next(w for w in [*app.select_slider, *app.slider] if w.key == key)
+        widget = next(w for w in [*app.select_slider, *app.slider, *app.selectbox] if w.key == key)
         widget.set_value(value).run()
     next(s for s in app.select_slider if s.label == "Training pairs").set_value(3000).run()
     next(s for s in app.slider if s.label == "Epochs").set_value(1).run()
@@ -380,3 +380,22 @@ def test_translator_run_goes_home_and_trains_again(tmp_path):
     # 5 digits). Keras's own shuffle of the batch order alone moved it by 0.008, hence a tolerance of 1e-4.
     app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
     print(f"translator: app {app_loss:.5f}, rerun {rerun_loss:.5f}")
+
+
+def test_attention_run_goes_home_and_trains_again(tmp_path):
+    from lib.models.attention import build_attention_seq2seq
+    from lib.page_glue.export import attention_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+
+    # The general score q·W·zᵢ: its W is a weight of the attention layer, which the script writes out.
+    app, run = train_translator_page("app_pages/attention.py", "attention", score="general")
+    assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
+    corpus = default_corpus()
+    folder = unpack(attention_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    assert run.settings["score"] == "general" and "SCORE = 'general'\n" in (folder / "train.py").read_text()
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
+    fresh = build_attention_seq2seq(len(vocabularies[0]), len(vocabularies[1]), "general", 64, 16, seed=0)
+    # As on the Translator page: no shuffle, the same seeded batches and first weights (checked exactly), so
+    # the first epoch's loss is the app's but for the order of float sums.
+    app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
+    print(f"attention: app {app_loss:.5f}, rerun {rerun_loss:.5f}")

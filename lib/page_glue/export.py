@@ -20,7 +20,7 @@ import streamlit as st
 
 from lib.data.corpus import Corpus, tokenize
 from lib.data.digits import split_digits
-from lib.engine.training import TrainingRun
+from lib.engine.training import TrainingRun, page_runs
 from lib.models.convnets import convnet_parameter_count, matched_mlp_hidden_size
 from lib.models.export import RunExport, build_archive, npz_bytes, slug
 from lib.models.long_memory import DEFAULT_BUDGET, SETUPS, SYMBOL_COUNT, held_out_sequences
@@ -92,7 +92,8 @@ def translator_run_archive(
         "french_vocabulary.json": (target_vocabulary.to_json() + "\n").encode(),
     }
     export = run_export(run, page, template, script_settings, data_files)
-    export.model = getattr(run.model, "model", run.model)  # the run keeps its translator once measured
+    # Once measured, the run keeps its translator (`.model`); before, its trainer (`.seq2seq`).
+    export.model = getattr(run.model, "model", None) or getattr(run.model, "seq2seq", run.model)
     export.shuffled = False  # the batches come in one seeded order (bucketed_dataset)
     export.file_notes.update(
         {
@@ -136,6 +137,36 @@ def translator_archives(corpus_id: str, corpus: Corpus) -> Callable[[TrainingRun
         return build_archive(export)
 
     return archive
+
+
+def attention_archives(corpus_id: str, corpus: Corpus) -> Callable[[TrainingRun], bytes]:
+    """The Attention page's archive of a run (the seq2seq with Luong attention and the run's score)."""
+
+    def archive(run: TrainingRun) -> bytes:
+        settings = run.settings
+        script_settings = {
+            "SCORE": settings["score"],
+            "UNITS": int(settings["units"]),
+            "EMBEDDING_SIZE": int(settings["embedding_size"]),
+            "EPOCHS": int(settings["epochs"]),
+            "BATCH_SIZE": DEFAULT_BATCH_SIZE,
+            "LEARNING_RATE": DEFAULT_LEARNING_RATE,
+            "SAMPLING_PROBABILITY": float(settings.get("sampling_probability") or 0.0),
+            "SEED": int(settings.get("seed", 0)),
+        }
+        return build_archive(
+            translator_run_archive(run, corpus_id, corpus, "Attention", "attention.py", script_settings)
+        )
+
+    return archive
+
+
+def family_downloads(
+    page_key: str, corpus_id: str, corpus: Corpus, archives: Callable[[str, Corpus], Callable[[TrainingRun], bytes]]
+) -> None:
+    """A translator page's downloads: its runs on the pairs the page works on now (their archive holds them)."""
+    runs = [run for run in page_runs(page_key) if run.settings.get("corpus") == corpus_id]
+    run_downloads(page_key, runs, archives(corpus_id, corpus))
 
 
 def digit_mlp_archive(run: TrainingRun) -> bytes:
