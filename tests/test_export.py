@@ -310,9 +310,9 @@ TRANSLATOR_FILES = {"train_pairs.tsv", "held_out_pairs.tsv", "english_vocabulary
 
 
 def train_translator_page(path: str, page_key: str, **choices) -> tuple[AppTest, object]:
-    """A short press of a translator page on the grammar's pairs: 3,000 pairs, one epoch, small sizes."""
+    """A short press of a translator page on the grammar's pairs: 3,000 pairs, one epoch, the sizes chosen."""
     app = open_page(path)
-    for key, value in {"units": 64, "embedding": 16, **choices}.items():
+    for key, value in choices.items():
         widget = next(w for w in [*app.select_slider, *app.slider, *app.selectbox] if w.key == key)
         widget.set_value(value).run()
     next(s for s in app.select_slider if s.label == "Training pairs").set_value(3000).run()
@@ -366,7 +366,7 @@ def test_translator_run_goes_home_and_trains_again(tmp_path):
     from lib.page_glue.export import translator_archives
     from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
 
-    app, run = train_translator_page("app_pages/translator.py", "translator")
+    app, run = train_translator_page("app_pages/translator.py", "translator", units=64, embedding=16)
     assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
     corpus = default_corpus()
     folder = unpack(translator_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
@@ -388,7 +388,7 @@ def test_attention_run_goes_home_and_trains_again(tmp_path):
     from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
 
     # The general score q·W·zᵢ: its W is a weight of the attention layer, which the script writes out.
-    app, run = train_translator_page("app_pages/attention.py", "attention", score="general")
+    app, run = train_translator_page("app_pages/attention.py", "attention", units=64, embedding=16, score="general")
     assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
     corpus = default_corpus()
     folder = unpack(attention_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
@@ -399,3 +399,35 @@ def test_attention_run_goes_home_and_trains_again(tmp_path):
     # the first epoch's loss is the app's but for the order of float sums.
     app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
     print(f"attention: app {app_loss:.5f}, rerun {rerun_loss:.5f}")
+
+
+def test_transformer_run_goes_home_and_trains_again(tmp_path):
+    from lib.models.transformer import build_transformer
+    from lib.page_glue.export import transformer_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+
+    # Learned positions (a table of weights the script writes out) and the page's dropout of 0.1, seeded.
+    app, run = train_translator_page(
+        "app_pages/transformer.py", "transformer", layers=1, heads=2, width=64, feed_forward=128, positions="learned"
+    )
+    assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
+    corpus = default_corpus()
+    folder = unpack(transformer_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    script = (folder / "train.py").read_text()
+    assert "POSITIONS = 'learned'\n" in script and "CAUSAL_MASK = True\n" in script and "DROPOUT = 0.1\n" in script
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
+    fresh = build_transformer(
+        len(vocabularies[0]),
+        len(vocabularies[1]),
+        seed=0,
+        layers=1,
+        heads=2,
+        model_size=64,
+        feed_forward_size=128,
+        positions="learned",
+    )
+    # As on the Translator page: no shuffle, the same seeded batches and first weights (checked exactly), and
+    # every dropout layer seeded as the page seeds it, so the first epoch's loss is the app's but for the order
+    # of float sums.
+    app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
+    print(f"transformer: app {app_loss:.5f}, rerun {rerun_loss:.5f}")

@@ -161,6 +161,37 @@ def attention_archives(corpus_id: str, corpus: Corpus) -> Callable[[TrainingRun]
     return archive
 
 
+def transformer_archives(corpus_id: str, corpus: Corpus) -> Callable[[TrainingRun], bytes]:
+    """The Transformer page's archive of a run (its positions, causal mask, dropout and step size)."""
+
+    def archive(run: TrainingRun) -> bytes:
+        settings = run.settings
+        script_settings = {
+            "LAYERS": int(settings["layers"]),
+            "HEADS": int(settings["heads"]),
+            "MODEL_SIZE": int(settings["model_size"]),
+            "FEED_FORWARD_SIZE": int(settings["feed_forward_size"]),
+            "DROPOUT": float(settings["dropout"]),
+            "POSITIONS": settings["positions"],
+            "MAX_POSITIONS": int(settings["max_positions"]),
+            "CAUSAL_MASK": bool(settings["causal_mask"]),
+            "EPOCHS": int(settings["epochs"]),
+            "BATCH_SIZE": DEFAULT_BATCH_SIZE,
+            "LEARNING_RATE": float(settings["learning_rate"]),
+            "SAMPLING_PROBABILITY": float(settings.get("sampling_probability") or 0.0),
+            "SEED": int(settings.get("seed", 0)),
+        }
+        export = translator_run_archive(run, corpus_id, corpus, "Transformer", "transformer.py", script_settings)
+        if settings.get("longest_training_sentence"):
+            export.notes.append(
+                f"The run trained on English sentences of at most {settings['longest_training_sentence']} words "
+                "only: train_pairs.tsv holds those it took."
+            )
+        return build_archive(export)
+
+    return archive
+
+
 def family_downloads(
     page_key: str, corpus_id: str, corpus: Corpus, archives: Callable[[str, Corpus], Callable[[TrainingRun], bytes]]
 ) -> None:
