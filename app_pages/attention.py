@@ -327,7 +327,7 @@ trained_now = live_training(
 )
 if trained_now:
     st.rerun()  # Once more from the top, so the model list offers the new model at once.
-family_downloads(PAGE_KEY, corpus_id, corpus, attention_archives)
+family_downloads(PAGE_KEY, corpus_id, corpus, attention_archives, SHIPPED_ATTENTION)
 
 
 def draw_alignment(run, taken: dict) -> None:

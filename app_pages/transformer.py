@@ -322,7 +322,7 @@ trained_now = live_training(
 )
 if trained_now:
     st.rerun()
-family_downloads(PAGE_KEY, corpus_id, corpus, transformer_archives)
+family_downloads(PAGE_KEY, corpus_id, corpus, transformer_archives, SHIPPED_TRANSFORMER)
 runs = trained_runs(PAGE_KEY, corpus_id, corpus)
 
 

@@ -320,6 +320,9 @@ def train_translator_page(path: str, page_key: str, **choices) -> tuple[AppTest,
     next(b for b in app.button if b.label == "Train from scratch").click().run()
     assert not app.exception, [e.value for e in app.exception]
     (run,) = [run for run in app.session_state[f"training_runs::{page_key}"] if run.status == "finished"]
+    # The run's download, and the shipped model's beside it (the run table lists it on the grammar's pairs).
+    labels = [d.proto.label for d in app.get("download_button")]
+    assert labels[0] == run.display_label and len(labels) == 2 and "shipped" in labels[1]
     return app, run
 
 
@@ -367,7 +370,6 @@ def test_translator_run_goes_home_and_trains_again(tmp_path):
     from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
 
     app, run = train_translator_page("app_pages/translator.py", "translator", units=64, embedding=16)
-    assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
     corpus = default_corpus()
     folder = unpack(translator_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
     assert json.loads((folder / "settings.json").read_text())["units"] == 64
@@ -389,7 +391,6 @@ def test_attention_run_goes_home_and_trains_again(tmp_path):
 
     # The general score q·W·zᵢ: its W is a weight of the attention layer, which the script writes out.
     app, run = train_translator_page("app_pages/attention.py", "attention", units=64, embedding=16, score="general")
-    assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
     corpus = default_corpus()
     folder = unpack(attention_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
     assert run.settings["score"] == "general" and "SCORE = 'general'\n" in (folder / "train.py").read_text()
@@ -410,7 +411,6 @@ def test_transformer_run_goes_home_and_trains_again(tmp_path):
     app, run = train_translator_page(
         "app_pages/transformer.py", "transformer", layers=1, heads=2, width=64, feed_forward=128, positions="learned"
     )
-    assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
     corpus = default_corpus()
     folder = unpack(transformer_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
     script = (folder / "train.py").read_text()
@@ -431,3 +431,32 @@ def test_transformer_run_goes_home_and_trains_again(tmp_path):
     # of float sums.
     app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
     print(f"transformer: app {app_loss:.5f}, rerun {rerun_loss:.5f}")
+
+
+def test_the_shipped_translator_goes_home_with_its_recorded_curves(tmp_path):
+    """The pretrained model's row downloads too: its model.keras (loads in safe mode, translates as the
+    shipped one), the curves measured when it was trained, all the pairs it trained on, and a train.py with
+    its settings (not run here: ten epochs of 48,000 pairs)."""
+    import keras
+
+    from lib.data.corpus import encode_pairs
+    from lib.page_glue.export import shipped_run, translator_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, SHIPPED_SEQ2SEQ, default_corpus
+
+    corpus = default_corpus()
+    run = shipped_run(SHIPPED_SEQ2SEQ)
+    folder = unpack(translator_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    figures = SHIPPED_SEQ2SEQ.figures()
+    history = pd.read_csv(folder / "history.csv")
+    assert len(history) == figures["epochs"] == 10
+    assert history["val_token_accuracy"].iloc[-1] == pytest.approx(figures["history"][-1]["val_token_accuracy"])
+    assert len((folder / "train_pairs.tsv").read_text().splitlines()) == figures["train_sentences"]
+    script = (folder / "train.py").read_text()
+    assert "UNITS = 256\n" in script and "EPOCHS = 10\n" in script
+    translator = SHIPPED_SEQ2SEQ.translator()
+    batch = encode_pairs(corpus.test[:64], translator.source_vocabulary, translator.target_vocabulary)
+    loaded = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    assert loaded.count_params() == figures["parameters"]
+    np.testing.assert_allclose(
+        loaded.predict(batch.inputs, verbose=0), translator.teacher_forced_probabilities(batch), rtol=1e-4, atol=1e-6
+    )

@@ -27,9 +27,10 @@ from lib.models.long_memory import DEFAULT_BUDGET, SETUPS, SYMBOL_COUNT, held_ou
 from lib.models.overfitting import DEMO_BATCH_SIZE
 from lib.models.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE
 from lib.models.shifted_digits import DEFAULT_TRAIN_COUNT, canvas_digits
+from lib.models.transformer import MAX_POSITIONS
 from lib.page_glue.recurrence import BATCH_SIZE as FORECAST_BATCH_SIZE
 from lib.page_glue.recurrence import SOURCES, error_metric_name, load_source
-from lib.page_glue.translator_family import corpus_vocabularies
+from lib.page_glue.translator_family import GRAMMAR_KEY, SHIPPED_STATUS, ShippedModel, corpus_vocabularies
 from lib.page_glue.translator_page import PROFESSOR_FORCING
 from lib.page_glue.vanishing import GRADIENT_PROBE_SEQUENCES
 
@@ -192,11 +193,55 @@ def transformer_archives(corpus_id: str, corpus: Corpus) -> Callable[[TrainingRu
     return archive
 
 
+def shipped_run(shipped: ShippedModel) -> TrainingRun:
+    """The shipped model as a finished run of its page, for its download: its settings and curves as
+    measured when it was trained (metrics.json), on the grammar's pairs, with the shared translator."""
+    figures = shipped.figures()
+    epochs = int(figures["epochs"])
+    settings = {
+        **figures["settings"],
+        "epochs": epochs,
+        "train_sentences": int(figures["train_sentences"]),
+        "learning_rate": float(figures["learning_rate"]),
+        "max_positions": MAX_POSITIONS,
+        "corpus": GRAMMAR_KEY,
+    }
+    epoch_rows = [
+        {
+            "metric": name.removeprefix("val_"),
+            "split": "validation" if name.startswith("val_") else "train",
+            "epoch": float(row["epoch"]),
+            "value": float(value),
+        }
+        for row in figures.get("history", [])
+        for name, value in row.items()
+        if name not in ("epoch", "seconds")
+    ]
+    return TrainingRun(
+        label=shipped.label,
+        settings=settings,
+        metrics=["loss", "token_accuracy"],
+        epochs_planned=epochs,
+        batches_per_epoch=1,
+        status=SHIPPED_STATUS,
+        epoch_rows=epoch_rows,
+        epochs_completed=epochs,
+        model=shipped.translator(),
+    )
+
+
 def family_downloads(
-    page_key: str, corpus_id: str, corpus: Corpus, archives: Callable[[str, Corpus], Callable[[TrainingRun], bytes]]
+    page_key: str,
+    corpus_id: str,
+    corpus: Corpus,
+    archives: Callable[[str, Corpus], Callable[[TrainingRun], bytes]],
+    shipped: ShippedModel | None = None,
 ) -> None:
-    """A translator page's downloads: its runs on the pairs the page works on now (their archive holds them)."""
+    """A translator page's downloads: its runs on the pairs the page works on now (their archive holds them),
+    and, on the grammar's pairs, the page's shipped model (built only when its download is clicked)."""
     runs = [run for run in page_runs(page_key) if run.settings.get("corpus") == corpus_id]
+    if shipped is not None and corpus_id == GRAMMAR_KEY:
+        runs.append(shipped_run(shipped))
     run_downloads(page_key, runs, archives(corpus_id, corpus))
 
 
