@@ -21,6 +21,7 @@ Open it in Jupyter (jupytext) or VS Code to run it cell by cell: each `# %%` lin
 import argparse
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 import keras
@@ -64,8 +65,15 @@ def read_pairs(name: str) -> list[tuple[str, str]]:
     return [tuple(line.split("\t")) for line in lines if line]
 
 
-def read_vocabulary(name: str) -> dict[str, int]:
-    words = json.loads((folder / name).read_text(encoding="utf-8"))["words"]
+def read_vocabulary(name: str, sentences: list[str]) -> dict[str, int]:
+    """The run's vocabulary (its JSON file); without the file, the same kind of table built from `sentences`:
+    <pad>, <s>, </s>, <unk>, then every word by falling frequency (ties in alphabetical order)."""
+    if (folder / name).exists():
+        words = json.loads((folder / name).read_text(encoding="utf-8"))["words"]
+    else:
+        counts = Counter(word for sentence in sentences for word in tokenize(sentence))
+        specials = ["<pad>", "<s>", "</s>", "<unk>"]
+        words = specials + sorted((w for w in counts if w not in specials), key=lambda w: (-counts[w], w))
     return {word: index for index, word in enumerate(words)}
 
 
@@ -84,7 +92,8 @@ def encode(pairs, english_ids: dict[str, int], french_ids: dict[str, int]):
 
 
 train_pairs, held_out_pairs = read_pairs("train_pairs.tsv"), read_pairs("held_out_pairs.tsv")
-english_ids, french_ids = read_vocabulary("english_vocabulary.json"), read_vocabulary("french_vocabulary.json")
+english_ids = read_vocabulary("english_vocabulary.json", [english for english, _ in train_pairs])
+french_ids = read_vocabulary("french_vocabulary.json", [french for _, french in train_pairs])
 train = encode(train_pairs, english_ids, french_ids)
 held_out = encode(held_out_pairs, english_ids, french_ids)
 print(f"{len(train_pairs)} training and {len(held_out_pairs)} held-out pairs")

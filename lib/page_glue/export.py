@@ -104,6 +104,11 @@ def translator_run_archive(
             "french_vocabulary.json": "the French words the model writes, by id (0-3: <pad>, <s>, </s>, <unk>).",
         }
     )
+    if run.status == SHIPPED_STATUS:
+        export.notes.append(
+            f"This is the page's shipped model, trained by the app's scripts/train_translator.py with the recipe "
+            f"train.py follows, on all {len(train_pairs):,} pairs; history.csv holds the curves recorded then."
+        )
     export.notes.append(
         "The vocabularies are the page's: for the grammar's pairs, the shipped model's (built from the whole "
         "corpus's training part, so they hold words beyond these pairs); for an upload, its own."
