@@ -309,9 +309,10 @@ def test_a_run_whose_model_was_let_go_still_goes_home_and_says_so(tmp_path):
 TRANSLATOR_FILES = {"train_pairs.tsv", "held_out_pairs.tsv", "english_vocabulary.json", "french_vocabulary.json"}
 
 
-def train_translator_page(path: str, page_key: str, **choices) -> tuple[AppTest, object]:
-    """A short press of a translator page on the grammar's pairs: 3,000 pairs, one epoch, the sizes chosen."""
-    app = open_page(path)
+def train_translator_page(page: str | AppTest, page_key: str, **choices) -> tuple[AppTest, object]:
+    """A short press of a translator page (its path, or the page already open) on the grammar's pairs:
+    3,000 pairs, one epoch, the sizes chosen."""
+    app = open_page(page) if isinstance(page, str) else page
     for key, value in choices.items():
         widget = next(w for w in [*app.select_slider, *app.slider, *app.selectbox] if w.key == key)
         widget.set_value(value).run()
@@ -382,6 +383,26 @@ def test_translator_run_goes_home_and_trains_again(tmp_path):
     # 5 digits). Keras's own shuffle of the batch order alone moved it by 0.008, hence a tolerance of 1e-4.
     app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
     print(f"translator: app {app_loss:.5f}, rerun {rerun_loss:.5f}")
+
+
+def test_a_scheduled_sampling_run_trains_again_with_its_own_guesses(tmp_path):
+    """Scheduled sampling is written out in train.py too: the coin that swaps a gold word for the model's
+    guess is drawn from the same seeded generator as the page's, so the first epoch's loss is the app's."""
+    from lib.models.seq2seq import build_seq2seq
+    from lib.page_glue.export import translator_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+
+    app = open_page("app_pages/translator.py")
+    app.button_group(key="training").set_value("scheduled sampling").run()
+    app, run = train_translator_page(app, "translator", units=64, embedding=16, sampling=0.3)
+    assert run.settings["sampling_probability"] == pytest.approx(0.3)
+    corpus = default_corpus()
+    folder = unpack(translator_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    assert "SAMPLING_PROBABILITY = 0.3\n" in (folder / "train.py").read_text()
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
+    fresh = build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), "GRU", 64, 16, 1, True, seed=0)
+    app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
+    print(f"scheduled sampling: app {app_loss:.5f}, rerun {rerun_loss:.5f}")
 
 
 def test_attention_run_goes_home_and_trains_again(tmp_path):
