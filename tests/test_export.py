@@ -488,3 +488,37 @@ def test_the_shipped_translator_goes_home_with_its_recorded_curves(tmp_path):
     rerun(folder, epochs=0)
     untrained = keras.saving.load_model(folder / "rerun_model.keras", safe_mode=True, compile=False)
     assert untrained.count_params() == figures["parameters"]
+
+
+def test_a_professor_forcing_run_says_its_script_trains_with_teacher_forcing(tmp_path):
+    """train.py does not write out professor forcing (its discriminator and second decoder run): the README
+    of such a run says so, and the script carries the run's model settings all the same."""
+    from dataclasses import asdict
+
+    from lib.engine.training import TrainingRun
+    from lib.models.seq2seq import build_seq2seq
+    from lib.page_glue.export import translator_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+    from lib.page_glue.translator_page import PROFESSOR_FORCING, ScratchSettings
+
+    corpus = default_corpus()
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
+    settings = ScratchSettings(
+        cell="LSTM", units=64, embedding_size=16, train_sentences=3000, training=PROFESSOR_FORCING
+    )
+    run = TrainingRun(
+        label=settings.label,
+        settings={**asdict(settings), "corpus": GRAMMAR_KEY},
+        metrics=["loss"],
+        epochs_planned=1,
+        batches_per_epoch=1,
+        status="stopped",
+        model=settings.build(vocabularies),
+    )
+    folder = unpack(translator_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    readme = (folder / "README.md").read_text()
+    assert "professor forcing" in readme and "does not reproduce it" in readme
+    assert "CELL = 'LSTM'\n" in (folder / "train.py").read_text()
+    assert len((folder / "train_pairs.tsv").read_text().splitlines()) == 3000
+    fresh = build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), "LSTM", 64, 16, seed=0)
+    assert_untrained_weights_match(folder, fresh)
