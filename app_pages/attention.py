@@ -35,6 +35,7 @@ from lib.page_glue.attention_page import (
     shipped_alignment_reading,
     vectors_frame,
 )
+from lib.page_glue.export import attention_archives, family_downloads
 from lib.page_glue.settings.attention import SETTINGS
 from lib.page_glue.translator_family import (
     GRAMMAR_KEY,
@@ -326,6 +327,7 @@ trained_now = live_training(
 )
 if trained_now:
     st.rerun()  # Once more from the top, so the model list offers the new model at once.
+family_downloads(PAGE_KEY, corpus_id, corpus, attention_archives, SHIPPED_ATTENTION)
 
 
 def draw_alignment(run, taken: dict) -> None:

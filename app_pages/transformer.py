@@ -12,6 +12,7 @@ from lib.engine.training import live_training
 from lib.models.attention import attention_numpy
 from lib.models.transformer import attention_layer_names
 from lib.page_glue.attention_page import attention_frame
+from lib.page_glue.export import family_downloads, transformer_archives
 from lib.page_glue.settings.transformer import SETTINGS
 from lib.page_glue.transformer_page import (
     COMPARED_PAGES,
@@ -321,6 +322,7 @@ trained_now = live_training(
 )
 if trained_now:
     st.rerun()
+family_downloads(PAGE_KEY, corpus_id, corpus, transformer_archives, SHIPPED_TRANSFORMER)
 runs = trained_runs(PAGE_KEY, corpus_id, corpus)
 
 

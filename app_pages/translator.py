@@ -7,6 +7,7 @@ from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
 from lib.engine.training import live_training
 from lib.models.decoding import MAX_INPUT_WORDS, prepare_source
 from lib.models.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE
+from lib.page_glue.export import family_downloads, translator_archives
 from lib.page_glue.settings.translator import SETTINGS
 from lib.page_glue.translator_family import (
     GRAMMAR_KEY,
@@ -291,6 +292,7 @@ if not mismatch.empty:
         },
     )
     st.markdown(mismatch_reading(mismatch))
+    family_downloads(PAGE_KEY, corpus_id, corpus, translator_archives, SHIPPED_SEQ2SEQ)
 if shipped_runs is not None:
     first = shipped_runs.iloc[0]
     seeds = shipped_runs.groupby("training")["seed"].nunique()

@@ -302,3 +302,223 @@ def test_a_run_whose_model_was_let_go_still_goes_home_and_says_so(tmp_path):
     assert pd.read_csv(folder / "history.csv").to_dict("records") == [{"epoch": 1, "loss": 2.4, "val_loss": 2.3}]
     requirements = (folder / "requirements.txt").read_text()
     assert "keras==" in requirements and "streamlit" not in requirements
+
+
+# --- The translator family -------------------------------------------------------------------------
+
+TRANSLATOR_FILES = {"train_pairs.tsv", "held_out_pairs.tsv", "english_vocabulary.json", "french_vocabulary.json"}
+
+
+def train_translator_page(page: str | AppTest, page_key: str, **choices) -> tuple[AppTest, object]:
+    """A short press of a translator page (its path, or the page already open) on the grammar's pairs:
+    3,000 pairs, one epoch, the sizes chosen."""
+    app = open_page(page) if isinstance(page, str) else page
+    for key, value in choices.items():
+        widget = next(w for w in [*app.select_slider, *app.slider, *app.selectbox] if w.key == key)
+        widget.set_value(value).run()
+    next(s for s in app.select_slider if s.label == "Training pairs").set_value(3000).run()
+    next(s for s in app.slider if s.label == "Epochs").set_value(1).run()
+    next(b for b in app.button if b.label == "Train from scratch").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    (run,) = [run for run in app.session_state[f"training_runs::{page_key}"] if run.status == "finished"]
+    # The run's download, and the shipped model's beside it (the run table lists it on the grammar's pairs).
+    labels = [d.proto.label for d in app.get("download_button")]
+    assert labels[0] == run.display_label and len(labels) == 2 and "shipped" in labels[1]
+    return app, run
+
+
+def check_translator_archive(folder: Path, run, fresh, tolerance: float) -> tuple[float, float]:
+    """The checks of check_archive for a translator (the run keeps its translator, whose teacher-forced
+    probabilities on a held-out batch the archive's model.keras must give); returns both first-epoch losses."""
+    import keras
+
+    from lib.data.corpus import Vocabulary, encode_pairs
+
+    assert ARCHIVE_FILES | TRANSLATOR_FILES <= {path.name for path in folder.iterdir()}
+    script = (folder / "train.py").read_text()
+    assert "from lib" not in script and "import lib" not in script and "streamlit" not in script
+    translator = run.model
+    vocabularies = [
+        Vocabulary.from_json((folder / name).read_text())
+        for name in ("english_vocabulary.json", "french_vocabulary.json")
+    ]
+    assert [v.words for v in vocabularies] == [translator.source_vocabulary.words, translator.target_vocabulary.words]
+    pairs = [tuple(line.split("\t")) for line in (folder / "train_pairs.tsv").read_text().splitlines()]
+    assert len(pairs) == run.settings["train_sentences"]
+    held_out = [tuple(line.split("\t")) for line in (folder / "held_out_pairs.tsv").read_text().splitlines()]
+    history = pd.read_csv(folder / "history.csv")
+    assert len(history) == run.epochs_completed == 1
+    app_loss = float(history["loss"].iloc[0])
+    assert app_loss == pytest.approx(run.final("loss", "train"))
+
+    assert_untrained_weights_match(folder, fresh)
+    rerun_history = rerun(folder)
+    rerun_model = keras.saving.load_model(folder / "rerun_model.keras", safe_mode=True, compile=False)
+    assert rerun_model.count_params() == translator.model.count_params() == fresh.count_params()
+    assert rerun_history["loss"].iloc[0] == pytest.approx(app_loss, abs=tolerance)
+
+    batch = encode_pairs(held_out[:64], *vocabularies)
+    loaded = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(
+        loaded.predict(batch.inputs, verbose=0), translator.teacher_forced_probabilities(batch), rtol=1e-4, atol=1e-6
+    )
+    return app_loss, float(rerun_history["loss"].iloc[0])
+
+
+def test_translator_run_goes_home_and_trains_again(tmp_path):
+    from lib.models.seq2seq import build_seq2seq
+    from lib.page_glue.export import translator_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+
+    app, run = train_translator_page("app_pages/translator.py", "translator", units=64, embedding=16)
+    corpus = default_corpus()
+    folder = unpack(translator_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    assert json.loads((folder / "settings.json").read_text())["units"] == 64
+    assert (folder / "train_pairs.tsv").read_text().splitlines()[0] == "\t".join(corpus.train[0])
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
+    fresh = build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), "GRU", 64, 16, 1, True, seed=0)
+    # Nothing is shuffled here: the batches (sentences of one length) come in one seeded order, rebuilt by
+    # train.py from the same seed, and the first weights are the app's exactly (checked above through
+    # --epochs 0). So the first epoch's loss is the app's but for the order of float sums (measured: equal to
+    # 5 digits). Keras's own shuffle of the batch order alone moved it by 0.008, hence a tolerance of 1e-4.
+    app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
+    print(f"translator: app {app_loss:.5f}, rerun {rerun_loss:.5f}")
+
+
+def test_a_scheduled_sampling_run_trains_again_with_its_own_guesses(tmp_path):
+    """Scheduled sampling is written out in train.py too: the coin that swaps a gold word for the model's
+    guess is drawn from the same seeded generator as the page's, so the first epoch's loss is the app's."""
+    from lib.models.seq2seq import build_seq2seq
+    from lib.page_glue.export import translator_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+
+    app = open_page("app_pages/translator.py")
+    app.button_group(key="training").set_value("scheduled sampling").run()
+    app, run = train_translator_page(app, "translator", units=64, embedding=16, sampling=0.3)
+    assert run.settings["sampling_probability"] == pytest.approx(0.3)
+    corpus = default_corpus()
+    folder = unpack(translator_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    assert "SAMPLING_PROBABILITY = 0.3\n" in (folder / "train.py").read_text()
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
+    fresh = build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), "GRU", 64, 16, 1, True, seed=0)
+    app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
+    print(f"scheduled sampling: app {app_loss:.5f}, rerun {rerun_loss:.5f}")
+
+
+def test_attention_run_goes_home_and_trains_again(tmp_path):
+    from lib.models.attention import build_attention_seq2seq
+    from lib.page_glue.export import attention_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+
+    # The general score q·W·zᵢ: its W is a weight of the attention layer, which the script writes out.
+    app, run = train_translator_page("app_pages/attention.py", "attention", units=64, embedding=16, score="general")
+    corpus = default_corpus()
+    folder = unpack(attention_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    assert run.settings["score"] == "general" and "SCORE = 'general'\n" in (folder / "train.py").read_text()
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
+    fresh = build_attention_seq2seq(len(vocabularies[0]), len(vocabularies[1]), "general", 64, 16, seed=0)
+    # As on the Translator page: no shuffle, the same seeded batches and first weights (checked exactly), so
+    # the first epoch's loss is the app's but for the order of float sums.
+    app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
+    print(f"attention: app {app_loss:.5f}, rerun {rerun_loss:.5f}")
+
+
+def test_transformer_run_goes_home_and_trains_again(tmp_path):
+    from lib.models.transformer import build_transformer
+    from lib.page_glue.export import transformer_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+
+    # Learned positions (a table of weights the script writes out) and the page's dropout of 0.1, seeded.
+    app, run = train_translator_page(
+        "app_pages/transformer.py", "transformer", layers=1, heads=2, width=64, feed_forward=128, positions="learned"
+    )
+    corpus = default_corpus()
+    folder = unpack(transformer_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    script = (folder / "train.py").read_text()
+    assert "POSITIONS = 'learned'\n" in script and "CAUSAL_MASK = True\n" in script and "DROPOUT = 0.1\n" in script
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
+    fresh = build_transformer(
+        len(vocabularies[0]),
+        len(vocabularies[1]),
+        seed=0,
+        layers=1,
+        heads=2,
+        model_size=64,
+        feed_forward_size=128,
+        positions="learned",
+    )
+    # As on the Translator page: no shuffle, the same seeded batches and first weights (checked exactly), and
+    # every dropout layer seeded as the page seeds it, so the first epoch's loss is the app's but for the order
+    # of float sums.
+    app_loss, rerun_loss = check_translator_archive(folder, run, fresh, tolerance=1e-4)
+    print(f"transformer: app {app_loss:.5f}, rerun {rerun_loss:.5f}")
+
+
+def test_the_shipped_translator_goes_home_with_its_recorded_curves(tmp_path):
+    """The pretrained model's row downloads too: its model.keras (loads in safe mode, translates as the
+    shipped one), the curves measured when it was trained, all the pairs it trained on, and a train.py with
+    its settings (run here for no epoch: ten epochs of 48,000 pairs take minutes)."""
+    import keras
+
+    from lib.data.corpus import encode_pairs
+    from lib.page_glue.export import shipped_run, translator_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, SHIPPED_SEQ2SEQ, default_corpus
+
+    corpus = default_corpus()
+    run = shipped_run(SHIPPED_SEQ2SEQ)
+    folder = unpack(translator_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    figures = SHIPPED_SEQ2SEQ.figures()
+    history = pd.read_csv(folder / "history.csv")
+    assert len(history) == figures["epochs"] == 10
+    assert history["val_token_accuracy"].iloc[-1] == pytest.approx(figures["history"][-1]["val_token_accuracy"])
+    assert len((folder / "train_pairs.tsv").read_text().splitlines()) == figures["train_sentences"]
+    script = (folder / "train.py").read_text()
+    assert "UNITS = 256\n" in script and "EPOCHS = 10\n" in script
+    translator = SHIPPED_SEQ2SEQ.translator()
+    batch = encode_pairs(corpus.test[:64], translator.source_vocabulary, translator.target_vocabulary)
+    loaded = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    assert loaded.count_params() == figures["parameters"]
+    np.testing.assert_allclose(
+        loaded.predict(batch.inputs, verbose=0), translator.teacher_forced_probabilities(batch), rtol=1e-4, atol=1e-6
+    )
+    # Without its vocabulary files, train.py builds them from the pairs as scripts/train_translator.py did: a
+    # model of the shipped size (both vocabularies' sizes enter the count) comes out, before any training.
+    (folder / "english_vocabulary.json").unlink()
+    (folder / "french_vocabulary.json").unlink()
+    rerun(folder, epochs=0)
+    untrained = keras.saving.load_model(folder / "rerun_model.keras", safe_mode=True, compile=False)
+    assert untrained.count_params() == figures["parameters"]
+
+
+def test_a_professor_forcing_run_says_its_script_trains_with_teacher_forcing(tmp_path):
+    """train.py does not write out professor forcing (its discriminator and second decoder run): the README
+    of such a run says so, and the script carries the run's model settings all the same."""
+    from dataclasses import asdict
+
+    from lib.engine.training import TrainingRun
+    from lib.models.seq2seq import build_seq2seq
+    from lib.page_glue.export import translator_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+    from lib.page_glue.translator_page import PROFESSOR_FORCING, ScratchSettings
+
+    corpus = default_corpus()
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, corpus)
+    settings = ScratchSettings(
+        cell="LSTM", units=64, embedding_size=16, train_sentences=3000, training=PROFESSOR_FORCING
+    )
+    run = TrainingRun(
+        label=settings.label,
+        settings={**asdict(settings), "corpus": GRAMMAR_KEY},
+        metrics=["loss"],
+        epochs_planned=1,
+        batches_per_epoch=1,
+        status="stopped",
+        model=settings.build(vocabularies),
+    )
+    folder = unpack(translator_archives(GRAMMAR_KEY, corpus)(run), tmp_path)
+    readme = (folder / "README.md").read_text()
+    assert "professor forcing" in readme and "does not reproduce it" in readme
+    assert "CELL = 'LSTM'\n" in (folder / "train.py").read_text()
+    assert len((folder / "train_pairs.tsv").read_text().splitlines()) == 3000
+    fresh = build_seq2seq(len(vocabularies[0]), len(vocabularies[1]), "LSTM", 64, 16, seed=0)
+    assert_untrained_weights_match(folder, fresh)

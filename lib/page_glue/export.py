@@ -18,15 +18,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from lib.data.corpus import Corpus, tokenize
 from lib.data.digits import split_digits
-from lib.engine.training import TrainingRun
+from lib.engine.training import TrainingRun, page_runs
 from lib.models.convnets import convnet_parameter_count, matched_mlp_hidden_size
 from lib.models.export import RunExport, build_archive, npz_bytes, slug
 from lib.models.long_memory import DEFAULT_BUDGET, SETUPS, SYMBOL_COUNT, held_out_sequences
 from lib.models.overfitting import DEMO_BATCH_SIZE
+from lib.models.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE
 from lib.models.shifted_digits import DEFAULT_TRAIN_COUNT, canvas_digits
+from lib.models.transformer import MAX_POSITIONS
 from lib.page_glue.recurrence import BATCH_SIZE as FORECAST_BATCH_SIZE
 from lib.page_glue.recurrence import SOURCES, error_metric_name, load_source
+from lib.page_glue.translator_family import GRAMMAR_KEY, SHIPPED_STATUS, ShippedModel, corpus_vocabularies
+from lib.page_glue.translator_page import PROFESSOR_FORCING
 from lib.page_glue.vanishing import GRADIENT_PROBE_SEQUENCES
 
 
@@ -64,6 +69,185 @@ def run_export(run: TrainingRun, page: str, template: str, script_settings: dict
         data_files=data_files,
         model=run.model,
     )
+
+
+def pairs_tsv(pairs: list[tuple[str, str]]) -> bytes:
+    """Sentence pairs as the pages read an upload: English, a tab, French, one pair a line."""
+    return "".join(f"{english}\t{french}\n" for english, french in pairs).encode()
+
+
+def translator_run_archive(
+    run: TrainingRun, corpus_id: str, corpus: Corpus, page: str, template: str, script_settings: dict
+) -> RunExport:
+    """What a translator page's run holds: the teacher-forcing model (the run keeps its translator), both
+    vocabularies, the pairs it trained on and the held-out ones, beside the curves and settings."""
+    source_vocabulary, target_vocabulary = corpus_vocabularies(corpus_id, corpus)
+    train_pairs = corpus.train
+    longest = run.settings.get("longest_training_sentence")
+    if longest:
+        train_pairs = [pair for pair in train_pairs if len(tokenize(pair[0])) <= longest]
+    data_files = {
+        "train_pairs.tsv": pairs_tsv(train_pairs[: int(run.settings["train_sentences"])]),
+        "held_out_pairs.tsv": pairs_tsv(corpus.test),
+        "english_vocabulary.json": (source_vocabulary.to_json() + "\n").encode(),
+        "french_vocabulary.json": (target_vocabulary.to_json() + "\n").encode(),
+    }
+    export = run_export(run, page, template, script_settings, data_files)
+    # Once measured, the run keeps its translator (`.model`); before, its trainer (`.seq2seq`).
+    export.model = getattr(run.model, "model", None) or getattr(run.model, "seq2seq", run.model)
+    export.shuffled = False  # the batches come in one seeded order (bucketed_dataset)
+    export.file_notes.update(
+        {
+            "train_pairs.tsv": "the sentence pairs the run trained on (English, a tab, French; one pair a line).",
+            "held_out_pairs.tsv": "the held-out pairs the page measured the run on (its validation data).",
+            "english_vocabulary.json": "the English words the model knows, by id (0-3: <pad>, <s>, </s>, <unk>).",
+            "french_vocabulary.json": "the French words the model writes, by id (0-3: <pad>, <s>, </s>, <unk>).",
+        }
+    )
+    if run.status == SHIPPED_STATUS:
+        export.notes.append(
+            f"This is the page's shipped model, trained by the app's scripts/train_translator.py with the recipe "
+            f"train.py follows, on all {len(train_pairs):,} pairs; history.csv holds the curves recorded then."
+        )
+    export.notes.append(
+        "The vocabularies are the page's: for the grammar's pairs, the shipped model's (built from the whole "
+        "corpus's training part, so they hold words beyond these pairs); for an upload, its own."
+    )
+    return export
+
+
+def translator_archives(corpus_id: str, corpus: Corpus) -> Callable[[TrainingRun], bytes]:
+    """The Translator page's archive of a run (the seq2seq), given the pairs the page works on now."""
+
+    def archive(run: TrainingRun) -> bytes:
+        settings = run.settings
+        script_settings = {
+            "CELL": settings["cell"],
+            "UNITS": int(settings["units"]),
+            "EMBEDDING_SIZE": int(settings["embedding_size"]),
+            "LAYERS": int(settings["layers"]),
+            "CONTEXT_EVERY_STEP": bool(settings["context_every_step"]),
+            "REVERSE_SOURCE": True,
+            "EPOCHS": int(settings["epochs"]),
+            "BATCH_SIZE": DEFAULT_BATCH_SIZE,
+            "LEARNING_RATE": DEFAULT_LEARNING_RATE,
+            "SAMPLING_PROBABILITY": float(settings.get("sampling_probability") or 0.0),
+            "SEED": int(settings.get("seed", 0)),
+        }
+        export = translator_run_archive(run, corpus_id, corpus, "Translator", "translator.py", script_settings)
+        if settings.get("training") == PROFESSOR_FORCING:
+            export.notes.append(
+                "This run was trained by professor forcing; train.py does not reproduce it (its discriminator and "
+                "second decoder run would double the script): it trains the same model with teacher forcing."
+            )
+        return build_archive(export)
+
+    return archive
+
+
+def attention_archives(corpus_id: str, corpus: Corpus) -> Callable[[TrainingRun], bytes]:
+    """The Attention page's archive of a run (the seq2seq with Luong attention and the run's score)."""
+
+    def archive(run: TrainingRun) -> bytes:
+        settings = run.settings
+        script_settings = {
+            "SCORE": settings["score"],
+            "UNITS": int(settings["units"]),
+            "EMBEDDING_SIZE": int(settings["embedding_size"]),
+            "EPOCHS": int(settings["epochs"]),
+            "BATCH_SIZE": DEFAULT_BATCH_SIZE,
+            "LEARNING_RATE": DEFAULT_LEARNING_RATE,
+            "SAMPLING_PROBABILITY": float(settings.get("sampling_probability") or 0.0),
+            "SEED": int(settings.get("seed", 0)),
+        }
+        return build_archive(
+            translator_run_archive(run, corpus_id, corpus, "Attention", "attention.py", script_settings)
+        )
+
+    return archive
+
+
+def transformer_archives(corpus_id: str, corpus: Corpus) -> Callable[[TrainingRun], bytes]:
+    """The Transformer page's archive of a run (its positions, causal mask, dropout and step size)."""
+
+    def archive(run: TrainingRun) -> bytes:
+        settings = run.settings
+        script_settings = {
+            "LAYERS": int(settings["layers"]),
+            "HEADS": int(settings["heads"]),
+            "MODEL_SIZE": int(settings["model_size"]),
+            "FEED_FORWARD_SIZE": int(settings["feed_forward_size"]),
+            "DROPOUT": float(settings["dropout"]),
+            "POSITIONS": settings["positions"],
+            "MAX_POSITIONS": int(settings["max_positions"]),
+            "CAUSAL_MASK": bool(settings["causal_mask"]),
+            "EPOCHS": int(settings["epochs"]),
+            "BATCH_SIZE": DEFAULT_BATCH_SIZE,
+            "LEARNING_RATE": float(settings["learning_rate"]),
+            "SAMPLING_PROBABILITY": float(settings.get("sampling_probability") or 0.0),
+            "SEED": int(settings.get("seed", 0)),
+        }
+        export = translator_run_archive(run, corpus_id, corpus, "Transformer", "transformer.py", script_settings)
+        if settings.get("longest_training_sentence"):
+            export.notes.append(
+                f"The run trained on English sentences of at most {settings['longest_training_sentence']} words "
+                "only: train_pairs.tsv holds those it took."
+            )
+        return build_archive(export)
+
+    return archive
+
+
+def shipped_run(shipped: ShippedModel) -> TrainingRun:
+    """The shipped model as a finished run of its page, for its download: its settings and curves as
+    measured when it was trained (metrics.json), on the grammar's pairs, with the shared translator."""
+    figures = shipped.figures()
+    epochs = int(figures["epochs"])
+    settings = {
+        **figures["settings"],
+        "epochs": epochs,
+        "train_sentences": int(figures["train_sentences"]),
+        "learning_rate": float(figures["learning_rate"]),
+        "max_positions": MAX_POSITIONS,
+        "corpus": GRAMMAR_KEY,
+    }
+    epoch_rows = [
+        {
+            "metric": name.removeprefix("val_"),
+            "split": "validation" if name.startswith("val_") else "train",
+            "epoch": float(row["epoch"]),
+            "value": float(value),
+        }
+        for row in figures.get("history", [])
+        for name, value in row.items()
+        if name not in ("epoch", "seconds")
+    ]
+    return TrainingRun(
+        label=shipped.label,
+        settings=settings,
+        metrics=["loss", "token_accuracy"],
+        epochs_planned=epochs,
+        batches_per_epoch=1,
+        status=SHIPPED_STATUS,
+        epoch_rows=epoch_rows,
+        epochs_completed=epochs,
+        model=shipped.translator(),
+    )
+
+
+def family_downloads(
+    page_key: str,
+    corpus_id: str,
+    corpus: Corpus,
+    archives: Callable[[str, Corpus], Callable[[TrainingRun], bytes]],
+    shipped: ShippedModel | None = None,
+) -> None:
+    """A translator page's downloads: its runs on the pairs the page works on now (their archive holds them),
+    and, on the grammar's pairs, the page's shipped model (built only when its download is clicked)."""
+    runs = [run for run in page_runs(page_key) if run.settings.get("corpus") == corpus_id]
+    if shipped is not None and corpus_id == GRAMMAR_KEY:
+        runs.append(shipped_run(shipped))
+    run_downloads(page_key, runs, archives(corpus_id, corpus))
 
 
 def digit_mlp_archive(run: TrainingRun) -> bytes:
