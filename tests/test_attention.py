@@ -10,8 +10,8 @@ import math
 import numpy as np
 import pytest
 
-from lib.data.corpus import END_ID, PAD_ID, START_ID, EncodedPairs, Vocabulary, encode_pairs
-from lib.data.grammar import Clause, NounPhrase, make_corpus, render_aligned
+from lib.data.corpus import END_ID, PAD_ID, START_ID, EncodedPairs, encode_pairs
+from lib.data.grammar import Clause, NounPhrase, render_aligned
 from lib.models import attention, decoding
 
 UNITS, EMBEDDING = 16, 8
@@ -23,14 +23,6 @@ def sharpened(model, seed: int = 5, spread: float = 0.5):
     generator = np.random.default_rng(seed)
     model.set_weights([w + generator.normal(0, spread, w.shape).astype(w.dtype) for w in model.get_weights()])
     return model
-
-
-@pytest.fixture(scope="module")
-def small_corpus():
-    built = make_corpus(300, 100, seed=3)
-    english = Vocabulary.from_sentences(e for e, _ in built.train)
-    french = Vocabulary.from_sentences(f for _, f in built.train)
-    return built, english, french
 
 
 @pytest.fixture(scope="module")
