@@ -64,11 +64,15 @@ def test_a_second_press_queues_and_trains_when_the_slot_frees(browser, one_slot_
         wait_until_idle(page, timeout_ms=180_000)
         # Under load the page's run may begin after the first idle check: wait for the control itself.
         expect(slider(page, "Units")).to_have_attribute("aria-valuetext", "64", timeout=120_000)
+        # The two presses must differ in their seed, or the second joins the first instead of queueing.
+        expect(page.get_by_label("Seed", exact=True)).to_have_value(str(seed), timeout=120_000)
     first.get_by_role("button", name="Train from scratch").click()
     expect(first.get_by_test_id("stProgress")).to_be_visible(timeout=120_000)
 
     second.get_by_role("button", name="Train from scratch").click()
-    expect(second.get_by_text("Queued: 1 training ahead of yours")).to_be_visible(timeout=30_000)
+    # The second session's page runs up to its training control while the first trains on the machine's
+    # cores: under a loaded machine that run alone can take tens of seconds.
+    expect(second.get_by_text("Queued: 1 training ahead of yours")).to_be_visible(timeout=120_000)
     # It keeps waiting while the first one trains: no progress bar of its own.
     second.wait_for_timeout(3000)
     expect(second.get_by_text("Queued: 1 training ahead of yours")).to_be_visible()
