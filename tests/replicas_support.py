@@ -60,7 +60,8 @@ def session_tag(session: int) -> str:
 
 def upload_series(page: Page, csv: bytes, name: str) -> None:
     page.get_by_text("Upload your own series").click(timeout=180_000)
-    page.get_by_test_id("stFileUploader").locator("input[type=file]").set_input_files(
+    # The series box, not the box beside it that loads an exported run back (it takes .zip archives).
+    page.locator("[data-testid=stFileUploader] input[type=file][accept*='.csv']").set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": csv}]
     )
     wait_until_idle(page)
