@@ -6,6 +6,7 @@ import streamlit as st
 
 from lib.app.course import COURSE_PAGES, HOME
 from lib.engine.cpus import size_tensorflow_thread_pools
+from lib.engine.parse_lock import serialize_python_parsing
 from lib.engine.streamlit_patches import collect_garbage_within_budget, keep_keras_state_between_reruns
 from lib.page_glue.warm_up import enabled as warm_up_enabled
 from lib.page_glue.warm_up import ensure_tensorflow, start_warm_up, tensorflow_ready
@@ -13,6 +14,9 @@ from lib.page_glue.warm_up import ensure_tensorflow, start_warm_up, tensorflow_r
 # TensorFlow sizes its thread pools once, when it starts, to the host's cores; a container's CPU quota
 # is what this process may use (lib/engine/cpus.py). Set before any page or the warm-up imports Keras.
 size_tensorflow_thread_pools()
+
+# Python 3.11 cannot parse in two threads at once; pages, autograph and tracebacks all parse (see the module).
+serialize_python_parsing()
 
 # Streamlit would otherwise reset Keras for every session after each rerun (see the module).
 keep_keras_state_between_reruns()

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from lib.engine.parse_lock import serialize_python_parsing
 from lib.page_glue.warm_up import WARM_UP_VARIABLE
 from tests.browser_support import ARTIFACTS, chromium, served_app
 
@@ -20,6 +21,11 @@ pytest_plugins = ["tests.system_parts"]
 # behind the tests that check a page does without it, and load models no test asked for. The
 # servers of the browser tests run the app as shipped, warm-up included (see app_url).
 os.environ[WARM_UP_VARIABLE] = "0"
+
+# Every AppTest run compiles its page, so AppTest sessions run in threads parse at once; the app
+# serializes parsing from its entry point (lib/engine/parse_lock.py), which an AppTest of one page
+# does not run. A CI run failed with the SystemError that module describes.
+serialize_python_parsing()
 
 
 @pytest.fixture(autouse=True)
