@@ -84,10 +84,14 @@ class PublishedRun:
 
 @dataclass(frozen=True)
 class Prediction:
+    """A participant's answer to the page's question before their first press, and, once their run has
+    finished, what the run showed (the option its numbers make true; None until then)."""
+
     participant_id: str
     page: str
     question: str
     answer: str
+    outcome: str | None = None
 
 
 @dataclass(frozen=True)
