@@ -16,7 +16,20 @@ final figures and predictions.
 from __future__ import annotations
 
 import abc
+import hmac
+import json
+import math
+import os
+import re
+import secrets
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 STORE_VARIABLE = "RNN_PLAYGROUND_ROOM_STORE"
 
@@ -145,7 +158,413 @@ class RoomStore(abc.ABC):
     def preset(self, code: str) -> Preset | None: ...
 
 
+# --- What both backends share -----------------------------------------------------------------------
+
+# Codes, keys and participant ids are `secrets.token_urlsafe` strings; anything else names no room.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+CODE_BYTES = 12  # 96 random bits: the participants' code, short enough for a link
+KEY_BYTES = 24  # 192 random bits: the instructor's key
+PARTICIPANT_BYTES = 16
+# The default store: a SQLite file in the system's directory for temporary files (not the repository,
+# which may be read-only where the app is deployed). Rooms last hours, so losing the file is harmless.
+DEFAULT_SQLITE_FILE = "rnn-playground-rooms.db"
+
+
+def default_store_url() -> str:
+    """`sqlite:///<tempfile.gettempdir()>/rnn-playground-rooms.db`: one process needs nothing more."""
+    return "sqlite://" + (Path(tempfile.gettempdir()) / DEFAULT_SQLITE_FILE).as_posix()
+
+
+def is_token(text: object) -> bool:
+    return isinstance(text, str) and _TOKEN.fullmatch(text) is not None
+
+
+def new_keys() -> RoomKeys:
+    return RoomKeys(code=secrets.token_urlsafe(CODE_BYTES), instructor_key=secrets.token_urlsafe(KEY_BYTES))
+
+
+def display_name(name: str) -> str:
+    """The name as given (it is text: the board shows it as text, never as HTML or Markdown), without
+    surrounding blanks and cut to MAX_NAME_LENGTH characters; a blank name becomes "Participant"."""
+    cut = str(name).strip()[:MAX_NAME_LENGTH].strip()
+    return cut or "Participant"
+
+
+def thin(values: list[float], limit: int = MAX_POINTS_PER_CURVE) -> list[float]:
+    """At most `limit` values, evenly spaced over the curve, its first and its last point kept."""
+    values = [float(value) for value in values]
+    if len(values) <= limit:
+        return values
+    if limit <= 1:
+        return values[-1:]
+    step = (len(values) - 1) / (limit - 1)
+    return [values[round(index * step)] for index in range(limit)]
+
+
+def bounded(run: PublishedRun) -> PublishedRun:
+    curve = {str(metric): thin(list(values)) for metric, values in run.curve.items()}
+    final = {str(metric): float(value) for metric, value in run.final.items()}
+    return PublishedRun(
+        run.participant_id, run.page, run.run_id, run.label, dict(run.settings), curve, final, run.status
+    )
+
+
+def run_body(run: PublishedRun) -> str:
+    """What the store keeps of a run besides its keys, as JSON (settings that JSON cannot hold become text)."""
+    body = {
+        "label": run.label,
+        "settings": run.settings,
+        "curve": run.curve,
+        "final": run.final,
+        "status": run.status,
+    }
+    return json.dumps(body, default=str, allow_nan=True)
+
+
+def run_from_body(participant_id: str, page: str, run_id: str, body: str) -> PublishedRun:
+    fields = json.loads(body)
+    return PublishedRun(
+        participant_id=participant_id,
+        page=page,
+        run_id=run_id,
+        label=fields["label"],
+        settings=fields["settings"],
+        curve=fields["curve"],
+        final=fields["final"],
+        status=fields["status"],
+    )
+
+
+def same_key(given: object, kept: str | None) -> bool:
+    """Compare an instructor key in constant time (`hmac.compare_digest`)."""
+    if not isinstance(given, str) or kept is None:
+        return False
+    return hmac.compare_digest(given.encode(), kept.encode())
+
+
+# --- SQLite -------------------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rooms (
+    code TEXT PRIMARY KEY,
+    instructor_key TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    preset_page TEXT,
+    preset_query TEXT
+);
+CREATE INDEX IF NOT EXISTS rooms_by_expiry ON rooms (expires_at);
+CREATE TABLE IF NOT EXISTS participants (
+    seq INTEGER PRIMARY KEY,
+    code TEXT NOT NULL REFERENCES rooms (code) ON DELETE CASCADE,
+    participant_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    rate_minute INTEGER NOT NULL DEFAULT 0,
+    rate_count INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (code, participant_id)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    seq INTEGER PRIMARY KEY,
+    code TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    page TEXT NOT NULL,
+    body TEXT NOT NULL,
+    UNIQUE (code, participant_id, run_id),
+    FOREIGN KEY (code, participant_id) REFERENCES participants (code, participant_id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS runs_by_page ON runs (code, page);
+CREATE TABLE IF NOT EXISTS predictions (
+    seq INTEGER PRIMARY KEY,
+    code TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    page TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    outcome TEXT,
+    UNIQUE (code, participant_id, page, question),
+    FOREIGN KEY (code, participant_id) REFERENCES participants (code, participant_id) ON DELETE CASCADE
+);
+CREATE INDEX IF NOT EXISTS predictions_by_page ON predictions (code, page);
+"""
+
+
+class SqliteRoomStore(RoomStore):
+    """The rooms in one SQLite file (WAL mode: the board reads while participants write, and several
+    processes may share the file). One connection per store, behind a lock, serves every session
+    thread of the process; `busy_timeout` waits for other processes' writes. Each change is one
+    `BEGIN IMMEDIATE` transaction, so the bounds hold however many threads publish at once.
+
+    `clock` gives the time in seconds (expiry and the rate limit's minute); tests may pass their own."""
+
+    BUSY_TIMEOUT_MS = 5000
+
+    def __init__(self, path: str | os.PathLike, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    # The connection, opened on first use (and again after a failure), so a file that was unwritable
+    # or corrupt works once it is fixed, and constructing a store never fails.
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is not None:
+            return self._connection
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(
+            self.path, timeout=self.BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        try:
+            connection.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise sqlite3.OperationalError(f"the file cannot be put in WAL mode (it stays in {mode} mode)")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.executescript(_SCHEMA)
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return connection
+
+    @contextmanager
+    def _transaction(self, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction under the store's lock; any SQLite or file error becomes StoreUnavailable."""
+        with self._lock:
+            try:
+                connection = self._connect()
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield connection
+                except RoomError:
+                    # Raised before the operation wrote anything: what is kept is the purge of expired rooms.
+                    connection.execute("COMMIT")
+                    raise
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+            except (sqlite3.Error, OSError) as error:
+                self._drop_connection()
+                raise StoreUnavailable(f"The room's store cannot be used ({error}).") from error
+
+    def _drop_connection(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except sqlite3.Error:
+                pass
+            self._connection = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop_connection()
+
+    def _live_room(self, connection: sqlite3.Connection, code: str, purge: bool = False) -> tuple:
+        """The room's row (instructor key, expiry, preset page, preset query), or RoomNotFound; with
+        `purge` (in a writing transaction) an expired room is deleted on the way, with everything in it."""
+        if not is_token(code):
+            raise RoomNotFound("No room has this code.")
+        row = connection.execute(
+            "SELECT instructor_key, expires_at, preset_page, preset_query FROM rooms WHERE code = ?", (code,)
+        ).fetchone()
+        if row is None:
+            raise RoomNotFound("No room has this code.")
+        if row[1] <= self.clock():
+            if purge:
+                connection.execute("DELETE FROM rooms WHERE code = ?", (code,))
+            raise RoomNotFound("This room has expired.")
+        return row
+
+    def _purge_expired(self, connection: sqlite3.Connection) -> None:
+        connection.execute("DELETE FROM rooms WHERE expires_at <= ?", (self.clock(),))
+
+    def _member(self, connection: sqlite3.Connection, code: str, participant_id: str) -> None:
+        found = (
+            is_token(participant_id)
+            and connection.execute(
+                "SELECT 1 FROM participants WHERE code = ? AND participant_id = ?", (code, participant_id)
+            ).fetchone()
+        )
+        if not found:
+            raise NotAllowed("Only a participant of this room can publish here, and only their own runs.")
+
+    def _count_publish(self, connection: sqlite3.Connection, code: str, participant_id: str) -> None:
+        minute = math.floor(self.clock() / 60)
+        rate_minute, rate_count = connection.execute(
+            "SELECT rate_minute, rate_count FROM participants WHERE code = ? AND participant_id = ?",
+            (code, participant_id),
+        ).fetchone()
+        count = rate_count + 1 if rate_minute == minute else 1
+        if count > PUBLISHES_PER_MINUTE:
+            raise RateLimited(f"Too many updates: at most {PUBLISHES_PER_MINUTE} a minute. The next ones will go.")
+        connection.execute(
+            "UPDATE participants SET rate_minute = ?, rate_count = ? WHERE code = ? AND participant_id = ?",
+            (minute, count, code, participant_id),
+        )
+
+    def create_room(self, ttl_seconds: int = ROOM_TTL_SECONDS) -> RoomKeys:
+        keys = new_keys()
+        with self._transaction() as connection:
+            self._purge_expired(connection)
+            connection.execute(
+                "INSERT INTO rooms (code, instructor_key, expires_at) VALUES (?, ?, ?)",
+                (keys.code, keys.instructor_key, self.clock() + ttl_seconds),
+            )
+        return keys
+
+    def room_exists(self, code: str) -> bool:
+        try:
+            with self._transaction(write=False) as connection:
+                self._live_room(connection, code)
+        except RoomNotFound:
+            return False
+        return True
+
+    def is_instructor(self, code: str, instructor_key: str) -> bool:
+        try:
+            with self._transaction(write=False) as connection:
+                kept = self._live_room(connection, code)[0]
+        except RoomNotFound:
+            return False
+        return same_key(instructor_key, kept)
+
+    def join(self, code: str, name: str) -> Participant:
+        participant = Participant(secrets.token_urlsafe(PARTICIPANT_BYTES), display_name(name))
+        with self._transaction() as connection:
+            self._purge_expired(connection)
+            self._live_room(connection, code)
+            (count,) = connection.execute("SELECT COUNT(*) FROM participants WHERE code = ?", (code,)).fetchone()
+            if count >= MAX_PARTICIPANTS:
+                raise RoomFull(f"This room is full: it holds at most {MAX_PARTICIPANTS} participants.")
+            connection.execute(
+                "INSERT INTO participants (code, participant_id, name) VALUES (?, ?, ?)",
+                (code, participant.participant_id, participant.name),
+            )
+        return participant
+
+    def leave(self, code: str, participant_id: str) -> None:
+        """Idempotent: leaving a room that is gone, or that one has already left, is not an error."""
+        if not (is_token(code) and is_token(participant_id)):
+            return
+        with self._transaction() as connection:
+            connection.execute("DELETE FROM participants WHERE code = ? AND participant_id = ?", (code, participant_id))
+
+    def participants(self, code: str) -> list[Participant]:
+        with self._transaction(write=False) as connection:
+            self._live_room(connection, code)
+            rows = connection.execute(
+                "SELECT participant_id, name FROM participants WHERE code = ? ORDER BY seq", (code,)
+            ).fetchall()
+        return [Participant(participant_id, name) for participant_id, name in rows]
+
+    def publish_run(self, code: str, run: PublishedRun) -> None:
+        run = bounded(run)
+        with self._transaction() as connection:
+            self._live_room(connection, code, purge=True)
+            self._member(connection, code, run.participant_id)
+            self._count_publish(connection, code, run.participant_id)
+            connection.execute(
+                "INSERT INTO runs (code, participant_id, run_id, page, body) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (code, participant_id, run_id) DO UPDATE SET page = excluded.page, body = excluded.body",
+                (code, run.participant_id, run.run_id, run.page, run_body(run)),
+            )
+            # The oldest runs (by first publication) leave first.
+            connection.execute(
+                "DELETE FROM runs WHERE seq IN (SELECT seq FROM runs WHERE code = ? AND participant_id = ? "
+                "ORDER BY seq DESC LIMIT -1 OFFSET ?)",
+                (code, run.participant_id, MAX_RUNS_PER_PARTICIPANT),
+            )
+
+    def runs(self, code: str, page: str) -> list[PublishedRun]:
+        with self._transaction(write=False) as connection:
+            self._live_room(connection, code)
+            rows = connection.execute(
+                "SELECT participant_id, run_id, body FROM runs WHERE code = ? AND page = ? ORDER BY seq",
+                (code, page),
+            ).fetchall()
+        return [run_from_body(participant_id, page, run_id, body) for participant_id, run_id, body in rows]
+
+    def record_prediction(self, code: str, prediction: Prediction) -> None:
+        """Insert or replace the participant's answer to one question of one page (rate-limited like runs)."""
+        with self._transaction() as connection:
+            self._live_room(connection, code, purge=True)
+            self._member(connection, code, prediction.participant_id)
+            self._count_publish(connection, code, prediction.participant_id)
+            connection.execute(
+                "INSERT INTO predictions (code, participant_id, page, question, answer, outcome) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (code, participant_id, page, question) "
+                "DO UPDATE SET answer = excluded.answer, outcome = excluded.outcome",
+                (
+                    code,
+                    prediction.participant_id,
+                    prediction.page,
+                    prediction.question,
+                    prediction.answer,
+                    prediction.outcome,
+                ),
+            )
+
+    def predictions(self, code: str, page: str) -> list[Prediction]:
+        with self._transaction(write=False) as connection:
+            self._live_room(connection, code)
+            rows = connection.execute(
+                "SELECT participant_id, question, answer, outcome FROM predictions "
+                "WHERE code = ? AND page = ? ORDER BY seq",
+                (code, page),
+            ).fetchall()
+        return [
+            Prediction(participant_id, page, question, answer, outcome)
+            for participant_id, question, answer, outcome in rows
+        ]
+
+    def send_preset(self, code: str, instructor_key: str, preset: Preset) -> None:
+        with self._transaction() as connection:
+            kept = self._live_room(connection, code, purge=True)[0]
+            if not same_key(instructor_key, kept):
+                raise NotAllowed("Only the room's instructor can send a preset.")
+            connection.execute(
+                "UPDATE rooms SET preset_page = ?, preset_query = ? WHERE code = ?", (preset.page, preset.query, code)
+            )
+
+    def preset(self, code: str) -> Preset | None:
+        with self._transaction(write=False) as connection:
+            _, _, page, query = self._live_room(connection, code)
+        return None if page is None else Preset(page, query or "")
+
+
+# --- Choosing the backend -----------------------------------------------------------------------------
+
+_opened: dict[str, RoomStore] = {}
+_opening = threading.Lock()
+
+
+def store_for_url(url: str) -> RoomStore:
+    """A new store for `url` (see open_store), or ValueError saying what URLs are understood."""
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme == "sqlite":
+        # sqlite:///absolute/path.db (SQLAlchemy's four slashes, sqlite:////absolute/path.db, too)
+        path = url[len("sqlite://") :]
+        if path.startswith("/"):
+            path = "/" + path.lstrip("/")
+        if not path.strip("/"):
+            raise ValueError(f"{STORE_VARIABLE}: a SQLite store needs a file, as in sqlite:///path/to/rooms.db")
+        return SqliteRoomStore(path)
+    if scheme in {"redis", "rediss", "unix"}:
+        raise ValueError(f"{STORE_VARIABLE}: the Redis store is not written yet")
+    shown = f"a URL with the scheme {scheme!r}" if scheme else "a value that is not a URL"
+    raise ValueError(
+        f"{STORE_VARIABLE}: cannot open a room store from {shown}; use sqlite:///path/to/rooms.db or "
+        "redis://host:6379/0"
+    )
+
+
 def open_store(url: str | None = None) -> RoomStore:
-    """The store named by `url` (else RNN_PLAYGROUND_ROOM_STORE, else a SQLite file beside the app's
-    other runtime files): `sqlite:///path/to/file.db` or `redis://host:port/db`."""
-    raise NotImplementedError("the backends are being written: see the store helper's branch")
+    """The store named by `url` (else RNN_PLAYGROUND_ROOM_STORE, else a SQLite file in the system's
+    directory for temporary files, `default_store_url()`): `sqlite:///path/to/file.db` or
+    `redis://host:port/db`. One store per URL per process: every session thread shares it."""
+    url = url or os.environ.get(STORE_VARIABLE, "").strip() or default_store_url()
+    with _opening:
+        if url not in _opened:
+            _opened[url] = store_for_url(url)
+        return _opened[url]
