@@ -332,6 +332,24 @@ def test_the_sqlite_store_keeps_its_file_in_wal_mode(tmp_path):
     store.close()
 
 
+def test_an_expired_room_leaves_the_sqlite_file_when_another_room_opens(tmp_path):
+    clock = Clock()
+    store = SqliteRoomStore(tmp_path / "rooms.db", clock=clock)
+    old = store.create_room(ttl_seconds=60)
+    ada = store.join(old.code, "Ada")
+    store.publish_run(old.code, a_run(ada.participant_id))
+    store.record_prediction(old.code, Prediction(ada.participant_id, "recurrence", "Which model?", "GRU"))
+    clock.now += 61
+    store.create_room()
+    with sqlite3.connect(tmp_path / "rooms.db") as reader:
+        left = {
+            table: reader.execute(f"SELECT COUNT(*) FROM {table} WHERE code = ?", (old.code,)).fetchone()[0]
+            for table in ("rooms", "participants", "runs", "predictions")
+        }
+    assert left == {"rooms": 0, "participants": 0, "runs": 0, "predictions": 0}
+    store.close()
+
+
 def test_a_corrupt_file_makes_the_store_unavailable_not_a_crash(tmp_path):
     path = tmp_path / "rooms.db"
     path.write_bytes(b"this is not a database, just bytes " * 200)

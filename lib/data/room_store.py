@@ -11,6 +11,16 @@ MAX_POINTS_PER_CURVE points per curve (evenly thinned). A participant may publis
 PUBLISHES_PER_MINUTE times a minute. Codes and keys are unguessable (`secrets`, at least 64 bits).
 Nothing here imports Streamlit or Keras; uploads' contents are never stored, only settings, curves,
 final figures and predictions.
+
+How the backends behave alike (tests/test_room_store.py runs one suite against both):
+- Every error a page should show is a RoomError; the store being unreachable or its file unusable is
+  StoreUnavailable, raised quickly (Redis: 0.5 s socket timeouts, no retries), never a hang.
+- Reads of a room that is gone raise RoomNotFound; `room_exists` and `is_instructor` answer False;
+  `leave` is idempotent. Names are stored as given (text), only cut; a blank one becomes "Participant".
+- Publishing a run and recording a prediction both count towards PUBLISHES_PER_MINUTE, and both need
+  the participant id to belong to the room (NotAllowed otherwise); a run is keyed by (participant,
+  run_id), a prediction by (participant, page, question), so a later write replaces, keeping its place.
+- `open_store` keeps one store per URL per process, shared by every session thread; `close()` frees it.
 """
 
 from __future__ import annotations
