@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from tests.browser_support import ROOT
-from tests.system_parts import CHROMIUM_PART, DOCKER_PART, HAPROXY_PART
+from tests.system_parts import CHROMIUM_PART, DOCKER_PART, HAPROXY_PART, REDIS_PART
 
 TESTS = ROOT / "tests"
 
@@ -133,4 +133,8 @@ def test_under_ci_a_missing_part_fails_its_tests(tmp_path):
 
 def test_the_readme_gives_the_same_install_line_as_the_skip():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert [part.name for part in (CHROMIUM_PART, HAPROXY_PART, DOCKER_PART) if f"`{part.install}`" not in readme] == []
+    assert [
+        part.name
+        for part in (CHROMIUM_PART, HAPROXY_PART, DOCKER_PART, REDIS_PART)
+        if f"`{part.install}`" not in readme
+    ] == []
