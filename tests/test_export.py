@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from lib.models.export import TEMPLATES, assemble
 from tests.browser_support import ROOT
 from tests.page_support import APPTEST_TIMEOUT
 
@@ -108,6 +109,23 @@ def test_the_script_cannot_import_the_app():
         text=True,
     )
     assert done.returncode != 0 and "ModuleNotFoundError" in done.stderr
+
+
+@pytest.mark.parametrize("template", sorted(path.name for path in TEMPLATES.glob("*.py")))
+def test_every_assembled_script_passes_the_house_lint_and_stands_alone(template):
+    """A template leaves undefined and unused names to its parts and the app's source it includes (its folder's
+    ruff.toml), so the train.py a participant gets is checked whole: every part and definition put in, no
+    marker or import of the app's lib/ left, and ruff passes it with the project's own rules."""
+    script = assemble((TEMPLATES / template).read_text(encoding="utf-8"))
+    assert "# %% include:" not in script and "import lib" not in script and "from lib" not in script
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--stdin-filename", "train.py", "-"],
+        cwd=ROOT,
+        input=script,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
 
 
 # --- Parameter sharing -----------------------------------------------------------------------------

@@ -3,9 +3,13 @@
 The archive holds `model.keras` (when the run still has its model), `history.csv` (one row per epoch, every
 metric, training and held-out), `batches.csv` (the per-batch curve as the page drew it), `settings.json`,
 the data the run trained on, `train.py` and `requirements.txt`. `train.py` comes from a template in
-assets/export/ (a real Python file, so ruff checks it): the builder fills the block between its
-`# --- settings` and `# --- end of settings` lines with the run's values. The template imports Keras, NumPy and
-pandas only, never this app's lib/, so the folder trains again in any Python with the requirements installed.
+assets/export/: the builder fills the block between its `# --- settings` and `# --- end of settings` lines
+with the run's values, and replaces each `# %% include: …` line with what it names (`assemble`): either a
+part shared by several templates (assets/export/parts/<name>.py), or the source of definitions of the app
+itself (`# %% include: lib.models.seq2seq: masked_crossentropy, TokenAccuracy`), copied from the app's
+module at export time, so the script trains with the app's own layers, loss and batches and no second copy
+of them is kept. The assembled train.py imports Keras, NumPy and pandas only, never this app's lib/, so the
+folder trains again in any Python with the requirements installed.
 
 Nothing here imports Streamlit, and nothing is built until asked for: the page glue calls `build_archive`
 from the download's callable, when the participant clicks.
@@ -13,10 +17,12 @@ from the download's callable, when the participant clicks.
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import re
 import tempfile
+import textwrap
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +35,8 @@ from lib.engine.graph_lock import builds_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "assets" / "export"
+PARTS = TEMPLATES / "parts"
+INCLUDE = re.compile(r"^# %% include: (?P<what>\S.*?)\s*$")
 REQUIREMENTS = ROOT / "requirements.txt"
 # What train.py needs of the app's pinned requirements (the app's own server and charts are left out).
 SCRIPT_PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas")
@@ -72,6 +80,57 @@ def fill_settings(template: str, values: dict[str, Any]) -> str:
     end = next(i for i, line in enumerate(lines) if line.startswith(SETTINGS_END))
     block = [f"{name} = {value!r}\n" for name, value in values.items()]
     return "".join([*lines[: start + 1], *block, *lines[end:]])
+
+
+def app_source(module: str, names: list[str]) -> str:
+    """The source of definitions in one of the app's modules, in the order named, each dedented: a class or
+    function (with its decorators; nested in a function too, as the lazily defined Keras layers are) or a
+    constant assigned once. Read from the module's file, so nothing is imported or run."""
+    if not re.fullmatch(r"lib(\.\w+)+", module):
+        raise ValueError(f"Not a module of the app: {module!r}.")
+    text = (ROOT / Path(*module.split("."))).with_suffix(".py").read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    found: dict[str, str] = {}
+    for node in ast.walk(ast.parse(text)):  # breadth first: a module-level definition before a nested one
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            name, first = node.name, min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:  # NAME = … or A, B = …
+            target = node.targets[0]
+            assigned = target.elts if isinstance(target, ast.Tuple) else [target]
+            name = next((n.id for n in assigned if isinstance(n, ast.Name) and n.id in names), "")
+            first = node.lineno
+        else:
+            continue
+        if name in names and name not in found:
+            found[name] = textwrap.dedent("".join(lines[first - 1 : node.end_lineno])).rstrip() + "\n"
+    if missing := [name for name in names if name not in found]:
+        raise ValueError(f"{module} defines no {missing}.")
+    return "\n\n".join(dict.fromkeys(found[name] for name in names))  # A, B = … once when both are named
+
+
+def assemble(template: str) -> str:
+    """The template with each `# %% include: …` line replaced by the part or the app's source it names (a part
+    may include others)."""
+    out = []
+    for line in template.splitlines(keepends=True):
+        marker = INCLUDE.match(line)
+        if marker is None:
+            out.append(line)
+            continue
+        what = marker.group("what")
+        if ":" in what:
+            module, names = what.split(":", 1)
+            out.append(app_source(module.strip(), [name.strip() for name in names.split(",")]))
+        elif re.fullmatch(r"\w+", what):
+            out.append(assemble((PARTS / f"{what}.py").read_text(encoding="utf-8")))
+        else:
+            raise ValueError(f"Not a part's name: {what!r}.")
+    return "".join(out)
+
+
+def train_script(template_name: str, values: dict[str, Any]) -> str:
+    """train.py for one run: the template's settings filled with `values`, its parts and the app's source put in."""
+    return assemble(fill_settings((TEMPLATES / template_name).read_text(encoding="utf-8"), values))
 
 
 def script_requirements() -> str:
@@ -160,7 +219,6 @@ def readme(export: RunExport, has_model: bool) -> str:
 
 def build_archive(export: RunExport) -> bytes:
     """The zip of one run (see the module's docstring)."""
-    template = (TEMPLATES / export.template).read_text(encoding="utf-8")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         has_model = export.model is not None
@@ -172,7 +230,7 @@ def build_archive(export: RunExport) -> bytes:
         archive.writestr("settings.json", json.dumps(export.settings, indent=2, default=str) + "\n")
         for name, content in export.data_files.items():
             archive.writestr(name, content)
-        archive.writestr("train.py", fill_settings(template, export.script_settings))
+        archive.writestr("train.py", train_script(export.template, export.script_settings))
         archive.writestr("requirements.txt", script_requirements())
         archive.writestr("README.md", readme(export, has_model))
     return buffer.getvalue()
