@@ -61,7 +61,7 @@ class RunExport:
     # False when the model was compiled with a function of this app (a metric in the series' units): Keras
     # could not find it when loading, so model.keras then holds the trained model without its compile state.
     keep_compile: bool = True
-    shuffled: bool = True  # whether Keras shuffled the batches (unseeded), so that a rerun cannot match exactly
+    shuffled: bool = True  # whether the examples were shuffled into batches every epoch (seeded, as train.py does)
     notes: list[str] = field(default_factory=list)  # page-specific lines for the README
     # What a data file holds, for the README (a file named in data_files but not here is "the data the run
     # trained on"); a page's other measurements (say, gradients during training) come this way too.
@@ -207,8 +207,9 @@ def readme(export: RunExport, has_model: bool) -> str:
         "(jupytext) and VS Code.",
         "- `requirements.txt`: `pip install -r requirements.txt` installs what `train.py` needs.",
         "",
-        "Keras shuffles the batches with a random order of its own, so a second training gives curves close to "
-        "these, not the same to the last digit."
+        "Every epoch the examples are shuffled into batches by NumPy's `default_rng([SEED, epoch])`, in "
+        "`train.py` as in the app, so a second training follows these curves but for the rounding of "
+        "floating-point sums."
         if export.shuffled
         else "The batches come in the run's own order (nothing is shuffled), so a second training follows these "
         "curves but for the rounding of floating-point sums.",
