@@ -249,6 +249,11 @@ ARCHIVE_CAP_BYTES = 32 * 1024 * 1024  # all members, uncompressed
 # What this module writes; data files are named by the page glue (data.npz, series.csv, held_out.npz, …).
 ARCHIVE_MEMBERS = {"model.keras", "history.csv", "batches.csv", "settings.json", "train.py", "requirements.txt"}
 ARCHIVE_MEMBERS |= {"README.md", "data.npz", "series.csv", "held_out.npz", "gradients.csv"}
+# A translator page's: its pairs (not read back: the page works on its own) and its vocabularies (read as JSON).
+VOCABULARY_MEMBERS = ("english_vocabulary.json", "french_vocabulary.json")
+ARCHIVE_MEMBERS |= {"train_pairs.tsv", "held_out_pairs.tsv", *VOCABULARY_MEMBERS}
+# The layers of this app's own are registered for safe mode under this package (rnn_playground>ReverseTokens, …).
+APP_PACKAGE = "rnn_playground>"
 MODEL_MEMBERS = {"metadata.json", "config.json", "model.weights.h5"}
 MAX_CSV_ROWS = 200_000
 LABEL_CHARACTERS = 200
@@ -269,6 +274,7 @@ class LoadedArchive:
     batches: pd.DataFrame  # batches.csv: metric, split, epoch, value
     model_file: bytes | None
     csv_files: dict[str, pd.DataFrame] = field(default_factory=dict)  # the page's other CSVs (gradients.csv)
+    json_files: dict[str, Any] = field(default_factory=dict)  # a translator's vocabularies, parsed as JSON
 
 
 def plain_text(text: str, length: int = LABEL_CHARACTERS) -> str:
@@ -353,7 +359,27 @@ def read_archive(data: bytes, what: str = "the file") -> LoadedArchive:
     if list(batches.columns) != ["metric", "split", "epoch", "value"]:
         raise ArchiveError("its batches.csv does not have the columns metric, split, epoch, value.")
     csv_files = {name: read_csv_member(content, name) for name, content in members.items() if name == "gradients.csv"}
-    return LoadedArchive(page, label, settings, history, batches, members["model.keras"], csv_files)
+    json_files = {}
+    for name in VOCABULARY_MEMBERS:
+        if name in members:
+            try:
+                json_files[name] = json.loads(members[name].decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as problem:
+                raise ArchiveError(f"its {name} is not JSON.") from problem
+    return LoadedArchive(page, label, settings, history, batches, members["model.keras"], csv_files, json_files)
+
+
+def app_class(registered: Any) -> bool:
+    """Whether a config's registered name is a layer of this app's own, registered for safe mode (the page that
+    builds such a model registers its layers before it loads one): Keras then takes the registered class, and
+    imports nothing that the file names."""
+    import keras
+
+    return (
+        isinstance(registered, str)
+        and registered.startswith(APP_PACKAGE)
+        and keras.saving.get_registered_object(registered) is not None
+    )
 
 
 def model_config_problem(config: Any) -> str | None:
@@ -366,12 +392,12 @@ def model_config_problem(config: Any) -> str | None:
         elif isinstance(node, dict):
             if node.get("class_name") == "Lambda":
                 return "its model has a Lambda layer (Python code, which the app never runs)"
-            module = node.get("module")
+            module, registered = node.get("module"), node.get("registered_name")
             if "class_name" in node and module is not None and not str(module).startswith("keras"):
-                return f"its model uses a class this app does not know ({node.get('class_name')!r} of {module!r})"
-            registered = node.get("registered_name")
+                if not app_class(registered):
+                    return f"its model uses a class this app does not know ({node.get('class_name')!r} of {module!r})"
             if registered is not None and str(registered) != str(node.get("class_name")):
-                if not str(registered).startswith("keras"):
+                if not str(registered).startswith("keras") and not app_class(registered):
                     return f"its model uses a class this app does not know ({registered!r})"
             stack.extend(node.values())
     return None
