@@ -479,3 +479,20 @@ def test_a_translator_run_comes_back_measured_and_translates_as_it_did(translato
     again = members(translator_archives(GRAMMAR_KEY, corpus)(loaded))
     assert again["french_vocabulary.json"] == members(archive)["french_vocabulary.json"]
     assert json.loads(again["settings.json"])["units"] == 64
+
+
+def test_the_shipped_attention_model_goes_home_and_comes_back_on_its_page():
+    """The shipped model's download (its score a choice that the page labels "dot product q·zᵢ") comes back as
+    a run of the Attention page: offered in the model box, it scores its held-out pairs as the shipped one."""
+    from lib.page_glue.attention_page import SHIPPED_ATTENTION
+    from lib.page_glue.export import attention_archives, shipped_run
+    from lib.page_glue.translator_family import GRAMMAR_KEY, default_corpus
+
+    archive = attention_archives(GRAMMAR_KEY, default_corpus())(shipped_run(SHIPPED_ATTENTION))
+    app = open_page("app_pages/attention.py")
+    upload(app, "shipped-attention.zip", archive)
+    assert not errors(app)
+    (loaded,) = app.session_state["training_runs::attention"]
+    assert loaded.label == f"{SHIPPED_ATTENTION.label} · loaded from shipped-attention.zip"
+    assert loaded.settings["score"] == "dot" and loaded.display_label in model_choices(app)
+    assert loaded.results["bleu"] == pytest.approx(SHIPPED_ATTENTION.evaluation()["bleu"], abs=1e-6)

@@ -111,8 +111,13 @@ def checked(table: PageSettings, settings: dict[str, Any], keys: dict[str, str])
         value = settings[name]
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ArchiveError(f"its setting {name} is not a value this page takes.")
-        asked = [value] if table[key].widget == "multiselect" else str(value)
-        if problem := table[key].problem(asked):
+        control = table[key]
+        try:  # a choice is checked by its label, as a link writes it (the Attention page's score: "dot product q·zᵢ")
+            label = str(control.format_func(value)) if getattr(control, "format_func", None) else str(value)
+        except Exception as problem:  # a value its labels do not know
+            raise ArchiveError(f"its setting {name} is not one this page takes.") from problem
+        asked = [label] if control.widget == "multiselect" else label
+        if problem := control.problem(asked):
             raise ArchiveError(f"its setting {name} is not one this page takes ({problem}).")
         values[name] = value
     return values
