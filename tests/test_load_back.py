@@ -384,3 +384,115 @@ def test_a_recurrence_run_comes_back_measured_in_the_comparison_and_a_bad_one_ch
     np.testing.assert_allclose(
         loaded.model.predict(data.x_test, verbose=0), run.model.predict(data.x_test, verbose=0), atol=1e-6
     )
+
+
+# --- The translator pages ------------------------------------------------------------------------------
+
+TRANSLATOR = "app_pages/translator.py"
+TRANSLATOR_RUNS = "training_runs::translator"
+
+
+@pytest.fixture(scope="module")
+def translator_archive():
+    """One short Translator run (GRU 64, embeddings of 16, 3,000 pairs, one epoch) and its archive."""
+    from lib.page_glue.export import translator_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY, default_corpus
+    from tests.test_export import train_translator_page
+
+    _, run = train_translator_page(TRANSLATOR, "translator", units=64, embedding=16)
+    return run, translator_archives(GRAMMAR_KEY, default_corpus())(run)
+
+
+def model_choices(app) -> list[str]:
+    """The translator page's model box: the shipped model and the session's runs, as the participant picks."""
+    return next(box for box in app.selectbox if box.label == "Model").options
+
+
+def attention_model_file() -> bytes:
+    """An Attention page model for the grammar's vocabularies (untrained): another page's model in a file."""
+    from lib.models.attention import build_attention_seq2seq
+    from lib.page_glue.translator_family import GRAMMAR_KEY, corpus_vocabularies, default_corpus
+
+    vocabularies = corpus_vocabularies(GRAMMAR_KEY, default_corpus())
+    return saved(build_attention_seq2seq(len(vocabularies[0]), len(vocabularies[1]), "dot", 64, 16, seed=0))
+
+
+def test_bad_files_are_refused_on_the_translator_pages_and_nothing_is_added(translator_archive):
+    _, good = translator_archive
+    good_members = members(good)
+    vocabulary = json.loads(good_members["french_vocabulary.json"])
+    other_words = json.dumps({"words": [*vocabulary["words"][:-1], "zzz"]}).encode()
+    app = open_page(TRANSLATOR)
+    before = model_choices(app)
+    cases = bad_files(good) | {
+        "attention-model.zip": (
+            zipped(good_members | {"model.keras": attention_model_file()}),
+            "it is not a model this page builds",
+        ),
+        "wide.zip": (with_settings(good, units=128), "parameters where the page's has"),
+        "odd.zip": (with_settings(good, units=100), "not one this page takes"),
+        "other-pairs.zip": (
+            zipped(good_members | {"french_vocabulary.json": other_words}),
+            "not the vocabulary of the pairs this page works on now",
+        ),
+        "too-many-pairs.zip": (with_settings(good, train_sentences=10**6), "more than these pairs have"),
+    }
+    for name, (content, said) in cases.items():
+        upload(app, name, content)
+        assert_refused(app, name, said)
+        assert app.session_state[TRANSLATOR_RUNS] == [], name
+        assert model_choices(app) == before, name
+    # On the Attention page, a Translator run is another page's: by its README, or (without one) by its settings.
+    attention = open_page("app_pages/attention.py")
+    upload(attention, "translator.zip", good)
+    assert_refused(attention, "translator.zip", "it is a run of the Translator page: open it there")
+    no_readme = zipped({name: content for name, content in good_members.items() if name != "README.md"})
+    upload(attention, "no-readme.zip", no_readme)
+    assert_refused(attention, "no-readme.zip", "lacks score: it is not a run of this page")
+    assert attention.session_state["training_runs::attention"] == []
+
+
+def test_a_translator_run_comes_back_measured_and_translates_as_it_did(translator_archive):
+    from lib.data.corpus import encode_pairs
+    from lib.page_glue.translator_family import default_corpus
+
+    run, archive = translator_archive
+    app = open_page(TRANSLATOR)
+    upload(app, "gru.zip", archive)
+    assert not errors(app)
+    (loaded,) = app.session_state[TRANSLATOR_RUNS]
+    assert loaded.label == f"{run.label} · loaded from gru.zip"
+    assert loaded.status == "finished" and loaded.epochs_completed == 1
+    assert loaded.final("loss") == pytest.approx(run.final("loss"))
+    # Measured on the held-out pairs as a run trained here, it is offered in the model box and translates alike.
+    assert loaded.results["bleu"] == pytest.approx(run.results["bleu"], abs=1e-6)
+    assert loaded.display_label in model_choices(app)
+    corpus = default_corpus()
+    batch = encode_pairs(corpus.test[:64], run.model.source_vocabulary, run.model.target_vocabulary)
+    np.testing.assert_allclose(
+        loaded.model.teacher_forced_probabilities(batch), run.model.teacher_forced_probabilities(batch), atol=1e-6
+    )
+    # It goes home again like any run.
+    from lib.page_glue.export import translator_archives
+    from lib.page_glue.translator_family import GRAMMAR_KEY
+
+    again = members(translator_archives(GRAMMAR_KEY, corpus)(loaded))
+    assert again["french_vocabulary.json"] == members(archive)["french_vocabulary.json"]
+    assert json.loads(again["settings.json"])["units"] == 64
+
+
+def test_the_shipped_attention_model_goes_home_and_comes_back_on_its_page():
+    """The shipped model's download (its score a choice that the page labels "dot product q·zᵢ") comes back as
+    a run of the Attention page: offered in the model box, it scores its held-out pairs as the shipped one."""
+    from lib.page_glue.attention_page import SHIPPED_ATTENTION
+    from lib.page_glue.export import attention_archives, shipped_run
+    from lib.page_glue.translator_family import GRAMMAR_KEY, default_corpus
+
+    archive = attention_archives(GRAMMAR_KEY, default_corpus())(shipped_run(SHIPPED_ATTENTION))
+    app = open_page("app_pages/attention.py")
+    upload(app, "shipped-attention.zip", archive)
+    assert not errors(app)
+    (loaded,) = app.session_state["training_runs::attention"]
+    assert loaded.label == f"{SHIPPED_ATTENTION.label} · loaded from shipped-attention.zip"
+    assert loaded.settings["score"] == "dot" and loaded.display_label in model_choices(app)
+    assert loaded.results["bleu"] == pytest.approx(SHIPPED_ATTENTION.evaluation()["bleu"], abs=1e-6)

@@ -38,15 +38,10 @@ LEARNING_RATE = 0.005
 SEED = 0
 # --- end of settings
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--epochs", type=int, default=EPOCHS, help="how many epochs to train (default: the run's)")
-arguments, _ = parser.parse_known_args()  # a notebook's kernel passes arguments of its own
-folder = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+# %% include: arguments
 
 # %% The data the run trained on: centred digits only, so that moved ones test what the model learned
-data = np.load(folder / "data.npz")
-x_train, y_train = data["x_train"], data["y_train"]
-x_validation, y_validation = data["x_validation"], data["y_validation"]
+# %% include: digits_data
 print(f"{len(y_train)} training and {len(y_validation)} held-out digits on a {x_train.shape[1]}-pixel canvas")
 
 # %% The model
@@ -91,17 +86,4 @@ model.compile(
 )
 model.summary()
 
-# %% Train, and keep the curves and the model beside the run's own
-history = model.fit(
-    x_train,
-    y_train,
-    validation_data=(x_validation, y_validation),
-    epochs=arguments.epochs,
-    batch_size=BATCH_SIZE,
-    verbose=2,
-)
-rerun = pd.DataFrame(history.history)
-rerun.insert(0, "epoch", range(1, len(rerun) + 1))
-rerun.to_csv(folder / "rerun_history.csv", index=False)
-model.save(folder / "rerun_model.keras")
-print(rerun.round(4).to_string(index=False))
+# %% include: fit_arrays

@@ -36,10 +36,7 @@ SEED = 0
 ERROR_NAME = "mae_units"  # the mean absolute error in the series' own units
 # --- end of settings
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--epochs", type=int, default=EPOCHS, help="how many epochs to train (default: the run's)")
-arguments, _ = parser.parse_known_args()  # a notebook's kernel passes arguments of its own
-folder = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()
+# %% include: arguments
 
 # %% The series, split in time order and normalised with the training part only
 values = pd.read_csv(folder / "series.csv")["value"].to_numpy(dtype=np.float64)
@@ -122,20 +119,7 @@ model.compile(
 )
 model.summary()
 
-# %% Train, and keep the curves and the model beside the run's own
-history = model.fit(
-    x_train,
-    y_train,
-    validation_data=(x_validation, y_validation),
-    epochs=arguments.epochs,
-    batch_size=BATCH_SIZE,
-    verbose=2,
-)
-rerun = pd.DataFrame(history.history)
-rerun.insert(0, "epoch", range(1, len(rerun) + 1))
-rerun.to_csv(folder / "rerun_history.csv", index=False)
-model.save(folder / "rerun_model.keras")
-print(rerun.round(4).to_string(index=False))
+# %% include: fit_arrays
 
 # %% The test part, in the series' units
 test_forecast = model.predict(x_test, verbose=0)[:, 0] * std + mean

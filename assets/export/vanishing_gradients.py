@@ -101,8 +101,4 @@ history = model.fit(
     epochs=arguments.epochs,
     verbose=2,
 )
-rerun = pd.DataFrame(history.history)
-rerun.insert(0, "epoch", range(1, len(rerun) + 1))
-rerun.to_csv(folder / "rerun_history.csv", index=False)
-model.save(folder / "rerun_model.keras")
-print(rerun.round(4).to_string(index=False))
+# %% include: keep_rerun

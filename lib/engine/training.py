@@ -19,6 +19,7 @@ Streamlit serves every browser session from one process, so the engine:
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import threading
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -669,6 +671,41 @@ def unique_label(label: str, runs: list[TrainingRun]) -> str:
     return f"{label} · run {number}"
 
 
+@functools.cache
+def seeded_batches_class():
+    """The Keras dataset of `train_live(..., shuffle_seed=…)`, defined once per process, when first needed."""
+    import keras
+
+    class SeededBatches(keras.utils.PyDataset):
+        """Arrays x and y in batches of `batch_size`, the examples in a new order every epoch, drawn from
+        NumPy's `default_rng([seed, epoch])`. Keras's own shuffle draws from the process's global random state,
+        which no run may seed (every session trains in the same process), so two trainings of one run would
+        see different batches; these batches are the same in every training of the run, here or elsewhere."""
+
+        def __init__(self, x, y, batch_size, seed, **kwargs):
+            super().__init__(**kwargs)
+            self.x, self.y, self.batch_size, self.seed = x, y, int(batch_size), int(seed)
+            self.epoch = 0  # the epoch whose order comes next
+            self.order = self.draw(0)  # what Keras reads of the first batches before training, to learn shapes
+            count = len(self.order)
+            self.batch_sizes = [min(self.batch_size, count - start) for start in range(0, count, self.batch_size)]
+
+        def draw(self, epoch):
+            return np.random.default_rng([self.seed, epoch]).permutation(len(self.y))
+
+        def __len__(self):
+            return len(self.batch_sizes)
+
+        def on_epoch_begin(self):
+            self.order, self.epoch = self.draw(self.epoch), self.epoch + 1
+
+        def __getitem__(self, index):
+            rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+            return self.x[rows], self.y[rows]
+
+    return SeededBatches
+
+
 def train_live(
     model,
     x,
@@ -687,6 +724,7 @@ def train_live(
     extra_callbacks: list | None = None,
     metric_callbacks: list | None = None,
     shuffle: bool = True,
+    shuffle_seed: int | None = None,
     references: list[dict] | None = None,
     snapshot: Callable[[], Any] | None = None,
     snapshots_per_epoch: int = 4,
@@ -696,7 +734,9 @@ def train_live(
 
     `x` may also be a `keras.utils.PyDataset` that makes its own batches (then `y` is None): it must
     tell the size of each batch in a `batch_sizes` attribute, and keep its batches in that order
-    (shuffle the examples into batches once, when it is made).
+    (shuffle the examples into batches once, when it is made). With `shuffle_seed`, arrays are shuffled
+    into batches by a seeded order of their own (`seeded_batches_class`), so a run's batches can be drawn
+    again, by its exported train.py too.
 
     The run is stored with the page's other runs before the first batch, so whatever ends the
     training (the last epoch, Stop, a widget moved, the page left) leaves it in session state with
@@ -705,6 +745,8 @@ def train_live(
     metrics = metrics or ["loss"]
     job = current_job()  # set when this is a shared press's worker thread, which draws nothing
     area = area if area is not None or job is not None else st.container()
+    if shuffle and shuffle_seed is not None and not hasattr(x, "batch_sizes"):
+        x, y = seeded_batches_class()(x, y, batch_size, shuffle_seed), None
     if hasattr(x, "batch_sizes"):
         # A dataset that makes its own batches (for instance sentences bucketed by length) says
         # how many examples each holds, so that batch losses can be told apart from Keras's means.

@@ -3,9 +3,13 @@
 The archive holds `model.keras` (when the run still has its model), `history.csv` (one row per epoch, every
 metric, training and held-out), `batches.csv` (the per-batch curve as the page drew it), `settings.json`,
 the data the run trained on, `train.py` and `requirements.txt`. `train.py` comes from a template in
-assets/export/ (a real Python file, so ruff checks it): the builder fills the block between its
-`# --- settings` and `# --- end of settings` lines with the run's values. The template imports Keras, NumPy and
-pandas only, never this app's lib/, so the folder trains again in any Python with the requirements installed.
+assets/export/: the builder fills the block between its `# --- settings` and `# --- end of settings` lines
+with the run's values, and replaces each `# %% include: …` line with what it names (`assemble`): either a
+part shared by several templates (assets/export/parts/<name>.py), or the source of definitions of the app
+itself (`# %% include: lib.models.seq2seq: masked_crossentropy, TokenAccuracy`), copied from the app's
+module at export time, so the script trains with the app's own layers, loss and batches and no second copy
+of them is kept. The assembled train.py imports Keras, NumPy and pandas only, never this app's lib/, so the
+folder trains again in any Python with the requirements installed.
 
 Nothing here imports Streamlit, and nothing is built until asked for: the page glue calls `build_archive`
 from the download's callable, when the participant clicks.
@@ -13,10 +17,12 @@ from the download's callable, when the participant clicks.
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import re
 import tempfile
+import textwrap
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +35,8 @@ from lib.engine.graph_lock import builds_graph
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "assets" / "export"
+PARTS = TEMPLATES / "parts"
+INCLUDE = re.compile(r"^# %% include: (?P<what>\S.*?)\s*$")
 REQUIREMENTS = ROOT / "requirements.txt"
 # What train.py needs of the app's pinned requirements (the app's own server and charts are left out).
 SCRIPT_PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "numpy", "pandas")
@@ -53,7 +61,7 @@ class RunExport:
     # False when the model was compiled with a function of this app (a metric in the series' units): Keras
     # could not find it when loading, so model.keras then holds the trained model without its compile state.
     keep_compile: bool = True
-    shuffled: bool = True  # whether Keras shuffled the batches (unseeded), so that a rerun cannot match exactly
+    shuffled: bool = True  # whether the examples were shuffled into batches every epoch (seeded, as train.py does)
     notes: list[str] = field(default_factory=list)  # page-specific lines for the README
     # What a data file holds, for the README (a file named in data_files but not here is "the data the run
     # trained on"); a page's other measurements (say, gradients during training) come this way too.
@@ -72,6 +80,57 @@ def fill_settings(template: str, values: dict[str, Any]) -> str:
     end = next(i for i, line in enumerate(lines) if line.startswith(SETTINGS_END))
     block = [f"{name} = {value!r}\n" for name, value in values.items()]
     return "".join([*lines[: start + 1], *block, *lines[end:]])
+
+
+def app_source(module: str, names: list[str]) -> str:
+    """The source of definitions in one of the app's modules, in the order named, each dedented: a class or
+    function (with its decorators; nested in a function too, as the lazily defined Keras layers are) or a
+    constant assigned once. Read from the module's file, so nothing is imported or run."""
+    if not re.fullmatch(r"lib(\.\w+)+", module):
+        raise ValueError(f"Not a module of the app: {module!r}.")
+    text = (ROOT / Path(*module.split("."))).with_suffix(".py").read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    found: dict[str, str] = {}
+    for node in ast.walk(ast.parse(text)):  # breadth first: a module-level definition before a nested one
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            name, first = node.name, min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:  # NAME = … or A, B = …
+            target = node.targets[0]
+            assigned = target.elts if isinstance(target, ast.Tuple) else [target]
+            name = next((n.id for n in assigned if isinstance(n, ast.Name) and n.id in names), "")
+            first = node.lineno
+        else:
+            continue
+        if name in names and name not in found:
+            found[name] = textwrap.dedent("".join(lines[first - 1 : node.end_lineno])).rstrip() + "\n"
+    if missing := [name for name in names if name not in found]:
+        raise ValueError(f"{module} defines no {missing}.")
+    return "\n\n".join(dict.fromkeys(found[name] for name in names))  # A, B = … once when both are named
+
+
+def assemble(template: str) -> str:
+    """The template with each `# %% include: …` line replaced by the part or the app's source it names (a part
+    may include others)."""
+    out = []
+    for line in template.splitlines(keepends=True):
+        marker = INCLUDE.match(line)
+        if marker is None:
+            out.append(line)
+            continue
+        what = marker.group("what")
+        if ":" in what:
+            module, names = what.split(":", 1)
+            out.append(app_source(module.strip(), [name.strip() for name in names.split(",")]))
+        elif re.fullmatch(r"\w+", what):
+            out.append(assemble((PARTS / f"{what}.py").read_text(encoding="utf-8")))
+        else:
+            raise ValueError(f"Not a part's name: {what!r}.")
+    return "".join(out)
+
+
+def train_script(template_name: str, values: dict[str, Any]) -> str:
+    """train.py for one run: the template's settings filled with `values`, its parts and the app's source put in."""
+    return assemble(fill_settings((TEMPLATES / template_name).read_text(encoding="utf-8"), values))
 
 
 def script_requirements() -> str:
@@ -148,8 +207,9 @@ def readme(export: RunExport, has_model: bool) -> str:
         "(jupytext) and VS Code.",
         "- `requirements.txt`: `pip install -r requirements.txt` installs what `train.py` needs.",
         "",
-        "Keras shuffles the batches with a random order of its own, so a second training gives curves close to "
-        "these, not the same to the last digit."
+        "Every epoch the examples are shuffled into batches by NumPy's `default_rng([SEED, epoch])`, in "
+        "`train.py` as in the app, so a second training follows these curves but for the rounding of "
+        "floating-point sums."
         if export.shuffled
         else "The batches come in the run's own order (nothing is shuffled), so a second training follows these "
         "curves but for the rounding of floating-point sums.",
@@ -160,7 +220,6 @@ def readme(export: RunExport, has_model: bool) -> str:
 
 def build_archive(export: RunExport) -> bytes:
     """The zip of one run (see the module's docstring)."""
-    template = (TEMPLATES / export.template).read_text(encoding="utf-8")
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         has_model = export.model is not None
@@ -172,7 +231,7 @@ def build_archive(export: RunExport) -> bytes:
         archive.writestr("settings.json", json.dumps(export.settings, indent=2, default=str) + "\n")
         for name, content in export.data_files.items():
             archive.writestr(name, content)
-        archive.writestr("train.py", fill_settings(template, export.script_settings))
+        archive.writestr("train.py", train_script(export.template, export.script_settings))
         archive.writestr("requirements.txt", script_requirements())
         archive.writestr("README.md", readme(export, has_model))
     return buffer.getvalue()
@@ -190,6 +249,11 @@ ARCHIVE_CAP_BYTES = 32 * 1024 * 1024  # all members, uncompressed
 # What this module writes; data files are named by the page glue (data.npz, series.csv, held_out.npz, …).
 ARCHIVE_MEMBERS = {"model.keras", "history.csv", "batches.csv", "settings.json", "train.py", "requirements.txt"}
 ARCHIVE_MEMBERS |= {"README.md", "data.npz", "series.csv", "held_out.npz", "gradients.csv"}
+# A translator page's: its pairs (not read back: the page works on its own) and its vocabularies (read as JSON).
+VOCABULARY_MEMBERS = ("english_vocabulary.json", "french_vocabulary.json")
+ARCHIVE_MEMBERS |= {"train_pairs.tsv", "held_out_pairs.tsv", *VOCABULARY_MEMBERS}
+# The layers of this app's own are registered for safe mode under this package (rnn_playground>ReverseTokens, …).
+APP_PACKAGE = "rnn_playground>"
 MODEL_MEMBERS = {"metadata.json", "config.json", "model.weights.h5"}
 MAX_CSV_ROWS = 200_000
 LABEL_CHARACTERS = 200
@@ -210,6 +274,7 @@ class LoadedArchive:
     batches: pd.DataFrame  # batches.csv: metric, split, epoch, value
     model_file: bytes | None
     csv_files: dict[str, pd.DataFrame] = field(default_factory=dict)  # the page's other CSVs (gradients.csv)
+    json_files: dict[str, Any] = field(default_factory=dict)  # a translator's vocabularies, parsed as JSON
 
 
 def plain_text(text: str, length: int = LABEL_CHARACTERS) -> str:
@@ -294,7 +359,27 @@ def read_archive(data: bytes, what: str = "the file") -> LoadedArchive:
     if list(batches.columns) != ["metric", "split", "epoch", "value"]:
         raise ArchiveError("its batches.csv does not have the columns metric, split, epoch, value.")
     csv_files = {name: read_csv_member(content, name) for name, content in members.items() if name == "gradients.csv"}
-    return LoadedArchive(page, label, settings, history, batches, members["model.keras"], csv_files)
+    json_files = {}
+    for name in VOCABULARY_MEMBERS:
+        if name in members:
+            try:
+                json_files[name] = json.loads(members[name].decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as problem:
+                raise ArchiveError(f"its {name} is not JSON.") from problem
+    return LoadedArchive(page, label, settings, history, batches, members["model.keras"], csv_files, json_files)
+
+
+def app_class(registered: Any) -> bool:
+    """Whether a config's registered name is a layer of this app's own, registered for safe mode (the page that
+    builds such a model registers its layers before it loads one): Keras then takes the registered class, and
+    imports nothing that the file names."""
+    import keras
+
+    return (
+        isinstance(registered, str)
+        and registered.startswith(APP_PACKAGE)
+        and keras.saving.get_registered_object(registered) is not None
+    )
 
 
 def model_config_problem(config: Any) -> str | None:
@@ -307,12 +392,12 @@ def model_config_problem(config: Any) -> str | None:
         elif isinstance(node, dict):
             if node.get("class_name") == "Lambda":
                 return "its model has a Lambda layer (Python code, which the app never runs)"
-            module = node.get("module")
+            module, registered = node.get("module"), node.get("registered_name")
             if "class_name" in node and module is not None and not str(module).startswith("keras"):
-                return f"its model uses a class this app does not know ({node.get('class_name')!r} of {module!r})"
-            registered = node.get("registered_name")
+                if not app_class(registered):
+                    return f"its model uses a class this app does not know ({node.get('class_name')!r} of {module!r})"
             if registered is not None and str(registered) != str(node.get("class_name")):
-                if not str(registered).startswith("keras"):
+                if not str(registered).startswith("keras") and not app_class(registered):
                     return f"its model uses a class this app does not know ({registered!r})"
             stack.extend(node.values())
     return None

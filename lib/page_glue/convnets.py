@@ -51,6 +51,7 @@ def train_convnet_and_mlp(
             validation_data=(digits.x_validation, digits.y_validation),
             epochs=epochs,
             batch_size=batch_size,
+            shuffle_seed=seed,  # the same batches in the run's exported train.py
             label=member.label,
             page_key=page_key,
             settings={"kind": member.kind, "press": press, "canvas": spec.input_side, "epochs": epochs}

@@ -28,6 +28,7 @@ from lib.models.overfitting import DEMO_BATCH_SIZE
 from lib.models.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE
 from lib.models.shifted_digits import DEFAULT_TRAIN_COUNT, canvas_digits
 from lib.models.transformer import MAX_POSITIONS
+from lib.page_glue.load_back import load_back_box, translator_loader
 from lib.page_glue.recurrence import BATCH_SIZE as FORECAST_BATCH_SIZE
 from lib.page_glue.recurrence import SOURCES, error_metric_name, load_source
 from lib.page_glue.translator_family import GRAMMAR_KEY, SHIPPED_STATUS, ShippedModel, corpus_vocabularies
@@ -243,7 +244,10 @@ def family_downloads(
     shipped: ShippedModel | None = None,
 ) -> None:
     """A translator page's downloads: its runs on the pairs the page works on now (their archive holds them),
-    and, on the grammar's pairs, the page's shipped model (built only when its download is clicked)."""
+    and, on the grammar's pairs, the page's shipped model (built only when its download is clicked); above
+    them, the uploader that brings such a run back (onto the same pairs)."""
+    if (loader := translator_loader(page_key, corpus_id, corpus)) is not None:
+        load_back_box(page_key, loader)
     runs = [run for run in page_runs(page_key) if run.settings.get("corpus") == corpus_id]
     if shipped is not None and corpus_id == GRAMMAR_KEY:
         runs.append(shipped_run(shipped))

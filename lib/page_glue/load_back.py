@@ -8,7 +8,9 @@ the uploaded one (layer classes, weight shapes, parameter count), and only then 
 under the uploader; the runs already in the session are left as they were.
 
 Each page's `…_LOADER` says what its archives hold: the page's title (as the README names it), the settings
-it takes and their check, its model's builder and its training's shape (epochs, batches per epoch).
+it takes and their check, its model's builder and its training's shape (epochs, batches per epoch). The
+translator pages' loaders (`translator_loader`) are made for the sentence pairs the page works on: a run
+comes back only onto the pairs whose vocabularies it was trained with, and is measured on their held-out part.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import MISSING, asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -27,10 +29,13 @@ import pandas as pd
 import streamlit as st
 
 from lib.app.settings import PageSettings
+from lib.data.corpus import Corpus
 from lib.engine.training import TrainingRun, page_runs
+from lib.models.attention import AttentionTranslator
 from lib.models.convnets import CLASSES, MAX_CONV_LAYERS, MIN_CONV_LAYERS, ConvLayerSpec, ConvStackSpec, validate_stack
 from lib.models.export import (
     UPLOAD_CAP_BYTES,
+    VOCABULARY_MEMBERS,
     ArchiveError,
     LoadedArchive,
     architecture_problem,
@@ -40,6 +45,7 @@ from lib.models.export import (
 )
 from lib.models.long_memory import CLIP_NORM, DEFAULT_BUDGET, SETUPS, build_long_memory_model
 from lib.models.overfitting import DEMO_BATCH_SIZE, DEMO_METRICS, build_digit_mlp
+from lib.models.seq2seq import Seq2SeqTranslator
 from lib.models.shifted_digits import (
     CANVAS_CHOICES,
     DEFAULT_BATCH_SIZE,
@@ -51,7 +57,11 @@ from lib.models.shifted_digits import (
     measure_after_training,
     next_press_number,
 )
+from lib.models.transformer import MAX_POSITIONS, TransformerTranslator
+from lib.page_glue.attention_page import PAGE_KEY as ATTENTION_PAGE_KEY
+from lib.page_glue.attention_page import TRANSLATOR_PAGE_KEY, AttentionSettings
 from lib.page_glue.recurrence import SOURCES, ForecasterSettings, build_forecaster, error_metric_name
+from lib.page_glue.settings.attention import SETTINGS as ATTENTION_SETTINGS
 from lib.page_glue.settings.convnets import (
     DILATION_CHOICES,
     FILTER_CHOICES,
@@ -65,7 +75,13 @@ from lib.page_glue.settings.convnets import SETTINGS as CONVNET_SETTINGS
 from lib.page_glue.settings.parameter_sharing import SETTINGS as SHARING_SETTINGS
 from lib.page_glue.settings.recurrence import SETTINGS as RECURRENCE_SETTINGS
 from lib.page_glue.settings.recurrence import UPLOAD
+from lib.page_glue.settings.transformer import SETTINGS as TRANSFORMER_SETTINGS
+from lib.page_glue.settings.translator import SETTINGS as TRANSLATOR_SETTINGS
 from lib.page_glue.settings.vanishing_gradients import SETTINGS as VANISHING_SETTINGS
+from lib.page_glue.transformer_page import PAGE_KEY as TRANSFORMER_PAGE_KEY
+from lib.page_glue.transformer_page import TransformerSettings
+from lib.page_glue.translator_family import corpus_vocabularies, measure_run
+from lib.page_glue.translator_page import ScratchSettings
 
 LOADED = "loaded from"
 
@@ -81,6 +97,8 @@ class PageLoader:
     batches_per_epoch: Callable[[dict[str, Any], list[dict[str, Any]]], int]  # given the settings and the curve
     # The page's extras (gradients, measurements), given the run, its archive and the page's runs so far.
     finish: Callable[[TrainingRun, LoadedArchive, list[TrainingRun]], None] | None = None
+    # A check of the archive as a whole, before its model is opened (a translator's vocabularies), or None.
+    check_archive: Callable[[LoadedArchive], None] | None = None
 
 
 def checked(table: PageSettings, settings: dict[str, Any], keys: dict[str, str]) -> dict[str, Any]:
@@ -93,8 +111,13 @@ def checked(table: PageSettings, settings: dict[str, Any], keys: dict[str, str])
         value = settings[name]
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise ArchiveError(f"its setting {name} is not a value this page takes.")
-        asked = [value] if table[key].widget == "multiselect" else str(value)
-        if problem := table[key].problem(asked):
+        control = table[key]
+        try:  # a choice is checked by its label, as a link writes it (the Attention page's score: "dot product q·zᵢ")
+            label = str(control.format_func(value)) if getattr(control, "format_func", None) else str(value)
+        except Exception as problem:  # a value its labels do not know
+            raise ArchiveError(f"its setting {name} is not one this page takes.") from problem
+        asked = [label] if control.widget == "multiselect" else label
+        if problem := control.problem(asked):
             raise ArchiveError(f"its setting {name} is not one this page takes ({problem}).")
         values[name] = value
     return values
@@ -321,6 +344,126 @@ FORECASTER_LOADER = PageLoader(
 )
 
 
+@dataclass(frozen=True)
+class TranslatorPage:
+    """What a translator page's runs hold: its title, its settings (a dataclass whose `build(vocabularies)` is
+    the page's model), the controls that bound the model's shape (run setting -> the page's settings key),
+    the values it always trains with, its translator (whose layers safe mode must know) and its metrics."""
+
+    title: str
+    settings_class: type
+    table: PageSettings
+    keys: dict[str, str]
+    fixed: dict[str, Any]
+    translator: type
+    metrics: tuple[str, ...] = ("loss", "token_accuracy", "bleu")
+    extra_metrics: tuple[str, ...] = ()  # charted when the run's history has them
+
+
+TRANSLATOR_PAGES = {
+    TRANSLATOR_PAGE_KEY: TranslatorPage(
+        "Translator",
+        ScratchSettings,
+        TRANSLATOR_SETTINGS,
+        {"cell": "cell", "units": "units", "embedding_size": "embedding", "layers": "layers"}
+        | {"epochs": "epochs", "seed": "seed"},
+        {},
+        Seq2SeqTranslator,
+        extra_metrics=("discriminator_accuracy",),
+    ),
+    ATTENTION_PAGE_KEY: TranslatorPage(
+        "Attention",
+        AttentionSettings,
+        ATTENTION_SETTINGS,
+        {"score": "score", "units": "units", "embedding_size": "embedding", "epochs": "epochs", "seed": "seed"},
+        {},
+        AttentionTranslator,
+        extra_metrics=("alignment_accuracy",),
+    ),
+    TRANSFORMER_PAGE_KEY: TranslatorPage(
+        "Transformer",
+        TransformerSettings,
+        TRANSFORMER_SETTINGS,
+        {"layers": "layers", "heads": "heads", "model_size": "width", "feed_forward_size": "feed_forward"}
+        | {"dropout": "dropout", "positions": "positions", "epochs": "epochs", "seed": "seed"},
+        {"max_positions": MAX_POSITIONS},
+        TransformerTranslator,
+    ),
+}
+
+
+def plain_value(value: Any, default: Any) -> bool:
+    """Whether a setting from the file is a value of the kind its field's default is (and of a sane size)."""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if default is None or isinstance(default, int):  # whole numbers, or None where the default is None
+        return (value is None and default is None) or (type(value) is int and 0 <= value <= 1_000_000)
+    if isinstance(default, float):
+        return type(value) in (int, float) and math.isfinite(value) and 0 <= value <= 10
+    return isinstance(value, str) and len(value) <= 60 and plain_text(value, 60) == value
+
+
+def translator_settings(page: TranslatorPage, settings: dict[str, Any], corpus_id: str, corpus: Corpus) -> dict:
+    """A translator run's settings as the page records them: its model's shape within the page's controls,
+    every other field a plain value of its kind (a field the file lacks takes the page's default: the shipped
+    models record their shape only), the page's fixed values, and the pairs the page works on."""
+    checked(page.table, settings, page.keys)
+    values = {}
+    for field in fields(page.settings_class):
+        default = field.default if field.default is not MISSING else None
+        value = settings.get(field.name, default)
+        if not plain_value(value, default):
+            raise ArchiveError(f"its setting {field.name} is not a value this page takes.")
+        values[field.name] = value
+    for name, value in page.fixed.items():
+        if values[name] != value:
+            raise ArchiveError(f"its setting {name} is not the page's ({value}).")
+    if not 1 <= values["train_sentences"] <= len(corpus.train):
+        raise ArchiveError(f"it trained on {values['train_sentences']:,} pairs, more than these pairs have.")
+    if not 0 <= values["sampling_probability"] <= 1:
+        raise ArchiveError("its scheduled sampling probability is not between 0 and 1.")
+    try:
+        made = page.settings_class(**values)
+    except (ValueError, TypeError) as problem:
+        raise ArchiveError(f"its settings are not ones this page takes ({problem}).") from problem
+    return asdict(made) | {"corpus": corpus_id}
+
+
+def translator_loader(page_key: str, corpus_id: str, corpus: Corpus) -> PageLoader | None:
+    """The loader of a translator page (None for another page), for the sentence pairs it works on now: an
+    archive comes back only if its vocabularies are those pairs' (the model's word tables are theirs), and the
+    run is measured on their held-out sentences, as a run trained here is."""
+    page = TRANSLATOR_PAGES.get(page_key)
+    if page is None:
+        return None
+    vocabularies = corpus_vocabularies(corpus_id, corpus)
+
+    def check_archive(archive: LoadedArchive) -> None:
+        for name, vocabulary in zip(VOCABULARY_MEMBERS, vocabularies):
+            table = archive.json_files.get(name)
+            if not isinstance(table, dict) or table.get("words") != list(vocabulary.words):
+                raise ArchiveError(
+                    f"its {name} is not the vocabulary of the pairs this page works on now: it was trained on "
+                    "other pairs (choose those pairs above first), or it is not a translator's run."
+                )
+        page.translator.register_layers()  # so that safe mode knows the page's own layers
+
+    def build(settings: dict[str, Any]):
+        made = page.settings_class(**{field.name: settings[field.name] for field in fields(page.settings_class)})
+        return made.build(vocabularies)
+
+    return PageLoader(
+        page=page.title,
+        metrics=lambda s, columns: [*page.metrics, *(m for m in page.extra_metrics if m in columns)],
+        check_settings=lambda settings: translator_settings(page, settings, corpus_id, corpus),
+        build=build,
+        epochs_planned=lambda s: s["epochs"],
+        batches_per_epoch=lambda s, curve: batches_from_curve(curve),
+        finish=lambda run, archive, runs: measure_run(run, corpus_id, corpus),
+        check_archive=check_archive,
+    )
+
+
 def epoch_rows(history: pd.DataFrame, metrics: list[str], epochs: int) -> list[dict[str, Any]]:
     """history.csv back into the run's epoch rows; refused unless it holds the page's metrics per epoch."""
     allowed = {"epoch", *metrics, *(f"val_{metric}" for metric in metrics)}
@@ -367,6 +510,8 @@ def loaded_run(data: bytes, file_name: str, loader: PageLoader, runs: list[Train
     archive = read_archive(data, "the file")
     if archive.page and archive.page != loader.page:
         raise ArchiveError(f"it is a run of the {archive.page} page: open it there.")
+    if loader.check_archive is not None:
+        loader.check_archive(archive)
     settings = loader.check_settings(archive.settings)
     epochs = loader.epochs_planned(settings)
     metrics = loader.metrics(settings, list(archive.history.columns))

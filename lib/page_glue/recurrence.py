@@ -357,6 +357,7 @@ def train_forecasters(
             validation_data=(data.x_validation, data.y_validation),
             epochs=settings.epochs,
             batch_size=BATCH_SIZE,
+            shuffle_seed=seed,  # the same batches in the run's exported train.py
             label=label,
             page_key=page_key,
             settings={

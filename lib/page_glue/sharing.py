@@ -119,6 +119,7 @@ def train_digit_mlp(
         validation_data=(splits.x_validation, splits.y_validation),
         epochs=epochs,
         batch_size=DEMO_BATCH_SIZE,
+        shuffle_seed=seed,  # the same batches in the run's exported train.py
         label=label,
         page_key=page_key,
         settings={"examples": len(splits.y_train), "hidden_units": hidden_units, "epochs": epochs, "seed": seed},

@@ -1,0 +1,5 @@
+rerun = pd.DataFrame(history.history)
+rerun.insert(0, "epoch", range(1, len(rerun) + 1))
+rerun.to_csv(folder / "rerun_history.csv", index=False)
+model.save(folder / "rerun_model.keras")
+print(rerun.round(4).to_string(index=False))
