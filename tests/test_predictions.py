@@ -374,3 +374,32 @@ def test_vanishing_gradients_prediction_is_shown_beside_both_cells_accuracy():
     assert f"**You predicted:** {answer}. **Your runs show:** {shown}" in result[0].value
     assert f"LSTM {accuracy['LSTM']:.2f}, SimpleRNN {accuracy['SimpleRNN']:.2f}" in result[0].value
     assert not question_radio(app, page)
+
+
+@pytest.mark.parametrize("page", ["convnets", "recurrence", "translator", "attention", "transformer"])
+def test_every_other_training_page_asks_its_question_before_its_first_press(page):
+    app = open_link(page, {})
+    (radio,) = question_radio(app, page)
+    assert radio.value is None and QUESTIONS[page].text in radio.label
+    assert list(radio.options) == list(QUESTIONS[page].options)
+    radio.set_value(QUESTIONS[page].options[0]).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not question_radio(app, page)
+    assert f"**Your prediction:** {QUESTIONS[page].options[0]}" in page_text(app)
+
+
+def test_translator_prediction_is_shown_beside_the_measured_mismatch():
+    page = "translator"
+    # A small press: 3,000 pairs, one epoch, 64 units.
+    app = open_link(page, {"training_pairs": "3000", "epochs": "1", "units": "64", "seed": "5"})
+    answer = "Over 10 points"
+    question_radio(app, page)[0].set_value(answer).run()
+    press(app, "Train from scratch")
+    table = next(frame.value for frame in app.dataframe if "Gap (points)" in frame.value.columns)
+    gap = float(table.iloc[-1]["Gap (points)"])
+    shown = QUESTIONS[page].options[int(gap >= 3) + int(gap >= 10)]
+    (result,) = prediction_results(app)
+    assert f"**You predicted:** {answer}. **Your runs show:** {shown}" in result.value
+    assert f"a gap of {gap:.1f} points" in result.value
+    assert (result in app.success) == (shown == answer)
+    assert not question_radio(app, page)
