@@ -262,7 +262,7 @@ def read_head_focus(runs: Sequence[Any]) -> Reading:
     return Reading(
         band(focus, FOCUS_BOUNDS, FOCUS_OPTIONS),
         f"{run.display_label}, {layer}, head {head}: the largest weight of each row averages {focus:.2f} "
-        f"at the end of training (1 is one word; spread evenly over {weights.shape[-1]} words would be "
+        f"at the end of training (1 is one word; spread evenly over its {weights.shape[-1]} positions would be "
         f"{1 / weights.shape[-1]:.2f})",
     )
 
