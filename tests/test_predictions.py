@@ -318,6 +318,11 @@ def test_a_prediction_is_asked_kept_and_shown_beside_the_runs_gap():
     # Answered: the question gives way to one line, before the Train button.
     assert not question_radio(app, page)
     assert f"**Your prediction:** {answer}" in page_text(app)
+    # The answer is no setting: neither the address nor the page's share link carries it.
+    assert not any("prediction" in key for key in app.query_params)
+    assert app.query_params["training_examples"] == "20"
+    links = [code.value for code in app.code if "training_examples=20" in code.value]
+    assert links and not any("prediction" in link for link in links)
     press(app)
     runs = app.session_state[f"training_runs::{page}"]
     assert len(runs) == 1 and runs[0].status == "finished"
