@@ -16,6 +16,7 @@ Display names are shown as text only (`st.text`, table cells), never as Markdown
 
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import re
@@ -30,6 +31,19 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import streamlit as st
 
 from lib.app.course import COURSE_PAGES
+from lib.app.settings import (
+    Drawn,
+    Multiselect,
+    NumberInput,
+    Radio,
+    SegmentedControl,
+    Selectbox,
+    SelectSlider,
+    Setting,
+    Slider,
+    TextInput,
+    Toggle,
+)
 from lib.app.url_settings import ROOM_PARAMETER, app_address, current_settings
 from lib.data.room_store import (
     MAX_NAME_LENGTH,
@@ -66,6 +80,7 @@ REFUSED = "room::refused"
 PRESET_SEEN = "room::preset_seen"
 MY_SETTINGS = "room::my_settings"
 NOTE = "room::note"
+INVITED = "room::invited"
 
 WHAT_IS_SHARED = (
     "Joining shares with the room, under your display name: each run's settings, its curves and final "
@@ -214,7 +229,12 @@ def room_bar(page_key: str | None) -> None:
     if note is not None:
         st.info(note, icon=":material/groups:")
     member = membership()
+    # A room link's code is kept for the session: moving to another page drops the address's query.
     asked = st.query_params.get(ROOM_PARAMETER)
+    if asked:
+        st.session_state[INVITED] = asked
+    elif member is None:
+        asked = st.session_state.get(INVITED)
     if member is None and asked:
         join_box(asked)
         return
@@ -362,18 +382,56 @@ def preset_notice(member: Membership) -> None:
         row = st.container(horizontal=True)
         if row.button("Open it here", type="primary", icon=":material/open_in_browser:", key="room::preset_open"):
             st.session_state[PRESET_SEEN] = (preset.page, preset.query)
-            forget_page_settings(preset.page)
-            st.switch_page(target.path, query_params=query)
+            take_settings(preset.page, preset.query)
+            st.switch_page(target.path, query_params={ROOM_PARAMETER: member.code})
         if row.button("Dismiss", key="room::preset_dismiss"):
             st.session_state[PRESET_SEEN] = (preset.page, preset.query)
             st.rerun()
 
 
-def forget_page_settings(page_key: str) -> None:
-    """So that the page opens on the link's settings rather than on what this session last set there,
-    and the page's link reads the new address as its request."""
+def take_settings(page_key: str, query: str) -> None:
+    """Put a link's settings into this session's widgets of the page, as opening the link would (every
+    setting the link leaves out at its default), without leaving the session: the room, the runs and the
+    models stay. Streamlit lets no page write a URL-bound parameter, so the widgets' values are set, each
+    read from the link as the page's settings table declares it; a value the table refuses is left out."""
+    try:
+        table = importlib.import_module(f"lib.page_glue.settings.{page_key}").SETTINGS
+    except (ImportError, AttributeError):
+        return
+    asked: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        asked.setdefault(key, []).append(value)
+    for key, setting in table.settings.items():
+        value = typed_value(setting, asked[key]) if key in asked else None
+        if value is None:
+            st.session_state.pop(key, None)  # back to its default
+        else:
+            st.session_state[key] = value
+    # The page's link then reads this visit's address as its request, with no note on the old one.
     st.session_state.pop(f"link_request_{page_key}", None)
     st.session_state.pop(f"link_request_{page_key}_notes", None)
+
+
+def typed_value(setting: Setting, asked: list[str]) -> Any:
+    """A link's value for a declared setting as its widget holds it, or None when the table refuses it."""
+    if setting.problem(asked if len(asked) > 1 else asked[0]) is not None:
+        return None
+    if isinstance(setting, Toggle):
+        return asked[0] == "true"
+    if isinstance(setting, (Slider, NumberInput)):
+        number = float(asked[0])
+        declared = [setting.min_value, setting.max_value, setting.value, setting.step]
+        whole = all(isinstance(v, int) for v in declared if v is not None and not isinstance(v, Drawn))
+        return int(number) if whole else number
+    if isinstance(setting, (Selectbox, Radio, SelectSlider, SegmentedControl, Multiselect)):
+        if isinstance(setting.options, Drawn):
+            return None
+        by_label = dict(zip(setting.labels(), setting.options))
+        many = isinstance(setting, Multiselect) or getattr(setting, "selection_mode", "single") == "multi"
+        return [by_label[item] for item in asked] if many else by_label[asked[0]]
+    if isinstance(setting, TextInput):
+        return asked[0]
+    return None
 
 
 def room_gone() -> None:

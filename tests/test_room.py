@@ -1,0 +1,205 @@
+"""A workshop room through the real app (#24), in AppTest sessions on a real SQLite store in a temporary
+file: the instructor opens a room on the home page, participants join by its link and train, and the
+instructor's board shows their runs; a wrong code, a missing or wrong key, a name written as HTML,
+leaving, an unreachable store and the instructor's preset each do what a person in the room would see."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib.data.room_store import STORE_VARIABLE
+from tests.page_support import APP, APPTEST_TIMEOUT
+
+SHARING = "app_pages/parameter_sharing.py"
+BOARD = "app_pages/board.py"
+
+
+@pytest.fixture
+def room_store(tmp_path, monkeypatch):
+    """A real SQLite store of the test's own (the app opens it from RNN_PLAYGROUND_ROOM_STORE)."""
+    monkeypatch.setenv(STORE_VARIABLE, f"sqlite:///{tmp_path / 'rooms.db'}")
+    return tmp_path / "rooms.db"
+
+
+def button(app: AppTest, label: str):
+    return next(b for b in app.button if b.label == label)
+
+
+def no_exception(app: AppTest) -> AppTest:
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def open_room() -> tuple[str, str]:
+    """Open a room on the home page as the instructor; return (code, instructor key) read from its links."""
+    home = no_exception(AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT).run())
+    no_exception(button(home, "Open a workshop room").click().run())
+    participant_link, board_link = [code.value for code in home.code]
+    code = parse_qs(urlsplit(participant_link).query)["room"][0]
+    board = parse_qs(urlsplit(board_link).query)
+    assert board["room"] == [code] and "key" not in parse_qs(urlsplit(participant_link).query)
+    assert any("Keep the board's link to yourself" in w.value for w in home.warning)
+    return code, board["key"][0]
+
+
+def participant(code: str, page: str = SHARING) -> AppTest:
+    """A participant who opened the room's link, on `page` (not joined yet)."""
+    app = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT)
+    app.query_params["room"] = code
+    no_exception(app.run())
+    return no_exception(app.switch_page(page).run())
+
+
+def join(app: AppTest, name: str = "") -> AppTest:
+    app.text_input(key="room::name").input(name)
+    return no_exception(button(app, "Join the room").click().run())
+
+
+def train_small(app: AppTest, hidden_units: int = 8) -> AppTest:
+    """A cheap run of the Parameter sharing page's digits MLP: 50 examples, 5 epochs."""
+    app.select_slider(key="training_examples").set_value(50)
+    app.select_slider(key="hidden_units").set_value(hidden_units)
+    app.slider(key="epochs").set_value(5)
+    no_exception(app.run())
+    return no_exception(button(app, "Train").click().run())
+
+
+def board(code: str, key: str | None) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT)
+    app.query_params["room"] = code
+    if key is not None:
+        app.query_params["key"] = key
+    no_exception(app.run())
+    return no_exception(app.switch_page(BOARD).run())
+
+
+def has_run(app: AppTest, label_start: str) -> bool:
+    """Whether the page's run table lists a run whose label starts so."""
+    tables = [frame.value for frame in app.dataframe if "Run" in frame.value.columns]
+    return any(table["Run"].str.startswith(label_start).any() for table in tables)
+
+
+def metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def board_rows(app: AppTest) -> list[dict]:
+    """The board's table of runs (participant, run label, status, final figures)."""
+    frames = [frame.value for frame in app.dataframe if "Participant" in frame.value.columns]
+    return frames[0].to_dict("records") if frames else []
+
+
+def test_a_participants_run_reaches_the_board_and_a_name_stays_text(room_store):
+    code, key = open_room()
+    student = participant(code)
+    assert any("never the contents of anything you upload" in m.value.lower() for m in student.markdown)
+    join(student, "<b>x</b>")
+    # The name is shown as plain text, never as Markdown or HTML.
+    assert "Workshop room · you take part as <b>x</b>" in [t.value for t in student.text]
+    assert not any("<b>x</b>" in m.value for m in student.markdown)
+    train_small(student)
+    assert student.query_params.get("room") == code, "the page's address (and so its share link) keeps the room"
+    share_link = next(c.value for c in student.code if "training_examples=50" in c.value)
+    assert f"room={code}" in share_link
+
+    instructor = board(code, key)
+    assert metric(instructor, "Participants") == "1"
+    assert metric(instructor, "Runs on Parameter sharing") == "1"
+    [row] = board_rows(instructor)
+    assert row["Participant"] == "<b>x</b>"
+    assert row["Run"].startswith("50 examples · 8 hidden units")
+    assert row["Status"] == "finished"
+    assert 0.0 <= row["Accuracy (validation)"] <= 1.0
+    assert "<b>x</b>" in [t.value for t in instructor.text]
+    assert instructor.get("vega_lite_chart"), "the room's curves are drawn"
+
+
+def test_two_settings_give_the_board_a_scatter_with_a_reading(room_store):
+    code, key = open_room()
+    for hidden_units in (8, 32):
+        train_small(join(participant(code)), hidden_units)
+    instructor = board(code, key)
+    assert metric(instructor, "Runs on Parameter sharing") == "2"
+    assert instructor.selectbox(key="board::x").value == "hidden_units"
+    reading = next(c.value for c in instructor.caption if c.value.startswith("Across 2 finished runs"))
+    rows = {row["Run"].split(" · ")[1]: row["Accuracy (validation)"] for row in board_rows(instructor)}
+    best = max(rows, key=rows.get).split()[0]
+    assert f"hidden_units = {best} gave the highest mean accuracy (validation)" in reading
+
+
+def test_a_wrong_code_says_so_and_the_page_works_without_a_room(room_store):
+    open_room()
+    student = AppTest.from_file(APP, default_timeout=APPTEST_TIMEOUT)
+    student.query_params["room"] = "no-such-room"
+    no_exception(student.run())
+    assert any("room was not found" in w.value for w in student.warning)
+    no_exception(student.switch_page(SHARING).run())
+    assert not [t for t in student.text_input if t.key == "room::name"], "no join box for a room that does not exist"
+    train_small(student)
+    assert "room" not in student.query_params
+    assert has_run(student, "50 examples")
+
+
+def test_the_board_needs_the_instructors_key(room_store):
+    code, key = open_room()
+    without_key = board(code, None)
+    assert any("needs the instructor's key" in e.value for e in without_key.error)
+    assert not without_key.metric
+    wrong_key = board(code, key[::-1])
+    assert any("not this room's instructor key" in e.value for e in wrong_key.error)
+    assert not wrong_key.metric
+    right = board(code, key)
+    assert not right.error and metric(right, "Participants") == "0"
+    assert "key" not in right.query_params, "the key leaves the address bar, which a projector shows"
+
+
+def test_leaving_takes_the_participants_runs_off_the_board(room_store):
+    code, key = open_room()
+    student = train_small(join(participant(code), "Ada"))
+    instructor = board(code, key)
+    assert metric(instructor, "Runs on Parameter sharing") == "1"
+    no_exception(button(student, "Leave the room").click().run())
+    assert any("You left the workshop room" in i.value for i in student.info)
+    assert "room" not in student.query_params
+    assert not [b for b in student.button if b.label in ("Leave the room", "Join the room")]
+    # The run stays on the participant's own page.
+    assert has_run(student, "50 examples")
+    no_exception(instructor.run())
+    assert metric(instructor, "Participants") == "0"
+    assert metric(instructor, "Runs on Parameter sharing") == "0"
+
+
+def test_an_unreachable_store_leaves_the_page_working(tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the store's directory should be")
+    monkeypatch.setenv(STORE_VARIABLE, f"sqlite:///{blocked / 'rooms.db'}")
+    student = participant("SkXtoUSSUfbumuE8")
+    assert any("cannot be reached" in i.value for i in student.info)
+    train_small(student)
+    assert has_run(student, "50 examples")
+
+
+def test_the_instructors_preset_reaches_the_participants_page(room_store):
+    code, key = open_room()
+    student = join(participant(code), "Grace")
+    instructor = board(code, key)
+    instructor.radio(key="board::preset_source").set_value("Paste a share link")
+    no_exception(instructor.run())
+    instructor.text_input(key="board::preset_link").input(
+        f"http://example.org/parameter_sharing?hidden_units=32&epochs=10&room={code}&key={key}"
+    )
+    no_exception(instructor.run())
+    no_exception(button(instructor, "Send to the room").click().run())
+    assert any("Sent" in s.value for s in instructor.success)
+
+    no_exception(student.run())
+    assert any("The instructor sent the room a setting" in m.value for m in student.markdown)
+    link = next(c.value for c in student.code if "hidden_units=32" in c.value)
+    assert "key=" not in link and f"room={code}" in link
+    no_exception(button(student, "Open it here").click().run())
+    assert student.select_slider(key="hidden_units").value == 32
+    assert student.slider(key="epochs").value == 10
+    assert not any("The instructor sent the room a setting" in m.value for m in student.markdown)
