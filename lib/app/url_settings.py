@@ -157,6 +157,7 @@ def share_box(page_path: str, presets: list[Preset] = ()) -> None:
             "Copy this link (the icon at the box's right) and send it: it opens this page on these settings. "
             "Settings at their default are left out of it. Trained models are not in a link: "
             "everyone trains their own."
+            + (" It carries your workshop room's code: whoever opens it is invited into the room." if room else "")
         )
         if presets:
             st.markdown("**Presets** (each opens in a new tab, so nothing trained here is lost):")
