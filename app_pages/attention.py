@@ -36,6 +36,7 @@ from lib.page_glue.attention_page import (
     vectors_frame,
 )
 from lib.page_glue.export import attention_archives, family_downloads
+from lib.page_glue.predict import prediction_box, prediction_result
 from lib.page_glue.settings.attention import SETTINGS
 from lib.page_glue.translator_family import (
     GRAMMAR_KEY,
@@ -306,6 +307,7 @@ st.caption(
     f"{len(corpus.test)}."
 )
 metrics = ["loss", "token_accuracy", "bleu"] + (["alignment_accuracy"] if corpus.test_alignments is not None else [])
+prediction_box(PAGE_KEY)
 trained_now = live_training(
     PAGE_KEY,
     metrics,
@@ -366,6 +368,7 @@ else:
         f"The same {len(corpus.test)} held-out sentences for every model: the shipped ones, and the runs of this "
         "session on the Translator page and on this one (Bahdanau et al., 2014, Fig. 2, measured the same way)."
     )
+prediction_result(PAGE_KEY)
 choice.say_what_bleu_means()
 st.subheader("Recency against content")
 st.markdown(

@@ -45,6 +45,7 @@ from lib.models.shifted_digits import (
 from lib.page_glue.convnets import train_convnet_and_mlp
 from lib.page_glue.export import convnet_pair_archive, run_downloads
 from lib.page_glue.load_back import CONVNET_PAIR_LOADER, load_back_box
+from lib.page_glue.predict import prediction_box, prediction_result
 from lib.page_glue.settings.convnets import POOL_CHOICES, SETTINGS
 
 PAGE_KEY = SETTINGS.page
@@ -460,6 +461,7 @@ else:
 # The press's number names its two runs ("ConvNet #2", "MLP #2") and pairs them, so it is part of what
 # a shared press depends on: a room's first presses share, and so do its second ones.
 press_number = next_press_number(page_runs(PAGE_KEY))
+prediction_box(PAGE_KEY)
 trained = live_training(
     PAGE_KEY,
     ["loss", "accuracy"],
@@ -478,6 +480,7 @@ runs = page_runs(PAGE_KEY)
 if runs:
     accuracy_runs_table(runs, "Held-out accuracy (centred)")
     run_downloads(PAGE_KEY, runs, convnet_pair_archive)
+    prediction_result(PAGE_KEY)
 
 # The settings end here (what follows views a trained pair), so the link is complete at this point.
 link.finish()

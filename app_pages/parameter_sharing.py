@@ -9,6 +9,7 @@ from lib.engine.params import count_mlp_layers, float32_bytes, format_bytes, tot
 from lib.engine.training import accuracy_runs_table, live_training, page_runs
 from lib.page_glue.export import digit_mlp_archive, run_downloads
 from lib.page_glue.load_back import DIGIT_MLP_LOADER, load_back_box
+from lib.page_glue.predict import prediction_box, prediction_result
 from lib.page_glue.settings.parameter_sharing import SETTINGS
 from lib.page_glue.sharing import (
     BUILD_CAP_PARAMS,
@@ -181,6 +182,7 @@ demo_ratio, demo_verdict = ratio_verdict(demo_parameters, train_count)
 seed = SETTINGS.widget("seed", demo_controls[3])
 demo_controls[4].metric("Parameters per example", f"{demo_ratio:,.3g}", help=demo_verdict)
 
+prediction_box(PAGE_KEY)
 live_training(
     PAGE_KEY,
     ["loss", "accuracy"],
@@ -193,6 +195,7 @@ runs = page_runs(PAGE_KEY)
 if runs:
     accuracy_runs_table(runs, "Validation accuracy", show_gap=True)
     run_downloads(PAGE_KEY, runs, digit_mlp_archive)
+    prediction_result(PAGE_KEY)
 else:
     st.info("No run yet: press **Train**.", icon=":material/play_arrow:")
 

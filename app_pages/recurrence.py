@@ -10,6 +10,7 @@ from lib.engine.diagrams import unrolled_rnn_dot
 from lib.engine.training import live_training, page_runs
 from lib.page_glue.export import forecaster_archives, run_downloads
 from lib.page_glue.load_back import FORECASTER_LOADER, load_back_box
+from lib.page_glue.predict import prediction_box, prediction_result
 from lib.page_glue.recurrence import (
     AUTOREGRESSIVE_KINDS,
     NEURAL_KINDS,
@@ -175,6 +176,7 @@ if data is not None:
         }
         for result in baselines
     ]
+    prediction_box(PAGE_KEY)
     live_training(
         PAGE_KEY,
         ["loss", error_metric],
@@ -211,6 +213,7 @@ if data is not None:
         },
     )
     st.markdown(verdict(table, unit))
+    prediction_result(PAGE_KEY)
     run_downloads(PAGE_KEY, page_runs(PAGE_KEY), forecaster_archives(series_id, series))
     if not comparable_runs:
         st.info(

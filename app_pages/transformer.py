@@ -13,6 +13,7 @@ from lib.models.attention import attention_numpy
 from lib.models.transformer import attention_layer_names
 from lib.page_glue.attention_page import attention_frame
 from lib.page_glue.export import family_downloads, transformer_archives
+from lib.page_glue.predict import prediction_box, prediction_result
 from lib.page_glue.settings.transformer import SETTINGS
 from lib.page_glue.transformer_page import (
     COMPARED_PAGES,
@@ -303,6 +304,7 @@ st.markdown(
     f"The live map follows one held-out pair: *{live_view.english}* → *{live_view.french}*."
     + (f" {ROW_CAPTION}" if watched.startswith("decoder") else "")
 )
+prediction_box(PAGE_KEY)
 trained_now = live_training(
     PAGE_KEY,
     ["loss", "token_accuracy", "bleu"],
@@ -346,6 +348,7 @@ def draw_head(run, taken: dict) -> None:
 
 
 replay_snapshots(PAGE_KEY, corpus_id, "Replay the live map", draw_head)
+prediction_result(PAGE_KEY)
 reading = mask_reading(runs)
 if reading:
     st.markdown(reading)

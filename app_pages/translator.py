@@ -8,6 +8,7 @@ from lib.engine.training import live_training
 from lib.models.decoding import MAX_INPUT_WORDS, prepare_source
 from lib.models.seq2seq import DEFAULT_BATCH_SIZE, DEFAULT_LEARNING_RATE
 from lib.page_glue.export import family_downloads, translator_archives
+from lib.page_glue.predict import prediction_box, prediction_result
 from lib.page_glue.settings.translator import SETTINGS
 from lib.page_glue.translator_family import (
     GRAMMAR_KEY,
@@ -253,6 +254,7 @@ chart_metrics = ["loss", "token_accuracy", "bleu"] + (
     if training == PROFESSOR_FORCING or any(run.results.get("training") == PROFESSOR_FORCING for run in runs)
     else []
 )
+prediction_box(PAGE_KEY)
 trained_now = live_training(
     PAGE_KEY,
     chart_metrics,
@@ -292,6 +294,7 @@ if not mismatch.empty:
         },
     )
     st.markdown(mismatch_reading(mismatch))
+    prediction_result(PAGE_KEY)
     family_downloads(PAGE_KEY, corpus_id, corpus, translator_archives, SHIPPED_SEQ2SEQ)
 if shipped_runs is not None:
     first = shipped_runs.iloc[0]

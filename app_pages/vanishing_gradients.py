@@ -17,6 +17,7 @@ from lib.models.long_memory import (
 )
 from lib.page_glue.export import memory_cell_archive, run_downloads
 from lib.page_glue.load_back import MEMORY_CELL_LOADER, load_back_box
+from lib.page_glue.predict import prediction_box, prediction_result
 from lib.page_glue.settings.vanishing_gradients import SETTINGS
 from lib.page_glue.vanishing import (
     activation_frame,
@@ -268,6 +269,7 @@ live_clip = SETTINGS.widget("memory_clipping", live_controls[3])
 live_seed = SETTINGS.widget("seed", live_controls[4])
 if not live_cells:
     st.info("Choose at least one cell to train.")
+prediction_box(PAGE_KEY)
 if live_training(
     PAGE_KEY,
     ["loss", "accuracy"],
@@ -314,6 +316,7 @@ for run in recent:
     st.markdown(
         f"**{run.display_label}**: held-out accuracy **{reached:.2f}** ({run.status_text}){comparison}.{gradient}"
     )
+prediction_result(PAGE_KEY)
 run_downloads(PAGE_KEY, finished, memory_cell_archive)
 
 # --- 4. Inside the LSTM --------------------------------------------------------------------------------
