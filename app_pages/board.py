@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.app.course import COURSE_PAGES
+from lib.app.predictions import question_for
 from lib.app.presets import PRESETS
 from lib.data.room_store import RoomNotFound, StoreUnavailable
 from lib.engine.charts import METRIC_TITLES, room_curves_chart, room_scatter_chart, show
@@ -127,28 +128,39 @@ else:
         )
 
     def draw_predictions(predictions) -> None:
-        if not predictions:
+        question = question_for(page_key)
+        asked = [p for p in predictions if question is None or p.question == question.id]
+        if question is not None:
+            st.markdown(f"*{question.text}*")
+        if not asked:
             st.caption("No prediction yet on this page.")
             return
-        rows = {}
-        for prediction in predictions:
-            row = rows.setdefault(
-                (prediction.question, prediction.answer),
-                {"Question": prediction.question, "Answer": prediction.answer, "Predicted by": 0, "Runs showed it": 0},
-            )
-            row["Predicted by"] += 1
-            row["Runs showed it"] += int(prediction.outcome is not None and prediction.outcome == prediction.answer)
-        st.dataframe(pd.DataFrame(list(rows.values())), hide_index=True)
-        outcomes = [p.outcome for p in predictions if p.outcome is not None]
-        if outcomes:
-            right = sum(p.outcome == p.answer for p in predictions if p.outcome is not None)
-            shown = pd.Series(outcomes).value_counts()
+        options = list(question.options) if question is not None else []
+        options += [a for a in dict.fromkeys(p.answer for p in asked) if a not in options]
+        told = [p for p in asked if p.outcome is not None]
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "Answer": option,
+                        "Predicted by": sum(p.answer == option for p in asked),
+                        "Runs showed it": sum(p.outcome == option for p in told),
+                        "Predicted it and right": sum(p.answer == option == p.outcome for p in told),
+                    }
+                    for option in options
+                ]
+            ),
+            hide_index=True,
+        )
+        if told:
+            right = sum(p.answer == p.outcome for p in told)
+            shown = pd.Series([p.outcome for p in told]).value_counts()
             st.caption(
-                f"{right} of {len(outcomes)} predictions with a finished run matched what the run showed. "
-                f"The runs showed: " + ", ".join(f"{answer} ({count})" for answer, count in shown.items()) + "."
+                f"{right} of {len(told)} predictions with a finished run matched what the run showed. "
+                "The runs showed: " + ", ".join(f"{answer} ({count})" for answer, count in shown.items()) + "."
             )
         else:
-            st.caption(f"{len(predictions)} prediction(s); no run has finished to tell yet.")
+            st.caption(f"{len(asked)} prediction(s); no run has finished to tell yet.")
 
     @st.fragment(run_every=REFRESH_SECONDS)
     def live_board() -> None:

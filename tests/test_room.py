@@ -203,3 +203,24 @@ def test_the_instructors_preset_reaches_the_participants_page(room_store):
     assert student.select_slider(key="hidden_units").value == 32
     assert student.slider(key="epochs").value == 10
     assert not any("The instructor sent the room a setting" in m.value for m in student.markdown)
+
+
+def test_a_prediction_is_tallied_on_the_board_against_what_the_run_showed(room_store):
+    from lib.app.predictions import QUESTIONS
+
+    question = QUESTIONS["parameter_sharing"]
+    code, key = open_room()
+    student = join(participant(code), "Ada")
+    answer = question.options[0]
+    next(r for r in student.radio if r.key == "prediction_choice::parameter_sharing").set_value(answer).run()
+    train_small(student)
+    own = next(e.value for e in [*student.success, *student.error] if "You predicted" in e.value)
+    shown = next(option for option in question.options if f"**Your runs show:** {option}" in own)
+
+    instructor = board(code, key)
+    assert any(question.text in m.value for m in instructor.markdown)
+    tally = next(f.value for f in instructor.dataframe if "Predicted by" in f.value.columns).set_index("Answer")
+    assert list(tally.index) == list(question.options)
+    assert tally.loc[answer, "Predicted by"] == 1 and tally["Predicted by"].sum() == 1
+    assert tally.loc[shown, "Runs showed it"] == 1 and tally["Runs showed it"].sum() == 1
+    assert tally["Predicted it and right"].sum() == int(shown == answer)
