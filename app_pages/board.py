@@ -14,7 +14,7 @@ from lib.app.course import COURSE_PAGES
 from lib.app.predictions import question_for
 from lib.app.presets import PRESETS
 from lib.data.room_store import RoomNotFound, StoreUnavailable
-from lib.engine.charts import METRIC_TITLES, room_curves_chart, room_scatter_chart, show
+from lib.engine.charts import METRIC_TITLES, draw_room_curves, room_scatter_chart, show
 from lib.page_glue import room
 
 REFRESH_SECONDS = 2
@@ -187,7 +187,7 @@ else:
             )
         else:
             metrics = list(dict.fromkeys(frame["metric"]))[:4]
-            show(st, room_curves_chart(frame, metrics))
+            draw_room_curves(st, frame, metrics)
             names = {participant.participant_id: participant.name for participant in participants}
             # Names as table cells: text, never Markdown or HTML.
             st.dataframe(

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib.data.room_store import STORE_VARIABLE
-from tests.page_support import APP, APPTEST_TIMEOUT
+from tests.page_support import APP, APPTEST_TIMEOUT, chart_data
 
 SHARING = "app_pages/parameter_sharing.py"
 BOARD = "app_pages/board.py"
@@ -114,7 +114,11 @@ def test_a_participants_run_reaches_the_board_and_a_name_stays_text(room_store):
     assert row["Status"] == "finished"
     assert 0.0 <= row["Accuracy (validation)"] <= 1.0
     assert "<b>x</b>" in [t.value for t in instructor.text]
-    assert instructor.get("vega_lite_chart"), "the room's curves are drawn"
+    curves = chart_data(instructor.get("vega_lite_chart")[0])
+    validation = curves[(curves["metric"] == "accuracy") & (curves["split"] == "validation")]
+    assert list(validation["epoch"]) == [1, 2, 3, 4, 5]
+    assert set(curves["label"]) == {row["Run"]}, "coloured by the run's settings, not by its participant"
+    assert validation["value"].iloc[-1] == pytest.approx(row["Accuracy (validation)"])
 
 
 def test_two_settings_give_the_board_a_scatter_with_a_reading(room_store):
@@ -224,3 +228,26 @@ def test_a_prediction_is_tallied_on_the_board_against_what_the_run_showed(room_s
     assert tally.loc[answer, "Predicted by"] == 1 and tally["Predicted by"].sum() == 1
     assert tally.loc[shown, "Runs showed it"] == 1 and tally["Runs showed it"].sum() == 1
     assert tally["Predicted it and right"].sum() == int(shown == answer)
+
+
+def test_the_board_thins_long_curves_but_keeps_their_last_point():
+    import pandas as pd
+
+    from lib.engine.charts import ROOM_POINTS_PER_CURVE, draw_room_curves
+
+    class Area:
+        def vega_lite_chart(self, frame, spec, **options):
+            self.frame, self.spec = frame, spec
+
+    frame = pd.DataFrame(
+        [
+            {"run_id": run, "label": "a", "metric": "loss", "split": "validation", "epoch": e, "value": 1 / e}
+            for run in ("r1", "r2")
+            for e in range(1, 401)
+        ]
+    )
+    area = Area()
+    draw_room_curves(area, frame, ["loss"])
+    for run in ("r1", "r2"):
+        epochs = list(area.frame.loc[area.frame["run_id"] == run, "epoch"])
+        assert len(epochs) <= ROOM_POINTS_PER_CURVE + 1 and epochs[0] == 1 and epochs[-1] == 400

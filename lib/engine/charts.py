@@ -807,13 +807,13 @@ def matrix_heatmap(
 # --- A workshop room's board (app_pages/board.py) -----------------------------------------------------
 
 
-def room_curves_chart(frame: pd.DataFrame, metrics: list[str]) -> alt.TopLevelMixin:
+def room_curves_chart(frame: pd.DataFrame, metrics: list[str], labels: list[str] | None = None) -> alt.TopLevelMixin:
     """Every participant's runs of one page overlaid, one panel per metric: coloured by the runs' setting
     label (two people who trained the same settings share a colour), one line per run.
 
     `frame` is long-form with columns run_id, label, metric, split ("train" or "validation"), epoch, value.
     """
-    labels = list(dict.fromkeys(frame["label"]))
+    labels = list(dict.fromkeys(frame["label"])) if labels is None else labels
     colour = alt.Color("label:N", title="Setting", scale=alt.Scale(domain=labels, range=PALETTE))
     dash = alt.StrokeDash(
         "split:N", title="Split", scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [6, 4]])
@@ -841,6 +841,31 @@ def room_curves_chart(frame: pd.DataFrame, metrics: list[str]) -> alt.TopLevelMi
         )
     chart = alt.hconcat(*panels, data=frame) if len(metrics) <= 3 else alt.concat(*panels, columns=2, data=frame)
     return _style(chart.resolve_scale(x="shared", y="independent"))
+
+
+ROOM_POINTS_PER_CURVE = 60
+
+
+def draw_room_curves(area, frame: pd.DataFrame, metrics: list[str]) -> None:
+    """Draw `room_curves_chart` into `area` every few seconds for a room of thirty: the specification
+    depends only on the metrics and the labels, so it is built once for them, and the rows (each curve
+    thinned to ROOM_POINTS_PER_CURVE points) go to the browser as Arrow, not as inline JSON."""
+    frame = frame[frame["metric"].isin(metrics)]
+    position = frame.groupby(["run_id", "metric", "split"]).cumcount()
+    length = frame.groupby(["run_id", "metric", "split"])["epoch"].transform("size")
+    stride = np.ceil(length / ROOM_POINTS_PER_CURVE).astype(int)
+    frame = frame[(position % stride == 0) | (position == length - 1)]
+    labels = tuple(dict.fromkeys(frame["label"]))
+    area.vega_lite_chart(frame, json.loads(_room_curves_spec(tuple(metrics), labels)), width="content")
+
+
+@functools.lru_cache(maxsize=64)
+def _room_curves_spec(metrics: tuple[str, ...], labels: tuple[str, ...]) -> str:
+    empty = pd.DataFrame(columns=["run_id", "label", "metric", "split", "epoch", "value"])
+    spec = room_curves_chart(empty, list(metrics), list(labels)).to_dict()
+    spec.pop("datasets", None)
+    spec.pop("data", None)
+    return json.dumps(spec)
 
 
 def room_scatter_chart(
