@@ -60,6 +60,28 @@ def browser():
         yield launched
 
 
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One real Redis server (Debian's redis-server, tests/redis_support.py) for the whole session."""
+    from tests.redis_support import running_redis
+    from tests.system_parts import REDIS_PART, require
+
+    require(REDIS_PART)
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The session's Redis server, emptied for this test: its URL."""
+    import redis
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.flushdb()
+    client.close()
+    return redis_server.url
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})

@@ -1,11 +1,12 @@
 """Build the shipped image (deploy/Dockerfile) and run the shipped Compose file (deploy/compose.yaml)
 with a real Docker engine, for tests/test_deploy_compose.py.
 
-The Dockerfile starts from Docker Hub's `python:3.11-slim-bookworm`, and the Compose file's proxy is
-Docker Hub's `haproxy:2.6`. Each is used as it is when the engine has it or can pull it. The build
-machine reaches only PyPI, Debian and npm, not Docker Hub: there each is replaced, in this engine only
-and under the same name, by a stand-in built from Debian's own packages (Debian bookworm's Python 3.11
-with pip, from `debootstrap`; Debian bookworm's HAProxy 2.6, tests/docker/haproxy-standin.Dockerfile).
+The Dockerfile starts from Docker Hub's `python:3.11-slim-bookworm`, and the Compose file's proxy and
+room store are Docker Hub's `haproxy:2.6` and `redis:7.0.15`. Each is used as it is when the engine has
+it or can pull it. The build machine reaches only PyPI, Debian and npm, not Docker Hub: there each is
+replaced, in this engine only and under the same name, by a stand-in built from Debian's own packages
+(Debian bookworm's Python 3.11 with pip, from `debootstrap`; Debian bookworm's HAProxy 2.6 and Redis
+7.0.15, tests/docker/haproxy-standin.Dockerfile and redis-standin.Dockerfile).
 What the stand-ins cannot check is the official images' own content (their Python is built from
 source in /usr/local); everything the project's files say is checked as written.
 """
@@ -30,6 +31,7 @@ DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 APP_IMAGE = "rnn-playground:latest"  # the name compose.yaml gives the app's image
 PYTHON_IMAGE = "python:3.11-slim-bookworm"
 HAPROXY_IMAGE = "haproxy:2.6"
+REDIS_IMAGE = "redis:7.0.15"
 STANDINS = Path(__file__).resolve().parent / "docker"
 # The host's certificate authorities: where the network re-signs TLS (as the build machine's does for
 # PyPI), pip inside the build trusts what pip on the host trusts.
@@ -125,6 +127,21 @@ def build_haproxy_standin() -> None:
     )
 
 
+def build_redis_standin() -> None:
+    docker(
+        "buildx",
+        "build",
+        "--network",
+        "host",
+        "-t",
+        REDIS_IMAGE,
+        "-f",
+        str(STANDINS / "redis-standin.Dockerfile"),
+        str(STANDINS),
+        timeout=900,
+    )
+
+
 def build_app_image() -> subprocess.CompletedProcess:
     """`docker build -f deploy/Dockerfile -t rnn-playground .` from the repository root, as the Dockerfile says.
 
@@ -149,13 +166,14 @@ def build_app_image() -> subprocess.CompletedProcess:
 
 def prepare_images(build_app: bool = True) -> dict[str, str]:
     """The images compose.yaml runs: the Python base (or its stand-in), the app's image built from
-    deploy/Dockerfile (always when `build_app`, else only if missing), and HAProxy (or its stand-in).
+    deploy/Dockerfile (always when `build_app`, else only if missing), HAProxy and Redis (or their stand-ins).
     Returns how each base image was had, and the build's output under "build" when it ran."""
     prepared = {PYTHON_IMAGE: base_image(PYTHON_IMAGE, build_python_standin)}
     if build_app or docker("image", "inspect", APP_IMAGE, check=False).returncode != 0:
         build = build_app_image()
         prepared["build"] = build.stdout + build.stderr
     prepared[HAPROXY_IMAGE] = base_image(HAPROXY_IMAGE, build_haproxy_standin)
+    prepared[REDIS_IMAGE] = base_image(REDIS_IMAGE, build_redis_standin)
     return prepared
 
 

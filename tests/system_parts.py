@@ -1,4 +1,4 @@
-"""The system parts some tests need beyond the Python packages (Debian's Chromium, HAProxy, a Docker engine),
+"""The system parts some tests need beyond the Python packages (Debian's Chromium, HAProxy, Redis, a Docker engine),
 and what a test does when one is missing: on a laptop it is skipped with the one line that installs
 the part, and the run's summary lists what was not run; under CI (`CI=true`) it fails, so that CI
 runs every test. Also a pytest plugin (registered by tests/conftest.py) that writes that summary.
@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser_support import CHROMIUM, HAPROXY
+from tests.redis_support import REDIS_SERVER
 
 # Every skip reason this module writes starts so; the summary collects them by it.
 NEEDS = "needs "
@@ -52,6 +53,8 @@ class Part:
 
 CHROMIUM_PART = Part("Chromium", "apt-get install -y chromium", CHROMIUM)
 HAPROXY_PART = Part("HAProxy", "apt-get install -y haproxy", HAPROXY)
+# The room store's tests (tests/test_room_store.py) run against a real Redis server.
+REDIS_PART = Part("Redis", "apt-get install -y redis-server", REDIS_SERVER, (("--version",),))
 # .ci/docker-engine installs Debian's docker.io, the Compose v2 plugin and debootstrap, and starts the engine.
 DOCKER_PART = Part(
     "a Docker engine with Compose v2", "bash .ci/docker-engine", "docker", (("info",), ("compose", "version"))

@@ -27,6 +27,12 @@ COUNT_TRAININGS = (
     "print(cgroup_cpu_limit(), trainings_at_once(usable_cpus()))"
 )
 
+OPEN_ROOM = (
+    "from lib.data.room_store import open_store; store = open_store(); "
+    "print(type(store).__name__, store.create_room().code)"
+)
+FIND_ROOM = "from lib.data.room_store import open_store; print(open_store().room_exists({code!r}))"
+
 
 @pytest.fixture(scope="module")
 def stack():
@@ -63,6 +69,20 @@ def test_each_replica_counts_its_trainings_from_the_cpu_limit_compose_gives_it(s
     # The same image under a 1-CPU limit runs one training at a time (this host has 2 cores).
     one_cpu = docker("run", "--rm", "--network", "none", "--cpus", "1", APP_IMAGE, "python", "-c", COUNT_TRAININGS)
     assert one_cpu.stdout.split()[-2:] == ["1.0", "1"]
+
+
+def test_the_replicas_share_one_room_store_with_its_memory_capped(stack):
+    """A room opened on one replica is found on the other: both reach the Compose file's Redis
+    (RNN_PLAYGROUND_ROOM_STORE), so participants on different replicas meet on one board."""
+    first, second = app_containers(stack)
+    opened = docker("exec", first, "python", "-c", OPEN_ROOM).stdout.split()
+    assert opened[-2] == "RedisRoomStore", opened
+    found = docker("exec", second, "python", "-c", FIND_ROOM.format(code=opened[-1])).stdout.split()
+    assert found[-1] == "True"
+    [redis] = [name for name in stack["containers"] if "-redis-" in name]
+    answer = docker("exec", redis, "redis-cli", "config", "get", "maxmemory*").stdout.split()
+    settings = dict(zip(answer[::2], answer[1::2], strict=True))
+    assert (settings["maxmemory"], settings["maxmemory-policy"]) == (str(64 * 1024 * 1024), "volatile-ttl")
 
 
 def test_sessions_through_the_compose_proxy_each_stay_on_one_replica(browser, stack):

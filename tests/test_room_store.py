@@ -6,11 +6,14 @@ publishing at once without losing a run."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
 import threading
 import time
 
 import pytest
+import redis
 
 from lib.data import room_store
 from lib.data.room_store import (
@@ -25,14 +28,17 @@ from lib.data.room_store import (
     Preset,
     PublishedRun,
     RateLimited,
+    RedisRoomStore,
     RoomFull,
     RoomNotFound,
     SqliteRoomStore,
     StoreUnavailable,
     open_store,
 )
+from tests.redis_support import start_redis, stop_redis
+from tests.system_parts import REDIS_PART, require
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "redis"]
 
 
 class Clock:
@@ -55,7 +61,7 @@ def make_store(request, tmp_path):
         if request.param == "sqlite":
             store = SqliteRoomStore(tmp_path / "rooms.db", clock=clock)
         else:
-            store = room_store.RedisRoomStore(request.getfixturevalue("redis_url"), clock=clock)
+            store = RedisRoomStore(request.getfixturevalue("redis_url"), clock=clock)
         made.append(store)
         return store
 
@@ -326,6 +332,24 @@ def test_the_sqlite_store_keeps_its_file_in_wal_mode(tmp_path):
     store.close()
 
 
+def test_an_expired_room_leaves_the_sqlite_file_when_another_room_opens(tmp_path):
+    clock = Clock()
+    store = SqliteRoomStore(tmp_path / "rooms.db", clock=clock)
+    old = store.create_room(ttl_seconds=60)
+    ada = store.join(old.code, "Ada")
+    store.publish_run(old.code, a_run(ada.participant_id))
+    store.record_prediction(old.code, Prediction(ada.participant_id, "recurrence", "Which model?", "GRU"))
+    clock.now += 61
+    store.create_room()
+    with sqlite3.connect(tmp_path / "rooms.db") as reader:
+        left = {
+            table: reader.execute(f"SELECT COUNT(*) FROM {table} WHERE code = ?", (old.code,)).fetchone()[0]
+            for table in ("rooms", "participants", "runs", "predictions")
+        }
+    assert left == {"rooms": 0, "participants": 0, "runs": 0, "predictions": 0}
+    store.close()
+
+
 def test_a_corrupt_file_makes_the_store_unavailable_not_a_crash(tmp_path):
     path = tmp_path / "rooms.db"
     path.write_bytes(b"this is not a database, just bytes " * 200)
@@ -342,6 +366,98 @@ def test_an_unwritable_place_makes_the_store_unavailable(tmp_path):
     store = SqliteRoomStore(blocker / "rooms.db")
     with pytest.raises(StoreUnavailable):
         store.create_room()
+
+
+# --- The Redis server -----------------------------------------------------------------------------------
+
+
+def test_every_key_of_a_redis_room_expires_with_the_room(redis_url):
+    store = RedisRoomStore(redis_url)
+    room = store.create_room(ttl_seconds=600)
+    ada = store.join(room.code, "Ada")
+    store.publish_run(room.code, a_run(ada.participant_id))
+    store.publish_run(room.code, a_run(ada.participant_id, "run-2", page="attention"))
+    store.record_prediction(room.code, Prediction(ada.participant_id, "recurrence", "Which model?", "GRU"))
+    store.send_preset(room.code, room.instructor_key, Preset("recurrence", "model=gru"))
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    keys = client.keys("*")
+    assert len(keys) >= 8 and all(room.code in key for key in keys)
+    lives = {key: client.pttl(key) for key in keys}
+    assert all(0 < life <= 600_000 for life in lives.values()), lives  # none without an expiry
+    rate_keys = [key for key in keys if ":rate:" in key]
+    assert rate_keys and all(lives[key] <= 120_000 for key in rate_keys)  # a minute's count lives 2 minutes
+    # Leaving takes everything the participant published; only the room and its (empty) order remain.
+    store.leave(room.code, ada.participant_id)
+    left = {key for key in client.keys("*") if ":rate:" not in key}
+    assert left == {f"rnn-playground:room:{{{room.code}}}"}
+    client.close()
+    store.close()
+
+
+def call_without_hanging(call):
+    """Run `call` in a thread; what it raised, or None. A page must never hang on the store: a call
+    still running after a minute fails the test (each socket operation times out after 0.5 s)."""
+    raised = []
+
+    def run():
+        try:
+            call()
+        except Exception as error:  # returned to the test, which says what it expected
+            raised.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive(), "the store hung instead of reporting StoreUnavailable"
+    return raised[0] if raised else None
+
+
+def test_a_redis_server_that_stops_mid_room_makes_the_store_unavailable_and_it_recovers(tmp_path):
+    require(REDIS_PART)
+    server = start_redis(tmp_path / "redis")  # its own server: the session's one stays up
+    try:
+        store = RedisRoomStore(server.url, pause_after_failure_s=0.2)
+        room = store.create_room()
+        ada = store.join(room.code, "Ada")
+        store.publish_run(room.code, a_run(ada.participant_id))
+
+        # A server that stops answering (paused): each call times out instead of waiting forever.
+        os.kill(server.process.pid, signal.SIGSTOP)
+        try:
+            for call in (
+                lambda: store.publish_run(room.code, a_run(ada.participant_id, epochs=6)),
+                lambda: store.runs(room.code, "recurrence"),
+                lambda: store.room_exists(room.code),
+            ):
+                assert isinstance(call_without_hanging(call), StoreUnavailable)
+                time.sleep(0.3)  # past the pause after a failure: the next call tries the server again
+        finally:
+            os.kill(server.process.pid, signal.SIGCONT)
+
+        # A server that is gone: refused at once, for every operation a page makes.
+        stop_redis(server)
+        for call in (
+            lambda: store.create_room(),
+            lambda: store.join(room.code, "Bo"),
+            lambda: store.publish_run(room.code, a_run(ada.participant_id)),
+            lambda: store.participants(room.code),
+            lambda: store.preset(room.code),
+        ):
+            assert isinstance(call_without_hanging(call), StoreUnavailable)
+
+        # Back (empty: nothing was kept on disk): the same store works again without a restart of the app.
+        server = start_redis(tmp_path / "redis", port=server.port)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                fresh = store.create_room()
+                break
+            except StoreUnavailable:
+                time.sleep(0.1)
+        assert store.room_exists(fresh.code) and not store.room_exists(room.code)
+        store.close()
+    finally:
+        stop_redis(server)
 
 
 # --- Choosing the store ---------------------------------------------------------------------------------
@@ -364,6 +480,13 @@ def test_the_default_store_is_a_file_outside_the_repository(monkeypatch):
     assert isinstance(default, SqliteRoomStore)
     repository = room_store.__file__.rsplit("/lib/", 1)[0]
     assert not str(default.path).startswith(repository)
+
+
+def test_open_store_opens_redis_from_its_url(redis_url):
+    store = open_store(redis_url)
+    assert isinstance(store, RedisRoomStore)
+    room = store.create_room()
+    assert RedisRoomStore(redis_url).is_instructor(room.code, room.instructor_key)
 
 
 @pytest.mark.parametrize("url", ["postgres://db/rooms", "rooms.db", "sqlite://", "http://example.org/"])

@@ -11,6 +11,16 @@ MAX_POINTS_PER_CURVE points per curve (evenly thinned). A participant may publis
 PUBLISHES_PER_MINUTE times a minute. Codes and keys are unguessable (`secrets`, at least 64 bits).
 Nothing here imports Streamlit or Keras; uploads' contents are never stored, only settings, curves,
 final figures and predictions.
+
+How the backends behave alike (tests/test_room_store.py runs one suite against both):
+- Every error a page should show is a RoomError; the store being unreachable or its file unusable is
+  StoreUnavailable, raised quickly (Redis: 0.5 s socket timeouts, no retries), never a hang.
+- Reads of a room that is gone raise RoomNotFound; `room_exists` and `is_instructor` answer False;
+  `leave` is idempotent. Names are stored as given (text), only cut; a blank one becomes "Participant".
+- Publishing a run and recording a prediction both count towards PUBLISHES_PER_MINUTE, and both need
+  the participant id to belong to the room (NotAllowed otherwise); a run is keyed by (participant,
+  run_id), a prediction by (participant, page, question), so a later write replaces, keeping its place.
+- `open_store` keeps one store per URL per process, shared by every session thread; `close()` frees it.
 """
 
 from __future__ import annotations
@@ -533,6 +543,317 @@ class SqliteRoomStore(RoomStore):
         return None if page is None else Preset(page, query or "")
 
 
+# --- Redis --------------------------------------------------------------------------------------------
+
+# Every key of a room starts with its own prefix; the code in braces is a Redis Cluster hash tag, so all
+# of a room's keys live on one node and one script can change them together.
+REDIS_PREFIX = "rnn-playground:room:"
+# Each script checks the room first (its hash `R` exists: an expired room is gone) and gives every key
+# it writes the room's remaining time to live, so that the whole room expires at once and nothing of
+# it outlives it. Fields of the page-wide hashes are "<participant id>\n<run id or question>"; values
+# are "<order>|<JSON>", the order from a counter in the room's hash.
+_REDIS_HELPERS = """
+local R = ARGV[1]
+local ttl = redis.call('PTTL', R)
+if ttl == -2 then return 'notfound' end
+local function keep(key)
+    if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+end
+local function member(pid)
+    return redis.call('HEXISTS', R .. ':people', pid) == 1
+end
+local function counted(pid, minute, limit)
+    local key = R .. ':rate:' .. pid .. ':' .. minute
+    local count = redis.call('INCR', key)
+    if count == 1 then
+        local life = 120000
+        if ttl > 0 and ttl < life then life = ttl end
+        redis.call('PEXPIRE', key, life)
+    end
+    return count <= tonumber(limit)
+end
+local function order_of(old)
+    if old then return string.sub(old, 1, string.find(old, '|', 1, true) - 1) end
+    return tostring(redis.call('HINCRBY', R, 'seq', 1))
+end
+"""
+_REDIS_JOIN = (
+    _REDIS_HELPERS
+    + """
+local pid, name, most = ARGV[2], ARGV[3], tonumber(ARGV[4])
+if redis.call('HLEN', R .. ':people') >= most then return 'full' end
+redis.call('HSET', R .. ':people', pid, name)
+redis.call('ZADD', R .. ':order', redis.call('HINCRBY', R, 'seq', 1), pid)
+keep(R .. ':people')
+keep(R .. ':order')
+return 'ok'
+"""
+)
+_REDIS_PUBLISH = (
+    _REDIS_HELPERS
+    + """
+local pid, page, run_id, body = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local most, minute, limit = tonumber(ARGV[6]), ARGV[7], ARGV[8]
+if not member(pid) then return 'notallowed' end
+if not counted(pid, minute, limit) then return 'ratelimited' end
+local mine, pages, field = R .. ':mine:' .. pid, R .. ':pages:' .. pid, pid .. '\\n' .. run_id
+local was = redis.call('HGET', pages, run_id)
+local old = nil
+if was then
+    old = redis.call('HGET', R .. ':runs:' .. was, field)
+    if was ~= page then redis.call('HDEL', R .. ':runs:' .. was, field) end
+end
+local order = order_of(old)
+redis.call('HSET', R .. ':runs:' .. page, field, order .. '|' .. body)
+redis.call('HSET', pages, run_id, page)
+redis.call('ZADD', mine, tonumber(order), run_id)
+-- The oldest runs (by first publication) leave first.
+while redis.call('ZCARD', mine) > most do
+    local oldest = redis.call('ZPOPMIN', mine)[1]
+    redis.call('HDEL', R .. ':runs:' .. redis.call('HGET', pages, oldest), pid .. '\\n' .. oldest)
+    redis.call('HDEL', pages, oldest)
+end
+keep(R .. ':runs:' .. page)
+keep(mine)
+keep(pages)
+return 'ok'
+"""
+)
+_REDIS_PREDICT = (
+    _REDIS_HELPERS
+    + """
+local pid, page, question, body, minute, limit = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if not member(pid) then return 'notallowed' end
+if not counted(pid, minute, limit) then return 'ratelimited' end
+local key, field = R .. ':predictions:' .. page, pid .. '\\n' .. question
+local order = order_of(redis.call('HGET', key, field))
+redis.call('HSET', key, field, order .. '|' .. body)
+redis.call('SADD', R .. ':asked:' .. pid, page .. '\\n' .. question)
+keep(key)
+keep(R .. ':asked:' .. pid)
+return 'ok'
+"""
+)
+_REDIS_LEAVE = (
+    _REDIS_HELPERS
+    + """
+local pid = ARGV[2]
+if redis.call('HDEL', R .. ':people', pid) == 0 then return 'ok' end
+redis.call('ZREM', R .. ':order', pid)
+local pages = R .. ':pages:' .. pid
+for _, run_id in ipairs(redis.call('ZRANGE', R .. ':mine:' .. pid, 0, -1)) do
+    redis.call('HDEL', R .. ':runs:' .. redis.call('HGET', pages, run_id), pid .. '\\n' .. run_id)
+end
+for _, asked in ipairs(redis.call('SMEMBERS', R .. ':asked:' .. pid)) do
+    local cut = string.find(asked, '\\n', 1, true)
+    local page, question = string.sub(asked, 1, cut - 1), string.sub(asked, cut + 1)
+    redis.call('HDEL', R .. ':predictions:' .. page, pid .. '\\n' .. question)
+end
+redis.call('DEL', R .. ':mine:' .. pid, pages, R .. ':asked:' .. pid)
+return 'ok'
+"""
+)
+_REDIS_PRESET = (
+    _REDIS_HELPERS
+    + """
+redis.call('HSET', R, 'preset_page', ARGV[2], 'preset_query', ARGV[3])
+return 'ok'
+"""
+)
+
+
+def ordered_values(fields: dict[str, str]) -> list[tuple[str, str, str]]:
+    """("participant id", "run id or question", JSON) of a page-wide hash, in the order they were first written."""
+    found = []
+    for field_name, value in fields.items():
+        participant_id, _, rest = field_name.partition("\n")
+        order, _, body = value.partition("|")
+        found.append((int(order), participant_id, rest, body))
+    found.sort()
+    return [(participant_id, rest, body) for _, participant_id, rest, body in found]
+
+
+class RedisRoomStore(RoomStore):
+    """The rooms in a Redis server, shared by every replica of the app. Each change is one Lua script
+    (atomic: the bounds hold however many replicas publish at once); every key of a room expires with
+    the room. Short socket timeouts, no retries and a pause after a failure make a stopped or silent
+    server a StoreUnavailable within about a second, never a hung page.
+
+    `clock` gives the time in seconds for the rate limit's minute; expiry is the server's own."""
+
+    SOCKET_TIMEOUT_S = 0.5
+    # After a failure, calls fail at once for this long instead of each waiting for a timeout.
+    PAUSE_AFTER_FAILURE_S = 2.0
+
+    def __init__(self, url: str, clock: Callable[[], float] = time.time, pause_after_failure_s: float | None = None):
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        self.clock = clock
+        self.pause_after_failure_s = (
+            self.PAUSE_AFTER_FAILURE_S if pause_after_failure_s is None else pause_after_failure_s
+        )
+        self._errors = (redis.RedisError, OSError)
+        self._down_until = 0.0
+        self.client = redis.Redis.from_url(
+            url,
+            socket_timeout=self.SOCKET_TIMEOUT_S,
+            socket_connect_timeout=self.SOCKET_TIMEOUT_S,
+            retry=Retry(NoBackoff(), 0),
+            decode_responses=True,
+        )
+        self._join = self.client.register_script(_REDIS_JOIN)
+        self._publish = self.client.register_script(_REDIS_PUBLISH)
+        self._predict = self.client.register_script(_REDIS_PREDICT)
+        self._leave = self.client.register_script(_REDIS_LEAVE)
+        self._preset = self.client.register_script(_REDIS_PRESET)
+
+    def close(self) -> None:
+        self.client.close()
+
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """Any Redis error (refused, timed out, out of memory, loading) becomes StoreUnavailable."""
+        if time.monotonic() < self._down_until:
+            raise StoreUnavailable("The room's store cannot be reached just now.")
+        try:
+            yield
+        except self._errors as error:
+            self._down_until = time.monotonic() + self.pause_after_failure_s
+            raise StoreUnavailable(f"The room's store cannot be reached ({type(error).__name__}).") from error
+
+    @staticmethod
+    def _room(code: str) -> str:
+        if not is_token(code):
+            raise RoomNotFound("No room has this code.")
+        return f"{REDIS_PREFIX}{{{code}}}"
+
+    def _minute(self) -> str:
+        return str(math.floor(self.clock() / 60))
+
+    @staticmethod
+    def _answer(answer: str) -> None:
+        if answer == "notfound":
+            raise RoomNotFound("No room has this code, or it has expired.")
+        if answer == "full":
+            raise RoomFull(f"This room is full: it holds at most {MAX_PARTICIPANTS} participants.")
+        if answer == "notallowed":
+            raise NotAllowed("Only a participant of this room can publish here, and only their own runs.")
+        if answer == "ratelimited":
+            raise RateLimited(f"Too many updates: at most {PUBLISHES_PER_MINUTE} a minute. The next ones will go.")
+
+    def _read(self, code: str, *commands: tuple) -> list:
+        """The room's existence and the answers of `commands` (name, key suffix, arguments...), read at
+        one moment (MULTI/EXEC); RoomNotFound when the room is not there."""
+        room = self._room(code)
+        with self._reaching():
+            pipeline = self.client.pipeline(transaction=True)
+            pipeline.exists(room)
+            for name, suffix, *arguments in commands:
+                getattr(pipeline, name)(room + suffix, *arguments)
+            exists, *answers = pipeline.execute()
+        if not exists:
+            raise RoomNotFound("No room has this code, or it has expired.")
+        return answers
+
+    def create_room(self, ttl_seconds: int = ROOM_TTL_SECONDS) -> RoomKeys:
+        keys = new_keys()
+        room = self._room(keys.code)
+        with self._reaching():
+            pipeline = self.client.pipeline(transaction=True)
+            pipeline.hset(room, mapping={"key": keys.instructor_key, "seq": 0})
+            pipeline.pexpire(room, int(ttl_seconds * 1000))
+            pipeline.execute()
+        return keys
+
+    def room_exists(self, code: str) -> bool:
+        if not is_token(code):
+            return False
+        with self._reaching():
+            return bool(self.client.exists(self._room(code)))
+
+    def is_instructor(self, code: str, instructor_key: str) -> bool:
+        if not is_token(code):
+            return False
+        with self._reaching():
+            kept = self.client.hget(self._room(code), "key")
+        return same_key(instructor_key, kept)
+
+    def join(self, code: str, name: str) -> Participant:
+        participant = Participant(secrets.token_urlsafe(PARTICIPANT_BYTES), display_name(name))
+        room = self._room(code)
+        with self._reaching():
+            answer = self._join(args=[room, participant.participant_id, participant.name, MAX_PARTICIPANTS])
+        self._answer(answer)
+        return participant
+
+    def leave(self, code: str, participant_id: str) -> None:
+        """Idempotent: leaving a room that is gone, or that one has already left, is not an error."""
+        if not (is_token(code) and is_token(participant_id)):
+            return
+        with self._reaching():
+            self._leave(args=[self._room(code), participant_id])
+
+    def participants(self, code: str) -> list[Participant]:
+        order, names = self._read(code, ("zrange", ":order", 0, -1), ("hgetall", ":people"))
+        return [
+            Participant(participant_id, names[participant_id]) for participant_id in order if participant_id in names
+        ]
+
+    def publish_run(self, code: str, run: PublishedRun) -> None:
+        run = bounded(run)
+        room = self._room(code)
+        if not is_token(run.participant_id):
+            raise NotAllowed("Only a participant of this room can publish here, and only their own runs.")
+        arguments = [room, run.participant_id, run.page, run.run_id, run_body(run)]
+        arguments += [MAX_RUNS_PER_PARTICIPANT, self._minute(), PUBLISHES_PER_MINUTE]
+        with self._reaching():
+            answer = self._publish(args=arguments)
+        self._answer(answer)
+
+    def runs(self, code: str, page: str) -> list[PublishedRun]:
+        (fields,) = self._read(code, ("hgetall", f":runs:{page}"))
+        return [
+            run_from_body(participant_id, page, run_id, body) for participant_id, run_id, body in ordered_values(fields)
+        ]
+
+    def record_prediction(self, code: str, prediction: Prediction) -> None:
+        """Insert or replace the participant's answer to one question of one page (rate-limited like runs)."""
+        room = self._room(code)
+        if not is_token(prediction.participant_id):
+            raise NotAllowed("Only a participant of this room can publish here, and only their own runs.")
+        body = json.dumps({"answer": prediction.answer, "outcome": prediction.outcome})
+        arguments = [room, prediction.participant_id, prediction.page, prediction.question, body]
+        with self._reaching():
+            answer = self._predict(args=[*arguments, self._minute(), PUBLISHES_PER_MINUTE])
+        self._answer(answer)
+
+    def predictions(self, code: str, page: str) -> list[Prediction]:
+        (fields,) = self._read(code, ("hgetall", f":predictions:{page}"))
+        found = []
+        for participant_id, question, body in ordered_values(fields):
+            answer = json.loads(body)
+            found.append(Prediction(participant_id, page, question, answer["answer"], answer["outcome"]))
+        return found
+
+    def send_preset(self, code: str, instructor_key: str, preset: Preset) -> None:
+        room = self._room(code)
+        with self._reaching():
+            kept = self.client.hget(room, "key")
+        if kept is None:
+            raise RoomNotFound("No room has this code, or it has expired.")
+        if not same_key(instructor_key, kept):
+            raise NotAllowed("Only the room's instructor can send a preset.")
+        with self._reaching():
+            answer = self._preset(args=[room, preset.page, preset.query])
+        self._answer(answer)
+
+    def preset(self, code: str) -> Preset | None:
+        ((page, query),) = self._read(code, ("hmget", "", "preset_page", "preset_query"))
+        return None if page is None else Preset(page, query or "")
+
+
 # --- Choosing the backend -----------------------------------------------------------------------------
 
 _opened: dict[str, RoomStore] = {}
@@ -551,7 +872,7 @@ def store_for_url(url: str) -> RoomStore:
             raise ValueError(f"{STORE_VARIABLE}: a SQLite store needs a file, as in sqlite:///path/to/rooms.db")
         return SqliteRoomStore(path)
     if scheme in {"redis", "rediss", "unix"}:
-        raise ValueError(f"{STORE_VARIABLE}: the Redis store is not written yet")
+        return RedisRoomStore(url)
     shown = f"a URL with the scheme {scheme!r}" if scheme else "a value that is not a URL"
     raise ValueError(
         f"{STORE_VARIABLE}: cannot open a room store from {shown}; use sqlite:///path/to/rooms.db or "
