@@ -251,3 +251,23 @@ def test_the_board_thins_long_curves_but_keeps_their_last_point():
     for run in ("r1", "r2"):
         epochs = list(area.frame.loc[area.frame["run_id"] == run, "epoch"])
         assert len(epochs) <= ROOM_POINTS_PER_CURVE + 1 and epochs[0] == 1 and epochs[-1] == 400
+
+
+def test_redis_stopped_mid_room_leaves_the_page_working_and_its_run_kept(tmp_path, monkeypatch):
+    from tests.redis_support import start_redis, stop_redis
+    from tests.system_parts import REDIS_PART, require
+
+    require(REDIS_PART)
+    server = start_redis(tmp_path / "redis")
+    try:
+        monkeypatch.setenv(STORE_VARIABLE, server.url)
+        code, key = open_room()
+        student = join(participant(code), "Ada")
+        assert metric(board(code, key), "Participants") == "1"
+        stop_redis(server)
+        train_small(student)
+        assert has_run(student, "50 examples"), "the run trained while the store was down is on the page"
+        assert any("cannot be reached just now" in c.value for c in student.caption)
+        assert [b for b in student.button if b.label == "Leave the room"], "still in the room, for when it is back"
+    finally:
+        stop_redis(server)

@@ -21,6 +21,7 @@ import math
 import os
 import re
 import secrets
+import threading
 import time
 import unicodedata
 import uuid
@@ -317,6 +318,10 @@ def refuse(code: str) -> None:
         del st.query_params[ROOM_PARAMETER]
 
 
+# The room bar this script run drew (each run draws in its own thread).
+_bar = threading.local()
+
+
 def member_bar(member: Membership) -> None:
     bar = st.container(border=True, horizontal=True, vertical_alignment="center")
     # The name as text: a name is never Markdown or HTML.
@@ -325,8 +330,10 @@ def member_bar(member: Membership) -> None:
         "Shared with the room: your runs' settings, curves and final figures, and your predictions; "
         "never uploads' contents."
     )
+    # Filled now, or after the page (`after_page`) if publishing its runs found the store unreachable.
+    _bar.note = bar.empty()
     if store_is_down():
-        bar.caption(STORE_DOWN_NOTE)
+        _bar.note.caption(STORE_DOWN_NOTE)
     if bar.button("Leave the room", icon=":material/logout:", key="room::leave"):
         leave()
 
@@ -563,6 +570,9 @@ def after_page(page_key: str | None) -> None:
     for run in page_runs(page_key):
         publish(page_key, run)
     publish_prediction(member, page_key)
+    note = getattr(_bar, "note", None)
+    if store_is_down() and note is not None:
+        note.caption(STORE_DOWN_NOTE)
 
 
 def predictions_ready():
