@@ -180,14 +180,14 @@ else:
         counts[2].metric("Training now", sum(run.status == "training" for run in runs))
         st.subheader("The room's runs")
         frame = curves_frame(runs)
-        if frame.empty:
+        if not runs:
             st.info(
                 f"No run on {chosen_title} yet: the runs appear here as participants train.",
                 icon=":material/hourglass_empty:",
             )
         else:
-            metrics = list(dict.fromkeys(frame["metric"]))[:4]
-            draw_room_curves(st, frame, metrics)
+            if not frame.empty:
+                draw_room_curves(st, frame, list(dict.fromkeys(frame["metric"]))[:4])
             names = {participant.participant_id: participant.name for participant in participants}
             # Names as table cells: text, never Markdown or HTML.
             st.dataframe(

@@ -271,3 +271,15 @@ def test_redis_stopped_mid_room_leaves_the_page_working_and_its_run_kept(tmp_pat
         assert [b for b in student.button if b.label == "Leave the room"], "still in the room, for when it is back"
     finally:
         stop_redis(server)
+
+
+def test_a_rate_limited_participant_trains_on_and_the_board_keeps_what_got_through(room_store, monkeypatch):
+    import lib.data.room_store
+
+    # One publish a minute: the run's first epoch gets through, every later publish is refused.
+    monkeypatch.setattr(lib.data.room_store, "PUBLISHES_PER_MINUTE", 1)
+    code, key = open_room()
+    student = train_small(join(participant(code), "Ada"))
+    assert has_run(student, "50 examples")
+    [row] = board_rows(board(code, key))
+    assert row["Participant"] == "Ada" and row["Status"] == "training", "the board has the first publish only"

@@ -225,7 +225,6 @@ def room_bar(page_key: str | None) -> None:
     """Above every page but the board: the join box for a room link, or the room's bar once joined,
     the instructor's preset notice, and what is still to publish. `page_key` is the course page's key
     (None on the home page)."""
-    add_run_listener(LISTENER, publish_listener)
     note = st.session_state.pop(NOTE, None)
     if note is not None:
         st.info(note, icon=":material/groups:")
@@ -244,6 +243,8 @@ def room_bar(page_key: str | None) -> None:
     # Page links drop the query; the room's code stays in the address, so the page's share link carries it.
     if asked != member.code:
         st.query_params[ROOM_PARAMETER] = member.code
+    # The engine tells this session's runs to the room while it is in one (removed when it leaves).
+    add_run_listener(LISTENER, publish_listener)
     member_bar(member)
     if membership() is None:
         return
@@ -303,6 +304,7 @@ def join_box(code: str) -> None:
     else:
         st.session_state[MEMBERSHIP] = Membership(code, participant.participant_id, participant.name)
         st.session_state[PUBLISHED] = {}
+        add_run_listener(LISTENER, publish_listener)
         box.empty()
         member_bar(membership())
         return
@@ -567,8 +569,14 @@ def after_page(page_key: str | None) -> None:
     member = membership()
     if member is None:
         return
-    for run in page_runs(page_key):
+    runs = page_runs(page_key)
+    for run in runs:
         publish(page_key, run)
+    # A run the page no longer keeps (cleared, or past its runs' limit) changes no more: forget it here.
+    known = publications()
+    for key, publication in list(known.items()):
+        if publication.page == page_key and not any(run is publication.run for run in runs):
+            del known[key]
     publish_prediction(member, page_key)
     note = getattr(_bar, "note", None)
     if store_is_down() and note is not None:
