@@ -283,3 +283,54 @@ def test_a_rate_limited_participant_trains_on_and_the_board_keeps_what_got_throu
     assert has_run(student, "50 examples")
     [row] = board_rows(board(code, key))
     assert row["Participant"] == "Ada" and row["Status"] == "training", "the board has the first publish only"
+
+
+def listened_training_script(stop_at_epoch: int):
+    """A training in the session's own thread (no shared press), with a listener that writes down what it hears."""
+    import keras
+    import numpy as np
+    import streamlit as st
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    from lib.engine.training import add_run_listener, train_live
+
+    heard = st.session_state.setdefault("heard", [])
+    add_run_listener("test", lambda page_key, run: heard.append((page_key, run.status, run.epochs_completed)))
+
+    class StreamlitStopsTheScript(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if stop_at_epoch and epoch + 1 == stop_at_epoch:
+                raise StopException()
+
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    if st.button("Train"):
+        train_live(
+            model,
+            x,
+            y,
+            validation_data=(x, y),
+            epochs=3,
+            batch_size=32,
+            label="run",
+            page_key="listened",
+            metrics=["loss", "accuracy"],
+            extra_callbacks=[StreamlitStopsTheScript()],
+        )
+
+
+@pytest.mark.parametrize("stop_at_epoch", [0, 3])
+def test_the_engine_tells_a_sessions_listeners_each_epoch_and_the_end(stop_at_epoch):
+    app = AppTest.from_function(
+        listened_training_script, default_timeout=APPTEST_TIMEOUT, kwargs=dict(stop_at_epoch=stop_at_epoch)
+    ).run()
+    app.button[0].click().run()
+    heard = app.session_state["heard"]
+    if stop_at_epoch:
+        # Stopped as the third epoch began: two epoch ends, then the end of a stopped run.
+        assert heard == [("listened", "training", 1), ("listened", "training", 2), ("listened", "stopped", 2)]
+    else:
+        assert heard == [("listened", "training", e) for e in (1, 2, 3)] + [("listened", "finished", 3)]
