@@ -240,6 +240,9 @@ else:
                 if linked_page is not None and linked_page != target:
                     target, target_title = linked_page, room.course_page(linked_page).title
                     st.caption(f"The link is to {target_title}: it is sent for that page.")
+        if query is not None and (refused := room.link_problems(target, query)):
+            problem = "This link asks for what the page cannot take, so it is not sent: " + "; ".join(refused)
+            query = None
         if problem:
             st.caption(problem)
         if query is not None:

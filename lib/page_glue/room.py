@@ -46,6 +46,7 @@ from lib.app.settings import (
     Toggle,
 )
 from lib.app.url_settings import ROOM_PARAMETER, app_address, current_settings
+from lib.app.url_settings import Preset as LinkPreset
 from lib.data.room_store import (
     MAX_NAME_LENGTH,
     STORE_VARIABLE,
@@ -700,6 +701,20 @@ def preset_from_link(link: str) -> tuple[str | None, str]:
         (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in (ROOM_PARAMETER, KEY_PARAMETER)
     ]
     return (page.url_path if page is not None else None), urlencode(query)
+
+
+def link_problems(page_key: str, query: str) -> list[str]:
+    """What in a link's settings the page's controls cannot take (its settings table says), as sentences."""
+    try:
+        table = importlib.import_module(f"lib.page_glue.settings.{page_key}").SETTINGS
+    except (ImportError, AttributeError):
+        return []
+    asked: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        asked.setdefault(key, []).append(value)
+    settings = {key: values[0] if len(values) == 1 else values for key, values in asked.items()}
+    problems = table.preset_problems(LinkPreset("pasted", "", settings))
+    return [problem.removeprefix("- preset 'pasted': ") for problem in problems]
 
 
 def send_preset(found: RoomStore, code: str, key: str, page_key: str, query: str) -> str | None:
