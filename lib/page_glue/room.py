@@ -83,6 +83,7 @@ PRESET_SEEN = "room::preset_seen"
 MY_SETTINGS = "room::my_settings"
 NOTE = "room::note"
 INVITED = "room::invited"
+LEAVING = "room::leaving"
 
 WHAT_IS_SHARED = (
     "Joining shares with the room, under your display name: each run's settings, its curves and final "
@@ -218,6 +219,10 @@ def open_room_box() -> None:
 # --- The participant's side: join, leave, the preset notice ------------------------------------
 
 
+# The room bar this script run drew (each run draws in its own thread).
+_bar = threading.local()
+
+
 def membership() -> Membership | None:
     return st.session_state.get(MEMBERSHIP)
 
@@ -226,9 +231,13 @@ def room_bar(page_key: str | None) -> None:
     """Above every page but the board: the join box for a room link, or the room's bar once joined,
     the instructor's preset notice, and what is still to publish. `page_key` is the course page's key
     (None on the home page)."""
+    _bar.note = None
     note = st.session_state.pop(NOTE, None)
     if note is not None:
         st.info(note, icon=":material/groups:")
+    # A participant who left while the store was unreachable: tell the room now that it is back.
+    if (gone := st.session_state.get(LEAVING)) is not None and not store_is_down() and tell_room_of_leaving(gone):
+        del st.session_state[LEAVING]
     member = membership()
     # A room link's code is kept for the session: moving to another page drops the address's query.
     asked = st.query_params.get(ROOM_PARAMETER)
@@ -300,8 +309,9 @@ def join_box(code: str) -> None:
     except RoomFull:
         message = "The room is full: the page works as usual, without a room."
     except StoreUnavailable:
-        store_down()
-        message = STORE_DOWN_NOTE
+        store_down()  # the box stays: the participant may join once the room is back
+        st.info(STORE_DOWN_NOTE, icon=":material/cloud_off:")
+        return
     else:
         st.session_state[MEMBERSHIP] = Membership(code, participant.participant_id, participant.name)
         st.session_state[PUBLISHED] = {}
@@ -319,10 +329,6 @@ def refuse(code: str) -> None:
     st.session_state[REFUSED] = code
     if ROOM_PARAMETER in st.query_params:
         del st.query_params[ROOM_PARAMETER]
-
-
-# The room bar this script run drew (each run draws in its own thread).
-_bar = threading.local()
 
 
 def member_bar(member: Membership) -> None:
@@ -351,21 +357,32 @@ def leave() -> None:
     if member is None:
         return
     st.session_state[REFUSED] = member.code
+    if tell_room_of_leaving(member):
+        st.session_state[NOTE] = "You left the workshop room: the board no longer shows your runs. They stay here."
+    else:
+        st.session_state[LEAVING] = member
+        st.session_state[NOTE] = (
+            "You left the room here; the room cannot be reached just now, so your runs leave its board as "
+            "soon as it can be told (while this tab stays open)."
+        )
+    st.rerun()
+
+
+def tell_room_of_leaving(member: Membership) -> bool:
+    """Whether the room now knows the participant left (or no longer exists)."""
     found = store()
+    if found is None:
+        return False
     try:
-        if found is None:
-            raise StoreUnavailable("unreachable")
         found.leave(member.code, member.participant_id)
     except RoomNotFound:
-        pass
+        return True
+    except StoreUnavailable:
+        store_down()
+        return False
     except RoomError:
-        st.session_state[NOTE] = (
-            "You left the room here, but the room could not be told just now: your runs may stay on the "
-            "board until the room expires."
-        )
-        return
-    st.session_state[NOTE] = "You left the workshop room: the board no longer shows your runs. They stay here."
-    st.rerun()
+        return False
+    return True
 
 
 def preset_notice(member: Membership) -> None:
