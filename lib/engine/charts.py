@@ -869,7 +869,15 @@ def _room_curves_spec(metrics: tuple[str, ...], labels: tuple[str, ...]) -> str:
 
 
 def room_scatter_chart(
-    frame: pd.DataFrame, x: str, y: str, series: str | None, *, x_numeric: bool, x_title: str, y_title: str
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    series: str | None,
+    *,
+    x_numeric: bool,
+    x_title: str,
+    y_title: str,
+    series_title: str | None = None,
 ) -> alt.TopLevelMixin:
     """One point per published run: a setting that varies across the room against what the run measured,
     coloured by another setting when one varies too (the model, say)."""
@@ -884,7 +892,9 @@ def room_scatter_chart(
     }
     if series is not None:
         names = list(dict.fromkeys(frame[series]))
-        encoding["color"] = alt.Color(f"{series}:N", title=series, scale=alt.Scale(domain=names, range=PALETTE))
+        encoding["color"] = alt.Color(
+            f"{series}:N", title=series_title or series, scale=alt.Scale(domain=names, range=PALETTE)
+        )
     chart = (
         alt.Chart(frame)
         .mark_point(filled=True, size=90, opacity=0.8, color=PALETTE[0] if series is None else alt.Undefined)

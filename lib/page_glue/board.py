@@ -117,20 +117,28 @@ def draw_scatter(runs: list[PublishedRun]) -> None:
     columns = st.columns(2)
     x = columns[0].selectbox("Setting that varies", varying, key="board::x")
     y = columns[1].selectbox("Measured result", figures, format_func=figure_title, key="board::y")
+    # Coloured by another choice that varies (the model, say), else by the runs' settings as the curves are.
     series = next((key for key in varying if key != x and key not in IDENTIFIERS), None)
     frame = pd.DataFrame(
         {
             "x": [run.settings.get(x) for run in runs],
             "y": [run.final[y] for run in runs],
             "label": [run.label for run in runs],
-            **({"series": [str(run.settings.get(series)) for run in runs]} if series else {}),
+            "series": [str(run.settings.get(series)) if series else run.label for run in runs],
         }
     )
     numeric = all(is_number(value) for value in frame["x"])
     if not numeric:
         frame["x"] = frame["x"].astype(str)
     chart = room_scatter_chart(
-        frame, "x", "y", "series" if series else None, x_numeric=numeric, x_title=x, y_title=figure_title(y)
+        frame,
+        "x",
+        "y",
+        "series",
+        x_numeric=numeric,
+        x_title=x,
+        y_title=figure_title(y),
+        series_title=series or "Setting",
     )
     show(st, chart, width="stretch")
     st.caption(scatter_reading(frame, x, y))
