@@ -80,7 +80,7 @@ def test_no_run_answers_nothing_and_says_what_is_missing(page):
 
 @pytest.mark.parametrize(
     "train, validation, expected",
-    [(1.0, 0.95, "Under 0.10"), (1.0, 0.8, "0.10 to 0.30"), (1.0, 0.55, "Over 0.30"), (0.9, 0.6, "Over 0.30")],
+    [(1.0, 0.97, "Under 0.05"), (1.0, 0.9, "0.05 to 0.20"), (1.0, 0.75, "Over 0.20"), (0.9, 0.6, "Over 0.20")],
 )
 def test_overfitting_is_read_from_the_newest_finished_runs_gap(train, validation, expected):
     question = QUESTIONS["parameter_sharing"]
@@ -95,7 +95,7 @@ def test_a_stopped_run_or_one_without_an_epoch_does_not_answer():
     assert question.outcome([run(status="stopped", accuracy=(1.0, 0.5))]) is None
     assert question.outcome([run()]) is None
     # A stopped newest run leaves the answer to the newest finished one.
-    assert question.outcome([run(accuracy=(1.0, 0.98)), run(status="stopped", accuracy=(1.0, 0.5))]) == "Under 0.10"
+    assert question.outcome([run(accuracy=(1.0, 0.98)), run(status="stopped", accuracy=(1.0, 0.5))]) == "Under 0.05"
 
 
 # --- ConvNets ---------------------------------------------------------------------------------------------
@@ -318,13 +318,18 @@ def test_a_prediction_is_asked_kept_and_shown_beside_the_runs_gap():
     # Answered: the question gives way to one line, before the Train button.
     assert not question_radio(app, page)
     assert f"**Your prediction:** {answer}" in page_text(app)
+    # The answer is no setting: neither the address nor the page's share link carries it.
+    assert not any("prediction" in key for key in app.query_params)
+    assert app.query_params["training_examples"] == "20"
+    links = [code.value for code in app.code if "training_examples=20" in code.value]
+    assert links and not any("prediction" in link for link in links)
     press(app)
     runs = app.session_state[f"training_runs::{page}"]
     assert len(runs) == 1 and runs[0].status == "finished"
     table = app.dataframe[-1].value
     train, validation = table.iloc[0]["Train accuracy"], table.iloc[0]["Validation accuracy"]
     gap = train - validation
-    shown = QUESTIONS[page].options[int(gap >= 0.10) + int(gap >= 0.30)]
+    shown = QUESTIONS[page].options[int(gap >= 0.05) + int(gap >= 0.20)]
     result = prediction_results(app)
     assert len(result) == 1
     assert f"**You predicted:** {answer}. **Your runs show:** {shown}" in result[0].value
@@ -350,6 +355,17 @@ def test_skip_hides_the_question():
     app = open_link(page, SMALL_DIGITS)
     next(button for button in app.button if button.label == "Skip").click().run()
     assert not question_radio(app, page) and "Your prediction" not in page_text(app)
+
+
+def test_a_prediction_can_be_changed_until_the_first_press():
+    page = "parameter_sharing"
+    app = open_link(page, SMALL_DIGITS)
+    question_radio(app, page)[0].set_value("Over 0.20").run()
+    next(button for button in app.button if button.label == "Change").click().run()
+    (radio,) = question_radio(app, page)
+    assert radio.value is None and "Your prediction" not in page_text(app)
+    radio.set_value("Under 0.05").run()
+    assert "**Your prediction:** Under 0.05" in page_text(app) and "Over 0.20" not in page_text(app)
 
 
 def test_vanishing_gradients_prediction_is_shown_beside_both_cells_accuracy():

@@ -4,8 +4,8 @@ the runs showed under its run table. Works for one person; a room's board publis
 
 The answer is kept in `st.session_state`, one per page, under a key of its own: the question's widget is
 not a setting (it is in no page's settings table, so it is in no link), and once answered it is no longer
-drawn. The box always draws exactly one container, so that what follows it keeps its place whether the
-question, the compact prediction or nothing is shown.
+drawn. The box is always exactly one placeholder (`st.empty`), so that what follows it keeps its place
+whether the question, the compact prediction or nothing is shown.
 """
 
 from __future__ import annotations
