@@ -4,10 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from lib.app.course import COURSE_PAGES, HOME
+from lib.app.course import BOARD, COURSE_PAGES, HOME
 from lib.engine.cpus import size_tensorflow_thread_pools
 from lib.engine.parse_lock import serialize_python_parsing
 from lib.engine.streamlit_patches import collect_garbage_within_budget, keep_keras_state_between_reruns
+from lib.page_glue import room
 from lib.page_glue.warm_up import enabled as warm_up_enabled
 from lib.page_glue.warm_up import ensure_tensorflow, start_warm_up, tensorflow_ready
 
@@ -39,10 +40,21 @@ for course_page in COURSE_PAGES:
         st.Page(course_page.path, title=course_page.title, icon=course_page.icon)
     )
 
+# The workshop room's board: listed only for a session that instructs a room (see lib/app/course.py).
+instructor = room.is_instructor_session()
+board = st.Page(BOARD.path, title=BOARD.title, icon=BOARD.icon, visibility="visible" if instructor else "hidden")
+sections.setdefault(BOARD.section if instructor else "", []).append(board)
+
 page = st.navigation(sections)
-if page.title != HOME.title and not tensorflow_ready():
+if page.title not in (HOME.title, BOARD.title) and not tensorflow_ready():
     # Every course page uses TensorFlow; it is imported here, once and under a lock (lib/page_glue/warm_up.py),
     # never by two threads at once. The home page goes without it.
     with st.spinner("Loading TensorFlow (once per server)…"):
         ensure_tensorflow()
+# A workshop room's join box or bar above every page but the board, and its publishing after the page.
+page_key = next((course_page.url_path for course_page in COURSE_PAGES if course_page.title == page.title), None)
+if page.title != BOARD.title:
+    room.room_bar(page_key)
 page.run()
+if page.title != BOARD.title:
+    room.after_page(page_key)

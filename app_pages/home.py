@@ -3,6 +3,7 @@
 import streamlit as st
 
 from lib.app.course import COURSE_PAGES
+from lib.page_glue.room import open_room_box
 
 st.title("RNN Playground")
 st.markdown(
@@ -43,3 +44,6 @@ st.markdown(
   *Queued*, your run starts as soon as a slot frees up.
 """
 )
+
+st.subheader("A workshop room: the whole room's results on one board")
+open_room_box()

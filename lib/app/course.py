@@ -96,3 +96,16 @@ COURSE_PAGES = [
         question="What do Q, K, V, several heads and positional encodings do, with no recurrence at all?",
     ),
 ]
+
+# The instructor's board of a workshop room (#24): not a course page, so neither a home card nor a
+# step of the course. The navigation lists it, under "Workshop", only for a session that instructs a
+# room (it opened one, or opened the board's link); for everyone else it is hidden, reachable only by
+# the board's link, and it shows nothing without the instructor's key.
+BOARD = CoursePage(
+    path="app_pages/board.py",
+    title="Room board",
+    icon=":material/dashboard:",
+    section="Workshop",
+    notes_section="",
+    question="",
+)

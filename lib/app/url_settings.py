@@ -26,6 +26,9 @@ URL = "query-params"
 
 # Query parameters that Streamlit itself reads (embedding options); they are not settings of a page.
 STREAMLIT_PARAMETERS = frozenset({"embed", "embed_options"})
+# The workshop room's code (lib/page_glue/room.py): not a setting of a page, but kept in the page's
+# share link, so that a link handed round a room brings whoever opens it into the same room.
+ROOM_PARAMETER = "room"
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,9 @@ class SettingsLink:
         # write their values into it), so only the first run's parameters are what the link asked for.
         if self.store not in st.session_state:
             st.session_state[self.store] = {
-                key: st.query_params.get_all(key) for key in st.query_params if key not in STREAMLIT_PARAMETERS
+                key: st.query_params.get_all(key)
+                for key in st.query_params
+                if key not in STREAMLIT_PARAMETERS and key != ROOM_PARAMETER
             }
             st.session_state[f"{self.store}_notes"] = None
         self.requested: dict[str, list[str]] = st.session_state[self.store]
@@ -144,13 +149,15 @@ refuse_values_no_control_can_take()
 def share_box(page_path: str, presets: list[Preset] = ()) -> None:
     """The page's link with its current settings, one click to copy, and the page's presets as links."""
     with st.expander("Share these settings", icon=":material/link:"):
-        query = urlencode(current_settings(), doseq=True)
+        room = {ROOM_PARAMETER: st.query_params[ROOM_PARAMETER]} if ROOM_PARAMETER in st.query_params else {}
+        query = urlencode(current_settings() | room, doseq=True)
         page_address = f"{_app_address()}/{page_path}"
         st.code(f"{page_address}?{query}" if query else page_address, language=None)
         st.caption(
             "Copy this link (the icon at the box's right) and send it: it opens this page on these settings. "
             "Settings at their default are left out of it. Trained models are not in a link: "
             "everyone trains their own."
+            + (" It carries your workshop room's code: whoever opens it is invited into the room." if room else "")
         )
         if presets:
             st.markdown("**Presets** (each opens in a new tab, so nothing trained here is lost):")
@@ -158,6 +165,11 @@ def share_box(page_path: str, presets: list[Preset] = ()) -> None:
                 link_column, text_column = st.columns([1, 3], vertical_alignment="center")
                 link_column.link_button(preset.name, f"{page_path}?{preset.query()}", width="stretch")
                 text_column.markdown(preset.shows)
+
+
+def app_address() -> str:
+    """The app's address in the browser, without a page's path (empty outside a browser)."""
+    return _app_address()
 
 
 def _app_address() -> str:

@@ -802,3 +802,103 @@ def matrix_heatmap(
         tooltip=["row:N", "column:N", alt.Tooltip("value:Q", format=".3f")],
     )
     return _style(cells.properties(width=alt.Step(cell_width or cell), height=alt.Step(cell), title=title))
+
+
+# --- A workshop room's board (app_pages/board.py) -----------------------------------------------------
+
+
+def room_curves_chart(frame: pd.DataFrame, metrics: list[str], labels: list[str] | None = None) -> alt.TopLevelMixin:
+    """Every participant's runs of one page overlaid, one panel per metric: coloured by the runs' setting
+    label (two people who trained the same settings share a colour), one line per run.
+
+    `frame` is long-form with columns run_id, label, metric, split ("train" or "validation"), epoch, value.
+    """
+    labels = list(dict.fromkeys(frame["label"])) if labels is None else labels
+    colour = alt.Color("label:N", title="Setting", scale=alt.Scale(domain=labels, range=PALETTE))
+    dash = alt.StrokeDash(
+        "split:N", title="Split", scale=alt.Scale(domain=["train", "validation"], range=[[1, 0], [6, 4]])
+    )
+    panels = []
+    for metric in metrics:
+        panels.append(
+            alt.Chart()
+            .mark_line(strokeWidth=2, opacity=0.75)
+            .encode(
+                x=alt.X("epoch:Q", title="Epoch", scale=alt.Scale(nice=False)),
+                y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+                color=colour,
+                strokeDash=dash,
+                detail="line:N",
+                tooltip=["label:N", "split:N", alt.Tooltip("epoch:Q"), alt.Tooltip("value:Q", format=".4f")],
+            )
+            .transform_calculate(line=alt.datum.run_id + "/" + alt.datum.split)
+            .transform_filter(alt.datum.metric == metric)
+            .properties(
+                width=320 if len(metrics) < 3 else 250,
+                height=CHART_HEIGHT,
+                title=alt.TitleParams(METRIC_TITLES.get(metric, metric), fontSize=13, fontWeight="normal"),
+            )
+        )
+    chart = alt.hconcat(*panels, data=frame) if len(metrics) <= 3 else alt.concat(*panels, columns=2, data=frame)
+    return _style(chart.resolve_scale(x="shared", y="independent"))
+
+
+ROOM_POINTS_PER_CURVE = 60
+
+
+def draw_room_curves(area, frame: pd.DataFrame, metrics: list[str]) -> None:
+    """Draw `room_curves_chart` into `area` every few seconds for a room of thirty: the specification
+    depends only on the metrics and the labels, so it is built once for them, and the rows (each curve
+    thinned to ROOM_POINTS_PER_CURVE points) go to the browser as Arrow, not as inline JSON."""
+    frame = frame[frame["metric"].isin(metrics)]
+    position = frame.groupby(["run_id", "metric", "split"]).cumcount()
+    length = frame.groupby(["run_id", "metric", "split"])["epoch"].transform("size")
+    stride = np.ceil(length / ROOM_POINTS_PER_CURVE).astype(int)
+    frame = frame[(position % stride == 0) | (position == length - 1)]
+    labels = tuple(dict.fromkeys(frame["label"]))
+    area.vega_lite_chart(frame, json.loads(_room_curves_spec(tuple(metrics), labels)), width="content")
+
+
+@functools.lru_cache(maxsize=64)
+def _room_curves_spec(metrics: tuple[str, ...], labels: tuple[str, ...]) -> str:
+    empty = pd.DataFrame(columns=["run_id", "label", "metric", "split", "epoch", "value"])
+    spec = room_curves_chart(empty, list(metrics), list(labels)).to_dict()
+    spec.pop("datasets", None)
+    spec.pop("data", None)
+    return json.dumps(spec)
+
+
+def room_scatter_chart(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    series: str | None,
+    *,
+    x_numeric: bool,
+    x_title: str,
+    y_title: str,
+    series_title: str | None = None,
+) -> alt.TopLevelMixin:
+    """One point per published run: a setting that varies across the room against what the run measured,
+    coloured by another setting when one varies too (the model, say)."""
+    encoding = {
+        "x": alt.X(
+            f"{x}:{'Q' if x_numeric else 'N'}",
+            title=x_title,
+            scale=alt.Scale(zero=False) if x_numeric else alt.Undefined,
+        ),
+        "y": alt.Y(f"{y}:Q", title=y_title, scale=alt.Scale(zero=False)),
+        "tooltip": [f"{x}:{'Q' if x_numeric else 'N'}", alt.Tooltip(f"{y}:Q", format=".4f"), "label:N"],
+    }
+    if series is not None:
+        names = list(dict.fromkeys(frame[series]))
+        encoding["color"] = alt.Color(
+            f"{series}:N", title=series_title or series, scale=alt.Scale(domain=names, range=PALETTE)
+        )
+    chart = (
+        alt.Chart(frame)
+        .mark_point(filled=True, size=90, opacity=0.8, color=PALETTE[0] if series is None else alt.Undefined)
+        .encode(**encoding)
+        .properties(height=CHART_HEIGHT)
+    )
+    return _style(chart)

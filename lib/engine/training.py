@@ -790,6 +790,7 @@ def train_live(
         redraw = lambda: view.redraw(run, started)  # noqa: E731
     try:
         recorder = _make_recorder(run, batch_sizes, redraw, redraw_seconds, smoothing, snapshot, snapshots_per_epoch)
+        extra_callbacks = [*(extra_callbacks or []), *listening_callbacks(page_key, run, job)]
         model.fit(
             **fit_data,
             validation_data=validation_data,
@@ -813,6 +814,8 @@ def train_live(
         if not slot_held_outside:
             slots.release()
         run.released.set()
+        if job is None:
+            notify_run_listeners(page_key, run)
     if view is None:
         return run
     view.progress.empty()
@@ -927,6 +930,7 @@ def _sync(job: PressJob, copies: list[TrainingRun], page_key: str, served: str) 
         if index == len(copies):
             copies.append(_copy_run(source, page_key, job, served))
         _follow(copies[index], source, settled=ended or index < len(sources) - 1)
+        notify_run_listeners(page_key, copies[index])
 
 
 def watch_press(
@@ -1031,3 +1035,53 @@ def _leave(registry: PressRegistry, job: PressJob, copies: list[TrainingRun], pa
             # taken when the page next reads its runs after the job has stopped (`page_runs`).
             copy.heir = last
             copy.left_shared = not last
+
+
+# --- Who else hears about a session's runs -------------------------------------------------------
+
+# A session may register listeners that hear of its runs as they progress: at each epoch's end and
+# when a run ends (finished or stopped), including the runs it watches or is served as a shared press.
+# The engine does not know who listens (a workshop room publishes the runs: lib/page_glue/room.py);
+# a listener is called in the session's own script thread, must return quickly (throttle its own work)
+# and can never break a training: whatever it raises is dropped.
+RUN_LISTENERS_KEY = "training::run_listeners"
+
+
+def run_listeners() -> dict[str, Callable[[str, TrainingRun], None]]:
+    """This session's run listeners, by name: each is called as `listener(page_key, run)`."""
+    return st.session_state.setdefault(RUN_LISTENERS_KEY, {})
+
+
+def add_run_listener(name: str, listener: Callable[[str, TrainingRun], None]) -> None:
+    run_listeners()[name] = listener
+
+
+def remove_run_listener(name: str) -> None:
+    run_listeners().pop(name, None)
+
+
+def notify_run_listeners(page_key: str, run: TrainingRun) -> None:
+    """Tell this session's listeners that `run` has moved on (an epoch ended, or it ended)."""
+    try:
+        listeners = list(run_listeners().values())
+    except Exception:  # no session (a worker thread, a bare script): nobody listens
+        return
+    for listener in listeners:
+        try:
+            listener(page_key, run)
+        except Exception:
+            pass  # a listener never breaks a training
+
+
+def listening_callbacks(page_key: str, run: TrainingRun, job: PressJob | None) -> list:
+    """The Keras callback that tells this session's listeners at each epoch's end (none in a shared
+    press's worker thread, which has no session: its watchers tell their own, see `_sync`)."""
+    if job is not None:
+        return []
+    import keras
+
+    class RunListening(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            notify_run_listeners(page_key, run)
+
+    return [RunListening()]
