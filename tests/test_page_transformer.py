@@ -352,3 +352,13 @@ def test_the_walkthrough_matrices_are_laid_out_to_fit_the_page():
     for cells, count in ((160, 3), (14 * 9, 4), (14 * 12, 4), (14 * 20, 4)):
         per_row = charts_per_row(cells, words, count)
         assert per_row * (cells + labels_width(words)) <= CONTENT_WIDTH
+
+
+def test_a_one_head_model_to_train_keeps_the_page_and_names_its_only_head():
+    """Streamlit refuses a slider whose least and most are equal: with one head chosen, the page's
+    "Its head" control used to stop the page with that exception."""
+    app = open_page(PAGE)
+    widget(app, "select_slider", "Heads").set_value(1).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "Its head: 1 (the only one)" in [caption.value for caption in app.caption]
+    assert "Its head" not in [slider.label for slider in app.slider]

@@ -101,6 +101,17 @@ class _Number(Setting):
                     f"Setting {self.key!r}: default {self.value} outside [{self.min_value}, {self.max_value}]"
                 )
 
+    def draw(self, container=None, **given):
+        """As every setting, except a range the page narrows to one value (the head of a one-head model):
+        Streamlit refuses a slider whose least and most are equal, so that one value is written instead."""
+        arguments = self.arguments() | given
+        least, most = arguments["min_value"], arguments["max_value"]
+        if _known(least) and _known(most) and least == most:
+            label = arguments["label"]
+            (container or st).caption(f"{label}: {least} (the only one)", help=arguments.get("help"))
+            return least
+        return super().draw(container, **given)
+
     def _integer(self) -> bool:
         declared = [v for v in (self.min_value, self.max_value, self.value, self.step) if _known(v)]
         return all(isinstance(v, int) and not isinstance(v, bool) for v in declared)
