@@ -927,6 +927,7 @@ def room_scatter_chart(
 SAVE_WIDTH = 720  # a chart drawn to the page's width ("container") is saved this wide
 SAVE_PNG_SCALE = 2  # PNG pixels per chart pixel: sharp on a slide
 SAVE_FORMATS = {"svg": ("SVG", "image/svg+xml"), "png": ("PNG", "image/png")}
+SAVE_KEY_PREFIX = "save_chart::"  # the keys of the menus' buttons begin so
 
 
 def chart_name(spec: dict) -> str:
@@ -959,7 +960,7 @@ def chart_name(spec: dict) -> str:
                 return found
         return ""
 
-    name = "".join(c if c.isalnum() else "-" for c in walk(spec).lower()).strip("-")
+    name = "".join(c if c.isascii() and c.isalnum() else "-" for c in walk(spec).lower()).strip("-")
     return "-".join(filter(None, name.split("-")))[:60] or "chart"
 
 
@@ -1015,7 +1016,7 @@ def save_menu(
                     file_name=f"{name}.{kind}",
                     mime=mime,
                     on_click="ignore",
-                    key=f"save_chart::{name}::{copy}::{kind}",
+                    key=f"{SAVE_KEY_PREFIX}{name}::{copy}::{kind}",
                     icon=":material/image:",
                 )
             return
