@@ -176,7 +176,7 @@ def show(area, chart: alt.TopLevelMixin | dict, *, save: bool = True, **options)
     if not save:
         area.vega_lite_chart(spec, **options)
         return
-    holder = area.container()
+    holder = area.container(gap="xxsmall")  # the menu right under its chart
     holder.vega_lite_chart(spec, **options)
     save_menu(holder, spec, height=options.get("height"))
 
@@ -221,7 +221,7 @@ def draw_training_chart(area, history: pd.DataFrame, metrics: list[str], *, save
     if not save:
         area.vega_lite_chart(frame, spec, width="content")
         return
-    holder = area.container()
+    holder = area.container(gap="xxsmall")  # the menu right under its chart
     holder.vega_lite_chart(frame, spec, width="content")
     save_menu(holder, spec, rows=frame, name="training-curves")
 
