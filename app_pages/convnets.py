@@ -5,7 +5,14 @@ from dataclasses import replace
 import numpy as np
 import streamlit as st
 
-from lib.engine.charts import FIELD_STATUS_COLOURS, accuracy_by_shift_chart, line_chart, pixel_grid_chart, pixel_image
+from lib.engine.charts import (
+    FIELD_STATUS_COLOURS,
+    accuracy_by_shift_chart,
+    line_chart,
+    pixel_grid_chart,
+    pixel_image,
+    show,
+)
 from lib.engine.params import count_mlp_layers, total_params
 from lib.engine.training import accuracy_runs_table, live_training, page_runs
 from lib.models.convnets import (
@@ -210,7 +217,8 @@ else:
             )
         )
     with chart_column:
-        st.altair_chart(
+        show(
+            st,
             line_chart(
                 growth,
                 "image side (pixels)",
@@ -283,7 +291,8 @@ else:
     field_size = int(field_table.loc[field_table["layer"].str.endswith(f"_{field_layer}"), "receptive_field"].iloc[-1])
     box = (square.row0, square.row1, square.col0, square.col1)
     grids = st.columns(3)
-    grids[0].altair_chart(
+    show(
+        grids[0],
         pixel_grid_chart(
             formula_frame,
             "formula",
@@ -297,7 +306,8 @@ else:
         ),
         width="content",
     )
-    grids[1].altair_chart(
+    show(
+        grids[1],
         pixel_grid_chart(
             comparison,
             "status",
@@ -308,7 +318,8 @@ else:
         ),
         width="content",
     )
-    grids[2].altair_chart(
+    show(
+        grids[2],
         pixel_grid_chart(
             comparison,
             "gradient",
@@ -373,7 +384,8 @@ else:
         real_comparison = field_comparison_frame(real_formula, real)
         real_comparison["ink"] = image[..., 0].ravel()
         trained_grids = st.columns(3)
-        trained_grids[0].altair_chart(
+        show(
+            trained_grids[0],
             pixel_grid_chart(
                 real_comparison,
                 "ink",
@@ -384,7 +396,8 @@ else:
             ),
             width="content",
         )
-        trained_grids[1].altair_chart(
+        show(
+            trained_grids[1],
             pixel_grid_chart(
                 real_comparison,
                 "status",
@@ -395,7 +408,8 @@ else:
             ),
             width="content",
         )
-        trained_grids[2].altair_chart(
+        show(
+            trained_grids[2],
             pixel_grid_chart(
                 real_comparison,
                 "gradient",
@@ -501,7 +515,8 @@ else:
         if max_shift > 0
         else 0
     )
-    st.altair_chart(
+    show(
+        st,
         accuracy_by_shift_chart(translation_frame(runs, largest), y_title="Accuracy, 360 held-out digits", chance=0.1),
         width="stretch",
         height=380,

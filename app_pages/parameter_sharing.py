@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.data.digits import split_digits
-from lib.engine.charts import line_chart, ratio_gauge
+from lib.engine.charts import line_chart, ratio_gauge, show
 from lib.engine.params import count_mlp_layers, float32_bytes, format_bytes, total_params
 from lib.engine.training import accuracy_runs_table, live_training, page_runs
 from lib.page_glue.export import digit_mlp_archive, run_downloads
@@ -117,7 +117,7 @@ st.markdown(
     "The notes' rule of thumb: *the number of parameters may be greater or smaller than the number of "
     "examples, but they should be in the same order of magnitude. Ex: 10k vs. 10 is bad.*"
 )
-st.altair_chart(ratio_gauge(ratio, RATIO_BANDS), width="stretch", height=120)
+show(st, ratio_gauge(ratio, RATIO_BANDS), width="stretch", height=120)
 st.markdown(f"**{parameters:,} parameters for {examples:,} examples: {ratio:,.3g} per example.** Verdict: {verdict}.")
 st.caption(
     f"The notes' example, 10,000 parameters for 10 examples, is a ratio of 1,000: “{ratio_verdict(10_000, 10)[1]}”."
@@ -152,7 +152,8 @@ with text_column:
     )
 with chart_column:
     sides = sorted({8, 16, 28, 64, 100, 256, 512, 1024, 3162, max(height, width)})
-    st.altair_chart(
+    show(
+        st,
         line_chart(
             parameters_by_image_side(sides, channels, hidden_sizes, outputs),
             "image side (pixels)",

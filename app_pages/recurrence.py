@@ -5,7 +5,7 @@ import streamlit as st
 
 from lib.app.uploads import upload_box
 from lib.data.series import SeriesUploadError, parse_uploaded_series
-from lib.engine.charts import line_chart, time_chart
+from lib.engine.charts import line_chart, show, time_chart
 from lib.engine.diagrams import unrolled_rnn_dot
 from lib.engine.training import live_training, page_runs
 from lib.page_glue.export import forecaster_archives, run_downloads
@@ -110,7 +110,8 @@ except ValueError as problem:
     data = None
     st.error(str(problem))
 else:
-    st.altair_chart(
+    show(
+        st,
         time_chart(
             split_frame(series, data),
             "time",
@@ -227,7 +228,8 @@ if data is not None:
         result.name: result.test_forecast for result in baselines if not result.name.startswith("Persistence (last")
     }
     forecasts.update({run.display_label.split(" · ")[0]: run.results["test_forecast"] for run in comparable_runs})
-    st.altair_chart(
+    show(
+        st,
         time_chart(
             forecast_week(series, data, forecasts, week - 1, source.step),
             "time",
@@ -258,7 +260,8 @@ if data is not None:
         ignore_index=True,
     )
     by_history_column, by_horizon_column = st.columns(2)
-    by_history_column.altair_chart(
+    show(
+        by_history_column,
         line_chart(
             sweep[sweep["horizon"] == horizon],
             "history",
@@ -270,7 +273,8 @@ if data is not None:
         ),
         width="stretch",
     )
-    by_horizon_column.altair_chart(
+    show(
+        by_horizon_column,
         line_chart(
             sweep[sweep["history"] == history],
             "horizon",

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from lib.engine.charts import line_chart, points_chart
+from lib.engine.charts import line_chart, points_chart, show
 from lib.engine.diagrams import professor_forcing_dot, seq2seq_dot
 from lib.engine.training import live_training
 from lib.models.decoding import MAX_INPUT_WORDS, prepare_source
@@ -85,7 +85,8 @@ st.caption(
     )
 )
 lengths_column, vocabulary_column = st.columns([3, 2], gap="large")
-lengths_column.altair_chart(
+show(
+    lengths_column,
     line_chart(
         held_out_lengths(corpus.test),
         "words",
@@ -338,7 +339,8 @@ if shipped_runs is not None:
     st.markdown(exposure_bias_reading(exposure_bias_summary(shipped_runs)))
 by_training = training_frame(runs, shipped_runs)
 if not by_training.empty:
-    st.altair_chart(
+    show(
+        st,
         points_chart(
             by_training,
             "training",
@@ -390,7 +392,7 @@ else:
             "Exact matches": st.column_config.NumberColumn(format="percent"),
         },
     )
-    st.altair_chart(bleu_by_length_chart(bleu_by_length_frame(runs, pretrained)), width="stretch")
+    show(st, bleu_by_length_chart(bleu_by_length_frame(runs, pretrained)), width="stretch")
     st.caption(
         f"Corpus BLEU (0-100, 4-grams, as sacrebleu computes it) of greedy decoding on the {len(corpus.test):,} "
         "held-out sentences, then on the held-out sentences grouped by English length. Long sentences must pass "

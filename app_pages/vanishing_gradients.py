@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from lib.engine.charts import line_chart
+from lib.engine.charts import line_chart, show
 from lib.engine.training import live_training, page_runs
 from lib.models.long_memory import (
     CLIP_NORM,
@@ -73,7 +73,8 @@ with chain_column:
         "so in a deep stack the product shrinks layer after layer, unless the weights make up for it."
     )
 with derivative_column:
-    st.altair_chart(
+    show(
+        st,
         line_chart(
             activation_frame(),
             "x",
@@ -90,7 +91,7 @@ depth = SETTINGS.widget("mlp_depth", mlp_controls[0])
 activation = SETTINGS.widget("mlp_activation", mlp_controls[1])
 init_scale = SETTINGS.widget("mlp_init_scale", mlp_controls[2])
 mlp_norms = mlp_gradients(depth, activation, init_scale)
-st.altair_chart(mlp_gradients_chart(mlp_norms), width="stretch")
+show(st, mlp_gradients_chart(mlp_norms), width="stretch")
 weights = mlp_norms[mlp_norms["quantity"] == "weights"].set_index("layer")["gradient_norm"]
 st.caption(
     f"Measured by backpropagation on a real batch through a {depth}-layer Keras MLP: the gradient reaching "
@@ -133,7 +134,8 @@ if cells:
             ignore_index=True,
         )
     plotted = "clipped_gradient_norm" if clip_norm else "gradient_norm"
-    st.altair_chart(
+    show(
+        st,
         line_chart(
             step_norms,
             "steps_back",
@@ -168,7 +170,8 @@ truncation = SETTINGS.widget("bptt_truncation", max_value=length, value=min(20, 
 terms = bptt_terms(length, truncation).assign(
     term=lambda f: f["kept"].map({True: "kept", False: "dropped by truncation"})
 )
-st.altair_chart(
+show(
+    st,
     line_chart(
         terms,
         "steps_back",
@@ -200,7 +203,8 @@ contrast = default_contrast()
 for column, setup in zip(st.columns(len(SETUPS), gap="large"), SETUPS.values()):
     with column:
         st.subheader(setup.title)
-        st.altair_chart(
+        show(
+            st,
             line_chart(
                 sweep_chart_frame(summary, setup.name),
                 "lag",
@@ -286,7 +290,7 @@ load_back_box(PAGE_KEY, MEMORY_CELL_LOADER)
 finished = [run for run in page_runs(PAGE_KEY) if run.status != "training"]
 recent = latest_press(finished)
 if recent:
-    st.altair_chart(gradient_chart(gradient_frame(recent)), width="stretch")
+    show(st, gradient_chart(gradient_frame(recent)), width="stretch")
     st.caption(
         "The gradient of the answer's loss reaching the input k steps back, on the same 32 held-out sequences, "
         "divided by the gradient at the last step, at update 0 and at each run's end (it was redrawn every round "
@@ -331,7 +335,8 @@ if lstm_runs:
     )
     gate_columns = st.columns(2)
     for index, quantity in enumerate(["forget gate", "input gate", "output gate", "cell state"]):
-        gate_columns[index % 2].altair_chart(
+        show(
+            gate_columns[index % 2],
             line_chart(
                 traces[traces["quantity"] == quantity],
                 "step",

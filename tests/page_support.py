@@ -74,3 +74,10 @@ def setting_places(app: AppTest) -> dict[str, tuple[int, ...]]:
 def moved(before: dict, after: dict) -> dict:
     """The settings drawn in both `before` and `after` (from `setting_places`) whose place changed."""
     return {key: (before[key], after[key]) for key in before.keys() & after.keys() if before[key] != after[key]}
+
+
+def run_downloads(app: AppTest) -> list:
+    """The page's run downloads (each chart's "Save" menu holds download buttons too: those are left out)."""
+    from lib.engine.charts import SAVE_KEY_PREFIX
+
+    return [button for button in app.get("download_button") if SAVE_KEY_PREFIX not in button.proto.id]

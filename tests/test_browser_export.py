@@ -1,5 +1,5 @@
-"""Take it home, in a real browser: every chart saves itself as a PNG from its own toolbar, and a trained
-run's download gives its zip without rerunning the page."""
+"""Take it home, in a real browser: every chart saves itself as a PNG from its own toolbar and as an SVG or a
+PNG from its "Save" menu, and a trained run's download gives its zip; neither reruns the page."""
 
 from __future__ import annotations
 
@@ -47,6 +47,40 @@ def test_every_chart_saves_itself_as_png_from_its_own_toolbar(page: Page, app_ur
             save.click()
         with open(download.value.path(), "rb") as saved:
             assert saved.read(4) == b"\x89PNG", f"chart {index} saved something other than a PNG"
+
+
+def test_every_chart_saves_itself_as_svg_and_png_from_its_save_menu_without_a_rerun(page: Page, app_url: str):
+    """Each chart's own "Save" menu (the app's, since Streamlit keeps Vega-Embed's off) gives an SVG with the
+    chart's words and a PNG, made on the server only when clicked; the clicks rerun nothing."""
+    sent: list[object] = []
+    page.on("websocket", lambda socket: socket.on("framesent", lambda frame: sent.append(frame)))
+    train_short_run(page, app_url)
+    menus = page.get_by_test_id("stPopover").filter(has_text="Save")
+    # The rule-of-thumb gauge, the parameters-against-side chart and the training chart: one menu each.
+    expect(menus).to_have_count(3)
+    sent_before = len(sent)
+    for index in range(menus.count()):
+        menus.nth(index).get_by_role("button").click()
+        body = page.get_by_test_id("stPopoverBody")
+        expect(body).to_be_visible()
+        saved = {}
+        for kind in ("SVG", "PNG"):
+            with page.expect_download() as download:
+                body.get_by_role("button", name=kind).click()
+            with open(download.value.path(), "rb") as file:
+                saved[kind] = (download.value.suggested_filename, file.read())
+        page.keyboard.press("Escape")
+        expect(body).to_have_count(0)
+        (svg_name, svg), (png_name, png) = saved["SVG"], saved["PNG"]
+        assert svg_name.endswith(".svg") and png_name == svg_name[:-4] + ".png", (svg_name, png_name)
+        assert svg.lstrip().startswith(b"<svg") and b"</svg>" in svg, f"chart {index} saved no SVG"
+        assert png.startswith(b"\x89PNG\r\n\x1a\n"), f"chart {index} saved something other than a PNG"
+    # The last menu is the training chart's: its SVG draws the run's curves against the epochs.
+    assert svg_name == "training-curves.svg" and b">Epoch<" in svg and b">Loss" in svg
+    kinds = [BackMsg.FromString(frame).WhichOneof("type") for frame in sent[sent_before:]]
+    assert "rerun_script" not in kinds, kinds
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    assert_no_exception(page)
 
 
 def test_the_download_gives_the_run_and_leaves_the_page_as_it_was(page: Page, app_url: str):

@@ -265,3 +265,99 @@ def test_a_chart_with_many_rows_is_built_for_each_caller_and_not_kept():
     assert charts.attention_heatmap(heatmap_frame(large)) is not first
     small = charts.attention_heatmap(heatmap_frame(large[:5, :5]))
     assert charts.attention_heatmap(heatmap_frame(large[:5, :5])) is small
+
+
+# --- Saving a chart ------------------------------------------------------------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def svg_texts(svg: bytes) -> list[str]:
+    """The words an SVG shows (its <text> elements), parsed as XML: a file that is not valid SVG fails here."""
+    import xml.etree.ElementTree as ElementTree
+
+    root = ElementTree.fromstring(svg)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    return [" ".join(element.itertext()) for element in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def png_size(png: bytes) -> tuple[int, int]:
+    assert png.startswith(PNG_SIGNATURE)
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_the_live_training_chart_saves_as_svg_and_png_with_its_axes_and_curves():
+    """The chart the run table draws (rows sent apart from the specification) saves with its rows put back."""
+    frame, spec = drawn_spec(history(2.0, 0.01), ["loss", "accuracy"])
+    svg = charts.chart_image(spec, "svg", rows=frame)
+    texts = svg_texts(svg)
+    assert {"Epoch", "Loss (log scale)", "Accuracy", "Run"} <= set(texts)
+    assert "run" in texts  # the legend names the run drawn: the rows are in the picture
+    assert svg.count(b"<path") > 4
+    width, height = png_size(charts.chart_image(spec, "png", rows=frame))
+    assert width > 400 and height > 200
+    assert "data" not in spec  # the page's cached specification is left as it was
+
+
+def test_a_chart_drawn_to_the_page_width_saves_at_a_fixed_width_with_its_axis_titles():
+    frame = pd.DataFrame(
+        {"side": [8, 16, 28] * 2, "parameters": [10, 40, 90, 5, 5, 5], "model": ["MLP"] * 3 + ["CNN"] * 3}
+    )
+    chart = charts.line_chart(frame, "side", "parameters", "model", x_title="image side (pixels)", y_title="parameters")
+    spec = {**charts.specification(chart), "width": "container"}
+    texts = svg_texts(charts.chart_image(spec, "svg"))
+    assert {"image side (pixels)", "parameters", "MLP", "CNN"} <= set(texts)
+    width, _ = png_size(charts.chart_image(spec, "png"))
+    assert width >= charts.SAVE_WIDTH * charts.SAVE_PNG_SCALE
+    assert charts.chart_name(spec) == "parameters-by-image-side-pixels"
+
+
+def test_the_save_menu_renders_nothing_until_a_button_is_clicked(monkeypatch):
+    rendered = []
+    monkeypatch.setattr(charts, "chart_image", lambda spec, kind, **options: rendered.append(kind) or kind.encode())
+
+    class Area:
+        """A container that records what the menu puts in it (the popover is itself)."""
+
+        def __init__(self):
+            self.buttons = []
+
+        def popover(self, label, **options):
+            self.label = label
+            return self
+
+        def download_button(self, label, data, **options):
+            self.buttons.append((label, data, options))
+
+    area = Area()
+    frame = pd.DataFrame({"word": ["le", "chat"], "weight": [0.2, 0.8]})
+    spec = charts.specification(charts.bar_chart(frame, "word", "weight", x_title="word", y_title="attention"))
+    charts.save_menu(area, spec)
+    assert area.label == "Save" and [label for label, _, _ in area.buttons] == ["SVG", "PNG"]
+    assert rendered == []
+    assert all(options["on_click"] == "ignore" for _, _, options in area.buttons)
+    assert [options["file_name"].rsplit(".", 1)[1] for _, _, options in area.buttons] == ["svg", "png"]
+    assert area.buttons[1][1]() == b"png" and rendered == ["png"]
+
+
+def test_after_a_run_the_pages_charts_each_offer_an_svg_and_a_png_in_their_save_menu():
+    """Parameter sharing, after a one-epoch run: its run chart, and each chart drawn at rest, has a "Save" menu
+    with an SVG and a PNG download that leave a training under way alone."""
+    from tests.page_support import open_page
+
+    app = open_page("app_pages/parameter_sharing.py")
+    saves_before = [block for block in app.get("popover") if block.proto.popover.label == "Save"]
+    next(s for s in app.select_slider if s.label == "Training examples").set_value(20).run()
+    next(s for s in app.select_slider if s.label == "Hidden units").set_value(8).run()
+    next(s for s in app.slider if s.label == "Epochs").set_value(1).run()
+    next(b for b in app.button if b.label == "Train").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    saves = [block for block in app.get("popover") if block.proto.popover.label == "Save"]
+    assert len(saves) == len(saves_before) + 1  # the run chart's, beside the page's other charts'
+    menus = [[(button.proto.label, button.proto.id) for button in block.get("download_button")] for block in saves]
+    assert all([label for label, _ in menu] == ["SVG", "PNG"] for menu in menus)
+    assert all(button.proto.ignore_rerun for block in saves for button in block.get("download_button"))
+    run_menu = next(menu for menu in menus if "save_chart::training-curves::" in menu[0][1])
+    assert run_menu[0][1].endswith("::svg") and run_menu[1][1].endswith("::png")
+    # Every chart on the page sits in a container with its menu.
+    assert len(saves) == len(app.get("vega_lite_chart"))

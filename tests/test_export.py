@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 from lib.models.export import TEMPLATES, assemble
 from tests.browser_support import ROOT
-from tests.page_support import APPTEST_TIMEOUT
+from tests.page_support import APPTEST_TIMEOUT, run_downloads
 
 APP = str(ROOT / "streamlit_app.py")
 ARCHIVE_FILES = {"model.keras", "history.csv", "batches.csv", "settings.json", "train.py", "requirements.txt"}
@@ -187,12 +187,12 @@ def test_the_page_offers_each_finished_run_and_the_download_changes_nothing():
     from lib.page_glue.export import digit_mlp_archive
 
     app = open_page("app_pages/parameter_sharing.py")
-    assert not app.get("download_button"), "no run yet, nothing to download"
+    assert not run_downloads(app), "no run yet, nothing to download"
     train_parameter_sharing(app, hidden_units=8, epochs=5)
-    downloads = app.get("download_button")
+    downloads = run_downloads(app)
     assert [d.proto.label for d in downloads] == ["Download the run"]
     runs = train_parameter_sharing(app, hidden_units=32, epochs=5)
-    downloads = app.get("download_button")
+    downloads = run_downloads(app)
     assert [d.proto.label for d in downloads] == [run.display_label for run in runs] and len(runs) == 2
     for download in downloads:
         assert download.proto.ignore_rerun, "clicking must not rerun the page"
@@ -222,7 +222,7 @@ def test_recurrence_run_goes_home_and_trains_again(tmp_path):
     next(b for b in app.button if b.label.startswith("Train")).click().run()
     assert not app.exception, [e.value for e in app.exception]
     (run,) = app.session_state["training_runs::recurrence"]
-    assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
+    assert [d.proto.label for d in run_downloads(app)] == ["Download the run"]
 
     from lib.page_glue.export import forecaster_archives
 
@@ -260,7 +260,7 @@ def test_vanishing_gradients_run_goes_home_and_trains_on_the_same_stream(tmp_pat
     assert not app.exception, [e.value for e in app.exception]
     (run,) = app.session_state["training_runs::vanishing_gradients"]
     assert run.status == "finished" and run.epochs_completed == 1
-    assert [d.proto.label for d in app.get("download_button")] == ["Download the run"]
+    assert [d.proto.label for d in run_downloads(app)] == ["Download the run"]
 
     folder = unpack(memory_cell_archive(run), tmp_path)
     x_held_out, y_held_out = held_out_sequences(int(lag), seed=0)
@@ -293,7 +293,7 @@ def test_convnets_pair_goes_home_and_trains_again(tmp_path):
     assert not app.exception, [e.value for e in app.exception]
     runs = app.session_state["training_runs::convnets"]
     assert [run.settings["kind"] for run in runs] == ["ConvNet", "MLP"]
-    assert [d.proto.label for d in app.get("download_button")] == [run.display_label for run in runs]
+    assert [d.proto.label for d in run_downloads(app)] == [run.display_label for run in runs]
 
     digits = canvas_digits(DEFAULT_TRAIN_COUNT, 12)
     fresh = {member.kind: member.model for member in convnet_and_matched_mlp(training_spec(DEFAULT_SPEC, 12), seed=0)}
@@ -361,7 +361,7 @@ def train_translator_page(page: str | AppTest, page_key: str, **choices) -> tupl
     assert not app.exception, [e.value for e in app.exception]
     (run,) = [run for run in app.session_state[f"training_runs::{page_key}"] if run.status == "finished"]
     # The run's download, and the shipped model's beside it (the run table lists it on the grammar's pairs).
-    labels = [d.proto.label for d in app.get("download_button")]
+    labels = [d.proto.label for d in run_downloads(app)]
     assert labels[0] == run.display_label and len(labels) == 2 and "shipped" in labels[1]
     return app, run
 

@@ -169,9 +169,16 @@ def shared_chart(builder):
     return build
 
 
-def show(area, chart: alt.TopLevelMixin | dict, **options) -> None:
-    """Draw a chart of this module (or its `specification`) into a Streamlit container."""
-    area.vega_lite_chart(chart if isinstance(chart, dict) else specification(chart), **options)
+def show(area, chart: alt.TopLevelMixin | dict, *, save: bool = True, **options) -> None:
+    """Draw a chart of this module (or its `specification`) into a Streamlit container, with its "Save" menu
+    (`save_menu`) under it; a chart redrawn while a training runs passes `save=False`."""
+    spec = chart if isinstance(chart, dict) else specification(chart)
+    if not save:
+        area.vega_lite_chart(spec, **options)
+        return
+    holder = area.container(gap="xxsmall")  # the menu right under its chart
+    holder.vega_lite_chart(spec, **options)
+    save_menu(holder, spec, height=options.get("height"))
 
 
 def _height_with_legend(series_count: int) -> int:
@@ -201,17 +208,22 @@ def training_chart(history: pd.DataFrame, metrics: list[str]) -> alt.TopLevelMix
     return _training_chart(frame, metrics, list(dict.fromkeys(frame["run"])), _log_metrics(frame, metrics))
 
 
-def draw_training_chart(area, history: pd.DataFrame, metrics: list[str]) -> None:
+def draw_training_chart(area, history: pd.DataFrame, metrics: list[str], *, save: bool = False) -> None:
     """Draw `training_chart` into `area` quickly enough to redraw it several times a second.
 
     Altair spends about 50 ms turning a chart into Vega-Lite; the specification only depends on the
     metrics, the run labels and which panels are on a log scale, so it is built once for them and
-    then only the rows are sent.
+    then only the rows are sent. With `save` (the chart at rest, not redrawn live), its "Save" menu.
     """
     frame = _training_frame(history, metrics)
     runs = tuple(dict.fromkeys(frame["run"]))
     spec = json.loads(_training_chart_spec(tuple(metrics), runs, _log_metrics(frame, metrics)))
-    area.vega_lite_chart(frame, spec, width="content")
+    if not save:
+        area.vega_lite_chart(frame, spec, width="content")
+        return
+    holder = area.container(gap="xxsmall")  # the menu right under its chart
+    holder.vega_lite_chart(frame, spec, width="content")
+    save_menu(holder, spec, rows=frame, name="training-curves")
 
 
 def _training_frame(history: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
@@ -902,3 +914,111 @@ def room_scatter_chart(
         .properties(height=CHART_HEIGHT)
     )
     return _style(chart)
+
+
+# --- Saving a chart as SVG or PNG ----------------------------------------------------------------------
+
+# Streamlit 1.67 draws every chart through Vega-Embed with its actions menu turned off (`actions: false`,
+# fixed in its frontend; of a specification's `usermeta.embedOptions` it keeps only the theme, the renderer
+# and the padding), and its own toolbar offers a PNG only. So each chart drawn at rest gets a small "Save"
+# menu of its own: an SVG and a PNG made from the very specification drawn, by vl-convert (Vega and
+# Vega-Lite compiled into one library: no browser, no network). Nothing is rendered until a button is
+# clicked: Streamlit calls the button's `data` then, in its own thread, and the click does not rerun the page.
+SAVE_WIDTH = 720  # a chart drawn to the page's width ("container") is saved this wide
+SAVE_PNG_SCALE = 2  # PNG pixels per chart pixel: sharp on a slide
+SAVE_FORMATS = {"svg": ("SVG", "image/svg+xml"), "png": ("PNG", "image/png")}
+SAVE_KEY_PREFIX = "save_chart::"  # the keys of the menus' buttons begin so
+
+
+def chart_name(spec: dict) -> str:
+    """A file name for a chart: its title, else its axes' titles ("loss-by-epoch"), in lower case with dashes."""
+
+    def text(title) -> str:
+        if isinstance(title, dict):
+            title = title.get("text")
+        if isinstance(title, list):
+            title = " ".join(str(part) for part in title)
+        return title if isinstance(title, str) else ""
+
+    def walk(node) -> str:
+        if isinstance(node, list):
+            return next((found for found in map(walk, node) if found), "")
+        if not isinstance(node, dict):
+            return ""
+        if text(node.get("title")):
+            return text(node["title"])
+        encoding = node.get("encoding")
+        if isinstance(encoding, dict):
+            axes = [
+                text(encoding.get(axis, {}).get("title")) for axis in ("y", "x") if isinstance(encoding.get(axis), dict)
+            ]
+            if any(axes):
+                return " by ".join(axis for axis in axes if axis)
+        for part in ("layer", "hconcat", "vconcat", "concat", "spec"):
+            found = walk(node.get(part))
+            if found:
+                return found
+        return ""
+
+    name = "".join(c if c.isascii() and c.isalnum() else "-" for c in walk(spec).lower()).strip("-")
+    return "-".join(filter(None, name.split("-")))[:60] or "chart"
+
+
+def chart_image(spec: dict, kind: str, *, rows: pd.DataFrame | None = None, height: int | None = None) -> bytes:
+    """The chart as an SVG (UTF-8) or a PNG, rendered from its Vega-Lite specification without a browser.
+
+    `rows` are the chart's data when the page sends them apart from the specification (the live curves);
+    a chart drawn to the page's width is made SAVE_WIDTH wide, and `height` is the one the page gave it."""
+    import vl_convert  # 3 ms to import; its first render starts Vega's engine (about 2 s), so only on a click
+
+    spec = dict(spec)
+    if rows is not None:
+        spec["data"] = {"values": json.loads(rows.to_json(orient="records", date_format="iso"))}
+    if spec.get("width") == "container":
+        spec["width"] = SAVE_WIDTH
+    if height is not None and not any(part in spec for part in ("hconcat", "vconcat", "concat", "facet")):
+        spec["height"] = height
+    version = _vega_lite_version()
+    if kind == "svg":
+        return vl_convert.vegalite_to_svg(spec, vl_version=version).encode()
+    if kind == "png":
+        return vl_convert.vegalite_to_png(spec, vl_version=version, scale=SAVE_PNG_SCALE)
+    raise ValueError(f"no chart format {kind!r}: {', '.join(SAVE_FORMATS)}")
+
+
+@functools.cache
+def _vega_lite_version() -> str | None:
+    """Altair's Vega-Lite ("6.4") when vl-convert has it, else vl-convert's own default."""
+    import vl_convert
+
+    wanted = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    return wanted if wanted in vl_convert.get_vegalite_versions() else None
+
+
+def save_menu(
+    area, spec: dict, *, rows: pd.DataFrame | None = None, height: int | None = None, name: str | None = None
+) -> None:
+    """A "Save" menu under a chart: its SVG and its PNG, each made only when its button is clicked.
+
+    The buttons' keys name the chart and count up past any the page has drawn already in this run (the
+    same chart twice, or a chart drawn again after a training), so a page need not name its charts; `name`
+    (a file name without its extension) replaces the one read off the chart."""
+    from streamlit.errors import StreamlitDuplicateElementKey
+
+    name = name or chart_name(spec)
+    menu = area.popover("Save", icon=":material/download:", type="tertiary", help="Save this chart as SVG or PNG.")
+    for copy in range(1000):
+        try:
+            for kind, (label, mime) in SAVE_FORMATS.items():
+                menu.download_button(
+                    label,
+                    data=functools.partial(chart_image, spec, kind, rows=rows, height=height),
+                    file_name=f"{name}.{kind}",
+                    mime=mime,
+                    on_click="ignore",
+                    key=f"{SAVE_KEY_PREFIX}{name}::{copy}::{kind}",
+                    icon=":material/image:",
+                )
+            return
+        except StreamlitDuplicateElementKey:
+            continue

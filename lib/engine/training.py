@@ -231,14 +231,17 @@ def reference_history(references: list[dict] | None, runs: list[TrainingRun]) ->
     return pd.DataFrame(rows, columns=["run", "metric", "split", "epoch", "value"])
 
 
-def draw_runs(area, runs: list[TrainingRun], metrics: list[str], references: list[dict] | None = None) -> None:
-    """Draw the overlaid chart of a page's runs into `area` (an `st.empty` or a container)."""
+def draw_runs(
+    area, runs: list[TrainingRun], metrics: list[str], references: list[dict] | None = None, *, save: bool = True
+) -> None:
+    """Draw the overlaid chart of a page's runs into `area` (an `st.empty` or a container), with its "Save"
+    menu unless it is redrawn live (`save=False`)."""
     history = runs_history(runs)
     if history.empty:
         return
     if references:
         history = pd.concat([reference_history(references, runs), history], ignore_index=True)
-    draw_training_chart(area, history, metrics)
+    draw_training_chart(area, history, metrics, save=save)
 
 
 def accuracy_runs_table(runs: list[TrainingRun], validation_label: str, show_gap: bool = False) -> None:
@@ -503,7 +506,7 @@ class _LiveView:
         )
 
     def show_chart(self, run: TrainingRun) -> None:
-        draw_runs(self.chart, [*self.earlier_runs, run], self.metrics, self.references)
+        draw_runs(self.chart, [*self.earlier_runs, run], self.metrics, self.references, save=False)
         if self.draw_snapshot is not None and run.snapshots:
             self.draw_snapshot(self.snapshot, run.snapshots[-1], run)
 

@@ -217,6 +217,7 @@ def fixed_sentence_view(corpus: Corpus) -> SentenceView:
                 frame, title=f"Epoch {taken['epoch']:.2f}", cell=22, x_title=COLUMNS_TITLE, y_title=ROWS_TITLE
             ),
             width="content",
+            save=False,  # redrawn live, several times a second
         )
 
     return SentenceView(english, french, alignment, snapshot, draw_snapshot)

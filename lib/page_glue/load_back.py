@@ -454,7 +454,11 @@ def translator_loader(page_key: str, corpus_id: str, corpus: Corpus) -> PageLoad
 
     return PageLoader(
         page=page.title,
-        metrics=lambda s, columns: [*page.metrics, *(m for m in page.extra_metrics if m in columns)],
+        # An extra measure may be held-out only (the Attention page's alignment accuracy: val_… alone).
+        metrics=lambda s, columns: [
+            *page.metrics,
+            *(m for m in page.extra_metrics if m in columns or f"val_{m}" in columns),
+        ],
         check_settings=lambda settings: translator_settings(page, settings, corpus_id, corpus),
         build=build,
         epochs_planned=lambda s: s["epochs"],

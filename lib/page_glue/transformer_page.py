@@ -474,6 +474,7 @@ def head_view(corpus: Corpus, layer_name: str, head: int) -> HeadView:
                 y_title=y_title,
             ),
             width="content",
+            save=False,  # redrawn live, several times a second
         )
 
     return HeadView(english, french, keys, queries, snapshot, draw_snapshot)

@@ -724,7 +724,7 @@ def train_memory_press(
 
         def draw_snapshot(placeholder, taken: dict, run: TrainingRun, earlier=earlier) -> None:
             frame = gradient_frame([*earlier, run], latest=taken, live_run=run)
-            show(placeholder, gradient_chart(frame), width="stretch")
+            show(placeholder, gradient_chart(frame), width="stretch", save=False)  # redrawn live
 
         run = train_live(
             model,
