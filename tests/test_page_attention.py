@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from lib.engine.charts import SAVE_KEY_PREFIX
 from tests.page_support import charts, moved, open_page, output, setting_places, widget
 
 PAGE = "app_pages/attention.py"
@@ -129,6 +130,16 @@ def test_a_short_training_charts_alignment_and_keeps_heatmap_snapshots():
     # The replay slider shows the last snapshot by default, with the gold alignment outlined.
     assert any(s.label == "Moment of training (epochs)" for s in app.select_slider)
     assert any(frame["gold"].any() for frame in heatmaps(app))
+    # The replayed map saves as SVG and PNG from its own menu, named by the run and its moment of training.
+    saves = [
+        button.proto.id.split(SAVE_KEY_PREFIX)[1]
+        for button in app.get("download_button")
+        if SAVE_KEY_PREFIX in button.proto.id
+    ]
+    assert {save.rsplit("::", 1)[1] for save in saves if save.startswith("attention-") and "-epoch-2::" in save} == {
+        "svg",
+        "png",
+    }, "\n".join(saves)
     table = next(f.value for f in app.dataframe if "Alignment accuracy" in f.value.columns)
     assert any(model.startswith("Attention: attention (general) · GRU 64") for model in table["Model"])
     # The comparison says which rows shipped and how the session's run ended, as every page's run table does.
