@@ -559,9 +559,9 @@ def test_a_transformer_run_goes_home_and_comes_back_with_its_history_and_predict
     from lib.page_glue.export import transformer_archives
     from lib.page_glue.translator_family import GRAMMAR_KEY, default_corpus
 
-    # The page's smallest model but for its heads: one layer, width 64, feed-forward 128, two heads (a press with
-    # one fails today: the page's "Its head" slider gets 1 as both its least and its most, which Streamlit
-    # refuses), learned positions (a table of weights the archive must carry).
+    # A small model: one layer, width 64, feed-forward 128, two heads (so the archive carries a head split),
+    # learned positions (a table of weights the archive must carry). One head works as well since the page
+    # writes a one-value range instead of a slider (tests/test_page_transformer.py).
     app, run = train_translator_page(
         "app_pages/transformer.py", "transformer", layers=1, heads=2, width=64, feed_forward=128, positions="learned"
     )
