@@ -56,7 +56,10 @@ def output(app: AppTest, title: str) -> str:
 
 
 def setting_places(app: AppTest) -> dict[str, tuple[int, ...]]:
-    """Where each keyed widget is drawn: its path of child positions from the page's root."""
+    """Where each keyed widget is drawn: its path of child positions from the page's root. A chart's "Save"
+    menu buttons are not settings (they hold no value and move with their chart), so they are left out."""
+    from lib.engine.charts import SAVE_KEY_PREFIX
+
     places = {}
 
     def visit(node, path):
@@ -64,7 +67,7 @@ def setting_places(app: AppTest) -> dict[str, tuple[int, ...]]:
         if isinstance(children, dict):
             for position, child in children.items():
                 visit(child, (*path, position))
-        elif getattr(node, "key", None):
+        elif getattr(node, "key", None) and SAVE_KEY_PREFIX not in node.key:
             places[node.key] = path
 
     visit(app._tree, ())

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.page_support import open_page
+from tests.page_support import open_page, run_downloads
 
 SHARING = "app_pages/parameter_sharing.py"
 VANISHING = "app_pages/vanishing_gradients.py"
@@ -224,7 +224,7 @@ def test_bad_files_are_refused_on_vanishing_gradients_and_the_trained_run_stays(
         upload(app, name, content)
         assert_refused(app, name, said)
         assert app.session_state[VANISHING_RUNS] == [trained], name
-        assert [d.proto.label for d in app.get("download_button")] == ["Download the run"], name
+        assert [d.proto.label for d in run_downloads(app)] == ["Download the run"], name
 
 
 def test_a_parameter_sharing_run_comes_back_with_its_curves_and_predictions(sharing_archives):
