@@ -103,3 +103,21 @@ def test_the_download_gives_the_run_and_leaves_the_page_as_it_was(page: Page, ap
     assert page.get_by_test_id("stDataFrame").last.inner_text() == table_before
     expect(page.get_by_role("button", name="Download the run")).to_be_visible()
     assert_no_exception(page)
+
+
+def test_a_downloaded_run_uploaded_again_joins_the_run_table_beside_the_trained_one(page: Page, app_url: str):
+    """Take it home and bring it back, in a real browser: the zip the page gave is uploaded into its "Load a run
+    you took home" box and joins the run table as a second row, the trained run kept."""
+    train_short_run(page, app_url)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the run").click()
+    archive = open(download.value.path(), "rb").read()
+    page.get_by_text("Load a run you took home").click()
+    page.locator("[data-testid=stFileUploader] input[type=file][accept*='.zip']").set_input_files(
+        {"name": "my-run.zip", "mimeType": "application/zip", "buffer": archive}
+    )
+    table = page.get_by_test_id("stDataFrame").last
+    expect(table).to_contain_text("loaded from my-run.zip", timeout=120_000)
+    wait_until_idle(page)
+    assert_no_exception(page)
+    expect(page.get_by_text("cannot be loaded")).to_have_count(0)
