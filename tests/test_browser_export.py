@@ -1,5 +1,6 @@
 """Take it home, in a real browser: every chart saves itself as a PNG from its own toolbar and as an SVG or a
-PNG from its "Save" menu, and a trained run's download gives its zip; neither reruns the page."""
+PNG from its "Save" menu, and a trained run's download gives its zip; neither reruns the page. The zip uploaded
+again joins the run table."""
 
 from __future__ import annotations
 
