@@ -25,6 +25,7 @@ import threading
 import time
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -64,6 +65,7 @@ from lib.data.room_store import (
     open_store,
 )
 from lib.engine.training import TrainingRun, add_run_listener, page_runs, remove_run_listener
+from lib.page_glue import predict
 
 KEY_PARAMETER = "key"
 BOARD_PATH = "app_pages/board.py"
@@ -557,17 +559,8 @@ def publish(page_key: str, run: TrainingRun, throttle: bool = False) -> None:
     if found is None:
         return  # published when the store is back: the signature still differs
     publication.at = now
-    try:
-        found.publish_run(member.code, published_run(member, publication))
-    except RateLimited:
-        return  # skipped: the next epoch or the page's next run publishes it
-    except StoreUnavailable:
-        store_down()
-        return
-    except (RoomNotFound, NotAllowed):
-        room_gone()
-        return
-    publication.signature = signature
+    if written(lambda: found.publish_run(member.code, published_run(member, publication))):
+        publication.signature = signature
 
 
 def publish_known() -> None:
@@ -601,22 +594,7 @@ def after_page(page_key: str | None) -> None:
         note.caption(STORE_DOWN_NOTE)
 
 
-def predictions_ready():
-    """The predict-before-you-press glue (lib/page_glue/predict.py), when it offers what the room
-    publishes: `my_prediction(page_key)` and `prediction_outcome(page_key)`. None until then."""
-    try:
-        from lib.page_glue import predict
-    except ImportError:
-        return None
-    if callable(getattr(predict, "my_prediction", None)) and callable(getattr(predict, "prediction_outcome", None)):
-        return predict
-    return None
-
-
 def publish_prediction(member: Membership, page_key: str) -> None:
-    predict = predictions_ready()
-    if predict is None:
-        return
     try:
         mine = predict.my_prediction(page_key)
         outcome = predict.prediction_outcome(page_key) if mine is not None else None
@@ -632,22 +610,28 @@ def publish_prediction(member: Membership, page_key: str) -> None:
     found = store()
     if found is None:
         return
+    prediction = Prediction(
+        member.participant_id, page_key, str(question), str(answer), None if outcome is None else str(outcome)
+    )
+    if written(lambda: found.record_prediction(member.code, prediction)):
+        sent.add(signature)
+
+
+def written(write: Callable[[], object]) -> bool:
+    """Make one write of this session's to the room's store; False when it did not happen. A write
+    refused by the rate limit is left for later (the next epoch or page run sends it again); a store
+    that is down, or a room that is gone, is said to the participant once."""
     try:
-        found.record_prediction(
-            member.code,
-            Prediction(
-                member.participant_id, page_key, str(question), str(answer), None if outcome is None else str(outcome)
-            ),
-        )
+        write()
     except RateLimited:
-        return
+        return False
     except StoreUnavailable:
         store_down()
-        return
+        return False
     except (RoomNotFound, NotAllowed):
         room_gone()
-        return
-    sent.add(signature)
+        return False
+    return True
 
 
 # --- The instructor's side ---------------------------------------------------------------------
