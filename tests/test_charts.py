@@ -289,6 +289,45 @@ def png_size(png: bytes) -> tuple[int, int]:
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
+def colour_of(spec: dict, label: str) -> str:
+    """The colour a chart gives one series label, read from its colour scale (domain to range)."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            scale = node.get("scale") if isinstance(node.get("scale"), dict) else None
+            if scale and "domain" in scale and "range" in scale and label in scale["domain"]:
+                found.append(scale["range"][scale["domain"].index(label)])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    assert found, f"no colour scale names {label!r}"
+    return found[0]
+
+
+def test_on_the_board_a_finished_run_has_the_same_colour_in_the_scatter_as_in_the_curves():
+    # The curves hold a run still training ("epochs=2") before the finished one; the scatter only the finished.
+    curves = pd.DataFrame(
+        [
+            {"run_id": run_id, "label": label, "metric": "loss", "split": "train", "epoch": 1, "value": 1.0}
+            for run_id, label in (("a", "epochs=2"), ("b", "epochs=8"))
+        ]
+    )
+    labels = list(dict.fromkeys(curves["label"]))
+    curves_spec = charts.room_curves_chart(curves, ["loss"], labels).to_dict()
+    finished = pd.DataFrame({"x": [8], "y": [0.9], "label": ["epochs=8"], "series": ["epochs=8"]})
+    scatter = dict(x_numeric=True, x_title="epochs", y_title="accuracy")
+    matched = charts.room_scatter_chart(finished, "x", "y", "series", series_order=labels, **scatter).to_dict()
+    assert colour_of(matched, "epochs=8") == colour_of(curves_spec, "epochs=8")
+    # Without the curves' order the scatter would give its only run the first colour: the mismatch fixed here.
+    alone = charts.room_scatter_chart(finished, "x", "y", "series", **scatter).to_dict()
+    assert colour_of(alone, "epochs=8") != colour_of(curves_spec, "epochs=8")
+
+
 def test_the_live_training_chart_saves_as_svg_and_png_with_its_axes_and_curves():
     """The chart the run table draws (rows sent apart from the specification) saves with its rows put back."""
     frame, spec = drawn_spec(history(2.0, 0.01), ["loss", "accuracy"])

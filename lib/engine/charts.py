@@ -890,9 +890,11 @@ def room_scatter_chart(
     x_title: str,
     y_title: str,
     series_title: str | None = None,
+    series_order: list[str] | None = None,
 ) -> alt.TopLevelMixin:
     """One point per published run: a setting that varies across the room against what the run measured,
-    coloured by another setting when one varies too (the model, say)."""
+    coloured by another setting when one varies too (the model, say). `series_order` gives the colours'
+    order when it must match another chart's (the room's curves, which also hold runs still training)."""
     encoding = {
         "x": alt.X(
             f"{x}:{'Q' if x_numeric else 'N'}",
@@ -903,7 +905,7 @@ def room_scatter_chart(
         "tooltip": [f"{x}:{'Q' if x_numeric else 'N'}", alt.Tooltip(f"{y}:Q", format=".4f"), "label:N"],
     }
     if series is not None:
-        names = list(dict.fromkeys(frame[series]))
+        names = list(dict.fromkeys([*(series_order or []), *frame[series]]))
         encoding["color"] = alt.Color(
             f"{series}:N", title=series_title or series, scale=alt.Scale(domain=names, range=PALETTE)
         )

@@ -103,8 +103,9 @@ def scatter_reading(frame: pd.DataFrame, x: str, y: str) -> str:
     )
 
 
-def draw_scatter(runs: list[PublishedRun]) -> None:
-    """The setting that varies against the measured result, one point per finished run."""
+def draw_scatter(runs: list[PublishedRun], label_order: list[str]) -> None:
+    """The setting that varies against the measured result, one point per finished run. Coloured by the
+    runs' settings, a label keeps the colour the curves give it (`label_order`: the curves' labels)."""
     varying, figures = varying_settings(runs), common_figures(runs)
     if not varying or not figures:
         st.caption(
@@ -139,6 +140,7 @@ def draw_scatter(runs: list[PublishedRun]) -> None:
         x_title=x,
         y_title=figure_title(y),
         series_title=series or "Setting",
+        series_order=None if series else label_order,
     )
     show(st, chart, width="stretch")
     st.caption(scatter_reading(frame, x, y))
@@ -184,13 +186,14 @@ def draw_predictions(page_key: str, predictions: list[Prediction]) -> None:
         st.caption(f"{len(asked)} prediction(s); no run has finished to tell yet.")
 
 
-def draw_runs(runs: list[PublishedRun], names: dict[str, str], page_title: str) -> None:
+def draw_runs(runs: list[PublishedRun], names: dict[str, str], page_title: str) -> list[str]:
+    """The room's curves overlaid and its runs' table; returns the curves' labels in their colours' order."""
     if not runs:
         st.info(
             f"No run on {page_title} yet: the runs appear here as participants train.",
             icon=":material/hourglass_empty:",
         )
-        return
+        return []
     frame = curves_frame(runs)
     if not frame.empty:
         draw_room_curves(st, frame, list(dict.fromkeys(frame["metric"]))[:PANELS])
@@ -205,6 +208,7 @@ def draw_runs(runs: list[PublishedRun], names: dict[str, str], page_title: str) 
         ),
         hide_index=True,
     )
+    return list(dict.fromkeys(frame["label"]))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
@@ -225,9 +229,9 @@ def live_board(found: RoomStore, code: str, page_key: str, page_title: str) -> N
     counts[1].metric(f"Runs on {page_title}", len(runs))
     counts[2].metric("Training now", sum(run.status == "training" for run in runs))
     st.subheader("The room's runs")
-    draw_runs(runs, {p.participant_id: p.name for p in participants}, page_title)
+    label_order = draw_runs(runs, {p.participant_id: p.name for p in participants}, page_title)
     st.subheader("The setting that varies, against what it measured")
-    draw_scatter([run for run in runs if run.status != "training" and run.final])
+    draw_scatter([run for run in runs if run.status != "training" and run.final], label_order)
     st.subheader("Predictions against what happened")
     draw_predictions(page_key, predictions)
     if participants:
