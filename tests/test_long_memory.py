@@ -552,8 +552,24 @@ def test_a_larger_budget_reads_as_the_budget_when_a_seed_then_meets_the_criterio
     )
     (line,) = paper_long_budget_reading(sweep, lm.summarise_paper_task(longer))
     assert f"Within the sweep's budget of {int(failed['budget']):,} sequences, 0 of" in line
-    assert "with 600,000, 1 of 1 seed run so far met it, after 300,000 sequences (18,750 updates of 16)" in line
+    assert "with 600,000, 1 of 1 seed run met it, after 300,000 sequences (18,750 updates of 16)" in line
     assert "the budget, not the cell, stopped it" in line
+    # Two seeds of three meeting it: the third's end is named from its numbers, and the budget weighs less.
+    longer = pd.concat(
+        [
+            longer.assign(final_max_error=0.2),
+            longer.assign(seed=1, sequences_to_success=500_000, final_max_error=0.1),
+            longer.assign(
+                seed=2, solved=False, sequences_to_success=np.nan, final_recall_accuracy=0.9, final_max_error=0.98
+            ),
+        ]
+    )
+    (line,) = paper_long_budget_reading(sweep, lm.summarise_paper_task(longer))
+    assert "2 of 3 seeds run met it, after 400,000 sequences on average" in line
+    assert "the other ended with the right symbol as the most probable output in 90.00% of the test sequences" in line
+    assert "largest output error of 0.98 on at least one, above the criterion's 0.25" in line
+    assert "the budget, more than the cell, stopped it" in line
+    longer = longer[longer["seed"] == 0]
     # A larger budget that no seed used to meet the criterion says so instead.
     longer["solved"] = False
     longer["sequences_to_success"] = np.nan

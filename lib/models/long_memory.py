@@ -921,8 +921,10 @@ def load_paper_task(path: Path = PAPER_FILE) -> pd.DataFrame | None:
 
 def summarise_paper_task(runs: pd.DataFrame) -> pd.DataFrame:
     """Per setup, task, cell and p: seeds run, seeds that met the paper's criterion, and the mean, lowest and
-    highest number of training sequences the successful seeds needed (NaN when none succeeded)."""
-    grouped = runs.groupby(["setup", "task", "cell", "p"], sort=False)
+    highest number of training sequences the successful seeds needed (NaN when none succeeded); of the seeds
+    that did not, their mean final recall accuracy and the lowest of their largest output errors."""
+    keys = ["setup", "task", "cell", "p"]
+    grouped = runs.groupby(keys, sort=False)
     summary = grouped.agg(
         seeds=("seed", "nunique"),
         solved_seeds=("solved", lambda values: int(pd.Series(values).astype(bool).sum())),
@@ -932,6 +934,15 @@ def summarise_paper_task(runs: pd.DataFrame) -> pd.DataFrame:
         budget=("max_sequences", "max"),
         mean_recall=("final_recall_accuracy", "mean"),
     ).reset_index()
+    if "final_max_error" in runs:
+        unsolved = runs[~runs["solved"].astype(bool)].groupby(keys, sort=False)
+        summary = summary.merge(
+            unsolved.agg(
+                unsolved_recall=("final_recall_accuracy", "mean"), unsolved_max_error=("final_max_error", "min")
+            ).reset_index(),
+            on=keys,
+            how="left",
+        )
     for column in ("units", "batch_size", "learning_rate", "forget_gate_bias"):
         if column in runs:
             summary[column] = grouped[column].first().to_numpy()

@@ -33,6 +33,7 @@ from lib.models.long_memory import (
     KERAS_CELL_SETUP,
     MODERN,
     NOTES_EXPECTED_MAX_LAG,
+    PAPER_ERROR_THRESHOLD,
     PAPER_LONG_BUDGET_FILE,
     PAPER_SETUP,
     PAPER_SETUPS,
@@ -586,12 +587,19 @@ def paper_long_budget_reading(summary: pd.DataFrame | None, long_budget: pd.Data
             updates = f" ({_sequences(row.mean_sequences / batch)} updates of {batch})" if batch and batch > 1 else ""
             found = (
                 f"with {int(row.budget):,}, {row.solved_seeds} of {row.seeds} seed{'s' if row.seeds != 1 else ''} "
-                f"run so far met it, after {_sequences(row.mean_sequences)} sequences"
+                f"run met it, after {_sequences(row.mean_sequences)} sequences"
                 + (" on average" if row.solved_seeds > 1 else "")
                 + updates
             )
+            missed = row.seeds - row.solved_seeds
+            if missed and pd.notna(getattr(row, "unsolved_max_error", None)):
+                found += (
+                    f"; the other{'s' if missed > 1 else ''} ended with the right symbol as the most probable "
+                    f"output in {row.unsolved_recall:.2%} of the test sequences, yet a largest output error of "
+                    f"{row.unsolved_max_error:.2f} on at least one, above the criterion's {PAPER_ERROR_THRESHOLD}"
+                )
             paper = paper_result(row.task) if row.p == 100 and row.cell == "LSTM" else None
-            reason = ": the budget, not the cell, stopped it" + (
+            reason = f": the budget, {'more than' if missed else 'not'} the cell, stopped it" + (
                 f". Adam's batches of {batch} make one update per {batch} sequences, where the paper updated "
                 "after every sequence"
                 + (
