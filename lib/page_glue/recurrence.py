@@ -38,6 +38,8 @@ from lib.models.timeseries import (
 RECURRENT_KINDS = ("SimpleRNN", "LSTM", "GRU")
 NEURAL_KINDS = ("Window MLP", *RECURRENT_KINDS)
 BATCH_SIZE = 64
+# The default press's epochs (the Epochs slider's default), measured against cost in docs/press-cost-light.md.
+DEFAULT_EPOCHS = 5
 # Long enough for as many training windows as the hourly series gives at the page's defaults.
 MACKEY_GLASS_SAMPLES = 5000
 
@@ -140,7 +142,7 @@ class ForecasterSettings:
     units: int = 32
     stacked_layers: int = 1
     bidirectional: bool = False
-    epochs: int = 5
+    epochs: int = DEFAULT_EPOCHS
     learning_rate: float = 3e-3
 
 

@@ -37,6 +37,7 @@ from lib.models.long_memory import (
     PAPER_SETUP,
     PAPER_SETUPS,
     SOLVED_ACCURACY,
+    STOPS_WHEN_REMEMBERED,
     SWEEP_SEEDS,
     Contrast,
     TrainingSetup,
@@ -47,6 +48,7 @@ from lib.models.long_memory import (
     load_paper_task,
     load_sweep,
     paper_result,
+    stop_when_remembered,
     summarise_paper_task,
     summarise_sweep,
     variant_name,
@@ -631,7 +633,7 @@ def gradient_profile(model, lag: int, seed: int = 0) -> np.ndarray:
     x, y = held_out_sequences(lag, seed=seed)
     x, y = x[:GRADIENT_PROBE_SEQUENCES], y[:GRADIENT_PROBE_SEQUENCES]
     per_step, _ = sequence_input_gradient_norms(
-        model, x, lambda outputs: keras.losses.sparse_categorical_crossentropy(y, outputs)
+        model, x, lambda outputs: keras.losses.sparse_categorical_crossentropy(y, outputs), parameters=False
     )
     return per_step[::-1].astype(np.float32)  # Index k is k steps back from the last step.
 
@@ -692,6 +694,16 @@ def gradient_kept(run: TrainingRun) -> tuple[float, float] | None:
     return float(first[-1] / first[0]) if first[0] > 0 else 0.0, float(last[-1] / last[0]) if last[0] > 0 else 0.0
 
 
+# A press stops a gated cell (STOPS_WHEN_REMEMBERED) at the first round it remembers (held-out accuracy
+# SOLVED_ACCURACY or more): the rest of its budget cannot change the press's answer (docs/press-cost-light.md).
+STOP_WHEN_REMEMBERED = True
+
+
+def remembered_early(run: TrainingRun) -> bool:
+    """Whether the press stopped this run before its budget because it remembered."""
+    return run.status == "finished" and 0 < run.epochs_completed < run.epochs_planned
+
+
 def train_memory_press(
     page_key: str, cells: list[str], setup: TrainingSetup, lag: int, clip: bool, area, seed: int = 0
 ) -> list[TrainingRun]:
@@ -747,6 +759,9 @@ def train_memory_press(
             snapshot=lambda model=model: gradient_profile(model, lag, seed),
             snapshots_per_epoch=1,
             draw_snapshot=draw_snapshot,
+            extra_callbacks=[stop_when_remembered()]
+            if STOP_WHEN_REMEMBERED and cell in STOPS_WHEN_REMEMBERED
+            else None,
         )
         press.append(run)
     return press
