@@ -24,6 +24,7 @@ from lib.data.mackey_glass import mackey_glass_frame
 from lib.data.series import load_seattle_daily_maximum, load_seattle_temperatures
 from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params, total_params
 from lib.engine.training import TrainingRun, train_live
+from lib.models.builders import held_out_batches
 from lib.models.timeseries import (
     ForecastingData,
     build_recurrent_forecaster,
@@ -342,6 +343,7 @@ def train_forecasters(
     area = area.empty()
     scale = float(data.normalizer.std)
     metric = error_metric_name(unit)
+    validation = held_out_batches(data.x_validation, data.y_validation)
     for kind in kinds:
         model = build_forecaster(kind, data.history, settings, scale, unit, seed=seed)
         shape = (
@@ -356,7 +358,7 @@ def train_forecasters(
             model,
             data.x_train,
             data.y_train,
-            validation_data=(data.x_validation, data.y_validation),
+            validation_data=validation,
             epochs=settings.epochs,
             batch_size=BATCH_SIZE,
             shuffle_seed=seed,  # the same batches in the run's exported train.py

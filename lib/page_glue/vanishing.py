@@ -18,6 +18,7 @@ import streamlit as st
 
 from lib.engine.charts import line_chart, show
 from lib.engine.training import TrainingRun, train_live
+from lib.models.builders import held_out_batches
 from lib.models.gradients import (
     activation_derivatives,
     lstm_gate_traces,
@@ -741,7 +742,7 @@ def train_memory_press(
         run = train_live(
             model,
             fresh_sequences(lag, DEFAULT_BUDGET, seed),
-            validation_data=(x_held_out, y_held_out),
+            validation_data=held_out_batches(x_held_out, y_held_out),
             epochs=DEFAULT_BUDGET.rounds,
             label=memory_run_label(cell, lag, setup, clip_norm) + (f" · seed {seed}" if seed else ""),
             page_key=page_key,
