@@ -79,8 +79,8 @@ def test_stop_keeps_a_partial_run(page: Page, app_url: str):
 
 def test_slider_moved_mid_training_keeps_the_run_and_the_next_training_works(page: Page, app_url: str):
     open_parameter_sharing(page, app_url)
-    # 60 → 150 epochs, so that training is still running when the slider moves.
-    move_slider(page, "Epochs", "ArrowRight", 18, "150")
+    # 20 → 150 epochs, so that training is still running when the slider moves.
+    move_slider(page, "Epochs", "ArrowRight", 26, "150")
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
     units = slider(page, "Hidden units")
