@@ -39,10 +39,10 @@ from lib.models.convnets import (
 # Batches of 64 rather than 32 halve the number of steps, and Keras's fixed cost per step is most
 # of the MLP's time; the higher learning rate makes up for the fewer steps.
 DEFAULT_TRAIN_COUNT = 1_437
-# The default press: 8 epochs at a learning rate of 0.01 (20 at 0.005 before 2026-12-06) cost about half the CPU
+# The default press: 6 epochs at a learning rate of 0.01 (20 at 0.005 before 2026-12-06) cost about half the CPU
 # and still leave the ConvNet far ahead of the MLP on moved digits (docs/press-cost-light.md).
-DEFAULT_CONVNET_EPOCHS = 8
-DEFAULT_MLP_EPOCHS = 8
+DEFAULT_CONVNET_EPOCHS = 6
+DEFAULT_MLP_EPOCHS = 6
 DEFAULT_BATCH_SIZE = 64
 DEFAULT_LEARNING_RATE = 1e-2
 
