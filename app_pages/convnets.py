@@ -502,7 +502,7 @@ link.finish()
 pair = latest_pair(page_runs(PAGE_KEY))
 if pair is None:
     st.info(
-        "No trained pair yet: press **Train the ConvNet, then the MLP** (about 15 s with the defaults).",
+        "No trained pair yet: press **Train the ConvNet, then the MLP** (a few seconds with the defaults).",
         icon=":material/play_arrow:",
     )
 else:

@@ -40,6 +40,7 @@ from lib.page_glue.vanishing import (
     paper_task_table,
     probe_sequence,
     recurrent_gradients,
+    remembered_early,
     sweep_accuracy,
     sweep_chart_frame,
     sweep_reading,
@@ -317,8 +318,14 @@ for run in recent:
         if kept
         else ""
     )
+    early = (
+        f"; it remembered after {run.epochs_completed * DEFAULT_BUDGET.updates_per_round:,} of its "
+        f"{DEFAULT_BUDGET.updates:,} updates, where the press stops a gated cell"
+        if remembered_early(run)
+        else ""
+    )
     st.markdown(
-        f"**{run.display_label}**: held-out accuracy **{reached:.2f}** ({run.status_text}){comparison}.{gradient}"
+        f"**{run.display_label}**: held-out accuracy **{reached:.2f}** ({run.status_text}{early}){comparison}.{gradient}"
     )
 prediction_result(PAGE_KEY)
 run_downloads(PAGE_KEY, finished, memory_cell_archive)

@@ -121,6 +121,89 @@ def reading(runs: list) -> dict:
     return {}
 
 
+# --- The pages before the translators: each page's own reading of its default press -----------------------
+# Read from the runs' records only (`run.final`, `run.results`, `run.settings`), which the baseline's code
+# keeps too, so both sides of a comparison are read the same way.
+
+
+def _final_accuracy(run, split: str = "validation") -> float | None:
+    value = run.final("accuracy", split)
+    return None if value is None else float(value)
+
+
+def sharing_reading(runs: list) -> dict:
+    """Parameter sharing: the digits MLP's training and validation accuracy, and their gap (the page's
+    overfitting question bands the gap at 0.05 and 0.20)."""
+    for run in reversed(runs):
+        train, validation = _final_accuracy(run, "train"), _final_accuracy(run)
+        if train is not None and validation is not None:
+            return {"train_accuracy": train, "validation_accuracy": validation, "overfit_gap": train - validation}
+    return {}
+
+
+def convnets_reading(runs: list) -> dict:
+    """ConvNets: each model's held-out accuracy on centred digits and on digits moved by 1 pixel or more,
+    and its parameters (the ConvNet should beat the MLP with fewer)."""
+    figures: dict = {}
+    for run in runs:
+        results = getattr(run, "results", None) or {}
+        kind = results.get("kind") or run.settings.get("kind")
+        if kind not in ("ConvNet", "MLP"):
+            continue
+        prefix = "conv" if kind == "ConvNet" else "mlp"
+        centred = _final_accuracy(run)
+        if centred is not None:
+            figures[f"{prefix}_centred"] = centred
+        translation = results.get("translation")
+        if translation is not None and len(translation):
+            moved = translation[translation["shift"] >= 1]["accuracy"]
+            if len(moved):
+                figures[f"{prefix}_moved"] = float(moved.mean())
+        if "parameters" in results:
+            figures[f"{prefix}_parameters"] = float(results["parameters"])
+    return figures
+
+
+def recurrence_reading(runs: list) -> dict:
+    """Recurrence: each network's test MAE on the series, and their ordering (best first)."""
+    errors = {
+        run.results["kind"]: float(run.results["test_mae"])
+        for run in runs
+        if "test_mae" in (getattr(run, "results", None) or {})
+    }
+    if not errors:
+        return {}
+    short = {"Window MLP": "mlp", "SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}
+    figures: dict = {f"mae_{short.get(kind, kind)}": error for kind, error in errors.items()}
+    figures["order"] = " < ".join(sorted(errors, key=errors.get))
+    return figures
+
+
+def vanishing_reading(runs: list) -> dict:
+    """Vanishing gradients: each cell's held-out accuracy at the press's lag (0.9 or more remembers)."""
+    figures: dict = {}
+    for run in runs:
+        cell, accuracy = run.settings.get("cell"), _final_accuracy(run)
+        if cell is not None and accuracy is not None:
+            figures[f"accuracy_{cell.lower()}"] = accuracy
+            figures["lag"] = float(run.settings.get("lag", 0))
+    return figures
+
+
+LIGHT_READINGS = {
+    "parameter_sharing": sharing_reading,
+    "convnets": convnets_reading,
+    "recurrence": recurrence_reading,
+    "vanishing_gradients": vanishing_reading,
+}
+
+
+def light_reading(page_path: str, runs: list) -> dict:
+    """The reading of a page before the translators (empty for any other page)."""
+    read = LIGHT_READINGS.get(Path(page_path).stem)
+    return read(runs) if read is not None else {}
+
+
 def child(page_path: str, overrides: list[str] | None = None) -> None:
     """In this fresh process: open the page, then time one press of its training button."""
     from streamlit.testing.v1 import AppTest
@@ -185,7 +268,7 @@ def child(page_path: str, overrides: list[str] | None = None) -> None:
                     for key, value in (trained[-1].settings if trained else {}).items()
                     if isinstance(value, (int, float, str, bool))
                 },
-                "reading": reading(trained),
+                "reading": reading(trained) or light_reading(page_path, trained),
             }
         )
     )
@@ -301,6 +384,25 @@ def describe(reading_figures: dict) -> str:
         "alignment_accuracy": "alignment {:.1%}",
         "bleu_short": "BLEU ≤10 words {:.1f}",
         "bleu_long": "BLEU ≥21 words {:.1f}",
+        # The pages before the translators (`light_reading`).
+        "train_accuracy": "train {:.3f}",
+        "validation_accuracy": "validation {:.3f}",
+        "overfit_gap": "gap {:.3f}",
+        "conv_centred": "ConvNet centred {:.3f}",
+        "conv_moved": "moved {:.3f}",
+        "conv_parameters": "({:,.0f} params)",
+        "mlp_centred": "MLP centred {:.3f}",
+        "mlp_moved": "moved {:.3f}",
+        "mlp_parameters": "({:,.0f} params)",
+        "mae_lstm": "MAE LSTM {:.4f}",
+        "mae_gru": "GRU {:.4f}",
+        "mae_simple_rnn": "SimpleRNN {:.4f}",
+        "mae_mlp": "window MLP {:.4f}",
+        "order": "order {}",
+        "lag": "lag {:.0f}:",
+        "accuracy_simplernn": "SimpleRNN {:.3f}",
+        "accuracy_lstm": "LSTM {:.3f}",
+        "accuracy_gru": "GRU {:.3f}",
     }
     return ", ".join(form.format(reading_figures[key]) for key, form in names.items() if key in reading_figures) or "-"
 

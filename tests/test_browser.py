@@ -66,8 +66,9 @@ def test_demo_trains_until_its_chart_appears(page: Page, app_url: str):
 
 def test_stop_keeps_a_partial_run(page: Page, app_url: str):
     # A seed of its own: the server may have trained the default press for an earlier test, and an
-    # identical press would be served from its cache instead of training.
-    open_parameter_sharing(page, app_url, "?seed=11")
+    # identical press would be served from its cache instead of training. 150 epochs, so that Stop
+    # lands while it trains (the default's 20 can end within a second or two).
+    open_parameter_sharing(page, app_url, "?seed=11&epochs=150")
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
     page.get_by_role("button", name="Stop").click()
@@ -79,8 +80,8 @@ def test_stop_keeps_a_partial_run(page: Page, app_url: str):
 
 def test_slider_moved_mid_training_keeps_the_run_and_the_next_training_works(page: Page, app_url: str):
     open_parameter_sharing(page, app_url)
-    # 60 → 150 epochs, so that training is still running when the slider moves.
-    move_slider(page, "Epochs", "ArrowRight", 18, "150")
+    # 20 → 150 epochs, so that training is still running when the slider moves.
+    move_slider(page, "Epochs", "ArrowRight", 26, "150")
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
     units = slider(page, "Hidden units")
@@ -142,7 +143,7 @@ def test_a_second_session_queues_while_the_only_slot_is_busy(browser, one_slot_a
     for page in (first, second):
         page.goto(f"{one_slot_app_url}/parameter_sharing")
         wait_until_idle(page)
-    move_slider(first, "Epochs", "ArrowRight", 18, "150")
+    move_slider(first, "Epochs", "ArrowRight", 26, "150")
     first.get_by_role("button", name="Train").click()
     expect(first.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
 

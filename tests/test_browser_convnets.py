@@ -38,7 +38,6 @@ def test_convnets_trains_both_models_and_tests_moved_digits(browser, app_url: st
     context = browser.new_context(viewport={"width": 1400, "height": 4000})
     page = context.new_page()
     open_convnets(page, app_url)
-    move_slider(page, "Epochs", "ArrowLeft", 12, "8")
     page.get_by_role("button", name="Train the ConvNet, then the MLP").click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
     wait_until_idle(page, timeout_ms=180_000)

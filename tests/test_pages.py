@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -460,15 +461,25 @@ def test_vanishing_default_press_trains_both_cells_and_charts_the_gradient_reach
     lag, setup = app.select_slider(key="memory_lag").value, app.radio(key="memory_setup").value
     next(b for b in app.button if b.label == "Train").click().run()
     assert not app.exception, [e.value for e in app.exception]
+    lines = {}
     for cell in ("SimpleRNN", "LSTM"):
         line = next(m.value for m in app.markdown if m.value.startswith(f"**{cell} · lag {lag} · {setup}**"))
-        assert "held-out accuracy" in line and "(finished)" in line and "steps back, was" in line
-    # The per-step gradient of both cells, at update 0 and after the whole budget, over every step back.
+        assert "held-out accuracy" in line and "(finished" in line and "steps back, was" in line
+        lines[cell] = line
+    # The SimpleRNN trains its whole budget; the LSTM stops where it remembered, and its line says when.
+    assert "remembered after" not in lines["SimpleRNN"]
+    early = re.search(r"held-out accuracy \*\*([\d.]+)\*\*.*it remembered after ([\d,]+) of its", lines["LSTM"])
+    if early:
+        assert float(early.group(1)) >= 0.9
+    lstm_updates = early.group(2) if early else f"{DEFAULT_BUDGET.updates:,}"
+    # The per-step gradient of both cells, at update 0 and after the updates each trained, over every step back.
     gradient = next(frame for frame in charts_with(app, "steps_back") if "series" in frame.columns)
-    final = f"update {DEFAULT_BUDGET.updates:,}"
-    assert {"SimpleRNN · update 0", f"SimpleRNN · {final}", "LSTM · update 0", f"LSTM · {final}"} == set(
-        gradient["series"]
-    )
+    assert {
+        "SimpleRNN · update 0",
+        f"SimpleRNN · update {DEFAULT_BUDGET.updates:,}",
+        "LSTM · update 0",
+        f"LSTM · update {lstm_updates}",
+    } == set(gradient["series"])
     assert gradient["steps_back"].max() == lag and (gradient["relative_gradient"] > 0).all()
     # Section 2 (above the training) now sets both trained cells' gradients beside the fresh ones'.
     series = set(charts_with(app, "steps_back")[0]["cell"])

@@ -32,9 +32,9 @@ LAYERS = [
 HEAD = "global_average"  # or "flatten"
 HIDDEN_UNITS = 0  # the MLP's hidden layer
 CLASSES = 10
-EPOCHS = 20
+EPOCHS = 6
 BATCH_SIZE = 64
-LEARNING_RATE = 0.005
+LEARNING_RATE = 0.01
 SEED = 0
 # --- end of settings
 

@@ -22,7 +22,7 @@ import pandas as pd
 # %% The run's settings (filled in by the app when it exported the run)
 # --- settings
 HIDDEN_UNITS = 512
-EPOCHS = 60
+EPOCHS = 20
 BATCH_SIZE = 32
 LEARNING_RATE = 0.001
 SEED = 0

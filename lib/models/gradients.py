@@ -184,13 +184,14 @@ def linear_rnn_gradient_norms(W, length: int, upstream=None) -> np.ndarray:
 
 
 def sequence_input_gradient_norms(
-    model: keras.Model, inputs: np.ndarray, loss_per_sequence: Callable
+    model: keras.Model, inputs: np.ndarray, loss_per_sequence: Callable, parameters: bool = True
 ) -> tuple[np.ndarray, list]:
     """Per-step input gradient norms of any sequence model, and the parameter gradient of the mean loss.
 
     `loss_per_sequence(outputs)` returns one loss per sequence. The first result has one entry per
     step k: the norm of d(loss of a sequence)/d(x_k), averaged over the batch. The second holds the
-    gradient of the batch's mean loss for each trainable weight, the quantity an optimizer steps on.
+    gradient of the batch's mean loss for each trainable weight, the quantity an optimizer steps on
+    (empty with `parameters=False`, which then differentiates with respect to the inputs only).
     """
     import tensorflow as tf
 
@@ -201,7 +202,7 @@ def sequence_input_gradient_norms(
         # Each sequence's loss depends only on its own inputs, so one gradient of the sum gives every
         # sequence's own input gradient at once.
         total = tf.reduce_sum(losses)
-    weights = model.trainable_variables
+    weights = model.trainable_variables if parameters else []
     gradients = tape.gradient(total, [tensor, *weights])
     # Norms are taken in float64: squaring a float32 gradient of 1e-20 would underflow to 0.
     per_step = np.linalg.norm(gradients[0].numpy().astype(np.float64), axis=-1).mean(axis=0)

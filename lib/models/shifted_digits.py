@@ -39,10 +39,12 @@ from lib.models.convnets import (
 # Batches of 64 rather than 32 halve the number of steps, and Keras's fixed cost per step is most
 # of the MLP's time; the higher learning rate makes up for the fewer steps.
 DEFAULT_TRAIN_COUNT = 1_437
-DEFAULT_CONVNET_EPOCHS = 20
-DEFAULT_MLP_EPOCHS = 20
+# The default press: 6 epochs at a learning rate of 0.01 (20 at 0.005 before 2026-12-06) cost about half the CPU
+# and still leave the ConvNet far ahead of the MLP on moved digits (docs/press-cost-light.md).
+DEFAULT_CONVNET_EPOCHS = 6
+DEFAULT_MLP_EPOCHS = 6
 DEFAULT_BATCH_SIZE = 64
-DEFAULT_LEARNING_RATE = 5e-3
+DEFAULT_LEARNING_RATE = 1e-2
 
 
 # --- Digits on a canvas, and translation --------------------------------------------------------

@@ -8,6 +8,7 @@ free of Streamlit).
 from __future__ import annotations
 
 from lib.engine.training import TrainingRun, train_live
+from lib.models.builders import held_out_batches
 from lib.models.convnets import ConvStackSpec
 from lib.models.shifted_digits import (
     DEFAULT_BATCH_SIZE,
@@ -42,13 +43,14 @@ def train_convnet_and_mlp(
     pair = convnet_and_matched_mlp(spec, press_number=press_number, seed=seed, learning_rate=learning_rate)
     area = area.empty()  # One chart for the whole press: each run's view replaces the previous one.
     press = int(press_number)
+    validation = held_out_batches(digits.x_validation, digits.y_validation)
     runs = []
     for member in pair:
         run = train_live(
             member.model,
             digits.x_train,
             digits.y_train,
-            validation_data=(digits.x_validation, digits.y_validation),
+            validation_data=validation,
             epochs=epochs,
             batch_size=batch_size,
             shuffle_seed=seed,  # the same batches in the run's exported train.py

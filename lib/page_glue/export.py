@@ -357,7 +357,8 @@ def memory_cell_archive(run: TrainingRun) -> bytes:
         "SYMBOLS": SYMBOL_COUNT,
         "BATCH_SIZE": DEFAULT_BUDGET.batch_size,
         "UPDATES_PER_ROUND": run.batches_per_epoch,
-        "ROUNDS": run.epochs_planned,
+        # A finished run that remembered early stopped there (lib.page_glue.vanishing.STOP_WHEN_REMEMBERED).
+        "ROUNDS": run.epochs_completed if run.status == "finished" and run.epochs_completed else run.epochs_planned,
         "OPTIMIZER": setup.optimizer,
         "LEARNING_RATE": setup.learning_rate,
         "MOMENTUM": setup.momentum,

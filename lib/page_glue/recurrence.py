@@ -24,6 +24,7 @@ from lib.data.mackey_glass import mackey_glass_frame
 from lib.data.series import load_seattle_daily_maximum, load_seattle_temperatures
 from lib.engine.params import LayerCount, count_dense_params, count_recurrent_params, total_params
 from lib.engine.training import TrainingRun, train_live
+from lib.models.builders import held_out_batches
 from lib.models.timeseries import (
     ForecastingData,
     build_recurrent_forecaster,
@@ -38,6 +39,8 @@ from lib.models.timeseries import (
 RECURRENT_KINDS = ("SimpleRNN", "LSTM", "GRU")
 NEURAL_KINDS = ("Window MLP", *RECURRENT_KINDS)
 BATCH_SIZE = 64
+# The default press's epochs (the Epochs slider's default), measured against cost in docs/press-cost-light.md.
+DEFAULT_EPOCHS = 5
 # Long enough for as many training windows as the hourly series gives at the page's defaults.
 MACKEY_GLASS_SAMPLES = 5000
 
@@ -140,7 +143,7 @@ class ForecasterSettings:
     units: int = 32
     stacked_layers: int = 1
     bidirectional: bool = False
-    epochs: int = 5
+    epochs: int = DEFAULT_EPOCHS
     learning_rate: float = 3e-3
 
 
@@ -340,6 +343,7 @@ def train_forecasters(
     area = area.empty()
     scale = float(data.normalizer.std)
     metric = error_metric_name(unit)
+    validation = held_out_batches(data.x_validation, data.y_validation)
     for kind in kinds:
         model = build_forecaster(kind, data.history, settings, scale, unit, seed=seed)
         shape = (
@@ -354,7 +358,7 @@ def train_forecasters(
             model,
             data.x_train,
             data.y_train,
-            validation_data=(data.x_validation, data.y_validation),
+            validation_data=validation,
             epochs=settings.epochs,
             batch_size=BATCH_SIZE,
             shuffle_seed=seed,  # the same batches in the run's exported train.py

@@ -21,6 +21,7 @@ from lib.engine.params import (
     total_params,
 )
 from lib.engine.training import TrainingRun, train_live
+from lib.models.builders import held_out_batches
 from lib.models.overfitting import DEMO_BATCH_SIZE, DEMO_METRICS, build_digit_mlp
 
 # Above this many parameters the page shows the formula's count and does not allocate the model:
@@ -116,7 +117,7 @@ def train_digit_mlp(
         model,
         splits.x_train,
         splits.y_train,
-        validation_data=(splits.x_validation, splits.y_validation),
+        validation_data=held_out_batches(splits.x_validation, splits.y_validation),
         epochs=epochs,
         batch_size=DEMO_BATCH_SIZE,
         shuffle_seed=seed,  # the same batches in the run's exported train.py

@@ -18,6 +18,7 @@ import streamlit as st
 
 from lib.engine.charts import line_chart, show
 from lib.engine.training import TrainingRun, train_live
+from lib.models.builders import held_out_batches
 from lib.models.gradients import (
     activation_derivatives,
     lstm_gate_traces,
@@ -38,6 +39,7 @@ from lib.models.long_memory import (
     PAPER_SETUP,
     PAPER_SETUPS,
     SOLVED_ACCURACY,
+    STOPS_WHEN_REMEMBERED,
     SWEEP_SEEDS,
     Contrast,
     TrainingSetup,
@@ -48,6 +50,7 @@ from lib.models.long_memory import (
     load_paper_task,
     load_sweep,
     paper_result,
+    stop_when_remembered,
     summarise_paper_task,
     summarise_sweep,
     variant_name,
@@ -639,7 +642,7 @@ def gradient_profile(model, lag: int, seed: int = 0) -> np.ndarray:
     x, y = held_out_sequences(lag, seed=seed)
     x, y = x[:GRADIENT_PROBE_SEQUENCES], y[:GRADIENT_PROBE_SEQUENCES]
     per_step, _ = sequence_input_gradient_norms(
-        model, x, lambda outputs: keras.losses.sparse_categorical_crossentropy(y, outputs)
+        model, x, lambda outputs: keras.losses.sparse_categorical_crossentropy(y, outputs), parameters=False
     )
     return per_step[::-1].astype(np.float32)  # Index k is k steps back from the last step.
 
@@ -700,6 +703,16 @@ def gradient_kept(run: TrainingRun) -> tuple[float, float] | None:
     return float(first[-1] / first[0]) if first[0] > 0 else 0.0, float(last[-1] / last[0]) if last[0] > 0 else 0.0
 
 
+# A press stops a gated cell (STOPS_WHEN_REMEMBERED) at the first round it remembers (held-out accuracy
+# SOLVED_ACCURACY or more): the rest of its budget cannot change the press's answer (docs/press-cost-light.md).
+STOP_WHEN_REMEMBERED = True
+
+
+def remembered_early(run: TrainingRun) -> bool:
+    """Whether the press stopped this run before its budget because it remembered."""
+    return run.status == "finished" and 0 < run.epochs_completed < run.epochs_planned
+
+
 def train_memory_press(
     page_key: str, cells: list[str], setup: TrainingSetup, lag: int, clip: bool, area, seed: int = 0
 ) -> list[TrainingRun]:
@@ -737,7 +750,7 @@ def train_memory_press(
         run = train_live(
             model,
             fresh_sequences(lag, DEFAULT_BUDGET, seed),
-            validation_data=(x_held_out, y_held_out),
+            validation_data=held_out_batches(x_held_out, y_held_out),
             epochs=DEFAULT_BUDGET.rounds,
             label=memory_run_label(cell, lag, setup, clip_norm) + (f" · seed {seed}" if seed else ""),
             page_key=page_key,
@@ -755,6 +768,9 @@ def train_memory_press(
             snapshot=lambda model=model: gradient_profile(model, lag, seed),
             snapshots_per_epoch=1,
             draw_snapshot=draw_snapshot,
+            extra_callbacks=[stop_when_remembered()]
+            if STOP_WHEN_REMEMBERED and cell in STOPS_WHEN_REMEMBERED
+            else None,
         )
         press.append(run)
     return press

@@ -42,7 +42,7 @@ SETTINGS = PageSettings(
             value=100,
         ),
         SelectSlider(key="hidden_units", label="Hidden units", options=[8, 32, 128, 512, 1024], value=512),
-        Slider(key="epochs", label="Epochs", min_value=5, max_value=150, value=60, step=5),
+        Slider(key="epochs", label="Epochs", min_value=5, max_value=150, value=20, step=5),
         SEED,
     ],
 )

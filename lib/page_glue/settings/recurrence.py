@@ -2,7 +2,7 @@
 each series keeps its own), the models to train, and the stretch of the test part on show."""
 
 from lib.app.settings import SEED, Checkbox, Drawn, Multiselect, PageSettings, Radio, SelectSlider, Slider
-from lib.page_glue.recurrence import NEURAL_KINDS, SOURCES, UPLOAD_SOURCE
+from lib.page_glue.recurrence import DEFAULT_EPOCHS, NEURAL_KINDS, SOURCES, UPLOAD_SOURCE
 
 UPLOAD = "upload"
 ALL_SOURCES = {**SOURCES, UPLOAD: UPLOAD_SOURCE}
@@ -54,7 +54,7 @@ SETTINGS = PageSettings(
         Multiselect(key="models", label="Neural models to train", options=NEURAL_KINDS, default=list(NEURAL_KINDS)),
         SelectSlider(key="units", label="Units", options=[8, 16, 32, 64, 128], value=32),
         Slider(key="layers", label="Stacked layers", min_value=1, max_value=3, value=1),
-        Slider(key="epochs", label="Epochs", min_value=1, max_value=30, value=5),
+        Slider(key="epochs", label="Epochs", min_value=1, max_value=30, value=DEFAULT_EPOCHS),
         Checkbox(
             key="bidirectional",
             label="Bidirectional",
