@@ -440,3 +440,40 @@ def test_a_token_weighted_accuracy_is_drawn_batch_by_batch_within_0_and_1_and_av
         row["value"] for row in run.epoch_rows if row["metric"] == "token_accuracy" and row["split"] == "train"
     )
     assert sum(a * t for a, t in zip(accuracies, tokens)) / sum(tokens) == pytest.approx(epoch, rel=1e-4, abs=1e-5)
+
+
+def test_the_train_step_is_traced_once_and_a_model_built_by_its_first_batch_still_trains():
+    """Keras builds the optimizer inside the first trace of the train step, and TensorFlow then traces it a
+    second time; built beforehand, the step is traced once. A model whose layers get their shapes from
+    the first batch is left to Keras, and trains as before."""
+    import keras
+    import numpy as np
+
+    from lib.engine.training import build_optimizer_before_tracing
+
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+
+    class CountedTraces(keras.Model):
+        traces = 0
+
+        def train_step(self, data):
+            CountedTraces.traces += 1
+            return super().train_step(data)
+
+    inputs = keras.Input((4,))
+    model = CountedTraces(inputs, keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(8)(inputs)))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    build_optimizer_before_tracing(model)
+    assert model.optimizer.built
+    before = model.evaluate(x, y, verbose=0)
+    model.fit(x, y, batch_size=16, epochs=3, verbose=0)
+    assert CountedTraces.traces == 1
+    assert model.evaluate(x, y, verbose=0) < before
+
+    unbuilt = keras.Sequential([keras.layers.Dense(8), keras.layers.Dense(2, activation="softmax")])
+    unbuilt.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    build_optimizer_before_tracing(unbuilt)
+    assert not unbuilt.optimizer.built
+    unbuilt.fit(x, y, batch_size=16, epochs=1, verbose=0)
+    assert unbuilt.optimizer.built and len(unbuilt.optimizer.variables) > 1

@@ -260,8 +260,47 @@ def test_step_by_step_equals_teacher_forcing(translator, uneven_batch):
     # Neither step nor encoding retraces for a new batch size or length.
     decoding.greedy_decode(translator, [5, 9, 14])
     decoding.beam_search(translator, [5, 9, 14, 22, 31, 8, 6], width=3)
-    assert translator._step.experimental_get_tracing_count() == 1
+    assert translator._incremental_step.experimental_get_tracing_count() == 1
     assert translator._encode.experimental_get_tracing_count() == 1
+
+
+def test_incremental_decoding_writes_the_same_words_as_rerunning_the_whole_prefix():
+    """The key-value cache is only a shortcut: the shipped Transformer, trained, decodes 300 held-out
+    sentences (greedy, in a batch) and one by beam search to the very same words, with the same attention
+    rows, whether each step reads its cache or reruns the decoder over the whole prefix."""
+    from lib.page_glue.translator_family import default_corpus
+
+    translator = transformer.TransformerTranslator.load()
+    assert translator.incremental
+    test = default_corpus().test[:300]
+    encoded = encode_pairs(test, translator.source_vocabulary, translator.target_vocabulary)
+    length = encoded.decoder_target.shape[1]
+    sentence = translator.source_vocabulary.encode(test[7][0])
+    cached = decoding.greedy_decode_batch(translator, encoded.encoder_input, max_length=length)
+    cached_trace = decoding.greedy_decode(translator, sentence)
+    cached_beam = decoding.beam_search(translator, sentence, width=4)
+    assert len(translator.encode(encoded.encoder_input[:2])) == 3 + translator.settings["layers"]
+    translator.incremental = False
+    assert len(translator.encode(encoded.encoder_input[:2])) == 3
+    rerun = decoding.greedy_decode_batch(translator, encoded.encoder_input, max_length=length)
+    rerun_trace = decoding.greedy_decode(translator, sentence)
+    rerun_beam = decoding.beam_search(translator, sentence, width=4)
+    assert cached == rerun and sum(map(len, cached)) > 1500
+    assert cached_trace.token_ids == rerun_trace.token_ids and len(cached_trace.steps) > 3
+    for cached_step, rerun_step in zip(cached_trace.steps, rerun_trace.steps):
+        np.testing.assert_allclose(cached_step.extras["attention"], rerun_step.extras["attention"], atol=1e-5)
+    assert cached_beam.token_ids == rerun_beam.token_ids
+    assert cached_beam.log_probability == pytest.approx(rerun_beam.log_probability, abs=1e-4)
+
+
+def test_without_the_causal_mask_each_step_reruns_the_whole_prefix(small_corpus):
+    """Without the causal mask the earlier positions change as the prefix grows: no cache then."""
+    translator = tiny_translator(small_corpus, causal_mask=False)
+    assert not translator.incremental
+    state = translator.encode(np.asarray([[5, 9, 14]], dtype=np.int32))
+    assert len(state) == 3
+    probabilities, state, _ = translator.step(np.asarray([START_ID]), state)
+    assert probabilities.shape == (1, len(translator.target_vocabulary)) and state[2].shape == (1, 1)
 
 
 def test_training_lowers_the_loss_and_decoding_runs():

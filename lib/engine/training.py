@@ -709,6 +709,38 @@ def seeded_batches_class():
     return SeededBatches
 
 
+def build_optimizer_before_tracing(model) -> None:
+    """Create the optimizer's variables (Adam's moments) before `fit` traces the train step, so that it traces once.
+
+    Without a distribution strategy, Keras defers building the optimizer to the first trace of the train step.
+    A `tf.function` whose first trace creates variables is traced a second time, without creating them: on the
+    Transformer page's press that second trace of the whole train step (forward, gradients, Adam) took about a
+    fifth of the press (docs/press-cost.md). Keras builds the optimizer the same way (on the model's trainable
+    variables) when a strategy is set, so the training is the same. Skipped when a layer is not built yet (a
+    model whose shapes come from its first batch): its variables do not all exist before that trace.
+    """
+    import keras
+
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or getattr(optimizer, "built", True) or not model.trainable_variables:
+        return
+    # A model whose own `build` makes weights (beside its layers') has them only once it is built.
+    builds_own_weights = type(model).build is not keras.Model.build and not model.built
+    if builds_own_weights or not all(getattr(layer, "built", True) for layer in _layers_within(model)):
+        return
+    optimizer.build(model.trainable_variables)
+
+
+def _layers_within(model) -> list:
+    """Every layer of `model`, nested models' layers included."""
+    found, pending = [], list(getattr(model, "layers", []))
+    while pending:
+        layer = pending.pop()
+        found.append(layer)
+        pending.extend(getattr(layer, "layers", []))
+    return found
+
+
 def train_live(
     model,
     x,
@@ -776,6 +808,7 @@ def train_live(
 
     # Without it, TensorFlow would keep every traced train step of the process for good (lib/engine/keras_patches.py).
     sum_gradients_without_registering_them()
+    build_optimizer_before_tracing(model)
     slots = training_slots()
     slot_held_outside = getattr(_held, "slot", False)  # by `training_slot`, around the page's preparation
     if not slot_held_outside:
