@@ -166,8 +166,9 @@ def page_exceptions(snapshot: dict) -> list[str]:
 
 
 # The Vanishing-gradients page reports each run of its latest press in a sentence, not a table:
-# "**SimpleRNN · lag 20**: held-out accuracy **0.95** (finished)", or "... stopped before its first round".
-SENTENCE_STATUS = re.compile(r"\((finished|stopped at epoch [\d.]+ of \d+)\)|(stopped) before its first round")
+# "**SimpleRNN · lag 20**: held-out accuracy **0.95** (finished)", or "... stopped before its first round"; the
+# status may go on inside the brackets ("finished · trained once for 30 sessions; it remembered after …").
+SENTENCE_STATUS = re.compile(r"\((finished|stopped at epoch [\d.]+ of \d+)[^)]*\)|(stopped) before its first round")
 
 
 def run_statuses(snapshot: dict) -> list[str]:
