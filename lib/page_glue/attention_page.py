@@ -60,6 +60,11 @@ TRANSLATOR_PAGE_KEY = "translator"
 # CPU seconds of 24,000 pairs; 3,000 pairs are not (about 50 %, BLEU near 0). See docs/press-cost.md.
 SCRATCH_DEFAULT_TRAIN = 6_000
 SCRATCH_DEFAULT_EPOCHS = 2
+# The model trained from scratch by default: the shipped model's sizes. Named here, where the settings
+# table reads them, so that `cost_per_press.py --set` can try another size; GRU 128 cost a third less and
+# no longer aligned (89 %, long sentences BLEU 35, docs/press-cost.md).
+SCRATCH_DEFAULT_UNITS = DEFAULT_SETTINGS["units"]
+SCRATCH_DEFAULT_EMBEDDING = DEFAULT_SETTINGS["embedding_size"]
 # The live heatmap is snapshotted this many times per epoch, so a slider can replay it afterwards;
 # every snapshot is drawn for each session watching, so more cost more CPU seconds per press.
 SNAPSHOTS_PER_EPOCH = 6

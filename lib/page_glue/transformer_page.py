@@ -59,6 +59,12 @@ COMPARED_PAGES = ["translator", "attention", "transformer"]
 # 6,000 pairs left it at about half the BLEU (48.9 against 84.9, docs/press-cost.md).
 SCRATCH_DEFAULT_TRAIN = 12_000
 SCRATCH_DEFAULT_EPOCHS = 2
+# The model trained from scratch by default: the shipped model's shape (the config's defaults). Named here,
+# where the settings table reads them, so that `cost_per_press.py --set` can try another size; smaller
+# ones were cheaper but did not translate (1 layer: BLEU 80, d 64: BLEU 55, docs/press-cost.md).
+SCRATCH_DEFAULT_MODEL_SIZE = TransformerConfig.model_size
+SCRATCH_DEFAULT_FEED_FORWARD = TransformerConfig.feed_forward_size
+SCRATCH_DEFAULT_LAYERS = TransformerConfig.layers
 # The live head map's snapshots per epoch (each is drawn for every session watching).
 SNAPSHOTS_PER_EPOCH = 6
 # Held-out sentences on which a silenced head's cost is measured: enough for a stable BLEU, few

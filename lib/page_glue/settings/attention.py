@@ -1,9 +1,11 @@
 """The Attention page's settings: the sentence, the step and scale of the notes' formula, the intervention,
 and the attention model trained from scratch."""
 
+from dataclasses import replace
+
 from lib.app.settings import SEED, Drawn, PageSettings, Selectbox, SelectSlider, Slider
 from lib.models.attention import SCORE_NAMES, SCORES
-from lib.page_glue.attention_page import SCRATCH_DEFAULT_EPOCHS
+from lib.page_glue.attention_page import SCRATCH_DEFAULT_EMBEDDING, SCRATCH_DEFAULT_EPOCHS, SCRATCH_DEFAULT_UNITS
 from lib.page_glue.settings.translator_family import (
     EMBEDDING,
     OWN_SENTENCE_TEXT,
@@ -48,8 +50,8 @@ SETTINGS = PageSettings(
         Selectbox(
             key="score", label="Score", options=SCORES, format_func=lambda name: SCORE_NAMES[name].split(" (")[0]
         ),
-        UNITS,
-        EMBEDDING,
+        replace(UNITS, value=SCRATCH_DEFAULT_UNITS),
+        replace(EMBEDDING, value=SCRATCH_DEFAULT_EMBEDDING),
         TRAINING_PAIRS,
         Slider(key="epochs", label="Epochs", min_value=1, max_value=20, value=SCRATCH_DEFAULT_EPOCHS),
         SEED,

@@ -4,7 +4,12 @@ maps enlarged, the heads silenced, and the Transformer trained from scratch with
 from lib.app.settings import SEED, Drawn, NumberInput, PageSettings, Pills, Selectbox, SelectSlider, Slider, Toggle
 from lib.models.transformer import POSITION_NAMES, POSITIONS, TransformerConfig, attention_layer_names
 from lib.page_glue.settings.translator_family import OWN_SENTENCE_TEXT, SENTENCE_CHOICE, TRAINING_PAIRS
-from lib.page_glue.transformer_page import SCRATCH_DEFAULT_EPOCHS
+from lib.page_glue.transformer_page import (
+    SCRATCH_DEFAULT_EPOCHS,
+    SCRATCH_DEFAULT_FEED_FORWARD,
+    SCRATCH_DEFAULT_LAYERS,
+    SCRATCH_DEFAULT_MODEL_SIZE,
+)
 
 MAX_LAYERS = 4
 # The model's defaults are the config's (lib/models/transformer.py), written there once.
@@ -45,14 +50,14 @@ SETTINGS = PageSettings(
             options=Drawn("every head of every attention layer of the model on show"),
             selection_mode="multi",
         ),
-        Slider(key="layers", label="Layers", min_value=1, max_value=MAX_LAYERS, value=DEFAULT.layers),
+        Slider(key="layers", label="Layers", min_value=1, max_value=MAX_LAYERS, value=SCRATCH_DEFAULT_LAYERS),
         SelectSlider(key="heads", label="Heads", options=[1, 2, 4, 8], value=DEFAULT.heads),
-        SelectSlider(key="width", label="Model width d", options=[64, 128, 256], value=DEFAULT.model_size),
+        SelectSlider(key="width", label="Model width d", options=[64, 128, 256], value=SCRATCH_DEFAULT_MODEL_SIZE),
         SelectSlider(
             key="feed_forward",
             label="Feed-forward width",
             options=[128, 256, 512, 1024],
-            value=DEFAULT.feed_forward_size,
+            value=SCRATCH_DEFAULT_FEED_FORWARD,
         ),
         Slider(key="dropout", label="Dropout", min_value=0.0, max_value=0.3, value=DEFAULT.dropout, step=0.05),
         Selectbox(
