@@ -709,6 +709,28 @@ def seeded_batches_class():
     return SeededBatches
 
 
+def seeded_epochs_dataset(batches, epochs: int):
+    """The batches of a `SeededBatches` for all `epochs` at once, as one `tf.data` pipeline, for `fit` with
+    `steps_per_epoch=len(batches)`: the same rows in the same order (epoch e in `batches.draw(e)`'s order).
+
+    Given the `PyDataset` itself, Keras wraps it in `tf.data.Dataset.from_generator`, makes a new iterator
+    of it at every epoch and calls back into Python for every batch; on the pages' small, many-epoch presses
+    that was a large share of a press (docs/press-cost-engine.md). Here every epoch's order is drawn before
+    training and the rows are gathered inside TensorFlow; with `steps_per_epoch` set and a dataset of
+    unknown length, Keras keeps one iterator for the whole `fit`. The exported train.py keeps the plain
+    `SeededBatches`: the batches are the same, so the trained numbers are too.
+    """
+    import tensorflow as tf
+
+    orders = np.stack([batches.draw(epoch) for epoch in range(epochs)]) if epochs > 0 else np.zeros((0, 0), int)
+    x, y, size = tf.constant(batches.x), tf.constant(batches.y), batches.batch_size
+    # flat_map keeps each epoch's last, smaller batch where SeededBatches has it (batches never span epochs).
+    rows = tf.data.Dataset.from_tensor_slices(orders).flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(size)
+    )
+    return rows.map(lambda picked: (tf.gather(x, picked), tf.gather(y, picked))).prefetch(2)
+
+
 def build_optimizer_before_tracing(model) -> None:
     """Create the optimizer's variables (Adam's moments) before `fit` traces the train step, so that it traces once.
 
@@ -788,6 +810,8 @@ def train_live(
         # Keras would otherwise shuffle the batch order, and the sizes would no longer line up.
         batch_sizes = list(x.batch_sizes)
         fit_data = {"x": x, "shuffle": False}
+        if isinstance(x, seeded_batches_class()):
+            fit_data = {"x": seeded_epochs_dataset(x, epochs), "steps_per_epoch": len(batch_sizes), "shuffle": False}
     else:
         sample_count = len(x[0]) if isinstance(x, (list, tuple)) else len(x)
         batch_sizes = [min(batch_size, sample_count - start) for start in range(0, sample_count, batch_size)]
