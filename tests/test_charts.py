@@ -140,6 +140,22 @@ def test_the_specification_is_cached_per_scale_choice():
     assert y_scale_type(panel_for(spec, "loss")) == "log"
 
 
+def test_new_run_labels_reuse_the_specification_and_each_run_keeps_its_own_colour():
+    # A press that trains four models in a row draws four sets of runs: one specification, four colours.
+    charts._training_chart_spec.cache_clear()
+    one = history(0.5, 0.3).assign(run="Window MLP")
+    two = pd.concat([one, history(0.6, 0.3).assign(run="LSTM")], ignore_index=True)
+    _, first = drawn_spec(one, ["loss", "accuracy"])
+    _, second = drawn_spec(two, ["loss", "accuracy"])
+    assert charts._training_chart_spec.cache_info().misses == 1
+    for spec, runs in ((first, ["Window MLP"]), (second, ["Window MLP", "LSTM"])):
+        for panel in spec["hconcat"]:
+            for layer in panel["layer"]:
+                scale = layer["encoding"]["color"]["scale"]
+                assert scale["domain"] == runs
+                assert scale["range"] == charts.PALETTE[: len(runs)]
+
+
 def test_the_vanishing_pages_per_layer_chart_has_whole_number_ticks():
     from lib.page_glue.vanishing import mlp_gradients_chart
 

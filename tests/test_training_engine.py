@@ -326,6 +326,54 @@ def test_a_dataset_of_uneven_batches_still_gives_true_batch_losses():
     assert run.batches_per_epoch == 3 and run.status == "finished"
 
 
+def seeded_script():
+    """The same model trained twice on 50 examples in batches of 16 (the last one smaller), 3 epochs: by
+    `train_live(shuffle_seed=…)` and by Keras's `fit` on the `SeededBatches` that the exported train.py uses."""
+    import keras
+    import numpy as np
+    import streamlit as st
+
+    from lib.engine.training import seeded_batches_class, train_live
+
+    generator = np.random.default_rng(5)
+    x = generator.normal(size=(50, 4)).astype("float32")
+    y = (x[:, 0] + 0.3 * x[:, 1] > 0).astype("int64")
+
+    def model():
+        inputs = keras.Input((4,))
+        outputs = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(4))(
+            inputs
+        )
+        built = keras.Model(inputs, outputs)
+        built.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
+        return built
+
+    history = model().fit(seeded_batches_class()(x, y, 16, 7), epochs=3, shuffle=False, verbose=0)
+    st.session_state["exported"] = history.history["loss"]
+    train_live(
+        model(),
+        x,
+        y,
+        validation_data=(x, y),
+        epochs=3,
+        batch_size=16,
+        shuffle_seed=7,
+        label="seeded",
+        page_key="engine_test",
+    )
+
+
+def test_a_seeded_run_trains_on_the_batches_of_its_exported_script_in_every_epoch():
+    # The engine feeds Keras the seeded order through a pipeline of its own; each epoch's loss must be the one
+    # that the exported train.py (plain `fit` on SeededBatches, a new order every epoch) reports.
+    app = AppTest.from_function(seeded_script, default_timeout=APPTEST_TIMEOUT).run()
+    assert not app.exception
+    run = runs_of(app)[0]
+    losses = [row["value"] for row in run.epoch_rows if row["metric"] == "loss" and row["split"] == "train"]
+    assert losses == pytest.approx(app.session_state["exported"], rel=1e-6)
+    assert run.batches_per_epoch == 4 and run.status == "finished"
+
+
 def snapshot_script():
     """A training with the second live view: a snapshot (here, how many batches the model has seen)
     four times per epoch, drawn beside the chart by a function that records what it was handed."""

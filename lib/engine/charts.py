@@ -216,8 +216,9 @@ def draw_training_chart(area, history: pd.DataFrame, metrics: list[str], *, save
     then only the rows are sent. With `save` (the chart at rest, not redrawn live), its "Save" menu.
     """
     frame = _training_frame(history, metrics)
-    runs = tuple(dict.fromkeys(frame["run"]))
-    spec = json.loads(_training_chart_spec(tuple(metrics), runs, _log_metrics(frame, metrics)))
+    runs = list(dict.fromkeys(frame["run"]))
+    spec = json.loads(_training_chart_spec(tuple(metrics), _log_metrics(frame, metrics)))
+    _name_runs(spec, runs)
     if not save:
         area.vega_lite_chart(frame, spec, width="content")
         return
@@ -250,13 +251,41 @@ def _log_metrics(frame: pd.DataFrame, metrics: list[str]) -> tuple[str, ...]:
     return tuple(chosen)
 
 
+# The run named in a cached training chart's colour scale, replaced by the drawn runs (`_name_runs`).
+_ANY_RUN = "\x00run"
+
+
 @functools.lru_cache(maxsize=256)
-def _training_chart_spec(metrics: tuple[str, ...], runs: tuple[str, ...], log_metrics: tuple[str, ...] = ()) -> str:
+def _training_chart_spec(metrics: tuple[str, ...], log_metrics: tuple[str, ...] = ()) -> str:
+    """The training chart's Vega-Lite specification for one placeholder run, without rows.
+
+    The run labels appear only in the colour scale, so the specification is built (about 0.1 s of
+    Altair, under the interpreter's lock) once per metrics and log panels rather than once per set of
+    labels: a press that trains four models in a row, or a new label per press, used to build it again
+    for every new set of runs, in the middle of the training (docs/press-cost-engine.md).
+    """
     empty = pd.DataFrame(columns=["run", "metric", "split", "epoch", "value", "panel"])
-    spec = _training_chart(empty, list(metrics), list(runs), log_metrics).to_dict()
+    spec = _training_chart(empty, list(metrics), [_ANY_RUN], log_metrics).to_dict()
     spec.pop("datasets", None)
     spec.pop("data", None)
     return json.dumps(spec)
+
+
+def _name_runs(spec: dict | list, runs: list[str]) -> None:
+    """Put the drawn runs, and a colour each, in every colour scale of a `_training_chart_spec`, in place."""
+    if isinstance(spec, list):
+        for item in spec:
+            _name_runs(item, runs)
+        return
+    if not isinstance(spec, dict):
+        return
+    if spec.get("domain") == [_ANY_RUN]:
+        # What `_training_chart` gives its colour scale for these runs.
+        spec["domain"], spec["range"] = list(runs), PALETTE[: max(len(runs), 1)] or PALETTE
+        return
+    for value in spec.values():
+        if isinstance(value, (dict, list)):
+            _name_runs(value, runs)
 
 
 def _training_chart(
