@@ -9,9 +9,13 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Page, expect
 
+from lib.page_glue.settings.parameter_sharing import SETTINGS
 from tests.browser_support import assert_no_exception, move_slider, open_expander, run_table, slider, wait_until_idle
 
 pytestmark = pytest.mark.browser
+
+# The Epochs slider's default and step, from the page's settings table, so the tests follow the default press.
+EPOCHS, EPOCHS_STEP = SETTINGS["epochs"].value, SETTINGS["epochs"].step
 
 
 def query(url: str) -> dict[str, list[str]]:
@@ -51,16 +55,17 @@ def test_a_setting_the_address_lost_is_written_back_by_the_next_run(page: Page, 
     # moved on the page); the run that follows must put it back. Here the address loses it on purpose.
     page.goto(f"{app_url}/parameter_sharing")
     wait_until_idle(page)
-    move_slider(page, "Epochs", "ArrowRight", 3, "75")
-    page.wait_for_function("new URLSearchParams(location.search).get('epochs') === '75'")
+    moved = str(EPOCHS + 3 * EPOCHS_STEP)
+    move_slider(page, "Epochs", "ArrowRight", 3, moved)
+    page.wait_for_function(f"new URLSearchParams(location.search).get('epochs') === '{moved}'")
     page.evaluate("history.replaceState({}, '', location.pathname)")
     move_slider(page, "Hidden units", "ArrowLeft", 1, "128")
     page.wait_for_function(
         "new URLSearchParams(location.search).get('hidden_units') === '128'"
-        " && new URLSearchParams(location.search).get('epochs') === '75'"
+        f" && new URLSearchParams(location.search).get('epochs') === '{moved}'"
     )
     assert_no_exception(page)
-    expect(slider(page, "Epochs")).to_have_attribute("aria-valuetext", "75")
+    expect(slider(page, "Epochs")).to_have_attribute("aria-valuetext", moved)
 
 
 def test_a_bad_link_is_named_in_a_note_and_the_page_keeps_serving(page: Page, app_url: str):
@@ -69,15 +74,15 @@ def test_a_bad_link_is_named_in_a_note_and_the_page_keeps_serving(page: Page, ap
     assert_no_exception(page)
     note = page.get_by_test_id("stAlert").filter(has_text="This link asked for settings")
     expect(note).to_contain_text("epochs=999")
-    expect(note).to_contain_text("it shows 60")
+    expect(note).to_contain_text(f"it shows {EPOCHS}")
     expect(note).to_contain_text("is not a setting of this page")
-    expect(slider(page, "Epochs")).to_have_attribute("aria-valuetext", "60")
+    expect(slider(page, "Epochs")).to_have_attribute("aria-valuetext", str(EPOCHS))
     # Streamlit drops the values it could not take from the address.
     page.wait_for_function("!new URLSearchParams(location.search).has('epochs')")
     assert "hidden_units" not in query(page.url)
     # Once the participant sets a control, its note has done its job (and so has the one on a name
     # that is no setting); the note on the control still showing the page's own value stays.
-    move_slider(page, "Epochs", "ArrowRight", 1, "65")
+    move_slider(page, "Epochs", "ArrowRight", 1, str(EPOCHS + EPOCHS_STEP))
     expect(note).not_to_contain_text("epochs=999")
     expect(note).not_to_contain_text("nonsense")
     expect(note).to_contain_text("hidden_units=abc")
