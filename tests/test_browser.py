@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from lib.app.course import COURSE_PAGES
+from lib.data.digits import max_train_count
 from tests.browser_support import ARTIFACTS, assert_no_exception, move_slider, run_table, slider, wait_until_idle
 
 pytestmark = pytest.mark.browser
@@ -54,11 +55,11 @@ def test_parameter_page_counts_the_notes_example_and_refuses_to_build_the_camera
 def test_demo_trains_until_its_chart_appears(page: Page, app_url: str):
     open_parameter_sharing(page, app_url)
     page.get_by_role("button", name="Train").click()
-    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    # The default press can be over within a second, before a progress bar could be seen: wait for its run.
+    expect(run_table(page)).to_contain_text("finished", timeout=120_000)
     wait_until_idle(page, timeout_ms=120_000)
     assert_no_exception(page)
     expect(run_table(page)).to_contain_text("100 examples · 512 hidden units")
-    expect(run_table(page)).to_contain_text("finished")
     # The rule-of-thumb gauge, the parameters-against-side chart and the live training chart.
     expect(page.locator("[data-testid=stVegaLiteChart]")).to_have_count(3)
     page.screenshot(path=str(ARTIFACTS / "parameter-sharing-trained.png"))
@@ -66,9 +67,9 @@ def test_demo_trains_until_its_chart_appears(page: Page, app_url: str):
 
 def test_stop_keeps_a_partial_run(page: Page, app_url: str):
     # A seed of its own: the server may have trained the default press for an earlier test, and an
-    # identical press would be served from its cache instead of training. 150 epochs, so that Stop
-    # lands while it trains (the default's 20 can end within a second or two).
-    open_parameter_sharing(page, app_url, "?seed=11&epochs=150")
+    # identical press would be served from its cache instead of training. 150 epochs on every training
+    # digit, so that Stop lands while it trains (the default press can end within a second).
+    open_parameter_sharing(page, app_url, f"?seed=11&epochs=150&training_examples={max_train_count()}")
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
     page.get_by_role("button", name="Stop").click()
@@ -79,8 +80,8 @@ def test_stop_keeps_a_partial_run(page: Page, app_url: str):
 
 
 def test_slider_moved_mid_training_keeps_the_run_and_the_next_training_works(page: Page, app_url: str):
-    open_parameter_sharing(page, app_url)
-    # 20 → 150 epochs, so that training is still running when the slider moves.
+    # Every training digit, and 20 → 150 epochs, so that training is still running when the slider moves.
+    open_parameter_sharing(page, app_url, f"?seed=12&training_examples={max_train_count()}")
     move_slider(page, "Epochs", "ArrowRight", 26, "150")
     page.get_by_role("button", name="Train").click()
     expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
@@ -92,10 +93,10 @@ def test_slider_moved_mid_training_keeps_the_run_and_the_next_training_works(pag
     expect(run_table(page)).to_contain_text("stopped at epoch")
     move_slider(page, "Epochs", "ArrowLeft", 27, "15")  # a quick second run
     page.get_by_role("button", name="Train").click()
-    expect(page.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    # Quick enough to end before a progress bar could be seen: wait for its row (the first run had 512 units).
+    expect(run_table(page)).to_contain_text("128 hidden units", timeout=120_000)
     wait_until_idle(page, timeout_ms=120_000)
     assert_no_exception(page)
-    expect(run_table(page)).to_contain_text("128 hidden units")
     expect(run_table(page)).to_contain_text("finished")
 
 
@@ -140,8 +141,10 @@ def test_a_second_session_queues_while_the_only_slot_is_busy(browser, one_slot_a
     first_context = browser.new_context(viewport={"width": 1400, "height": 1000})
     second_context = browser.new_context(viewport={"width": 1400, "height": 1000})
     first, second = first_context.new_page(), second_context.new_page()
+    # The first trains 150 epochs on every training digit, long enough for the second to queue behind it.
+    first.goto(f"{one_slot_app_url}/parameter_sharing?training_examples={max_train_count()}")
+    second.goto(f"{one_slot_app_url}/parameter_sharing")
     for page in (first, second):
-        page.goto(f"{one_slot_app_url}/parameter_sharing")
         wait_until_idle(page)
     move_slider(first, "Epochs", "ArrowRight", 26, "150")
     first.get_by_role("button", name="Train").click()
@@ -153,10 +156,9 @@ def test_a_second_session_queues_while_the_only_slot_is_busy(browser, one_slot_a
     first.get_by_role("button", name="Stop").click()
     wait_until_idle(first)
     expect(run_table(first)).to_contain_text("stopped at epoch")
-    # The freed slot goes to the waiting session, which trains to the end.
-    expect(second.get_by_test_id("stProgress")).to_be_visible(timeout=30_000)
+    # The freed slot goes to the waiting session, which trains to the end (quickly: its run is what to wait for).
+    expect(run_table(second)).to_contain_text("finished", timeout=120_000)
     wait_until_idle(second, timeout_ms=120_000)
-    expect(run_table(second)).to_contain_text("finished")
     for page in (first, second):
         assert_no_exception(page)
     first_context.close()
