@@ -676,24 +676,18 @@ class TransformerTranslator(Translator):
         # Compiled graphs with unknown batch and lengths: traced once, never again per length.
         ids_spec = tf.TensorSpec((None, None), tf.int32)
         self._encode = tf.function(lambda ids: self.encoder_model(ids, training=False), input_signature=[ids_spec])
-        self._step = tf.function(
-            self._traced_step,
-            input_signature=[
-                tf.TensorSpec((None,), tf.int32),
-                tf.TensorSpec((None, None, size), tf.float32),
-                ids_spec,
-                ids_spec,
-            ],
-        )
+        # A step reads the word just decoded, the encoder's output, the source and the prefix; the incremental
+        # step also reads the cache of each layer's earlier positions.
+        step_spec = [
+            tf.TensorSpec((None,), tf.int32),
+            tf.TensorSpec((None, None, size), tf.float32),
+            ids_spec,
+            ids_spec,
+        ]
+        self._step = tf.function(self._traced_step, input_signature=step_spec)
         self._incremental_step = tf.function(
             self._traced_incremental_step,
-            input_signature=[
-                tf.TensorSpec((None,), tf.int32),
-                tf.TensorSpec((None, None, size), tf.float32),
-                ids_spec,
-                ids_spec,
-                *(tf.TensorSpec((None, None, size), tf.float32) for _ in past),
-            ],
+            input_signature=[*step_spec, *(tf.TensorSpec((None, None, size), tf.float32) for _ in past)],
         )
         self._teacher_forced = tf.function(
             lambda source, target: self.model([source, target], training=False), input_signature=[ids_spec, ids_spec]
